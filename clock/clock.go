@@ -1,0 +1,162 @@
+// Package clock is the single source of time for bitsemu: every timestamp and every timer
+// (retry delay, no-progress timeout, inactivity expiry, notification intervals) goes through a
+// Clock.
+//
+// Real returns the wall clock. Virtual is a clock that moves only when a program advances it, so a
+// simulation can run days of retries in milliseconds. Code under testing/synctest can simply use
+// Real: inside a synctest bubble the time package itself is virtual.
+package clock
+
+import (
+	"container/heap"
+	"sync"
+	"time"
+)
+
+// Clock tells the time and schedules functions.
+type Clock interface {
+	// Now returns the current time.
+	Now() time.Time
+	// AfterFunc calls f in its own goroutine once d has elapsed, like time.AfterFunc.
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// Timer is a scheduled call made by Clock.AfterFunc.
+type Timer interface {
+	// Stop prevents the call if it has not happened yet. It reports whether it stopped it.
+	Stop() bool
+}
+
+// Real returns the system clock.
+func Real() Clock { return realClock{} }
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+func (realClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
+
+// Virtual is a Clock whose time changes only through Advance and AdvanceTo. Timers that fall due
+// while it advances run in time order, each in its own goroutine, with Now reporting their due
+// time while they are started. The zero value is not usable; call NewVirtual.
+type Virtual struct {
+	mu     sync.Mutex
+	now    time.Time
+	seq    uint64
+	timers timerHeap
+}
+
+// NewVirtual returns a virtual clock that reads start.
+func NewVirtual(start time.Time) *Virtual { return &Virtual{now: start} }
+
+// Now returns the clock's current time.
+func (v *Virtual) Now() time.Time {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.now
+}
+
+// AfterFunc schedules f to run d after the current virtual time. A d of zero or less makes f due
+// at once: it runs at the next Advance, even Advance(0).
+func (v *Virtual) AfterFunc(d time.Duration, f func()) Timer {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.seq++
+	t := &virtualTimer{v: v, when: v.now.Add(d), seq: v.seq, f: f, index: -1}
+	heap.Push(&v.timers, t)
+	return t
+}
+
+// Advance moves the clock forward by d, running every timer that falls due on the way.
+func (v *Virtual) Advance(d time.Duration) {
+	v.mu.Lock()
+	target := v.now.Add(d)
+	v.mu.Unlock()
+	v.AdvanceTo(target)
+}
+
+// AdvanceTo moves the clock forward to t (never backwards), running every timer due by then in
+// order of due time. Each timer's function is started with the clock set to its due time.
+func (v *Virtual) AdvanceTo(t time.Time) {
+	for {
+		v.mu.Lock()
+		if len(v.timers) == 0 || v.timers[0].when.After(t) {
+			if t.After(v.now) {
+				v.now = t
+			}
+			v.mu.Unlock()
+			return
+		}
+		next := heap.Pop(&v.timers).(*virtualTimer)
+		if next.when.After(v.now) {
+			v.now = next.when
+		}
+		f := next.f
+		v.mu.Unlock()
+		go f()
+	}
+}
+
+// Next reports when the earliest pending timer is due, and false when none is pending.
+func (v *Virtual) Next() (time.Time, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.timers) == 0 {
+		return time.Time{}, false
+	}
+	return v.timers[0].when, true
+}
+
+// Pending returns the number of timers that have not run or been stopped.
+func (v *Virtual) Pending() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return len(v.timers)
+}
+
+type virtualTimer struct {
+	v     *Virtual
+	when  time.Time
+	seq   uint64
+	f     func()
+	index int
+}
+
+func (t *virtualTimer) Stop() bool {
+	t.v.mu.Lock()
+	defer t.v.mu.Unlock()
+	if t.index < 0 {
+		return false
+	}
+	heap.Remove(&t.v.timers, t.index)
+	return true
+}
+
+type timerHeap []*virtualTimer
+
+func (h timerHeap) Len() int { return len(h) }
+func (h timerHeap) Less(i, j int) bool {
+	if h[i].when.Equal(h[j].when) {
+		return h[i].seq < h[j].seq
+	}
+	return h[i].when.Before(h[j].when)
+}
+func (h timerHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index = i
+	h[j].index = j
+}
+func (h *timerHeap) Push(x any) {
+	t := x.(*virtualTimer)
+	t.index = len(*h)
+	*h = append(*h, t)
+}
+func (h *timerHeap) Pop() any {
+	old := *h
+	n := len(old)
+	t := old[n-1]
+	old[n-1] = nil
+	t.index = -1
+	*h = old[:n-1]
+	return t
+}

@@ -1,0 +1,452 @@
+package hresult_test
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	. "github.com/bitsemu/bitsemu/hresult"
+)
+
+// named is one expected constant: the constant itself, the Name it must report and the value it
+// must have, typed in from the spec (bits-api.md §6 and the standard codes after it) rather than
+// copied from codes.go, so that a typo in either listing shows up.
+type named struct {
+	c     Code
+	name  string
+	value uint32
+}
+
+// bitsCodes is the BG_S_* / BG_E_* part of the spec's table.
+var bitsCodes = []named{
+	{BG_S_ERROR_CONTEXT_NONE, "BG_S_ERROR_CONTEXT_NONE", 0x00200006},
+	{BG_S_PARTIAL_COMPLETE, "BG_S_PARTIAL_COMPLETE", 0x00200017},
+	{BG_S_UNABLE_TO_DELETE_FILES, "BG_S_UNABLE_TO_DELETE_FILES", 0x0020001A},
+	{BG_S_PROXY_CHANGED, "BG_S_PROXY_CHANGED", 0x0020002A},
+	{BG_S_OVERRIDDEN_BY_POLICY, "BG_S_OVERRIDDEN_BY_POLICY", 0x00200055},
+	{BG_E_NOT_FOUND, "BG_E_NOT_FOUND", 0x80200001},
+	{BG_E_INVALID_STATE, "BG_E_INVALID_STATE", 0x80200002},
+	{BG_E_EMPTY, "BG_E_EMPTY", 0x80200003},
+	{BG_E_FILE_NOT_AVAILABLE, "BG_E_FILE_NOT_AVAILABLE", 0x80200004},
+	{BG_E_PROTOCOL_NOT_AVAILABLE, "BG_E_PROTOCOL_NOT_AVAILABLE", 0x80200005},
+	{BG_E_ERROR_CONTEXT_UNKNOWN, "BG_E_ERROR_CONTEXT_UNKNOWN", 0x80200007},
+	{BG_E_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER, "BG_E_ERROR_CONTEXT_GENERAL_QUEUE_MANAGER", 0x80200008},
+	{BG_E_ERROR_CONTEXT_LOCAL_FILE, "BG_E_ERROR_CONTEXT_LOCAL_FILE", 0x80200009},
+	{BG_E_ERROR_CONTEXT_REMOTE_FILE, "BG_E_ERROR_CONTEXT_REMOTE_FILE", 0x8020000A},
+	{BG_E_ERROR_CONTEXT_GENERAL_TRANSPORT, "BG_E_ERROR_CONTEXT_GENERAL_TRANSPORT", 0x8020000B},
+	{BG_E_ERROR_CONTEXT_QUEUE_MANAGER_NOTIFICATION, "BG_E_ERROR_CONTEXT_QUEUE_MANAGER_NOTIFICATION", 0x8020000C},
+	{BG_E_DESTINATION_LOCKED, "BG_E_DESTINATION_LOCKED", 0x8020000D},
+	{BG_E_VOLUME_CHANGED, "BG_E_VOLUME_CHANGED", 0x8020000E},
+	{BG_E_ERROR_INFORMATION_UNAVAILABLE, "BG_E_ERROR_INFORMATION_UNAVAILABLE", 0x8020000F},
+	{BG_E_NETWORK_DISCONNECTED, "BG_E_NETWORK_DISCONNECTED", 0x80200010},
+	{BG_E_MISSING_FILE_SIZE, "BG_E_MISSING_FILE_SIZE", 0x80200011},
+	{BG_E_INSUFFICIENT_HTTP_SUPPORT, "BG_E_INSUFFICIENT_HTTP_SUPPORT", 0x80200012},
+	{BG_E_INSUFFICIENT_RANGE_SUPPORT, "BG_E_INSUFFICIENT_RANGE_SUPPORT", 0x80200013},
+	{BG_E_REMOTE_NOT_SUPPORTED, "BG_E_REMOTE_NOT_SUPPORTED", 0x80200014},
+	{BG_E_NEW_OWNER_DIFF_MAPPING, "BG_E_NEW_OWNER_DIFF_MAPPING", 0x80200015},
+	{BG_E_NEW_OWNER_NO_FILE_ACCESS, "BG_E_NEW_OWNER_NO_FILE_ACCESS", 0x80200016},
+	{BG_E_PROXY_LIST_TOO_LARGE, "BG_E_PROXY_LIST_TOO_LARGE", 0x80200018},
+	{BG_E_PROXY_BYPASS_LIST_TOO_LARGE, "BG_E_PROXY_BYPASS_LIST_TOO_LARGE", 0x80200019},
+	{BG_E_INVALID_SERVER_RESPONSE, "BG_E_INVALID_SERVER_RESPONSE", 0x8020001B},
+	{BG_E_TOO_MANY_FILES, "BG_E_TOO_MANY_FILES", 0x8020001C},
+	{BG_E_LOCAL_FILE_CHANGED, "BG_E_LOCAL_FILE_CHANGED", 0x8020001D},
+	{BG_E_ERROR_CONTEXT_REMOTE_APPLICATION, "BG_E_ERROR_CONTEXT_REMOTE_APPLICATION", 0x8020001E},
+	{BG_E_SESSION_NOT_FOUND, "BG_E_SESSION_NOT_FOUND", 0x8020001F},
+	{BG_E_TOO_LARGE, "BG_E_TOO_LARGE", 0x80200020},
+	{BG_E_STRING_TOO_LONG, "BG_E_STRING_TOO_LONG", 0x80200021},
+	{BG_E_CLIENT_SERVER_PROTOCOL_MISMATCH, "BG_E_CLIENT_SERVER_PROTOCOL_MISMATCH", 0x80200022},
+	{BG_E_SERVER_EXECUTE_ENABLE, "BG_E_SERVER_EXECUTE_ENABLE", 0x80200023},
+	{BG_E_NO_PROGRESS, "BG_E_NO_PROGRESS", 0x80200024},
+	{BG_E_USERNAME_TOO_LARGE, "BG_E_USERNAME_TOO_LARGE", 0x80200025},
+	{BG_E_PASSWORD_TOO_LARGE, "BG_E_PASSWORD_TOO_LARGE", 0x80200026},
+	{BG_E_INVALID_AUTH_TARGET, "BG_E_INVALID_AUTH_TARGET", 0x80200027},
+	{BG_E_INVALID_AUTH_SCHEME, "BG_E_INVALID_AUTH_SCHEME", 0x80200028},
+	{BG_E_FILE_NOT_FOUND, "BG_E_FILE_NOT_FOUND", 0x80200029},
+	{BG_E_INVALID_RANGE, "BG_E_INVALID_RANGE", 0x8020002B},
+	{BG_E_OVERLAPPING_RANGES, "BG_E_OVERLAPPING_RANGES", 0x8020002C},
+	{BG_E_CONNECT_FAILURE, "BG_E_CONNECT_FAILURE", 0x8020002D},
+	{BG_E_CONNECTION_CLOSED, "BG_E_CONNECTION_CLOSED", 0x8020002E},
+	{BG_E_BLOCKED_BY_POLICY, "BG_E_BLOCKED_BY_POLICY", 0x8020003E},
+	{BG_E_INVALID_PROXY_INFO, "BG_E_INVALID_PROXY_INFO", 0x8020003F},
+	{BG_E_INVALID_CREDENTIALS, "BG_E_INVALID_CREDENTIALS", 0x80200040},
+	{BG_E_INVALID_HASH_ALGORITHM, "BG_E_INVALID_HASH_ALGORITHM", 0x80200041},
+	{BG_E_RECORD_DELETED, "BG_E_RECORD_DELETED", 0x80200042},
+	{BG_E_COMMIT_IN_PROGRESS, "BG_E_COMMIT_IN_PROGRESS", 0x80200043},
+	{BG_E_DISCOVERY_IN_PROGRESS, "BG_E_DISCOVERY_IN_PROGRESS", 0x80200044},
+	{BG_E_UPNP_ERROR, "BG_E_UPNP_ERROR", 0x80200045},
+	{BG_E_TEST_OPTION_BLOCKED_DOWNLOAD, "BG_E_TEST_OPTION_BLOCKED_DOWNLOAD", 0x80200046},
+	{BG_E_PEERCACHING_DISABLED, "BG_E_PEERCACHING_DISABLED", 0x80200047},
+	{BG_E_BUSYCACHERECORD, "BG_E_BUSYCACHERECORD", 0x80200048},
+	{BG_E_TOO_MANY_JOBS_PER_USER, "BG_E_TOO_MANY_JOBS_PER_USER", 0x80200049},
+	{BG_E_TOO_MANY_JOBS_PER_MACHINE, "BG_E_TOO_MANY_JOBS_PER_MACHINE", 0x80200050},
+	{BG_E_TOO_MANY_FILES_IN_JOB, "BG_E_TOO_MANY_FILES_IN_JOB", 0x80200051},
+	{BG_E_TOO_MANY_RANGES_IN_FILE, "BG_E_TOO_MANY_RANGES_IN_FILE", 0x80200052},
+	{BG_E_VALIDATION_FAILED, "BG_E_VALIDATION_FAILED", 0x80200053},
+	{BG_E_MAXDOWNLOAD_TIMEOUT, "BG_E_MAXDOWNLOAD_TIMEOUT", 0x80200054},
+	{BG_E_TOKEN_REQUIRED, "BG_E_TOKEN_REQUIRED", 0x80200056},
+	{BG_E_UNKNOWN_PROPERTY_ID, "BG_E_UNKNOWN_PROPERTY_ID", 0x80200057},
+	{BG_E_READ_ONLY_PROPERTY, "BG_E_READ_ONLY_PROPERTY", 0x80200058},
+	{BG_E_BLOCKED_BY_COST_TRANSFER_POLICY, "BG_E_BLOCKED_BY_COST_TRANSFER_POLICY", 0x80200059},
+	{BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY, "BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY", 0x80200060},
+	{BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE, "BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE", 0x80200061},
+	{BG_E_READ_ONLY_PROPERTY_AFTER_RESUME, "BG_E_READ_ONLY_PROPERTY_AFTER_RESUME", 0x80200062},
+	{BG_E_MAX_DOWNLOAD_SIZE_INVALID_VALUE, "BG_E_MAX_DOWNLOAD_SIZE_INVALID_VALUE", 0x80200063},
+	{BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED, "BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED", 0x80200064},
+	{BG_E_STANDBY_MODE, "BG_E_STANDBY_MODE", 0x80200065},
+	{BG_E_USE_STORED_CREDENTIALS_NOT_SUPPORTED, "BG_E_USE_STORED_CREDENTIALS_NOT_SUPPORTED", 0x80200066},
+	{BG_E_BLOCKED_BY_BATTERY_POLICY, "BG_E_BLOCKED_BY_BATTERY_POLICY", 0x80200067},
+	{BG_E_BLOCKED_BY_BATTERY_SAVER, "BG_E_BLOCKED_BY_BATTERY_SAVER", 0x80200068},
+	{BG_E_WATCHDOG_TIMEOUT, "BG_E_WATCHDOG_TIMEOUT", 0x80200069},
+	{BG_E_APP_PACKAGE_NOT_FOUND, "BG_E_APP_PACKAGE_NOT_FOUND", 0x8020006A},
+	{BG_E_APP_PACKAGE_SCENARIO_NOT_SUPPORTED, "BG_E_APP_PACKAGE_SCENARIO_NOT_SUPPORTED", 0x8020006B},
+	{BG_E_DATABASE_CORRUPT, "BG_E_DATABASE_CORRUPT", 0x8020006C},
+	{BG_E_RANDOM_ACCESS_NOT_SUPPORTED, "BG_E_RANDOM_ACCESS_NOT_SUPPORTED", 0x8020006D},
+	{BG_E_BLOCKED_BY_BACKGROUND_ACCESS_POLICY, "BG_E_BLOCKED_BY_BACKGROUND_ACCESS_POLICY", 0x8020006E},
+	{BG_E_BLOCKED_BY_GAME_MODE, "BG_E_BLOCKED_BY_GAME_MODE", 0x8020006F},
+	{BG_E_BLOCKED_BY_SYSTEM_POLICY, "BG_E_BLOCKED_BY_SYSTEM_POLICY", 0x80200070},
+	{BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD, "BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD", 0x80200071},
+	{BG_E_UNSUPPORTED_JOB_CONFIGURATION, "BG_E_UNSUPPORTED_JOB_CONFIGURATION", 0x80200072},
+	{BG_E_REMOTE_FILE_CHANGED, "BG_E_REMOTE_FILE_CHANGED", 0x80200073},
+	{BG_E_SERVER_CERT_VALIDATION_INTERFACE_REQUIRED, "BG_E_SERVER_CERT_VALIDATION_INTERFACE_REQUIRED", 0x80200074},
+	{BG_E_READ_ONLY_WHEN_JOB_ACTIVE, "BG_E_READ_ONLY_WHEN_JOB_ACTIVE", 0x80200075},
+	{BG_E_ERROR_CONTEXT_SERVER_CERTIFICATE_CALLBACK, "BG_E_ERROR_CONTEXT_SERVER_CERTIFICATE_CALLBACK", 0x80200076},
+}
+
+// standardCodes are the non-BITS codes.
+var standardCodes = []named{
+	{S_OK, "S_OK", 0x00000000},
+	{S_FALSE, "S_FALSE", 0x00000001},
+	{E_NOTIMPL, "E_NOTIMPL", 0x80004001},
+	{E_NOINTERFACE, "E_NOINTERFACE", 0x80004002},
+	{E_POINTER, "E_POINTER", 0x80004003},
+	{E_ABORT, "E_ABORT", 0x80004004},
+	{E_FAIL, "E_FAIL", 0x80004005},
+	{E_UNEXPECTED, "E_UNEXPECTED", 0x8000FFFF},
+	{E_PENDING, "E_PENDING", 0x8000000A},
+	{E_ACCESSDENIED, "E_ACCESSDENIED", 0x80070005},
+	{E_HANDLE, "E_HANDLE", 0x80070006},
+	{E_OUTOFMEMORY, "E_OUTOFMEMORY", 0x8007000E},
+	{E_INVALIDARG, "E_INVALIDARG", 0x80070057},
+	{RPC_X_NULL_REF_POINTER, "HRESULT_FROM_WIN32(RPC_X_NULL_REF_POINTER)", 0x800706F4},
+	{RPC_X_BAD_STUB_DATA, "HRESULT_FROM_WIN32(RPC_X_BAD_STUB_DATA)", 0x800706F7},
+	{CRYPT_E_NOT_FOUND, "CRYPT_E_NOT_FOUND", 0x80092004},
+	{CO_E_FAILEDTOIMPERSONATE, "CO_E_FAILEDTOIMPERSONATE", 0x80010123},
+	{RPC_E_DISCONNECTED, "RPC_E_DISCONNECTED", 0x80010108},
+	{ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED, "HRESULT_FROM_WIN32(ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED)", 0x80072F0C},
+	{ERROR_WINHTTP_CLIENT_CERT_NO_ACCESS_PRIVATE_KEY, "HRESULT_FROM_WIN32(ERROR_WINHTTP_CLIENT_CERT_NO_ACCESS_PRIVATE_KEY)", 0x80072F9A},
+	{ERROR_FILE_NOT_FOUND, "HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)", 0x80070002},
+	{ERROR_PATH_NOT_FOUND, "HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND)", 0x80070003},
+	{ERROR_SHARING_VIOLATION, "HRESULT_FROM_WIN32(ERROR_SHARING_VIOLATION)", 0x80070020},
+	{ERROR_FILE_EXISTS, "HRESULT_FROM_WIN32(ERROR_FILE_EXISTS)", 0x80070050},
+	{ERROR_DISK_FULL, "HRESULT_FROM_WIN32(ERROR_DISK_FULL)", 0x80070070},
+	{ERROR_INVALID_NAME, "HRESULT_FROM_WIN32(ERROR_INVALID_NAME)", 0x8007007B},
+	{ERROR_ALREADY_EXISTS, "HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS)", 0x800700B7},
+	{ERROR_DIRECTORY, "HRESULT_FROM_WIN32(ERROR_DIRECTORY)", 0x8007010B},
+	{ERROR_MR_MID_NOT_FOUND, "HRESULT_FROM_WIN32(ERROR_MR_MID_NOT_FOUND)", 0x8007013D},
+	{ERROR_SERVICE_DISABLED, "HRESULT_FROM_WIN32(ERROR_SERVICE_DISABLED)", 0x80070422},
+	{ERROR_CANCELLED, "HRESULT_FROM_WIN32(ERROR_CANCELLED)", 0x800704C7},
+	{ERROR_RESOURCE_LANG_NOT_FOUND, "HRESULT_FROM_WIN32(ERROR_RESOURCE_LANG_NOT_FOUND)", 0x80070717},
+	{HTTP_STATUS_AMBIGUOUS, "HRESULT_FROM_WIN32(HTTP_STATUS_AMBIGUOUS)", 0x8007012C},
+	{HTTP_STATUS_MOVED, "HRESULT_FROM_WIN32(HTTP_STATUS_MOVED)", 0x8007012D},
+	{HTTP_STATUS_REDIRECT, "HRESULT_FROM_WIN32(HTTP_STATUS_REDIRECT)", 0x8007012E},
+	{HTTP_STATUS_REDIRECT_METHOD, "HRESULT_FROM_WIN32(HTTP_STATUS_REDIRECT_METHOD)", 0x8007012F},
+	{HTTP_STATUS_REDIRECT_KEEP_VERB, "HRESULT_FROM_WIN32(HTTP_STATUS_REDIRECT_KEEP_VERB)", 0x80070133},
+}
+
+// eventCodes are the BITS_MC_* event-log identifiers.
+var eventCodes = []named{
+	{BITS_MC_JOB_CANCELLED, "BITS_MC_JOB_CANCELLED", 0x80194000},
+	{BITS_MC_FILE_DELETION_FAILED, "BITS_MC_FILE_DELETION_FAILED", 0x80194001},
+	{BITS_MC_FILE_DELETION_FAILED_MORE, "BITS_MC_FILE_DELETION_FAILED_MORE", 0x80194002},
+	{BITS_MC_JOB_PROPERTY_CHANGE, "BITS_MC_JOB_PROPERTY_CHANGE", 0x80194003},
+	{BITS_MC_JOB_TAKE_OWNERSHIP, "BITS_MC_JOB_TAKE_OWNERSHIP", 0x80194004},
+	{BITS_MC_JOB_SCAVENGED, "BITS_MC_JOB_SCAVENGED", 0x80194005},
+	{BITS_MC_JOB_NOTIFICATION_FAILURE, "BITS_MC_JOB_NOTIFICATION_FAILURE", 0x80194006},
+	{BITS_MC_STATE_FILE_CORRUPT, "BITS_MC_STATE_FILE_CORRUPT", 0x80194007},
+	{BITS_MC_FAILED_TO_START, "BITS_MC_FAILED_TO_START", 0x80194008},
+	{BITS_MC_FATAL_IGD_ERROR, "BITS_MC_FATAL_IGD_ERROR", 0x80194009},
+	{BITS_MC_PEERCACHING_PORT, "BITS_MC_PEERCACHING_PORT", 0x8019400A},
+	{BITS_MC_WSD_PORT, "BITS_MC_WSD_PORT", 0x8019400B},
+}
+
+// httpCodes pairs each BG_E_HTTP_ERROR_nnn constant with its decimal status; the expected value
+// is computed from the status, independently of the hex typed into codes.go.
+var httpCodes = []struct {
+	c      Code
+	status int
+}{
+	{BG_E_HTTP_ERROR_100, 100}, {BG_E_HTTP_ERROR_101, 101},
+	{BG_E_HTTP_ERROR_200, 200}, {BG_E_HTTP_ERROR_201, 201}, {BG_E_HTTP_ERROR_202, 202},
+	{BG_E_HTTP_ERROR_203, 203}, {BG_E_HTTP_ERROR_204, 204}, {BG_E_HTTP_ERROR_205, 205},
+	{BG_E_HTTP_ERROR_206, 206},
+	{BG_E_HTTP_ERROR_300, 300}, {BG_E_HTTP_ERROR_301, 301}, {BG_E_HTTP_ERROR_302, 302},
+	{BG_E_HTTP_ERROR_303, 303}, {BG_E_HTTP_ERROR_304, 304}, {BG_E_HTTP_ERROR_305, 305},
+	{BG_E_HTTP_ERROR_307, 307},
+	{BG_E_HTTP_ERROR_400, 400}, {BG_E_HTTP_ERROR_401, 401}, {BG_E_HTTP_ERROR_402, 402},
+	{BG_E_HTTP_ERROR_403, 403}, {BG_E_HTTP_ERROR_404, 404}, {BG_E_HTTP_ERROR_405, 405},
+	{BG_E_HTTP_ERROR_406, 406}, {BG_E_HTTP_ERROR_407, 407}, {BG_E_HTTP_ERROR_408, 408},
+	{BG_E_HTTP_ERROR_409, 409}, {BG_E_HTTP_ERROR_410, 410}, {BG_E_HTTP_ERROR_411, 411},
+	{BG_E_HTTP_ERROR_412, 412}, {BG_E_HTTP_ERROR_413, 413}, {BG_E_HTTP_ERROR_414, 414},
+	{BG_E_HTTP_ERROR_415, 415}, {BG_E_HTTP_ERROR_416, 416}, {BG_E_HTTP_ERROR_417, 417},
+	{BG_E_HTTP_ERROR_449, 449},
+	{BG_E_HTTP_ERROR_500, 500}, {BG_E_HTTP_ERROR_501, 501}, {BG_E_HTTP_ERROR_502, 502},
+	{BG_E_HTTP_ERROR_503, 503}, {BG_E_HTTP_ERROR_504, 504}, {BG_E_HTTP_ERROR_505, 505},
+}
+
+// expected returns every named code the package must define, with its name and value.
+func expected() []named {
+	var out []named
+	out = append(out, standardCodes...)
+	out = append(out, bitsCodes...)
+	out = append(out, eventCodes...)
+	for _, h := range httpCodes {
+		out = append(out, named{h.c, fmt.Sprintf("BG_E_HTTP_ERROR_%d", h.status), 0x80190000 + uint32(h.status)})
+	}
+	return out
+}
+
+func TestConstantValues(t *testing.T) {
+	for _, w := range expected() {
+		t.Run(w.name, func(t *testing.T) {
+			assert.Equal(t, fmt.Sprintf("0x%08X", w.value), fmt.Sprintf("0x%08X", uint32(w.c)))
+			assert.Equal(t, w.name, w.c.Name())
+			assert.Equal(t, w.value&0x80000000 != 0, w.c.Failed(), "Failed")
+			assert.Equal(t, w.value&0x80000000 == 0, w.c.Succeeded(), "Succeeded")
+			assert.NotEmpty(t, w.c.Message())
+			assert.NotContains(t, w.c.Message(), "unrecognised")
+			assert.Equal(t, fmt.Sprintf("%s (0x%08X)", w.name, w.value), w.c.String())
+			assert.Equal(t, w.c.String()+": "+w.c.Message(), w.c.Error())
+		})
+	}
+}
+
+func TestSpecExamples(t *testing.T) {
+	// Hex values spelled out in the spec, against constants and functions.
+	tests := []struct {
+		got  Code
+		want uint32
+	}{
+		{BG_E_HTTP_ERROR_400, 0x80190190},
+		{BG_E_HTTP_ERROR_401, 0x80190191},
+		{BG_E_HTTP_ERROR_403, 0x80190193},
+		{BG_E_HTTP_ERROR_404, 0x80190194},
+		{BG_E_HTTP_ERROR_407, 0x80190197},
+		{BG_E_HTTP_ERROR_414, 0x8019019E},
+		{BG_E_HTTP_ERROR_416, 0x801901A0},
+		{BG_E_HTTP_ERROR_500, 0x801901F4},
+		{BG_E_HTTP_ERROR_501, 0x801901F5},
+		{BG_E_HTTP_ERROR_503, 0x801901F7},
+		{BG_E_HTTP_ERROR_504, 0x801901F8},
+		{BG_E_HTTP_ERROR_505, 0x801901F9},
+		{HTTP(404), 0x80190194},
+		{FromWin32(1815), 0x80070717},
+		{FromWin32(1058), 0x80070422},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, uint32(tt.got), tt.got.Name())
+	}
+}
+
+func TestWin32ConstantsMatchFromWin32(t *testing.T) {
+	tests := []struct {
+		c   Code
+		err uint32
+	}{
+		{ERROR_FILE_NOT_FOUND, 2}, {ERROR_PATH_NOT_FOUND, 3}, {E_ACCESSDENIED, 5}, {E_HANDLE, 6},
+		{E_OUTOFMEMORY, 14}, {ERROR_SHARING_VIOLATION, 32}, {E_INVALIDARG, 87},
+		{ERROR_FILE_EXISTS, 80}, {ERROR_DISK_FULL, 112}, {ERROR_INVALID_NAME, 123},
+		{ERROR_ALREADY_EXISTS, 183}, {ERROR_DIRECTORY, 267}, {ERROR_MR_MID_NOT_FOUND, 317},
+		{ERROR_SERVICE_DISABLED, 1058}, {ERROR_CANCELLED, 1223}, {ERROR_RESOURCE_LANG_NOT_FOUND, 1815},
+		{RPC_X_NULL_REF_POINTER, 1780}, {RPC_X_BAD_STUB_DATA, 1783},
+		{ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED, 12044}, {ERROR_WINHTTP_CLIENT_CERT_NO_ACCESS_PRIVATE_KEY, 12186},
+		{HTTP_STATUS_AMBIGUOUS, 300}, {HTTP_STATUS_MOVED, 301}, {HTTP_STATUS_REDIRECT, 302},
+		{HTTP_STATUS_REDIRECT_METHOD, 303}, {HTTP_STATUS_REDIRECT_KEEP_VERB, 307},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.c, FromWin32(tt.err), "FromWin32(%d)", tt.err)
+	}
+}
+
+func TestFromWin32(t *testing.T) {
+	tests := []struct {
+		err  uint32
+		want Code
+	}{
+		{0, S_OK},
+		{1, 0x80070001},
+		{0xFFFF, 0x8007FFFF},
+		{0x12345, 0x80072345}, // only the low 16 bits are kept
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, FromWin32(tt.err), "FromWin32(%#x)", tt.err)
+	}
+}
+
+func TestLookupRoundTrip(t *testing.T) {
+	for _, w := range expected() {
+		got, ok := Lookup(w.name)
+		if assert.True(t, ok, "Lookup(%q)", w.name) {
+			assert.Equal(t, w.value, uint32(got), "Lookup(%q)", w.name)
+		}
+	}
+}
+
+func TestLookup(t *testing.T) {
+	tests := []struct {
+		name string
+		want Code
+		ok   bool
+	}{
+		{"BG_E_INVALID_STATE", 0x80200002, true},
+		{"BG_E_HTTP_ERROR_404", 0x80190194, true},
+		{"BG_E_HTTP_ERROR_418", 0x801901A2, true},
+		{"BG_E_HTTP_ERROR_100", 0x80190064, true},
+		{"BG_E_HTTP_ERROR_599", 0x80190257, true},
+		{"HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)", 0x80070002, true},
+		{"ERROR_FILE_NOT_FOUND", 0x80070002, true}, // bare constant name too
+		{"HTTP_STATUS_MOVED", 0x8007012D, true},
+		{"HRESULT 0x8020FFFF", 0x8020FFFF, true},
+		{"HRESULT 0x8020ffff", 0x8020FFFF, true},
+		{"BG_E_HTTP_ERROR_600", 0, false},
+		{"BG_E_HTTP_ERROR_099", 0, false},
+		{"BG_E_HTTP_ERROR_4040", 0, false},
+		{"BG_E_HTTP_ERROR_+40", 0, false},
+		{"HRESULT_FROM_WIN32(ERROR_NOPE)", 0, false},
+		{"HRESULT 0x8020FFF", 0, false},
+		{"HRESULT 0x8020FFFG", 0, false},
+		{"bg_e_invalid_state", 0, false},
+		{"", 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := Lookup(tt.name)
+		assert.Equal(t, tt.ok, ok, "Lookup(%q) ok", tt.name)
+		assert.Equal(t, tt.want, got, "Lookup(%q)", tt.name)
+	}
+}
+
+func TestAll(t *testing.T) {
+	all := All()
+	want := expected()
+	require.NotEmpty(t, all)
+
+	assert.True(t, slices.IsSorted(all), "All() must be sorted by value")
+	assert.Equal(t, len(want), len(all), "All() must list exactly the named codes")
+
+	seenValue := map[Code]bool{}
+	seenName := map[string]bool{}
+	for _, c := range all {
+		assert.False(t, seenValue[c], "duplicate value %s", c)
+		seenValue[c] = true
+		assert.False(t, seenName[c.Name()], "duplicate name %s", c.Name())
+		seenName[c.Name()] = true
+		assert.False(t, strings.HasPrefix(c.Name(), "HRESULT 0x"), "unnamed code %s in All()", c)
+	}
+	for _, w := range want {
+		assert.True(t, seenValue[w.c], "%s missing from All()", w.name)
+	}
+
+	// Each call returns a fresh slice.
+	all[0] = 0xDEADBEEF
+	assert.NotEqual(t, Code(0xDEADBEEF), All()[0])
+}
+
+func TestExpectedListingHasNoDuplicates(t *testing.T) {
+	// Guards the hand-typed listing above against copy-paste slips.
+	values := map[uint32]string{}
+	for _, w := range expected() {
+		if prev, dup := values[w.value]; dup {
+			t.Errorf("value 0x%08X listed for both %s and %s", w.value, prev, w.name)
+		}
+		values[w.value] = w.name
+	}
+}
+
+func TestHTTP(t *testing.T) {
+	tests := []struct {
+		status int
+		want   Code
+	}{
+		{404, 0x80190194},
+		{100, 0x80190064},
+		{599, 0x80190257},
+		{0, 0x80190000},
+		{999, 0x801903E7},
+		{-1, BG_E_INVALID_SERVER_RESPONSE},
+		{1000, BG_E_INVALID_SERVER_RESPONSE},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, HTTP(tt.status), "HTTP(%d)", tt.status)
+	}
+}
+
+func TestHTTPStatus(t *testing.T) {
+	for s := 100; s <= 599; s++ {
+		got, ok := HTTP(s).HTTPStatus()
+		require.True(t, ok, "status %d", s)
+		assert.Equal(t, s, got)
+	}
+	for _, c := range []Code{HTTP(0), HTTP(99), HTTP(600), HTTP(999), BG_E_INVALID_STATE, HTTP_STATUS_MOVED, S_OK, BITS_MC_JOB_CANCELLED} {
+		got, ok := c.HTTPStatus()
+		assert.False(t, ok, "%s", c)
+		assert.Zero(t, got, "%s", c)
+	}
+}
+
+func TestHTTPNameAndMessage(t *testing.T) {
+	tests := []struct {
+		status   int
+		wantName string
+		wantMsg  []string // fragments the message must contain
+	}{
+		{404, "BG_E_HTTP_ERROR_404", []string{"404", http.StatusText(404)}},
+		{418, "BG_E_HTTP_ERROR_418", []string{"418", http.StatusText(418)}}, // no constant
+		{299, "BG_E_HTTP_ERROR_299", []string{"299"}},                       // no reason phrase
+		{449, "BG_E_HTTP_ERROR_449", []string{"449"}},
+		{600, "HRESULT 0x80190258", []string{"unrecognised"}},
+	}
+	for _, tt := range tests {
+		c := HTTP(tt.status)
+		assert.Equal(t, tt.wantName, c.Name())
+		for _, frag := range tt.wantMsg {
+			assert.Contains(t, c.Message(), frag, "status %d", tt.status)
+		}
+	}
+	assert.NotContains(t, HTTP(299).Message(), "()", "empty reason phrase must be left out")
+}
+
+func TestUnknownCode(t *testing.T) {
+	c := Code(0x8020FFFF)
+	assert.Equal(t, "HRESULT 0x8020FFFF", c.Name())
+	assert.Equal(t, "HRESULT 0x8020FFFF", c.String())
+	assert.Equal(t, "HRESULT 0x8020FFFF: unrecognised HRESULT failure code", c.Error())
+	assert.True(t, c.Failed())
+
+	s := Code(0x0020FFFF)
+	assert.Equal(t, "HRESULT 0x0020FFFF", s.Name())
+	assert.Equal(t, "unrecognised HRESULT success code", s.Message())
+	assert.True(t, s.Succeeded())
+
+	// An unknown code in the Win32 facility is not given a made-up Win32 name.
+	assert.Equal(t, "HRESULT 0x800703E5", FromWin32(997).Name())
+}
+
+func TestFailedSucceeded(t *testing.T) {
+	tests := []struct {
+		c      Code
+		failed bool
+	}{
+		{0x00000000, false},
+		{0x7FFFFFFF, false},
+		{0x80000000, true},
+		{0xFFFFFFFF, true},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.failed, tt.c.Failed(), "%#x", uint32(tt.c))
+		assert.Equal(t, !tt.failed, tt.c.Succeeded(), "%#x", uint32(tt.c))
+	}
+}

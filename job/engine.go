@@ -1,0 +1,176 @@
+package job
+
+import (
+	"time"
+
+	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/state"
+)
+
+// The methods in this file are the service's side of a job: what the scheduler, the transfer
+// engine and the timers do to it. Applications never call them in BITS; bitsemu's manager does,
+// and so can tests that want to put a job in a given state without a server (see bitstest).
+// They check no access, and fail with BG_E_INVALID_STATE when the event does not apply in the
+// job's state.
+
+// Failure describes a transfer error for FireError.
+type Failure struct {
+	Context  ErrorContext
+	Code     hresult.Code // a failure HRESULT
+	File     int          // index of the file concerned, or -1 for none
+	Protocol string       // "http", "file", or "" when no protocol is involved
+}
+
+// Fire applies an engine event that carries no error: Pick, Connect, RetryDelayElapsed,
+// NoProgressTimeout, MaxDownloadTimeout, SliceEnd, NetworkLost, NetworkRestored or
+// InactivityExpired. It returns the job's new state.
+func (j *Job) Fire(ev state.Event) (state.State, error) {
+	switch ev {
+	case state.FileDone, state.LastFileDone:
+		return j.FireFileDone(j.currentFile())
+	case state.TransientFailure, state.FatalFailure:
+		return 0, &hresult.Error{Op: "Fire(" + ev.String() + ")", Job: guid(j.c.id), Code: hresult.E_INVALIDARG}
+	}
+	return j.fire(ev, nil)
+}
+
+// FireError applies a TransientFailure or FatalFailure event and records f as the job's error.
+// A transient failure becomes fatal when the no-progress timeout is 0, is shorter than the retry
+// delay, or has run out since the first transient error.
+func (j *Job) FireError(ev state.Event, f Failure) (state.State, error) {
+	if (ev != state.TransientFailure && ev != state.FatalFailure) || !f.Code.Failed() {
+		return 0, &hresult.Error{Op: "FireError(" + ev.String() + ")", Job: guid(j.c.id), Code: hresult.E_INVALIDARG}
+	}
+	return j.fire(ev, &f)
+}
+
+// FireFileDone marks file i finished (all its bytes arrived) and applies FileDone, or
+// LastFileDone when it was the last unfinished file.
+func (j *Job) FireFileDone(i int) (state.State, error) {
+	c := j.c
+	o := j.beginEngine("FireFileDone")
+	defer o.end()
+	if i < 0 || i >= len(c.files) {
+		return c.st, o.fail(hresult.E_INVALIDARG)
+	}
+	ev := state.FileDone
+	pending := 0
+	for k, fc := range c.files {
+		if !fc.done && k != i {
+			pending++
+		}
+	}
+	if pending == 0 {
+		ev = state.LastFileDone
+	}
+	t, ok := state.Next(ev, c.st, c.facts())
+	if !ok {
+		return c.st, o.fail(hresult.BG_E_INVALID_STATE)
+	}
+	fc := c.files[i]
+	if !fc.done {
+		fc.done = true
+		if fc.total != SizeUnknown {
+			fc.transferred = fc.total
+		} else {
+			fc.total = fc.transferred
+		}
+		c.noProgressSince = time.Time{}
+		o.emit(Change{Kind: FileCompleted, File: i, Event: ev})
+	}
+	o.move(t.To, ev)
+	c.modified = c.env.Clock.Now()
+	return c.st, nil
+}
+
+// FileProgress records the progress of file i: its size when known (SizeUnknown otherwise) and
+// the bytes transferred so far. Progress restarts the no-progress timer. A file whose size
+// changed restarts from zero, as BITS restarts a file that changed on the server.
+func (j *Job) FileProgress(i int, total, transferred uint64) error {
+	c := j.c
+	o := j.beginEngine("FileProgress")
+	defer o.end()
+	if i < 0 || i >= len(c.files) || (total != SizeUnknown && transferred > total) {
+		return o.fail(hresult.E_INVALIDARG)
+	}
+	if c.st.Final() {
+		return o.fail(hresult.BG_E_INVALID_STATE)
+	}
+	fc := c.files[i]
+	if len(fc.ranges) == 0 || fc.total == SizeUnknown {
+		fc.total = total
+	}
+	if transferred != fc.transferred {
+		if transferred > fc.transferred {
+			c.noProgressSince = time.Time{}
+		}
+		fc.transferred = transferred
+		c.modified = c.env.Clock.Now()
+		o.emit(Change{Kind: FileProgressed, File: i})
+	}
+	return nil
+}
+
+// currentFile is the index of the first unfinished file, or -1.
+func (j *Job) currentFile() int {
+	j.c.mu.Lock()
+	defer j.c.mu.Unlock()
+	for i, fc := range j.c.files {
+		if !fc.done {
+			return i
+		}
+	}
+	return -1
+}
+
+func (j *Job) beginEngine(name string) *op {
+	j.c.mu.Lock()
+	o := &op{j: j, name: name}
+	o.changes = o.buf[:0]
+	return o
+}
+
+func (j *Job) fire(ev state.Event, f *Failure) (state.State, error) {
+	c := j.c
+	o := j.beginEngine("Fire(" + ev.String() + ")")
+	defer o.end()
+	if f != nil && f.File >= len(c.files) {
+		return c.st, o.fail(hresult.E_INVALIDARG)
+	}
+	t, ok := state.Next(ev, c.st, c.facts())
+	if !ok {
+		return c.st, o.fail(hresult.BG_E_INVALID_STATE)
+	}
+	now := c.env.Clock.Now()
+	if t.CountsError {
+		c.errorCount++
+	}
+	switch {
+	case f != nil:
+		rec := &errorRecord{ctx: f.Context, code: f.Code, protocol: f.Protocol}
+		if f.File >= 0 {
+			rec.file = c.files[f.File]
+		}
+		c.errInfo = rec
+		if ev == state.TransientFailure && c.noProgressSince.IsZero() {
+			c.noProgressSince = now
+		}
+	case t.Code != 0:
+		ctx := ContextGeneralQueueManager
+		if t.Code == hresult.BG_E_NETWORK_DISCONNECTED {
+			ctx = ContextGeneralTransport
+		}
+		c.errInfo = &errorRecord{ctx: ctx, code: t.Code}
+	case ev == state.NoProgressTimeout && c.errInfo == nil:
+		c.errInfo = &errorRecord{ctx: ContextGeneralQueueManager, code: hresult.BG_E_NO_PROGRESS}
+	}
+	o.move(t.To, ev)
+	return c.st, nil
+}
+
+// NotifyCallback returns the job's valid callback, or nil (for the notification engine).
+func (j *Job) NotifyCallback() Callback {
+	j.c.mu.Lock()
+	defer j.c.mu.Unlock()
+	return j.c.liveCallback()
+}

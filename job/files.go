@@ -1,0 +1,407 @@
+package job
+
+import (
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/state"
+)
+
+// FileInfo names one file of a job (BG_FILE_INFO): where it comes from and where it goes.
+type FileInfo struct {
+	RemoteName string
+	LocalName  string
+}
+
+// FileRange is a byte range of a remote file (BG_FILE_RANGE). Length may be LengthToEOF.
+type FileRange struct {
+	InitialOffset uint64
+	Length        uint64
+}
+
+// FileProgress is BG_FILE_PROGRESS. BytesTotal is SizeUnknown until the size is known.
+// Completed is true once the file's bytes have all arrived.
+type FileProgress struct {
+	BytesTotal       uint64
+	BytesTransferred uint64
+	Completed        bool
+}
+
+type fileCore struct {
+	remote, local string
+	kind          remoteKind
+	ranges        []FileRange
+	total         uint64
+	transferred   uint64
+	done          bool
+	validated     bool
+	validationSet bool
+	tempName      string
+	headers       string
+}
+
+// File is a handle to one file of a job (IBackgroundCopyFile through IBackgroundCopyFile5).
+type File struct {
+	j *Job
+	f *fileCore
+}
+
+// Index returns the file's position in the job, counting from 0, or -1 if it is not there.
+func (f *File) index() int {
+	for i, fc := range f.j.c.files {
+		if fc == f.f {
+			return i
+		}
+	}
+	return -1
+}
+
+// AddFile appends one file to the job (IBackgroundCopyJob::AddFile). See AddFileSet for the rules.
+func (j *Job) AddFile(remoteURL, localName string) error {
+	return j.addFiles(state.AddFile, "AddFile", []FileInfo{{RemoteName: remoteURL, LocalName: localName}}, nil)
+}
+
+// AddFileSet appends several files at once (IBackgroundCopyJob::AddFileSet). Either every file
+// is added or none is.
+//
+// Remote names are http:// or https:// URLs, file:// URLs, UNC names or absolute paths, at most
+// 2,200 characters; local names are absolute paths of at most MAX_PATH (260) characters in a
+// directory that exists and can be written. Errors: E_INVALIDARG for a bad name or unsupported
+// scheme, ERROR_PATH_NOT_FOUND when the local directory does not exist, E_ACCESSDENIED when it
+// cannot be written, BG_E_INVALID_STATE for a final job, BG_E_TOO_MANY_FILES when an upload job
+// would get more than one file, BG_E_TOO_MANY_FILES_IN_JOB over the MaxFilesPerJob limit. An
+// empty set succeeds and changes nothing.
+func (j *Job) AddFileSet(files []FileInfo) error {
+	return j.addFiles(state.AddFileSet, "AddFileSet", files, nil)
+}
+
+// AddFileWithRanges appends a file of which only the given byte ranges are downloaded, written
+// back to back in the local file (IBackgroundCopyJob3::AddFileWithRanges). Ranges need an
+// http or https remote name. Errors beyond AddFile's: E_INVALIDARG for no ranges, E_NOTIMPL for
+// an upload job, BG_E_INVALID_RANGE for a zero length, an offset of LengthToEOF or a range that
+// runs past 2^64, BG_E_OVERLAPPING_RANGES for ranges that share a byte, BG_E_TOO_MANY_RANGES_IN_FILE
+// over the MaxRangesPerFile limit.
+func (j *Job) AddFileWithRanges(remoteURL, localName string, ranges []FileRange) error {
+	if len(ranges) == 0 {
+		// Still check access first, like every other call.
+		o, err := j.begin(state.AddFileWithRanges, "AddFileWithRanges")
+		if err != nil {
+			return err
+		}
+		err = o.fail(hresult.E_INVALIDARG)
+		o.end()
+		return err
+	}
+	return j.addFiles(state.AddFileWithRanges, "AddFileWithRanges",
+		[]FileInfo{{RemoteName: remoteURL, LocalName: localName}}, ranges)
+}
+
+func (j *Job) addFiles(m state.Method, name string, files []FileInfo, ranges []FileRange) error {
+	o, err := j.begin(m, name)
+	if err != nil {
+		return err
+	}
+	defer o.end()
+	c := j.c
+	// Arguments.
+	kinds := make([]remoteKind, len(files))
+	for i, fi := range files {
+		kind, ok := parseRemote(fi.RemoteName)
+		if !ok {
+			return o.fail(hresult.E_INVALIDARG)
+		}
+		if c.typ != Download && kind != remoteHTTP {
+			return o.fail(hresult.E_INVALIDARG) // uploads go over HTTP only
+		}
+		if ranges != nil && kind != remoteHTTP {
+			return o.fail(hresult.E_INVALIDARG) // no ranges over SMB since BITS 3.0
+		}
+		kinds[i] = kind
+		if code, cause := checkLocal(fi.LocalName); code != hresult.S_OK {
+			return o.failErr(code, cause)
+		}
+	}
+	// State and type.
+	if _, err := o.check(); err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return nil
+	}
+	if c.typ != Download && len(c.files)+len(files) > 1 {
+		return o.fail(hresult.BG_E_TOO_MANY_FILES)
+	}
+	var total uint64
+	if ranges != nil {
+		if c.props.dynamicContent || c.props.onDemand {
+			return o.fail(hresult.BG_E_UNSUPPORTED_JOB_CONFIGURATION)
+		}
+		sorted, code := checkRanges(ranges)
+		if code != hresult.S_OK {
+			return o.fail(code)
+		}
+		ranges = sorted
+		total = rangesTotal(ranges)
+	}
+	// Limits.
+	exempt := j.caller.id.Exempt()
+	if lim := c.env.Limits.MaxFilesPerJob; lim > 0 && !exempt && len(c.files)+len(files) > lim {
+		return o.fail(hresult.BG_E_TOO_MANY_FILES_IN_JOB)
+	}
+	if lim := c.env.Limits.MaxRangesPerFile; lim > 0 && !exempt && len(ranges) > lim {
+		return o.fail(hresult.BG_E_TOO_MANY_RANGES_IN_FILE)
+	}
+	if ranges == nil {
+		total = SizeUnknown
+	}
+	for i, fi := range files {
+		c.files = append(c.files, &fileCore{
+			remote: fi.RemoteName, local: fi.LocalName, kind: kinds[i],
+			ranges: ranges, total: total,
+		})
+	}
+	c.modified = c.env.Clock.Now()
+	o.emit(Change{Kind: FilesAdded, Files: len(files)})
+	return nil
+}
+
+// checkRanges validates ranges and returns a copy in the order given (BITS writes them back to
+// back in that order); the overlap check sorts a second copy by offset.
+func checkRanges(ranges []FileRange) ([]FileRange, hresult.Code) {
+	for _, r := range ranges {
+		if r.InitialOffset == LengthToEOF || r.Length == 0 {
+			return nil, hresult.BG_E_INVALID_RANGE
+		}
+		if r.Length != LengthToEOF && r.InitialOffset+r.Length < r.InitialOffset {
+			return nil, hresult.BG_E_INVALID_RANGE
+		}
+	}
+	byOffset := append([]FileRange(nil), ranges...)
+	sort.SliceStable(byOffset, func(a, b int) bool { return byOffset[a].InitialOffset < byOffset[b].InitialOffset })
+	for i := 1; i < len(byOffset); i++ {
+		prev := byOffset[i-1]
+		if prev.Length == LengthToEOF || prev.InitialOffset+prev.Length > byOffset[i].InitialOffset {
+			return nil, hresult.BG_E_OVERLAPPING_RANGES
+		}
+	}
+	return append([]FileRange(nil), ranges...), hresult.S_OK
+}
+
+// rangesTotal is the byte total of ranges, or SizeUnknown when one runs to the end of the file.
+func rangesTotal(ranges []FileRange) uint64 {
+	var t uint64
+	for _, r := range ranges {
+		if r.Length == LengthToEOF {
+			return SizeUnknown
+		}
+		t += r.Length
+	}
+	return t
+}
+
+// EnumFiles returns an enumerator over a snapshot of the job's files, in the order they were
+// added (IBackgroundCopyJob::EnumFiles).
+func (j *Job) EnumFiles() (*Enum[*File], error) {
+	o, err := j.begin(state.EnumFiles, "EnumFiles")
+	if err != nil {
+		return nil, err
+	}
+	defer o.end()
+	files := make([]*File, len(j.c.files))
+	for i, fc := range j.c.files {
+		files[i] = &File{j: j, f: fc}
+	}
+	return NewEnum(files), nil
+}
+
+// fileOp starts a call on a file: the job's access check, under the job lock.
+func (f *File) begin(m state.Method, name string) (*op, error) {
+	return f.j.begin(m, "File."+name)
+}
+
+// Job returns the handle of the job the file belongs to.
+func (f *File) Job() *Job { return f.j }
+
+// GetRemoteName returns the remote name exactly as it was given (IBackgroundCopyFile::GetRemoteName).
+func (f *File) GetRemoteName() (string, error) {
+	o, err := f.begin(0, "GetRemoteName")
+	if err != nil {
+		return "", err
+	}
+	defer o.end()
+	return f.f.remote, nil
+}
+
+// GetLocalName returns the local name exactly as it was given (IBackgroundCopyFile::GetLocalName).
+func (f *File) GetLocalName() (string, error) {
+	o, err := f.begin(0, "GetLocalName")
+	if err != nil {
+		return "", err
+	}
+	defer o.end()
+	return f.f.local, nil
+}
+
+// GetProgress returns the file's progress (IBackgroundCopyFile::GetProgress).
+func (f *File) GetProgress() (FileProgress, error) {
+	o, err := f.begin(0, "GetProgress")
+	if err != nil {
+		return FileProgress{}, err
+	}
+	defer o.end()
+	return FileProgress{BytesTotal: f.f.total, BytesTransferred: f.f.transferred, Completed: f.f.done}, nil
+}
+
+// GetFileRanges returns the file's ranges in the order given, with S_OK, or nil with S_FALSE when
+// the file has none (IBackgroundCopyFile2::GetFileRanges).
+func (f *File) GetFileRanges() ([]FileRange, hresult.Code, error) {
+	o, err := f.begin(0, "GetFileRanges")
+	if err != nil {
+		return nil, 0, err
+	}
+	defer o.end()
+	if len(f.f.ranges) == 0 {
+		return nil, hresult.S_FALSE, nil
+	}
+	return append([]FileRange(nil), f.f.ranges...), hresult.S_OK, nil
+}
+
+// SetRemoteName points the file at a new URL (IBackgroundCopyFile2::SetRemoteName). The new name
+// must use the same kind of transport rules as AddFile. Errors: E_INVALIDARG for a bad name,
+// BG_E_INVALID_STATE for a final job, E_NOTIMPL for an upload job. A finished file keeps its data;
+// an unfinished one is restarted by the transfer engine if the new server's copy differs.
+func (f *File) SetRemoteName(remoteURL string) error {
+	o, err := f.begin(state.FileSetRemoteName, "SetRemoteName")
+	if err != nil {
+		return err
+	}
+	defer o.end()
+	kind, ok := parseRemote(remoteURL)
+	if !ok || (len(f.f.ranges) > 0 && kind != remoteHTTP) {
+		return o.fail(hresult.E_INVALIDARG)
+	}
+	if _, err := o.check(); err != nil {
+		return err
+	}
+	f.f.remote, f.f.kind = remoteURL, kind
+	o.touch()
+	return nil
+}
+
+// GetTemporaryName returns the full path of the file's temporary file
+// (IBackgroundCopyFile3::GetTemporaryName): a hidden file in the destination directory, which
+// receives the data until Complete renames it.
+func (f *File) GetTemporaryName() (string, error) {
+	o, err := f.begin(0, "GetTemporaryName")
+	if err != nil {
+		return "", err
+	}
+	defer o.end()
+	if f.f.tempName == "" {
+		f.f.tempName = tempNameFor(f.j.c, f.f)
+	}
+	return f.f.tempName, nil
+}
+
+// tempNameFor names the temporary file as BITS does: BIT<hex>.tmp in the destination directory,
+// the hex derived from the job id and the file's position so that it is stable.
+func tempNameFor(c *core, fc *fileCore) string {
+	idx := 0
+	for i, x := range c.files {
+		if x == fc {
+			idx = i
+		}
+	}
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	b.WriteString("BIT")
+	for _, x := range c.id[:2] {
+		b.WriteByte(hex[x>>4])
+		b.WriteByte(hex[x&0xF])
+	}
+	b.WriteByte(hex[(idx>>4)&0xF])
+	b.WriteByte(hex[idx&0xF])
+	b.WriteString(".tmp")
+	return filepath.Join(filepath.Dir(fc.local), b.String())
+}
+
+// SetValidationState records the application's verdict on the file's content
+// (IBackgroundCopyFile3::SetValidationState). E_PENDING until the file has finished transferring.
+// Setting false moves the job to ERROR with BG_E_VALIDATION_FAILED and resets the file's
+// progress, so that Resume downloads it again.
+func (f *File) SetValidationState(valid bool) error {
+	o, err := f.begin(state.FileSetValidationState, "SetValidationState")
+	if err != nil {
+		return err
+	}
+	defer o.end()
+	c := f.j.c
+	facts := c.facts()
+	facts.FileTransferred = f.f.done
+	out := state.Check(state.FileSetValidationState, c.st, facts)
+	if out.Code.Failed() {
+		return o.fail(out.Code)
+	}
+	f.f.validated, f.f.validationSet = valid, true
+	o.touch()
+	if !valid {
+		f.f.done = false
+		f.f.transferred = 0
+		c.errInfo = &errorRecord{ctx: ContextRemoteFile, code: hresult.BG_E_VALIDATION_FAILED, file: f.f, protocol: protocolOf(f.f)}
+		c.errorCount++
+		o.move(state.Error, 0)
+	}
+	return nil
+}
+
+// GetValidationState returns the verdict set with SetValidationState; false when none was set
+// (IBackgroundCopyFile3::GetValidationState).
+func (f *File) GetValidationState() (bool, error) {
+	o, err := f.begin(0, "GetValidationState")
+	if err != nil {
+		return false, err
+	}
+	defer o.end()
+	return f.f.validated, nil
+}
+
+// IsDownloadedFromPeer reports whether the file came from a peer (IBackgroundCopyFile3); bitsemu
+// has no peer caching, so it is always false.
+func (f *File) IsDownloadedFromPeer() (bool, error) {
+	o, err := f.begin(0, "IsDownloadedFromPeer")
+	if err != nil {
+		return false, err
+	}
+	defer o.end()
+	return false, nil
+}
+
+// FilePropertyHTTPResponseHeaders is BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS.
+const FilePropertyHTTPResponseHeaders uint32 = 1
+
+// GetProperty returns a file property (IBackgroundCopyFile5::GetProperty). The only one is
+// FilePropertyHTTPResponseHeaders: the header block of the server's last response for the file,
+// "" before any. Other ids give BG_E_UNKNOWN_PROPERTY_ID.
+func (f *File) GetProperty(id uint32) (string, error) {
+	o, err := f.begin(0, "GetProperty")
+	if err != nil {
+		return "", err
+	}
+	defer o.end()
+	if id != FilePropertyHTTPResponseHeaders {
+		return "", o.fail(hresult.BG_E_UNKNOWN_PROPERTY_ID)
+	}
+	return f.f.headers, nil
+}
+
+func protocolOf(fc *fileCore) string {
+	if fc == nil {
+		return ""
+	}
+	if fc.kind == remoteHTTP {
+		return "http"
+	}
+	return "file"
+}

@@ -1,0 +1,356 @@
+package job
+
+import (
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/bitsemu/bitsemu/clock"
+	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/state"
+)
+
+// Limits are the queue policies that bound jobs, files and ranges. A zero field means no limit.
+// Administrators and service accounts are exempt from all of them.
+type Limits struct {
+	MaxJobsPerUser    int // MaxJobsPerUser policy; BITS default 60
+	MaxJobsPerMachine int // MaxJobsPerMachine policy; BITS default 300
+	MaxFilesPerJob    int // MaxFilesPerJob policy; BITS default 200
+	MaxRangesPerFile  int // MaxRangesPerFile policy; BITS default 500
+}
+
+// DefaultLimits returns the BITS defaults (group-policies page).
+func DefaultLimits() Limits {
+	return Limits{MaxJobsPerUser: 60, MaxJobsPerMachine: 300, MaxFilesPerJob: 200, MaxRangesPerFile: 500}
+}
+
+// Env is what the service gives every job: its clock, its limits and the observer that hears
+// about every change. One Env is shared by all the jobs of a manager.
+type Env struct {
+	Clock    clock.Clock // nil means clock.Real()
+	Limits   Limits
+	Observer Observer // may be nil
+}
+
+// ChangeKind says what changed in a job.
+type ChangeKind uint8
+
+// The kinds of change a job reports.
+const (
+	StateChanged    ChangeKind = iota + 1 // the state moved From → To
+	PropertyChanged                       // a property changed (Method names the setter)
+	FilesAdded                            // files were added (Files is how many)
+	FileProgressed                        // bytes were transferred
+	OwnerChanged                          // TakeOwnership gave the job a new owner (PrevOwner is the old SID)
+	FileCompleted                         // a file finished transferring (File is its index)
+)
+
+// Change is one change to a job, reported to the Observer after the job's lock is released. Seq
+// numbers a job's changes in the order they happened, starting at 1.
+type Change struct {
+	Job       *Job
+	Seq       uint64
+	Kind      ChangeKind
+	From, To  state.State  // for StateChanged
+	Method    state.Method // the call or
+	Event     state.Event  // the engine event that caused the change (zero when not an event)
+	Files     int          // for FilesAdded
+	File      int          // for FileCompleted and FileProgressed: the file's index
+	PrevOwner string       // for OwnerChanged
+}
+
+// Observer hears about every change to the jobs of an Env. It is called after the job's lock is
+// released, on the goroutine that made the change; it may call back into the job.
+type Observer interface {
+	JobChanged(Change)
+}
+
+// Caller is one application's connection to the service: an identity that stays valid until the
+// application closes. Job handles carry the Caller they were obtained through.
+type Caller struct {
+	id     Identity
+	closed atomic.Bool
+}
+
+// NewCaller returns an open Caller for id.
+func NewCaller(id Identity) *Caller { return &Caller{id: id} }
+
+// Identity returns the caller's identity.
+func (c *Caller) Identity() Identity { return c.id }
+
+// Close marks the caller closed: every handle obtained through it then fails with
+// RPC_E_DISCONNECTED, as a COM proxy does once its application has gone.
+func (c *Caller) Close() { c.closed.Store(true) }
+
+// Closed reports whether Close was called.
+func (c *Caller) Closed() bool { return c.closed.Load() }
+
+// Job is a caller's handle to a BITS job: IBackgroundCopyJob through IBackgroundCopyJob5 and the
+// IBackgroundCopyJobHttpOptions family, as one Go type. Every method checks the caller's access
+// (E_ACCESSDENIED for another user's job unless the caller is an administrator), then its
+// arguments, then the job state (the rules in package state), then the job type, then the
+// limits, and returns the first failure as an *hresult.Error that wraps the HRESULT.
+//
+// Handles are cheap; several may refer to the same job. All methods are safe for concurrent use.
+type Job struct {
+	c      *core
+	caller *Caller
+}
+
+type core struct {
+	mu  sync.Mutex
+	env *Env
+	id  uuid.UUID
+	typ Type
+	seq uint64
+
+	owner      Identity
+	st         state.State
+	resumed    bool
+	name       string
+	desc       string
+	priority   Priority
+	notify     uint32
+	callback   Callback
+	cbCaller   *Caller
+	cmdProgram string
+	cmdParams  string
+	cmdCaller  Identity
+
+	retryDelay, noProgress, maxDownload uint32
+
+	proxyUsage  ProxyUsage
+	proxyList   string
+	proxyBypass string
+	creds       []Credentials
+
+	headers          string
+	headersWriteOnly bool
+	security         uint32
+	httpMethod       string
+	replyFile        string
+	aclFlags         uint32
+	peerFlags        uint32
+	props            props
+
+	created, modified, completed time.Time
+	errorCount                   uint32
+	errInfo                      *errorRecord
+	noProgressSince              time.Time
+
+	files []*fileCore
+}
+
+// New creates a job owned by caller's identity, in state SUSPENDED, with every BITS default. It
+// checks the display name and type as CreateJob does; the job-count limits are the manager's.
+func New(env *Env, caller *Caller, id uuid.UUID, displayName string, t Type) (*Job, error) {
+	if err := checkString("CreateJob", displayName, MaxDisplayName, hresult.E_INVALIDARG); err != nil {
+		return nil, err
+	}
+	if !t.Valid() {
+		return nil, &hresult.Error{Op: "CreateJob", Code: hresult.E_INVALIDARG}
+	}
+	if env.Clock == nil {
+		env.Clock = clock.Real()
+	}
+	now := env.Clock.Now()
+	c := &core{
+		env:         env,
+		id:          id,
+		typ:         t,
+		owner:       caller.id,
+		st:          state.Suspended,
+		name:        displayName,
+		priority:    Normal,
+		notify:      DefaultNotifyFlags,
+		retryDelay:  DefaultMinimumRetryDelay,
+		noProgress:  DefaultNoProgressTimeout,
+		maxDownload: DefaultMaximumDownload,
+		created:     now,
+		modified:    now,
+	}
+	c.props.init()
+	return &Job{c: c, caller: caller}, nil
+}
+
+// As returns a handle to the same job for another caller.
+func (j *Job) As(caller *Caller) *Job { return &Job{c: j.c, caller: caller} }
+
+// Caller returns the caller the handle belongs to.
+func (j *Job) Caller() *Caller { return j.caller }
+
+// Same reports whether two handles refer to the same job.
+func (j *Job) Same(other *Job) bool { return other != nil && j.c == other.c }
+
+// ID returns the job's GUID. Unlike GetId it needs no access check: the GUID is what the caller
+// already used to find the job.
+func (j *Job) ID() uuid.UUID { return j.c.id }
+
+// OwnerSID returns the SID of the job's owner without an access check (for the service).
+func (j *Job) OwnerSID() string {
+	j.c.mu.Lock()
+	defer j.c.mu.Unlock()
+	return j.c.owner.SID
+}
+
+// guid formats the job id as BITS prints GUIDs: upper case, in braces.
+func guid(id uuid.UUID) string {
+	const hex = "0123456789ABCDEF"
+	var b [38]byte
+	b[0] = '{'
+	p := 1
+	for i, x := range id {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b[p] = '-'
+			p++
+		}
+		b[p] = hex[x>>4]
+		b[p+1] = hex[x&0xF]
+		p += 2
+	}
+	b[37] = '}'
+	return string(b[:])
+}
+
+// GUIDString formats id as BITS prints it: upper case, in braces.
+func GUIDString(id uuid.UUID) string { return guid(id) }
+
+// op is one method call in progress: it holds the job lock and collects the changes to report.
+type op struct {
+	j       *Job
+	name    string
+	method  state.Method
+	changes []Change
+	buf     [2]Change
+}
+
+// begin locks the job for a call of method m and checks access. write says whether only the
+// owner or an administrator may make the call; every call needs at least read access, which in
+// BITS is the same set of users. ownerOnly restricts the call to the owner itself.
+func (j *Job) begin(m state.Method, name string) (*op, error) {
+	if j.caller.Closed() {
+		return nil, &hresult.Error{Op: name, Job: guid(j.c.id), Code: hresult.RPC_E_DISCONNECTED}
+	}
+	j.c.mu.Lock()
+	o := &op{j: j, name: name, method: m}
+	o.changes = o.buf[:0]
+	if !j.c.canAccess(j.caller.id) {
+		err := o.fail(hresult.E_ACCESSDENIED)
+		o.end()
+		return nil, err
+	}
+	return o, nil
+}
+
+func (c *core) canAccess(id Identity) bool { return id.Admin || id.SID == c.owner.SID }
+
+// fail builds the error for the call, with the job and its current state.
+func (o *op) fail(code hresult.Code) error {
+	return &hresult.Error{Op: o.name, Job: guid(o.j.c.id), State: o.j.c.st.String(), Code: code}
+}
+
+// failErr is fail with an underlying cause.
+func (o *op) failErr(code hresult.Code, cause error) error {
+	return &hresult.Error{Op: o.name, Job: guid(o.j.c.id), State: o.j.c.st.String(), Code: code, Err: cause}
+}
+
+// check applies the state rule of the call's method; a failure code becomes the error.
+func (o *op) check() (state.Outcome, error) {
+	out := state.Check(o.method, o.j.c.st, o.j.c.facts())
+	if out.Code.Failed() {
+		return out, o.fail(out.Code)
+	}
+	return out, nil
+}
+
+// touch records a property change.
+func (o *op) touch() {
+	c := o.j.c
+	c.modified = c.env.Clock.Now()
+	o.emit(Change{Kind: PropertyChanged})
+}
+
+// move changes the state, recording the change when the state really moves.
+func (o *op) move(to state.State, ev state.Event) {
+	c := o.j.c
+	from := c.st
+	if to == from {
+		return
+	}
+	c.st = to
+	now := c.env.Clock.Now()
+	c.modified = now
+	switch to {
+	case state.Transferring:
+		c.errInfo = nil
+	case state.Transferred:
+		c.completed = now
+	}
+	o.emit(Change{Kind: StateChanged, From: from, To: to, Event: ev})
+}
+
+func (o *op) emit(ch Change) {
+	c := o.j.c
+	c.seq++
+	ch.Seq = c.seq
+	ch.Job = o.j
+	if ch.Method == 0 {
+		ch.Method = o.method
+	}
+	o.changes = append(o.changes, ch)
+}
+
+// end unlocks the job and reports the collected changes to the observer.
+func (o *op) end() {
+	c := o.j.c
+	c.mu.Unlock()
+	if obs := c.env.Observer; obs != nil {
+		for _, ch := range o.changes {
+			obs.JobChanged(ch)
+		}
+	}
+}
+
+// facts describes the job for the state rules.
+func (c *core) facts() state.Facts {
+	f := state.Facts{
+		Files:        len(c.files),
+		Upload:       c.typ != Download,
+		UploadReply:  c.typ == UploadReply,
+		Resumed:      c.resumed,
+		HasErrorInfo: c.errInfo != nil,
+	}
+	for _, fc := range c.files {
+		if fc.done {
+			f.FilesDone++
+		}
+	}
+	f.RetriesExhausted = c.retriesExhausted()
+	return f
+}
+
+func (c *core) retriesExhausted() bool {
+	if c.noProgress == 0 || c.retryDelay > c.noProgress {
+		return true
+	}
+	if c.noProgressSince.IsZero() {
+		return false
+	}
+	return c.env.Clock.Now().Sub(c.noProgressSince) >= time.Duration(c.noProgress)*time.Second
+}
+
+// isNil reports whether v is nil or an interface holding a nil pointer, map, slice, func or chan.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface:
+		return rv.IsNil()
+	}
+	return false
+}

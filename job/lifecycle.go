@@ -1,0 +1,250 @@
+package job
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/state"
+)
+
+// Suspend stops the job: it moves to SUSPENDED and is not scheduled until Resume
+// (IBackgroundCopyJob::Suspend). Suspending a SUSPENDED job does nothing and succeeds.
+// BG_E_INVALID_STATE for a final job.
+func (j *Job) Suspend() error {
+	o, err := j.begin(state.Suspend, "Suspend")
+	if err != nil {
+		return err
+	}
+	defer o.end()
+	out, err := o.check()
+	if err != nil {
+		return err
+	}
+	o.move(out.To, 0)
+	j.c.modified = j.c.env.Clock.Now()
+	return nil
+}
+
+// Resume starts or restarts the job (IBackgroundCopyJob::Resume): SUSPENDED, ERROR and
+// TRANSIENT_ERROR go to QUEUED at once (ignoring any retry delay), a job already queued,
+// connecting or transferring is left alone, and a TRANSFERRED job goes back to QUEUED only if
+// files were added since. BG_E_EMPTY when the job has no files (it stays SUSPENDED),
+// BG_E_INVALID_STATE for a final job.
+func (j *Job) Resume() error {
+	o, err := j.begin(state.Resume, "Resume")
+	if err != nil {
+		return err
+	}
+	defer o.end()
+	out, err := o.check()
+	if err != nil {
+		return err
+	}
+	c := j.c
+	c.resumed = true
+	c.modified = c.env.Clock.Now()
+	if out.To != c.st {
+		c.noProgressSince = time.Time{}
+	}
+	o.move(out.To, 0)
+	return nil
+}
+
+// Cancel removes the job from the queue for good: it moves to CANCELLED and its temporary files
+// are deleted (IBackgroundCopyJob::Cancel). The code is S_OK, or BG_S_UNABLE_TO_DELETE_FILES when
+// a temporary file could not be deleted. BG_E_INVALID_STATE for a final job.
+func (j *Job) Cancel() (hresult.Code, error) {
+	o, err := j.begin(state.Cancel, "Cancel")
+	if err != nil {
+		return 0, err
+	}
+	defer o.end()
+	out, err := o.check()
+	if err != nil {
+		return 0, err
+	}
+	o.move(out.To, 0)
+	return out.Code, nil
+}
+
+// Complete ends the job and makes the files that finished transferring available under their
+// local names (IBackgroundCopyJob::Complete); the job moves to ACKNOWLEDGED. For a download job
+// it may be called in any live state: the code is S_OK when every file had finished, and
+// BG_S_PARTIAL_COMPLETE when some had not (their data is discarded). Upload jobs can be completed
+// only when TRANSFERRED. BG_E_INVALID_STATE for a final job, or for an upload job that is not
+// TRANSFERRED. Complete also marks every kept file as validated.
+func (j *Job) Complete() (hresult.Code, error) {
+	o, err := j.begin(state.Complete, "Complete")
+	if err != nil {
+		return 0, err
+	}
+	defer o.end()
+	out, err := o.check()
+	if err != nil {
+		return 0, err
+	}
+	for _, fc := range j.c.files {
+		if fc.done {
+			fc.validated, fc.validationSet = true, true
+		}
+	}
+	o.move(out.To, 0)
+	return out.Code, nil
+}
+
+// TakeOwnership makes the caller the job's owner (IBackgroundCopyJob::TakeOwnership). Only an
+// administrator may: anyone else gets E_ACCESSDENIED. It removes the job's credentials, custom
+// headers and notify command line, as BITS does. BG_E_INVALID_STATE for a final job.
+func (j *Job) TakeOwnership() error {
+	o, err := j.begin(state.TakeOwnership, "TakeOwnership")
+	if err != nil {
+		return err
+	}
+	defer o.end()
+	if !j.caller.id.Admin {
+		return o.fail(hresult.E_ACCESSDENIED)
+	}
+	if _, err := o.check(); err != nil {
+		return err
+	}
+	c := j.c
+	prev := c.owner.SID
+	c.owner = j.caller.id
+	c.creds = nil
+	c.headers, c.headersWriteOnly = "", false
+	c.cmdProgram, c.cmdParams = "", ""
+	o.touch()
+	o.emit(Change{Kind: OwnerChanged, PrevOwner: prev})
+	return nil
+}
+
+// Progress is BG_JOB_PROGRESS. BytesTotal is SizeUnknown while any file's size is unknown, and
+// 0 for a job with no files.
+type Progress struct {
+	BytesTotal       uint64
+	BytesTransferred uint64
+	FilesTotal       uint32
+	FilesTransferred uint32
+}
+
+// Times is BG_JOB_TIMES. TransferCompletionTime is zero until the job first becomes TRANSFERRED.
+type Times struct {
+	CreationTime           time.Time
+	ModificationTime       time.Time
+	TransferCompletionTime time.Time
+}
+
+// GetId returns the job's GUID (IBackgroundCopyJob::GetId).
+func (j *Job) GetId() (uuid.UUID, error) { //nolint:revive // BITS spelling
+	o, err := j.begin(state.GetId, "GetId")
+	if err != nil {
+		return uuid.Nil, err
+	}
+	defer o.end()
+	return j.c.id, nil
+}
+
+// GetType returns the job type (IBackgroundCopyJob::GetType).
+func (j *Job) GetType() (Type, error) {
+	o, err := j.begin(state.GetType, "GetType")
+	if err != nil {
+		return 0, err
+	}
+	defer o.end()
+	return j.c.typ, nil
+}
+
+// GetState returns the job state (IBackgroundCopyJob::GetState). It works in every state,
+// including the final ones.
+func (j *Job) GetState() (state.State, error) {
+	o, err := j.begin(state.GetState, "GetState")
+	if err != nil {
+		return 0, err
+	}
+	defer o.end()
+	return j.c.st, nil
+}
+
+// GetProgress returns the job's progress (IBackgroundCopyJob::GetProgress).
+func (j *Job) GetProgress() (Progress, error) {
+	o, err := j.begin(state.GetProgress, "GetProgress")
+	if err != nil {
+		return Progress{}, err
+	}
+	defer o.end()
+	return j.c.progress(), nil
+}
+
+func (c *core) progress() Progress {
+	p := Progress{FilesTotal: uint32(len(c.files))}
+	for _, fc := range c.files {
+		if fc.done {
+			p.FilesTransferred++
+		}
+		p.BytesTransferred += fc.transferred
+		if fc.total == SizeUnknown || p.BytesTotal == SizeUnknown {
+			p.BytesTotal = SizeUnknown
+		} else {
+			p.BytesTotal += fc.total
+		}
+	}
+	return p
+}
+
+// GetTimes returns the job's creation, modification and transfer-completion times
+// (IBackgroundCopyJob::GetTimes).
+func (j *Job) GetTimes() (Times, error) {
+	o, err := j.begin(state.GetTimes, "GetTimes")
+	if err != nil {
+		return Times{}, err
+	}
+	defer o.end()
+	c := j.c
+	return Times{CreationTime: c.created, ModificationTime: c.modified, TransferCompletionTime: c.completed}, nil
+}
+
+// GetOwner returns the SID of the job's owner (IBackgroundCopyJob::GetOwner).
+func (j *Job) GetOwner() (string, error) {
+	o, err := j.begin(state.GetOwner, "GetOwner")
+	if err != nil {
+		return "", err
+	}
+	defer o.end()
+	return j.c.owner.SID, nil
+}
+
+// GetErrorCount returns how many times a transfer attempt of the job failed
+// (IBackgroundCopyJob::GetErrorCount). It is never reset; network loss does not count.
+func (j *Job) GetErrorCount() (uint32, error) {
+	o, err := j.begin(state.GetErrorCount, "GetErrorCount")
+	if err != nil {
+		return 0, err
+	}
+	defer o.end()
+	return j.c.errorCount, nil
+}
+
+// GetOwnerIntegrityLevel returns the integrity level of the owner's token
+// (IBackgroundCopyJob4::GetOwnerIntegrityLevel): IntegritySystem for service accounts,
+// IntegrityHigh for administrators, IntegrityMedium otherwise.
+func (j *Job) GetOwnerIntegrityLevel() (uint32, error) {
+	o, err := j.begin(state.GetOwnerIntegrityLevel, "GetOwnerIntegrityLevel")
+	if err != nil {
+		return 0, err
+	}
+	defer o.end()
+	return j.c.owner.IntegrityLevel(), nil
+}
+
+// GetOwnerElevationState reports whether the owner was elevated when it created or took the job
+// (IBackgroundCopyJob4::GetOwnerElevationState).
+func (j *Job) GetOwnerElevationState() (bool, error) {
+	o, err := j.begin(state.GetOwnerElevationState, "GetOwnerElevationState")
+	if err != nil {
+		return false, err
+	}
+	defer o.end()
+	return j.c.owner.Admin, nil
+}

@@ -1,0 +1,450 @@
+package job
+
+import (
+	"path/filepath"
+	"strings"
+
+	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/state"
+)
+
+// set runs a setter: access, then the argument verdict arg (S_OK when the arguments are good),
+// then the state rule, then apply, which may still fail (job-type and limit checks). A
+// successful apply updates the modification time.
+func (j *Job) set(m state.Method, name string, arg hresult.Code, apply func(o *op) error) error {
+	o, err := j.begin(m, name)
+	if err != nil {
+		return err
+	}
+	defer o.end()
+	if arg != hresult.S_OK {
+		return o.fail(arg)
+	}
+	if _, err := o.check(); err != nil {
+		return err
+	}
+	if err := apply(o); err != nil {
+		return err
+	}
+	o.touch()
+	return nil
+}
+
+// get runs a getter: access, then the state rule, then read.
+func get[T any](j *Job, m state.Method, name string, read func(c *core) T) (T, error) {
+	o, err := j.begin(m, name)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	defer o.end()
+	if _, err := o.check(); err != nil {
+		var zero T
+		return zero, err
+	}
+	return read(j.c), nil
+}
+
+func textArg(s string, max int, tooLong hresult.Code) hresult.Code {
+	if badText(s) {
+		return hresult.E_INVALIDARG
+	}
+	if wlen(s) > max {
+		return tooLong
+	}
+	return hresult.S_OK
+}
+
+// SetDisplayName changes the display name (IBackgroundCopyJob::SetDisplayName):
+// BG_E_STRING_TOO_LONG over 256 characters, E_INVALIDARG for text with a NUL or invalid UTF-8.
+func (j *Job) SetDisplayName(name string) error {
+	return j.set(state.SetDisplayName, "SetDisplayName", textArg(name, MaxDisplayName, hresult.BG_E_STRING_TOO_LONG),
+		func(o *op) error { j.c.name = name; return nil })
+}
+
+// GetDisplayName returns the display name (IBackgroundCopyJob::GetDisplayName).
+func (j *Job) GetDisplayName() (string, error) {
+	return get(j, state.GetDisplayName, "GetDisplayName", func(c *core) string { return c.name })
+}
+
+// SetDescription changes the description (IBackgroundCopyJob::SetDescription):
+// BG_E_STRING_TOO_LONG over 1,024 characters.
+func (j *Job) SetDescription(desc string) error {
+	return j.set(state.SetDescription, "SetDescription", textArg(desc, MaxDescription, hresult.BG_E_STRING_TOO_LONG),
+		func(o *op) error { j.c.desc = desc; return nil })
+}
+
+// GetDescription returns the description, "" when never set (IBackgroundCopyJob::GetDescription).
+func (j *Job) GetDescription() (string, error) {
+	return get(j, state.GetDescription, "GetDescription", func(c *core) string { return c.desc })
+}
+
+// SetPriority changes the priority (IBackgroundCopyJob::SetPriority): E_NOTIMPL for an undefined
+// value; BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD when a custom HTTP method pins the job at
+// FOREGROUND and another priority is asked for.
+func (j *Job) SetPriority(p Priority) error {
+	arg := hresult.S_OK
+	if !p.Valid() {
+		arg = hresult.E_NOTIMPL
+	}
+	return j.set(state.SetPriority, "SetPriority", arg, func(o *op) error {
+		if j.c.customMethod() && p != Foreground {
+			return o.fail(hresult.BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD)
+		}
+		j.c.priority = p
+		return nil
+	})
+}
+
+// GetPriority returns the priority, NORMAL by default (IBackgroundCopyJob::GetPriority).
+func (j *Job) GetPriority() (Priority, error) {
+	return get(j, state.GetPriority, "GetPriority", func(c *core) Priority { return c.priority })
+}
+
+// SetNotifyFlags chooses which events are notified (IBackgroundCopyJob::SetNotifyFlags): any OR of
+// the Notify* flags. E_NOTIMPL for any other bit, and nothing changes.
+func (j *Job) SetNotifyFlags(flags uint32) error {
+	arg := hresult.S_OK
+	if flags&^notifyMask != 0 {
+		arg = hresult.E_NOTIMPL
+	}
+	return j.set(state.SetNotifyFlags, "SetNotifyFlags", arg, func(o *op) error { j.c.notify = flags; return nil })
+}
+
+// GetNotifyFlags returns the notify flags, DefaultNotifyFlags (0x3) for a new job.
+func (j *Job) GetNotifyFlags() (uint32, error) {
+	return get(j, state.GetNotifyFlags, "GetNotifyFlags", func(c *core) uint32 { return c.notify })
+}
+
+// Callback receives a job's notifications (IBackgroundCopyCallback). A method returns nil for
+// S_OK; JobTransferred and JobError are called again until they return nil.
+type Callback interface {
+	// JobTransferred is called when every file of the job has been transferred.
+	JobTransferred(j *Job) error
+	// JobError is called when the job enters ERROR (never for TRANSIENT_ERROR).
+	JobError(j *Job, e *ErrorInfo) error
+	// JobModification is called when the job's state, progress, files or properties change.
+	JobModification(j *Job) error
+}
+
+// Callback2 is a Callback that also wants to hear of each finished file
+// (IBackgroundCopyCallback2). It is detected by type assertion, as BITS uses QueryInterface.
+type Callback2 interface {
+	Callback
+	// FileTransferred is called when one file of the job has been transferred.
+	FileTransferred(j *Job, f *File) error
+}
+
+// Callback3 is a Callback2 that also wants to hear of finished ranges of on-demand jobs
+// (IBackgroundCopyCallback3).
+type Callback3 interface {
+	Callback2
+	// FileRangesTransferred is called with the ranges of f transferred since the last call.
+	FileRangesTransferred(j *Job, f *File, ranges []FileRange) error
+}
+
+// SetNotifyInterface registers the job's callback (IBackgroundCopyJob::SetNotifyInterface): one
+// per job, the last caller wins, nil (or a nil pointer) removes it. The callback belongs to the
+// caller that set it and stops being valid when that caller closes. It is never persisted.
+// BG_E_INVALID_STATE for a final job, even for nil.
+func (j *Job) SetNotifyInterface(cb Callback) error {
+	if isNil(cb) {
+		cb = nil
+	}
+	return j.set(state.SetNotifyInterface, "SetNotifyInterface", hresult.S_OK, func(o *op) error {
+		j.c.callback = cb
+		j.c.cbCaller = j.caller
+		if cb == nil {
+			j.c.cbCaller = nil
+		}
+		return nil
+	})
+}
+
+// GetNotifyInterface returns the registered callback, or nil when there is none or the caller
+// that set it has closed (IBackgroundCopyJob::GetNotifyInterface).
+func (j *Job) GetNotifyInterface() (Callback, error) {
+	return get(j, state.GetNotifyInterface, "GetNotifyInterface", func(c *core) Callback { return c.liveCallback() })
+}
+
+func (c *core) liveCallback() Callback {
+	if c.callback == nil || c.cbCaller == nil || c.cbCaller.Closed() {
+		return nil
+	}
+	return c.callback
+}
+
+// SetMinimumRetryDelay sets how long, in seconds, the job waits in TRANSIENT_ERROR before it is
+// retried (IBackgroundCopyJob::SetMinimumRetryDelay). Values under 5 are raised to 5.
+func (j *Job) SetMinimumRetryDelay(seconds uint32) error {
+	return j.set(state.SetMinimumRetryDelay, "SetMinimumRetryDelay", hresult.S_OK, func(o *op) error {
+		j.c.retryDelay = max(seconds, MinimumRetryDelayFloor)
+		return nil
+	})
+}
+
+// GetMinimumRetryDelay returns the retry delay in seconds, 600 by default.
+func (j *Job) GetMinimumRetryDelay() (uint32, error) {
+	return get(j, state.GetMinimumRetryDelay, "GetMinimumRetryDelay", func(c *core) uint32 { return c.retryDelay })
+}
+
+// SetNoProgressTimeout sets how long, in seconds, BITS keeps retrying a job that makes no
+// progress before it moves it to ERROR (IBackgroundCopyJob::SetNoProgressTimeout). 0 means a
+// transient error is fatal at once.
+func (j *Job) SetNoProgressTimeout(seconds uint32) error {
+	return j.set(state.SetNoProgressTimeout, "SetNoProgressTimeout", hresult.S_OK, func(o *op) error {
+		j.c.noProgress = seconds
+		return nil
+	})
+}
+
+// GetNoProgressTimeout returns the no-progress timeout in seconds, 1,209,600 (14 days) by default.
+func (j *Job) GetNoProgressTimeout() (uint32, error) {
+	return get(j, state.GetNoProgressTimeout, "GetNoProgressTimeout", func(c *core) uint32 { return c.noProgress })
+}
+
+// SetMaximumDownloadTime caps, in seconds, the time the job may spend in CONNECTING and
+// TRANSFERRING (IBackgroundCopyJob4::SetMaximumDownloadTime); 0 removes the cap.
+func (j *Job) SetMaximumDownloadTime(seconds uint32) error {
+	return j.set(state.SetMaximumDownloadTime, "SetMaximumDownloadTime", hresult.S_OK, func(o *op) error {
+		j.c.maxDownload = seconds
+		return nil
+	})
+}
+
+// GetMaximumDownloadTime returns the cap in seconds, 7,776,000 (90 days) by default.
+func (j *Job) GetMaximumDownloadTime() (uint32, error) {
+	return get(j, state.GetMaximumDownloadTime, "GetMaximumDownloadTime", func(c *core) uint32 { return c.maxDownload })
+}
+
+// SetProxySettings chooses how the job reaches servers (IBackgroundCopyJob::SetProxySettings).
+// The lists are space-separated and must be empty unless usage is ProxyOverride, which needs a
+// proxy list. E_NOTIMPL for an undefined usage, E_INVALIDARG for lists that do not fit the
+// usage, BG_E_PROXY_LIST_TOO_LARGE and BG_E_PROXY_BYPASS_LIST_TOO_LARGE over 32,767 characters.
+// The entries themselves are checked when the job transfers.
+func (j *Job) SetProxySettings(usage ProxyUsage, proxyList, bypassList string) error {
+	arg := hresult.S_OK
+	switch {
+	case usage > ProxyAutodetect:
+		arg = hresult.E_NOTIMPL
+	case badText(proxyList) || badText(bypassList):
+		arg = hresult.E_INVALIDARG
+	case usage == ProxyOverride && proxyList == "":
+		arg = hresult.E_INVALIDARG
+	case usage != ProxyOverride && (proxyList != "" || bypassList != ""):
+		arg = hresult.E_INVALIDARG
+	case wlen(proxyList) > MaxProxyList:
+		arg = hresult.BG_E_PROXY_LIST_TOO_LARGE
+	case wlen(bypassList) > MaxProxyList:
+		arg = hresult.BG_E_PROXY_BYPASS_LIST_TOO_LARGE
+	}
+	return j.set(state.SetProxySettings, "SetProxySettings", arg, func(o *op) error {
+		j.c.proxyUsage, j.c.proxyList, j.c.proxyBypass = usage, proxyList, bypassList
+		return nil
+	})
+}
+
+// ProxySettings is the result of GetProxySettings.
+type ProxySettings struct {
+	Usage      ProxyUsage
+	ProxyList  string
+	BypassList string
+}
+
+// GetProxySettings returns the proxy usage and lists, ProxyPreconfig and empty lists by default
+// (IBackgroundCopyJob::GetProxySettings).
+func (j *Job) GetProxySettings() (ProxySettings, error) {
+	return get(j, state.GetProxySettings, "GetProxySettings", func(c *core) ProxySettings {
+		return ProxySettings{Usage: c.proxyUsage, ProxyList: c.proxyList, BypassList: c.proxyBypass}
+	})
+}
+
+// SetNotifyCmdLine sets the program BITS runs when the job becomes TRANSFERRED or enters ERROR
+// and no callback took the notification (IBackgroundCopyJob2::SetNotifyCmdLine). program must be
+// an absolute path of at most MAX_PATH characters (no search path is used); parameters, at most
+// 4,000 characters, conventionally start with the program itself. Two empty strings remove the
+// command line. Errors: E_INVALIDARG for parameters without a program or a relative program,
+// BG_E_STRING_TOO_LONG, BG_E_INVALID_STATE for a final job. The program runs as the caller.
+func (j *Job) SetNotifyCmdLine(program, parameters string) error {
+	arg := hresult.S_OK
+	switch {
+	case badText(program) || badText(parameters):
+		arg = hresult.E_INVALIDARG
+	case program == "" && parameters != "":
+		arg = hresult.E_INVALIDARG
+	case wlen(program) > MaxPath || wlen(parameters) > MaxCmdParameters:
+		arg = hresult.BG_E_STRING_TOO_LONG
+	case program != "" && !filepath.IsAbs(program):
+		arg = hresult.E_INVALIDARG
+	}
+	return j.set(state.SetNotifyCmdLine, "SetNotifyCmdLine", arg, func(o *op) error {
+		j.c.cmdProgram, j.c.cmdParams, j.c.cmdCaller = program, parameters, j.caller.id
+		return nil
+	})
+}
+
+// NotifyCmdLine is the result of GetNotifyCmdLine.
+type NotifyCmdLine struct {
+	Program    string
+	Parameters string
+}
+
+// GetNotifyCmdLine returns the command line; both strings are empty when none is set
+// (IBackgroundCopyJob2::GetNotifyCmdLine).
+func (j *Job) GetNotifyCmdLine() (NotifyCmdLine, error) {
+	return get(j, state.GetNotifyCmdLine, "GetNotifyCmdLine", func(c *core) NotifyCmdLine {
+		return NotifyCmdLine{Program: c.cmdProgram, Parameters: c.cmdParams}
+	})
+}
+
+// Credentials are one set of BG_AUTH_CREDENTIALS: a user name and password for one target and
+// scheme. For NTLM and NEGOTIATE, an empty user name and password mean "the caller's own logon".
+type Credentials struct {
+	Target   AuthTarget
+	Scheme   AuthScheme
+	UserName string
+	Password string
+}
+
+// SetCredentials adds or replaces the credentials for one (target, scheme) pair
+// (IBackgroundCopyJob2::SetCredentials). Only the owner may call it. Errors:
+// BG_E_INVALID_AUTH_TARGET, BG_E_INVALID_AUTH_SCHEME, BG_E_USERNAME_TOO_LARGE (over 300),
+// BG_E_PASSWORD_TOO_LARGE (over 65,535), E_INVALIDARG for an empty user name with BASIC or
+// DIGEST or a password without a user name, BG_E_INVALID_STATE for a final job. Credentials
+// cannot be read back.
+func (j *Job) SetCredentials(cr Credentials) error {
+	arg := hresult.S_OK
+	switch {
+	case cr.Target != TargetServer && cr.Target != TargetProxy:
+		arg = hresult.BG_E_INVALID_AUTH_TARGET
+	case cr.Scheme < SchemeBasic || cr.Scheme > SchemePassport:
+		arg = hresult.BG_E_INVALID_AUTH_SCHEME
+	case badText(cr.UserName) || badText(cr.Password):
+		arg = hresult.E_INVALIDARG
+	case wlen(cr.UserName) > MaxUserName:
+		arg = hresult.BG_E_USERNAME_TOO_LARGE
+	case wlen(cr.Password) > MaxPassword:
+		arg = hresult.BG_E_PASSWORD_TOO_LARGE
+	case cr.UserName == "" && (cr.Password != "" || cr.Scheme == SchemeBasic || cr.Scheme == SchemeDigest || cr.Scheme == SchemePassport):
+		arg = hresult.E_INVALIDARG
+	}
+	return j.set(state.SetCredentials, "SetCredentials", arg, func(o *op) error {
+		if j.caller.id.SID != j.c.owner.SID {
+			return o.fail(hresult.E_ACCESSDENIED)
+		}
+		for i, have := range j.c.creds {
+			if have.Target == cr.Target && have.Scheme == cr.Scheme {
+				j.c.creds[i] = cr
+				return nil
+			}
+		}
+		j.c.creds = append(j.c.creds, cr)
+		return nil
+	})
+}
+
+// RemoveCredentials removes the credentials of one (target, scheme) pair
+// (IBackgroundCopyJob2::RemoveCredentials): S_OK, or S_FALSE when there were none. Only the
+// owner may call it.
+func (j *Job) RemoveCredentials(target AuthTarget, scheme AuthScheme) (hresult.Code, error) {
+	arg := hresult.S_OK
+	switch {
+	case target != TargetServer && target != TargetProxy:
+		arg = hresult.BG_E_INVALID_AUTH_TARGET
+	case scheme < SchemeBasic || scheme > SchemePassport:
+		arg = hresult.BG_E_INVALID_AUTH_SCHEME
+	}
+	code := hresult.S_FALSE
+	err := j.set(state.RemoveCredentials, "RemoveCredentials", arg, func(o *op) error {
+		if j.caller.id.SID != j.c.owner.SID {
+			return o.fail(hresult.E_ACCESSDENIED)
+		}
+		for i, have := range j.c.creds {
+			if have.Target == target && have.Scheme == scheme {
+				j.c.creds = append(j.c.creds[:i], j.c.creds[i+1:]...)
+				code = hresult.S_OK
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return code, nil
+}
+
+// ReplaceRemotePrefix rewrites the start of the remote name of every unfinished file that begins
+// with oldPrefix (IBackgroundCopyJob3::ReplaceRemotePrefix). Matching is exact and
+// case-sensitive. The code is S_OK, or S_FALSE when no name matched. E_INVALIDARG for an empty
+// prefix or when a rewritten name would be invalid (then nothing changes); E_NOTIMPL for upload
+// jobs; BG_E_INVALID_STATE for a final job.
+func (j *Job) ReplaceRemotePrefix(oldPrefix, newPrefix string) (hresult.Code, error) {
+	arg := hresult.S_OK
+	if oldPrefix == "" || newPrefix == "" || badText(oldPrefix) || badText(newPrefix) {
+		arg = hresult.E_INVALIDARG
+	}
+	code := hresult.S_FALSE
+	err := j.set(state.ReplaceRemotePrefix, "ReplaceRemotePrefix", arg, func(o *op) error {
+		type change struct {
+			f    *fileCore
+			name string
+			kind remoteKind
+		}
+		var changes []change
+		for _, fc := range j.c.files {
+			if fc.done || !strings.HasPrefix(fc.remote, oldPrefix) {
+				continue
+			}
+			name := newPrefix + fc.remote[len(oldPrefix):]
+			kind, ok := parseRemote(name)
+			if !ok || (len(fc.ranges) > 0 && kind != remoteHTTP) {
+				return o.fail(hresult.E_INVALIDARG)
+			}
+			changes = append(changes, change{fc, name, kind})
+		}
+		for _, ch := range changes {
+			ch.f.remote, ch.f.kind = ch.name, ch.kind
+		}
+		if len(changes) > 0 {
+			code = hresult.S_OK
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return code, nil
+}
+
+// SetFileACLFlags chooses which owner and ACL information is kept when files are copied over SMB
+// (IBackgroundCopyJob3::SetFileACLFlags): any OR of the CopyFile* flags. E_INVALIDARG for other
+// bits; BG_E_INVALID_STATE once the job is TRANSFERRED or final. bitsemu stores the flags.
+func (j *Job) SetFileACLFlags(flags uint32) error {
+	arg := hresult.S_OK
+	if flags&^CopyFileAll != 0 {
+		arg = hresult.E_INVALIDARG
+	}
+	return j.set(state.SetFileACLFlags, "SetFileACLFlags", arg, func(o *op) error { j.c.aclFlags = flags; return nil })
+}
+
+// GetFileACLFlags returns the ACL flags, 0 by default.
+func (j *Job) GetFileACLFlags() (uint32, error) {
+	return get(j, state.GetFileACLFlags, "GetFileACLFlags", func(c *core) uint32 { return c.aclFlags })
+}
+
+// SetPeerCachingFlags stores the job's peer-caching flags (IBackgroundCopyJob4): any OR of
+// EnablePeerCachingClient, EnablePeerCachingServer and DisableBranchCache; E_INVALIDARG for other
+// bits. bitsemu does no peer caching.
+func (j *Job) SetPeerCachingFlags(flags uint32) error {
+	arg := hresult.S_OK
+	if flags&^(EnablePeerCachingClient|EnablePeerCachingServer|DisableBranchCache) != 0 {
+		arg = hresult.E_INVALIDARG
+	}
+	return j.set(state.SetPeerCachingFlags, "SetPeerCachingFlags", arg, func(o *op) error { j.c.peerFlags = flags; return nil })
+}
+
+// GetPeerCachingFlags returns the peer-caching flags, 0 by default.
+func (j *Job) GetPeerCachingFlags() (uint32, error) {
+	return get(j, state.GetPeerCachingFlags, "GetPeerCachingFlags", func(c *core) uint32 { return c.peerFlags })
+}

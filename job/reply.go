@@ -1,0 +1,67 @@
+package job
+
+import (
+	"path/filepath"
+
+	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/state"
+)
+
+// ReplyProgress is BG_JOB_REPLY_PROGRESS. BytesTotal is SizeUnknown until the reply starts.
+type ReplyProgress struct {
+	BytesTotal       uint64
+	BytesTransferred uint64
+}
+
+// GetReplyProgress returns the progress of an upload-reply job's reply
+// (IBackgroundCopyJob2::GetReplyProgress). E_NOTIMPL for other job types.
+func (j *Job) GetReplyProgress() (ReplyProgress, error) {
+	return get(j, state.GetReplyProgress, "GetReplyProgress", func(c *core) ReplyProgress {
+		return ReplyProgress{BytesTotal: SizeUnknown}
+	})
+}
+
+// GetReplyData returns the reply of a TRANSFERRED upload-reply job held in memory, nil when the
+// server sent none (IBackgroundCopyJob2::GetReplyData). E_NOTIMPL for other job types,
+// BG_E_INVALID_STATE unless the job is TRANSFERRED or ACKNOWLEDGED.
+func (j *Job) GetReplyData() ([]byte, error) {
+	return get(j, state.GetReplyData, "GetReplyData", func(c *core) []byte { return nil })
+}
+
+// SetReplyFileName chooses where an upload-reply job's reply is written
+// (IBackgroundCopyJob2::SetReplyFileName): an absolute path of at most MAX_PATH characters in a
+// directory that exists, or "" to let bitsemu choose a name beside the upload file. E_NOTIMPL for
+// other job types, E_INVALIDARG for a bad name, BG_E_INVALID_STATE once the reply download began.
+func (j *Job) SetReplyFileName(name string) error {
+	o, err := j.begin(state.SetReplyFileName, "SetReplyFileName")
+	if err != nil {
+		return err
+	}
+	defer o.end()
+	if j.c.typ != UploadReply {
+		return o.fail(hresult.E_NOTIMPL)
+	}
+	if name != "" {
+		if code, cause := checkLocal(name); code != hresult.S_OK {
+			return o.failErr(code, cause)
+		}
+	}
+	if _, err := o.check(); err != nil {
+		return err
+	}
+	j.c.replyFile = name
+	o.touch()
+	return nil
+}
+
+// GetReplyFileName returns the reply file name: the one set, else the name bitsemu chose beside
+// the upload file, else "" while the job has no file (IBackgroundCopyJob2::GetReplyFileName).
+// E_NOTIMPL for other job types.
+func (j *Job) GetReplyFileName() (string, error) {
+	return get(j, state.GetReplyFileName, "GetReplyFileName", func(c *core) string {
+		if c.replyFile != "" || len(c.files) == 0 {
+			return c.replyFile
+		}
+		return filepath.Join(filepath.Dir(c.files[0].local), "BITS-reply-"+c.id.String()+".tmp")
+	})
+}

@@ -1,0 +1,140 @@
+package manager
+
+import (
+	"github.com/google/uuid"
+
+	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/job"
+)
+
+// Client is one application's connection to the manager (its IBackgroundCopyManager pointer).
+// Job handles it returns act as its identity. After Close, the client and every handle it gave
+// out fail with RPC_E_DISCONNECTED, and callbacks it registered are no longer called.
+type Client struct {
+	m      *Manager
+	caller *job.Caller
+}
+
+// Identity returns the identity the client connected with.
+func (c *Client) Identity() Identity { return c.caller.Identity() }
+
+// Close disconnects the application. Its jobs stay in the queue.
+func (c *Client) Close() error {
+	c.caller.Close()
+	return nil
+}
+
+func (c *Client) closedErr(op string) error {
+	if c.caller.Closed() {
+		return &hresult.Error{Op: op, Code: hresult.RPC_E_DISCONNECTED}
+	}
+	return nil
+}
+
+// CreateJob creates a job in state SUSPENDED and returns its handle; the job's GUID comes from
+// GetId or ID (IBackgroundCopyManager::CreateJob). Errors: E_INVALIDARG for a display name over
+// 256 characters (or with a NUL or invalid UTF-8) or an undefined type;
+// BG_E_TOO_MANY_JOBS_PER_USER and BG_E_TOO_MANY_JOBS_PER_MACHINE over the limits, which do not
+// apply to administrators and service accounts. Display names need not be unique.
+func (c *Client) CreateJob(displayName string, t job.Type) (*job.Job, error) {
+	if err := c.closedErr("CreateJob"); err != nil {
+		return nil, err
+	}
+	id := uuid.New()
+	j, err := job.New(&c.m.env, c.caller, id, displayName, t)
+	if err != nil {
+		return nil, err
+	}
+	m := c.m
+	who := c.caller.Identity()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !who.Exempt() {
+		if lim := m.env.Limits.MaxJobsPerUser; lim > 0 && m.perUser[who.SID] >= lim {
+			return nil, &hresult.Error{Op: "CreateJob", Code: hresult.BG_E_TOO_MANY_JOBS_PER_USER}
+		}
+		if lim := m.env.Limits.MaxJobsPerMachine; lim > 0 && len(m.jobs) >= lim {
+			return nil, &hresult.Error{Op: "CreateJob", Code: hresult.BG_E_TOO_MANY_JOBS_PER_MACHINE}
+		}
+	}
+	e := &entry{job: j, owner: who.SID, pos: len(m.order)}
+	m.jobs[id] = e
+	m.order = append(m.order, e)
+	m.perUser[who.SID]++
+	return j, nil
+}
+
+// GetJob returns the job with the given GUID (IBackgroundCopyManager::GetJob). BG_E_NOT_FOUND when
+// no job in the queue has it (final jobs have left the queue); E_ACCESSDENIED when the job belongs
+// to another user and the caller is not an administrator.
+func (c *Client) GetJob(id uuid.UUID) (*job.Job, error) {
+	if err := c.closedErr("GetJob"); err != nil {
+		return nil, err
+	}
+	m := c.m
+	m.mu.Lock()
+	e, ok := m.jobs[id]
+	var owner string
+	if ok {
+		owner = e.owner
+	}
+	m.mu.Unlock()
+	if !ok {
+		return nil, &hresult.Error{Op: "GetJob", Job: job.GUIDString(id), Code: hresult.BG_E_NOT_FOUND}
+	}
+	who := c.caller.Identity()
+	if !who.Admin && owner != who.SID {
+		return nil, &hresult.Error{Op: "GetJob", Job: job.GUIDString(id), Code: hresult.E_ACCESSDENIED}
+	}
+	return e.job.As(c.caller), nil
+}
+
+// JobEnum enumerates jobs (IEnumBackgroundCopyJobs).
+type JobEnum = job.Enum[*job.Job]
+
+// EnumJobs returns an enumerator over a snapshot of the queue, in creation order
+// (IBackgroundCopyManager::EnumJobs). flags 0 lists the caller's own jobs; job.EnumAllUsers lists
+// every user's, and needs an administrator (E_ACCESSDENIED otherwise). E_INVALIDARG for any other
+// flag bit. Final jobs are never listed.
+func (c *Client) EnumJobs(flags uint32) (*JobEnum, error) {
+	if err := c.closedErr("EnumJobs"); err != nil {
+		return nil, err
+	}
+	if flags&^job.EnumAllUsers != 0 {
+		return nil, &hresult.Error{Op: "EnumJobs", Code: hresult.E_INVALIDARG}
+	}
+	who := c.caller.Identity()
+	all := flags&job.EnumAllUsers != 0
+	if all && !who.Admin {
+		return nil, &hresult.Error{Op: "EnumJobs", Code: hresult.E_ACCESSDENIED}
+	}
+	m := c.m
+	m.mu.Lock()
+	n := len(m.jobs)
+	if !all {
+		n = m.perUser[who.SID]
+	}
+	handles := make([]job.Job, 0, n)
+	for _, e := range m.order {
+		if e == nil || (!all && e.owner != who.SID) {
+			continue
+		}
+		handles = append(handles, *e.job.As(c.caller))
+	}
+	m.mu.Unlock()
+	out := make([]*job.Job, len(handles))
+	for i := range handles {
+		out[i] = &handles[i]
+	}
+	return job.NewEnum(out), nil
+}
+
+// GetErrorDescription returns the text of an HRESULT in the given language
+// (IBackgroundCopyManager::GetErrorDescription). bitsemu has English text only: other languages
+// give ERROR_RESOURCE_LANG_NOT_FOUND, and a code with no text ERROR_MR_MID_NOT_FOUND.
+func (c *Client) GetErrorDescription(code hresult.Code, lang uint16) (string, error) {
+	if err := c.closedErr("GetErrorDescription"); err != nil {
+		return "", err
+	}
+	return hresult.Description(code, lang)
+}

@@ -1,0 +1,160 @@
+// Package manager is the BITS service: the machine-wide job queue (IBackgroundCopyManager), the
+// applications connected to it, the job-count limits and error descriptions.
+//
+// An application connects with an identity and gets a Client; the Client creates, finds and
+// enumerates jobs. Every job handle a Client hands out acts as that Client's identity, so the
+// ownership rules (users see only their own jobs, administrators see all) hold on every call.
+// Jobs in a final state (ACKNOWLEDGED, CANCELLED) leave the queue at once: GetJob no longer finds
+// them and EnumJobs no longer lists them, while handles already held keep answering getters.
+//
+// A Manager made by New keeps its jobs in memory. Everything is safe for concurrent use.
+package manager
+
+import (
+	"sync"
+
+	"github.com/google/uuid"
+
+	"github.com/bitsemu/bitsemu/clock"
+	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/job"
+)
+
+// Identity is who an application runs as; see job.Identity.
+type Identity = job.Identity
+
+// Limits are the queue policies; see job.Limits. DefaultLimits gives BITS's values.
+type Limits = job.Limits
+
+// DefaultLimits returns the BITS defaults: 60 jobs per user, 300 per machine, 200 files per job,
+// 500 ranges per file.
+func DefaultLimits() Limits { return job.DefaultLimits() }
+
+// Option configures a Manager.
+type Option func(*config)
+
+type config struct {
+	clock  clock.Clock
+	limits Limits
+}
+
+// WithClock makes the manager and its jobs read time from c (for example a clock.Virtual).
+func WithClock(c clock.Clock) Option { return func(cf *config) { cf.clock = c } }
+
+// WithLimits replaces the default job, file and range limits. A zero field means no limit.
+func WithLimits(l Limits) Option { return func(cf *config) { cf.limits = l } }
+
+// Manager is the service: one job queue shared by every connected application.
+type Manager struct {
+	env job.Env
+
+	mu      sync.Mutex
+	jobs    map[uuid.UUID]*entry
+	order   []*entry // creation order; removed entries are nil'ed out and compacted lazily
+	dead    int      // removed entries still in order
+	perUser map[string]int
+}
+
+type entry struct {
+	job   *job.Job // the creator's handle; As gives others theirs
+	owner string
+	pos   int
+}
+
+// New returns an in-memory manager with BITS's default limits and the real clock.
+func New(opts ...Option) *Manager {
+	cf := config{clock: clock.Real(), limits: job.DefaultLimits()}
+	for _, o := range opts {
+		o(&cf)
+	}
+	m := &Manager{
+		jobs:    make(map[uuid.UUID]*entry),
+		perUser: make(map[string]int),
+	}
+	m.env = job.Env{Clock: cf.clock, Limits: cf.limits, Observer: observer{m}}
+	return m
+}
+
+// Clock returns the clock the manager runs on.
+func (m *Manager) Clock() clock.Clock { return m.env.Clock }
+
+// Limits returns the limits in force.
+func (m *Manager) Limits() Limits { return m.env.Limits }
+
+// Connect opens a connection for an application running as id, as CoCreateInstance of the
+// BackgroundCopyManager class does. E_INVALIDARG when id has no SID.
+func (m *Manager) Connect(id Identity) (*Client, error) {
+	if id.SID == "" {
+		return nil, &hresult.Error{Op: "Connect", Code: hresult.E_INVALIDARG}
+	}
+	return &Client{m: m, caller: job.NewCaller(id)}, nil
+}
+
+// JobCount returns the number of jobs in the queue (every user's, none final).
+func (m *Manager) JobCount() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.jobs)
+}
+
+// observer removes jobs from the queue when they become final and follows owner changes.
+type observer struct{ m *Manager }
+
+func (o observer) JobChanged(ch job.Change) {
+	switch ch.Kind {
+	case job.StateChanged:
+		if ch.To.Final() {
+			o.m.remove(ch.Job.ID())
+		}
+	case job.OwnerChanged:
+		o.m.reown(ch.Job.ID(), ch.PrevOwner, ch.Job.OwnerSID())
+	}
+}
+
+func (m *Manager) remove(id uuid.UUID) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.jobs[id]
+	if !ok {
+		return
+	}
+	delete(m.jobs, id)
+	m.perUser[e.owner]--
+	if m.perUser[e.owner] <= 0 {
+		delete(m.perUser, e.owner)
+	}
+	m.order[e.pos] = nil
+	m.dead++
+	if m.dead > 64 && m.dead > len(m.order)/2 {
+		m.compact()
+	}
+}
+
+// compact drops removed entries from the creation order. Called with m.mu held.
+func (m *Manager) compact() {
+	live := m.order[:0]
+	for _, e := range m.order {
+		if e != nil {
+			e.pos = len(live)
+			live = append(live, e)
+		}
+	}
+	clear(m.order[len(live):])
+	m.order = live
+	m.dead = 0
+}
+
+func (m *Manager) reown(id uuid.UUID, prev, now string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.jobs[id]
+	if !ok || e.owner == now {
+		return
+	}
+	m.perUser[prev]--
+	if m.perUser[prev] <= 0 {
+		delete(m.perUser, prev)
+	}
+	e.owner = now
+	m.perUser[now]++
+}
