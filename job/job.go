@@ -227,9 +227,9 @@ type op struct {
 	buf     [2]Change
 }
 
-// begin locks the job for a call of method m and checks access. write says whether only the
-// owner or an administrator may make the call; every call needs at least read access, which in
-// BITS is the same set of users. ownerOnly restricts the call to the owner itself.
+// begin locks the job for a call of method m and checks the caller: a closed caller gets
+// RPC_E_DISCONNECTED, and anyone but the owner or an administrator E_ACCESSDENIED (in BITS the
+// users who may read a job are the users who may change it). The caller must call end.
 func (j *Job) begin(m state.Method, name string) (*op, error) {
 	if j.caller.Closed() {
 		return nil, &hresult.Error{Op: name, Job: guid(j.c.id), Code: hresult.RPC_E_DISCONNECTED}

@@ -138,43 +138,23 @@ type Times struct {
 
 // GetId returns the job's GUID (IBackgroundCopyJob::GetId).
 func (j *Job) GetId() (uuid.UUID, error) { //nolint:revive // BITS spelling
-	o, err := j.begin(state.GetId, "GetId")
-	if err != nil {
-		return uuid.Nil, err
-	}
-	defer o.end()
-	return j.c.id, nil
+	return get(j, state.GetId, "GetId", func(c *core) uuid.UUID { return c.id })
 }
 
 // GetType returns the job type (IBackgroundCopyJob::GetType).
 func (j *Job) GetType() (Type, error) {
-	o, err := j.begin(state.GetType, "GetType")
-	if err != nil {
-		return 0, err
-	}
-	defer o.end()
-	return j.c.typ, nil
+	return get(j, state.GetType, "GetType", func(c *core) Type { return c.typ })
 }
 
 // GetState returns the job state (IBackgroundCopyJob::GetState). It works in every state,
 // including the final ones.
 func (j *Job) GetState() (state.State, error) {
-	o, err := j.begin(state.GetState, "GetState")
-	if err != nil {
-		return 0, err
-	}
-	defer o.end()
-	return j.c.st, nil
+	return get(j, state.GetState, "GetState", func(c *core) state.State { return c.st })
 }
 
 // GetProgress returns the job's progress (IBackgroundCopyJob::GetProgress).
 func (j *Job) GetProgress() (Progress, error) {
-	o, err := j.begin(state.GetProgress, "GetProgress")
-	if err != nil {
-		return Progress{}, err
-	}
-	defer o.end()
-	return j.c.progress(), nil
+	return get(j, state.GetProgress, "GetProgress", func(c *core) Progress { return c.progress() })
 }
 
 func (c *core) progress() Progress {
@@ -196,55 +176,31 @@ func (c *core) progress() Progress {
 // GetTimes returns the job's creation, modification and transfer-completion times
 // (IBackgroundCopyJob::GetTimes).
 func (j *Job) GetTimes() (Times, error) {
-	o, err := j.begin(state.GetTimes, "GetTimes")
-	if err != nil {
-		return Times{}, err
-	}
-	defer o.end()
-	c := j.c
-	return Times{CreationTime: c.created, ModificationTime: c.modified, TransferCompletionTime: c.completed}, nil
+	return get(j, state.GetTimes, "GetTimes", func(c *core) Times {
+		return Times{CreationTime: c.created, ModificationTime: c.modified, TransferCompletionTime: c.completed}
+	})
 }
 
 // GetOwner returns the SID of the job's owner (IBackgroundCopyJob::GetOwner).
 func (j *Job) GetOwner() (string, error) {
-	o, err := j.begin(state.GetOwner, "GetOwner")
-	if err != nil {
-		return "", err
-	}
-	defer o.end()
-	return j.c.owner.SID, nil
+	return get(j, state.GetOwner, "GetOwner", func(c *core) string { return c.owner.SID })
 }
 
 // GetErrorCount returns how many times a transfer attempt of the job failed
 // (IBackgroundCopyJob::GetErrorCount). It is never reset; network loss does not count.
 func (j *Job) GetErrorCount() (uint32, error) {
-	o, err := j.begin(state.GetErrorCount, "GetErrorCount")
-	if err != nil {
-		return 0, err
-	}
-	defer o.end()
-	return j.c.errorCount, nil
+	return get(j, state.GetErrorCount, "GetErrorCount", func(c *core) uint32 { return c.errorCount })
 }
 
 // GetOwnerIntegrityLevel returns the integrity level of the owner's token
 // (IBackgroundCopyJob4::GetOwnerIntegrityLevel): IntegritySystem for service accounts,
 // IntegrityHigh for administrators, IntegrityMedium otherwise.
 func (j *Job) GetOwnerIntegrityLevel() (uint32, error) {
-	o, err := j.begin(state.GetOwnerIntegrityLevel, "GetOwnerIntegrityLevel")
-	if err != nil {
-		return 0, err
-	}
-	defer o.end()
-	return j.c.owner.IntegrityLevel(), nil
+	return get(j, state.GetOwnerIntegrityLevel, "GetOwnerIntegrityLevel", func(c *core) uint32 { return c.owner.IntegrityLevel() })
 }
 
 // GetOwnerElevationState reports whether the owner was elevated when it created or took the job
 // (IBackgroundCopyJob4::GetOwnerElevationState).
 func (j *Job) GetOwnerElevationState() (bool, error) {
-	o, err := j.begin(state.GetOwnerElevationState, "GetOwnerElevationState")
-	if err != nil {
-		return false, err
-	}
-	defer o.end()
-	return j.c.owner.Admin, nil
+	return get(j, state.GetOwnerElevationState, "GetOwnerElevationState", func(c *core) bool { return c.owner.Admin })
 }
