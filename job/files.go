@@ -123,6 +123,13 @@ func (j *Job) addFiles(m state.Method, name string, files []FileInfo, ranges []F
 			return o.failErr(code, cause)
 		}
 	}
+	if ranges != nil {
+		sorted, code := checkRanges(ranges)
+		if code != hresult.S_OK {
+			return o.fail(code)
+		}
+		ranges = sorted
+	}
 	// State and type.
 	if _, err := o.check(); err != nil {
 		return err
@@ -138,11 +145,6 @@ func (j *Job) addFiles(m state.Method, name string, files []FileInfo, ranges []F
 		if c.props.dynamicContent || c.props.onDemand {
 			return o.fail(hresult.BG_E_UNSUPPORTED_JOB_CONFIGURATION)
 		}
-		sorted, code := checkRanges(ranges)
-		if code != hresult.S_OK {
-			return o.fail(code)
-		}
-		ranges = sorted
 		total = rangesTotal(ranges)
 	}
 	// Limits.

@@ -17,10 +17,7 @@ func (j *Job) SetCustomHeaders(headers string) error {
 	if arg == hresult.S_OK && !validHeaders(headers) {
 		arg = hresult.E_INVALIDARG
 	}
-	return j.set(state.SetCustomHeaders, "SetCustomHeaders", arg, func(o *op) error {
-		if j.caller.id.SID != j.c.owner.SID {
-			return o.fail(hresult.E_ACCESSDENIED)
-		}
+	return j.setAs(state.SetCustomHeaders, "SetCustomHeaders", true, arg, func(o *op) error {
 		j.c.headers = headers
 		return nil
 	})

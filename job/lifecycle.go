@@ -45,7 +45,8 @@ func (j *Job) Resume() error {
 	c := j.c
 	c.resumed = true
 	c.modified = c.env.Clock.Now()
-	if out.To != c.st {
+	if c.st == state.Error {
+		// The job had given up; the application starts it afresh.
 		c.noProgressSince = time.Time{}
 	}
 	o.move(out.To, 0)
@@ -113,7 +114,7 @@ func (j *Job) TakeOwnership() error {
 	prev := c.owner.SID
 	c.owner = j.caller.id
 	c.creds = nil
-	c.headers, c.headersWriteOnly = "", false
+	c.headers = ""
 	c.cmdProgram, c.cmdParams = "", ""
 	o.touch()
 	o.emit(Change{Kind: OwnerChanged, PrevOwner: prev})

@@ -12,11 +12,21 @@ import (
 // then the state rule, then apply, which may still fail (job-type and limit checks). A
 // successful apply updates the modification time.
 func (j *Job) set(m state.Method, name string, arg hresult.Code, apply func(o *op) error) error {
+	return j.setAs(m, name, false, arg, apply)
+}
+
+// setAs is set with an optional owner-only access check: when ownerOnly is true, a caller other
+// than the owner (an administrator included) gets E_ACCESSDENIED before any argument or state
+// check, as access is always checked first.
+func (j *Job) setAs(m state.Method, name string, ownerOnly bool, arg hresult.Code, apply func(o *op) error) error {
 	o, err := j.begin(m, name)
 	if err != nil {
 		return err
 	}
 	defer o.end()
+	if ownerOnly && j.caller.id.SID != j.c.owner.SID {
+		return o.fail(hresult.E_ACCESSDENIED)
+	}
 	if arg != hresult.S_OK {
 		return o.fail(arg)
 	}
@@ -328,10 +338,7 @@ func (j *Job) SetCredentials(cr Credentials) error {
 	case cr.UserName == "" && (cr.Password != "" || cr.Scheme == SchemeBasic || cr.Scheme == SchemeDigest || cr.Scheme == SchemePassport):
 		arg = hresult.E_INVALIDARG
 	}
-	return j.set(state.SetCredentials, "SetCredentials", arg, func(o *op) error {
-		if j.caller.id.SID != j.c.owner.SID {
-			return o.fail(hresult.E_ACCESSDENIED)
-		}
+	return j.setAs(state.SetCredentials, "SetCredentials", true, arg, func(o *op) error {
 		for i, have := range j.c.creds {
 			if have.Target == cr.Target && have.Scheme == cr.Scheme {
 				j.c.creds[i] = cr
@@ -355,10 +362,7 @@ func (j *Job) RemoveCredentials(target AuthTarget, scheme AuthScheme) (hresult.C
 		arg = hresult.BG_E_INVALID_AUTH_SCHEME
 	}
 	code := hresult.S_FALSE
-	err := j.set(state.RemoveCredentials, "RemoveCredentials", arg, func(o *op) error {
-		if j.caller.id.SID != j.c.owner.SID {
-			return o.fail(hresult.E_ACCESSDENIED)
-		}
+	err := j.setAs(state.RemoveCredentials, "RemoveCredentials", true, arg, func(o *op) error {
 		for i, have := range j.c.creds {
 			if have.Target == target && have.Scheme == scheme {
 				j.c.creds = append(j.c.creds[:i], j.c.creds[i+1:]...)

@@ -35,7 +35,8 @@ func (c *Client) closedErr(op string) error {
 // GetId or ID (IBackgroundCopyManager::CreateJob). Errors: E_INVALIDARG for a display name over
 // 256 characters (or with a NUL or invalid UTF-8) or an undefined type;
 // BG_E_TOO_MANY_JOBS_PER_USER and BG_E_TOO_MANY_JOBS_PER_MACHINE over the limits, which do not
-// apply to administrators and service accounts. Display names need not be unique.
+// apply to administrators and service accounts; their jobs do not count toward the machine limit
+// either. Display names need not be unique.
 func (c *Client) CreateJob(displayName string, t job.Type) (*job.Job, error) {
 	if err := c.closedErr("CreateJob"); err != nil {
 		return nil, err
@@ -53,11 +54,14 @@ func (c *Client) CreateJob(displayName string, t job.Type) (*job.Job, error) {
 		if lim := m.env.Limits.MaxJobsPerUser; lim > 0 && m.perUser[who.SID] >= lim {
 			return nil, &hresult.Error{Op: "CreateJob", Code: hresult.BG_E_TOO_MANY_JOBS_PER_USER}
 		}
-		if lim := m.env.Limits.MaxJobsPerMachine; lim > 0 && len(m.jobs) >= lim {
+		if lim := m.env.Limits.MaxJobsPerMachine; lim > 0 && m.counted >= lim {
 			return nil, &hresult.Error{Op: "CreateJob", Code: hresult.BG_E_TOO_MANY_JOBS_PER_MACHINE}
 		}
 	}
-	e := &entry{job: j, owner: who.SID, pos: len(m.order)}
+	e := &entry{job: j, owner: who.SID, exempt: who.Exempt(), pos: len(m.order)}
+	if !e.exempt {
+		m.counted++
+	}
 	m.jobs[id] = e
 	m.order = append(m.order, e)
 	m.perUser[who.SID]++

@@ -53,12 +53,17 @@ type Manager struct {
 	order   []*entry // creation order; removed entries are nil'ed out and compacted lazily
 	dead    int      // removed entries still in order
 	perUser map[string]int
+	// counted is the number of jobs that count toward MaxJobsPerMachine: those whose owner is
+	// not exempt (jobs of administrators and service accounts do not count, as the
+	// MaxJobsPerMachine group policy says).
+	counted int
 }
 
 type entry struct {
-	job   *job.Job // the creator's handle; As gives others theirs
-	owner string
-	pos   int
+	job    *job.Job // the creator's handle; As gives others theirs
+	owner  string
+	exempt bool // the owner is exempt from the limits; the job is not in Manager.counted
+	pos    int
 }
 
 // New returns an in-memory manager with BITS's default limits and the real clock.
@@ -107,7 +112,10 @@ func (o observer) JobChanged(ch job.Change) {
 			o.m.remove(ch.Job.ID())
 		}
 	case job.OwnerChanged:
-		o.m.reown(ch.Job.ID(), ch.PrevOwner, ch.Job.OwnerSID())
+		// Only an administrator can take ownership, so the new owner is exempt. The owner is
+		// read from the job rather than from the change: changes of different calls may be
+		// reported out of order, and the last owner must win.
+		o.m.reown(ch.Job.ID(), ch.Job.OwnerSID())
 	}
 }
 
@@ -119,6 +127,9 @@ func (m *Manager) remove(id uuid.UUID) {
 		return
 	}
 	delete(m.jobs, id)
+	if !e.exempt {
+		m.counted--
+	}
 	m.perUser[e.owner]--
 	if m.perUser[e.owner] <= 0 {
 		delete(m.perUser, e.owner)
@@ -144,13 +155,21 @@ func (m *Manager) compact() {
 	m.dead = 0
 }
 
-func (m *Manager) reown(id uuid.UUID, prev, now string) {
+func (m *Manager) reown(id uuid.UUID, now string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e, ok := m.jobs[id]
-	if !ok || e.owner == now {
+	if !ok {
 		return
 	}
+	if !e.exempt {
+		e.exempt = true
+		m.counted--
+	}
+	if e.owner == now {
+		return
+	}
+	prev := e.owner
 	m.perUser[prev]--
 	if m.perUser[prev] <= 0 {
 		delete(m.perUser, prev)

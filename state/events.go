@@ -68,7 +68,7 @@ var Events = []Transition{
 		Note: "the error record is dropped on entering TRANSFERRING", Source: "ne-bits-bg_job_state; IBackgroundCopyJob::GetError"},
 	{Event: FileDone, From: Of(Transferring), To: Transferring, Notify: "FileTransferred",
 		Note: "files transfer one at a time, in the order added", Source: pgLifeCycle},
-	{Event: LastFileDone, From: Of(Connecting, Transferring), To: Transferred, Notify: "FileTransferred, JobTransferred",
+	{Event: LastFileDone, From: Of(Transferring), To: Transferred, Notify: "FileTransferred, JobTransferred",
 		Note: "TransferCompletionTime is set", Source: pgLifeCycle + "; ns-bits-bg_job_times"},
 	{Event: TransientFailure, From: Of(Connecting, Transferring), When: NoRetry, To: Error, CountsError: true, Notify: "JobError",
 		Note: "no-progress timeout 0, retry delay longer than it, or it has run out", Source: pgJob + "SetNoProgressTimeout; " + pgJob + "SetMinimumRetryDelay"},

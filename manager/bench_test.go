@@ -1,0 +1,287 @@
+package manager_test
+
+import (
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/bitsemu/bitsemu/job"
+	"github.com/bitsemu/bitsemu/manager"
+)
+
+// Each benchmark sits beside a "Floor" benchmark: the least work the operation could possibly do
+// (a GUID, a map under a mutex, a slice copy), so that one run gives the ratio.
+//
+//	go test -run '^$' -bench . -benchmem ./manager/
+
+const benchSID = "S-1-5-21-1000"
+
+// benchClient returns a client of a manager without limits, so that the queue never fills.
+func benchClient(b *testing.B) *manager.Client {
+	b.Helper()
+	m := manager.New(manager.WithLimits(job.Limits{}))
+	c, err := m.Connect(manager.Identity{SID: benchSID})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+// fillJobs creates n suspended jobs for c and returns their ids in creation order.
+func fillJobs(b *testing.B, c *manager.Client, n int) []uuid.UUID {
+	b.Helper()
+	ids := make([]uuid.UUID, n)
+	for i := range ids {
+		j, err := c.CreateJob("bench", job.Download)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = j.ID()
+	}
+	return ids
+}
+
+// floorEntry stands for the queue's per-job record in the floor benchmarks.
+type floorEntry struct {
+	owner string
+	pos   int
+}
+
+// floorQueue is the least a job queue can be: a map of GUIDs under a mutex.
+type floorQueue struct {
+	mu   sync.Mutex
+	jobs map[uuid.UUID]*floorEntry
+}
+
+// randomIndexes returns a fixed pseudo-random sequence of indexes below n, of length a power of
+// two so that a benchmark can index it with i&mask.
+func randomIndexes(n int) []int {
+	r := rand.New(rand.NewPCG(1, 2))
+	idx := make([]int, 1<<16)
+	for i := range idx {
+		idx[i] = r.IntN(n)
+	}
+	return idx
+}
+
+// BenchmarkLifecycle is one job's whole life: CreateJob, AddFile, Resume, Cancel. Cancelled jobs
+// leave the queue, so it stays empty.
+func BenchmarkLifecycle(b *testing.B) {
+	c := benchClient(b)
+	local := filepath.Join(b.TempDir(), "update.bin")
+	const remote = "http://example.com/files/update.bin"
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		j, err := c.CreateJob("bench", job.Download)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := j.AddFile(remote, local); err != nil {
+			b.Fatal(err)
+		}
+		if err := j.Resume(); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := j.Cancel(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLifecycleFloor is a GUID plus an insert into and a delete from a map under a mutex.
+func BenchmarkLifecycleFloor(b *testing.B) {
+	q := &floorQueue{jobs: make(map[uuid.UUID]*floorEntry)}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		id := uuid.New()
+		q.mu.Lock()
+		q.jobs[id] = &floorEntry{owner: benchSID, pos: len(q.jobs)}
+		q.mu.Unlock()
+		q.mu.Lock()
+		delete(q.jobs, id)
+		q.mu.Unlock()
+	}
+}
+
+// BenchmarkLifecycleStatFloor is one os.Stat of the destination directory: the system call
+// AddFile needs at least once if it checks the local directory, for scale against the lifecycle.
+func BenchmarkLifecycleStatFloor(b *testing.B) {
+	dir := b.TempDir()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := os.Stat(dir); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+const getJobN = 10_000
+
+// BenchmarkGetJob looks up random existing jobs among 10,000, as their owner.
+func BenchmarkGetJob(b *testing.B) {
+	c := benchClient(b)
+	ids := fillJobs(b, c, getJobN)
+	idx := randomIndexes(len(ids))
+	mask := len(idx) - 1
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		j, err := c.GetJob(ids[idx[i&mask]])
+		if err != nil || j == nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkGetJobFloor is a map lookup under a mutex among 10,000 GUIDs.
+func BenchmarkGetJobFloor(b *testing.B) {
+	q := &floorQueue{jobs: make(map[uuid.UUID]*floorEntry, getJobN)}
+	ids := make([]uuid.UUID, getJobN)
+	for i := range ids {
+		ids[i] = uuid.New()
+		q.jobs[ids[i]] = &floorEntry{owner: benchSID, pos: i}
+	}
+	idx := randomIndexes(len(ids))
+	mask := len(idx) - 1
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		q.mu.Lock()
+		e, ok := q.jobs[ids[idx[i&mask]]]
+		q.mu.Unlock()
+		if !ok || e == nil {
+			b.Fatal("missing")
+		}
+		i++
+	}
+}
+
+const enumN = 100_000
+
+// BenchmarkEnumJobs100k enumerates 100,000 jobs of one user: EnumJobs(0), then one Next for all.
+func BenchmarkEnumJobs100k(b *testing.B) {
+	c := benchClient(b)
+	fillJobs(b, c, enumN)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		e, err := c.EnumJobs(0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		jobs, _ := e.Next(enumN)
+		if len(jobs) != enumN {
+			b.Fatalf("got %d jobs", len(jobs))
+		}
+	}
+}
+
+// BenchmarkEnumJobs100kFloor copies 100,000 pointers out of a slice under a mutex.
+func BenchmarkEnumJobs100kFloor(b *testing.B) {
+	var mu sync.Mutex
+	order := make([]*floorEntry, enumN)
+	for i := range order {
+		order[i] = &floorEntry{owner: benchSID, pos: i}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		mu.Lock()
+		out := make([]*floorEntry, len(order))
+		copy(out, order)
+		mu.Unlock()
+		if len(out) != enumN {
+			b.Fatal(len(out))
+		}
+	}
+}
+
+const idleN = 10_000
+
+// heapAfterGC returns the live heap after a full collection.
+func heapAfterGC() uint64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// BenchmarkIdleJobMemory reports the live heap per idle job: 10,000 suspended jobs with one file
+// each (distinct remote and local names, as real jobs have), held by the manager only. The
+// figure is B/job; ns/op is the time to build the 10,000 jobs and is not a target.
+func BenchmarkIdleJobMemory(b *testing.B) {
+	dir := b.TempDir()
+	var perJob float64
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		before := heapAfterGC()
+		b.StartTimer()
+		m := manager.New(manager.WithLimits(job.Limits{}))
+		c, err := m.Connect(manager.Identity{SID: benchSID})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range idleN {
+			j, err := c.CreateJob("bench", job.Download)
+			if err != nil {
+				b.Fatal(err)
+			}
+			name := strconv.Itoa(i) + ".bin"
+			if err := j.AddFile("http://example.com/files/"+name, dir+"/"+name); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		after := heapAfterGC()
+		if m.JobCount() != idleN {
+			b.Fatal(m.JobCount())
+		}
+		runtime.KeepAlive(m)
+		runtime.KeepAlive(c)
+		perJob = float64(int64(after)-int64(before)) / idleN
+		b.StartTimer()
+	}
+	b.ReportMetric(perJob, "B/job")
+}
+
+// BenchmarkIdleJobMemoryFloor is the same measure for the floor queue: a map entry and a record
+// per job, with the same two names.
+func BenchmarkIdleJobMemoryFloor(b *testing.B) {
+	type rec struct {
+		floorEntry
+		remote, local string
+	}
+	dir := b.TempDir()
+	var perJob float64
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		before := heapAfterGC()
+		b.StartTimer()
+		q := make(map[uuid.UUID]*rec)
+		for i := range idleN {
+			name := strconv.Itoa(i) + ".bin"
+			q[uuid.New()] = &rec{floorEntry: floorEntry{owner: benchSID, pos: i},
+				remote: "http://example.com/files/" + name, local: dir + "/" + name}
+		}
+		b.StopTimer()
+		after := heapAfterGC()
+		runtime.KeepAlive(q)
+		perJob = float64(int64(after)-int64(before)) / idleN
+		b.StartTimer()
+	}
+	b.ReportMetric(perJob, "B/job")
+}
