@@ -30,6 +30,12 @@ type Timer interface {
 // Real returns the system clock.
 func Real() Clock { return realClock{} }
 
+// IsReal reports whether c is the system clock returned by Real.
+func IsReal(c Clock) bool {
+	_, ok := c.(realClock)
+	return ok
+}
+
 type realClock struct{}
 
 func (realClock) Now() time.Time { return time.Now() }

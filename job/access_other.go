@@ -2,6 +2,23 @@
 
 package job
 
-// writable reports whether the process may create files in dir. Off Unix the check is left to
-// the moment the temporary file is created.
-func writable(string) bool { return true }
+import (
+	"os"
+
+	"github.com/bitsemu/bitsemu/hresult"
+)
+
+// probeDir checks that dir is a directory. Off Unix whether it can be written is left to the
+// moment the temporary file is created.
+func probeDir(dir string) (hresult.Code, error) {
+	fi, err := os.Stat(dir)
+	switch {
+	case err != nil && os.IsPermission(err):
+		return hresult.E_ACCESSDENIED, err
+	case err != nil:
+		return hresult.ERROR_PATH_NOT_FOUND, err
+	case !fi.IsDir():
+		return hresult.ERROR_PATH_NOT_FOUND, &os.PathError{Op: "stat", Path: dir, Err: os.ErrInvalid}
+	}
+	return hresult.S_OK, nil
+}

@@ -216,6 +216,13 @@ func TestMakeCustomHeadersWriteOnly(t *testing.T) {
 	assert.NoError(t, j.SetCustomHeaders(""))
 	_, _, err = j.GetCustomHeaders()
 	isCode(t, hresult.E_ACCESSDENIED, err, "irreversible, even with no headers")
+
+	// Not even a new owner can read them again.
+	a, err := x.admin.GetJob(j.ID())
+	require.NoError(t, err)
+	require.NoError(t, a.TakeOwnership())
+	_, _, err = a.GetCustomHeaders()
+	isCode(t, hresult.E_ACCESSDENIED, err, "TakeOwnership does not undo MakeCustomHeadersWriteOnly")
 }
 
 func TestServiceAccountIdentity(t *testing.T) {

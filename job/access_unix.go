@@ -2,7 +2,23 @@
 
 package job
 
-import "syscall"
+import (
+	"errors"
+	"os"
+	"syscall"
 
-// writable reports whether the process may create files in dir.
-func writable(dir string) bool { return syscall.Access(dir, 2 /* W_OK */) == nil }
+	"github.com/bitsemu/bitsemu/hresult"
+)
+
+// probeDir checks with one system call that dir is a directory the process may write in.
+func probeDir(dir string) (hresult.Code, error) {
+	err := syscall.Access(dir+string(os.PathSeparator)+".", 2 /* W_OK */)
+	if err == nil {
+		return hresult.S_OK, nil
+	}
+	cause := &os.PathError{Op: "access", Path: dir, Err: err}
+	if errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EROFS) {
+		return hresult.E_ACCESSDENIED, cause
+	}
+	return hresult.ERROR_PATH_NOT_FOUND, cause
+}

@@ -123,11 +123,9 @@ func (j *Job) currentFile() int {
 	return -1
 }
 
-func (j *Job) beginEngine(name string) *op {
+func (j *Job) beginEngine(name string) op {
 	j.c.mu.Lock()
-	o := &op{j: j, name: name}
-	o.changes = o.buf[:0]
-	return o
+	return op{j: j, name: name}
 }
 
 func (j *Job) fire(ev state.Event, f *Failure) (state.State, error) {

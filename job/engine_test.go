@@ -370,3 +370,34 @@ func TestEngineRoundTrips(t *testing.T) {
 	require.NoError(t, j.Suspend())
 	mustState(t, j, state.Suspended)
 }
+
+// Resuming a TRANSIENT_ERROR job retries early but keeps counting the time without progress;
+// resuming a job in ERROR starts the count afresh.
+func TestNoProgressCountAcrossResume(t *testing.T) {
+	x := newFx(t)
+	j := x.jobIn(job.Download, 1, state.Transferring)
+	require.NoError(t, j.SetMinimumRetryDelay(5))
+	require.NoError(t, j.SetNoProgressTimeout(100))
+	fail := job.Failure{Context: job.ContextGeneralTransport, Code: hresult.BG_E_CONNECTION_CLOSED, File: 0, Protocol: "http"}
+	retry := func() {
+		t.Helper()
+		require.NoError(t, j.Resume())
+		fire(t, j, state.Pick, state.Connecting)
+		fire(t, j, state.Connect, state.Transferring)
+	}
+
+	st, err := j.FireError(state.TransientFailure, fail)
+	require.NoError(t, err)
+	require.Equal(t, state.TransientError, st)
+	x.clk.Advance(60 * time.Second)
+	retry()
+	x.clk.Advance(60 * time.Second)
+	st, err = j.FireError(state.TransientFailure, fail)
+	require.NoError(t, err)
+	assert.Equal(t, state.Error, st, "120 s without progress exceed the 100 s timeout despite the Resume")
+
+	retry()
+	st, err = j.FireError(state.TransientFailure, fail)
+	require.NoError(t, err)
+	assert.Equal(t, state.TransientError, st, "Resume of an ERROR job restarts the count")
+}

@@ -4,7 +4,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
+	"github.com/bitsemu/bitsemu/clock"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/state"
 )
@@ -105,6 +107,13 @@ func (j *Job) addFiles(m state.Method, name string, files []FileInfo, ranges []F
 	}
 	defer o.end()
 	c := j.c
+	// One reading of the clock serves the modification time and, when the service runs on the
+	// real clock, the directory check's cache.
+	now := c.env.Clock.Now()
+	wall := now
+	if !clock.IsReal(c.env.Clock) {
+		wall = time.Now()
+	}
 	// Arguments.
 	kinds := make([]remoteKind, len(files))
 	for i, fi := range files {
@@ -119,7 +128,7 @@ func (j *Job) addFiles(m state.Method, name string, files []FileInfo, ranges []F
 			return o.fail(hresult.E_INVALIDARG) // no ranges over SMB since BITS 3.0
 		}
 		kinds[i] = kind
-		if code, cause := checkLocal(fi.LocalName); code != hresult.S_OK {
+		if code, cause := checkLocal(fi.LocalName, wall); code != hresult.S_OK {
 			return o.failErr(code, cause)
 		}
 	}
@@ -164,7 +173,7 @@ func (j *Job) addFiles(m state.Method, name string, files []FileInfo, ranges []F
 			ranges: ranges, total: total,
 		})
 	}
-	c.modified = c.env.Clock.Now()
+	c.modified = now
 	o.emit(Change{Kind: FilesAdded, Files: len(files)})
 	return nil
 }
@@ -219,7 +228,7 @@ func (j *Job) EnumFiles() (*Enum[*File], error) {
 }
 
 // fileOp starts a call on a file: the job's access check, under the job lock.
-func (f *File) begin(m state.Method, name string) (*op, error) {
+func (f *File) begin(m state.Method, name string) (op, error) {
 	return f.j.begin(m, "File."+name)
 }
 

@@ -220,27 +220,27 @@ func GUIDString(id uuid.UUID) string { return guid(id) }
 
 // op is one method call in progress: it holds the job lock and collects the changes to report.
 type op struct {
-	j       *Job
-	name    string
-	method  state.Method
-	changes []Change
-	buf     [2]Change
+	j      *Job
+	name   string
+	method state.Method
+	n      int       // changes held in buf
+	buf    [2]Change // the first changes, without an allocation
+	more   []Change  // any further changes
 }
 
 // begin locks the job for a call of method m and checks the caller: a closed caller gets
 // RPC_E_DISCONNECTED, and anyone but the owner or an administrator E_ACCESSDENIED (in BITS the
 // users who may read a job are the users who may change it). The caller must call end.
-func (j *Job) begin(m state.Method, name string) (*op, error) {
+func (j *Job) begin(m state.Method, name string) (op, error) {
 	if j.caller.Closed() {
-		return nil, &hresult.Error{Op: name, Job: guid(j.c.id), Code: hresult.RPC_E_DISCONNECTED}
+		return op{}, &hresult.Error{Op: name, Job: guid(j.c.id), Code: hresult.RPC_E_DISCONNECTED}
 	}
 	j.c.mu.Lock()
-	o := &op{j: j, name: name, method: m}
-	o.changes = o.buf[:0]
+	o := op{j: j, name: name, method: m}
 	if !j.c.canAccess(j.caller.id) {
 		err := o.fail(hresult.E_ACCESSDENIED)
 		o.end()
-		return nil, err
+		return op{}, err
 	}
 	return o, nil
 }
@@ -300,7 +300,12 @@ func (o *op) emit(ch Change) {
 	if ch.Method == 0 {
 		ch.Method = o.method
 	}
-	o.changes = append(o.changes, ch)
+	if o.n < len(o.buf) {
+		o.buf[o.n] = ch
+		o.n++
+		return
+	}
+	o.more = append(o.more, ch)
 }
 
 // end unlocks the job and reports the collected changes to the observer.
@@ -308,7 +313,10 @@ func (o *op) end() {
 	c := o.j.c
 	c.mu.Unlock()
 	if obs := c.env.Observer; obs != nil {
-		for _, ch := range o.changes {
+		for i := 0; i < o.n; i++ {
+			obs.JobChanged(o.buf[i])
+		}
+		for _, ch := range o.more {
 			obs.JobChanged(ch)
 		}
 	}

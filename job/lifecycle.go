@@ -22,8 +22,10 @@ func (j *Job) Suspend() error {
 	if err != nil {
 		return err
 	}
+	if out.To == j.c.st {
+		j.c.modified = j.c.env.Clock.Now()
+	}
 	o.move(out.To, 0)
-	j.c.modified = j.c.env.Clock.Now()
 	return nil
 }
 
@@ -44,7 +46,9 @@ func (j *Job) Resume() error {
 	}
 	c := j.c
 	c.resumed = true
-	c.modified = c.env.Clock.Now()
+	if out.To == c.st {
+		c.modified = c.env.Clock.Now()
+	}
 	if c.st == state.Error {
 		// The job had given up; the application starts it afresh.
 		c.noProgressSince = time.Time{}

@@ -33,7 +33,7 @@ func (j *Job) setAs(m state.Method, name string, ownerOnly bool, arg hresult.Cod
 	if _, err := o.check(); err != nil {
 		return err
 	}
-	if err := apply(o); err != nil {
+	if err := apply(&o); err != nil {
 		return err
 	}
 	o.touch()
@@ -55,12 +55,12 @@ func get[T any](j *Job, m state.Method, name string, read func(c *core) T) (T, e
 	return read(j.c), nil
 }
 
-func textArg(s string, max int, tooLong hresult.Code) hresult.Code {
+func textArg(s string, max int, tooLongCode hresult.Code) hresult.Code {
 	if badText(s) {
 		return hresult.E_INVALIDARG
 	}
-	if wlen(s) > max {
-		return tooLong
+	if tooLong(s, max) {
+		return tooLongCode
 	}
 	return hresult.S_OK
 }
@@ -243,9 +243,9 @@ func (j *Job) SetProxySettings(usage ProxyUsage, proxyList, bypassList string) e
 		arg = hresult.E_INVALIDARG
 	case usage != ProxyOverride && (proxyList != "" || bypassList != ""):
 		arg = hresult.E_INVALIDARG
-	case wlen(proxyList) > MaxProxyList:
+	case tooLong(proxyList, MaxProxyList):
 		arg = hresult.BG_E_PROXY_LIST_TOO_LARGE
-	case wlen(bypassList) > MaxProxyList:
+	case tooLong(bypassList, MaxProxyList):
 		arg = hresult.BG_E_PROXY_BYPASS_LIST_TOO_LARGE
 	}
 	return j.set(state.SetProxySettings, "SetProxySettings", arg, func(o *op) error {
@@ -282,7 +282,7 @@ func (j *Job) SetNotifyCmdLine(program, parameters string) error {
 		arg = hresult.E_INVALIDARG
 	case program == "" && parameters != "":
 		arg = hresult.E_INVALIDARG
-	case wlen(program) > MaxPath || wlen(parameters) > MaxCmdParameters:
+	case tooLong(program, MaxPath) || tooLong(parameters, MaxCmdParameters):
 		arg = hresult.BG_E_STRING_TOO_LONG
 	case program != "" && !filepath.IsAbs(program):
 		arg = hresult.E_INVALIDARG
@@ -331,9 +331,9 @@ func (j *Job) SetCredentials(cr Credentials) error {
 		arg = hresult.BG_E_INVALID_AUTH_SCHEME
 	case badText(cr.UserName) || badText(cr.Password):
 		arg = hresult.E_INVALIDARG
-	case wlen(cr.UserName) > MaxUserName:
+	case tooLong(cr.UserName, MaxUserName):
 		arg = hresult.BG_E_USERNAME_TOO_LARGE
-	case wlen(cr.Password) > MaxPassword:
+	case tooLong(cr.Password, MaxPassword):
 		arg = hresult.BG_E_PASSWORD_TOO_LARGE
 	case cr.UserName == "" && (cr.Password != "" || cr.Scheme == SchemeBasic || cr.Scheme == SchemeDigest || cr.Scheme == SchemePassport):
 		arg = hresult.E_INVALIDARG

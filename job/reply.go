@@ -2,6 +2,7 @@ package job
 
 import (
 	"path/filepath"
+	"time"
 
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/state"
@@ -42,7 +43,7 @@ func (j *Job) SetReplyFileName(name string) error {
 		return o.fail(hresult.E_NOTIMPL)
 	}
 	if name != "" {
-		if code, cause := checkLocal(name); code != hresult.S_OK {
+		if code, cause := checkLocal(name, time.Now()); code != hresult.S_OK {
 			return o.failErr(code, cause)
 		}
 	}
