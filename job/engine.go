@@ -166,9 +166,62 @@ func (j *Job) fire(ev state.Event, f *Failure) (state.State, error) {
 	return c.st, nil
 }
 
-// NotifyCallback returns the job's valid callback, or nil (for the notification engine).
-func (j *Job) NotifyCallback() Callback {
+// NotifyView is what the notification engine needs to know about a job at one moment.
+type NotifyView struct {
+	State       state.State
+	Flags       uint32        // the notify flags
+	Callback    Callback      // the registered callback, nil when none or its caller has closed
+	Handle      *Job          // a handle acting as the callback's caller (nil without a callback)
+	CmdProgram  string        // the notify command line's program, "" when none
+	CmdParams   string        // its parameters
+	CmdService  bool          // the command line was set by, or the job belongs to, a service account: never run
+	RetryDelay  time.Duration // the minimum retry delay
+	MinInterval time.Duration // the minimum notification interval (MINIMUM_NOTIFICATION_INTERVAL_MS)
+	OwnerSID    string
+	Files       int
+}
+
+// NotifyView returns the job's notification settings and state, for the service.
+func (j *Job) NotifyView() NotifyView {
+	c := j.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v := NotifyView{
+		State:       c.st,
+		Flags:       c.notify,
+		CmdProgram:  c.cmdProgram,
+		CmdParams:   c.cmdParams,
+		CmdService:  c.owner.Service || c.cmdCaller.Service,
+		RetryDelay:  time.Duration(c.retryDelay) * time.Second,
+		MinInterval: time.Duration(c.props.minInterval) * time.Millisecond,
+		OwnerSID:    c.owner.SID,
+		Files:       len(c.files),
+	}
+	if cb := c.liveCallback(); cb != nil {
+		v.Callback = cb
+		v.Handle = &Job{c: c, caller: c.cbCaller}
+	}
+	return v
+}
+
+// ErrorSnapshot returns the job's error object as h's caller would get it from GetError, or nil
+// when the job holds no error record (for the service).
+func (j *Job) ErrorSnapshot() *ErrorInfo {
 	j.c.mu.Lock()
 	defer j.c.mu.Unlock()
-	return j.c.liveCallback()
+	if j.c.errInfo == nil {
+		return nil
+	}
+	return &ErrorInfo{j: j, rec: *j.c.errInfo}
+}
+
+// FileAt returns a handle to file i of the job, acting as j's caller, or nil when there is no
+// such file (for the service).
+func (j *Job) FileAt(i int) *File {
+	j.c.mu.Lock()
+	defer j.c.mu.Unlock()
+	if i < 0 || i >= len(j.c.files) {
+		return nil
+	}
+	return &File{j: j, f: j.c.files[i]}
 }

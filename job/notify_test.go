@@ -36,14 +36,14 @@ func TestNotifyInterfaceLastWriterWins(t *testing.T) {
 	got, err = j.GetNotifyInterface()
 	require.NoError(t, err)
 	assert.Same(t, cb2, got)
-	assert.Same(t, cb2, j.NotifyCallback())
+	assert.Same(t, cb2, j.NotifyView().Callback)
 
 	// The setter's caller closes: the callback is gone, not replaced by the older one.
 	c2.Close()
 	got, err = j.GetNotifyInterface()
 	require.NoError(t, err)
 	assert.Nil(t, got)
-	assert.Nil(t, j.NotifyCallback())
+	assert.Nil(t, j.NotifyView().Callback)
 
 	// A new registration works again.
 	cb3 := &nopCallback{name: "three"}

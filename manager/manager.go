@@ -7,7 +7,9 @@
 // Jobs in a final state (ACKNOWLEDGED, CANCELLED) leave the queue at once: GetJob no longer finds
 // them and EnumJobs no longer lists them, while handles already held keep answering getters.
 //
-// A Manager made by New keeps its jobs in memory. Everything is safe for concurrent use.
+// The manager delivers notifications through package notify: the callback each job holds and
+// its notify command line. A Manager made by New keeps its jobs in memory. Everything is safe
+// for concurrent use.
 package manager
 
 import (
@@ -18,6 +20,7 @@ import (
 	"github.com/bitsemu/bitsemu/clock"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/job"
+	"github.com/bitsemu/bitsemu/notify"
 )
 
 // Identity is who an application runs as; see job.Identity.
@@ -46,7 +49,8 @@ func WithLimits(l Limits) Option { return func(cf *config) { cf.limits = l } }
 
 // Manager is the service: one job queue shared by every connected application.
 type Manager struct {
-	env job.Env
+	env    job.Env
+	notify *notify.Dispatcher
 
 	mu      sync.Mutex
 	jobs    map[uuid.UUID]*entry
@@ -76,8 +80,17 @@ func New(opts ...Option) *Manager {
 		jobs:    make(map[uuid.UUID]*entry),
 		perUser: make(map[string]int),
 	}
+	m.notify = notify.New(cf.clock)
 	m.env = job.Env{Clock: cf.clock, Limits: cf.limits, Observer: observer{m}}
 	return m
+}
+
+// Close stops the manager's notification delivery: pending retries are dropped, running
+// notify command-line programs are killed, and Close waits for running callbacks to return.
+// Jobs and handles stay usable; no notification is delivered after Close.
+func (m *Manager) Close() error {
+	m.notify.Close()
+	return nil
 }
 
 // Clock returns the clock the manager runs on.
@@ -117,6 +130,7 @@ func (o observer) JobChanged(ch job.Change) {
 		// reported out of order, and the last owner must win.
 		o.m.reown(ch.Job.ID(), ch.Job.OwnerSID())
 	}
+	o.m.notify.JobChanged(ch)
 }
 
 func (m *Manager) remove(id uuid.UUID) {

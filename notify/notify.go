@@ -1,0 +1,370 @@
+// Package notify delivers a job's notifications the way BITS does: the callback registered with
+// SetNotifyInterface (IBackgroundCopyCallback, 2 and 3) and the notify command line.
+//
+// A Dispatcher hears every change of every job (it is the job.Observer a manager installs) and
+// delivers on its own goroutines, never under a lock, in order for each job, so a callback may
+// call back into its job or the manager: Complete inside JobTransferred is the normal pattern.
+// The rules:
+//
+//   - JobTransferred when the job becomes TRANSFERRED, JobError when it enters ERROR (never for
+//     TRANSIENT_ERROR), each only with its flag set and BG_NOTIFY_DISABLE clear. Every
+//     FileTransferred of the job comes first.
+//   - JobModification for state changes (but not the moves into TRANSFERRED and ERROR), progress,
+//     files added and property changes, at most one per the job's minimum notification interval;
+//     changes in between are folded into the next call.
+//   - At least once: when a callback, the flags or the command line are set while the job is
+//     already TRANSFERRED or in ERROR, the notification is delivered at once.
+//   - A JobTransferred, JobError or FileTransferred that returns an error or panics is called
+//     again after the job's minimum retry delay, until it returns nil. A panic is recovered.
+//   - The command line runs, as a real process and never through a shell, for TRANSFERRED and
+//     ERROR when there is no valid callback or the callback failed (the callback is then not
+//     called again for that event). A non-zero exit runs it again after the minimum retry delay
+//     while the job is still TRANSFERRED or in ERROR. It never runs for service accounts' jobs.
+//   - At most MaxInFlightPerUser notifications of one user's jobs run at once.
+//
+// When no work is due a Dispatcher runs no goroutine at all; retries wait on the clock's timers.
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/bitsemu/bitsemu/clock"
+	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/job"
+	"github.com/bitsemu/bitsemu/state"
+)
+
+// Callback is IBackgroundCopyCallback; see job.Callback.
+type Callback = job.Callback
+
+// Callback2 is IBackgroundCopyCallback2 (FileTransferred); see job.Callback2.
+type Callback2 = job.Callback2
+
+// Callback3 is IBackgroundCopyCallback3 (FileRangesTransferred); see job.Callback3.
+type Callback3 = job.Callback3
+
+// MaxInFlightPerUser is how many notifications of one user's jobs may run at once.
+const MaxInFlightPerUser = 4
+
+// ErrPanicked is the error a callback that panicked is taken to have returned.
+var ErrPanicked = errors.New("notify: callback panicked")
+
+// Dispatcher delivers notifications. It implements job.Observer.
+type Dispatcher struct {
+	clock  clock.Clock
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	closed bool
+	jobs   map[uuid.UUID]*entry
+	users  map[string]chan struct{}
+}
+
+// entry is the notification state of one job.
+type entry struct {
+	j        *job.Job
+	running  bool      // a worker is draining this entry
+	terminal bool      // a TRANSFERRED or ERROR notification is due
+	termGen  uint64    // counts requests for the terminal notification
+	cbFailed bool      // the callback failed this terminal event and a command line exists: do not call it again
+	files    []int     // FileTransferred due, in order
+	mod      bool      // a JobModification is due
+	lastMod  time.Time // when the last JobModification was started
+	waiting  bool      // a retry delay or notification interval is running
+	timer    clock.Timer
+}
+
+// New returns a dispatcher whose retries and intervals run on clk.
+func New(clk clock.Clock) *Dispatcher {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Dispatcher{clock: clk, ctx: ctx, cancel: cancel,
+		jobs: make(map[uuid.UUID]*entry), users: make(map[string]chan struct{})}
+}
+
+// Close stops delivering: pending retries are dropped, running command-line programs are killed,
+// and Close waits for callbacks already running to return.
+func (d *Dispatcher) Close() {
+	d.mu.Lock()
+	d.closed = true
+	for _, e := range d.jobs {
+		if e.timer != nil {
+			e.timer.Stop()
+		}
+	}
+	d.mu.Unlock()
+	d.cancel()
+	d.wg.Wait()
+}
+
+// Pending returns the number of jobs with notifications still to deliver or to retry.
+func (d *Dispatcher) Pending() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for _, e := range d.jobs {
+		if e.running || e.terminal || e.mod || len(e.files) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// JobChanged records what a change makes due and starts delivery.
+func (d *Dispatcher) JobChanged(ch job.Change) {
+	var redeliver bool
+	if ch.Kind == job.PropertyChanged {
+		switch ch.Method {
+		case state.SetNotifyInterface, state.SetNotifyFlags, state.SetNotifyCmdLine:
+			st := ch.Job.NotifyView().State
+			redeliver = st == state.Transferred || st == state.Error
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return
+	}
+	e := d.jobs[ch.Job.ID()]
+	if e == nil {
+		e = &entry{j: ch.Job}
+		d.jobs[ch.Job.ID()] = e
+	}
+	switch ch.Kind {
+	case job.StateChanged:
+		if ch.To == state.Transferred || ch.To == state.Error {
+			d.requestTerminal(e)
+		} else {
+			e.mod = true
+		}
+	case job.FileCompleted:
+		e.files = append(e.files, ch.File)
+		e.mod = true
+	default:
+		e.mod = true
+		if redeliver {
+			d.requestTerminal(e)
+		}
+	}
+	d.kick(e)
+}
+
+// requestTerminal makes the job's TRANSFERRED or ERROR notification due again, at once.
+func (d *Dispatcher) requestTerminal(e *entry) {
+	e.terminal = true
+	e.termGen++
+	e.cbFailed = false
+	if e.waiting && e.timer != nil && e.timer.Stop() {
+		e.waiting = false
+	}
+}
+
+// kick starts a worker for e unless one runs or e is waiting. Called with d.mu held.
+func (d *Dispatcher) kick(e *entry) {
+	if e.running || e.waiting || d.closed {
+		return
+	}
+	if !e.terminal && !e.mod && len(e.files) == 0 {
+		return
+	}
+	e.running = true
+	d.wg.Add(1)
+	go d.work(e)
+}
+
+// wake ends a wait and resumes delivery.
+func (d *Dispatcher) wake(e *entry) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e.waiting = false
+	e.timer = nil
+	d.kick(e)
+}
+
+// waitFor pauses e for dur. Called with d.mu held.
+func (d *Dispatcher) waitFor(e *entry, dur time.Duration) {
+	e.waiting = true
+	e.timer = d.clock.AfterFunc(dur, func() { d.wake(e) })
+}
+
+type item uint8
+
+const (
+	itemNone item = iota
+	itemFile
+	itemTerminal
+	itemMod
+)
+
+func (d *Dispatcher) work(e *entry) {
+	defer d.wg.Done()
+	for {
+		v := e.j.NotifyView()
+		now := d.clock.Now()
+		d.mu.Lock()
+		if d.closed {
+			e.running = false
+			d.mu.Unlock()
+			return
+		}
+		var it item
+		var file int
+		var gen uint64
+		switch {
+		case len(e.files) > 0:
+			it, file = itemFile, e.files[0]
+		case e.terminal:
+			it, gen = itemTerminal, e.termGen
+		case e.mod:
+			if next := e.lastMod.Add(v.MinInterval); !e.lastMod.IsZero() && now.Before(next) {
+				d.waitFor(e, next.Sub(now))
+				e.running = false
+				d.mu.Unlock()
+				return
+			}
+			it = itemMod
+			e.mod = false
+			e.lastMod = now
+		}
+		if it == itemNone {
+			e.running = false
+			if v.State.Final() {
+				delete(d.jobs, e.j.ID())
+			}
+			d.mu.Unlock()
+			return
+		}
+		cbFailed := e.cbFailed
+		d.mu.Unlock()
+
+		ok, callbackFailed := d.deliver(e, v, it, file, cbFailed)
+
+		d.mu.Lock()
+		switch {
+		case it == itemFile && ok:
+			e.files = e.files[1:]
+		case it == itemTerminal && ok:
+			if e.termGen == gen {
+				e.terminal = false
+			}
+		}
+		if it == itemTerminal && callbackFailed && e.termGen == gen {
+			e.cbFailed = true
+		}
+		if !ok && !d.closed {
+			d.waitFor(e, max(v.RetryDelay, time.Second))
+			e.running = false
+			d.mu.Unlock()
+			return
+		}
+		d.mu.Unlock()
+	}
+}
+
+// deliver makes one notification. ok is false when it must be retried; callbackFailed reports
+// that the callback failed a terminal event for which a command line then ran.
+func (d *Dispatcher) deliver(e *entry, v job.NotifyView, it item, file int, skipCallback bool) (ok, callbackFailed bool) {
+	enabled := func(flag uint32) bool { return v.Flags&job.NotifyDisable == 0 && v.Flags&flag != 0 }
+	switch it {
+	case itemMod:
+		if v.Callback != nil && enabled(job.NotifyJobModification) {
+			_ = d.invoke(v.OwnerSID, func() error { return v.Callback.JobModification(v.Handle) })
+		}
+		return true, false
+	case itemFile:
+		cb2, is2 := v.Callback.(Callback2)
+		if v.Callback == nil || !is2 || !enabled(job.NotifyFileTransferred) {
+			return true, false
+		}
+		f := v.Handle.FileAt(file)
+		if f == nil {
+			return true, false
+		}
+		return d.invoke(v.OwnerSID, func() error { return cb2.FileTransferred(v.Handle, f) }) == nil, false
+	}
+	// The terminal event: it must still be the job's state.
+	var flag uint32
+	switch v.State {
+	case state.Transferred:
+		flag = job.NotifyJobTransferred
+	case state.Error:
+		flag = job.NotifyJobError
+	default:
+		return true, false
+	}
+	if !enabled(flag) {
+		return true, false
+	}
+	hasCmd := v.CmdProgram != "" && !v.CmdService
+	if v.Callback != nil && !skipCallback {
+		err := d.invoke(v.OwnerSID, func() error {
+			if v.State == state.Transferred {
+				return v.Callback.JobTransferred(v.Handle)
+			}
+			return v.Callback.JobError(v.Handle, v.Handle.ErrorSnapshot())
+		})
+		if err == nil {
+			return true, false
+		}
+		if !hasCmd {
+			return false, false
+		}
+		callbackFailed = true
+	}
+	if !hasCmd {
+		// Nobody to tell now; a callback or command line set later gets it at once.
+		return true, callbackFailed
+	}
+	err := d.run(v.OwnerSID, v.CmdProgram, v.CmdParams)
+	return err == nil, callbackFailed
+}
+
+// invoke runs one callback under the user's in-flight limit, turning a panic into an error.
+func (d *Dispatcher) invoke(user string, f func() error) (err error) {
+	release := d.acquire(user)
+	defer release()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", ErrPanicked, r)
+		}
+	}()
+	return f()
+}
+
+// run starts the command line as a real process and waits for it. A non-zero exit, or a program
+// that cannot start, is an error.
+func (d *Dispatcher) run(user, program, params string) error {
+	release := d.acquire(user)
+	defer release()
+	args := SplitCmdLine(params)
+	if len(args) == 0 {
+		args = []string{program}
+	}
+	cmd := exec.CommandContext(d.ctx, program)
+	cmd.Args = args
+	if err := cmd.Run(); err != nil {
+		return &hresult.Error{Op: "notify command line", Code: hresult.E_FAIL, Err: err}
+	}
+	return nil
+}
+
+// acquire takes one of the user's in-flight slots and returns its release.
+func (d *Dispatcher) acquire(user string) func() {
+	d.mu.Lock()
+	sem := d.users[user]
+	if sem == nil {
+		sem = make(chan struct{}, MaxInFlightPerUser)
+		d.users[user] = sem
+	}
+	d.mu.Unlock()
+	sem <- struct{}{}
+	return func() { <-sem }
+}
