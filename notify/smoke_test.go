@@ -41,7 +41,7 @@ func (c *completer) JobTransferred(j *job.Job) error {
 	return err
 }
 func (c *completer) JobError(*job.Job, *job.ErrorInfo) error { return nil }
-func (c *completer) JobModification(*job.Job) error         { return nil }
+func (c *completer) JobModification(*job.Job) error          { return nil }
 
 func TestSmokeCompleteInsideJobTransferred(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
