@@ -79,8 +79,10 @@ type entry struct {
 	files    []int     // FileTransferred due, in order
 	mod      bool      // a JobModification is due
 	lastMod  time.Time // when the last JobModification was started
-	waiting  bool      // a retry delay or notification interval is running
-	timer    clock.Timer
+	retrying bool      // a retry delay is running: nothing is delivered until it ends
+	retry    clock.Timer
+	modWait  bool // the notification interval is running: the due JobModification waits
+	modTimer clock.Timer
 }
 
 // New returns a dispatcher whose retries and intervals run on clk.
@@ -96,8 +98,11 @@ func (d *Dispatcher) Close() {
 	d.mu.Lock()
 	d.closed = true
 	for _, e := range d.jobs {
-		if e.timer != nil {
-			e.timer.Stop()
+		if e.retry != nil {
+			e.retry.Stop()
+		}
+		if e.modTimer != nil {
+			e.modTimer.Stop()
 		}
 	}
 	d.mu.Unlock()
@@ -162,17 +167,17 @@ func (d *Dispatcher) requestTerminal(e *entry) {
 	e.terminal = true
 	e.termGen++
 	e.cbFailed = false
-	if e.waiting && e.timer != nil && e.timer.Stop() {
-		e.waiting = false
+	if e.retrying && e.retry.Stop() {
+		e.retrying, e.retry = false, nil
 	}
 }
 
-// kick starts a worker for e unless one runs or e is waiting. Called with d.mu held.
+// kick starts a worker for e when something is due and no worker runs. Called with d.mu held.
 func (d *Dispatcher) kick(e *entry) {
-	if e.running || e.waiting || d.closed {
+	if e.running || e.retrying || d.closed {
 		return
 	}
-	if !e.terminal && !e.mod && len(e.files) == 0 {
+	if !e.terminal && len(e.files) == 0 && !(e.mod && !e.modWait) {
 		return
 	}
 	e.running = true
@@ -180,19 +185,29 @@ func (d *Dispatcher) kick(e *entry) {
 	go d.work(e)
 }
 
-// wake ends a wait and resumes delivery.
-func (d *Dispatcher) wake(e *entry) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	e.waiting = false
-	e.timer = nil
-	d.kick(e)
+// retryAfter pauses every delivery of e for dur. Called with d.mu held.
+func (d *Dispatcher) retryAfter(e *entry, dur time.Duration) {
+	e.retrying = true
+	e.retry = d.clock.AfterFunc(dur, func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		e.retrying, e.retry = false, nil
+		d.kick(e)
+	})
 }
 
-// waitFor pauses e for dur. Called with d.mu held.
-func (d *Dispatcher) waitFor(e *entry, dur time.Duration) {
-	e.waiting = true
-	e.timer = d.clock.AfterFunc(dur, func() { d.wake(e) })
+// modAfter holds the due JobModification back for dur. Called with d.mu held.
+func (d *Dispatcher) modAfter(e *entry, dur time.Duration) {
+	if e.modWait {
+		return
+	}
+	e.modWait = true
+	e.modTimer = d.clock.AfterFunc(dur, func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		e.modWait, e.modTimer = false, nil
+		d.kick(e)
+	})
 }
 
 type item uint8
@@ -210,7 +225,7 @@ func (d *Dispatcher) work(e *entry) {
 		v := e.j.NotifyView()
 		now := d.clock.Now()
 		d.mu.Lock()
-		if d.closed {
+		if d.closed || e.retrying {
 			e.running = false
 			d.mu.Unlock()
 			return
@@ -223,9 +238,9 @@ func (d *Dispatcher) work(e *entry) {
 			it, file = itemFile, e.files[0]
 		case e.terminal:
 			it, gen = itemTerminal, e.termGen
-		case e.mod:
+		case e.mod && !e.modWait:
 			if next := e.lastMod.Add(v.MinInterval); !e.lastMod.IsZero() && now.Before(next) {
-				d.waitFor(e, next.Sub(now))
+				d.modAfter(e, next.Sub(now))
 				e.running = false
 				d.mu.Unlock()
 				return
@@ -236,7 +251,7 @@ func (d *Dispatcher) work(e *entry) {
 		}
 		if it == itemNone {
 			e.running = false
-			if v.State.Final() {
+			if v.State.Final() && !e.mod {
 				delete(d.jobs, e.j.ID())
 			}
 			d.mu.Unlock()
@@ -260,7 +275,7 @@ func (d *Dispatcher) work(e *entry) {
 			e.cbFailed = true
 		}
 		if !ok && !d.closed {
-			d.waitFor(e, max(v.RetryDelay, time.Second))
+			d.retryAfter(e, max(v.RetryDelay, time.Second))
 			e.running = false
 			d.mu.Unlock()
 			return
