@@ -60,6 +60,37 @@ type Change struct {
 	Files     int          // for FilesAdded
 	File      int          // for FileCompleted and FileProgressed: the file's index
 	PrevOwner string       // for OwnerChanged
+	// Wants says which notifications the job's listeners could take when the change was made:
+	// a bitwise OR of WantModification, WantFiles and WantTerminal. The notification engine skips
+	// what nobody could take.
+	Wants uint8
+}
+
+// What a job's listeners could take (Change.Wants).
+const (
+	WantModification uint8 = 1 << iota // a callback with the JobModification flag
+	WantFiles                          // a callback with the FileTransferred flag
+	WantTerminal                       // a callback or command line for TRANSFERRED or ERROR
+)
+
+// wants computes Change.Wants. Called with the job locked.
+func (c *core) wants() uint8 {
+	if c.notify&NotifyDisable != 0 {
+		return 0
+	}
+	var w uint8
+	if c.callback != nil {
+		if c.notify&NotifyJobModification != 0 {
+			w |= WantModification
+		}
+		if c.notify&NotifyFileTransferred != 0 {
+			w |= WantFiles
+		}
+	}
+	if (c.callback != nil || c.cmdProgram != "") && c.notify&(NotifyJobTransferred|NotifyJobError) != 0 {
+		w |= WantTerminal
+	}
+	return w
 }
 
 // Observer hears about every change to the jobs of an Env. It is called after the job's lock is
@@ -297,6 +328,7 @@ func (o *op) emit(ch Change) {
 	c.seq++
 	ch.Seq = c.seq
 	ch.Job = o.j
+	ch.Wants = c.wants()
 	if ch.Method == 0 {
 		ch.Method = o.method
 	}

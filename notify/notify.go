@@ -123,15 +123,34 @@ func (d *Dispatcher) Pending() int {
 	return n
 }
 
-// JobChanged records what a change makes due and starts delivery.
+// JobChanged records what a change makes due and starts delivery. Changes that no listener
+// could take cost nothing.
 func (d *Dispatcher) JobChanged(ch job.Change) {
-	var redeliver bool
-	if ch.Kind == job.PropertyChanged {
+	var due uint8
+	switch ch.Kind {
+	case job.StateChanged:
+		if ch.To == state.Transferred || ch.To == state.Error {
+			due = job.WantTerminal
+		} else {
+			due = job.WantModification
+		}
+	case job.FileCompleted:
+		due = job.WantFiles | job.WantModification
+	case job.PropertyChanged:
+		due = job.WantModification
 		switch ch.Method {
 		case state.SetNotifyInterface, state.SetNotifyFlags, state.SetNotifyCmdLine:
-			st := ch.Job.NotifyView().State
-			redeliver = st == state.Transferred || st == state.Error
+			// At least once: a listener set after the event gets it now.
+			if st := ch.Job.NotifyView().State; st == state.Transferred || st == state.Error {
+				due |= job.WantTerminal
+			}
 		}
+	default:
+		due = job.WantModification
+	}
+	due &= ch.Wants
+	if due == 0 {
+		return
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -143,21 +162,14 @@ func (d *Dispatcher) JobChanged(ch job.Change) {
 		e = &entry{j: ch.Job}
 		d.jobs[ch.Job.ID()] = e
 	}
-	switch ch.Kind {
-	case job.StateChanged:
-		if ch.To == state.Transferred || ch.To == state.Error {
-			d.requestTerminal(e)
-		} else {
-			e.mod = true
-		}
-	case job.FileCompleted:
+	if due&job.WantTerminal != 0 {
+		d.requestTerminal(e)
+	}
+	if due&job.WantFiles != 0 {
 		e.files = append(e.files, ch.File)
+	}
+	if due&job.WantModification != 0 {
 		e.mod = true
-	default:
-		e.mod = true
-		if redeliver {
-			d.requestTerminal(e)
-		}
 	}
 	d.kick(e)
 }
