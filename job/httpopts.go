@@ -17,9 +17,9 @@ func (j *Job) SetCustomHeaders(headers string) error {
 	if arg == hresult.S_OK && !validHeaders(headers) {
 		arg = hresult.E_INVALIDARG
 	}
-	return j.setAs(state.SetCustomHeaders, "SetCustomHeaders", true, arg, func(o *op) error {
+	return j.setAs(state.SetCustomHeaders, "SetCustomHeaders", true, arg, func() hresult.Code {
 		j.c.headers = headers
-		return nil
+		return hresult.S_OK
 	})
 }
 
@@ -105,7 +105,7 @@ func (j *Job) SetSecurityFlags(flags uint32) error {
 	case policy == RedirectPolicyDisallow && flags&RedirectPolicyAllowHTTPSToHTTP != 0:
 		arg = hresult.E_NOTIMPL
 	}
-	return j.set(state.SetSecurityFlags, "SetSecurityFlags", arg, func(o *op) error { j.c.security = flags; return nil })
+	return j.set(state.SetSecurityFlags, "SetSecurityFlags", arg, func() hresult.Code { j.c.security = flags; return hresult.S_OK })
 }
 
 // GetSecurityFlags returns the security flags, 0 by default.
@@ -139,17 +139,17 @@ func (j *Job) SetHttpMethod(method string) error { //nolint:revive // BITS spell
 			arg = hresult.E_INVALIDARG
 		}
 	}
-	return j.set(state.SetHttpMethod, "SetHttpMethod", arg, func(o *op) error {
+	return j.set(state.SetHttpMethod, "SetHttpMethod", arg, func() hresult.Code {
 		c := j.c
 		if method == defaultMethod(c.typ) {
-			return nil
+			return hresult.S_OK
 		}
 		if c.props.dynamicContent || c.props.onDemand {
-			return o.fail(hresult.BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD)
+			return hresult.BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD
 		}
 		c.httpMethod = method
 		c.priority = Foreground
-		return nil
+		return hresult.S_OK
 	})
 }
 

@@ -138,15 +138,15 @@ func (j *Job) SetProperty(id PropertyID, v PropertyValue) error {
 	case id == PropertyUseStoredCredentials && v.Target != TargetProxy:
 		arg = hresult.BG_E_USE_STORED_CREDENTIALS_NOT_SUPPORTED
 	}
-	return j.set(state.SetProperty, "SetProperty", arg, func(o *op) error {
+	return j.set(state.SetProperty, "SetProperty", arg, func() hresult.Code {
 		c := j.c
 		switch {
 		case rule.DownloadOnly && c.typ != Download:
-			return o.fail(hresult.BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY)
+			return hresult.BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY
 		case rule.BeforeFiles && len(c.files) > 0:
-			return o.fail(hresult.BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE)
+			return hresult.BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE
 		case rule.BeforeResume && c.resumed:
-			return o.fail(hresult.BG_E_READ_ONLY_PROPERTY_AFTER_RESUME)
+			return hresult.BG_E_READ_ONLY_PROPERTY_AFTER_RESUME
 		}
 		p := &c.props
 		switch id {
@@ -157,10 +157,10 @@ func (j *Job) SetProperty(id PropertyID, v PropertyValue) error {
 		case PropertyDynamicContent:
 			if v.Enable {
 				if c.customMethod() {
-					return o.fail(hresult.BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD)
+					return hresult.BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD
 				}
 				if p.onDemand || c.hasRanges() {
-					return o.fail(hresult.BG_E_UNSUPPORTED_JOB_CONFIGURATION)
+					return hresult.BG_E_UNSUPPORTED_JOB_CONFIGURATION
 				}
 			}
 			p.dynamicContent = v.Enable
@@ -175,15 +175,15 @@ func (j *Job) SetProperty(id PropertyID, v PropertyValue) error {
 		case PropertyOnDemandMode:
 			if v.Enable {
 				if c.customMethod() {
-					return o.fail(hresult.BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD)
+					return hresult.BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD
 				}
 				if p.dynamicContent || c.hasRanges() {
-					return o.fail(hresult.BG_E_UNSUPPORTED_JOB_CONFIGURATION)
+					return hresult.BG_E_UNSUPPORTED_JOB_CONFIGURATION
 				}
 			}
 			p.onDemand = v.Enable
 		}
-		return nil
+		return hresult.S_OK
 	})
 }
 

@@ -9,16 +9,16 @@ import (
 )
 
 // set runs a setter: access, then the argument verdict arg (S_OK when the arguments are good),
-// then the state rule, then apply, which may still fail (job-type and limit checks). A
+// then the state rule, then apply, which may still fail with a code (job-type and limit checks). A
 // successful apply updates the modification time.
-func (j *Job) set(m state.Method, name string, arg hresult.Code, apply func(o *op) error) error {
+func (j *Job) set(m state.Method, name string, arg hresult.Code, apply func() hresult.Code) error {
 	return j.setAs(m, name, false, arg, apply)
 }
 
 // setAs is set with an optional owner-only access check: when ownerOnly is true, a caller other
 // than the owner (an administrator included) gets E_ACCESSDENIED before any argument or state
 // check, as access is always checked first.
-func (j *Job) setAs(m state.Method, name string, ownerOnly bool, arg hresult.Code, apply func(o *op) error) error {
+func (j *Job) setAs(m state.Method, name string, ownerOnly bool, arg hresult.Code, apply func() hresult.Code) error {
 	o, err := j.begin(m, name)
 	if err != nil {
 		return err
@@ -33,8 +33,8 @@ func (j *Job) setAs(m state.Method, name string, ownerOnly bool, arg hresult.Cod
 	if _, err := o.check(); err != nil {
 		return err
 	}
-	if err := apply(&o); err != nil {
-		return err
+	if code := apply(); code != hresult.S_OK {
+		return o.fail(code)
 	}
 	o.touch()
 	return nil
@@ -69,7 +69,7 @@ func textArg(s string, max int, tooLongCode hresult.Code) hresult.Code {
 // BG_E_STRING_TOO_LONG over 256 characters, E_INVALIDARG for text with a NUL or invalid UTF-8.
 func (j *Job) SetDisplayName(name string) error {
 	return j.set(state.SetDisplayName, "SetDisplayName", textArg(name, MaxDisplayName, hresult.BG_E_STRING_TOO_LONG),
-		func(o *op) error { j.c.name = name; return nil })
+		func() hresult.Code { j.c.name = name; return hresult.S_OK })
 }
 
 // GetDisplayName returns the display name (IBackgroundCopyJob::GetDisplayName).
@@ -81,7 +81,7 @@ func (j *Job) GetDisplayName() (string, error) {
 // BG_E_STRING_TOO_LONG over 1,024 characters.
 func (j *Job) SetDescription(desc string) error {
 	return j.set(state.SetDescription, "SetDescription", textArg(desc, MaxDescription, hresult.BG_E_STRING_TOO_LONG),
-		func(o *op) error { j.c.desc = desc; return nil })
+		func() hresult.Code { j.c.desc = desc; return hresult.S_OK })
 }
 
 // GetDescription returns the description, "" when never set (IBackgroundCopyJob::GetDescription).
@@ -97,12 +97,12 @@ func (j *Job) SetPriority(p Priority) error {
 	if !p.Valid() {
 		arg = hresult.E_NOTIMPL
 	}
-	return j.set(state.SetPriority, "SetPriority", arg, func(o *op) error {
+	return j.set(state.SetPriority, "SetPriority", arg, func() hresult.Code {
 		if j.c.customMethod() && p != Foreground {
-			return o.fail(hresult.BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD)
+			return hresult.BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD
 		}
 		j.c.priority = p
-		return nil
+		return hresult.S_OK
 	})
 }
 
@@ -118,7 +118,7 @@ func (j *Job) SetNotifyFlags(flags uint32) error {
 	if flags&^notifyMask != 0 {
 		arg = hresult.E_NOTIMPL
 	}
-	return j.set(state.SetNotifyFlags, "SetNotifyFlags", arg, func(o *op) error { j.c.notify = flags; return nil })
+	return j.set(state.SetNotifyFlags, "SetNotifyFlags", arg, func() hresult.Code { j.c.notify = flags; return hresult.S_OK })
 }
 
 // GetNotifyFlags returns the notify flags, DefaultNotifyFlags (0x3) for a new job.
@@ -161,13 +161,13 @@ func (j *Job) SetNotifyInterface(cb Callback) error {
 	if isNil(cb) {
 		cb = nil
 	}
-	return j.set(state.SetNotifyInterface, "SetNotifyInterface", hresult.S_OK, func(o *op) error {
+	return j.set(state.SetNotifyInterface, "SetNotifyInterface", hresult.S_OK, func() hresult.Code {
 		j.c.callback = cb
 		j.c.cbCaller = j.caller
 		if cb == nil {
 			j.c.cbCaller = nil
 		}
-		return nil
+		return hresult.S_OK
 	})
 }
 
@@ -187,9 +187,9 @@ func (c *core) liveCallback() Callback {
 // SetMinimumRetryDelay sets how long, in seconds, the job waits in TRANSIENT_ERROR before it is
 // retried (IBackgroundCopyJob::SetMinimumRetryDelay). Values under 5 are raised to 5.
 func (j *Job) SetMinimumRetryDelay(seconds uint32) error {
-	return j.set(state.SetMinimumRetryDelay, "SetMinimumRetryDelay", hresult.S_OK, func(o *op) error {
+	return j.set(state.SetMinimumRetryDelay, "SetMinimumRetryDelay", hresult.S_OK, func() hresult.Code {
 		j.c.retryDelay = max(seconds, MinimumRetryDelayFloor)
-		return nil
+		return hresult.S_OK
 	})
 }
 
@@ -202,9 +202,9 @@ func (j *Job) GetMinimumRetryDelay() (uint32, error) {
 // progress before it moves it to ERROR (IBackgroundCopyJob::SetNoProgressTimeout). 0 means a
 // transient error is fatal at once.
 func (j *Job) SetNoProgressTimeout(seconds uint32) error {
-	return j.set(state.SetNoProgressTimeout, "SetNoProgressTimeout", hresult.S_OK, func(o *op) error {
+	return j.set(state.SetNoProgressTimeout, "SetNoProgressTimeout", hresult.S_OK, func() hresult.Code {
 		j.c.noProgress = seconds
-		return nil
+		return hresult.S_OK
 	})
 }
 
@@ -216,9 +216,9 @@ func (j *Job) GetNoProgressTimeout() (uint32, error) {
 // SetMaximumDownloadTime caps, in seconds, the time the job may spend in CONNECTING and
 // TRANSFERRING (IBackgroundCopyJob4::SetMaximumDownloadTime); 0 removes the cap.
 func (j *Job) SetMaximumDownloadTime(seconds uint32) error {
-	return j.set(state.SetMaximumDownloadTime, "SetMaximumDownloadTime", hresult.S_OK, func(o *op) error {
+	return j.set(state.SetMaximumDownloadTime, "SetMaximumDownloadTime", hresult.S_OK, func() hresult.Code {
 		j.c.maxDownload = seconds
-		return nil
+		return hresult.S_OK
 	})
 }
 
@@ -248,9 +248,9 @@ func (j *Job) SetProxySettings(usage ProxyUsage, proxyList, bypassList string) e
 	case tooLong(bypassList, MaxProxyList):
 		arg = hresult.BG_E_PROXY_BYPASS_LIST_TOO_LARGE
 	}
-	return j.set(state.SetProxySettings, "SetProxySettings", arg, func(o *op) error {
+	return j.set(state.SetProxySettings, "SetProxySettings", arg, func() hresult.Code {
 		j.c.proxyUsage, j.c.proxyList, j.c.proxyBypass = usage, proxyList, bypassList
-		return nil
+		return hresult.S_OK
 	})
 }
 
@@ -287,9 +287,9 @@ func (j *Job) SetNotifyCmdLine(program, parameters string) error {
 	case program != "" && !filepath.IsAbs(program):
 		arg = hresult.E_INVALIDARG
 	}
-	return j.set(state.SetNotifyCmdLine, "SetNotifyCmdLine", arg, func(o *op) error {
+	return j.set(state.SetNotifyCmdLine, "SetNotifyCmdLine", arg, func() hresult.Code {
 		j.c.cmdProgram, j.c.cmdParams, j.c.cmdCaller = program, parameters, j.caller.id
-		return nil
+		return hresult.S_OK
 	})
 }
 
@@ -338,15 +338,15 @@ func (j *Job) SetCredentials(cr Credentials) error {
 	case cr.UserName == "" && (cr.Password != "" || cr.Scheme == SchemeBasic || cr.Scheme == SchemeDigest || cr.Scheme == SchemePassport):
 		arg = hresult.E_INVALIDARG
 	}
-	return j.setAs(state.SetCredentials, "SetCredentials", true, arg, func(o *op) error {
+	return j.setAs(state.SetCredentials, "SetCredentials", true, arg, func() hresult.Code {
 		for i, have := range j.c.creds {
 			if have.Target == cr.Target && have.Scheme == cr.Scheme {
 				j.c.creds[i] = cr
-				return nil
+				return hresult.S_OK
 			}
 		}
 		j.c.creds = append(j.c.creds, cr)
-		return nil
+		return hresult.S_OK
 	})
 }
 
@@ -362,7 +362,7 @@ func (j *Job) RemoveCredentials(target AuthTarget, scheme AuthScheme) (hresult.C
 		arg = hresult.BG_E_INVALID_AUTH_SCHEME
 	}
 	code := hresult.S_FALSE
-	err := j.setAs(state.RemoveCredentials, "RemoveCredentials", true, arg, func(o *op) error {
+	err := j.setAs(state.RemoveCredentials, "RemoveCredentials", true, arg, func() hresult.Code {
 		for i, have := range j.c.creds {
 			if have.Target == target && have.Scheme == scheme {
 				j.c.creds = append(j.c.creds[:i], j.c.creds[i+1:]...)
@@ -370,7 +370,7 @@ func (j *Job) RemoveCredentials(target AuthTarget, scheme AuthScheme) (hresult.C
 				break
 			}
 		}
-		return nil
+		return hresult.S_OK
 	})
 	if err != nil {
 		return 0, err
@@ -389,7 +389,7 @@ func (j *Job) ReplaceRemotePrefix(oldPrefix, newPrefix string) (hresult.Code, er
 		arg = hresult.E_INVALIDARG
 	}
 	code := hresult.S_FALSE
-	err := j.set(state.ReplaceRemotePrefix, "ReplaceRemotePrefix", arg, func(o *op) error {
+	err := j.set(state.ReplaceRemotePrefix, "ReplaceRemotePrefix", arg, func() hresult.Code {
 		type change struct {
 			f    *fileCore
 			name string
@@ -403,7 +403,7 @@ func (j *Job) ReplaceRemotePrefix(oldPrefix, newPrefix string) (hresult.Code, er
 			name := newPrefix + fc.remote[len(oldPrefix):]
 			kind, ok := parseRemote(name)
 			if !ok || (len(fc.ranges) > 0 && kind != remoteHTTP) {
-				return o.fail(hresult.E_INVALIDARG)
+				return hresult.E_INVALIDARG
 			}
 			changes = append(changes, change{fc, name, kind})
 		}
@@ -413,7 +413,7 @@ func (j *Job) ReplaceRemotePrefix(oldPrefix, newPrefix string) (hresult.Code, er
 		if len(changes) > 0 {
 			code = hresult.S_OK
 		}
-		return nil
+		return hresult.S_OK
 	})
 	if err != nil {
 		return 0, err
@@ -429,7 +429,7 @@ func (j *Job) SetFileACLFlags(flags uint32) error {
 	if flags&^CopyFileAll != 0 {
 		arg = hresult.E_INVALIDARG
 	}
-	return j.set(state.SetFileACLFlags, "SetFileACLFlags", arg, func(o *op) error { j.c.aclFlags = flags; return nil })
+	return j.set(state.SetFileACLFlags, "SetFileACLFlags", arg, func() hresult.Code { j.c.aclFlags = flags; return hresult.S_OK })
 }
 
 // GetFileACLFlags returns the ACL flags, 0 by default.
@@ -445,7 +445,7 @@ func (j *Job) SetPeerCachingFlags(flags uint32) error {
 	if flags&^(EnablePeerCachingClient|EnablePeerCachingServer|DisableBranchCache) != 0 {
 		arg = hresult.E_INVALIDARG
 	}
-	return j.set(state.SetPeerCachingFlags, "SetPeerCachingFlags", arg, func(o *op) error { j.c.peerFlags = flags; return nil })
+	return j.set(state.SetPeerCachingFlags, "SetPeerCachingFlags", arg, func() hresult.Code { j.c.peerFlags = flags; return hresult.S_OK })
 }
 
 // GetPeerCachingFlags returns the peer-caching flags, 0 by default.
