@@ -127,6 +127,7 @@ func (d *Dispatcher) Pending() int {
 // could take cost nothing.
 func (d *Dispatcher) JobChanged(ch job.Change) {
 	var due uint8
+	listener := false // a listener was just set: a running retry delay does not hold it back
 	switch ch.Kind {
 	case job.StateChanged:
 		if ch.To == state.Transferred || ch.To == state.Error {
@@ -135,7 +136,11 @@ func (d *Dispatcher) JobChanged(ch job.Change) {
 			due = job.WantModification
 		}
 	case job.FileCompleted:
-		due = job.WantFiles | job.WantModification
+		due = job.WantFiles
+		// The last file's completion is the move into TRANSFERRED, which is no modification.
+		if ch.Event != state.LastFileDone {
+			due |= job.WantModification
+		}
 	case job.PropertyChanged:
 		due = job.WantModification
 		switch ch.Method {
@@ -143,6 +148,7 @@ func (d *Dispatcher) JobChanged(ch job.Change) {
 			// At least once: a listener set after the event gets it now.
 			if st := ch.Job.NotifyView().State; st == state.Transferred || st == state.Error {
 				due |= job.WantTerminal
+				listener = true
 			}
 		}
 	default:
@@ -163,7 +169,7 @@ func (d *Dispatcher) JobChanged(ch job.Change) {
 		d.jobs[ch.Job.ID()] = e
 	}
 	if due&job.WantTerminal != 0 {
-		d.requestTerminal(e)
+		d.requestTerminal(e, listener)
 	}
 	if due&job.WantFiles != 0 {
 		e.files = append(e.files, ch.File)
@@ -174,12 +180,14 @@ func (d *Dispatcher) JobChanged(ch job.Change) {
 	d.kick(e)
 }
 
-// requestTerminal makes the job's TRANSFERRED or ERROR notification due again, at once.
-func (d *Dispatcher) requestTerminal(e *entry) {
+// requestTerminal makes the job's TRANSFERRED or ERROR notification due again. With now, for a
+// listener just set, it ends a running retry delay so that it is delivered at once; otherwise a
+// failed notification (a FileTransferred, say) keeps its delay, and this one waits behind it.
+func (d *Dispatcher) requestTerminal(e *entry, now bool) {
 	e.terminal = true
 	e.termGen++
 	e.cbFailed = false
-	if e.retrying && e.retry.Stop() {
+	if now && e.retrying && e.retry.Stop() {
 		e.retrying, e.retry = false, nil
 	}
 }
@@ -272,6 +280,11 @@ func (d *Dispatcher) work(e *entry) {
 		cbFailed := e.cbFailed
 		d.mu.Unlock()
 
+		if it != itemMod {
+			// v was read before d.mu was taken, so it may predate the change that made this item
+			// due: a stale view would drop a TRANSFERRED not yet seen, or a callback or flag just set.
+			v = e.j.NotifyView()
+		}
 		ok, callbackFailed := d.deliver(e, v, it, file, cbFailed)
 
 		d.mu.Lock()
@@ -356,7 +369,10 @@ func (d *Dispatcher) deliver(e *entry, v job.NotifyView, it item, file int, skip
 
 // invoke runs one callback under the user's in-flight limit, turning a panic into an error.
 func (d *Dispatcher) invoke(user string, f func() error) (err error) {
-	release := d.acquire(user)
+	release, ok := d.acquire(user)
+	if !ok {
+		return errClosed
+	}
 	defer release()
 	defer func() {
 		if r := recover(); r != nil {
@@ -369,7 +385,10 @@ func (d *Dispatcher) invoke(user string, f func() error) (err error) {
 // run starts the command line as a real process and waits for it. A non-zero exit, or a program
 // that cannot start, is an error.
 func (d *Dispatcher) run(user, program, params string) error {
-	release := d.acquire(user)
+	release, ok := d.acquire(user)
+	if !ok {
+		return errClosed
+	}
 	defer release()
 	args := SplitCmdLine(params)
 	if len(args) == 0 {
@@ -383,8 +402,13 @@ func (d *Dispatcher) run(user, program, params string) error {
 	return nil
 }
 
-// acquire takes one of the user's in-flight slots and returns its release.
-func (d *Dispatcher) acquire(user string) func() {
+// errClosed is what a notification the dispatcher closed before it could start returns.
+var errClosed = errors.New("notify: dispatcher closed")
+
+// acquire takes one of the user's in-flight slots and returns its release. ok is false, and no
+// slot is taken, when the dispatcher is closed first: a notification waiting for a slot does not
+// start after Close.
+func (d *Dispatcher) acquire(user string) (release func(), ok bool) {
 	d.mu.Lock()
 	sem := d.users[user]
 	if sem == nil {
@@ -392,6 +416,14 @@ func (d *Dispatcher) acquire(user string) func() {
 		d.users[user] = sem
 	}
 	d.mu.Unlock()
-	sem <- struct{}{}
-	return func() { <-sem }
+	select {
+	case sem <- struct{}{}:
+	case <-d.ctx.Done():
+		return nil, false
+	}
+	if d.ctx.Err() != nil { // both were ready and the slot won
+		<-sem
+		return nil, false
+	}
+	return func() { <-sem }, true
 }

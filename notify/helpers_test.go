@@ -1,0 +1,322 @@
+package notify_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/job"
+	"github.com/bitsemu/bitsemu/manager"
+	"github.com/bitsemu/bitsemu/state"
+)
+
+// The test binary doubles as the notify command-line program: with BITSEMU_NOTIFY_CHILD set it
+// appends its os.Args, as one JSON line, to the file BITSEMU_NOTIFY_OUT names and exits with
+// the code in BITSEMU_NOTIFY_EXIT.
+const (
+	envChild = "BITSEMU_NOTIFY_CHILD"
+	envOut   = "BITSEMU_NOTIFY_OUT"
+	envExit  = "BITSEMU_NOTIFY_EXIT"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(envChild) != "" {
+		os.Exit(childMain())
+	}
+	os.Exit(m.Run())
+}
+
+func childMain() int {
+	b, err := json.Marshal(os.Args)
+	if err != nil {
+		return 100
+	}
+	f, err := os.OpenFile(os.Getenv(envOut), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return 101
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		return 102
+	}
+	if err := f.Close(); err != nil {
+		return 103
+	}
+	code, err := strconv.Atoi(os.Getenv(envExit))
+	if err != nil {
+		return 104
+	}
+	return code
+}
+
+// child makes the test binary the notify program of this test: it returns the program's
+// absolute path and a function listing the argument vectors of its runs so far. exit is the
+// code each run exits with; setChildExit changes it.
+func child(t *testing.T, exit int) (prog string, runs func() [][]string) {
+	t.Helper()
+	prog, err := filepath.Abs(os.Args[0])
+	require.NoError(t, err)
+	out := filepath.Join(t.TempDir(), "runs.jsonl")
+	t.Setenv(envChild, "1")
+	t.Setenv(envOut, out)
+	// A race-enabled child would otherwise sleep a second before exiting 0.
+	t.Setenv("GORACE", "atexit_sleep_ms=0")
+	setChildExit(t, exit)
+	return prog, func() [][]string {
+		f, err := os.Open(out)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		require.NoError(t, err)
+		defer f.Close()
+		var all [][]string
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			var args []string
+			require.NoError(t, json.Unmarshal(sc.Bytes(), &args))
+			all = append(all, args)
+		}
+		require.NoError(t, sc.Err())
+		return all
+	}
+}
+
+func setChildExit(t *testing.T, exit int) { t.Setenv(envExit, strconv.Itoa(exit)) }
+
+// recorder is a Callback2 that records what it is called with. Its fields are guarded by mu;
+// the hooks run outside the lock and decide what a call returns (nil when unset).
+type recorder struct {
+	name string
+	log  *eventLog // shared with other recorders when set
+
+	mu          sync.Mutex
+	transferred int
+	errs        int
+	mods        int
+	modStates   []state.State
+	files       []string // local names, in call order
+	errCodes    []hresult.Code
+
+	onTransferred func(j *job.Job, n int) error
+	onError       func(j *job.Job, n int) error
+	onMod         func(j *job.Job, n int) error
+	onFile        func(j *job.Job, f *job.File, n int) error
+}
+
+func (r *recorder) JobTransferred(j *job.Job) error {
+	r.mu.Lock()
+	r.transferred++
+	n, hook := r.transferred, r.onTransferred
+	r.mu.Unlock()
+	r.log.add(r.name + ":transferred")
+	if hook != nil {
+		return hook(j, n)
+	}
+	return nil
+}
+
+func (r *recorder) JobError(j *job.Job, e *job.ErrorInfo) error {
+	r.mu.Lock()
+	r.errs++
+	if e != nil {
+		_, code := e.GetError()
+		r.errCodes = append(r.errCodes, code)
+	}
+	n, hook := r.errs, r.onError
+	r.mu.Unlock()
+	r.log.add(r.name + ":error")
+	if hook != nil {
+		return hook(j, n)
+	}
+	return nil
+}
+
+func (r *recorder) JobModification(j *job.Job) error {
+	st, _ := j.GetState()
+	r.mu.Lock()
+	r.mods++
+	r.modStates = append(r.modStates, st)
+	n, hook := r.mods, r.onMod
+	r.mu.Unlock()
+	r.log.add(r.name + ":mod")
+	if hook != nil {
+		return hook(j, n)
+	}
+	return nil
+}
+
+func (r *recorder) FileTransferred(j *job.Job, f *job.File) error {
+	name, err := f.GetLocalName()
+	if err != nil {
+		name = "?" + err.Error()
+	}
+	r.mu.Lock()
+	r.files = append(r.files, filepath.Base(name))
+	n, hook := len(r.files), r.onFile
+	r.mu.Unlock()
+	r.log.add(r.name + ":file " + filepath.Base(name))
+	if hook != nil {
+		return hook(j, f, n)
+	}
+	return nil
+}
+
+func (r *recorder) set(f func(r *recorder)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f(r)
+}
+
+// counts returns JobTransferred, JobError and JobModification calls so far.
+func (r *recorder) counts() (transferred, errs, mods int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.transferred, r.errs, r.mods
+}
+
+func (r *recorder) nTransferred() int { n, _, _ := r.counts(); return n }
+func (r *recorder) nErrors() int      { _, n, _ := r.counts(); return n }
+func (r *recorder) nMods() int        { _, _, n := r.counts(); return n }
+
+func (r *recorder) fileNames() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.files...)
+}
+
+func (r *recorder) seenModStates() []state.State {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]state.State(nil), r.modStates...)
+}
+
+func newRecorder(name string, log *eventLog) *recorder { return &recorder{name: name, log: log} }
+
+// plain hides FileTransferred: it is only an IBackgroundCopyCallback.
+type plain struct{ r *recorder }
+
+func (p plain) JobTransferred(j *job.Job) error             { return p.r.JobTransferred(j) }
+func (p plain) JobError(j *job.Job, e *job.ErrorInfo) error { return p.r.JobError(j, e) }
+func (p plain) JobModification(j *job.Job) error            { return p.r.JobModification(j) }
+
+// failFirst returns a hook that fails the first n calls with E_FAIL.
+func failFirst(n int) func(*job.Job, int) error {
+	return func(_ *job.Job, k int) error {
+		if k <= n {
+			return hresult.E_FAIL
+		}
+		return nil
+	}
+}
+
+// always returns a hook that returns err.
+func always(err error) func(*job.Job, int) error {
+	return func(*job.Job, int) error { return err }
+}
+
+// eventLog is an ordered record of calls across callbacks.
+type eventLog struct {
+	mu  sync.Mutex
+	all []string
+}
+
+func (l *eventLog) add(s string) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.all = append(l.all, s)
+}
+
+func (l *eventLog) list() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.all...)
+}
+
+// connect connects an application running as sid.
+func connect(t *testing.T, m *manager.Manager, sid string) *manager.Client {
+	t.Helper()
+	c, err := m.Connect(manager.Identity{SID: sid})
+	require.NoError(t, err)
+	return c
+}
+
+// newJob creates a download job with n files named f0, f1, … under a temporary directory.
+func newJob(t *testing.T, c *manager.Client, n int) *job.Job {
+	t.Helper()
+	j, err := c.CreateJob("notify test", job.Download)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	for i := range n {
+		require.NoError(t, j.AddFile(fmt.Sprintf("http://h/f%d", i), filepath.Join(dir, fmt.Sprintf("f%d", i))))
+	}
+	return j
+}
+
+// start moves a suspended job to TRANSFERRING.
+func start(t *testing.T, j *job.Job) {
+	t.Helper()
+	require.NoError(t, j.Resume())
+	_, err := j.Fire(state.Pick)
+	require.NoError(t, err)
+	st, err := j.Fire(state.Connect)
+	require.NoError(t, err)
+	require.Equal(t, state.Transferring, st)
+}
+
+// finish marks every file of a TRANSFERRING job done: the job becomes TRANSFERRED.
+func finish(t *testing.T, j *job.Job) {
+	t.Helper()
+	files, err := j.EnumFiles()
+	require.NoError(t, err)
+	n := int(files.GetCount())
+	var st state.State
+	for i := range n {
+		st, err = j.FireFileDone(i)
+		require.NoError(t, err)
+	}
+	require.Equal(t, state.Transferred, st)
+}
+
+// transfer drives a suspended job to TRANSFERRED.
+func transfer(t *testing.T, j *job.Job) {
+	t.Helper()
+	start(t, j)
+	finish(t, j)
+}
+
+var notFound = job.Failure{Context: job.ContextRemoteFile, Code: hresult.HTTP(404), File: 0, Protocol: "http"}
+
+// fail drives a suspended job to ERROR.
+func fail(t *testing.T, j *job.Job) {
+	t.Helper()
+	start(t, j)
+	st, err := j.FireError(state.FatalFailure, notFound)
+	require.NoError(t, err)
+	require.Equal(t, state.Error, st)
+}
+
+func stateOf(t *testing.T, j *job.Job) state.State {
+	t.Helper()
+	st, err := j.GetState()
+	require.NoError(t, err)
+	return st
+}
+
+// sleep advances virtual time by d and lets every goroutine of the bubble settle.
+func sleep(d time.Duration) {
+	time.Sleep(d)
+	synctest.Wait()
+}
