@@ -171,7 +171,7 @@ type NotifyView struct {
 	State       state.State
 	Flags       uint32        // the notify flags
 	Callback    Callback      // the registered callback, nil when none or its caller has closed
-	Handle      *Job          // a handle acting as the callback's caller (nil without a callback)
+	Caller      *Caller       // the caller that registered Callback (nil without a callback)
 	CmdProgram  string        // the notify command line's program, "" when none
 	CmdParams   string        // its parameters
 	CmdService  bool          // the command line was set by, or the job belongs to, a service account: never run
@@ -199,7 +199,7 @@ func (j *Job) NotifyView() NotifyView {
 	}
 	if cb := c.liveCallback(); cb != nil {
 		v.Callback = cb
-		v.Handle = &Job{c: c, caller: c.cbCaller}
+		v.Caller = c.cbCaller
 	}
 	return v
 }

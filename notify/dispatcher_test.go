@@ -5,7 +5,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
@@ -18,46 +17,15 @@ import (
 	"github.com/bitsemu/bitsemu/state"
 )
 
-// gateClock is the time package's clock (virtual in a bubble) whose Now can be made to stop
-// once, so that a test can hold a dispatcher's worker at a chosen point.
-type gateClock struct {
-	mu      sync.Mutex
-	armed   bool
-	stopped chan struct{} // closed when Now has stopped
-	release chan struct{} // Now returns once this is closed
-}
-
-func (g *gateClock) arm() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.armed = true
-	g.stopped = make(chan struct{})
-	g.release = make(chan struct{})
-}
-
-func (g *gateClock) Now() time.Time {
-	g.mu.Lock()
-	armed, stopped, release := g.armed, g.stopped, g.release
-	g.armed = false
-	g.mu.Unlock()
-	if armed {
-		close(stopped)
-		<-release
-	}
-	return time.Now()
-}
-
-func (g *gateClock) AfterFunc(d time.Duration, f func()) clock.Timer { return time.AfterFunc(d, f) }
-
-// A worker that read the job before it became TRANSFERRED still delivers JobTransferred: the
-// notification is not judged on a stale view of the job.
-func TestDispatcherStaleViewDoesNotDropTransferred(t *testing.T) {
+// A job that becomes TRANSFERRED while its worker is busy delivering an earlier JobModification
+// still gets its JobTransferred: the worker reads the job only after it has taken an item, so
+// the move cannot be judged on a stale view.
+func TestDispatcherTransferWhileDeliveringIsNotDropped(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		gate := &gateClock{}
-		d := notify.New(gate)
+		d := notify.New(clock.Real())
 		defer d.Close()
 		env := &job.Env{Clock: clock.Real(), Limits: job.DefaultLimits(), Observer: d}
-		j, err := job.New(env, job.NewCaller(job.Identity{SID: user}), uuid.New(), "stale", job.Download)
+		j, err := job.New(env, job.NewCaller(job.Identity{SID: user}), uuid.New(), "busy", job.Download)
 		require.NoError(t, err)
 		require.NoError(t, j.AddFile("http://h/a", t.TempDir()+"/a"))
 		require.NoError(t, j.SetProperty(job.PropertyMinimumNotificationIntervalMs, job.PropertyValue{Dword: 0}))
@@ -67,15 +35,22 @@ func TestDispatcherStaleViewDoesNotDropTransferred(t *testing.T) {
 		start(t, j)
 		synctest.Wait()
 
-		// A JobModification becomes due; its worker reads the job (TRANSFERRING), then stops.
-		gate.arm()
+		// A JobModification is being delivered, held inside the callback.
+		inside, release := make(chan struct{}), make(chan struct{})
+		var once sync.Once
+		r.set(func(r *recorder) {
+			r.onMod = func(*job.Job, int) error {
+				once.Do(func() { close(inside); <-release })
+				return nil
+			}
+		})
 		require.NoError(t, j.FileProgress(0, 100, 50))
-		<-gate.stopped
+		<-inside
 		// Meanwhile the job becomes TRANSFERRED.
 		st, err := j.FireFileDone(0)
 		require.NoError(t, err)
 		require.Equal(t, state.Transferred, st)
-		close(gate.release)
+		close(release)
 		synctest.Wait()
 		assert.Equal(t, 1, r.nTransferred())
 	})

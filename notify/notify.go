@@ -63,6 +63,8 @@ type Dispatcher struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	idle chan *entry // a worker that finished its entry waits here briefly for another
+
 	mu     sync.Mutex
 	closed bool
 	jobs   map[uuid.UUID]*entry
@@ -83,12 +85,19 @@ type entry struct {
 	retry    clock.Timer
 	modWait  bool // the notification interval is running: the due JobModification waits
 	modTimer clock.Timer
+
+	// Kept by the worker that drains the entry (one at a time), from the last view it read.
+	minInterval time.Duration
+	final       bool
+	handle      *job.Job      // the handle callbacks get, acting as the callback's caller
+	sem         chan struct{} // the owner's in-flight slots
+	semUser     string
 }
 
 // New returns a dispatcher whose retries and intervals run on clk.
 func New(clk clock.Clock) *Dispatcher {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Dispatcher{clock: clk, ctx: ctx, cancel: cancel,
+	return &Dispatcher{clock: clk, ctx: ctx, cancel: cancel, idle: make(chan *entry),
 		jobs: make(map[uuid.UUID]*entry), users: make(map[string]chan struct{})}
 }
 
@@ -201,9 +210,17 @@ func (d *Dispatcher) kick(e *entry) {
 		return
 	}
 	e.running = true
-	d.wg.Add(1)
-	go d.work(e)
+	select {
+	case d.idle <- e: // a lingering worker takes it
+	default:
+		d.wg.Add(1)
+		go d.work(e)
+	}
 }
+
+// linger is how long a worker that drained its entry waits for another before it exits. It saves
+// starting a goroutine per notification under load; when idle, no worker remains.
+const linger = 20 * time.Millisecond
 
 // retryAfter pauses every delivery of e for dur. Called with d.mu held.
 func (d *Dispatcher) retryAfter(e *entry, dur time.Duration) {
@@ -241,9 +258,29 @@ const (
 
 func (d *Dispatcher) work(e *entry) {
 	defer d.wg.Done()
+	var t *time.Timer
 	for {
-		v := e.j.NotifyView()
-		now := d.clock.Now()
+		d.drain(e)
+		if t == nil {
+			t = time.NewTimer(linger)
+		} else {
+			t.Reset(linger)
+		}
+		select {
+		case e = <-d.idle:
+			t.Stop()
+		case <-t.C:
+			return
+		case <-d.ctx.Done():
+			t.Stop()
+			return
+		}
+	}
+}
+
+// drain delivers what is due for e, in order, until nothing is or a wait begins.
+func (d *Dispatcher) drain(e *entry) {
+	for {
 		d.mu.Lock()
 		if d.closed || e.retrying {
 			e.running = false
@@ -259,7 +296,8 @@ func (d *Dispatcher) work(e *entry) {
 		case e.terminal:
 			it, gen = itemTerminal, e.termGen
 		case e.mod && !e.modWait:
-			if next := e.lastMod.Add(v.MinInterval); !e.lastMod.IsZero() && now.Before(next) {
+			now := d.clock.Now()
+			if next := e.lastMod.Add(e.minInterval); !e.lastMod.IsZero() && now.Before(next) {
 				d.modAfter(e, next.Sub(now))
 				e.running = false
 				d.mu.Unlock()
@@ -271,7 +309,7 @@ func (d *Dispatcher) work(e *entry) {
 		}
 		if it == itemNone {
 			e.running = false
-			if v.State.Final() && !e.mod {
+			if e.final && !e.mod {
 				delete(d.jobs, e.j.ID())
 			}
 			d.mu.Unlock()
@@ -280,12 +318,12 @@ func (d *Dispatcher) work(e *entry) {
 		cbFailed := e.cbFailed
 		d.mu.Unlock()
 
-		if it != itemMod {
-			// v was read before d.mu was taken, so it may predate the change that made this item
-			// due: a stale view would drop a TRANSFERRED not yet seen, or a callback or flag just set.
-			v = e.j.NotifyView()
-		}
-		ok, callbackFailed := d.deliver(e, v, it, file, cbFailed)
+		// Read the job after the item was taken, so the view is never older than the change that
+		// made the item due: a stale view would drop a TRANSFERRED not yet seen, or a callback or
+		// flag just set.
+		v := e.j.NotifyView()
+		e.minInterval, e.final = v.MinInterval, v.State.Final()
+		ok, callbackFailed := d.deliver(e, &v, it, file, cbFailed)
 
 		d.mu.Lock()
 		switch {
@@ -309,26 +347,33 @@ func (d *Dispatcher) work(e *entry) {
 	}
 }
 
+// handleFor returns the job handle callbacks get: one acting as the callback's caller.
+func (e *entry) handleFor(v *job.NotifyView) *job.Job {
+	if e.handle == nil || e.handle.Caller() != v.Caller {
+		e.handle = e.j.As(v.Caller)
+	}
+	return e.handle
+}
+
 // deliver makes one notification. ok is false when it must be retried; callbackFailed reports
 // that the callback failed a terminal event for which a command line then ran.
-func (d *Dispatcher) deliver(e *entry, v job.NotifyView, it item, file int, skipCallback bool) (ok, callbackFailed bool) {
-	enabled := func(flag uint32) bool { return v.Flags&job.NotifyDisable == 0 && v.Flags&flag != 0 }
+func (d *Dispatcher) deliver(e *entry, v *job.NotifyView, it item, file int, skipCallback bool) (ok, callbackFailed bool) {
+	enabled := v.Flags&job.NotifyDisable == 0
 	switch it {
 	case itemMod:
-		if v.Callback != nil && enabled(job.NotifyJobModification) {
-			_ = d.invoke(v.OwnerSID, func() error { return v.Callback.JobModification(v.Handle) })
+		if v.Callback != nil && enabled && v.Flags&job.NotifyJobModification != 0 {
+			_ = d.invoke(e, v, callJobModification, nil)
 		}
 		return true, false
 	case itemFile:
-		cb2, is2 := v.Callback.(Callback2)
-		if v.Callback == nil || !is2 || !enabled(job.NotifyFileTransferred) {
+		if _, is2 := v.Callback.(Callback2); !is2 || !enabled || v.Flags&job.NotifyFileTransferred == 0 {
 			return true, false
 		}
-		f := v.Handle.FileAt(file)
+		f := e.handleFor(v).FileAt(file)
 		if f == nil {
 			return true, false
 		}
-		return d.invoke(v.OwnerSID, func() error { return cb2.FileTransferred(v.Handle, f) }) == nil, false
+		return d.invoke(e, v, callFileTransferred, f) == nil, false
 	}
 	// The terminal event: it must still be the job's state.
 	var flag uint32
@@ -340,18 +385,12 @@ func (d *Dispatcher) deliver(e *entry, v job.NotifyView, it item, file int, skip
 	default:
 		return true, false
 	}
-	if !enabled(flag) {
+	if !enabled || v.Flags&flag == 0 {
 		return true, false
 	}
 	hasCmd := v.CmdProgram != "" && !v.CmdService
 	if v.Callback != nil && !skipCallback {
-		err := d.invoke(v.OwnerSID, func() error {
-			if v.State == state.Transferred {
-				return v.Callback.JobTransferred(v.Handle)
-			}
-			return v.Callback.JobError(v.Handle, v.Handle.ErrorSnapshot())
-		})
-		if err == nil {
+		if d.invoke(e, v, callTerminal, nil) == nil {
 			return true, false
 		}
 		if !hasCmd {
@@ -363,38 +402,57 @@ func (d *Dispatcher) deliver(e *entry, v job.NotifyView, it item, file int, skip
 		// Nobody to tell now; a callback or command line set later gets it at once.
 		return true, callbackFailed
 	}
-	err := d.run(v.OwnerSID, v.CmdProgram, v.CmdParams)
+	err := d.run(e, v)
 	return err == nil, callbackFailed
 }
 
-// invoke runs one callback under the user's in-flight limit, turning a panic into an error.
-func (d *Dispatcher) invoke(user string, f func() error) (err error) {
-	release, ok := d.acquire(user)
+type call uint8
+
+const (
+	callJobModification call = iota
+	callFileTransferred
+	callTerminal
+)
+
+// invoke runs one callback method under the owner's in-flight limit, turning a panic into an
+// error.
+func (d *Dispatcher) invoke(e *entry, v *job.NotifyView, c call, f *job.File) (err error) {
+	sem, ok := d.acquire(e, v.OwnerSID)
 	if !ok {
 		return errClosed
 	}
-	defer release()
+	defer func() { <-sem }()
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: %v", ErrPanicked, r)
 		}
 	}()
-	return f()
+	h := e.handleFor(v)
+	switch c {
+	case callJobModification:
+		return v.Callback.JobModification(h)
+	case callFileTransferred:
+		return v.Callback.(Callback2).FileTransferred(h, f)
+	}
+	if v.State == state.Transferred {
+		return v.Callback.JobTransferred(h)
+	}
+	return v.Callback.JobError(h, h.ErrorSnapshot())
 }
 
 // run starts the command line as a real process and waits for it. A non-zero exit, or a program
 // that cannot start, is an error.
-func (d *Dispatcher) run(user, program, params string) error {
-	release, ok := d.acquire(user)
+func (d *Dispatcher) run(e *entry, v *job.NotifyView) error {
+	sem, ok := d.acquire(e, v.OwnerSID)
 	if !ok {
 		return errClosed
 	}
-	defer release()
-	args := SplitCmdLine(params)
+	defer func() { <-sem }()
+	args := SplitCmdLine(v.CmdParams)
 	if len(args) == 0 {
-		args = []string{program}
+		args = []string{v.CmdProgram}
 	}
-	cmd := exec.CommandContext(d.ctx, program)
+	cmd := exec.CommandContext(d.ctx, v.CmdProgram)
 	cmd.Args = args
 	if err := cmd.Run(); err != nil {
 		return &hresult.Error{Op: "notify command line", Code: hresult.E_FAIL, Err: err}
@@ -405,17 +463,22 @@ func (d *Dispatcher) run(user, program, params string) error {
 // errClosed is what a notification the dispatcher closed before it could start returns.
 var errClosed = errors.New("notify: dispatcher closed")
 
-// acquire takes one of the user's in-flight slots and returns its release. ok is false, and no
-// slot is taken, when the dispatcher is closed first: a notification waiting for a slot does not
-// start after Close.
-func (d *Dispatcher) acquire(user string) (release func(), ok bool) {
-	d.mu.Lock()
-	sem := d.users[user]
-	if sem == nil {
-		sem = make(chan struct{}, MaxInFlightPerUser)
-		d.users[user] = sem
+// acquire takes one of the user's in-flight slots; the caller releases it by receiving from the
+// returned channel. ok is false, and no slot is taken, when the dispatcher is closed first: a
+// notification waiting for a slot does not start after Close. The slot channel is kept in the
+// entry, so a job's repeated notifications look the user up once.
+func (d *Dispatcher) acquire(e *entry, user string) (sem chan struct{}, ok bool) {
+	if e.sem == nil || e.semUser != user {
+		d.mu.Lock()
+		s := d.users[user]
+		if s == nil {
+			s = make(chan struct{}, MaxInFlightPerUser)
+			d.users[user] = s
+		}
+		d.mu.Unlock()
+		e.sem, e.semUser = s, user
 	}
-	d.mu.Unlock()
+	sem = e.sem
 	select {
 	case sem <- struct{}{}:
 	case <-d.ctx.Done():
@@ -425,5 +488,5 @@ func (d *Dispatcher) acquire(user string) (release func(), ok bool) {
 		<-sem
 		return nil, false
 	}
-	return func() { <-sem }, true
+	return sem, true
 }
