@@ -22,7 +22,8 @@
 //     while the job is still TRANSFERRED or in ERROR. It never runs for service accounts' jobs.
 //   - At most MaxInFlightPerUser notifications of one user's jobs run at once.
 //
-// When no work is due a Dispatcher runs no goroutine at all; retries wait on the clock's timers.
+// When no work is due a Dispatcher runs no goroutine at all (a worker lingers 20 ms after its
+// last notification, then exits); retries wait on the clock's timers.
 package notify
 
 import (
@@ -296,15 +297,19 @@ func (d *Dispatcher) drain(e *entry) {
 		case e.terminal:
 			it, gen = itemTerminal, e.termGen
 		case e.mod && !e.modWait:
+			it = itemMod
+			e.mod = false
+			if e.minInterval == 0 {
+				break // no interval: no need to read the clock
+			}
 			now := d.clock.Now()
 			if next := e.lastMod.Add(e.minInterval); !e.lastMod.IsZero() && now.Before(next) {
 				d.modAfter(e, next.Sub(now))
+				e.mod = true
 				e.running = false
 				d.mu.Unlock()
 				return
 			}
-			it = itemMod
-			e.mod = false
 			e.lastMod = now
 		}
 		if it == itemNone {
@@ -324,6 +329,9 @@ func (d *Dispatcher) drain(e *entry) {
 		v := e.j.NotifyView()
 		e.minInterval, e.final = v.MinInterval, v.State.Final()
 		ok, callbackFailed := d.deliver(e, &v, it, file, cbFailed)
+		if it == itemMod {
+			continue // never retried: nothing to record
+		}
 
 		d.mu.Lock()
 		switch {
