@@ -69,7 +69,7 @@ type Dispatcher struct {
 	mu     sync.Mutex
 	closed bool
 	jobs   map[uuid.UUID]*entry
-	users  map[string]chan struct{}
+	users  map[string]*slots
 }
 
 // entry is the notification state of one job.
@@ -90,8 +90,8 @@ type entry struct {
 	// Kept by the worker that drains the entry (one at a time), from the last view it read.
 	minInterval time.Duration
 	final       bool
-	handle      *job.Job      // the handle callbacks get, acting as the callback's caller
-	sem         chan struct{} // the owner's in-flight slots
+	handle      *job.Job // the handle callbacks get, acting as the callback's caller
+	sem         *slots   // the owner's in-flight slots
 	semUser     string
 }
 
@@ -99,7 +99,7 @@ type entry struct {
 func New(clk clock.Clock) *Dispatcher {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Dispatcher{clock: clk, ctx: ctx, cancel: cancel, idle: make(chan *entry),
-		jobs: make(map[uuid.UUID]*entry), users: make(map[string]chan struct{})}
+		jobs: make(map[uuid.UUID]*entry), users: make(map[string]*slots)}
 }
 
 // Close stops delivering: pending retries are dropped, running command-line programs are killed,
@@ -429,7 +429,7 @@ func (d *Dispatcher) invoke(e *entry, v *job.NotifyView, c call, f *job.File) (e
 	if !ok {
 		return errClosed
 	}
-	defer func() { <-sem }()
+	defer sem.release()
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: %v", ErrPanicked, r)
@@ -455,7 +455,7 @@ func (d *Dispatcher) run(e *entry, v *job.NotifyView) error {
 	if !ok {
 		return errClosed
 	}
-	defer func() { <-sem }()
+	defer sem.release()
 	args := SplitCmdLine(v.CmdParams)
 	if len(args) == 0 {
 		args = []string{v.CmdProgram}
@@ -471,30 +471,70 @@ func (d *Dispatcher) run(e *entry, v *job.NotifyView) error {
 // errClosed is what a notification the dispatcher closed before it could start returns.
 var errClosed = errors.New("notify: dispatcher closed")
 
-// acquire takes one of the user's in-flight slots; the caller releases it by receiving from the
-// returned channel. ok is false, and no slot is taken, when the dispatcher is closed first: a
-// notification waiting for a slot does not start after Close. The slot channel is kept in the
-// entry, so a job's repeated notifications look the user up once.
-func (d *Dispatcher) acquire(e *entry, user string) (sem chan struct{}, ok bool) {
+// slots is one user's allowance of MaxInFlightPerUser notifications in flight. A freed slot
+// goes straight to the longest waiter.
+type slots struct {
+	mu      sync.Mutex
+	n       int
+	waiters []chan struct{}
+}
+
+// release frees a slot, or hands it to a waiter.
+func (s *slots) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.waiters) > 0 {
+		w := s.waiters[0]
+		s.waiters = s.waiters[1:]
+		close(w)
+		return
+	}
+	s.n--
+}
+
+// acquire takes one of the user's in-flight slots; the caller gives it back with release. ok is
+// false, and no slot is held, when the dispatcher closes first: a notification waiting for a
+// slot does not start after Close. The user's slots are kept in the entry, so a job's repeated
+// notifications look the user up once.
+func (d *Dispatcher) acquire(e *entry, user string) (sem *slots, ok bool) {
 	if e.sem == nil || e.semUser != user {
 		d.mu.Lock()
 		s := d.users[user]
 		if s == nil {
-			s = make(chan struct{}, MaxInFlightPerUser)
+			s = &slots{}
 			d.users[user] = s
 		}
 		d.mu.Unlock()
 		e.sem, e.semUser = s, user
 	}
 	sem = e.sem
+	sem.mu.Lock()
+	if sem.n < MaxInFlightPerUser {
+		sem.n++
+		sem.mu.Unlock()
+		return sem, true
+	}
+	w := make(chan struct{})
+	sem.waiters = append(sem.waiters, w)
+	sem.mu.Unlock()
 	select {
-	case sem <- struct{}{}:
+	case <-w:
+		if d.ctx.Err() != nil { // closed while waiting: hand the slot on
+			sem.release()
+			return nil, false
+		}
+		return sem, true
 	case <-d.ctx.Done():
+		sem.mu.Lock()
+		for i, x := range sem.waiters {
+			if x == w {
+				sem.waiters = append(sem.waiters[:i], sem.waiters[i+1:]...)
+				sem.mu.Unlock()
+				return nil, false
+			}
+		}
+		sem.mu.Unlock()
+		sem.release() // the slot was handed over as Close came
 		return nil, false
 	}
-	if d.ctx.Err() != nil { // both were ready and the slot won
-		<-sem
-		return nil, false
-	}
-	return sem, true
 }
