@@ -204,7 +204,7 @@ func (j *Job) NotifyView() NotifyView {
 	return v
 }
 
-// ErrorSnapshot returns the job's error object as h's caller would get it from GetError, or nil
+// ErrorSnapshot returns the job's error object as j's caller would get it from GetError, or nil
 // when the job holds no error record (for the service).
 func (j *Job) ErrorSnapshot() *ErrorInfo {
 	j.c.mu.Lock()

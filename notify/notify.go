@@ -166,6 +166,9 @@ func (d *Dispatcher) JobChanged(ch job.Change) {
 	}
 	due &= ch.Wants
 	if due == 0 {
+		if ch.Kind == job.StateChanged && ch.To.Final() {
+			d.forget(ch.Job)
+		}
 		return
 	}
 	d.mu.Lock()
@@ -188,6 +191,24 @@ func (d *Dispatcher) JobChanged(ch job.Change) {
 		e.mod = true
 	}
 	d.kick(e)
+}
+
+// forget drops the entry of a job that reached a final state with nothing left to deliver, so
+// that jobs whose listeners went away before the end are not kept for ever.
+func (d *Dispatcher) forget(j *job.Job) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e := d.jobs[j.ID()]
+	if e == nil || e.running || e.terminal || e.mod || len(e.files) > 0 {
+		return // a worker will drop it when done
+	}
+	if e.retry != nil {
+		e.retry.Stop()
+	}
+	if e.modTimer != nil {
+		e.modTimer.Stop()
+	}
+	delete(d.jobs, j.ID())
 }
 
 // requestTerminal makes the job's TRANSFERRED or ERROR notification due again. With now, for a
