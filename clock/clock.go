@@ -46,14 +46,20 @@ func (realClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterF
 // while it advances run in time order, each in its own goroutine, with Now reporting their due
 // time while they are started. The zero value is not usable; call NewVirtual.
 type Virtual struct {
-	mu     sync.Mutex
-	now    time.Time
-	seq    uint64
-	timers timerHeap
+	mu      sync.Mutex
+	now     time.Time
+	seq     uint64
+	timers  timerHeap
+	running int        // timer functions started and not yet returned
+	settled *sync.Cond // signalled when running drops to 0; uses mu
 }
 
 // NewVirtual returns a virtual clock that reads start.
-func NewVirtual(start time.Time) *Virtual { return &Virtual{now: start} }
+func NewVirtual(start time.Time) *Virtual {
+	v := &Virtual{now: start}
+	v.settled = sync.NewCond(&v.mu)
+	return v
+}
 
 // Now returns the clock's current time.
 func (v *Virtual) Now() time.Time {
@@ -98,9 +104,33 @@ func (v *Virtual) AdvanceTo(t time.Time) {
 			v.now = next.when
 		}
 		f := next.f
+		v.running++
 		v.mu.Unlock()
-		go f()
+		go v.run(f)
 	}
+}
+
+// Wait blocks until every timer function started so far has returned, including those started
+// by timer functions that ran meanwhile. A simulation calls it after Advance to let the effects
+// of the timers settle before it looks at the results or advances again.
+func (v *Virtual) Wait() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for v.running > 0 {
+		v.settled.Wait()
+	}
+}
+
+func (v *Virtual) run(f func()) {
+	defer func() {
+		v.mu.Lock()
+		v.running--
+		if v.running == 0 {
+			v.settled.Broadcast()
+		}
+		v.mu.Unlock()
+	}()
+	f()
 }
 
 // Next reports when the earliest pending timer is due, and false when none is pending.

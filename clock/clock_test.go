@@ -90,3 +90,30 @@ func TestRealUnderSynctest(t *testing.T) {
 		assert.Equal(t, 90*24*time.Hour, at.Sub(start), "inside a bubble real timers run in virtual time")
 	})
 }
+
+func TestVirtualWaitCoversChainedTimers(t *testing.T) {
+	v := clock.NewVirtual(time.Unix(0, 0))
+	var order []string
+	var mu sync.Mutex
+	record := func(s string) {
+		mu.Lock()
+		order = append(order, s)
+		mu.Unlock()
+	}
+	v.AfterFunc(time.Second, func() {
+		record("first")
+		// A timer that is already due when scheduled runs at the next Advance, not now.
+		v.AfterFunc(0, func() { record("chained") })
+	})
+	v.Advance(time.Second)
+	v.Wait()
+	mu.Lock()
+	require.Equal(t, []string{"first"}, order)
+	mu.Unlock()
+	v.Advance(0)
+	v.Wait()
+	mu.Lock()
+	assert.Equal(t, []string{"first", "chained"}, order)
+	mu.Unlock()
+	v.Wait() // nothing running: returns at once
+}

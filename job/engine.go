@@ -162,6 +162,11 @@ func (j *Job) fire(ev state.Event, f *Failure) (state.State, error) {
 	case ev == state.NoProgressTimeout && c.errInfo == nil:
 		c.errInfo = &errorRecord{ctx: ContextGeneralQueueManager, code: hresult.BG_E_NO_PROGRESS}
 	}
+	if t.To == state.Cancelled {
+		// Expiry is a Cancel by the service: the temporary files go (group-policies,
+		// JobInactivityTimeout).
+		c.removeTemps()
+	}
 	o.move(t.To, ev)
 	return c.st, nil
 }

@@ -41,6 +41,9 @@ type fileCore struct {
 	validated     bool
 	validationSet bool
 	tempName      string
+	tempCreated   bool   // the temporary file was created and not removed since
+	kept          bool   // Complete renamed the temporary file to the local name
+	validator     string // the remote file's version (SetFileValidator)
 	headers       string
 }
 

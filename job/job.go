@@ -171,6 +171,10 @@ type core struct {
 	errorCount                   uint32
 	errInfo                      *errorRecord
 	noProgressSince              time.Time
+	// runSpent is the time spent in CONNECTING and TRANSFERRING since the last Resume, up to
+	// runSince, when the job last entered one of them.
+	runSpent time.Duration
+	runSince time.Time
 
 	files []*fileCore
 }
@@ -314,6 +318,13 @@ func (o *op) move(to state.State, ev state.Event) {
 	c.st = to
 	now := c.env.Clock.Now()
 	c.modified = now
+	if was, is := state.Running.Has(from), state.Running.Has(to); was != is {
+		if is {
+			c.runSince = now
+		} else {
+			c.runSpent += now.Sub(c.runSince)
+		}
+	}
 	switch to {
 	case state.Transferring:
 		c.errInfo = nil

@@ -46,6 +46,11 @@ func (j *Job) Resume() error {
 	}
 	c := j.c
 	c.resumed = true
+	// Resume restarts the maximum download time (IBackgroundCopyJob4::SetMaximumDownloadTime).
+	c.runSpent = 0
+	if state.Running.Has(c.st) {
+		c.runSince = c.env.Clock.Now()
+	}
 	if out.To == c.st {
 		c.modified = c.env.Clock.Now()
 	}
@@ -70,8 +75,12 @@ func (j *Job) Cancel() (hresult.Code, error) {
 	if err != nil {
 		return 0, err
 	}
+	code := out.Code
+	if !j.c.removeTemps() {
+		code = hresult.BG_S_UNABLE_TO_DELETE_FILES
+	}
 	o.move(out.To, 0)
-	return out.Code, nil
+	return code, nil
 }
 
 // Complete ends the job and makes the files that finished transferring available under their
@@ -90,13 +99,27 @@ func (j *Job) Complete() (hresult.Code, error) {
 	if err != nil {
 		return 0, err
 	}
-	for _, fc := range j.c.files {
+	c := j.c
+	code := out.Code
+	if c.typ == Download {
+		renameErr, undeleted := c.completeFiles()
+		if renameErr != nil {
+			// The job stays in the queue, TRANSFERRED; files already renamed stay available
+			// (IBackgroundCopyJob::Complete).
+			o.move(state.Transferred, 0)
+			return 0, o.failErr(DiskCode(renameErr), renameErr)
+		}
+		if undeleted {
+			code = hresult.BG_S_UNABLE_TO_DELETE_FILES
+		}
+	}
+	for _, fc := range c.files {
 		if fc.done {
 			fc.validated, fc.validationSet = true, true
 		}
 	}
 	o.move(out.To, 0)
-	return out.Code, nil
+	return code, nil
 }
 
 // TakeOwnership makes the caller the job's owner (IBackgroundCopyJob::TakeOwnership). Only an
