@@ -208,6 +208,10 @@ const (
 	// ERROR_WINHTTP_CLIENT_CERT_NO_ACCESS_PRIVATE_KEY is returned when the job's client
 	// certificate is set but its private key cannot be used.
 	ERROR_WINHTTP_CLIENT_CERT_NO_ACCESS_PRIVATE_KEY Code = 0x80072F9A
+	// ERROR_WINHTTP_TIMEOUT is returned when a request timed out: the server stopped sending.
+	ERROR_WINHTTP_TIMEOUT Code = 0x80072EE2
+	// ERROR_WINHTTP_SECURE_FAILURE is returned when the server's certificate failed validation.
+	ERROR_WINHTTP_SECURE_FAILURE Code = 0x80072F8F
 )
 
 // Win32 errors wrapped as HRESULTs, each named after the Win32 error it carries; the value is
@@ -393,6 +397,8 @@ var table = []entry{
 	{code: CO_E_FAILEDTOIMPERSONATE, ident: "CO_E_FAILEDTOIMPERSONATE", msg: "the service could not act on behalf of the caller"},
 	{code: ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED, ident: "ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED", win32: true, msg: "the server requires a client certificate"},
 	{code: ERROR_WINHTTP_CLIENT_CERT_NO_ACCESS_PRIVATE_KEY, ident: "ERROR_WINHTTP_CLIENT_CERT_NO_ACCESS_PRIVATE_KEY", win32: true, msg: "the private key of the client certificate cannot be used"},
+	{code: ERROR_WINHTTP_TIMEOUT, ident: "ERROR_WINHTTP_TIMEOUT", win32: true, msg: "the operation timed out"},
+	{code: ERROR_WINHTTP_SECURE_FAILURE, ident: "ERROR_WINHTTP_SECURE_FAILURE", win32: true, msg: "the server's certificate is invalid or not trusted"},
 
 	{code: ERROR_FILE_NOT_FOUND, ident: "ERROR_FILE_NOT_FOUND", win32: true, msg: "the file does not exist"},
 	{code: ERROR_PATH_NOT_FOUND, ident: "ERROR_PATH_NOT_FOUND", win32: true, msg: "a directory on the path does not exist"},
