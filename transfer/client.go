@@ -1,0 +1,97 @@
+package transfer
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/bitsemu/bitsemu/clock"
+)
+
+// Defaults for the zero values of Config.
+const (
+	defaultStallTimeout = 2 * time.Minute
+	defaultChunkSize    = 256 << 10
+	maxRedirects        = 10
+)
+
+// state is what a Client shares between its fetches: one HTTP transport (so connections are
+// reused across files and jobs) and a pool of chunk buffers.
+type state struct {
+	clk   clock.Clock
+	stall time.Duration
+	chunk int
+	tr    *http.Transport
+	bufs  sync.Pool // *[]byte of len chunk
+}
+
+// New returns a Client configured by cfg. The zero Config is usable: system TLS roots, the wall
+// clock, a 2-minute stall timeout and 256 KiB chunks.
+func New(cfg Config) *Client {
+	c := &Client{cfg: cfg}
+	c.clk = cfg.Clock
+	if c.clk == nil {
+		c.clk = clock.Real()
+	}
+	c.stall = cfg.StallTimeout
+	if c.stall <= 0 {
+		c.stall = defaultStallTimeout
+	}
+	c.chunk = cfg.ChunkSize
+	if c.chunk <= 0 {
+		c.chunk = defaultChunkSize
+	}
+	size := c.chunk
+	c.bufs.New = func() any {
+		b := make([]byte, size)
+		return &b
+	}
+	c.tr = newTransport(cfg)
+	return c
+}
+
+// Close closes the Client's idle connections. Fetches still running keep their connections; the
+// Client stays usable.
+func (c *Client) Close() { c.tr.CloseIdleConnections() }
+
+// newTransport builds the Client's HTTP transport. It speaks HTTP/1.1 only (what BITS's server
+// requirements are written for), never asks for compressed answers (the bytes on the wire are
+// the file's bytes, so Content-Length and Content-Range count them), chooses the proxy per
+// request from the fetch's Options, and has no timeouts of its own: the stall timeout, measured
+// on Config.Clock, covers connecting, waiting for answers and reading bodies alike.
+func newTransport(cfg Config) *http.Transport {
+	var protos http.Protocols
+	protos.SetHTTP1(true)
+	d := &net.Dialer{KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                  proxyForRequest,
+		OnProxyConnectResponse: proxyConnectResponse,
+		DialContext:            d.DialContext,
+		TLSClientConfig:        cfg.TLS.Clone(),
+		Protocols:              &protos,
+		DisableCompression:     true,
+		MaxIdleConns:           64,
+		MaxIdleConnsPerHost:    8,
+		IdleConnTimeout:        90 * time.Second,
+	}
+}
+
+// fetch sends spec to the transport its remote name calls for.
+func (c *Client) fetch(ctx context.Context, spec Spec, opt Options, dst *os.File, obs Observer) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	src, err := parseRemote(spec.Remote)
+	if err != nil {
+		return err
+	}
+	if src.url != nil {
+		r := &httpRun{run: c.newRun(ctx, spec, opt, dst, obs, protoHTTP), url: src.url}
+		return r.fetch()
+	}
+	r := &fileRun{run: c.newRun(ctx, spec, opt, dst, obs, protoFile), path: src.path}
+	return r.fetch()
+}

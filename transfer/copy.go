@@ -1,0 +1,223 @@
+package transfer
+
+import (
+	"context"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/bitsemu/bitsemu/clock"
+)
+
+// run is what every transport keeps for one fetch.
+type run struct {
+	c     *Client
+	ctx   context.Context // the caller's
+	spec  Spec
+	opt   Options
+	dst   *os.File
+	obs   Observer
+	proto string
+
+	prog      Progress  // what the next Progressed reports; Transferred is the output written
+	connected bool      // obs.Connected was called
+	wd        *watchdog // nil when no stall timer runs (files)
+}
+
+func (c *Client) newRun(ctx context.Context, spec Spec, opt Options, dst *os.File, obs Observer, proto string) run {
+	return run{
+		c: c, ctx: ctx, spec: spec, opt: opt, dst: dst, obs: obs, proto: proto,
+		prog: Progress{Total: spec.Total, Transferred: spec.Offset, Validator: spec.Validator},
+	}
+}
+
+// connect calls obs.Connected the first time the source answers.
+func (r *run) connect() {
+	if !r.connected {
+		r.connected = true
+		r.obs.Connected()
+	}
+}
+
+// report calls obs.Progressed with the current progress.
+func (r *run) report() error { return r.obs.Progressed(r.prog) }
+
+// restart empties the temporary file so that the output starts again from byte 0.
+func (r *run) restart() error {
+	if err := r.dst.Truncate(0); err != nil {
+		return localError(err, r.proto)
+	}
+	r.prog.Transferred = 0
+	return nil
+}
+
+// copyOut copies n bytes (or, with toEOF, everything up to io.EOF) from src to the output from
+// offset r.prog.Transferred on, one chunk at a time: wait for the limiter's tokens for the chunk,
+// read until the chunk is full or the source fails or ends, write exactly the bytes received
+// (WriteAt at their offset), then call obs.Progressed. A source that fails after sending part of
+// a chunk loses nothing: that part is written and reported before the error is returned.
+//
+// The returned error is ctx.Err(), the observer's error unchanged, a *Error for the temporary
+// file (LOCAL_FILE), or what srcErr makes of the source's error (io.ErrUnexpectedEOF for a
+// bounded source that ended early). One buffer from the Client's pool is used: memory is
+// O(ChunkSize) whatever the size of the file, and a chunk costs no allocation.
+func (r *run) copyOut(src io.Reader, n uint64, toEOF bool, srcErr func(error) error) error {
+	bp := r.c.bufs.Get().(*[]byte)
+	defer r.c.bufs.Put(bp)
+	buf := *bp
+	var done uint64
+	for toEOF || done < n {
+		want := uint64(len(buf))
+		if !toEOF && n-done < want {
+			want = n - done
+		}
+		if err := r.wait(int(want)); err != nil {
+			return err
+		}
+		got, rerr := r.fill(src, buf[:want])
+		if got > 0 {
+			if _, err := r.dst.WriteAt(buf[:got], int64(r.prog.Transferred)); err != nil {
+				return localError(err, r.proto)
+			}
+			done += uint64(got)
+			r.prog.Transferred += uint64(got)
+			if err := r.report(); err != nil {
+				return err
+			}
+		}
+		switch {
+		case rerr == io.EOF && toEOF:
+			return nil
+		case rerr == io.EOF && done < n:
+			return ctxErr(r.ctx, srcErr(io.ErrUnexpectedEOF))
+		case rerr == io.EOF:
+			return nil
+		case rerr != nil:
+			return ctxErr(r.ctx, srcErr(rerr))
+		}
+		if err := r.ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fill reads into p until it is full or src fails; io.EOF is returned as it came. Every read
+// that brings bytes feeds the stall timer.
+func (r *run) fill(src io.Reader, p []byte) (int, error) {
+	got := 0
+	for got < len(p) {
+		m, err := src.Read(p[got:])
+		if m > 0 {
+			got += m
+			if r.wd != nil {
+				r.wd.touch()
+			}
+		}
+		if err != nil {
+			return got, err
+		}
+	}
+	return got, nil
+}
+
+// wait takes n tokens from the limiter, in pieces no larger than its burst, with the stall timer
+// paused. A limiter whose burst is 0 (and whose limit is not infinite) lets nothing through: the
+// fetch waits for ctx to end.
+func (r *run) wait(n int) error {
+	lim := r.opt.Limiter
+	if lim == nil {
+		return nil
+	}
+	if r.wd != nil {
+		r.wd.pause()
+		defer r.wd.resume()
+	}
+	burst := lim.Burst()
+	if lim.Limit() == rate.Inf || burst >= n {
+		burst = n
+	}
+	for n > 0 {
+		if burst <= 0 {
+			<-r.ctx.Done()
+			return r.ctx.Err()
+		}
+		step := min(n, burst)
+		if err := lim.WaitN(r.ctx, step); err != nil {
+			// Either ctx ended, or the wait would outlast ctx's deadline: both end as ctx.
+			<-r.ctx.Done()
+			return r.ctx.Err()
+		}
+		n -= step
+	}
+	return nil
+}
+
+// watchdog is the stall timer of one fetch. It cancels the fetch's requests (cause errStalled)
+// once no bytes have arrived for the stall timeout, measured on the Client's clock. Arrivals are
+// recorded by touch (each read that brings bytes, each answer's headers); the time spent writing
+// to the temporary file and in obs.Progressed counts as idle time, while the time spent waiting
+// for the rate limiter does not (pause/resume). One clock timer is pending at a time: when it
+// fires early because bytes arrived meanwhile, it is re-armed for the rest of the timeout, so
+// the cost per read is one clock reading.
+type watchdog struct {
+	clk     clock.Clock
+	timeout time.Duration
+	cancel  context.CancelCauseFunc
+	base    time.Time
+	last    atomic.Int64 // nanoseconds since base of the last arrival
+	paused  atomic.Bool
+
+	mu    sync.Mutex
+	timer clock.Timer
+	done  bool
+}
+
+func startWatchdog(clk clock.Clock, timeout time.Duration, cancel context.CancelCauseFunc) *watchdog {
+	w := &watchdog{clk: clk, timeout: timeout, cancel: cancel, base: clk.Now()}
+	w.arm(timeout)
+	return w
+}
+
+func (w *watchdog) touch() { w.last.Store(int64(w.clk.Now().Sub(w.base))) }
+
+func (w *watchdog) pause() { w.paused.Store(true) }
+
+func (w *watchdog) resume() {
+	w.touch()
+	w.paused.Store(false)
+}
+
+func (w *watchdog) arm(d time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.timer = w.clk.AfterFunc(d, w.fire)
+	}
+}
+
+func (w *watchdog) fire() {
+	if w.paused.Load() {
+		w.arm(w.timeout)
+		return
+	}
+	idle := w.clk.Now().Sub(w.base) - time.Duration(w.last.Load())
+	if idle >= w.timeout {
+		w.cancel(errStalled)
+		return
+	}
+	w.arm(w.timeout - idle)
+}
+
+func (w *watchdog) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.done = true
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+}

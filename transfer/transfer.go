@@ -1,0 +1,186 @@
+// Package transfer moves the bytes of one file of a BITS download job: from an http://,
+// https:// or file:// URL, a UNC name or an absolute path, into an open temporary file, with
+// BITS's rules.
+//
+// For HTTP it follows BITS's server requirements (HTTP requirements for BITS downloads): a HEAD
+// request for the size, then GET requests with a Range header, each answer checked for
+// Content-Range and Content-Length. A server that cannot do this fails with
+// BG_E_MISSING_FILE_SIZE or BG_E_INSUFFICIENT_RANGE_SUPPORT unless the job allows dynamic
+// content. A remote file whose size, ETag or Last-Modified changed since the previous attempt is
+// downloaded again from byte 0 (file transfer consistency).
+//
+// Every failure is an *Error: its HRESULT, its BG_ERROR_CONTEXT, and whether BITS would retry it
+// (TRANSIENT_ERROR) or give up (ERROR).
+//
+// Where BITS's documentation leaves room, the package decides as follows:
+//
+//   - Progressed is called once before the first byte of every fetch, with the size the source
+//     gave and Transferred where the fetch resumes (0 when it restarts), then after every chunk.
+//   - A 200 answer to a ranged GET is accepted only when the request was for the whole file from
+//     byte 0 and its Content-Length is the size HEAD gave (BITS's fallback for servers without
+//     ranges); resuming from a 200 fails with BG_E_INSUFFICIENT_RANGE_SUPPORT. Wrong
+//     Content-Range or Content-Length answers are fatal BG_E_INVALID_SERVER_RESPONSE.
+//   - A file that changes during a fetch (ETag, Last-Modified or size of a GET answer differing
+//     from the HEAD's; size or time of a local file) restarts once from byte 0; a second change
+//     in the same fetch is a transient BG_E_REMOTE_FILE_CHANGED.
+//   - HTTP statuses follow the upload-reply table of BITS's documentation (3xx transient except
+//     300–305 and 307; 4xx fatal except 408 and 409; 5xx transient except 501 and 505; others
+//     transient). Network failures are transient (BG_E_CONNECT_FAILURE before a connection,
+//     BG_E_CONNECTION_CLOSED after; ERROR_WINHTTP_TIMEOUT when nothing arrived for the stall
+//     timeout); certificate failures are a fatal ERROR_WINHTTP_SECURE_FAILURE (0x80072F8F).
+//     A full disk is a transient
+//     ERROR_DISK_FULL, other failures of the temporary file fatal.
+//   - A redirect the policy refuses is fatal with HRESULT_FROM_WIN32 of its status (308 counts
+//     as 301); https to http needs BG_HTTP_REDIRECT_POLICY_ALLOW_HTTPS_TO_HTTP; at most 10
+//     redirects per request; never to other schemes.
+//   - BASIC credentials are sent with the first request, not after a challenge; other schemes
+//     are not sent. The BG_SSL_* security flags are not honoured.
+//   - Local files honour ranges (BITS 3.0 refuses them for SMB; the job layer enforces that).
+//     UNC names fail with ERROR_PATH_NOT_FOUND except on Windows.
+package transfer
+
+import (
+	"context"
+	"crypto/tls"
+	"os"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/bitsemu/bitsemu/clock"
+	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/job"
+)
+
+// Spec is one file to fetch, and what earlier attempts learnt about it.
+type Spec struct {
+	// Remote is the file's remote name: an http or https URL, a file URL, a UNC name or an
+	// absolute path.
+	Remote string
+	// Ranges are the byte ranges to fetch (AddFileWithRanges), written back to back in the
+	// order given; nil means the whole file. A range's Length may be job.LengthToEOF.
+	Ranges []job.FileRange
+	// Offset is how many bytes of the output are already in the temporary file and need not
+	// be fetched again: the fetch continues from there.
+	Offset uint64
+	// Total is the output's size as an earlier attempt learnt it, or job.SizeUnknown.
+	Total uint64
+	// Validator identifies the remote file's version as an earlier attempt saw it ("" when
+	// none did). When the remote file's version differs, the fetch restarts from byte 0.
+	Validator string
+}
+
+// Options are the job's settings that shape its requests.
+type Options struct {
+	// Headers are the job's custom headers (SetCustomHeaders): lines "Name: value", each ended
+	// by CRLF, added to every HTTP request.
+	Headers string
+	// Method replaces GET (SetHttpMethod); "" means GET.
+	Method string
+	// Credentials are the job's credentials (SetCredentials). BASIC credentials for the
+	// server target are sent in an Authorization header; BASIC credentials for the proxy
+	// target in a Proxy-Authorization header; other schemes are not sent.
+	Credentials []job.Credentials
+	// ProxyUsage, ProxyList and ProxyBypass are the job's proxy settings (SetProxySettings).
+	ProxyUsage  job.ProxyUsage
+	ProxyList   string
+	ProxyBypass string
+	// SecurityFlags are the job's BG_SSL_* and BG_HTTP_REDIRECT_POLICY_* flags
+	// (SetSecurityFlags): the redirect policy is honoured.
+	SecurityFlags uint32
+	// DynamicContent is the BITS_JOB_PROPERTY_DYNAMIC_CONTENT property: the server need not
+	// give a size or honour ranges, and any interruption restarts the file from byte 0.
+	DynamicContent bool
+	// Limiter, when not nil, bounds the rate at which bytes are read from the source.
+	Limiter *rate.Limiter
+}
+
+// Progress is reported as data arrives.
+type Progress struct {
+	// Total is the output's size (the sum of the ranges for a ranged file), or
+	// job.SizeUnknown while it is not known.
+	Total uint64
+	// Transferred is the number of bytes of the output written to the temporary file.
+	Transferred uint64
+	// Validator identifies the remote file's version (for the next attempt's Spec).
+	Validator string
+	// URL is the final URL after redirects, when it differs from Spec.Remote and the redirect
+	// policy is BG_HTTP_REDIRECT_POLICY_ALLOW_REPORT or ..._DISALLOW (the remote name is then
+	// rewritten, as BITS does); otherwise "".
+	URL string
+}
+
+// Observer hears about a fetch as it happens. Its methods are called on the fetching goroutine.
+type Observer interface {
+	// Connected is called once, when the server (or the source file) has answered: the job
+	// moves from CONNECTING to TRANSFERRING.
+	Connected()
+	// Progressed is called after bytes were written to the temporary file, and once with
+	// Transferred 0 when the fetch restarts the file from byte 0. An error stops the fetch;
+	// Fetch then returns that error unchanged.
+	Progressed(Progress) error
+}
+
+// Config configures a Client.
+type Config struct {
+	// TLS is the TLS configuration for https (for example one trusting a test server's
+	// certificate). nil means the system defaults.
+	TLS *tls.Config
+	// Clock measures the stall timeout; nil means clock.Real().
+	Clock clock.Clock
+	// StallTimeout is how long a connection may deliver no bytes before the attempt fails
+	// with a transient error. Zero means 2 minutes.
+	StallTimeout time.Duration
+	// ChunkSize is the size of each read, and so the most data a cut connection can lose
+	// before it is recorded. Zero means 256 KiB.
+	ChunkSize int
+}
+
+// Client fetches files. It keeps connections for reuse; it is safe for concurrent use.
+// Make one with New.
+type Client struct {
+	cfg   Config
+	state // the transports' state (impl.go)
+}
+
+// Fetch downloads spec into dst, which is the file's open temporary file: bytes of the output
+// go to the same offsets in dst, and bytes before spec.Offset are kept as they are. It returns
+// nil once the whole output is in dst, the error of obs.Progressed if it stopped the fetch,
+// ctx.Err() if ctx ended, and an *Error otherwise.
+func (c *Client) Fetch(ctx context.Context, spec Spec, opt Options, dst *os.File, obs Observer) error {
+	return c.fetch(ctx, spec, opt, dst, obs)
+}
+
+// Error is a classified transfer failure.
+type Error struct {
+	// Code is the HRESULT the job records (GetError).
+	Code hresult.Code
+	// Context is the BG_ERROR_CONTEXT: job.ContextRemoteFile for server answers and remote
+	// files, job.ContextLocalFile for the temporary file, job.ContextGeneralTransport for
+	// network failures.
+	Context job.ErrorContext
+	// Transient reports whether BITS retries the failure (TRANSIENT_ERROR) rather than giving
+	// up (ERROR).
+	Transient bool
+	// Protocol is "http" for http and https, "file" for files.
+	Protocol string
+	// Err is the underlying cause, if any.
+	Err error
+}
+
+// Error describes the failure.
+func (e *Error) Error() string {
+	s := e.Code.String()
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns the HRESULT and the cause, so that errors.Is matches either.
+func (e *Error) Unwrap() []error {
+	if e.Err != nil {
+		return []error{e.Code, e.Err}
+	}
+	return []error{e.Code}
+}
