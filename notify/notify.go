@@ -66,10 +66,12 @@ type Dispatcher struct {
 
 	idle chan *entry // a worker that finished its entry waits here briefly for another
 
-	mu     sync.Mutex
-	closed bool
-	jobs   map[uuid.UUID]*entry
-	users  map[string]*slots
+	mu      sync.Mutex
+	closed  bool
+	jobs    map[uuid.UUID]*entry
+	users   map[string]*slots
+	active  int        // entries being drained
+	settled *sync.Cond // signalled when active drops to 0; uses mu
 }
 
 // entry is the notification state of one job.
@@ -98,8 +100,10 @@ type entry struct {
 // New returns a dispatcher whose retries and intervals run on clk.
 func New(clk clock.Clock) *Dispatcher {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Dispatcher{clock: clk, ctx: ctx, cancel: cancel, idle: make(chan *entry),
+	d := &Dispatcher{clock: clk, ctx: ctx, cancel: cancel, idle: make(chan *entry),
 		jobs: make(map[uuid.UUID]*entry), users: make(map[string]*slots)}
+	d.settled = sync.NewCond(&d.mu)
+	return d
 }
 
 // Close stops delivering: pending retries are dropped, running command-line programs are killed,
@@ -107,6 +111,7 @@ func New(clk clock.Clock) *Dispatcher {
 func (d *Dispatcher) Close() {
 	d.mu.Lock()
 	d.closed = true
+	d.settled.Broadcast()
 	for _, e := range d.jobs {
 		if e.retry != nil {
 			e.retry.Stop()
@@ -118,6 +123,29 @@ func (d *Dispatcher) Close() {
 	d.mu.Unlock()
 	d.cancel()
 	d.wg.Wait()
+}
+
+// stopped marks e's delivery as no longer running. Called with d.mu held.
+func (d *Dispatcher) stopped(e *entry) {
+	e.running = false
+	d.active--
+	if d.active == 0 {
+		d.settled.Broadcast()
+	}
+}
+
+// WaitIdle blocks until no delivery is running: every callback and command line that was due
+// has returned, or waits for a retry or a notification interval. It reports whether it had to
+// wait.
+func (d *Dispatcher) WaitIdle() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	waited := false
+	for d.active > 0 && !d.closed {
+		waited = true
+		d.settled.Wait()
+	}
+	return waited
 }
 
 // Pending returns the number of jobs with notifications still to deliver or to retry.
@@ -232,6 +260,7 @@ func (d *Dispatcher) kick(e *entry) {
 		return
 	}
 	e.running = true
+	d.active++
 	select {
 	case d.idle <- e: // a lingering worker takes it
 	default:
@@ -305,7 +334,7 @@ func (d *Dispatcher) drain(e *entry) {
 	for {
 		d.mu.Lock()
 		if d.closed || e.retrying {
-			e.running = false
+			d.stopped(e)
 			d.mu.Unlock()
 			return
 		}
@@ -327,14 +356,14 @@ func (d *Dispatcher) drain(e *entry) {
 			if next := e.lastMod.Add(e.minInterval); !e.lastMod.IsZero() && now.Before(next) {
 				d.modAfter(e, next.Sub(now))
 				e.mod = true
-				e.running = false
+				d.stopped(e)
 				d.mu.Unlock()
 				return
 			}
 			e.lastMod = now
 		}
 		if it == itemNone {
-			e.running = false
+			d.stopped(e)
 			if e.final && !e.mod {
 				delete(d.jobs, e.j.ID())
 			}
@@ -368,7 +397,7 @@ func (d *Dispatcher) drain(e *entry) {
 		}
 		if !ok && !d.closed {
 			d.retryAfter(e, max(v.RetryDelay, time.Second))
-			e.running = false
+			d.stopped(e)
 			d.mu.Unlock()
 			return
 		}
