@@ -112,13 +112,17 @@ func (v *Virtual) AdvanceTo(t time.Time) {
 
 // Wait blocks until every timer function started so far has returned, including those started
 // by timer functions that ran meanwhile. A simulation calls it after Advance to let the effects
-// of the timers settle before it looks at the results or advances again.
-func (v *Virtual) Wait() {
+// of the timers settle before it looks at the results or advances again. It reports whether it
+// had to wait.
+func (v *Virtual) Wait() bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	waited := false
 	for v.running > 0 {
+		waited = true
 		v.settled.Wait()
 	}
+	return waited
 }
 
 func (v *Virtual) run(f func()) {
