@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -42,7 +44,7 @@ func (j *Job) OpenTemp(i int) (*os.File, error) {
 		fc.tempName = tempNameFor(c, fc)
 	}
 	if !fc.tempCreated {
-		f, err := os.OpenFile(fc.tempName, os.O_RDWR|os.O_CREATE|os.O_EXCL, tempPerm)
+		f, err := createTemp(fc)
 		if err != nil {
 			return nil, o.failErr(DiskCode(err), err)
 		}
@@ -72,6 +74,24 @@ func (j *Job) OpenTemp(i int) (*os.File, error) {
 		return nil, o.failErr(DiskCode(err), err)
 	}
 	return f, nil
+}
+
+// createTemp creates fc's temporary file exclusively. When a file the job did not create has the
+// name, it tries the name with a counter added, and keeps the one it got.
+func createTemp(fc *fileCore) (*os.File, error) {
+	base := strings.TrimSuffix(fc.tempName, ".tmp")
+	name := fc.tempName
+	for n := 1; ; n++ {
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, tempPerm)
+		if err == nil {
+			fc.tempName = name
+			return f, nil
+		}
+		if !errors.Is(err, fs.ErrExist) || n == 100 {
+			return nil, err
+		}
+		name = base + "-" + strconv.Itoa(n) + ".tmp"
+	}
 }
 
 // setTransferred records that file i holds n bytes, reporting a change when it differs.

@@ -17,7 +17,7 @@ func ExampleJob_Complete() {
 	dir, _ := os.MkdirTemp("", "bitsemu-example")
 	defer os.RemoveAll(dir)
 
-	m := manager.New()
+	m := manager.New(manager.WithManualTransfers())
 	app, _ := m.Connect(manager.Identity{SID: "S-1-5-21-1000"})
 	j, _ := app.CreateJob("two files", job.Download)
 	_ = j.AddFile("https://example.com/a.bin", filepath.Join(dir, "a.bin"))
@@ -40,7 +40,7 @@ func ExampleJob_GetError() {
 	dir, _ := os.MkdirTemp("", "bitsemu-example")
 	defer os.RemoveAll(dir)
 
-	m := manager.New()
+	m := manager.New(manager.WithManualTransfers())
 	app, _ := m.Connect(manager.Identity{SID: "S-1-5-21-1000"})
 	j, _ := app.CreateJob("missing file", job.Download)
 	_ = j.AddFile("https://example.com/gone.bin", filepath.Join(dir, "gone.bin"))

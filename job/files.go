@@ -3,6 +3,7 @@ package job
 import (
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -320,7 +321,8 @@ func (f *File) GetTemporaryName() (string, error) {
 }
 
 // tempNameFor names the temporary file as BITS does: BIT<hex>.tmp in the destination directory,
-// the hex derived from the job id and the file's position so that it is stable.
+// the hex derived from the job id and the file's position so that it is stable. OpenTemp picks
+// another name if a file the job did not create is in the way.
 func tempNameFor(c *core, fc *fileCore) string {
 	idx := 0
 	for i, x := range c.files {
@@ -331,12 +333,11 @@ func tempNameFor(c *core, fc *fileCore) string {
 	const hex = "0123456789ABCDEF"
 	var b strings.Builder
 	b.WriteString("BIT")
-	for _, x := range c.id[:2] {
+	for _, x := range c.id[:8] {
 		b.WriteByte(hex[x>>4])
 		b.WriteByte(hex[x&0xF])
 	}
-	b.WriteByte(hex[(idx>>4)&0xF])
-	b.WriteByte(hex[idx&0xF])
+	b.WriteString(strconv.FormatInt(int64(idx), 16))
 	b.WriteString(".tmp")
 	return filepath.Join(filepath.Dir(fc.local), b.String())
 }

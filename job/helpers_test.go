@@ -48,7 +48,7 @@ type fx struct {
 func newFx(t *testing.T, opts ...manager.Option) *fx {
 	t.Helper()
 	clk := clock.NewVirtual(epoch)
-	m := manager.New(append([]manager.Option{manager.WithClock(clk)}, opts...)...)
+	m := manager.New(append([]manager.Option{manager.WithClock(clk), manager.WithManualTransfers()}, opts...)...)
 	owner, err := m.Connect(ownerID)
 	require.NoError(t, err)
 	admin, err := m.Connect(adminID)

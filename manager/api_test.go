@@ -62,7 +62,7 @@ func enumIDs(t testing.TB, c *manager.Client, flags uint32) []uuid.UUID {
 }
 
 func TestConnect(t *testing.T) {
-	m := manager.New()
+	m := manager.New(manager.WithManualTransfers())
 	_, err := m.Connect(manager.Identity{})
 	assert.ErrorIs(t, err, hresult.E_INVALIDARG)
 	_, err = m.Connect(manager.Identity{Admin: true})
@@ -76,13 +76,13 @@ func TestConnect(t *testing.T) {
 func TestDefaultLimits(t *testing.T) {
 	want := manager.Limits{MaxJobsPerUser: 60, MaxJobsPerMachine: 300, MaxFilesPerJob: 200, MaxRangesPerFile: 500}
 	assert.Equal(t, want, manager.DefaultLimits())
-	assert.Equal(t, want, manager.New().Limits())
+	assert.Equal(t, want, manager.New(manager.WithManualTransfers()).Limits())
 	small := manager.Limits{MaxJobsPerUser: 1, MaxJobsPerMachine: 2, MaxFilesPerJob: 3, MaxRangesPerFile: 4}
-	assert.Equal(t, small, manager.New(manager.WithLimits(small)).Limits())
+	assert.Equal(t, small, manager.New(manager.WithManualTransfers(), manager.WithLimits(small)).Limits())
 }
 
 func TestDefaultPerUserLimitIs60(t *testing.T) {
-	m := manager.New()
+	m := manager.New(manager.WithManualTransfers())
 	c := connect(t, m, idAlice)
 	for i := range 60 {
 		_, err := c.CreateJob("job", job.Download)
@@ -117,7 +117,7 @@ func TestCreateJobArguments(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := manager.New()
+			m := manager.New(manager.WithManualTransfers())
 			c := connect(t, m, idAlice)
 			j, err := c.CreateJob(tt.display, tt.typ)
 			assert.Equal(t, tt.want, hresult.Of(err), "err = %v", err)
@@ -141,7 +141,7 @@ func TestCreateJobArguments(t *testing.T) {
 }
 
 func TestCreateJobNewJob(t *testing.T) {
-	m := manager.New()
+	m := manager.New(manager.WithManualTransfers())
 	c := connect(t, m, idAlice)
 	a := mustCreate(t, c, "same name")
 	b := mustCreate(t, c, "same name")
@@ -246,7 +246,7 @@ func TestJobLimits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := manager.New(manager.WithLimits(tt.limits))
+			m := manager.New(manager.WithManualTransfers(), manager.WithLimits(tt.limits))
 			clients := map[string]*manager.Client{}
 			for i, s := range tt.steps {
 				c := clients[s.who.SID]
@@ -271,7 +271,7 @@ func TestJobLimitsFinalJobsFreeTheirSlot(t *testing.T) {
 		{"complete", (*job.Job).Complete},
 	} {
 		t.Run(finish.name, func(t *testing.T) {
-			m := manager.New(manager.WithLimits(manager.Limits{MaxJobsPerUser: 2, MaxJobsPerMachine: 3}))
+			m := manager.New(manager.WithManualTransfers(), manager.WithLimits(manager.Limits{MaxJobsPerUser: 2, MaxJobsPerMachine: 3}))
 			alice := connect(t, m, idAlice)
 			bob := connect(t, m, idBob)
 			a1 := mustCreate(t, alice, "a1")
@@ -299,7 +299,7 @@ func TestJobLimitsFinalJobsFreeTheirSlot(t *testing.T) {
 }
 
 func TestJobLimitsTakeOwnershipMovesTheCount(t *testing.T) {
-	m := manager.New(manager.WithLimits(manager.Limits{MaxJobsPerUser: 2, MaxJobsPerMachine: 10}))
+	m := manager.New(manager.WithManualTransfers(), manager.WithLimits(manager.Limits{MaxJobsPerUser: 2, MaxJobsPerMachine: 10}))
 	alice := connect(t, m, idAlice)
 	admin := connect(t, m, idAdmin)
 	a1 := mustCreate(t, alice, "a1")
@@ -343,7 +343,7 @@ func TestJobLimitsTakeOwnershipMovesTheCount(t *testing.T) {
 func TestTakeOwnershipFreesTheMachineSlot(t *testing.T) {
 	// A job owned by an administrator does not count toward the machine limit, whether the
 	// administrator created it or took it over.
-	m := manager.New(manager.WithLimits(manager.Limits{MaxJobsPerUser: 5, MaxJobsPerMachine: 2}))
+	m := manager.New(manager.WithManualTransfers(), manager.WithLimits(manager.Limits{MaxJobsPerUser: 5, MaxJobsPerMachine: 2}))
 	alice := connect(t, m, idAlice)
 	bob := connect(t, m, idBob)
 	admin := connect(t, m, idAdmin)
@@ -360,7 +360,7 @@ func TestTakeOwnershipFreesTheMachineSlot(t *testing.T) {
 }
 
 func TestGetJob(t *testing.T) {
-	m := manager.New()
+	m := manager.New(manager.WithManualTransfers())
 	alice := connect(t, m, idAlice)
 	bob := connect(t, m, idBob)
 	admin := connect(t, m, idAdmin)
@@ -478,7 +478,7 @@ func TestGetJobFinalJobs(t *testing.T) {
 		{"acknowledged", (*job.Job).Complete, hresult.BG_S_PARTIAL_COMPLETE, state.Acknowledged},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			m := manager.New()
+			m := manager.New(manager.WithManualTransfers())
 			alice := connect(t, m, idAlice)
 			admin := connect(t, m, idAdmin)
 			j := mustCreate(t, alice, "doomed")
@@ -537,7 +537,7 @@ func TestGetJobFinalJobs(t *testing.T) {
 }
 
 func TestEnumJobs(t *testing.T) {
-	m := manager.New()
+	m := manager.New(manager.WithManualTransfers())
 	alice := connect(t, m, idAlice)
 	bob := connect(t, m, idBob)
 	admin := connect(t, m, idAdmin)
@@ -595,7 +595,7 @@ func TestEnumJobs(t *testing.T) {
 }
 
 func TestEnumJobsSnapshot(t *testing.T) {
-	m := manager.New()
+	m := manager.New(manager.WithManualTransfers())
 	alice := connect(t, m, idAlice)
 	j1 := mustCreate(t, alice, "1")
 	j2 := mustCreate(t, alice, "2")
@@ -624,7 +624,7 @@ func TestEnumJobsSnapshot(t *testing.T) {
 }
 
 func TestEnumeratorSemantics(t *testing.T) {
-	m := manager.New()
+	m := manager.New(manager.WithManualTransfers())
 	alice := connect(t, m, idAlice)
 	var ids []uuid.UUID
 	for range 5 {
@@ -712,7 +712,7 @@ func TestEnumeratorSemantics(t *testing.T) {
 }
 
 func TestGetErrorDescription(t *testing.T) {
-	m := manager.New()
+	m := manager.New(manager.WithManualTransfers())
 	c := connect(t, m, idAlice)
 	tests := []struct {
 		name string
@@ -747,7 +747,7 @@ func TestGetErrorDescription(t *testing.T) {
 
 func TestClientClose(t *testing.T) {
 	dir := t.TempDir()
-	m := manager.New()
+	m := manager.New(manager.WithManualTransfers())
 	alice := connect(t, m, idAlice)
 	admin := connect(t, m, idAdmin)
 	j := mustCreate(t, alice, "survivor")
@@ -816,7 +816,7 @@ func TestClientClose(t *testing.T) {
 }
 
 func TestErrorsCarryTheHRESULT(t *testing.T) {
-	m := manager.New()
+	m := manager.New(manager.WithManualTransfers())
 	c := connect(t, m, idAlice)
 	_, err := c.GetJob(uuid.New())
 	var he *hresult.Error

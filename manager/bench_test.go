@@ -22,10 +22,12 @@ import (
 
 const benchSID = "S-1-5-21-1000"
 
-// benchClient returns a client of a manager without limits, so that the queue never fills.
-func benchClient(b *testing.B) *manager.Client {
+// benchClient returns a client of a manager without limits, so that the queue never fills, and
+// with its transfer engine off unless opts turn it on.
+func benchClient(b *testing.B, opts ...manager.Option) *manager.Client {
 	b.Helper()
-	m := manager.New(manager.WithLimits(job.Limits{}))
+	m := manager.New(append([]manager.Option{manager.WithLimits(job.Limits{})}, opts...)...)
+	b.Cleanup(func() { _ = m.Close() })
 	c, err := m.Connect(manager.Identity{SID: benchSID})
 	if err != nil {
 		b.Fatal(err)
@@ -71,11 +73,21 @@ func randomIndexes(n int) []int {
 }
 
 // BenchmarkLifecycle is one job's whole life: CreateJob, AddFile, Resume, Cancel. Cancelled jobs
-// leave the queue, so it stays empty.
+// leave the queue, so it stays empty. The transfer engine is off: this is the cost of the calls.
 func BenchmarkLifecycle(b *testing.B) {
-	c := benchClient(b)
+	benchLifecycle(b, benchClient(b, manager.WithManualTransfers()))
+}
+
+// BenchmarkLifecycleScheduled is BenchmarkLifecycle with the transfer engine on: Resume also
+// makes the scheduler pick the job and start its transfer, which Cancel stops.
+func BenchmarkLifecycleScheduled(b *testing.B) {
+	benchLifecycle(b, benchClient(b))
+}
+
+func benchLifecycle(b *testing.B, c *manager.Client) {
 	local := filepath.Join(b.TempDir(), "update.bin")
-	const remote = "http://example.com/files/update.bin"
+	// A port nothing listens on: a transfer that starts fails at once, without a name lookup.
+	const remote = "http://127.0.0.1:9/files/update.bin"
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {

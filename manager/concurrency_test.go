@@ -63,7 +63,7 @@ func TestConcurrentUse(t *testing.T) {
 
 	dir := t.TempDir()
 	limits := manager.Limits{MaxJobsPerUser: 12, MaxJobsPerMachine: 30, MaxFilesPerJob: 4, MaxRangesPerFile: 4}
-	m := manager.New(manager.WithLimits(limits))
+	m := manager.New(manager.WithManualTransfers(), manager.WithLimits(limits))
 	users := []manager.Identity{
 		{SID: "S-1-5-21-3001"},
 		{SID: "S-1-5-21-3002"},
@@ -225,7 +225,7 @@ func TestConcurrentUse(t *testing.T) {
 func TestConcurrentTakeOwnership(t *testing.T) {
 	defer goleak.VerifyNone(t)
 
-	m := manager.New(manager.WithLimits(manager.Limits{MaxJobsPerUser: 10, MaxJobsPerMachine: 10}))
+	m := manager.New(manager.WithManualTransfers(), manager.WithLimits(manager.Limits{MaxJobsPerUser: 10, MaxJobsPerMachine: 10}))
 	alice := connect(t, m, idAlice)
 	var ids []uuid.UUID
 	for range 10 {

@@ -18,7 +18,7 @@ import (
 func queuedJob(t *testing.T, n int) *job.Job {
 	t.Helper()
 	dir := t.TempDir()
-	c := connect(t, manager.New(), idAlice)
+	c := connect(t, manager.New(manager.WithManualTransfers()), idAlice)
 	j := mustCreate(t, c, "engine")
 	for i := range n {
 		require.NoError(t, j.AddFile(fmt.Sprintf("http://example.com/%d", i), filepath.Join(dir, fmt.Sprint(i))))

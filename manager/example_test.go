@@ -13,7 +13,7 @@ import (
 )
 
 func ExampleClient_CreateJob() {
-	m := manager.New()
+	m := manager.New(manager.WithManualTransfers())
 	app, err := m.Connect(manager.Identity{SID: "S-1-5-21-1000"})
 	if err != nil {
 		log.Fatal(err)
@@ -53,7 +53,7 @@ func ExampleClient_CreateJob() {
 }
 
 func ExampleClient_EnumJobs() {
-	m := manager.New()
+	m := manager.New(manager.WithManualTransfers())
 	app, err := m.Connect(manager.Identity{SID: "S-1-5-21-1000"})
 	if err != nil {
 		log.Fatal(err)
@@ -92,7 +92,7 @@ func ExampleClient_EnumJobs() {
 // A cancelled job keeps answering its getters, but every call that would change it fails with
 // BG_E_INVALID_STATE.
 func Example_invalidState() {
-	m := manager.New()
+	m := manager.New(manager.WithManualTransfers())
 	app, err := m.Connect(manager.Identity{SID: "S-1-5-21-1000"})
 	if err != nil {
 		log.Fatal(err)

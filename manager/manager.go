@@ -14,6 +14,7 @@ package manager
 
 import (
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/notify"
+	"github.com/bitsemu/bitsemu/transfer"
 )
 
 // Identity is who an application runs as; see job.Identity.
@@ -37,8 +39,12 @@ func DefaultLimits() Limits { return job.DefaultLimits() }
 type Option func(*config)
 
 type config struct {
-	clock  clock.Clock
-	limits Limits
+	clock     clock.Clock
+	limits    Limits
+	slice     time.Duration
+	transfer  transfer.Config
+	bandwidth int
+	manual    bool
 }
 
 // WithClock makes the manager and its jobs read time from c (for example a clock.Virtual).
@@ -47,10 +53,37 @@ func WithClock(c clock.Clock) Option { return func(cf *config) { cf.clock = c } 
 // WithLimits replaces the default job, file and range limits. A zero field means no limit.
 func WithLimits(l Limits) Option { return func(cf *config) { cf.limits = l } }
 
+// WithTimeSlice sets how long a background job transfers before it yields to another queued job
+// of its priority (DefaultTimeSlice by default). d must be positive.
+func WithTimeSlice(d time.Duration) Option {
+	return func(cf *config) {
+		if d > 0 {
+			cf.slice = d
+		}
+	}
+}
+
+// WithTransfer configures the transfer engine: the TLS configuration for https (for example to
+// trust a test server), the stall timeout and the read size. Its Clock defaults to the manager's.
+func WithTransfer(tc transfer.Config) Option { return func(cf *config) { cf.transfer = tc } }
+
+// WithBandwidth limits background jobs (HIGH, NORMAL and LOW) to bytesPerSecond in total, as the
+// MaxInternetBandwidth group policy does; FOREGROUND jobs are not limited. 0 means no limit.
+func WithBandwidth(bytesPerSecond int) Option {
+	return func(cf *config) { cf.bandwidth = bytesPerSecond }
+}
+
+// WithManualTransfers turns the transfer engine off: the scheduler starts no transfer and no
+// retry or no-progress timer is set, so jobs move only when a program calls their engine
+// methods (job.Job.Fire, FireError, FireFileDone, FileProgress). Tests use it to put jobs in
+// exactly the state they need, with no server.
+func WithManualTransfers() Option { return func(cf *config) { cf.manual = true } }
+
 // Manager is the service: one job queue shared by every connected application.
 type Manager struct {
 	env    job.Env
 	notify *notify.Dispatcher
+	sched  *sched
 
 	mu      sync.Mutex
 	jobs    map[uuid.UUID]*entry
@@ -72,7 +105,7 @@ type entry struct {
 
 // New returns an in-memory manager with BITS's default limits and the real clock.
 func New(opts ...Option) *Manager {
-	cf := config{clock: clock.Real(), limits: job.DefaultLimits()}
+	cf := config{clock: clock.Real(), limits: job.DefaultLimits(), slice: DefaultTimeSlice}
 	for _, o := range opts {
 		o(&cf)
 	}
@@ -81,16 +114,55 @@ func New(opts ...Option) *Manager {
 		perUser: make(map[string]int),
 	}
 	m.notify = notify.New(cf.clock)
+	m.sched = newSched(m, &cf)
 	m.env = job.Env{Clock: cf.clock, Limits: cf.limits, Observer: observer{m}}
 	return m
 }
 
-// Close stops the manager's notification delivery: pending retries are dropped, running
-// notify command-line programs are killed, and Close waits for running callbacks to return.
-// Jobs and handles stay usable; no notification is delivered after Close.
+// Close stops the manager: transfers stop (their jobs keep the state they had, and the bytes
+// that arrived stay in the temporary files), timers are stopped, pending notification retries
+// are dropped, running notify command-line programs are killed, and Close waits for running
+// transfers and callbacks to return. Jobs and handles stay usable, but nothing transfers and no
+// notification is delivered after Close.
 func (m *Manager) Close() error {
+	m.sched.close()
 	m.notify.Close()
 	return nil
+}
+
+// SetNetworkAvailable tells the manager whether the machine has a network connection. Losing it
+// moves every QUEUED, CONNECTING and TRANSFERRING job to TRANSIENT_ERROR with
+// BG_E_NETWORK_DISCONNECTED, where it waits without a retry timer and without counting an
+// error; getting it back moves every job in TRANSIENT_ERROR to QUEUED
+// (users-and-network-connections page). The network is available when a manager starts.
+func (m *Manager) SetNetworkAvailable(available bool) {
+	m.sched.setOnline(available, m.allJobs())
+}
+
+// WaitIdle blocks until no transfer is running and no notification is being delivered; what
+// waits on a timer (a retry delay, a notification retry) does not count. With a virtual clock, a
+// simulation alternates WaitIdle, clock.Virtual.Advance and clock.Virtual.Wait (bitstest does).
+func (m *Manager) WaitIdle() {
+	for {
+		w1 := m.sched.waitIdle()
+		w2 := m.notify.WaitIdle()
+		if !w1 && !w2 {
+			return
+		}
+	}
+}
+
+// allJobs returns the service's handles of every job in the queue.
+func (m *Manager) allJobs() []*job.Job {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]*job.Job, 0, len(m.jobs))
+	for _, e := range m.order {
+		if e != nil {
+			out = append(out, e.job)
+		}
+	}
+	return out
 }
 
 // Clock returns the clock the manager runs on.
@@ -130,6 +202,7 @@ func (o observer) JobChanged(ch job.Change) {
 		// reported out of order, and the last owner must win.
 		o.m.reown(ch.Job.ID(), ch.Job.OwnerSID())
 	}
+	o.m.sched.changed(ch)
 	o.m.notify.JobChanged(ch)
 }
 

@@ -218,7 +218,7 @@ type modelHarness struct {
 
 func newModelHarness(t *rapid.T, dir string) *modelHarness {
 	h := &modelHarness{t: t, dir: dir}
-	h.m = manager.New(manager.WithLimits(modelLimits),
+	h.m = manager.New(manager.WithManualTransfers(), manager.WithLimits(modelLimits),
 		manager.WithClock(clock.NewVirtual(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))))
 	for i, id := range modelUsers {
 		c, err := h.m.Connect(id)

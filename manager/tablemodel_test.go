@@ -22,7 +22,7 @@ import (
 func TestModelFromStateTables(t *testing.T) {
 	dir := t.TempDir()
 	rapid.Check(t, func(rt *rapid.T) {
-		m := manager.New(manager.WithLimits(manager.Limits{}))
+		m := manager.New(manager.WithManualTransfers(), manager.WithLimits(manager.Limits{}))
 		defer m.Close()
 		app, err := m.Connect(manager.Identity{SID: "S-1-5-21-3000"})
 		require.NoError(rt, err)

@@ -47,7 +47,7 @@ func benchReportLatency(b *testing.B, lat []time.Duration) {
 // BenchmarkChangeToCallback measures the time from a property change (SetDescription) to the
 // start of the JobModification call it causes, with no notification interval.
 func BenchmarkChangeToCallback(b *testing.B) {
-	m := manager.New()
+	m := manager.New(manager.WithManualTransfers())
 	defer m.Close()
 	app, err := m.Connect(manager.Identity{SID: "S-1-5-21-bench"})
 	if err != nil {
@@ -148,7 +148,7 @@ func benchSettle() int {
 func benchIdleGoroutines(tb testing.TB, jobs int) (extra int, close func()) {
 	tb.Helper()
 	before := benchSettle()
-	m := manager.New(manager.WithLimits(manager.Limits{}))
+	m := manager.New(manager.WithManualTransfers(), manager.WithLimits(manager.Limits{}))
 	app, err := m.Connect(manager.Identity{SID: "S-1-5-21-bench", Admin: true})
 	if err != nil {
 		tb.Fatal(err)

@@ -20,7 +20,7 @@ import (
 func TestCmdLineArguments(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		prog, runs := child(t, 0)
-		m := manager.New()
+		m := manager.New(manager.WithManualTransfers())
 		defer m.Close()
 		app := connect(t, m, user)
 
@@ -48,7 +48,7 @@ func TestCmdLineNonZeroExitRunsAgain(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const delay = 30 * time.Second
 		prog, runs := child(t, 1)
-		m := manager.New()
+		m := manager.New(manager.WithManualTransfers())
 		defer m.Close()
 		j := newJob(t, connect(t, m, user), 1)
 		require.NoError(t, j.SetMinimumRetryDelay(uint32(delay/time.Second)))
@@ -77,7 +77,7 @@ func TestCmdLineNonZeroExitRunsAgain(t *testing.T) {
 func TestCmdLineZeroExitRunsOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		prog, runs := child(t, 0)
-		m := manager.New()
+		m := manager.New(manager.WithManualTransfers())
 		defer m.Close()
 		j := newJob(t, connect(t, m, user), 2)
 		require.NoError(t, j.SetMinimumRetryDelay(5))
@@ -93,7 +93,7 @@ func TestCmdLineZeroExitRunsOnce(t *testing.T) {
 func TestCmdLineRemovedByTakeOwnership(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		prog, runs := child(t, 1)
-		m := manager.New()
+		m := manager.New(manager.WithManualTransfers())
 		defer m.Close()
 		j := newJob(t, connect(t, m, user), 1)
 		require.NoError(t, j.SetMinimumRetryDelay(30))
@@ -126,7 +126,7 @@ func TestFailedCallbackFallsBackToCmdLine(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				const delay = 30 * time.Second
 				prog, runs := child(t, tc.exit)
-				m := manager.New()
+				m := manager.New(manager.WithManualTransfers())
 				defer m.Close()
 				j := newJob(t, connect(t, m, user), 1)
 				require.NoError(t, j.SetMinimumRetryDelay(uint32(delay/time.Second)))
@@ -162,7 +162,7 @@ func TestFailedCallbackFallsBackToCmdLine(t *testing.T) {
 func TestCmdLineNeverForServiceAccounts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		prog, runs := child(t, 0)
-		m := manager.New()
+		m := manager.New(manager.WithManualTransfers())
 		defer m.Close()
 		svc, err := m.Connect(manager.Identity{SID: "S-1-5-18", Service: true})
 		require.NoError(t, err)

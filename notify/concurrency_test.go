@@ -25,7 +25,7 @@ import (
 func TestConcurrentSettersAndEngine(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	synctest.Test(t, func(t *testing.T) {
-		m := manager.New()
+		m := manager.New(manager.WithManualTransfers())
 		app := connect(t, m, user)
 		var running, peak, calls atomic.Int32
 		track := func(*job.Job, int) error {

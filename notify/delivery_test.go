@@ -25,7 +25,7 @@ const user = "S-1-5-21-1000"
 func TestLastRegistrantWinsAndClosedClientFallsBackToCmdLine(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		prog, runs := child(t, 0)
-		m := manager.New()
+		m := manager.New(manager.WithManualTransfers())
 		defer m.Close()
 		a, b := connect(t, m, user), connect(t, m, user)
 		ra, rb := newRecorder("a", nil), newRecorder("b", nil)
@@ -70,7 +70,7 @@ func TestLastRegistrantWinsAndClosedClientFallsBackToCmdLine(t *testing.T) {
 func TestAtLeastOnce(t *testing.T) {
 	t.Run("callback set on a TRANSFERRED job", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			m := manager.New()
+			m := manager.New(manager.WithManualTransfers())
 			defer m.Close()
 			j := newJob(t, connect(t, m, user), 2)
 			transfer(t, j)
@@ -86,7 +86,7 @@ func TestAtLeastOnce(t *testing.T) {
 	})
 	t.Run("callback set on an ERROR job", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			m := manager.New()
+			m := manager.New(manager.WithManualTransfers())
 			defer m.Close()
 			j := newJob(t, connect(t, m, user), 1)
 			fail(t, j)
@@ -105,7 +105,7 @@ func TestAtLeastOnce(t *testing.T) {
 	})
 	t.Run("flags changed on a TRANSFERRED job", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			m := manager.New()
+			m := manager.New(manager.WithManualTransfers())
 			defer m.Close()
 			j := newJob(t, connect(t, m, user), 1)
 			r := newRecorder("r", nil)
@@ -129,7 +129,7 @@ func TestAtLeastOnce(t *testing.T) {
 	t.Run("command line set on a TRANSFERRED job", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			prog, runs := child(t, 0)
-			m := manager.New()
+			m := manager.New(manager.WithManualTransfers())
 			defer m.Close()
 			j := newJob(t, connect(t, m, user), 1)
 			transfer(t, j)
@@ -164,7 +164,7 @@ func TestFailedCallbackIsRetriedAfterMinimumRetryDelay(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				m := manager.New()
+				m := manager.New(manager.WithManualTransfers())
 				defer m.Close()
 				app := connect(t, m, user)
 				j := newJob(t, app, 1)
@@ -216,7 +216,7 @@ func TestFailedCallbackIsRetriedAfterMinimumRetryDelay(t *testing.T) {
 func TestFailedFileTransferredBlocksLaterNotifications(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const delay = 30 * time.Second
-		m := manager.New()
+		m := manager.New(manager.WithManualTransfers())
 		defer m.Close()
 		j := newJob(t, connect(t, m, user), 3)
 		require.NoError(t, j.SetMinimumRetryDelay(uint32(delay/time.Second)))
@@ -257,7 +257,7 @@ func TestFailedFileTransferredBlocksLaterNotifications(t *testing.T) {
 func TestCallbacksCallIntoTheirJob(t *testing.T) {
 	t.Run("Complete inside JobTransferred", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			m := manager.New()
+			m := manager.New(manager.WithManualTransfers())
 			defer m.Close()
 			j := newJob(t, connect(t, m, user), 2)
 			r := newRecorder("r", nil)
@@ -290,7 +290,7 @@ func TestCallbacksCallIntoTheirJob(t *testing.T) {
 	})
 	t.Run("Cancel inside JobError", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			m := manager.New()
+			m := manager.New(manager.WithManualTransfers())
 			defer m.Close()
 			j := newJob(t, connect(t, m, user), 1)
 			r := newRecorder("r", nil)
@@ -310,7 +310,7 @@ func TestCallbacksCallIntoTheirJob(t *testing.T) {
 	})
 	t.Run("Resume inside JobModification", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			m := manager.New()
+			m := manager.New(manager.WithManualTransfers())
 			defer m.Close()
 			j := newJob(t, connect(t, m, user), 1)
 			require.NoError(t, j.SetNotifyFlags(job.DefaultNotifyFlags|job.NotifyJobModification))
@@ -337,7 +337,7 @@ func TestCallbacksCallIntoTheirJob(t *testing.T) {
 func TestJobErrorOnlyForError(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		prog, runs := child(t, 0)
-		m := manager.New()
+		m := manager.New(manager.WithManualTransfers())
 		defer m.Close()
 		j := newJob(t, connect(t, m, user), 1)
 		require.NoError(t, j.SetMinimumRetryDelay(30))
@@ -394,7 +394,7 @@ func TestJobModificationEvents(t *testing.T) {
 	}
 	t.Run("to TRANSFERRED", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			m := manager.New()
+			m := manager.New(manager.WithManualTransfers())
 			defer m.Close()
 			j, r := setup(t, m, 2)
 			dir := t.TempDir()
@@ -424,7 +424,7 @@ func TestJobModificationEvents(t *testing.T) {
 	})
 	t.Run("to ERROR", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			m := manager.New()
+			m := manager.New(manager.WithManualTransfers())
 			defer m.Close()
 			j, r := setup(t, m, 1)
 			start(t, j)
@@ -443,7 +443,7 @@ func TestJobModificationEvents(t *testing.T) {
 	})
 	t.Run("to TRANSIENT_ERROR", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			m := manager.New()
+			m := manager.New(manager.WithManualTransfers())
 			defer m.Close()
 			j, r := setup(t, m, 1)
 			start(t, j)
@@ -459,7 +459,7 @@ func TestJobModificationEvents(t *testing.T) {
 // FileTransferred still gets JobTransferred.
 func TestFileTransferredBeforeJobTransferred(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		m := manager.New()
+		m := manager.New(manager.WithManualTransfers())
 		defer m.Close()
 		app := connect(t, m, user)
 		log := &eventLog{}
@@ -503,7 +503,7 @@ func TestFileTransferredBeforeJobTransferred(t *testing.T) {
 // default); JobTransferred and JobError are not held back by it.
 func TestJobModificationCoalescing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		m := manager.New()
+		m := manager.New(manager.WithManualTransfers())
 		defer m.Close()
 		app := connect(t, m, user)
 		j := newJob(t, app, 1)
@@ -556,7 +556,7 @@ func TestNotifyFlags(t *testing.T) {
 	t.Run("DISABLE", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			prog, runs := child(t, 0)
-			m := manager.New()
+			m := manager.New(manager.WithManualTransfers())
 			defer m.Close()
 			app := connect(t, m, user)
 			r := newRecorder("r", nil)
@@ -580,7 +580,7 @@ func TestNotifyFlags(t *testing.T) {
 	t.Run("DISABLE during a retry delay", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			prog, runs := child(t, 0)
-			m := manager.New()
+			m := manager.New(manager.WithManualTransfers())
 			defer m.Close()
 			j := newJob(t, connect(t, m, user), 1)
 			require.NoError(t, j.SetMinimumRetryDelay(30))
@@ -600,7 +600,7 @@ func TestNotifyFlags(t *testing.T) {
 	t.Run("TRANSFERRED flag alone", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			prog, runs := child(t, 0)
-			m := manager.New()
+			m := manager.New(manager.WithManualTransfers())
 			defer m.Close()
 			app := connect(t, m, user)
 			r := newRecorder("r", nil)
@@ -621,7 +621,7 @@ func TestNotifyFlags(t *testing.T) {
 	t.Run("ERROR flag alone", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			prog, runs := child(t, 0)
-			m := manager.New()
+			m := manager.New(manager.WithManualTransfers())
 			defer m.Close()
 			app := connect(t, m, user)
 			r := newRecorder("r", nil)
@@ -641,7 +641,7 @@ func TestNotifyFlags(t *testing.T) {
 	})
 	t.Run("undefined flag", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			m := manager.New()
+			m := manager.New(manager.WithManualTransfers())
 			defer m.Close()
 			j := newJob(t, connect(t, m, user), 1)
 			const flags = job.DefaultNotifyFlags | job.NotifyJobModification
@@ -669,7 +669,7 @@ func TestNotifyFlags(t *testing.T) {
 // held up.
 func TestInFlightLimitPerUser(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		m := manager.New()
+		m := manager.New(manager.WithManualTransfers())
 		defer m.Close()
 		gate := make(chan struct{})
 		var running, peak, started atomic.Int32

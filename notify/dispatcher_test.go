@@ -59,7 +59,7 @@ func TestDispatcherTransferWhileDeliveringIsNotDropped(t *testing.T) {
 // Close starts no callback: one waiting for an in-flight slot when Close is called is dropped.
 func TestCloseStartsNoWaitingCallback(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		m := manager.New()
+		m := manager.New(manager.WithManualTransfers())
 		app := connect(t, m, user)
 		gate := make(chan struct{})
 		var started atomic.Int32

@@ -35,7 +35,7 @@ func (c *completeOnTransferred) JobModification(*job.Job) error          { retur
 
 // An application registers a callback that completes the job when it has been transferred.
 func Example_completeOnTransferred() {
-	m := manager.New()
+	m := manager.New(manager.WithManualTransfers())
 	defer m.Close()
 	app, _ := m.Connect(manager.Identity{SID: "S-1-5-21-1001"})
 	dir, _ := os.MkdirTemp("", "bitsemu-example")
@@ -87,7 +87,7 @@ func (c *countingCallback) JobModification(*job.Job) error          { return c.c
 // The callback pointer is not persisted: an application that restarts registers again, and
 // gets at once the JobTransferred it missed while it was gone.
 func Example_reregisterAfterRestart() {
-	m := manager.New()
+	m := manager.New(manager.WithManualTransfers())
 	defer m.Close()
 	who := manager.Identity{SID: "S-1-5-21-1002"}
 	dir, _ := os.MkdirTemp("", "bitsemu-example")

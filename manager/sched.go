@@ -1,0 +1,427 @@
+package manager
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/time/rate"
+
+	"github.com/bitsemu/bitsemu/clock"
+	"github.com/bitsemu/bitsemu/job"
+	"github.com/bitsemu/bitsemu/state"
+	"github.com/bitsemu/bitsemu/transfer"
+)
+
+// DefaultTimeSlice is how long a background job transfers before it yields to another queued job
+// of the same priority. BITS shares time between jobs of one priority round-robin but does not
+// document the length of a slice (life-cycle page); five minutes is bitsemu's choice.
+const DefaultTimeSlice = 5 * time.Minute
+
+// The scheduler decides which QUEUED jobs transfer (life-cycle page, BG_JOB_PRIORITY):
+//
+//   - every FOREGROUND job runs at once, alongside the others;
+//   - of the background jobs (HIGH, NORMAL, LOW) at most one runs: the highest priority, and
+//     among equals the one that has waited longest;
+//   - a background job whose time slice ends while another job of its priority or higher waits
+//     goes back to QUEUED, at the end of the line (round-robin);
+//   - a queued background job of a higher priority than the running one pre-empts it.
+//
+// Decisions are made under sched.mu; the jobs are moved (Pick, SliceEnd) after it is released,
+// because moving a job reports back to the scheduler through the manager's observer.
+type sched struct {
+	m      *Manager
+	clk    clock.Clock
+	client *transfer.Client
+	slice  time.Duration
+	bg     *rate.Limiter // bandwidth of background jobs; nil means unlimited
+
+	mu      sync.Mutex
+	queue   []*job.Job // QUEUED jobs, in the order they became QUEUED
+	runs    map[uuid.UUID]*run
+	bgRun   *run // the running background job, if any
+	manual  bool // WithManualTransfers: no transfers, no timers
+	offline bool
+	closed  bool
+	timers  map[uuid.UUID]*jobTimers
+	workers int // worker goroutines that have not returned
+	idle    *sync.Cond
+}
+
+// run is one job's turn: from Pick until the job leaves CONNECTING and TRANSFERRING.
+type run struct {
+	j        *job.Job
+	fg       bool
+	prio     job.Priority
+	started  bool // Pick succeeded: the job is CONNECTING or TRANSFERRING
+	ctx      context.Context
+	cancel   context.CancelFunc
+	slice    clock.Timer
+	deadline clock.Timer // the maximum download time
+}
+
+// jobTimers are the timers of a job in TRANSIENT_ERROR.
+type jobTimers struct {
+	retry, noProgress clock.Timer
+}
+
+func newSched(m *Manager, cf *config) *sched {
+	s := &sched{
+		m:      m,
+		clk:    cf.clock,
+		slice:  cf.slice,
+		manual: cf.manual,
+		runs:   make(map[uuid.UUID]*run),
+		timers: make(map[uuid.UUID]*jobTimers),
+	}
+	tc := cf.transfer
+	if tc.Clock == nil {
+		tc.Clock = cf.clock
+	}
+	s.client = transfer.New(tc)
+	if cf.bandwidth > 0 {
+		s.bg = rate.NewLimiter(rate.Limit(cf.bandwidth), burstFor(cf.bandwidth))
+	}
+	s.idle = sync.NewCond(&s.mu)
+	return s
+}
+
+// burstFor is the limiter's bucket: a quarter of a second of traffic, at least 4 KiB.
+func burstFor(bytesPerSecond int) int {
+	return max(bytesPerSecond/4, 4096)
+}
+
+// changed follows a job's state changes. It is called by the manager's observer, after the job's
+// lock is released.
+func (s *sched) changed(ch job.Change) {
+	switch ch.Kind {
+	case job.StateChanged:
+	case job.PropertyChanged:
+		if ch.Method == state.SetPriority {
+			s.kick()
+		}
+		return
+	default:
+		return
+	}
+	j := ch.Job
+	id := j.ID()
+	s.mu.Lock()
+	if ch.From == state.Queued {
+		s.dequeue(id)
+	}
+	var stopped *run
+	if r := s.runs[id]; r != nil && !state.Running.Has(ch.To) {
+		stopped = r
+		s.endRun(r)
+	}
+	if ch.From == state.TransientError {
+		s.stopTimers(id)
+	}
+	queued := ch.To == state.Queued && !s.closed
+	if queued {
+		s.queue = append(s.queue, j)
+	}
+	s.mu.Unlock()
+	if stopped != nil {
+		stopped.cancel()
+	}
+	if ch.To == state.TransientError && ch.Event != state.NetworkLost {
+		s.armRetry(j)
+	}
+	if queued || stopped != nil {
+		s.kick()
+	}
+}
+
+// dequeue removes a job from the queue. Called with s.mu held.
+func (s *sched) dequeue(id uuid.UUID) {
+	for i, q := range s.queue {
+		if q.ID() == id {
+			copy(s.queue[i:], s.queue[i+1:])
+			s.queue[len(s.queue)-1] = nil
+			s.queue = s.queue[:len(s.queue)-1]
+			return
+		}
+	}
+}
+
+// endRun forgets a run and stops its timers; the caller cancels it after unlocking. Called with
+// s.mu held.
+func (s *sched) endRun(r *run) {
+	delete(s.runs, r.j.ID())
+	if s.bgRun == r {
+		s.bgRun = nil
+	}
+	if r.slice != nil {
+		r.slice.Stop()
+	}
+	if r.deadline != nil {
+		r.deadline.Stop()
+	}
+}
+
+// kick starts every job the rules allow to start, and pre-empts a background job that a
+// higher-priority one should replace.
+func (s *sched) kick() {
+	for {
+		s.mu.Lock()
+		pick, preempt, offline := s.decide()
+		s.mu.Unlock()
+		for _, j := range offline {
+			// A job queued while the network is down waits for it, as the running ones did.
+			_, _ = j.Fire(state.NetworkLost)
+		}
+		if preempt != nil {
+			_, _ = preempt.Fire(state.SliceEnd)
+		}
+		if pick == nil {
+			return
+		}
+		s.start(pick)
+	}
+}
+
+// decide chooses the next job to start, reserving its place, and a running background job to
+// pre-empt. Called with s.mu held.
+func (s *sched) decide() (pick *run, preempt *job.Job, offline []*job.Job) {
+	if s.closed {
+		return nil, nil, nil
+	}
+	if s.offline {
+		offline = s.queue
+		s.queue = nil
+		return nil, nil, offline
+	}
+	if s.manual {
+		return nil, nil, nil
+	}
+	// A running job whose priority changed moves between the foreground and the background.
+	for _, r := range s.runs {
+		_, p := r.j.SchedInfo()
+		r.prio = p
+		if fg := p == job.Foreground; fg != r.fg {
+			r.fg = fg
+			switch {
+			case fg && s.bgRun == r:
+				s.bgRun = nil
+			case !fg && s.bgRun == nil:
+				s.bgRun = r
+			case !fg && r.started:
+				// Two background jobs would run: the new arrival yields.
+				preempt = r.j
+			}
+		}
+	}
+	var best *job.Job
+	bestPrio := job.Low + 1
+	for _, j := range s.queue {
+		if s.runs[j.ID()] != nil {
+			continue
+		}
+		t, p := j.SchedInfo()
+		if t != job.Download {
+			continue // nothing moves the bytes of upload jobs
+		}
+		if p == job.Foreground {
+			return s.reserve(j, p), nil, nil
+		}
+		if p < bestPrio {
+			best, bestPrio = j, p
+		}
+	}
+	if best == nil || preempt != nil {
+		return nil, preempt, nil
+	}
+	if s.bgRun == nil {
+		return s.reserve(best, bestPrio), nil, nil
+	}
+	if bestPrio < s.bgRun.prio && s.bgRun.started {
+		return nil, s.bgRun.j, nil
+	}
+	return nil, nil, nil
+}
+
+// reserve records a run for j before it is picked. Called with s.mu held.
+func (s *sched) reserve(j *job.Job, p job.Priority) *run {
+	r := &run{j: j, prio: p, fg: p == job.Foreground}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	s.runs[j.ID()] = r
+	if !r.fg {
+		s.bgRun = r
+	}
+	return r
+}
+
+// start moves a reserved job to CONNECTING and starts its worker.
+func (s *sched) start(r *run) {
+	s.mu.Lock()
+	s.workers++
+	s.mu.Unlock()
+	if _, err := r.j.Fire(state.Pick); err != nil {
+		// The job left QUEUED meanwhile; if the queue still lists it, a change reported out
+		// of order put it there, and the change that queues it again will list it again.
+		s.mu.Lock()
+		if s.runs[r.j.ID()] == r {
+			s.endRun(r)
+		}
+		s.dequeue(r.j.ID())
+		s.mu.Unlock()
+		r.cancel()
+		s.workerDone()
+		return
+	}
+	v := r.j.TransferView()
+	s.mu.Lock()
+	if s.runs[r.j.ID()] == r {
+		r.started = true
+		if !r.fg {
+			r.slice = s.clk.AfterFunc(s.slice, func() { s.sliceEnd(r) })
+		}
+		if !v.NoDownloadLimit {
+			j := r.j
+			r.deadline = s.clk.AfterFunc(v.DownloadTimeLeft, func() { _, _ = j.Fire(state.MaxDownloadTimeout) })
+		}
+	}
+	s.mu.Unlock()
+	go s.work(r, v)
+}
+
+// sliceEnd ends a background job's turn when another job of its priority or a higher one waits;
+// otherwise the job keeps running for another slice.
+func (s *sched) sliceEnd(r *run) {
+	s.mu.Lock()
+	if s.runs[r.j.ID()] != r || s.closed {
+		s.mu.Unlock()
+		return
+	}
+	waiting := false
+	for _, j := range s.queue {
+		if t, p := j.SchedInfo(); t == job.Download && p != job.Foreground && p <= r.prio {
+			waiting = true
+			break
+		}
+	}
+	if !waiting {
+		r.slice = s.clk.AfterFunc(s.slice, func() { s.sliceEnd(r) })
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	_, _ = r.j.Fire(state.SliceEnd)
+}
+
+func (s *sched) workerDone() {
+	s.mu.Lock()
+	s.workers--
+	if s.workers == 0 {
+		s.idle.Broadcast()
+	}
+	s.mu.Unlock()
+}
+
+// armRetry sets the timers of a job that entered TRANSIENT_ERROR: the retry after the minimum
+// retry delay (SetMinimumRetryDelay) and the no-progress timeout (SetNoProgressTimeout).
+func (s *sched) armRetry(j *job.Job) {
+	if s.manual {
+		return
+	}
+	v := j.TransferView()
+	if v.State != state.TransientError {
+		return
+	}
+	t := &jobTimers{}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	id := j.ID()
+	if old := s.timers[id]; old != nil {
+		stopTimers(old)
+	}
+	s.timers[id] = t
+	left := time.Duration(-1)
+	if !v.NoProgressDeadline.IsZero() {
+		left = v.NoProgressDeadline.Sub(s.clk.Now())
+		t.noProgress = s.clk.AfterFunc(left, func() { _, _ = j.Fire(state.NoProgressTimeout) })
+	}
+	if left < 0 || v.RetryDelay < left {
+		// A retry due when the timeout runs out, or later, never happens: the job goes to
+		// ERROR at the timeout.
+		t.retry = s.clk.AfterFunc(v.RetryDelay, func() { _, _ = j.Fire(state.RetryDelayElapsed) })
+	}
+}
+
+// stopTimers stops a job's retry timers. Called with s.mu held.
+func (s *sched) stopTimers(id uuid.UUID) {
+	if t := s.timers[id]; t != nil {
+		stopTimers(t)
+		delete(s.timers, id)
+	}
+}
+
+func stopTimers(t *jobTimers) {
+	if t.retry != nil {
+		t.retry.Stop()
+	}
+	if t.noProgress != nil {
+		t.noProgress.Stop()
+	}
+}
+
+// setOnline records whether the network is available. Losing it moves every queued, connecting
+// and transferring job to TRANSIENT_ERROR with BG_E_NETWORK_DISCONNECTED, where it waits without
+// a retry timer; getting it back moves every job in TRANSIENT_ERROR to QUEUED
+// (users-and-network-connections page).
+func (s *sched) setOnline(online bool, jobs []*job.Job) {
+	s.mu.Lock()
+	changed := s.offline == online
+	s.offline = !online
+	s.mu.Unlock()
+	if !changed {
+		return
+	}
+	ev := state.NetworkLost
+	if online {
+		ev = state.NetworkRestored
+	}
+	for _, j := range jobs {
+		_, _ = j.Fire(ev)
+	}
+	s.kick()
+}
+
+// waitIdle blocks until no transfer is running, and reports whether it had to wait.
+func (s *sched) waitIdle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	waited := false
+	for s.workers > 0 {
+		waited = true
+		s.idle.Wait()
+	}
+	return waited
+}
+
+// close stops every transfer and timer and waits for the transfers to return.
+func (s *sched) close() {
+	s.mu.Lock()
+	s.closed = true
+	runs := make([]*run, 0, len(s.runs))
+	for _, r := range s.runs {
+		runs = append(runs, r)
+		s.endRun(r)
+	}
+	for id := range s.timers {
+		s.stopTimers(id)
+	}
+	s.queue = nil
+	s.mu.Unlock()
+	for _, r := range runs {
+		r.cancel()
+	}
+	s.waitIdle()
+	s.client.Close()
+}

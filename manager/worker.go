@@ -1,0 +1,133 @@
+package manager
+
+import (
+	"errors"
+
+	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/job"
+	"github.com/bitsemu/bitsemu/state"
+	"github.com/bitsemu/bitsemu/transfer"
+)
+
+// work transfers a picked job's files one at a time, in order (life-cycle page, AddFile), until
+// the last is done, a file fails or the run is cancelled. Cancellation comes from the scheduler
+// when the job leaves CONNECTING and TRANSFERRING for any other reason (Suspend, Cancel,
+// Complete, a time slice, a timer, the network).
+func (s *sched) work(r *run, v job.TransferView) {
+	defer s.workerDone()
+	j := r.j
+	opts := transfer.Options{
+		Headers:        v.Headers,
+		Method:         v.Method,
+		Credentials:    v.Credentials,
+		ProxyUsage:     v.ProxyUsage,
+		ProxyList:      v.ProxyList,
+		ProxyBypass:    v.ProxyBypass,
+		SecurityFlags:  v.SecurityFlags,
+		DynamicContent: v.DynamicContent,
+	}
+	if !r.fg {
+		opts.Limiter = s.bg // the bandwidth policy applies to background jobs
+	}
+	obs := &fileObserver{j: j, connected: v.State == state.Transferring}
+	for i := range v.Files {
+		if r.ctx.Err() != nil {
+			return
+		}
+		if v.Files[i].Done {
+			continue
+		}
+		if !s.fetchFile(r, i, opts, obs) {
+			return
+		}
+	}
+}
+
+// fetchFile transfers file i and marks it done. It reports whether the job should go on with
+// the next file.
+func (s *sched) fetchFile(r *run, i int, opts transfer.Options, obs *fileObserver) bool {
+	j := r.j
+	dst, err := j.OpenTemp(i)
+	if err != nil {
+		if r.ctx.Err() == nil && !errors.Is(err, hresult.BG_E_INVALID_STATE) {
+			s.fail(j, i, &transfer.Error{Code: hresult.Of(err), Context: job.ContextLocalFile, Err: err}, false)
+		}
+		return false
+	}
+	// OpenTemp may have reconciled the recorded progress with the file: read it afterwards.
+	f := j.TransferView().Files[i]
+	if opts.Method != "" && f.Transferred > 0 {
+		// A job with a custom HTTP method restarts its transfer from the beginning
+		// (IBackgroundCopyJobHttpOptions2::SetHttpMethod).
+		if err := dst.Truncate(0); err == nil {
+			_ = j.FileProgress(i, f.Total, 0)
+			f.Transferred = 0
+		}
+	}
+	obs.file, obs.validator = i, f.Validator
+	spec := transfer.Spec{Remote: f.Remote, Ranges: f.Ranges, Offset: f.Transferred, Total: f.Total, Validator: f.Validator}
+	err = s.client.Fetch(r.ctx, spec, opts, dst, obs)
+	if cerr := dst.Close(); err == nil && cerr != nil {
+		err = &transfer.Error{Code: job.DiskCode(cerr), Context: job.ContextLocalFile, Transient: true, Err: cerr}
+	}
+	if r.ctx.Err() != nil || obs.stopped {
+		return false
+	}
+	if err != nil {
+		var te *transfer.Error
+		if !errors.As(err, &te) {
+			te = &transfer.Error{Code: hresult.E_FAIL, Context: job.ContextGeneralTransport, Transient: true, Err: err}
+		}
+		s.fail(j, i, te, opts.Method != "")
+		return false
+	}
+	obs.connect()
+	_, err = j.FireFileDone(i)
+	return err == nil
+}
+
+// fail records a transfer failure of file i: TRANSIENT_ERROR or ERROR as the error says.
+func (s *sched) fail(j *job.Job, i int, te *transfer.Error, customMethod bool) {
+	ev := state.FatalFailure
+	if te.Transient && !customMethod {
+		// With a custom HTTP method, errors that would be transient put the job in ERROR
+		// (IBackgroundCopyJobHttpOptions2::SetHttpMethod).
+		ev = state.TransientFailure
+	}
+	_, _ = j.FireError(ev, job.Failure{Context: te.Context, Code: te.Code, File: i, Protocol: te.Protocol})
+}
+
+// fileObserver carries a fetch's events into the job.
+type fileObserver struct {
+	j         *job.Job
+	file      int
+	connected bool
+	validator string
+	stopped   bool // the job refused the progress: it is final
+}
+
+// Connected moves the job from CONNECTING to TRANSFERRING, once.
+func (o *fileObserver) Connected() { o.connect() }
+
+func (o *fileObserver) connect() {
+	if !o.connected {
+		o.connected = true
+		_, _ = o.j.Fire(state.Connect)
+	}
+}
+
+// Progressed records the file's progress, its remote version and a reported redirect.
+func (o *fileObserver) Progressed(p transfer.Progress) error {
+	if p.Validator != o.validator {
+		o.validator = p.Validator
+		_ = o.j.SetFileValidator(o.file, p.Validator)
+	}
+	if p.URL != "" {
+		_ = o.j.Redirected(o.file, p.URL)
+	}
+	if err := o.j.FileProgress(o.file, p.Total, p.Transferred); err != nil {
+		o.stopped = true
+		return err
+	}
+	return nil
+}
