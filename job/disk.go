@@ -237,12 +237,28 @@ func (j *Job) TransferView() TransferView {
 		v.DownloadTimeLeft = time.Duration(c.maxDownload)*time.Second - c.downloadTime(c.env.Clock.Now())
 	}
 	for i, fc := range c.files {
-		v.Files[i] = FileView{
-			Remote: fc.remote, Local: fc.local, Ranges: fc.ranges,
-			Total: fc.total, Transferred: fc.transferred, Done: fc.done, Validator: fc.validator,
-		}
+		v.Files[i] = fc.view()
 	}
 	return v
+}
+
+func (fc *fileCore) view() FileView {
+	return FileView{
+		Remote: fc.remote, Local: fc.local, Ranges: fc.ranges,
+		Total: fc.total, Transferred: fc.transferred, Done: fc.done, Validator: fc.validator,
+	}
+}
+
+// TransferFile returns file i as TransferView would, and false when there is no such file (for
+// the service).
+func (j *Job) TransferFile(i int) (FileView, bool) {
+	c := j.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if i < 0 || i >= len(c.files) {
+		return FileView{}, false
+	}
+	return c.files[i].view(), true
 }
 
 // downloadTime is the time spent in CONNECTING and TRANSFERRING since the last Resume.

@@ -41,7 +41,7 @@ type sched struct {
 	queue   []*job.Job // QUEUED jobs, in the order they became QUEUED
 	runs    map[uuid.UUID]*run
 	bgRun   *run // the running background job, if any
-	manual  bool // WithManualTransfers: no transfers, no timers
+	manual  bool // WithManualTransfers: no queue, no transfers, no timers
 	offline bool
 	closed  bool
 	timers  map[uuid.UUID]*jobTimers
@@ -95,6 +95,9 @@ func burstFor(bytesPerSecond int) int {
 // changed follows a job's state changes. It is called by the manager's observer, after the job's
 // lock is released.
 func (s *sched) changed(ch job.Change) {
+	if s.manual {
+		return // no queue to keep, no transfer to stop, no timer to set
+	}
 	switch ch.Kind {
 	case job.StateChanged:
 	case job.PropertyChanged:
@@ -189,13 +192,13 @@ func (s *sched) decide() (pick *run, preempt *job.Job, offline []*job.Job) {
 	if s.closed {
 		return nil, nil, nil
 	}
+	if s.manual {
+		return nil, nil, nil
+	}
 	if s.offline {
 		offline = s.queue
 		s.queue = nil
 		return nil, nil, offline
-	}
-	if s.manual {
-		return nil, nil, nil
 	}
 	// A running job whose priority changed moves between the foreground and the background.
 	for _, r := range s.runs {

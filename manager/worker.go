@@ -55,7 +55,7 @@ func (s *sched) fetchFile(r *run, i int, opts transfer.Options, obs *fileObserve
 		return false
 	}
 	// OpenTemp may have reconciled the recorded progress with the file: read it afterwards.
-	f := j.TransferView().Files[i]
+	f, _ := j.TransferFile(i)
 	if opts.Method != "" && f.Transferred > 0 {
 		// A job with a custom HTTP method restarts its transfer from the beginning
 		// (IBackgroundCopyJobHttpOptions2::SetHttpMethod).
