@@ -84,10 +84,14 @@ func (j *Job) Cancel() (hresult.Code, error) {
 }
 
 // Complete ends the job and makes the files that finished transferring available under their
-// local names (IBackgroundCopyJob::Complete); the job moves to ACKNOWLEDGED. For a download job
-// it may be called in any live state: the code is S_OK when every file had finished, and
-// BG_S_PARTIAL_COMPLETE when some had not (their data is discarded). Upload jobs can be completed
-// only when TRANSFERRED. BG_E_INVALID_STATE for a final job, or for an upload job that is not
+// local names (IBackgroundCopyJob::Complete): each one's temporary file is renamed over its local
+// name, and the job moves to ACKNOWLEDGED. For a download job it may be called in any live
+// state: the code is S_OK when every file had finished, and BG_S_PARTIAL_COMPLETE when some had
+// not (their temporary files are removed and their local files not created);
+// BG_S_UNABLE_TO_DELETE_FILES when a temporary file could not be removed. When a rename fails,
+// Complete returns its error and the job stays in the queue, TRANSFERRED: the files renamed so
+// far stay available, and a later Complete renames the rest. Upload jobs can be completed only
+// when TRANSFERRED. BG_E_INVALID_STATE for a final job, or for an upload job that is not
 // TRANSFERRED. Complete also marks every kept file as validated.
 func (j *Job) Complete() (hresult.Code, error) {
 	o, err := j.begin(state.Complete, "Complete")

@@ -7,6 +7,13 @@
 // Jobs in a final state (ACKNOWLEDGED, CANCELLED) leave the queue at once: GetJob no longer finds
 // them and EnumJobs no longer lists them, while handles already held keep answering getters.
 //
+// The manager transfers the jobs' files through package transfer. Its scheduler picks QUEUED
+// jobs as BITS does (every FOREGROUND job at once beside one background job, by priority, in
+// round-robin time slices, with pre-emption), and its timers retry jobs in TRANSIENT_ERROR after
+// the minimum retry delay and end them in ERROR after the no-progress timeout or the maximum
+// download time. All of this runs on the manager's clock: WithClock and a clock.Virtual make
+// days pass in milliseconds (package bitstest does this for tests).
+//
 // The manager delivers notifications through package notify: the callback each job holds and
 // its notify command line. A Manager made by New keeps its jobs in memory. Everything is safe
 // for concurrent use.

@@ -101,8 +101,15 @@ func (s *sched) changed(ch job.Change) {
 	switch ch.Kind {
 	case job.StateChanged:
 	case job.PropertyChanged:
-		if ch.Method == state.SetPriority {
+		switch ch.Method {
+		case state.SetPriority:
 			s.kick()
+		case state.SetMaximumDownloadTime:
+			s.mu.Lock()
+			if r := s.runs[ch.Job.ID()]; r != nil && r.started {
+				s.armDeadline(r)
+			}
+			s.mu.Unlock()
 		}
 		return
 	default:
@@ -282,13 +289,38 @@ func (s *sched) start(r *run) {
 		if !r.fg {
 			r.slice = s.clk.AfterFunc(s.slice, func() { s.sliceEnd(r) })
 		}
-		if !v.NoDownloadLimit {
-			j := r.j
-			r.deadline = s.clk.AfterFunc(v.DownloadTimeLeft, func() { _, _ = j.Fire(state.MaxDownloadTimeout) })
-		}
+		s.armDeadline(r)
 	}
 	s.mu.Unlock()
 	go s.work(r, v)
+}
+
+// armDeadline sets the timer of the run's maximum download time
+// (IBackgroundCopyJob4::SetMaximumDownloadTime). When it fires, it checks the time left again:
+// a Resume or a larger maximum meanwhile gives the job more. Called with s.mu held.
+func (s *sched) armDeadline(r *run) {
+	if r.deadline != nil {
+		r.deadline.Stop()
+		r.deadline = nil
+	}
+	v := r.j.TransferView()
+	if v.NoDownloadLimit {
+		return
+	}
+	r.deadline = s.clk.AfterFunc(v.DownloadTimeLeft, func() {
+		s.mu.Lock()
+		if s.runs[r.j.ID()] != r {
+			s.mu.Unlock()
+			return
+		}
+		if v := r.j.TransferView(); v.NoDownloadLimit || v.DownloadTimeLeft > 0 {
+			s.armDeadline(r)
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+		_, _ = r.j.Fire(state.MaxDownloadTimeout)
+	})
 }
 
 // sliceEnd ends a background job's turn when another job of its priority or a higher one waits;

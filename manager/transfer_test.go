@@ -534,6 +534,27 @@ func TestMaximumDownloadTime(t *testing.T) {
 	assert.Equal(t, hresult.BG_E_MAXDOWNLOAD_TIMEOUT, code)
 }
 
+func TestMaximumDownloadTimeFollowsResumeAndChanges(t *testing.T) {
+	srv := newServer(t, map[string][]byte{"d.bin": content(20, 100_000)}, bitstest.Stall(1000))
+	h, c, dir := setup(t)
+	j := download(t, c, dir, srv.URLFor("d.bin"))
+	require.NoError(t, j.SetMaximumDownloadTime(60))
+	require.NoError(t, j.Resume())
+	waitServer(t, srv, func(st bitstest.Stats) bool { return st.Stalled == 1 })
+	h.Clock.Advance(40 * time.Second)
+	require.NoError(t, j.Resume(), "Resume restarts the count")
+	h.Clock.Advance(40 * time.Second)
+	h.Clock.Wait()
+	assert.Equal(t, state.Transferring, stateOf(t, j), "80 s in all, 40 s since Resume")
+	require.NoError(t, j.SetMaximumDownloadTime(50))
+	h.Clock.Advance(9 * time.Second)
+	h.Clock.Wait()
+	assert.Equal(t, state.Transferring, stateOf(t, j))
+	h.Clock.Advance(time.Second)
+	h.Settle()
+	assert.Equal(t, state.Error, stateOf(t, j), "a lower maximum takes effect at once")
+}
+
 func TestStalledConnectionIsATransientError(t *testing.T) {
 	data := content(21, 100_000)
 	srv := newServer(t, map[string][]byte{"d.bin": data}, bitstest.Stall(1000).Times(1))

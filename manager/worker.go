@@ -30,6 +30,7 @@ func (s *sched) work(r *run, v job.TransferView) {
 		opts.Limiter = s.bg // the bandwidth policy applies to background jobs
 	}
 	obs := &fileObserver{j: j, connected: v.State == state.Transferring}
+	pending := false
 	for i := range v.Files {
 		if r.ctx.Err() != nil {
 			return
@@ -37,9 +38,15 @@ func (s *sched) work(r *run, v job.TransferView) {
 		if v.Files[i].Done {
 			continue
 		}
+		pending = true
 		if !s.fetchFile(r, i, opts, obs) {
 			return
 		}
+	}
+	if !pending && len(v.Files) > 0 && r.ctx.Err() == nil {
+		// Every file was done already: nothing to fetch, the job is transferred.
+		obs.connect()
+		_, _ = j.FireFileDone(len(v.Files) - 1)
 	}
 }
 
