@@ -1,0 +1,571 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/job"
+)
+
+// FileName is the name of the database file in a store's directory.
+const FileName = "jobs.db"
+
+// SchemaVersion is the version of the store's layout (its buckets and keys) that this code writes
+// and the newest it opens.
+const SchemaVersion = 1
+
+// DefaultTimeout is how long Open waits for the store to be free when Options.Timeout is 0.
+const DefaultTimeout = 100 * time.Millisecond
+
+var (
+	bucketMeta = []byte("meta")
+	bucketJobs = []byte("jobs")
+	keyVersion = []byte("version")
+)
+
+// Options for Open.
+type Options struct {
+	// Timeout is how long Open waits for another process or manager holding the store to let
+	// go; 0 means DefaultTimeout (100 ms), and a negative value means one try.
+	Timeout time.Duration
+	// NoSync turns fsync off: Put and Delete return before their data is on disk, and a crash
+	// of the machine may lose or damage the store. For tests and benchmarks only; unsafe.
+	NoSync bool
+}
+
+// Store is an open job store. Its methods are safe for concurrent use.
+type Store struct {
+	dir  string
+	path string
+	db   *bolt.DB
+
+	// sem is held by the one goroutine that commits (or closes); the others wait for their
+	// operation to be done or for their turn to commit what is pending.
+	sem chan struct{}
+
+	mu      sync.Mutex
+	pending []*op
+	closed  bool
+}
+
+// op is one Put, PutAll or Delete waiting to be committed.
+type op struct {
+	name  string
+	id    uuid.UUID // the job, for error messages; Nil for PutAll
+	items []item
+	done  chan struct{}
+	err   error
+}
+
+// item is the write of one record (val != nil) or the removal of one (val == nil).
+type item struct {
+	id  uuid.UUID
+	seq uint64
+	val []byte
+}
+
+// Open opens the store in dir, creating dir (mode 0700) and dir/jobs.db (mode 0600) when they do
+// not exist. The store stays locked until Close.
+//
+// Errors, each an *hresult.Error: the store is held by another Store, of this process or another,
+// for longer than opt.Timeout (ErrInUse, ERROR_SHARING_VIOLATION); the file is not a job store
+// or is damaged (ErrCorrupt, BG_E_DATABASE_CORRUPT); its schema version is newer than
+// SchemaVersion (ErrVersion, BG_E_DATABASE_CORRUPT); the directory or file cannot be created or
+// opened (E_ACCESSDENIED, ERROR_PATH_NOT_FOUND, ERROR_DISK_FULL, ... as job.DiskCode maps them).
+func Open(dir string, opt Options) (*Store, error) {
+	dir = filepath.Clean(dir)
+	path := filepath.Join(dir, FileName)
+	newDir := false
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, ioError("Open", uuid.Nil, err)
+		}
+		// MkdirAll is subject to the umask; the store's directory is owner-only, exactly.
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return nil, ioError("Open", uuid.Nil, err)
+		}
+		newDir = true
+	}
+	_, statErr := os.Lstat(path)
+	created := errors.Is(statErr, fs.ErrNotExist)
+
+	timeout := opt.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	db, err := openBolt(path, &bolt.Options{Timeout: timeout, NoSync: opt.NoSync})
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		if err := os.Chmod(path, 0o600); err != nil {
+			db.Close()
+			return nil, ioError("Open", uuid.Nil, err)
+		}
+	}
+	s := &Store{dir: dir, path: path, db: db, sem: make(chan struct{}, 1)}
+	if err := s.schema(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if created && !opt.NoSync {
+		// The new file's name, and the new directory's, must be on disk too: a store whose jobs
+		// were written must not vanish with a crash.
+		err := syncDir(dir)
+		if err == nil && newDir {
+			err = syncDir(filepath.Dir(dir))
+		}
+		if err != nil {
+			db.Close()
+			return nil, ioError("Open", uuid.Nil, err)
+		}
+	}
+	return s, nil
+}
+
+// syncDir flushes a directory's entries to disk. Windows cannot open a directory for that, and
+// makes a file's name durable with the file.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// openBolt opens the bbolt file and maps its failures to this package's errors. bbolt panics on
+// some damaged files; the panic becomes ErrCorrupt, and the file (with its lock) is closed.
+func openBolt(path string, bopt *bolt.Options) (db *bolt.DB, err error) {
+	var file *os.File
+	bopt.OpenFile = func(name string, flag int, perm os.FileMode) (*os.File, error) {
+		f, err := os.OpenFile(name, flag, perm)
+		file = f
+		return f, err
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if p := recover(); p != nil {
+			if file != nil {
+				file.Close()
+			}
+			db, err = nil, corrupt("Open", uuid.Nil, fmt.Errorf("%s: %w: %v", path, ErrCorrupt, p))
+		}
+	}()
+	db, err = bolt.Open(path, 0o600, bopt)
+	if err == nil {
+		return db, nil
+	}
+	var pathErr *fs.PathError
+	var errno syscall.Errno
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
+		return nil, &hresult.Error{Op: "Open", Code: hresult.ERROR_SHARING_VIOLATION,
+			Err: fmt.Errorf("%s: %w (waited %v)", path, ErrInUse, bopt.Timeout)}
+	case errors.As(err, &pathErr), errors.As(err, &errno):
+		return nil, ioError("Open", uuid.Nil, err)
+	}
+	// ErrInvalid (not a bbolt file), ErrChecksum, ErrVersionMismatch, a file too small...
+	return nil, corrupt("Open", uuid.Nil, fmt.Errorf("%s: %w: %v", path, ErrCorrupt, err))
+}
+
+// errInit says that the file is empty and needs its buckets.
+var errInit = errors.New("store: new file")
+
+// schema checks the schema version, and creates the buckets in a new file.
+func (s *Store) schema() error {
+	err := s.view(func(tx *bolt.Tx) error { return s.checkSchema(tx, false) })
+	if errors.Is(err, errInit) {
+		err = s.update(func(tx *bolt.Tx) error { return s.checkSchema(tx, true) })
+	}
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrCorrupt), errors.Is(err, ErrVersion):
+		return corrupt("Open", uuid.Nil, err)
+	}
+	return ioError("Open", uuid.Nil, err)
+}
+
+func (s *Store) checkSchema(tx *bolt.Tx, init bool) error {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		if k, _ := tx.Cursor().First(); k != nil {
+			return fmt.Errorf("%s: %w: not a job store (a bbolt file without a %q bucket)", s.path, ErrCorrupt, bucketMeta)
+		}
+		if !init {
+			return errInit
+		}
+		meta, err := tx.CreateBucket(bucketMeta)
+		if err != nil {
+			return err
+		}
+		if err := meta.Put(keyVersion, binary.AppendUvarint(nil, SchemaVersion)); err != nil {
+			return err
+		}
+		_, err = tx.CreateBucket(bucketJobs)
+		return err
+	}
+	v := meta.Get(keyVersion)
+	ver, n := binary.Uvarint(v)
+	switch {
+	case v == nil:
+		return fmt.Errorf("%s: %w: no schema version", s.path, ErrCorrupt)
+	case n != len(v) || ver == 0:
+		return fmt.Errorf("%s: %w: unreadable schema version %x", s.path, ErrCorrupt, v)
+	case ver > SchemaVersion:
+		return fmt.Errorf("%s: %w: schema version %d is newer than this code's %d", s.path, ErrVersion, ver, SchemaVersion)
+	}
+	if tx.Bucket(bucketJobs) == nil {
+		return fmt.Errorf("%s: %w: no %q bucket", s.path, ErrCorrupt, bucketJobs)
+	}
+	return nil
+}
+
+// Close releases the store, after the commit under way if any. Operations waiting to be committed
+// and any later call fail with ErrClosed. Closing twice does nothing.
+func (s *Store) Close() error {
+	s.sem <- struct{}{}
+	defer func() { <-s.sem }()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	if err := s.db.Close(); err != nil {
+		return ioError("Close", uuid.Nil, fmt.Errorf("%s: %w", s.path, err))
+	}
+	return nil
+}
+
+// Dir returns the store's directory, as given to Open but cleaned.
+func (s *Store) Dir() string { return s.dir }
+
+// Put writes r, replacing the job's record unless that one is newer (its Seq greater than r.Seq):
+// the records of one job may arrive out of order from different goroutines, and an older one is
+// skipped without error, the newer already holding its change. When Put returns, the record is
+// on disk (unless Options.NoSync).
+//
+// A stored record that cannot be read (damaged) is replaced.
+//
+// Put refuses (E_INVALIDARG) a record with no ID or one it could not read back: a text field
+// that is not valid UTF-8 (see the package documentation). A failure of the disk gives the
+// HRESULT job.DiskCode gives it.
+func (s *Store) Put(r *job.Record) error {
+	it, err := prepare("Put", r)
+	if err != nil {
+		return err
+	}
+	return s.submit(&op{name: "Put", id: r.ID, items: []item{it}})
+}
+
+// PutAll writes many records in one transaction, with Put's rules for each (an older record
+// than the one stored, or than one before it in rs, is skipped). Either all are written or, on
+// error, none.
+func (s *Store) PutAll(rs []job.Record) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	items := make([]item, len(rs))
+	for i := range rs {
+		it, err := prepare("PutAll", &rs[i])
+		if err != nil {
+			return err
+		}
+		items[i] = it
+	}
+	// bbolt inserts keys in order faster; equal keys keep their order, and with it Put's rules.
+	slices.SortStableFunc(items, func(a, b item) int { return bytes.Compare(a.id[:], b.id[:]) })
+	return s.submit(&op{name: "PutAll", items: items})
+}
+
+// prepare encodes r and checks that the encoding reads back.
+func prepare(opName string, r *job.Record) (item, error) {
+	if r.ID == uuid.Nil {
+		return item{}, &hresult.Error{Op: opName, Code: hresult.E_INVALIDARG, Err: errors.New("store: record has no job id")}
+	}
+	b := Encode(r)
+	var back job.Record
+	if err := decodeInto(b, &back); err != nil {
+		var de *decodeError
+		errors.As(err, &de)
+		return item{}, &hresult.Error{Op: opName, Job: guid(r.ID), Code: hresult.E_INVALIDARG,
+			Err: fmt.Errorf("store: the record would not read back: %s: %s", de.field, de.reason)}
+	}
+	return item{id: r.ID, seq: r.Seq, val: b}, nil
+}
+
+// Delete removes the job's record; when it returns, the removal is on disk (unless
+// Options.NoSync). Deleting a job that is not there is not an error. The store keeps no trace of
+// a deleted job: a Put of one of its records that arrives after Delete writes it again, so a
+// caller whose Put and Delete of one job may race must order them.
+func (s *Store) Delete(id uuid.UUID) error {
+	return s.submit(&op{name: "Delete", id: id, items: []item{{id: id}}})
+}
+
+// submit queues o and waits until it is committed, by this goroutine or by one whose commit took
+// it along.
+func (s *Store) submit(o *op) error {
+	o.done = make(chan struct{})
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return o.fail(ErrClosed)
+	}
+	s.pending = append(s.pending, o)
+	s.mu.Unlock()
+
+	select {
+	case <-o.done:
+		return o.err
+	case s.sem <- struct{}{}:
+	}
+	select {
+	case <-o.done: // the previous commit took it along
+	default:
+		s.mu.Lock()
+		batch := s.pending
+		s.pending = nil
+		closed := s.closed
+		s.mu.Unlock()
+		if closed {
+			for _, b := range batch {
+				b.err = b.fail(ErrClosed)
+				close(b.done)
+			}
+		} else {
+			s.commit(batch)
+		}
+	}
+	<-s.sem
+	return o.err
+}
+
+func (o *op) fail(err error) error {
+	if errors.Is(err, ErrCorrupt) {
+		return corrupt(o.name, o.id, err)
+	}
+	return ioError(o.name, o.id, err)
+}
+
+// errNoChange rolls back a transaction that changed nothing, so as not to pay for its commit.
+var errNoChange = errors.New("no change")
+
+// commit writes the operations of batch in one transaction.
+func (s *Store) commit(batch []*op) {
+	err := s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketJobs)
+		if b == nil {
+			return fmt.Errorf("%s: %w: no %q bucket", s.path, ErrCorrupt, bucketJobs)
+		}
+		changed := false
+		for _, o := range batch {
+			for i := range o.items {
+				it := &o.items[i]
+				old := b.Get(it.id[:])
+				if it.val == nil {
+					if old != nil {
+						if err := b.Delete(it.id[:]); err != nil {
+							return err
+						}
+						changed = true
+					}
+					continue
+				}
+				if old != nil {
+					// A stored record that cannot be read is replaced by the good one.
+					if _, seq, _, ok := peek(old); ok && seq > it.seq {
+						continue
+					}
+				}
+				if err := b.Put(it.id[:], it.val); err != nil {
+					return err
+				}
+				changed = true
+			}
+		}
+		if !changed {
+			return errNoChange
+		}
+		return nil
+	})
+	if errors.Is(err, berrors.ErrIncompatibleValue) {
+		err = fmt.Errorf("%s: %w: a bucket in place of a record: %v", s.path, ErrCorrupt, err)
+	}
+	if errors.Is(err, errNoChange) {
+		err = nil
+	}
+	for _, o := range batch {
+		if err != nil {
+			o.err = o.fail(err)
+		}
+		close(o.done)
+	}
+}
+
+// parallelLoadMin is the number of records per goroutine below which Load decodes on fewer.
+const parallelLoadMin = 2048
+
+// Load returns every record, in creation order (Created, then ID). A record that cannot be
+// decoded, or is stored under another job's key, fails the whole Load with an error naming the
+// job (ErrCorrupt or ErrVersion, BG_E_DATABASE_CORRUPT): nothing is dropped silently.
+func (s *Store) Load() ([]job.Record, error) {
+	type entry struct {
+		created time.Time
+		id      uuid.UUID
+		val     []byte // in bbolt's map: valid during the transaction only
+	}
+	var recs []job.Record
+	var bad uuid.UUID // the job whose record is damaged
+	err := s.view(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketJobs)
+		if b == nil {
+			return fmt.Errorf("%s: %w: no %q bucket", s.path, ErrCorrupt, bucketJobs)
+		}
+		entries := make([]entry, 0, b.Stats().KeyN)
+		c := b.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if len(k) != len(uuid.UUID{}) {
+				return fmt.Errorf("%s: %w: key %x is not a job id", s.path, ErrCorrupt, k)
+			}
+			id := uuid.UUID(k)
+			if v == nil {
+				bad = id
+				return fmt.Errorf("%s: %w: a bucket, not a record", s.path, ErrCorrupt)
+			}
+			rid, _, created, ok := peek(v)
+			if !ok {
+				bad = id
+				var r job.Record
+				if err := decodeInto(v, &r); err != nil {
+					return fmt.Errorf("%s: %w", s.path, err)
+				}
+				return fmt.Errorf("%s: %w: record start unreadable", s.path, ErrCorrupt)
+			}
+			if rid != id {
+				bad = id
+				return fmt.Errorf("%s: %w: the record of job %s is stored under key %s", s.path, ErrCorrupt, guid(rid), guid(id))
+			}
+			entries = append(entries, entry{created: created, id: id, val: v})
+		}
+		slices.SortFunc(entries, func(a, b entry) int {
+			if c := a.created.Compare(b.created); c != 0 {
+				return c
+			}
+			return bytes.Compare(a.id[:], b.id[:])
+		})
+		recs = make([]job.Record, len(entries))
+		// Decode in parallel: the values stay mapped until the transaction ends, and each
+		// goroutine fills its own records. The first failure in Load's order is reported.
+		workers := min(runtime.GOMAXPROCS(0), len(entries)/parallelLoadMin+1)
+		failed := make([]int, workers)
+		errs := make([]error, workers)
+		var wg sync.WaitGroup
+		for w := range workers {
+			lo, hi := len(entries)*w/workers, len(entries)*(w+1)/workers
+			wg.Go(func() {
+				i := lo
+				// A value beyond the end of a truncated file faults: like view, make it ErrCorrupt.
+				defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+				defer func() {
+					if p := recover(); p != nil {
+						failed[w], errs[w] = i, fmt.Errorf("%w: %v", ErrCorrupt, p)
+					}
+				}()
+				for ; i < hi; i++ {
+					if err := decodeInto(entries[i].val, &recs[i]); err != nil {
+						failed[w], errs[w] = i, err
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		for w, err := range errs {
+			if err != nil {
+				bad = entries[failed[w]].id
+				return fmt.Errorf("%s: %w", s.path, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, ErrCorrupt) || errors.Is(err, ErrVersion) {
+			return nil, corrupt("Load", bad, err)
+		}
+		return nil, ioError("Load", uuid.Nil, err)
+	}
+	return recs, nil
+}
+
+// Len returns the number of records.
+func (s *Store) Len() (int, error) {
+	n := 0
+	err := s.view(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketJobs)
+		if b == nil {
+			return fmt.Errorf("%s: %w: no %q bucket", s.path, ErrCorrupt, bucketJobs)
+		}
+		n = b.Stats().KeyN
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, ErrCorrupt) {
+			return 0, corrupt("Len", uuid.Nil, err)
+		}
+		return 0, ioError("Len", uuid.Nil, err)
+	}
+	return n, nil
+}
+
+// view runs a read transaction; update a write transaction. bbolt panics on some damaged pages,
+// and a damaged file can fault when it is read through the map: both become ErrCorrupt. A closed
+// store gives ErrClosed.
+func (s *Store) view(fn func(*bolt.Tx) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer s.guard(&err)
+	return closedErr(s.db.View(fn))
+}
+
+func (s *Store) update(fn func(*bolt.Tx) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer s.guard(&err)
+	return closedErr(s.db.Update(fn))
+}
+
+func (s *Store) guard(err *error) {
+	if p := recover(); p != nil {
+		*err = fmt.Errorf("%s: %w: %v", s.path, ErrCorrupt, p)
+	}
+}
+
+func closedErr(err error) error {
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
+}
