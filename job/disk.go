@@ -105,49 +105,67 @@ func (o *op) setTransferred(i int, n uint64) {
 	o.emit(Change{Kind: FileProgressed, File: i})
 }
 
-// completeFiles makes the finished files available under their local names and removes the
-// temporary files of the others. It returns the first rename failure (after which nothing else
-// is removed, so that Complete can be tried again), and whether some temporary file could not be
-// removed. Called with the job locked.
-func (c *core) completeFiles() (renameErr error, undeleted bool) {
+// completeFiles makes the finished files available under their local names and returns the
+// temporary files of the others, to remove once the job's new state is recorded. It returns the
+// first rename failure, after which nothing else changes, so that Complete can be tried again.
+// Called with the job locked.
+func (c *core) completeFiles() (doomed []*fileCore, renameErr error) {
 	for _, fc := range c.files {
 		if !fc.done || fc.kept || !fc.tempCreated {
 			continue
 		}
 		if err := os.Rename(fc.tempName, fc.local); err != nil {
-			return err, false
+			if !renamedBefore(fc, err) {
+				return nil, err
+			}
 		}
 		fc.kept, fc.tempCreated = true, false
 	}
-	for _, fc := range c.files {
-		if !fc.kept && fc.tempCreated {
-			if !removeTemp(fc) {
-				undeleted = true
-			}
-		}
-	}
-	return nil, undeleted
+	return c.temps(), nil
 }
 
-// removeTemps removes every temporary file of the job and reports whether all went.
-func (c *core) removeTemps() bool {
-	ok := true
-	for _, fc := range c.files {
-		if fc.tempCreated && !removeTemp(fc) {
-			ok = false
-		}
-	}
-	return ok
-}
-
-// removeTemp removes fc's temporary file; a file already gone counts as removed.
-func removeTemp(fc *fileCore) bool {
-	err := os.Remove(fc.tempName)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+// renamedBefore reports whether a failed rename of fc's temporary file finds the work already
+// done: the temporary file is gone and the local file is there. That is what a Complete the
+// process did not live to record leaves behind; the next Complete finishes it.
+func renamedBefore(fc *fileCore, err error) bool {
+	if !errors.Is(err, fs.ErrNotExist) {
 		return false
 	}
-	fc.tempCreated = false
-	return true
+	if _, err := os.Lstat(fc.tempName); !errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	st, err := os.Stat(fc.local)
+	return err == nil && st.Mode().IsRegular()
+}
+
+// temps returns the files whose temporary file exists. Called with the job locked.
+func (c *core) temps() []*fileCore {
+	var out []*fileCore
+	for _, fc := range c.files {
+		if fc.tempCreated {
+			out = append(out, fc)
+		}
+	}
+	return out
+}
+
+// removeTemps removes the temporary files of a job that became final, once the change is
+// recorded: a crash in between leaves a stray temporary file, never a job whose data is gone.
+// It reports whether every file went; a file already gone counts as removed. Called without
+// the job's lock.
+func (c *core) removeTemps(files []*fileCore) bool {
+	ok := true
+	for _, fc := range files {
+		err := os.Remove(fc.tempName)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			ok = false
+			continue
+		}
+		c.mu.Lock()
+		fc.tempCreated = false
+		c.mu.Unlock()
+	}
+	return ok
 }
 
 // DiskCode maps a file-system error to the HRESULT BITS reports for it: E_ACCESSDENIED,
@@ -194,6 +212,8 @@ type TransferView struct {
 	DownloadTimeLeft time.Duration
 	// NoDownloadLimit is set when the maximum download time is 0 (no cap).
 	NoDownloadLimit bool
+	// Modified is the job's last modification: a change of state or property, or progress.
+	Modified time.Time
 
 	Files []FileView
 }
@@ -226,6 +246,7 @@ func (j *Job) TransferView() TransferView {
 		SecurityFlags:  c.security,
 		DynamicContent: c.props.dynamicContent,
 		RetryDelay:     time.Duration(c.retryDelay) * time.Second,
+		Modified:       c.modified,
 		Files:          make([]FileView, len(c.files)),
 	}
 	if !c.noProgressSince.IsZero() {

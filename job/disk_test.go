@@ -333,3 +333,29 @@ func TestTransferView(t *testing.T) {
 	isCode(t, hresult.E_INVALIDARG, j.Redirected(0, "ftp://x/y"))
 	isCode(t, hresult.E_INVALIDARG, j.SetFileValidator(3, "v"))
 }
+
+func TestCompleteFinishesACompleteInterruptedByACrash(t *testing.T) {
+	// The process renamed the first file and died before recording it: the temporary file is
+	// gone and the local file is there. The next Complete takes the file as renamed.
+	fx := newFx(t)
+	j := fx.jobIn(job.Download, 2, state.Transferring)
+	writeFile(t, j, 0, "one", true)
+	writeFile(t, j, 1, "two", true)
+	local0, temp0 := names(t, j, 0)
+	require.NoError(t, os.Rename(temp0, local0))
+	code, err := j.Complete()
+	require.NoError(t, err)
+	assert.Equal(t, hresult.S_OK, code)
+	data, err := os.ReadFile(local0)
+	require.NoError(t, err)
+	assert.Equal(t, "one", string(data))
+
+	// Without the local file, the missing temporary file is an error.
+	j2 := fx.jobIn(job.Download, 1, state.Transferring)
+	writeFile(t, j2, 0, "lost", true)
+	_, temp := names(t, j2, 0)
+	require.NoError(t, os.Remove(temp))
+	_, err = j2.Complete()
+	assert.ErrorIs(t, err, hresult.ERROR_PATH_NOT_FOUND)
+	mustState(t, j2, state.Transferred)
+}

@@ -165,7 +165,7 @@ func (j *Job) fire(ev state.Event, f *Failure) (state.State, error) {
 	if t.To == state.Cancelled {
 		// Expiry is a Cancel by the service: the temporary files go (group-policies,
 		// JobInactivityTimeout).
-		c.removeTemps()
+		o.doomed = c.temps()
 	}
 	o.move(t.To, ev)
 	return c.st, nil

@@ -135,6 +135,9 @@ func (j *Job) addFiles(m state.Method, name string, files []FileInfo, ranges []F
 		if code, cause := checkLocal(fi.LocalName, wall); code != hresult.S_OK {
 			return o.failErr(code, cause)
 		}
+		if !c.env.allowsLocal(fi.LocalName) {
+			return o.fail(hresult.E_ACCESSDENIED)
+		}
 	}
 	if ranges != nil {
 		sorted, code := checkRanges(ranges)

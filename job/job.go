@@ -1,7 +1,9 @@
 package job
 
 import (
+	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +35,29 @@ type Env struct {
 	Clock    clock.Clock // nil means clock.Real()
 	Limits   Limits
 	Observer Observer // may be nil
+	// LocalRoots, when not empty, confines local file names (AddFile, AddFileSet,
+	// AddFileWithRanges, SetReplyFileName) to these directories and their subdirectories:
+	// others give E_ACCESSDENIED. The directories must be absolute and clean, with symbolic
+	// links resolved.
+	LocalRoots []string
+}
+
+// allowsLocal reports whether the local file name is inside one of the LocalRoots. Symbolic links
+// in its directory are resolved, so that a link cannot lead outside.
+func (e *Env) allowsLocal(name string) bool {
+	if len(e.LocalRoots) == 0 {
+		return true
+	}
+	dir, err := filepath.EvalSymlinks(filepath.Dir(name))
+	if err != nil {
+		return false
+	}
+	for _, root := range e.LocalRoots {
+		if dir == root || strings.HasPrefix(dir, root+string(filepath.Separator)) || root == string(filepath.Separator) {
+			return true
+		}
+	}
+	return false
 }
 
 // ChangeKind says what changed in a job.
@@ -261,6 +286,7 @@ type op struct {
 	n      int       // changes held in buf
 	buf    [2]Change // the first changes, without an allocation
 	more   []Change  // any further changes
+	doomed []*fileCore
 }
 
 // begin locks the job for a call of method m and checks the caller: a closed caller gets
@@ -351,8 +377,9 @@ func (o *op) emit(ch Change) {
 	o.more = append(o.more, ch)
 }
 
-// end unlocks the job and reports the collected changes to the observer.
-func (o *op) end() {
+// end unlocks the job, reports the collected changes to the observer and then removes the
+// temporary files the call doomed. It reports whether they all went.
+func (o *op) end() bool {
 	c := o.j.c
 	c.mu.Unlock()
 	if obs := c.env.Observer; obs != nil {
@@ -363,6 +390,10 @@ func (o *op) end() {
 			obs.JobChanged(ch)
 		}
 	}
+	if len(o.doomed) == 0 {
+		return true
+	}
+	return c.removeTemps(o.doomed)
 }
 
 // facts describes the job for the state rules.

@@ -70,16 +70,17 @@ func (j *Job) Cancel() (hresult.Code, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer o.end()
 	out, err := o.check()
 	if err != nil {
+		o.end()
 		return 0, err
 	}
+	o.doomed = j.c.temps()
+	o.move(out.To, 0)
 	code := out.Code
-	if !j.c.removeTemps() {
+	if !o.end() {
 		code = hresult.BG_S_UNABLE_TO_DELETE_FILES
 	}
-	o.move(out.To, 0)
 	return code, nil
 }
 
@@ -98,24 +99,23 @@ func (j *Job) Complete() (hresult.Code, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer o.end()
 	out, err := o.check()
 	if err != nil {
+		o.end()
 		return 0, err
 	}
 	c := j.c
-	code := out.Code
 	if c.typ == Download {
-		renameErr, undeleted := c.completeFiles()
+		doomed, renameErr := c.completeFiles()
 		if renameErr != nil {
 			// The job stays in the queue, TRANSFERRED; files already renamed stay available
 			// (IBackgroundCopyJob::Complete).
 			o.move(state.Transferred, 0)
-			return 0, o.failErr(DiskCode(renameErr), renameErr)
+			err := o.failErr(DiskCode(renameErr), renameErr)
+			o.end()
+			return 0, err
 		}
-		if undeleted {
-			code = hresult.BG_S_UNABLE_TO_DELETE_FILES
-		}
+		o.doomed = doomed
 	}
 	for _, fc := range c.files {
 		if fc.done {
@@ -123,6 +123,10 @@ func (j *Job) Complete() (hresult.Code, error) {
 		}
 	}
 	o.move(out.To, 0)
+	code := out.Code
+	if !o.end() {
+		code = hresult.BG_S_UNABLE_TO_DELETE_FILES
+	}
 	return code, nil
 }
 

@@ -46,6 +46,9 @@ func (j *Job) SetReplyFileName(name string) error {
 		if code, cause := checkLocal(name, time.Now()); code != hresult.S_OK {
 			return o.failErr(code, cause)
 		}
+		if !j.c.env.allowsLocal(name) {
+			return o.fail(hresult.E_ACCESSDENIED)
+		}
 	}
 	if _, err := o.check(); err != nil {
 		return err

@@ -1,0 +1,227 @@
+package job
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/state"
+)
+
+// Record is everything about a job that outlives the service: its properties, files, progress,
+// times, error and owner, the notify command line included. The callback is not in it: BITS
+// keeps jobs across restarts but not the interface pointers applications registered.
+type Record struct {
+	ID    uuid.UUID
+	Type  Type
+	State state.State
+	Seq   uint64 // the number of changes the job had when the record was taken
+	Owner Identity
+
+	DisplayName string
+	Description string
+	Priority    Priority
+	NotifyFlags uint32
+	CmdProgram  string
+	CmdParams   string
+	CmdCaller   Identity // who set the command line
+
+	MinimumRetryDelay   uint32 // seconds
+	NoProgressTimeout   uint32 // seconds
+	MaximumDownloadTime uint32 // seconds
+
+	ProxyUsage  ProxyUsage
+	ProxyList   string
+	ProxyBypass string
+	Credentials []Credentials
+
+	CustomHeaders          string
+	CustomHeadersWriteOnly bool
+	SecurityFlags          uint32
+	HTTPMethod             string // "" for the default verb
+	ReplyFileName          string
+	FileACLFlags           uint32
+	PeerCachingFlags       uint32
+
+	CostFlags                 uint32
+	NotificationCLSID         uuid.UUID
+	DynamicContent            bool
+	HighPerformance           bool
+	MaxDownloadSize           uint64
+	UseStoredCredentials      AuthTarget
+	MinNotificationIntervalMs uint32
+	OnDemand                  bool
+
+	Created, Modified, Completed time.Time
+	Resumed                      bool
+	ErrorCount                   uint32
+	Error                        *ErrorRecord // nil when the job holds no error
+	NoProgressSince              time.Time    // zero when the no-progress timeout is not running
+	DownloadTime                 time.Duration
+
+	Files []FileRecord
+}
+
+// ErrorRecord is a job's error in a Record.
+type ErrorRecord struct {
+	Context  ErrorContext
+	Code     hresult.Code
+	File     int // index of the file concerned, -1 for none
+	Protocol string
+}
+
+// FileRecord is one file of a Record.
+type FileRecord struct {
+	RemoteName      string
+	LocalName       string
+	Ranges          []FileRange
+	BytesTotal      uint64
+	BytesDone       uint64 // bytes of the output in the temporary file
+	Completed       bool   // all bytes arrived
+	Validated       bool
+	ValidationSet   bool
+	TempName        string // "" until named
+	TempCreated     bool   // the temporary file exists and belongs to the job
+	Kept            bool   // Complete renamed it to the local name
+	Validator       string // the remote file's version as last seen
+	ResponseHeaders string
+}
+
+// Record returns the job's record as it stands (for the service).
+func (j *Job) Record() Record {
+	c := j.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := Record{
+		ID: c.id, Type: c.typ, State: c.st, Seq: c.seq, Owner: c.owner,
+		DisplayName: c.name, Description: c.desc, Priority: c.priority, NotifyFlags: c.notify,
+		CmdProgram: c.cmdProgram, CmdParams: c.cmdParams, CmdCaller: c.cmdCaller,
+		MinimumRetryDelay: c.retryDelay, NoProgressTimeout: c.noProgress, MaximumDownloadTime: c.maxDownload,
+		ProxyUsage: c.proxyUsage, ProxyList: c.proxyList, ProxyBypass: c.proxyBypass,
+		Credentials:   append([]Credentials(nil), c.creds...),
+		CustomHeaders: c.headers, CustomHeadersWriteOnly: c.headersWriteOnly,
+		SecurityFlags: c.security, HTTPMethod: c.httpMethod, ReplyFileName: c.replyFile,
+		FileACLFlags: c.aclFlags, PeerCachingFlags: c.peerFlags,
+		CostFlags: c.props.costFlags, NotificationCLSID: c.props.clsid,
+		DynamicContent: c.props.dynamicContent, HighPerformance: c.props.highPerformance,
+		MaxDownloadSize: c.props.maxDownloadSize, UseStoredCredentials: c.props.storedCreds,
+		MinNotificationIntervalMs: c.props.minInterval, OnDemand: c.props.onDemand,
+		Created: c.created, Modified: c.modified, Completed: c.completed,
+		Resumed: c.resumed, ErrorCount: c.errorCount, NoProgressSince: c.noProgressSince,
+		DownloadTime: c.downloadTime(c.env.Clock.Now()),
+		Files:        make([]FileRecord, len(c.files)),
+	}
+	index := map[*fileCore]int{}
+	for i, fc := range c.files {
+		index[fc] = i
+		r.Files[i] = FileRecord{
+			RemoteName: fc.remote, LocalName: fc.local, Ranges: append([]FileRange(nil), fc.ranges...),
+			BytesTotal: fc.total, BytesDone: fc.transferred, Completed: fc.done,
+			Validated: fc.validated, ValidationSet: fc.validationSet,
+			TempName: fc.tempName, TempCreated: fc.tempCreated, Kept: fc.kept,
+			Validator: fc.validator, ResponseHeaders: fc.headers,
+		}
+	}
+	if e := c.errInfo; e != nil {
+		r.Error = &ErrorRecord{Context: e.ctx, Code: e.code, File: -1, Protocol: e.protocol}
+		if e.file != nil {
+			r.Error.File = index[e.file]
+		}
+	}
+	return r
+}
+
+// Restore rebuilds a job from its record, as the service does when it starts again. A job that
+// was CONNECTING or TRANSFERRING comes back QUEUED, to be scheduled again; every other state is
+// kept. The job acts as caller, which should carry the owner's identity. A record that cannot
+// describe a job (an undefined state, type or priority, a file index out of range, a final state)
+// gives BG_E_DATABASE_CORRUPT, with the reason.
+func Restore(env *Env, caller *Caller, r Record) (*Job, error) {
+	if err := r.check(); err != nil {
+		return nil, &hresult.Error{Op: "Restore", Job: guid(r.ID), Code: hresult.BG_E_DATABASE_CORRUPT, Err: err}
+	}
+	j, err := New(env, caller, r.ID, r.DisplayName, r.Type)
+	if err != nil {
+		return nil, &hresult.Error{Op: "Restore", Job: guid(r.ID), Code: hresult.BG_E_DATABASE_CORRUPT, Err: err}
+	}
+	c := j.c
+	c.st = r.State
+	if state.Running.Has(c.st) {
+		c.st = state.Queued
+	}
+	c.seq = r.Seq
+	c.owner = r.Owner
+	c.desc, c.priority, c.notify = r.Description, r.Priority, r.NotifyFlags
+	c.cmdProgram, c.cmdParams, c.cmdCaller = r.CmdProgram, r.CmdParams, r.CmdCaller
+	c.retryDelay, c.noProgress, c.maxDownload = r.MinimumRetryDelay, r.NoProgressTimeout, r.MaximumDownloadTime
+	c.proxyUsage, c.proxyList, c.proxyBypass = r.ProxyUsage, r.ProxyList, r.ProxyBypass
+	c.creds = append([]Credentials(nil), r.Credentials...)
+	c.headers, c.headersWriteOnly = r.CustomHeaders, r.CustomHeadersWriteOnly
+	c.security, c.httpMethod, c.replyFile = r.SecurityFlags, r.HTTPMethod, r.ReplyFileName
+	c.aclFlags, c.peerFlags = r.FileACLFlags, r.PeerCachingFlags
+	c.props = props{
+		costFlags: r.CostFlags, clsid: r.NotificationCLSID, dynamicContent: r.DynamicContent,
+		highPerformance: r.HighPerformance, maxDownloadSize: r.MaxDownloadSize,
+		storedCreds: r.UseStoredCredentials, minInterval: r.MinNotificationIntervalMs, onDemand: r.OnDemand,
+	}
+	c.created, c.modified, c.completed = r.Created, r.Modified, r.Completed
+	c.resumed, c.errorCount, c.noProgressSince = r.Resumed, r.ErrorCount, r.NoProgressSince
+	c.runSpent = r.DownloadTime
+	c.files = make([]*fileCore, len(r.Files))
+	for i, f := range r.Files {
+		kind, _ := parseRemote(f.RemoteName)
+		c.files[i] = &fileCore{
+			remote: f.RemoteName, local: f.LocalName, kind: kind,
+			ranges: append([]FileRange(nil), f.Ranges...),
+			total:  f.BytesTotal, transferred: f.BytesDone, done: f.Completed,
+			validated: f.Validated, validationSet: f.ValidationSet,
+			tempName: f.TempName, tempCreated: f.TempCreated, kept: f.Kept,
+			validator: f.Validator, headers: f.ResponseHeaders,
+		}
+	}
+	if e := r.Error; e != nil {
+		c.errInfo = &errorRecord{ctx: e.Context, code: e.Code, protocol: e.Protocol}
+		if e.File >= 0 {
+			c.errInfo.file = c.files[e.File]
+		}
+	}
+	return j, nil
+}
+
+// check reports why a record cannot describe a live job, or nil.
+func (r *Record) check() error {
+	switch {
+	case r.ID == uuid.Nil:
+		return fmt.Errorf("no job id")
+	case !r.Type.Valid():
+		return fmt.Errorf("undefined job type %d", r.Type)
+	case r.State > state.Cancelled:
+		return fmt.Errorf("undefined state %d", r.State)
+	case r.State.Final():
+		return fmt.Errorf("a %v job is not kept", r.State)
+	case !r.Priority.Valid():
+		return fmt.Errorf("undefined priority %d", r.Priority)
+	case r.Owner.SID == "":
+		return fmt.Errorf("no owner")
+	case r.Type != Download && len(r.Files) > 1:
+		return fmt.Errorf("an upload job with %d files", len(r.Files))
+	case r.Error != nil && (r.Error.File < -1 || r.Error.File >= len(r.Files)):
+		return fmt.Errorf("error of file %d of %d", r.Error.File, len(r.Files))
+	case r.Error != nil && !r.Error.Code.Failed():
+		return fmt.Errorf("error code %v is not a failure", r.Error.Code)
+	}
+	for i, f := range r.Files {
+		if _, ok := parseRemote(f.RemoteName); !ok {
+			return fmt.Errorf("file %d: bad remote name %q", i, f.RemoteName)
+		}
+		if f.LocalName == "" {
+			return fmt.Errorf("file %d: no local name", i)
+		}
+		if f.BytesTotal != SizeUnknown && f.BytesDone > f.BytesTotal {
+			return fmt.Errorf("file %d: %d of %d bytes", i, f.BytesDone, f.BytesTotal)
+		}
+	}
+	return nil
+}

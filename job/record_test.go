@@ -1,0 +1,82 @@
+package job_test
+
+import (
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/job"
+	"github.com/bitsemu/bitsemu/state"
+)
+
+func TestRecordRestoreRoundTrip(t *testing.T) {
+	for _, st := range []state.State{state.Suspended, state.Queued, state.Connecting, state.Transferring,
+		state.TransientError, state.Error, state.Transferred} {
+		t.Run(st.String(), func(t *testing.T) {
+			x := newFx(t)
+			j := x.jobIn(job.Download, 2, st)
+			require.NoError(t, j.SetDescription("kept"))
+			r := j.Record()
+			back, err := job.Restore(&job.Env{Clock: x.clk}, job.NewCaller(ownerID), r)
+			require.NoError(t, err)
+			got := back.Record()
+			want := st
+			if st == state.Connecting || st == state.Transferring {
+				want = state.Queued // scheduled again after a restart
+			}
+			assert.Equal(t, want, got.State)
+			got.State = r.State
+			assert.Equal(t, r, got)
+			if r.Error != nil {
+				e, err := back.GetError()
+				require.NoError(t, err)
+				_, code := e.GetError()
+				assert.Equal(t, r.Error.Code, code)
+			}
+			cb, err := back.GetNotifyInterface()
+			require.NoError(t, err)
+			assert.Nil(t, cb)
+		})
+	}
+}
+
+func TestRestoreRefusesBadRecords(t *testing.T) {
+	x := newFx(t)
+	good := x.jobIn(job.Download, 1, state.Error).Record()
+	for name, spoil := range map[string]func(r *job.Record){
+		"no id":          func(r *job.Record) { r.ID = uuid.Nil },
+		"final state":    func(r *job.Record) { r.State = state.Cancelled },
+		"unknown state":  func(r *job.Record) { r.State = 42 },
+		"unknown type":   func(r *job.Record) { r.Type = 7 },
+		"priority":       func(r *job.Record) { r.Priority = 9 },
+		"no owner":       func(r *job.Record) { r.Owner.SID = "" },
+		"error file":     func(r *job.Record) { r.Error.File = 5 },
+		"error success":  func(r *job.Record) { r.Error.Code = hresult.S_OK },
+		"remote name":    func(r *job.Record) { r.Files[0].RemoteName = "gopher://x" },
+		"progress":       func(r *job.Record) { r.Files[0].BytesTotal, r.Files[0].BytesDone = 10, 11 },
+		"long name":      func(r *job.Record) { r.DisplayName = string(make([]byte, 300)) },
+		"upload 2 files": func(r *job.Record) { r.Type = job.Upload; r.Files = append(r.Files, r.Files[0]) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := good
+			r.Files = append([]job.FileRecord(nil), good.Files...)
+			e := *good.Error
+			r.Error = &e
+			spoil(&r)
+			_, err := job.Restore(&job.Env{Clock: x.clk}, job.NewCaller(ownerID), r)
+			assert.ErrorIs(t, err, hresult.BG_E_DATABASE_CORRUPT)
+		})
+	}
+}
+
+func TestLocalRootsInTheEnv(t *testing.T) {
+	x := newFx(t)
+	env := &job.Env{Clock: x.clk, LocalRoots: []string{x.dir}}
+	j, err := job.New(env, job.NewCaller(ownerID), uuid.New(), "confined", job.Download)
+	require.NoError(t, err)
+	assert.NoError(t, j.AddFile("http://example.com/a", x.local()))
+	assert.ErrorIs(t, j.AddFile("http://example.com/b", "/tmp/elsewhere.bin"), hresult.E_ACCESSDENIED)
+}
