@@ -49,22 +49,22 @@ func (c *Client) CreateJob(displayName string, t job.Type) (*job.Job, error) {
 	m := c.m
 	who := c.caller.Identity()
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if !who.Exempt() {
 		if lim := m.env.Limits.MaxJobsPerUser; lim > 0 && m.perUser[who.SID] >= lim {
+			m.mu.Unlock()
 			return nil, &hresult.Error{Op: "CreateJob", Code: hresult.BG_E_TOO_MANY_JOBS_PER_USER}
 		}
 		if lim := m.env.Limits.MaxJobsPerMachine; lim > 0 && m.counted >= lim {
+			m.mu.Unlock()
 			return nil, &hresult.Error{Op: "CreateJob", Code: hresult.BG_E_TOO_MANY_JOBS_PER_MACHINE}
 		}
 	}
-	e := &entry{job: j, owner: who.SID, exempt: who.Exempt(), pos: len(m.order)}
-	if !e.exempt {
-		m.counted++
+	m.insertLocked(j, who)
+	m.mu.Unlock()
+	if err := m.storeNew(j); err != nil {
+		return nil, err
 	}
-	m.jobs[id] = e
-	m.order = append(m.order, e)
-	m.perUser[who.SID]++
+	m.sched.armExpiry(j)
 	return j, nil
 }
 

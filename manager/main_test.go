@@ -1,6 +1,7 @@
 package manager_test
 
 import (
+	"os"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -8,4 +9,10 @@ import (
 
 // TestMain fails the package's tests if any goroutine is left running after them: transfers,
 // timers and notification workers must all end when their manager closes.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// With BITSEMU_CRASH_DIR set, the binary is the crash test's child instead.
+func TestMain(m *testing.M) {
+	if os.Getenv("BITSEMU_CRASH_DIR") != "" {
+		crashChild()
+	}
+	goleak.VerifyTestMain(m)
+}

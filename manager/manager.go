@@ -20,6 +20,7 @@
 package manager
 
 import (
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -29,6 +30,7 @@ import (
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/notify"
+	"github.com/bitsemu/bitsemu/store"
 	"github.com/bitsemu/bitsemu/transfer"
 )
 
@@ -46,12 +48,37 @@ func DefaultLimits() Limits { return job.DefaultLimits() }
 type Option func(*config)
 
 type config struct {
-	clock     clock.Clock
-	limits    Limits
-	slice     time.Duration
-	transfer  transfer.Config
-	bandwidth int
-	manual    bool
+	clock      clock.Clock
+	limits     Limits
+	slice      time.Duration
+	transfer   transfer.Config
+	bandwidth  int
+	manual     bool
+	inactivity time.Duration
+	roots      []string
+}
+
+// DefaultInactivityTimeout is the JobInactivityTimeout group policy's default: a job with no
+// activity for 90 days is cancelled by the service.
+const DefaultInactivityTimeout = 90 * 24 * time.Hour
+
+// WithInactivityTimeout replaces the 90 days after which a job that saw no activity (no
+// property change, no progress, no state change) is cancelled, its temporary files removed
+// (JobInactivityTimeout group policy). d must be positive.
+func WithInactivityTimeout(d time.Duration) Option {
+	return func(cf *config) {
+		if d > 0 {
+			cf.inactivity = d
+		}
+	}
+}
+
+// WithLocalRoots confines the local file names of jobs (AddFile, AddFileSet, AddFileWithRanges,
+// SetReplyFileName) to the given directories and their subdirectories; a name elsewhere gives
+// E_ACCESSDENIED. Symbolic links are resolved, so a link cannot lead out. By default any
+// directory the process can write is allowed.
+func WithLocalRoots(dirs ...string) Option {
+	return func(cf *config) { cf.roots = append(cf.roots, dirs...) }
 }
 
 // WithClock makes the manager and its jobs read time from c (for example a clock.Virtual).
@@ -91,6 +118,8 @@ type Manager struct {
 	env    job.Env
 	notify *notify.Dispatcher
 	sched  *sched
+	store  *store.Store // nil for an in-memory manager
+	persistence
 
 	mu      sync.Mutex
 	jobs    map[uuid.UUID]*entry
@@ -110,9 +139,13 @@ type entry struct {
 	pos    int
 }
 
-// New returns an in-memory manager with BITS's default limits and the real clock.
-func New(opts ...Option) *Manager {
-	cf := config{clock: clock.Real(), limits: job.DefaultLimits(), slice: DefaultTimeSlice}
+// New returns an in-memory manager with BITS's default limits and the real clock. Its jobs last
+// as long as the process; Open keeps them on disk.
+func New(opts ...Option) *Manager { return newManager(opts) }
+
+func newManager(opts []Option) *Manager {
+	cf := config{clock: clock.Real(), limits: job.DefaultLimits(), slice: DefaultTimeSlice,
+		inactivity: DefaultInactivityTimeout}
 	for _, o := range opts {
 		o(&cf)
 	}
@@ -122,8 +155,23 @@ func New(opts ...Option) *Manager {
 	}
 	m.notify = notify.New(cf.clock)
 	m.sched = newSched(m, &cf)
-	m.env = job.Env{Clock: cf.clock, Limits: cf.limits, Observer: observer{m}}
+	m.env = job.Env{Clock: cf.clock, Limits: cf.limits, Observer: observer{m}, LocalRoots: resolveRoots(cf.roots)}
 	return m
+}
+
+// resolveRoots makes the local roots absolute and clean, with symbolic links resolved.
+func resolveRoots(dirs []string) []string {
+	var out []string
+	for _, d := range dirs {
+		if abs, err := filepath.Abs(d); err == nil {
+			d = abs
+		}
+		if real, err := filepath.EvalSymlinks(d); err == nil {
+			d = real
+		}
+		out = append(out, filepath.Clean(d))
+	}
+	return out
 }
 
 // Close stops the manager: transfers stop (their jobs keep the state they had, and the bytes
@@ -134,7 +182,7 @@ func New(opts ...Option) *Manager {
 func (m *Manager) Close() error {
 	m.sched.close()
 	m.notify.Close()
-	return nil
+	return m.closeStore()
 }
 
 // SetNetworkAvailable tells the manager whether the machine has a network connection. Losing it
@@ -194,6 +242,23 @@ func (m *Manager) JobCount() int {
 	return len(m.jobs)
 }
 
+// insert adds a job to the queue.
+func (m *Manager) insert(j *job.Job, owner Identity) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.insertLocked(j, owner)
+}
+
+func (m *Manager) insertLocked(j *job.Job, owner Identity) {
+	e := &entry{job: j, owner: owner.SID, exempt: owner.Exempt(), pos: len(m.order)}
+	if !e.exempt {
+		m.counted++
+	}
+	m.jobs[j.ID()] = e
+	m.order = append(m.order, e)
+	m.perUser[owner.SID]++
+}
+
 // observer removes jobs from the queue when they become final and follows owner changes.
 type observer struct{ m *Manager }
 
@@ -208,6 +273,9 @@ func (o observer) JobChanged(ch job.Change) {
 		// read from the job rather than from the change: changes of different calls may be
 		// reported out of order, and the last owner must win.
 		o.m.reown(ch.Job.ID(), ch.Job.OwnerSID())
+	}
+	if persists(ch) {
+		o.m.persist(ch.Job)
 	}
 	o.m.sched.changed(ch)
 	o.m.notify.JobChanged(ch)

@@ -45,7 +45,9 @@ type sched struct {
 	offline bool
 	closed  bool
 	timers  map[uuid.UUID]*jobTimers
-	workers int // worker goroutines that have not returned
+	expiry  map[uuid.UUID]clock.Timer // inactivity timers
+	idleFor time.Duration             // the inactivity timeout
+	workers int                       // worker goroutines that have not returned
 	idle    *sync.Cond
 }
 
@@ -68,12 +70,14 @@ type jobTimers struct {
 
 func newSched(m *Manager, cf *config) *sched {
 	s := &sched{
-		m:      m,
-		clk:    cf.clock,
-		slice:  cf.slice,
-		manual: cf.manual,
-		runs:   make(map[uuid.UUID]*run),
-		timers: make(map[uuid.UUID]*jobTimers),
+		m:       m,
+		clk:     cf.clock,
+		slice:   cf.slice,
+		manual:  cf.manual,
+		runs:    make(map[uuid.UUID]*run),
+		timers:  make(map[uuid.UUID]*jobTimers),
+		expiry:  make(map[uuid.UUID]clock.Timer),
+		idleFor: cf.inactivity,
 	}
 	tc := cf.transfer
 	if tc.Clock == nil {
@@ -128,6 +132,12 @@ func (s *sched) changed(ch job.Change) {
 	}
 	if ch.From == state.TransientError {
 		s.stopTimers(id)
+	}
+	if ch.To.Final() {
+		if t := s.expiry[id]; t != nil {
+			t.Stop()
+			delete(s.expiry, id)
+		}
 	}
 	queued := ch.To == state.Queued && !s.closed
 	if queued {
@@ -406,6 +416,43 @@ func stopTimers(t *jobTimers) {
 	}
 }
 
+// armExpiry sets the inactivity timer of a job: when the job has seen no activity for the
+// inactivity timeout, the service cancels it (JobInactivityTimeout group policy). Activity
+// since the timer was set pushes it back.
+func (s *sched) armExpiry(j *job.Job) {
+	if s.manual {
+		return
+	}
+	v := j.TransferView()
+	if v.State.Final() {
+		return
+	}
+	left := v.Modified.Add(s.idleFor).Sub(s.clk.Now())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	id := j.ID()
+	if old := s.expiry[id]; old != nil {
+		old.Stop()
+	}
+	s.expiry[id] = s.clk.AfterFunc(left, func() { s.expire(j) })
+}
+
+// expire cancels j if it has been inactive for the timeout, and otherwise sets its timer again.
+func (s *sched) expire(j *job.Job) {
+	v := j.TransferView()
+	if v.State.Final() {
+		return
+	}
+	if v.Modified.Add(s.idleFor).After(s.clk.Now()) {
+		s.armExpiry(j)
+		return
+	}
+	_, _ = j.Fire(state.InactivityExpired)
+}
+
 // setOnline records whether the network is available. Losing it moves every queued, connecting
 // and transferring job to TRANSIENT_ERROR with BG_E_NETWORK_DISCONNECTED, where it waits without
 // a retry timer; getting it back moves every job in TRANSIENT_ERROR to QUEUED
@@ -451,6 +498,10 @@ func (s *sched) close() {
 	}
 	for id := range s.timers {
 		s.stopTimers(id)
+	}
+	for id, t := range s.expiry {
+		t.Stop()
+		delete(s.expiry, id)
 	}
 	s.queue = nil
 	s.mu.Unlock()

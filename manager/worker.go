@@ -2,6 +2,8 @@ package manager
 
 import (
 	"errors"
+	"os"
+	"time"
 
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/job"
@@ -29,7 +31,7 @@ func (s *sched) work(r *run, v job.TransferView) {
 	if !r.fg {
 		opts.Limiter = s.bg // the bandwidth policy applies to background jobs
 	}
-	obs := &fileObserver{j: j, connected: v.State == state.Transferring}
+	obs := &fileObserver{s: s, j: j, connected: v.State == state.Transferring}
 	pending := false
 	for i := range v.Files {
 		if r.ctx.Err() != nil {
@@ -71,9 +73,16 @@ func (s *sched) fetchFile(r *run, i int, opts transfer.Options, obs *fileObserve
 			f.Transferred = 0
 		}
 	}
-	obs.file, obs.validator = i, f.Validator
+	obs.file, obs.validator, obs.dst = i, f.Validator, dst
+	obs.saved, obs.savedAt = f.Transferred, s.clk.Now()
 	spec := transfer.Spec{Remote: f.Remote, Ranges: f.Ranges, Offset: f.Transferred, Total: f.Total, Validator: f.Validator}
 	err = s.client.Fetch(r.ctx, spec, opts, dst, obs)
+	if s.m.store != nil {
+		// Whatever happened, what arrived is on disk before the job's record says so.
+		if serr := dst.Sync(); serr == nil && err != nil {
+			s.m.persist(j)
+		}
+	}
 	if cerr := dst.Close(); err == nil && cerr != nil {
 		err = &transfer.Error{Code: job.DiskCode(cerr), Context: job.ContextLocalFile, Transient: true, Err: cerr}
 	}
@@ -106,11 +115,16 @@ func (s *sched) fail(j *job.Job, i int, te *transfer.Error, customMethod bool) {
 
 // fileObserver carries a fetch's events into the job.
 type fileObserver struct {
+	s         *sched
 	j         *job.Job
+	dst       *os.File
 	file      int
 	connected bool
 	validator string
 	stopped   bool // the job refused the progress: it is final
+
+	saved   uint64    // progress as last written to the store
+	savedAt time.Time // when
 }
 
 // Connected moves the job from CONNECTING to TRANSFERRING, once.
@@ -136,5 +150,23 @@ func (o *fileObserver) Progressed(p transfer.Progress) error {
 		o.stopped = true
 		return err
 	}
+	if o.s.m.store != nil {
+		o.checkpoint(p.Transferred)
+	}
 	return nil
+}
+
+// checkpoint writes the job's progress to the store once CheckpointBytes arrived or
+// CheckpointInterval passed since the last write, after syncing the temporary file so that the
+// record never claims bytes the file does not hold.
+func (o *fileObserver) checkpoint(n uint64) {
+	now := o.s.clk.Now()
+	if n >= o.saved && n-o.saved < CheckpointBytes && now.Sub(o.savedAt) < CheckpointInterval {
+		return
+	}
+	if err := o.dst.Sync(); err != nil {
+		return
+	}
+	o.s.m.persist(o.j)
+	o.saved, o.savedAt = n, now
 }

@@ -1,0 +1,330 @@
+package manager_test
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/bitsemu/bitsemu/bitstest"
+	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/job"
+	"github.com/bitsemu/bitsemu/manager"
+	"github.com/bitsemu/bitsemu/state"
+	"github.com/bitsemu/bitsemu/store"
+)
+
+// The crash test runs a child process (this test binary, started again with BITSEMU_CRASH_DIR
+// set) that changes jobs and downloads files as fast as it can, and kills it with SIGKILL at a
+// random moment, many times over one store. The child prints "try ..." before each call and
+// "ok ..." once it returned; after each kill the parent opens the store and checks that every
+// call that returned is there, and that every temporary file holds exactly the source's bytes
+// up to the progress its job records.
+
+var crashAdmin = manager.Identity{SID: "S-1-5-21-999", Admin: true}
+
+// crashFiles is what the crash test's server serves.
+func crashFiles() map[string][]byte {
+	files := map[string][]byte{}
+	for i := range 4 {
+		files[fmt.Sprintf("c%d.bin", i)] = content(300+i, 150_000+50_000*i)
+	}
+	return files
+}
+
+// crashChild is the child's whole life; it never returns normally.
+func crashChild() {
+	dir, out, url := os.Getenv("BITSEMU_CRASH_DIR"), os.Getenv("BITSEMU_CRASH_OUT"), os.Getenv("BITSEMU_CRASH_URL")
+	seed, _ := strconv.ParseUint(os.Getenv("BITSEMU_CRASH_SEED"), 10, 64)
+	r := rand.New(rand.NewPCG(seed, 1))
+	var m *manager.Manager
+	var err error
+	for range 200 {
+		if m, err = manager.Open(dir, manager.WithLimits(job.Limits{})); !errors.Is(err, store.ErrInUse) {
+			break
+		}
+	}
+	if err != nil {
+		fmt.Println("fail open", err)
+		os.Exit(3)
+	}
+	c, _ := m.Connect(crashAdmin)
+	say := func(format string, args ...any) { fmt.Printf(format+"\n", args...) }
+	for step := 0; ; step++ {
+		e, _ := c.EnumJobs(0)
+		jobs, _ := e.Next(1000)
+		var j *job.Job
+		if len(jobs) > 0 {
+			j = jobs[r.IntN(len(jobs))]
+		}
+		switch op := r.IntN(10); {
+		case j == nil || (op == 0 && len(jobs) < 8):
+			say("try create")
+			nj, err := c.CreateJob("crash", job.Download)
+			if err == nil {
+				_ = nj.SetMinimumRetryDelay(5)
+				say("ok create %s", nj.ID())
+			}
+		case op <= 2:
+			p, _ := j.GetProgress()
+			if p.FilesTotal >= 3 {
+				continue
+			}
+			name := fmt.Sprintf("c%d.bin", r.IntN(4))
+			local := filepath.Join(out, fmt.Sprintf("%s-%d-%s", j.ID(), p.FilesTotal, name))
+			say("try addfile %s %d %s", j.ID(), p.FilesTotal+1, name)
+			if j.AddFile(url+"/"+name, local) == nil {
+				say("ok addfile %s %d %s", j.ID(), p.FilesTotal+1, name)
+			}
+		case op <= 4:
+			v := fmt.Sprintf("v%d-%d", seed, step)
+			say("try desc %s %s", j.ID(), v)
+			if j.SetDescription(v) == nil {
+				say("ok desc %s %s", j.ID(), v)
+			}
+		case op <= 6:
+			if j.Resume() == nil {
+				say("ok resume %s", j.ID())
+			}
+		case op == 7:
+			if st, _ := j.GetState(); st == state.Transferred {
+				say("try complete %s", j.ID())
+				if code, err := j.Complete(); err == nil && code == hresult.S_OK {
+					say("ok complete %s", j.ID())
+				} else if err == nil {
+					say("ok partial %s", j.ID()) // a file added since was not transferred
+				}
+			}
+		case op == 8 && len(jobs) > 5:
+			say("try cancel %s", j.ID())
+			if _, err := j.Cancel(); err == nil {
+				say("ok cancel %s", j.ID())
+			}
+		default:
+			time.Sleep(time.Duration(r.IntN(2000)) * time.Microsecond) // let transfers run
+		}
+	}
+}
+
+// crashJob is what the parent knows of one job.
+type crashJob struct {
+	desc, pendingDesc string
+	files             []string // the served names of its acknowledged files
+	pendingFile       string
+	gone, pendingGone bool
+	completed         bool // the job was completed: its local files must be whole
+	verified          bool // and they were checked
+}
+
+type crashModel struct {
+	out           string // where the child puts local files
+	jobs          map[uuid.UUID]*crashJob
+	pendingCreate bool
+}
+
+// apply takes one line of the child's output into the model.
+func (cm *crashModel) apply(t *testing.T, line string) {
+	f := strings.Fields(line)
+	if len(f) < 2 {
+		return
+	}
+	if f[1] == "create" {
+		if f[0] == "try" {
+			cm.pendingCreate = true
+		} else {
+			cm.pendingCreate = false
+			cm.jobs[uuid.MustParse(f[2])] = &crashJob{}
+		}
+		return
+	}
+	cj := cm.jobs[uuid.MustParse(f[2])]
+	require.NotNil(t, cj, line)
+	ok := f[0] == "ok"
+	switch f[1] {
+	case "desc":
+		if ok {
+			cj.desc, cj.pendingDesc = f[3], ""
+		} else {
+			cj.pendingDesc = f[3]
+		}
+	case "addfile":
+		if ok {
+			cj.files, cj.pendingFile = append(cj.files, f[4]), ""
+		} else {
+			cj.pendingFile = f[4]
+		}
+	case "complete", "cancel", "partial":
+		if ok {
+			cj.gone, cj.pendingGone = true, false
+			cj.completed = f[1] == "complete"
+		} else {
+			cj.pendingGone = true
+		}
+	}
+}
+
+// check compares the store with the model, then takes what the store says about calls that
+// did not return as the truth.
+func (cm *crashModel) check(t *testing.T, m *manager.Manager, sources map[string][]byte, round int) {
+	c := connectAs(t, m, crashAdmin)
+	e, err := c.EnumJobs(0)
+	require.NoError(t, err)
+	present, _ := e.Next(1000)
+	seen := map[uuid.UUID]bool{}
+	for _, j := range present {
+		id := j.ID()
+		seen[id] = true
+		cj := cm.jobs[id]
+		if cj == nil {
+			require.True(t, cm.pendingCreate, "round %d: job %s was never created", round, id)
+			cm.pendingCreate = false
+			cj = &crashJob{}
+			cm.jobs[id] = cj
+		}
+		require.False(t, cj.gone, "round %d: job %s was completed or cancelled", round, id)
+		desc, _ := j.GetDescription()
+		require.Contains(t, []string{cj.desc, cj.pendingDesc}, desc, "round %d: %s description", round, id)
+		cj.desc, cj.pendingDesc = desc, ""
+		p, _ := j.GetProgress()
+		n := int(p.FilesTotal)
+		require.GreaterOrEqual(t, n, len(cj.files), "round %d: %s lost a file", round, id)
+		if n > len(cj.files) {
+			require.Equal(t, len(cj.files)+1, n, "round %d: %s", round, id)
+			require.NotEmpty(t, cj.pendingFile)
+			cj.files = append(cj.files, cj.pendingFile)
+		}
+		cj.pendingFile = ""
+		for i, name := range cj.files {
+			f := fileAt(t, j, i)
+			fp, _ := f.GetProgress()
+			if fp.BytesTransferred == 0 {
+				continue
+			}
+			temp, _ := f.GetTemporaryName()
+			data, err := os.ReadFile(temp)
+			if errors.Is(err, os.ErrNotExist) && cj.pendingGone && fp.Completed {
+				// A Complete that did not return renamed it already.
+				local, _ := f.GetLocalName()
+				data, err = os.ReadFile(local)
+				require.NoError(t, err)
+				require.True(t, bytes.Equal(sources[name], data), "round %d: %s file %d", round, id, i)
+				continue
+			}
+			require.NoError(t, err, "round %d: %s file %d records %d bytes", round, id, i, fp.BytesTransferred)
+			require.GreaterOrEqual(t, len(data), int(fp.BytesTransferred))
+			require.True(t, bytes.Equal(sources[name][:fp.BytesTransferred], data[:fp.BytesTransferred]),
+				"round %d: %s file %d: the temporary file differs from the source", round, id, i)
+		}
+	}
+	for id, cj := range cm.jobs {
+		if cj.completed && !cj.verified {
+			// Complete returned: every file is whole under its local name.
+			for k, name := range cj.files {
+				data, err := os.ReadFile(filepath.Join(cm.out, fmt.Sprintf("%s-%d-%s", id, k, name)))
+				require.NoError(t, err, "round %d: %s file %d", round, id, k)
+				require.True(t, bytes.Equal(sources[name], data), "round %d: %s file %d is not whole", round, id, k)
+			}
+			cj.verified = true
+		}
+		if cj.gone || seen[id] {
+			continue
+		}
+		require.True(t, cj.pendingGone, "round %d: job %s disappeared", round, id)
+		cj.gone, cj.pendingGone = true, false
+	}
+	cm.pendingCreate = false
+}
+
+func TestCrashKeepsEveryReturnedCall(t *testing.T) {
+	if os.Getenv("BITSEMU_CRASH_DIR") != "" {
+		t.Skip("in the child")
+	}
+	kills := 200
+	if testing.Short() {
+		kills = 30
+	}
+	if s := os.Getenv("BITSEMU_CRASH_KILLS"); s != "" {
+		kills, _ = strconv.Atoi(s)
+	}
+	sources := crashFiles()
+	srv := newServer(t, sources, bitstest.Flaky(7, 0.2))
+	dir, out := t.TempDir(), t.TempDir()
+	cm := &crashModel{out: out, jobs: map[uuid.UUID]*crashJob{}}
+	r := rand.New(rand.NewPCG(11, 12))
+	for round := range kills {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "BITSEMU_CRASH_DIR="+dir, "BITSEMU_CRASH_OUT="+out,
+			"BITSEMU_CRASH_URL="+srv.URL, "BITSEMU_CRASH_SEED="+strconv.Itoa(round))
+		stdout, err := cmd.StdoutPipe()
+		require.NoError(t, err)
+		require.NoError(t, cmd.Start())
+		lines := bufio.NewScanner(stdout)
+		for n := 1 + r.IntN(60); n > 0 && lines.Scan(); n-- {
+			require.False(t, strings.HasPrefix(lines.Text(), "fail"), lines.Text())
+			cm.apply(t, lines.Text())
+		}
+		require.NoError(t, cmd.Process.Kill())
+		for lines.Scan() { // what the child wrote before it died
+			cm.apply(t, lines.Text())
+		}
+		_ = cmd.Wait()
+
+		m, err := manager.Open(dir, manager.WithManualTransfers(), manager.WithLimits(job.Limits{}))
+		require.NoError(t, err, "round %d", round)
+		cm.check(t, m, sources, round)
+		require.NoError(t, m.Close())
+	}
+
+	// Last, the jobs left finish: every file ends byte-identical to its source.
+	m, err := manager.Open(dir, manager.WithLimits(job.Limits{}))
+	require.NoError(t, err)
+	defer m.Close()
+	c := connectAs(t, m, crashAdmin)
+	e, _ := c.EnumJobs(0)
+	jobs, _ := e.Next(1000)
+	srv.ClearFaults()
+	for _, j := range jobs {
+		if p, _ := j.GetProgress(); p.FilesTotal > 0 {
+			require.NoError(t, j.Resume())
+		}
+	}
+	deadline := time.Now().Add(time.Minute)
+	for _, j := range jobs {
+		for {
+			st := stateOf(t, j)
+			if st == state.Transferred || st == state.Suspended || time.Now().After(deadline) {
+				break
+			}
+			if st == state.TransientError || st == state.Error {
+				require.NoError(t, j.Resume())
+			}
+			m.WaitIdle()
+		}
+		if stateOf(t, j) != state.Transferred {
+			continue
+		}
+		code, err := j.Complete()
+		require.NoError(t, err)
+		assert.Equal(t, hresult.S_OK, code)
+		cj := cm.jobs[j.ID()]
+		for i, name := range cj.files {
+			local, _ := fileAt(t, j, i).GetLocalName()
+			data, err := os.ReadFile(local)
+			require.NoError(t, err)
+			assert.True(t, bytes.Equal(sources[name], data), "%s file %d", j.ID(), i)
+		}
+	}
+	t.Logf("%d kills, %d jobs seen", kills, len(cm.jobs))
+}

@@ -1,0 +1,183 @@
+package manager
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/job"
+	"github.com/bitsemu/bitsemu/state"
+	"github.com/bitsemu/bitsemu/store"
+)
+
+// Open starts a manager whose jobs live in the store in dir (created, owner-only, if missing):
+// every job, with its files, progress, properties (the notify command line included), error and
+// owner, is written to disk before the method that changed it returns, and comes back when a
+// manager opens the directory again. Callbacks are not stored, as BITS does not keep the
+// interface pointers applications register: after a restart GetNotifyInterface returns nil
+// until the application registers again, and a callback registered on a job that became
+// TRANSFERRED or ERROR meanwhile is called at once.
+//
+// Jobs that were QUEUED, CONNECTING or TRANSFERRING are queued again and continue from the data
+// in their temporary files; jobs in TRANSIENT_ERROR wait for their retry. Transfer progress is
+// written at least every CheckpointBytes bytes and every CheckpointInterval, after the temporary
+// file's data is on disk, so a crash loses at most that much and never leaves a file that
+// disagrees with its record.
+//
+// Errors: the directory is held by another manager (ERROR_SHARING_VIOLATION, store.ErrInUse); the
+// store or one of its records is damaged, or was written by a newer bitsemu
+// (BG_E_DATABASE_CORRUPT, store.ErrCorrupt or store.ErrVersion). Nothing is dropped silently.
+func Open(dir string, opts ...Option) (*Manager, error) {
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		return nil, err
+	}
+	recs, err := st.Load()
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	m := newManager(opts)
+	m.store = st
+	m.persistence.seqs = make(map[uuid.UUID]uint64, len(recs))
+	jobs := make([]*job.Job, 0, len(recs))
+	for _, r := range recs {
+		j, err := job.Restore(&m.env, job.NewCaller(r.Owner), r)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		m.insert(j, r.Owner)
+		jobs = append(jobs, j)
+	}
+	m.sched.restored(jobs)
+	return m, nil
+}
+
+// The bounds of the progress a crash can lose.
+const (
+	// CheckpointBytes is how many bytes of a file may arrive between two writes of its job's
+	// progress to the store.
+	CheckpointBytes = 8 << 20
+	// CheckpointInterval is how long a transfer may run between two such writes.
+	CheckpointInterval = time.Second
+)
+
+// deleted marks a job whose record was removed, in persistence.seqs.
+const deleted = ^uint64(0)
+
+// persistence writes jobs to the store. The zero value (no store) does nothing.
+type persistence struct {
+	mu    sync.Mutex           // held across each write: the store takes one writer at a time anyway
+	seqs  map[uuid.UUID]uint64 // the change count of each job's record on disk
+	first error                // the first write that failed
+}
+
+// persist writes the job's record, or removes it once the job is final. Called after every
+// change that matters and before the method that made it returns. A record no newer than the
+// one on disk is not written again: a call that made several changes, or changes reported out
+// of order, cost one write.
+func (m *Manager) persist(j *job.Job) {
+	if m.store == nil {
+		return
+	}
+	r := j.Record()
+	p := &m.persistence
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var err error
+	if r.State.Final() {
+		if p.seqs[r.ID] == deleted {
+			return
+		}
+		err = m.store.Delete(r.ID)
+		// A late write of an older record must not bring the job back.
+		p.seqs[r.ID] = deleted
+	} else {
+		if last, ok := p.seqs[r.ID]; ok && r.Seq <= last {
+			return
+		}
+		err = m.store.Put(&r)
+		if err == nil {
+			p.seqs[r.ID] = r.Seq
+		}
+	}
+	if err != nil && p.first == nil {
+		p.first = err
+	}
+}
+
+// StoreErr returns the first failure to write a change to the store, or nil. A change whose
+// write failed (a full or failing disk) holds in memory only: it is lost if the process ends
+// before a later change of the same job is written. CreateJob itself fails when its job cannot
+// be written.
+func (m *Manager) StoreErr() error {
+	m.persistence.mu.Lock()
+	defer m.persistence.mu.Unlock()
+	return m.persistence.first
+}
+
+// persists reports whether a change must be written: every change but transfer progress, which
+// is written by checkpoints.
+func persists(ch job.Change) bool {
+	return ch.Kind != job.FileProgressed
+}
+
+// storeNew writes a new job; on failure the job is taken out of the queue again and CreateJob
+// fails, so that nothing exists that the store does not hold.
+func (m *Manager) storeNew(j *job.Job) error {
+	if m.store == nil {
+		return nil
+	}
+	r := j.Record()
+	m.persistence.mu.Lock()
+	err := m.store.Put(&r)
+	if err == nil {
+		m.persistence.seqs[r.ID] = r.Seq
+	}
+	m.persistence.mu.Unlock()
+	if err != nil {
+		m.remove(j.ID())
+		var he *hresult.Error
+		if errors.As(err, &he) {
+			return err
+		}
+		return &hresult.Error{Op: "CreateJob", Code: hresult.Of(err), Err: err}
+	}
+	return nil
+}
+
+// closeStore closes the store, if any.
+func (m *Manager) closeStore() error {
+	if m.store == nil {
+		return nil
+	}
+	return m.store.Close()
+}
+
+// restored schedules the jobs a manager found in its store: queued jobs are queued, jobs in
+// TRANSIENT_ERROR get their retry timers (or, when they waited for the network, which is
+// available when a manager starts, are queued at once), and every job gets its inactivity timer.
+func (s *sched) restored(jobs []*job.Job) {
+	for _, j := range jobs {
+		s.armExpiry(j)
+		switch j.TransferView().State {
+		case state.Queued:
+			s.mu.Lock()
+			s.queue = append(s.queue, j)
+			s.mu.Unlock()
+		case state.TransientError:
+			if e := j.ErrorSnapshot(); e != nil {
+				if _, code := e.GetError(); code == hresult.BG_E_NETWORK_DISCONNECTED {
+					_, _ = j.Fire(state.NetworkRestored)
+					continue
+				}
+			}
+			s.armRetry(j)
+		}
+	}
+	s.kick()
+}
