@@ -94,6 +94,39 @@ func createTemp(fc *fileCore) (*os.File, error) {
 	}
 }
 
+// Reconcile makes the recorded progress of every file agree with its temporary file, as the
+// service does when it starts again after a crash: bytes past the recorded progress (written
+// after the last checkpoint) are cut off, a temporary file shorter than the record lowers the
+// progress to what it holds, and a missing one sets it to 0 (for the service).
+func (j *Job) Reconcile() error {
+	c := j.c
+	o := j.beginEngine("Reconcile")
+	defer o.end()
+	var first error
+	for i, fc := range c.files {
+		if !fc.tempCreated || fc.kept {
+			continue
+		}
+		st, err := os.Stat(fc.tempName)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			fc.tempCreated = false
+			o.setTransferred(i, 0)
+		case err != nil:
+			if first == nil {
+				first = o.failErr(DiskCode(err), err)
+			}
+		case uint64(st.Size()) > fc.transferred:
+			if err := os.Truncate(fc.tempName, int64(fc.transferred)); err != nil && first == nil {
+				first = o.failErr(DiskCode(err), err)
+			}
+		case uint64(st.Size()) < fc.transferred:
+			o.setTransferred(i, uint64(st.Size()))
+		}
+	}
+	return first
+}
+
 // setTransferred records that file i holds n bytes, reporting a change when it differs.
 func (o *op) setTransferred(i int, n uint64) {
 	fc := o.j.c.files[i]

@@ -359,3 +359,34 @@ func TestCompleteFinishesACompleteInterruptedByACrash(t *testing.T) {
 	assert.ErrorIs(t, err, hresult.ERROR_PATH_NOT_FOUND)
 	mustState(t, j2, state.Transferred)
 }
+
+func TestReconcile(t *testing.T) {
+	fx := newFx(t)
+	j := fx.jobIn(job.Download, 3, state.Transferring)
+	for i := range 3 {
+		f, err := j.OpenTemp(i)
+		require.NoError(t, err)
+		_, err = f.Write(make([]byte, 100))
+		require.NoError(t, err)
+		require.NoError(t, f.Close())
+	}
+	// The record says 60 bytes (more arrived after the checkpoint), 100, and 100.
+	require.NoError(t, j.FileProgress(0, 1000, 60))
+	require.NoError(t, j.FileProgress(1, 1000, 100))
+	require.NoError(t, j.FileProgress(2, 1000, 100))
+	_, temp1 := names(t, j, 1)
+	_, temp2 := names(t, j, 2)
+	require.NoError(t, os.Truncate(temp1, 40))
+	require.NoError(t, os.Remove(temp2))
+
+	require.NoError(t, j.Reconcile())
+	_, temp0 := names(t, j, 0)
+	st, err := os.Stat(temp0)
+	require.NoError(t, err)
+	assert.EqualValues(t, 60, st.Size(), "cut back to the record")
+	for i, want := range []uint64{60, 40, 0} {
+		p, err := fileAt(t, j, i).GetProgress()
+		require.NoError(t, err)
+		assert.Equal(t, want, p.BytesTransferred, "file %d", i)
+	}
+}

@@ -50,6 +50,10 @@ func Open(dir string, opts ...Option) (*Manager, error) {
 			st.Close()
 			return nil, err
 		}
+		// Bytes written after the last checkpoint are not vouched for by the record.
+		if err := j.Reconcile(); err != nil {
+			m.persistErr(err)
+		}
 		m.insert(j, r.Owner)
 		jobs = append(jobs, j)
 	}
@@ -118,6 +122,14 @@ func (m *Manager) StoreErr() error {
 	m.persistence.mu.Lock()
 	defer m.persistence.mu.Unlock()
 	return m.persistence.first
+}
+
+func (m *Manager) persistErr(err error) {
+	m.persistence.mu.Lock()
+	defer m.persistence.mu.Unlock()
+	if m.persistence.first == nil {
+		m.persistence.first = err
+	}
 }
 
 // persists reports whether a change must be written: every change but transfer progress, which
