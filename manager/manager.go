@@ -15,8 +15,9 @@
 // days pass in milliseconds (package bitstest does this for tests).
 //
 // The manager delivers notifications through package notify: the callback each job holds and
-// its notify command line. A Manager made by New keeps its jobs in memory. Everything is safe
-// for concurrent use.
+// its notify command line. A Manager made by New keeps its jobs in memory; one made by Open keeps
+// them in a store on disk (package store), where they outlive the process and its callbacks do
+// not. Everything is safe for concurrent use.
 package manager
 
 import (
