@@ -1,0 +1,318 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/job"
+)
+
+// cli is one run of the command: its streams, environment and global options.
+type cli struct {
+	ctx            context.Context
+	stdout, stderr io.Writer
+	env            func(string) string
+
+	json      bool   // /json or --json: print one JSON document
+	storeFlag string // /store DIR or --store DIR
+}
+
+// storeMode says whether a verb needs the job store, and how it runs the service.
+type storeMode uint8
+
+const (
+	noStore storeMode = iota // the verb needs no store (/help, /demo)
+	oneShot                  // the verb opens the store with the transfer engine off
+	hosting                  // the verb hosts the service: jobs transfer while it runs
+)
+
+// verbSpec describes one verb: its name, its arguments and its implementation.
+type verbSpec struct {
+	name     string // lower case, without the slash
+	syntax   string // the arguments, for usage text
+	summary  string
+	flags    []string // boolean options, lower case, without the slash
+	values   []string // options that take a value
+	min, max int      // positional arguments; max < 0 means no limit
+	mode     storeMode
+	// prepare, for a hosting verb, checks its arguments (and finds or creates its job) in a
+	// session with the transfer engine off, before run's hosting session opens.
+	prepare func(c *cli, s *session, a *args) error
+	run     func(c *cli, s *session, a *args) error
+}
+
+// args are a verb's parsed arguments.
+type args struct {
+	pos   []string
+	flags map[string]bool
+	vals  map[string]string
+
+	id      uuid.UUID // the job a prepare step found or created
+	created bool      // the prepare step created it
+}
+
+func (a *args) flag(name string) bool { return a.flags[name] }
+
+func (a *args) value(name string) (string, bool) {
+	v, ok := a.vals[name]
+	return v, ok
+}
+
+// usageError is a command line that does not parse: exit status 2, with the verb's usage.
+type usageError struct {
+	verb *verbSpec // nil: the general usage
+	msg  string
+}
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(v *verbSpec, format string, a ...any) error {
+	return &usageError{verb: v, msg: fmt.Sprintf(format, a...)}
+}
+
+// bitsError is a failed BITS call: its HRESULT is printed with what was being done.
+type bitsError struct {
+	what    string // "complete the job", ...
+	err     error
+	noState bool // leave out the state the job was in (it has changed since)
+}
+
+func (e *bitsError) Error() string { return "unable to " + e.what + ": " + e.err.Error() }
+func (e *bitsError) Unwrap() error { return e.err }
+
+func failed(what string, err error) error { return &bitsError{what: what, err: err} }
+
+// exitStatus ends the command with a status; its message, if any, has been printed already.
+type exitStatus int
+
+func (e exitStatus) Error() string { return "exit status " + strconv.Itoa(int(e)) }
+
+// optionName returns the option name of an argument ("/verbose", "-verbose", "--verbose" give
+// "verbose") and whether it has an option's form.
+func optionName(arg string) (string, bool) {
+	if len(arg) < 2 || (arg[0] != '/' && arg[0] != '-') {
+		return "", false
+	}
+	return strings.ToLower(strings.TrimLeft(arg, "/-")), true
+}
+
+// globals removes the global options (/store DIR, /json) from the command line, wherever they are.
+func (c *cli) globals(argv []string) ([]string, error) {
+	var rest []string
+	for i := 0; i < len(argv); i++ {
+		arg := argv[i]
+		if arg == "--" {
+			rest = append(rest, argv[i:]...)
+			break
+		}
+		name, ok := optionName(arg)
+		switch {
+		case ok && name == "json":
+			c.json = true
+		case ok && name == "store":
+			if i+1 >= len(argv) || argv[i+1] == "" {
+				return nil, usagef(nil, "%s needs a directory", arg)
+			}
+			c.storeFlag = argv[i+1]
+			i++
+		case ok && strings.HasPrefix(name, "store="):
+			c.storeFlag = arg[strings.Index(arg, "=")+1:]
+			if c.storeFlag == "" {
+				return nil, usagef(nil, "%s needs a directory", arg)
+			}
+		default:
+			rest = append(rest, arg)
+		}
+	}
+	return rest, nil
+}
+
+// parse splits a verb's arguments into its options and positional arguments. An argument is an
+// option only if it names one of the verb's options ("/verbose", "--verbose"), so local paths such
+// as /tmp/file stay positional; "--" ends the options.
+func (v *verbSpec) parse(argv []string) (*args, error) {
+	a := &args{flags: map[string]bool{}, vals: map[string]string{}}
+	for i := 0; i < len(argv); i++ {
+		arg := argv[i]
+		if arg == "--" {
+			a.pos = append(a.pos, argv[i+1:]...)
+			break
+		}
+		name, ok := optionName(arg)
+		switch {
+		case ok && slices.Contains(v.flags, name):
+			a.flags[name] = true
+		case ok && slices.Contains(v.values, name):
+			if i+1 >= len(argv) {
+				return nil, usagef(v, "%s needs a value", arg)
+			}
+			a.vals[name] = argv[i+1]
+			i++
+		default:
+			a.pos = append(a.pos, arg)
+		}
+	}
+	switch {
+	case len(a.pos) < v.min:
+		return nil, usagef(v, "/%s needs %s", strings.ToUpper(v.name), v.syntax)
+	case v.max >= 0 && len(a.pos) > v.max:
+		return nil, usagef(v, "too many arguments for /%s: %q", strings.ToUpper(v.name), a.pos[v.max])
+	}
+	return a, nil
+}
+
+// main runs the command line and maps its outcome to an exit status.
+func (c *cli) main(argv []string) int {
+	err := c.dispatch(argv)
+	return c.report(err)
+}
+
+func (c *cli) dispatch(argv []string) error {
+	argv, err := c.globals(argv)
+	if err != nil {
+		return err
+	}
+	if len(argv) == 0 {
+		return usagef(nil, "no verb given")
+	}
+	name, ok := optionName(argv[0])
+	if !ok {
+		return usagef(nil, "%q is not a verb: verbs start with /", argv[0])
+	}
+	v := lookupVerb(name)
+	if v == nil {
+		return usagef(nil, "unknown verb %s", argv[0])
+	}
+	a, err := v.parse(argv[1:])
+	if err != nil {
+		return err
+	}
+	if v.mode == noStore {
+		return v.run(c, nil, a)
+	}
+	if v.prepare != nil {
+		// Check everything with the engine off first: a hosting verb that fails must not have
+		// let other queued jobs move meanwhile.
+		if err := c.session(false, v.prepare, a); err != nil {
+			return err
+		}
+	}
+	err = c.session(v.mode == hosting, v.run, a)
+	if err != nil && a.created && errors.As(err, new(*storeBusyError)) {
+		fmt.Fprintf(c.stderr, "bitsadmin: job %s was created and is left SUSPENDED: /CANCEL it, or /RESUME and /WAIT.\n",
+			job.GUIDString(a.id))
+	}
+	return err
+}
+
+// session opens the store, runs f in it and closes it.
+func (c *cli) session(host bool, f func(*cli, *session, *args) error, a *args) error {
+	s, err := c.open(host)
+	if err != nil {
+		return err
+	}
+	err = f(c, s, a)
+	if cerr := s.close(); cerr != nil && err == nil {
+		fmt.Fprintf(c.stderr, "bitsadmin: warning: %v\n", cerr)
+	}
+	return err
+}
+
+// report prints a failure and returns the exit status for it.
+func (c *cli) report(err error) int {
+	if err == nil {
+		return 0
+	}
+	var (
+		ue *usageError
+		be *bitsError
+		es exitStatus
+		ae *ambiguousError
+		se *storeBusyError
+	)
+	switch {
+	case errors.As(err, &ue):
+		fmt.Fprintf(c.stderr, "bitsadmin: %s\n\n", ue.msg)
+		if ue.verb != nil {
+			fmt.Fprintf(c.stderr, "Usage: bitsadmin %s\n", strings.TrimSpace("/"+strings.ToUpper(ue.verb.name)+" "+ue.verb.syntax))
+			fmt.Fprintf(c.stderr, "Run bitsadmin /help for every verb.\n")
+		} else {
+			writeUsage(c.stderr, false)
+		}
+		return 2
+	case errors.As(err, &es):
+		return int(es)
+	case errors.As(err, &ae):
+		fmt.Fprintf(c.stderr, "bitsadmin: the display name '%s' matches %d jobs; name one by its GUID:\n", ae.name, len(ae.jobs))
+		for _, line := range ae.jobs {
+			fmt.Fprintf(c.stderr, "  %s\n", line)
+		}
+		return 1
+	case errors.As(err, &se):
+		fmt.Fprintf(c.stderr, "bitsadmin: the job store %s is in use by another process (a bitsadmin "+
+			"/monitor, /wait or /transfer, or a program using bitsemu); gave up after %v.\n", se.dir, se.waited)
+		fmt.Fprintf(c.stderr, "%s\n", hresult.Of(se.err).Error())
+		return 1
+	case errors.As(err, &be):
+		printHRESULT(c.stderr, "Unable to "+be.what, be.err, !be.noState)
+		return 1
+	default:
+		fmt.Fprintf(c.stderr, "bitsadmin: %v\n", err)
+		return 1
+	}
+}
+
+// printHRESULT prints "what: NAME (0xHEX): message" and what the error says of the job: its
+// state (when withState) and the underlying cause.
+func printHRESULT(w io.Writer, what string, err error, withState bool) {
+	code := hresult.Of(err)
+	fmt.Fprintf(w, "%s: %s\n", what, code.Error())
+	var he *hresult.Error
+	if errors.As(err, &he) {
+		if he.State != "" && withState {
+			fmt.Fprintf(w, "The job is %s.\n", he.State)
+		}
+		if he.Err != nil {
+			fmt.Fprintf(w, "Cause: %v\n", he.Err)
+		}
+	}
+}
+
+// parseSeconds reads a duration in seconds ("5", "0.25") for /refresh and /timeout.
+func parseSeconds(v *verbSpec, opt, s string) (time.Duration, error) {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 0 || f > 1e9 {
+		return 0, usagef(v, "/%s takes a number of seconds, not %q", opt, s)
+	}
+	return time.Duration(f * float64(time.Second)), nil
+}
+
+// parseUint32 reads a decimal or 0x-hexadecimal number.
+func parseUint32(v *verbSpec, what, s string) (uint32, error) {
+	n, err := strconv.ParseUint(s, 0, 32)
+	if err != nil {
+		return 0, usagef(v, "%s must be a number from 0 to 4294967295, not %q", what, s)
+	}
+	return uint32(n), nil
+}
+
+// isTerminal reports whether w is a terminal (a character device), where progress is redrawn
+// in place; elsewhere it is printed as plain lines.
+func (c *cli) isTerminal() bool {
+	f, ok := c.stdout.(*os.File)
+	if !ok || c.env("TERM") == "dumb" {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,603 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/bitsemu/bitsemu/bitstest"
+)
+
+// /TRANSFER over HTTP: both files arrive whole, the job is completed and leaves the queue.
+func TestTransferHTTP(t *testing.T) {
+	t.Parallel()
+	a, b := content(700_000, 1), content(1234, 2)
+	srv := bitstest.NewServer(map[string][]byte{"a.bin": a, "dir/b.txt": b})
+	defer srv.Close()
+	u := newUser(t)
+	dst := t.TempDir()
+	la, lb := filepath.Join(dst, "a.bin"), filepath.Join(dst, "b.txt")
+
+	out := u.ok("/TRANSFER", "nightly", "/priority", "foreground", srv.URLFor("a.bin"), la, srv.URLFor("dir/b.txt"), lb)
+	assert.Contains(t, out, "DISPLAY: 'nightly' TYPE: DOWNLOAD PRIORITY: FOREGROUND")
+	assert.Contains(t, out, "TRANSFERRED     FILES: 2 / 2 BYTES: 701234 / 701234 (100%)")
+	assert.Contains(t, out, "Transfer complete.")
+	assert.NotContains(t, out, "\x1b[", "no terminal redraw when stdout is a pipe")
+
+	gotA, err := os.ReadFile(la)
+	require.NoError(t, err)
+	assert.Equal(t, a, gotA)
+	gotB, err := os.ReadFile(lb)
+	require.NoError(t, err)
+	assert.Equal(t, b, gotB)
+	jobs, _ := u.list()
+	assert.Empty(t, jobs, "a completed job leaves the queue")
+	assert.GreaterOrEqual(t, srv.Stats().Gets, 2)
+}
+
+// /TRANSFER of a file:// URL and of a plain path.
+func TestTransferFileURLAndPath(t *testing.T) {
+	t.Parallel()
+	src := t.TempDir()
+	one, two := filepath.Join(src, "one.dat"), filepath.Join(src, "two.dat")
+	require.NoError(t, os.WriteFile(one, content(300_000, 3), 0o644))
+	require.NoError(t, os.WriteFile(two, content(10, 4), 0o644))
+	u := newUser(t)
+	dst := t.TempDir()
+
+	u.ok("/transfer", "by url", "file://"+filepath.ToSlash(one), filepath.Join(dst, "one.dat"))
+	u.ok("/transfer", "by path", two, filepath.Join(dst, "two.dat"))
+	for _, name := range []string{"one.dat", "two.dat"} {
+		want, err := os.ReadFile(filepath.Join(src, name))
+		require.NoError(t, err)
+		got, err := os.ReadFile(filepath.Join(dst, name))
+		require.NoError(t, err)
+		assert.Equal(t, want, got, name)
+	}
+	jobs, _ := u.list()
+	assert.Empty(t, jobs)
+}
+
+// A job made step by step, one invocation per step, all sharing the store.
+func TestJobAcrossInvocations(t *testing.T) {
+	t.Parallel()
+	a, b := content(400_000, 5), content(5000, 6)
+	srv := bitstest.NewServer(map[string][]byte{"a.bin": a, "b.bin": b})
+	defer srv.Close()
+	u := newUser(t)
+	dst := t.TempDir()
+	la, lb := filepath.Join(dst, "a.bin"), filepath.Join(dst, "b.bin")
+
+	id := u.create("step by step")
+	// By GUID in lower case without braces, and by display name.
+	bare := strings.ToLower(strings.Trim(id, "{}"))
+	assert.Equal(t, "Added "+srv.URLFor("a.bin")+" -> "+la+" to job.\n", u.ok("/addfile", bare, srv.URLFor("a.bin"), la))
+	u.ok("/AddFile", "step by step", srv.URLFor("b.bin"), lb)
+	u.ok("/setdescription", id, "two files")
+
+	assert.Equal(t, "SUSPENDED\n", u.ok("/getstate", id))
+	assert.Equal(t, "2\n", u.ok("/getfilestotal", id))
+	assert.Equal(t, "UNKNOWN\n", u.ok("/getbytestotal", id), "sizes are unknown before the transfer")
+	assert.Equal(t, id+" 'step by step' SUSPENDED 0 / 2 0 / UNKNOWN\nListed 1 job(s).\n", u.ok("/list"))
+	info := u.ok("/info", id, "/verbose")
+	for _, want := range []string{
+		"GUID: " + id + " DISPLAY: 'step by step'",
+		"TYPE: DOWNLOAD STATE: SUSPENDED OWNER: " + u.sid,
+		"PRIORITY: NORMAL FILES: 0 / 2 BYTES: 0 / UNKNOWN",
+		"COMPLETION TIME: UNKNOWN",
+		"RETRY DELAY: 600 NO PROGRESS TIMEOUT: 1209600 ERROR COUNT: 0",
+		"DESCRIPTION: two files",
+		"JOB FILES:\n\t0 / UNKNOWN WORKING " + srv.URLFor("a.bin") + " -> " + la,
+		"NOTIFICATION COMMAND LINE: none",
+	} {
+		assert.Contains(t, info, want)
+	}
+
+	assert.Equal(t, "Job resumed.\n", u.ok("/resume", id))
+	// One-shot verbs run the service with its engine off: nothing transfers until /WAIT.
+	assert.Equal(t, "QUEUED\n", u.ok("/getstate", id))
+	assert.Zero(t, srv.Stats().Requests)
+
+	jobs, _ := u.list()
+	require.Len(t, jobs, 1)
+	j := jobs[0]
+	assert.Equal(t, id, j.ID)
+	assert.Equal(t, "step by step", j.Name)
+	assert.Equal(t, "two files", j.Description)
+	assert.Equal(t, "DOWNLOAD", j.Type)
+	assert.Equal(t, "QUEUED", j.State)
+	assert.Equal(t, "NORMAL", j.Priority)
+	assert.Equal(t, u.sid, j.Owner)
+	assert.Nil(t, j.BytesTotal, "an unknown size is null")
+	assert.Equal(t, uint32(2), j.FilesTotal)
+	assert.Nil(t, j.Error)
+	assert.NotNil(t, j.CreationTime)
+	assert.Nil(t, j.CompletionTime)
+
+	assert.Equal(t, "TRANSFERRED\n", u.ok("/wait", id, "/timeout", "30"))
+	assert.Equal(t, "FILES: 2 / 2 BYTES: 405000 / 405000 (100%)\n", u.ok("/getprogress", id))
+	assert.Equal(t, "405000\n", u.ok("/getbytestransferred", "step by step"))
+	assert.NotEqual(t, "UNKNOWN\n", u.ok("/getcompletiontime", id))
+
+	var full jobJSON
+	require.NoError(t, json.Unmarshal([]byte(u.ok("/info", id, "/verbose", "/json")), &full))
+	assert.Equal(t, "TRANSFERRED", full.State)
+	require.Len(t, full.Files, 2)
+	assert.True(t, full.Files[0].Completed)
+	assert.Equal(t, la, full.Files[0].Local)
+	require.NotNil(t, full.BytesTotal)
+	assert.Equal(t, uint64(405000), *full.BytesTotal)
+
+	_, err := os.Stat(la)
+	assert.True(t, os.IsNotExist(err), "files appear only on Complete")
+	assert.Equal(t, "Job completed.\n", u.ok("/complete", id))
+	gotA, err := os.ReadFile(la)
+	require.NoError(t, err)
+	assert.Equal(t, a, gotA)
+	gotB, err := os.ReadFile(lb)
+	require.NoError(t, err)
+	assert.Equal(t, b, gotB)
+	jobs, _ = u.list()
+	assert.Empty(t, jobs)
+	// The job has left the queue.
+	r := u.fails(1, "/getstate", id)
+	assert.Contains(t, r.stderr, "BG_E_NOT_FOUND (0x80200001)")
+}
+
+// A job whose file is missing: /WAIT ends with ERROR and /GETERROR shows the HTTP status.
+func TestFailedDownload(t *testing.T) {
+	t.Parallel()
+	srv := bitstest.NewServer(map[string][]byte{"a.bin": content(10, 7)})
+	defer srv.Close()
+	u := newUser(t)
+	local := filepath.Join(t.TempDir(), "missing.bin")
+	id := u.create("doomed")
+	u.ok("/addfile", id, srv.URLFor("missing.bin"), local)
+	u.ok("/resume", id)
+
+	r := u.fails(1, "/wait", id)
+	assert.Equal(t, "ERROR\n", r.stdout)
+	assert.Contains(t, r.stderr, "BG_E_HTTP_ERROR_404 (0x80190194)")
+
+	out := u.ok("/geterror", id)
+	assert.Contains(t, out, "ERROR FILE:    "+srv.URLFor("missing.bin")+" -> "+local)
+	assert.Contains(t, out, "ERROR CODE:    0x80190194 BG_E_HTTP_ERROR_404 - ")
+	assert.Contains(t, out, "ERROR CONTEXT: 0x00000005 REMOTE_FILE - ")
+	assert.Equal(t, "ERROR\n", u.ok("/getstate", id))
+	assert.Equal(t, "1\n", u.ok("/geterrorcount", id))
+
+	var got jobJSON
+	require.NoError(t, json.Unmarshal([]byte(u.ok("/geterror", id, "--json")), &got))
+	require.NotNil(t, got.Error)
+	assert.Equal(t, "BG_E_HTTP_ERROR_404", got.Error.Name)
+	assert.Equal(t, "0x80190194", got.Error.Code)
+	assert.Equal(t, "REMOTE_FILE", got.Error.Context)
+	require.NotNil(t, got.Error.File)
+	assert.Equal(t, local, got.Error.File.Local)
+	assert.Contains(t, u.ok("/info", id, "/verbose"), "ERROR CODE:    0x80190194 BG_E_HTTP_ERROR_404")
+
+	// /WAIT on a suspended job ends at once, exit 1.
+	suspended := u.create("suspended")
+	r = u.fails(1, "/wait", suspended)
+	assert.Equal(t, "SUSPENDED\n", r.stdout)
+	assert.Contains(t, r.stderr, "/RESUME it first")
+	u.ok("/cancel", suspended)
+
+	// The same through /TRANSFER: exit 1, the error printed, the job cancelled.
+	r = u.fails(1, "/transfer", "doomed too", srv.URLFor("gone.bin"), filepath.Join(t.TempDir(), "gone.bin"))
+	assert.Contains(t, r.stderr, "Transfer failed: BG_E_HTTP_ERROR_404 (0x80190194)")
+	assert.Contains(t, r.stderr, "cancelled")
+	jobs, _ := u.list()
+	require.Len(t, jobs, 1)
+	assert.Equal(t, id, jobs[0].ID)
+}
+
+// Every kind of bad input fails with the right status and message, and leaves the store as it
+// was.
+func TestBadInputChangesNothing(t *testing.T) {
+	t.Parallel()
+	srv := bitstest.NewServer(map[string][]byte{"a.bin": content(10, 8)})
+	defer srv.Close()
+	u := newUser(t)
+	dir := t.TempDir()
+	u.create("dup")
+	u.create("dup")
+	u.create("/upload", "up")
+	empty := u.create("empty")
+	// A queued job: no failed command may let it transfer (which hosting verbs would).
+	queued := u.create("queued")
+	u.ok("/addfile", queued, srv.URLFor("a.bin"), filepath.Join(dir, "a.bin"))
+	u.ok("/resume", queued)
+	badList := filepath.Join(dir, "bad.list")
+	require.NoError(t, os.WriteFile(badList, []byte("# comment\n"+srv.URLFor("a.bin")+"\n"), 0o644))
+	halfList := filepath.Join(dir, "half.list")
+	require.NoError(t, os.WriteFile(halfList, []byte(srv.URLFor("a.bin")+" "+filepath.Join(dir, "x")+"\n"+
+		srv.URLFor("a.bin")+" relative/y\n"), 0o644))
+	_, before := u.list()
+
+	usage := []struct {
+		args []string
+		want string
+	}{
+		{nil, "no verb given"},
+		{[]string{"/bogus"}, "unknown verb /bogus"},
+		{[]string{"list"}, "is not a verb"},
+		{[]string{"/addfile", empty}, "/ADDFILE needs job remote local"},
+		{[]string{"/info", empty, "extra"}, "too many arguments"},
+		{[]string{"/getstate", "{not-a-guid}"}, "is not a valid job GUID"},
+		{[]string{"/getstate", "0123456Z-89ab-cdef-0123-456789abcdef"}, "is not a valid job GUID"},
+		{[]string{"/setpriority", empty, "URGENT"}, "FOREGROUND, HIGH, NORMAL or LOW"},
+		{[]string{"/transfer", "t", "/priority", "URGENT", srv.URLFor("a.bin"), filepath.Join(dir, "t")}, "FOREGROUND, HIGH, NORMAL or LOW"},
+		{[]string{"/transfer", "t", srv.URLFor("a.bin")}, "/TRANSFER needs"},
+		{[]string{"/transfer", "t", srv.URLFor("a.bin"), filepath.Join(dir, "t"), srv.URLFor("a.bin")}, "come in pairs"},
+		{[]string{"/create", "/upload", "/download", "x"}, "choose one of"},
+		{[]string{"/setminretrydelay", empty, "-5"}, "must be a number"},
+		{[]string{"/wait", empty, "/timeout", "soon"}, "takes a number of seconds"},
+		{[]string{"/monitor", "/refresh"}, "needs a value"},
+		{[]string{"/setproxysettings", empty, "OVERRIDE"}, "OVERRIDE needs a proxy list"},
+		{[]string{"/setproxysettings", empty, "SOMETIMES"}, "PRECONFIG, NO_PROXY, OVERRIDE or AUTODETECT"},
+		{[]string{"/setproxysettings", empty, "NO_PROXY", "proxy:80"}, "only OVERRIDE takes"},
+		{[]string{"/setcredentials", empty, "SERVER", "KERBEROS", "u", "p"}, "the scheme must be"},
+		{[]string{"/addfileset", empty, badList}, `want "remote local"`},
+		{[]string{"/list", "/store"}, "needs a directory"},
+		{[]string{"/monitor", "/count", "many"}, "must be a number"},
+	}
+	for _, c := range usage {
+		r := u.fails(2, c.args...)
+		assert.Contains(t, r.stderr, c.want, "%q", c.args)
+		assert.Contains(t, r.stderr, "Usage: bitsadmin", "%q", c.args)
+		assert.Empty(t, r.stdout, "%q", c.args)
+		_, after := u.list()
+		require.Equal(t, before, after, "%q changed the store", c.args)
+	}
+
+	failures := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"/getstate", "nosuch"}, "BG_E_NOT_FOUND (0x80200001): "},
+		{[]string{"/cancel", "{00000000-0000-0000-0000-000000000001}"}, "BG_E_NOT_FOUND (0x80200001): "},
+		{[]string{"/complete", "up"}, "BG_E_INVALID_STATE (0x80200002): the job's current state does not allow this call"},
+		{[]string{"/resume", empty}, "BG_E_EMPTY (0x80200003): "},
+		{[]string{"/geterror", empty}, "BG_E_ERROR_INFORMATION_UNAVAILABLE (0x8020000F): "},
+		{[]string{"/list", "/allusers"}, "E_ACCESSDENIED (0x80070005): "},
+		{[]string{"/reset", "/allusers"}, "E_ACCESSDENIED (0x80070005): "},
+		{[]string{"/monitor", "/allusers", "/count", "1"}, "E_ACCESSDENIED (0x80070005): "},
+		{[]string{"/wait", "nosuch"}, "BG_E_NOT_FOUND (0x80200001): "},
+		{[]string{"/takeownership", empty}, "E_ACCESSDENIED (0x80070005): "},
+		{[]string{"/addfile", empty, srv.URLFor("a.bin"), "relative/a.bin"}, "E_INVALIDARG (0x80070057): "},
+		{[]string{"/addfile", empty, "ftp://example.com/a", filepath.Join(dir, "a")}, "E_INVALIDARG (0x80070057): "},
+		{[]string{"/addfile", empty, srv.URLFor("a.bin"), filepath.Join(dir, "no", "such", "dir")}, "ERROR_PATH_NOT_FOUND) (0x80070003): "},
+		{[]string{"/addfileset", empty, halfList}, "E_INVALIDARG (0x80070057): "},
+		{[]string{"/setnotifyflags", empty, "0x40"}, "E_NOTIMPL (0x80004001): "},
+		{[]string{"/setnotifycmdline", empty, "relative-program", "NULL"}, "E_INVALIDARG (0x80070057): "},
+		{[]string{"/setcustomheaders", empty, "not a header"}, "E_INVALIDARG (0x80070057): "},
+		{[]string{"/setdisplayname", empty, strings.Repeat("x", 300)}, "BG_E_STRING_TOO_LONG (0x80200021): "},
+		{[]string{"/setcredentials", empty, "SERVER", "BASIC", "NULL", "secret"}, "E_INVALIDARG (0x80070057): "},
+		{[]string{"/create", strings.Repeat("n", 300)}, "E_INVALIDARG (0x80070057): "},
+		// /TRANSFER adds every file before it starts; a bad one cancels the new job.
+		{[]string{"/transfer", "t", srv.URLFor("a.bin"), "relative/t"}, "E_INVALIDARG (0x80070057): "},
+		{[]string{"/transfer", "t", srv.URLFor("a.bin"), filepath.Join(dir, "t1"),
+			srv.URLFor("a.bin"), filepath.Join(dir, "nodir", "t2")}, "(0x80070003): "},
+		{[]string{"/transfer", "/upload", "t", srv.URLFor("a.bin"), filepath.Join(dir, "u1"),
+			srv.URLFor("a.bin"), filepath.Join(dir, "u2")}, "BG_E_TOO_MANY_FILES (0x8020001C): "},
+	}
+	for _, c := range failures {
+		r := u.fails(1, c.args...)
+		assert.Contains(t, r.stderr, c.want, "%q", c.args)
+		assert.NotContains(t, r.stderr, "Usage:", "%q", c.args)
+		assert.Empty(t, r.stdout, "%q", c.args)
+		_, after := u.list()
+		require.Equal(t, before, after, "%q changed the store", c.args)
+	}
+
+	// An ambiguous display name lists the jobs that have it.
+	r := u.fails(1, "/getstate", "dup")
+	assert.Contains(t, r.stderr, "the display name 'dup' matches 2 jobs")
+	jobs, _ := u.list()
+	for _, j := range jobs {
+		if j.Name == "dup" {
+			assert.Contains(t, r.stderr, j.ID+" 'dup' SUSPENDED")
+		}
+	}
+	_, after := u.list()
+	require.Equal(t, before, after)
+	assert.Zero(t, srv.Stats().Requests, "no failed command let the queued job transfer")
+}
+
+// Setters, getters and NULL, across invocations.
+func TestProperties(t *testing.T) {
+	t.Parallel()
+	u := newUser(t)
+	id := u.create("props")
+	u.ok("/setdisplayname", id, "renamed")
+	assert.Equal(t, "renamed\n", u.ok("/getdisplayname", id))
+	u.ok("/setdescription", "renamed", "a description")
+	assert.Equal(t, "a description\n", u.ok("/getdescription", id))
+	assert.Equal(t, "Priority set to HIGH.\n", u.ok("/setpriority", id, "high"))
+	assert.Equal(t, "HIGH\n", u.ok("/getpriority", id))
+	u.ok("/setminretrydelay", id, "60")
+	assert.Equal(t, "60\n", u.ok("/getminretrydelay", id))
+	u.ok("/setnoprogresstimeout", id, "3600")
+	assert.Equal(t, "3600\n", u.ok("/getnoprogresstimeout", id))
+	u.ok("/setnotifyflags", id, "0x1")
+	assert.Equal(t, "1\n", u.ok("/getnotifyflags", id))
+	program := filepath.Join(t.TempDir(), "notify")
+	u.ok("/setnotifycmdline", id, program, "notify --job done")
+	assert.Equal(t, "'"+program+"' 'notify --job done'\n", u.ok("/getnotifycmdline", id))
+	u.ok("/setnotifycmdline", id, "NULL", "NULL")
+	assert.Equal(t, "NULL\n", u.ok("/getnotifycmdline", id))
+	u.ok("/setcustomheaders", id, "X-One: 1", "X-Two: 2")
+	assert.Contains(t, u.ok("/info", id, "/verbose"), "CUSTOM HEADERS:\n\tX-One: 1\n\tX-Two: 2\n")
+	u.ok("/setcustomheaders", id, "NULL")
+	assert.Contains(t, u.ok("/info", id, "/verbose"), "CUSTOM HEADERS: NULL\n")
+	u.ok("/setproxysettings", id, "OVERRIDE", "proxy1:80,proxy2:8080", "<local>")
+	assert.Equal(t, "OVERRIDE\n", u.ok("/getproxyusage", id))
+	assert.Equal(t, "proxy1:80 proxy2:8080\n", u.ok("/getproxylist", id))
+	assert.Equal(t, "<local>\n", u.ok("/getproxybypasslist", id))
+	u.ok("/setproxysettings", id, "no_proxy")
+	assert.Equal(t, "NO_PROXY\nNULL\n", u.ok("/getproxyusage", id)+u.ok("/getproxylist", id))
+	u.ok("/setcredentials", id, "server", "basic", "me", "secret")
+	assert.Equal(t, "Credentials removed.\n", u.ok("/removecredentials", id, "SERVER", "BASIC"))
+	assert.Equal(t, "No credentials to remove (S_FALSE).\n", u.ok("/removecredentials", id, "SERVER", "BASIC"))
+	u.ok("/setmaxdownloadtime", id, "0")
+	assert.Equal(t, "0\n", u.ok("/getmaxdownloadtime", id))
+	assert.Equal(t, "DOWNLOAD\n", u.ok("/gettype", id))
+	assert.Equal(t, u.sid+"\n", u.ok("/getowner", id))
+	assert.Equal(t, "0\n", u.ok("/getbytestotal", id), "a job without files has 0 bytes")
+	assert.NotEqual(t, "UNKNOWN\n", u.ok("/getcreationtime", id))
+	assert.NotEqual(t, "UNKNOWN\n", u.ok("/getmodificationtime", id))
+
+	var got map[string]any
+	require.NoError(t, json.Unmarshal([]byte(u.ok("/getpriority", id, "/json")), &got))
+	assert.Equal(t, map[string]any{"id": id, "priority": "HIGH"}, got)
+	require.NoError(t, json.Unmarshal([]byte(u.ok("/setpriority", id, "LOW", "--json")), &got))
+	assert.Equal(t, "S_OK", got["result"])
+
+	assert.Equal(t, "Job suspended.\n", u.ok("/suspend", id))
+	assert.Equal(t, "Job canceled.\n", u.ok("/cancel", id))
+	jobs, _ := u.list()
+	assert.Empty(t, jobs)
+}
+
+// Users see their own jobs; an administrator sees and takes every user's.
+func TestUsersAndAdministrators(t *testing.T) {
+	t.Parallel()
+	alice := newUser(t)
+	bob := alice.as("S-1-5-21-4242")
+	admin := alice.as("S-1-5-21-500", "BITSEMU_ADMIN=1")
+	id := alice.create("alice's")
+	bob.create("bob's")
+
+	jobs, _ := bob.list()
+	require.Len(t, jobs, 1)
+	assert.Equal(t, "bob's", jobs[0].Name)
+	r := bob.fails(1, "/getstate", id)
+	assert.Contains(t, r.stderr, "E_ACCESSDENIED (0x80070005)")
+
+	all, _ := admin.list("/allusers")
+	assert.Len(t, all, 2)
+	assert.Contains(t, admin.ok("/list", "/allusers"), alice.sid)
+	assert.Equal(t, "SUSPENDED\n", admin.ok("/getstate", "alice's"), "an administrator finds any user's job by name")
+	admin.ok("/takeownership", id)
+	assert.Equal(t, admin.sid+"\n", admin.ok("/getowner", id))
+	jobs, _ = alice.list()
+	assert.Empty(t, jobs, "the job is the administrator's now")
+
+	out := admin.ok("/reset", "/allusers")
+	assert.Contains(t, out, "2 out of 2 jobs canceled.")
+	all, _ = admin.list("/allusers")
+	assert.Empty(t, all)
+}
+
+// /WAIT /TIMEOUT gives up on a job that does not finish, with exit status 1.
+func TestWaitTimeout(t *testing.T) {
+	t.Parallel()
+	srv := bitstest.NewServer(map[string][]byte{"slow.bin": content(100_000, 9)}, bitstest.Stall(1000))
+	defer srv.Close()
+	u := newUser(t)
+	id := u.create("slow")
+	u.ok("/addfile", id, srv.URLFor("slow.bin"), filepath.Join(t.TempDir(), "slow.bin"))
+	u.ok("/resume", id)
+	r := u.fails(1, "/wait", id, "/timeout", "0.5", "/json")
+	var got jobJSON
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got), r.stdout)
+	require.NotNil(t, got.TimedOut)
+	assert.True(t, *got.TimedOut)
+	assert.Contains(t, r.stderr, "Timed out: job "+id)
+	// The job keeps its place: it transfers again at the next /WAIT.
+	assert.Equal(t, "QUEUED\n", u.ok("/getstate", id))
+}
+
+// /MONITOR /COUNT n --json prints n refreshes as one array, hosting the service meanwhile.
+func TestMonitorJSON(t *testing.T) {
+	t.Parallel()
+	u := newUser(t)
+	u.create("watched")
+	var snaps []struct {
+		Time time.Time `json:"time"`
+		Jobs []jobJSON `json:"jobs"`
+	}
+	out := u.ok("/monitor", "/count", "3", "/refresh", "0.01", "--json")
+	require.NoError(t, json.Unmarshal([]byte(out), &snaps), out)
+	require.Len(t, snaps, 3)
+	for _, s := range snaps {
+		require.Len(t, s.Jobs, 1)
+		assert.Equal(t, "watched", s.Jobs[0].Name)
+	}
+	text := u.ok("/monitor", "/count", "1")
+	assert.Contains(t, text, "MONITORING BACKGROUND COPY MANAGER (5 second refresh)")
+	assert.Contains(t, text, "'watched' SUSPENDED 0 / 0 0 / 0\nListed 1 job(s).")
+}
+
+// /DEMO downloads the embedded file and checks it.
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	u := newUser(t)
+	tmp := t.TempDir()
+	u.env = append(u.env, "TMPDIR="+tmp, "TMP="+tmp, "TEMP="+tmp)
+	out := u.ok("/demo")
+	data, err := os.ReadFile(filepath.Join("testdata", "demo", demoName))
+	require.NoError(t, err)
+	sum := sha256.Sum256(data)
+	assert.Contains(t, out, "sha256: "+hex.EncodeToString(sum[:])+" (matches the source)")
+	assert.Contains(t, out, "state:  ACKNOWLEDGED")
+	assert.Contains(t, out, "BG_E_CONNECTION_CLOSED", "the demo shows a cut connection")
+	assert.Contains(t, out, "Range: bytes=419431-", "and the ranged GET that resumes it")
+	assert.LessOrEqual(t, len(data), 1<<20)
+	// The downloaded file stays for the user; the demo's own store is gone.
+	matches, err := filepath.Glob(filepath.Join(tmp, "bitsemu-demo-*", demoName))
+	require.NoError(t, err)
+	require.Len(t, matches, 1)
+	got, err := os.ReadFile(matches[0])
+	require.NoError(t, err)
+	assert.Equal(t, data, got)
+	_, err = os.Stat(filepath.Join(filepath.Dir(matches[0]), "store"))
+	assert.True(t, os.IsNotExist(err))
+}
+
+// A store held by a running /MONITOR: another command waits for it, then fails clearly; once
+// the monitor stops (SIGTERM), the store is free.
+func TestStoreLocked(t *testing.T) {
+	t.Parallel()
+	u := newUser(t)
+	u.create("held")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	mon := u.command(ctx, "/monitor", "/count", "100000", "/refresh", "0.05")
+	stdout, err := mon.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, mon.Start())
+	done := make(chan error, 1)
+	go func() {
+		// The first line is printed once the monitor holds the store.
+		sc := bufio.NewScanner(stdout)
+		first := ""
+		if sc.Scan() {
+			first = sc.Text()
+		}
+		if !strings.HasPrefix(first, "MONITORING") {
+			done <- &os.PathError{Op: "monitor", Path: first, Err: os.ErrInvalid}
+			return
+		}
+		done <- nil
+		for sc.Scan() { // keep the pipe flowing
+		}
+	}()
+	require.NoError(t, <-done)
+
+	start := time.Now()
+	r := u.as(u.sid, "BITSEMU_STORE_WAIT=200ms").fails(1, "/list")
+	assert.GreaterOrEqual(t, time.Since(start), 200*time.Millisecond, "it waits for the store first")
+	assert.Contains(t, r.stderr, "is in use by another")
+	assert.Contains(t, r.stderr, "ERROR_SHARING_VIOLATION) (0x80070020)")
+
+	if runtime.GOOS == "windows" {
+		require.NoError(t, mon.Process.Kill())
+		_ = mon.Wait()
+	} else {
+		require.NoError(t, mon.Process.Signal(syscall.SIGTERM))
+		require.NoError(t, mon.Wait(), "the monitor stops cleanly on SIGTERM")
+	}
+	jobs, _ := u.list()
+	require.Len(t, jobs, 1)
+	assert.Equal(t, "held", jobs[0].Name)
+}
+
+// /ADDFILESET adds every listed file; /LISTFILES shows them.
+func TestAddFileSet(t *testing.T) {
+	t.Parallel()
+	srv := bitstest.NewServer(map[string][]byte{"a": content(100, 10), "b": content(200, 11)})
+	defer srv.Close()
+	u := newUser(t)
+	dir := t.TempDir()
+	list := filepath.Join(dir, "files.txt")
+	require.NoError(t, os.WriteFile(list, []byte("# two files\n\n"+
+		srv.URLFor("a")+" "+filepath.Join(dir, "a")+"\n"+
+		srv.URLFor("b")+"\t"+filepath.Join(dir, "b")+"\n"), 0o644))
+	id := u.create("set")
+	assert.Equal(t, "Added 2 file(s) to job.\n", u.ok("/addfileset", id, list))
+	out := u.ok("/listfiles", id)
+	assert.Contains(t, out, "0 / UNKNOWN WORKING "+srv.URLFor("b")+" -> "+filepath.Join(dir, "b"))
+	assert.Contains(t, out, "Listed 2 file(s).")
+	u.ok("/resume", id)
+	u.ok("/wait", id)
+	u.ok("/complete", id)
+	got, err := os.ReadFile(filepath.Join(dir, "b"))
+	require.NoError(t, err)
+	assert.Equal(t, content(200, 11), got)
+}
+
+// /HELP and /? print every verb on standard output.
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	u := newUser(t)
+	for _, v := range []string{"/help", "/?", "/HELP"} {
+		out := u.ok(v)
+		for _, verb := range []string{"/TRANSFER", "/GETERROR", "/SETPROXYSETTINGS", "/DEMO", "/MONITOR"} {
+			assert.Contains(t, out, verb)
+		}
+	}
+}
+
+// Ctrl-C during /TRANSFER cancels the job: nothing is left in the store or on disk.
+func TestTransferInterrupted(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("needs SIGINT")
+	}
+	t.Parallel()
+	srv := bitstest.NewServer(map[string][]byte{"big.bin": content(200_000, 12)}, bitstest.Stall(50_000))
+	defer srv.Close()
+	u := newUser(t)
+	dst := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := u.command(ctx, "/transfer", "interrupted", srv.URLFor("big.bin"), filepath.Join(dst, "big.bin"))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	require.NoError(t, srv.WaitFor(ctx, func(s bitstest.Stats) bool { return s.Stalled > 0 }))
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	err := cmd.Wait()
+	require.Error(t, err)
+	assert.Equal(t, 1, cmd.ProcessState.ExitCode())
+	assert.Contains(t, stderr.String(), "Transfer interrupted")
+	assert.Contains(t, stderr.String(), "cancelled")
+	jobs, _ := u.list()
+	assert.Empty(t, jobs)
+	left, err := os.ReadDir(dst)
+	require.NoError(t, err)
+	assert.Empty(t, left, "the temporary file is deleted with the job")
+}
+
+// /WAIT keeps the service up until the job's notify command line has run.
+func TestWaitRunsNotifyCmdLine(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("uses /bin/sh")
+	}
+	t.Parallel()
+	u := newUser(t)
+	dir := t.TempDir()
+	src, mark := filepath.Join(dir, "src"), filepath.Join(dir, "notified")
+	require.NoError(t, os.WriteFile(src, []byte("data"), 0o644))
+	id := u.create("notifying")
+	u.ok("/addfile", id, src, filepath.Join(dir, "dst"))
+	u.ok("/setnotifycmdline", id, "/bin/sh", `sh -c "sleep 0.3; echo transferred > `+mark+`"`)
+	u.ok("/resume", id)
+	assert.Equal(t, "TRANSFERRED\n", u.ok("/wait", id))
+	got, err := os.ReadFile(mark)
+	require.NoError(t, err, "the command line ran before /WAIT stopped the service")
+	assert.Equal(t, "transferred\n", string(got))
+}

@@ -1,0 +1,346 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/bitsemu/bitsemu/job"
+	"github.com/bitsemu/bitsemu/state"
+)
+
+// The verbs in this file host the service: while they run, queued jobs of the store transfer.
+
+// transferOptions reads /TRANSFER's arguments: the job type, the priority (and whether one was
+// given) and the files.
+func transferOptions(a *args) (job.Type, job.Priority, bool, []job.FileInfo, error) {
+	v := lookupVerb("transfer")
+	pairs := a.pos[1:]
+	if len(pairs)%2 != 0 {
+		return 0, 0, false, nil, usagef(v, "remote and local names come in pairs; %d names given", len(pairs))
+	}
+	typ := job.Download
+	switch {
+	case a.flag("download") && a.flag("upload"):
+		return 0, 0, false, nil, usagef(v, "choose one of /download and /upload")
+	case a.flag("upload"):
+		typ = job.Upload
+	}
+	prio := job.Normal
+	pname, setPrio := a.value("priority")
+	if setPrio {
+		p, err := parsePriority(v, pname)
+		if err != nil {
+			return 0, 0, false, nil, err
+		}
+		prio = p
+	}
+	files := make([]job.FileInfo, 0, len(pairs)/2)
+	for i := 0; i < len(pairs); i += 2 {
+		files = append(files, job.FileInfo{RemoteName: pairs[i], LocalName: pairs[i+1]})
+	}
+	return typ, prio, setPrio, files, nil
+}
+
+// transferPrepare creates /TRANSFER's job and adds every file (and so checks them), with the
+// engine off; if a step fails the job is cancelled, so nothing is left behind.
+func transferPrepare(c *cli, s *session, a *args) error {
+	typ, prio, setPrio, files, err := transferOptions(a)
+	if err != nil {
+		return err
+	}
+	j, err := s.client.CreateJob(a.pos[0], typ)
+	if err != nil {
+		return failed("create the job", err)
+	}
+	abandon := func(what string, err error) error {
+		_, _ = j.Cancel()
+		return &bitsError{what: what + " (the job was cancelled)", err: err, noState: true}
+	}
+	if setPrio {
+		if err := j.SetPriority(prio); err != nil {
+			return abandon("set the priority", err)
+		}
+	}
+	if err := j.AddFileSet(files); err != nil {
+		return abandon("add the files", err)
+	}
+	if typ != job.Download {
+		_, _ = j.Cancel()
+		return errors.New("bitsemu has no transport for upload jobs yet: they would stay QUEUED " +
+			"(the job was created, checked and cancelled)")
+	}
+	a.id, a.created = j.ID(), true
+	return nil
+}
+
+// verbTransfer is /TRANSFER: one job, start to finish, hosting the service. transferPrepare made
+// the job.
+func verbTransfer(c *cli, s *session, a *args) error {
+	_, prio, _, files, _ := transferOptions(a)
+	name := a.pos[0]
+	j, err := s.client.GetJob(a.id)
+	if err != nil {
+		return failed("find the new job "+job.GUIDString(a.id), err)
+	}
+	typ, _ := j.GetType()
+	if err := j.Resume(); err != nil {
+		_, _ = j.Cancel()
+		return &bitsError{what: "resume the job (the job was cancelled)", err: err, noState: true}
+	}
+	if !c.json {
+		fmt.Fprintf(c.stdout, "DISPLAY: '%s' TYPE: %s PRIORITY: %s\n", name, typ, prio)
+		fmt.Fprintf(c.stdout, "Transferring job %s; Ctrl-C cancels it.\n", guid(j))
+	}
+	var pv *progressView
+	if !c.json {
+		pv = newProgress(c.stdout, c.isTerminal())
+	}
+	st, werr := watch(c.ctx, j, pv)
+	if pv != nil {
+		pv.end()
+	}
+	if werr != nil {
+		_, _ = j.Cancel()
+		fmt.Fprintf(c.stderr, "Transfer interrupted (%v); job %s cancelled.\n", werr, guid(j))
+		return exitStatus(1)
+	}
+	switch st {
+	case state.Transferred:
+		ji, _ := snapshot(j, true)
+		code, err := j.Complete()
+		if err != nil {
+			return failed("complete job "+guid(j)+" (it stays TRANSFERRED; try /COMPLETE again)", err)
+		}
+		if c.json {
+			o := ji.json()
+			o = append(o, kv{"result", code.Name()}, kv{"final_state", "ACKNOWLEDGED"})
+			return c.printJSON(o)
+		}
+		fmt.Fprintln(c.stdout, "Transfer complete.")
+		for _, f := range files {
+			fmt.Fprintf(c.stdout, "  %s -> %s\n", f.RemoteName, f.LocalName)
+		}
+		return nil
+	case state.Error:
+		e, _ := readError(j)
+		if c.json {
+			if ji, err := snapshot(j, false); err == nil {
+				_ = c.printJSON(append(ji.json(), kv{"result", "ERROR"}, kv{"final_state", "CANCELLED"}))
+			}
+		}
+		if e != nil {
+			fmt.Fprintf(c.stderr, "Transfer failed: %s\n", e.code.Error())
+			e.write(c.stderr)
+		} else {
+			fmt.Fprintln(c.stderr, "Transfer failed: the job is in ERROR.")
+		}
+		_, _ = j.Cancel()
+		fmt.Fprintf(c.stderr, "Job %s cancelled.\n", guid(j))
+		return exitStatus(1)
+	default:
+		_, _ = j.Cancel()
+		fmt.Fprintf(c.stderr, "Transfer stopped: the job became %s; job %s cancelled.\n", st, guid(j))
+		return exitStatus(1)
+	}
+}
+
+// waitTimeout reads /WAIT's /timeout: whether one was given, and its length.
+func waitTimeout(a *args) (bool, time.Duration, error) {
+	t, ok := a.value("timeout")
+	if !ok {
+		return false, 0, nil
+	}
+	d, err := parseSeconds(lookupVerb("wait"), "timeout", t)
+	return true, d, err
+}
+
+// waitPrepare checks /WAIT's arguments and finds its job, with the engine off.
+func waitPrepare(c *cli, s *session, a *args) error {
+	if _, _, err := waitTimeout(a); err != nil {
+		return err
+	}
+	j, err := c.findJob(s, lookupVerb("wait"), a.pos[0])
+	if err != nil {
+		return err
+	}
+	a.id = j.ID()
+	return nil
+}
+
+// verbWait is /WAIT: host the service until the job leaves the action states.
+func verbWait(c *cli, s *session, a *args) error {
+	ctx := c.ctx
+	if ok, d, _ := waitTimeout(a); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	j, err := s.client.GetJob(a.id)
+	if err != nil {
+		return failed("find job "+job.GUIDString(a.id), err)
+	}
+	if typ, _ := j.GetType(); typ != job.Download {
+		fmt.Fprintf(c.stderr, "Note: bitsemu does not transfer %s jobs yet; the job stays QUEUED.\n", typ)
+	}
+	var pv *progressView
+	if !c.json && c.isTerminal() {
+		pv = newProgress(c.stdout, true)
+	}
+	st, werr := watch(ctx, j, pv)
+	if pv != nil {
+		pv.end()
+	}
+	interrupted := c.ctx.Err() != nil
+	timedOut := werr != nil && !interrupted && errors.Is(werr, context.DeadlineExceeded)
+	if werr != nil && !interrupted && !timedOut {
+		return failed("read job "+guid(j), werr)
+	}
+	if werr == nil {
+		c.settleNotification(s, j, st)
+	}
+	if c.json {
+		ji, err := snapshot(j, false)
+		if err != nil {
+			return failed("read job "+guid(j), err)
+		}
+		if err := c.printJSON(append(ji.json(), kv{"timed_out", timedOut}, kv{"interrupted", interrupted})); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintln(c.stdout, st)
+	}
+	switch {
+	case werr == nil && st == state.Transferred:
+		return nil
+	case timedOut:
+		fmt.Fprintf(c.stderr, "Timed out: job %s is %s.\n", guid(j), st)
+	case interrupted:
+		fmt.Fprintf(c.stderr, "Interrupted: job %s is %s.\n", guid(j), st)
+	case st == state.Error:
+		if e, _ := readError(j); e != nil {
+			fmt.Fprintf(c.stderr, "Job %s is in ERROR: %s\n", guid(j), e.code.Error())
+		}
+	case st == state.Suspended:
+		fmt.Fprintf(c.stderr, "Job %s is SUSPENDED: /RESUME it first.\n", guid(j))
+	}
+	return exitStatus(1)
+}
+
+// notifyGrace is how long /WAIT keeps the service up for a notify command line to finish.
+const notifyGrace = 5 * time.Second
+
+// settleNotification lets the job's notify command line for st (TRANSFERRED or ERROR) run
+// before the service stops, since stopping it kills running command lines and notifications are
+// not kept: it waits until the service is idle, at most notifyGrace.
+func (c *cli) settleNotification(s *session, j *job.Job, st state.State) {
+	var want uint32
+	switch st {
+	case state.Transferred:
+		want = job.NotifyJobTransferred
+	case state.Error:
+		want = job.NotifyJobError
+	default:
+		return
+	}
+	flags, _ := j.GetNotifyFlags()
+	cl, _ := j.GetNotifyCmdLine()
+	if cl.Program == "" || flags&job.NotifyDisable != 0 || flags&want == 0 {
+		return
+	}
+	idle := make(chan struct{})
+	go func() {
+		s.m.WaitIdle()
+		close(idle)
+	}()
+	t := time.NewTimer(notifyGrace)
+	defer t.Stop()
+	select {
+	case <-idle:
+	case <-c.ctx.Done():
+	case <-t.C:
+		fmt.Fprintf(c.stderr, "Note: the notify command line %s still runs after %v; it is stopped now.\n", cl.Program, notifyGrace)
+	}
+}
+
+// monitorOptions reads /MONITOR's /refresh and /count.
+func monitorOptions(a *args) (refresh time.Duration, count uint32, err error) {
+	v := lookupVerb("monitor")
+	refresh = 5 * time.Second
+	if r, ok := a.value("refresh"); ok {
+		d, err := parseSeconds(v, "refresh", r)
+		if err != nil {
+			return 0, 0, err
+		}
+		refresh = max(d, 10*time.Millisecond)
+	}
+	if n, ok := a.value("count"); ok {
+		if count, err = parseUint32(v, "the count", n); err != nil {
+			return 0, 0, err
+		}
+	}
+	return refresh, count, nil
+}
+
+// monitorPrepare checks /MONITOR's arguments and the caller's right to list, with the engine off.
+func monitorPrepare(c *cli, s *session, a *args) error {
+	if _, _, err := monitorOptions(a); err != nil {
+		return err
+	}
+	_, err := listInfos(s, a.flag("allusers"), false)
+	return err
+}
+
+// verbMonitor is /MONITOR: host the service and show the jobs at every refresh.
+func verbMonitor(c *cli, s *session, a *args) error {
+	refresh, count, _ := monitorOptions(a)
+	all := a.flag("allusers")
+	tty := !c.json && c.isTerminal()
+	var snaps []obj
+	t := time.NewTicker(refresh)
+	defer t.Stop()
+refreshes:
+	for i := uint32(0); count == 0 || i < count; i++ {
+		if i > 0 {
+			select {
+			case <-c.ctx.Done():
+				break refreshes
+			case <-t.C:
+			}
+		}
+		infos, err := listInfos(s, all, false)
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		switch {
+		case c.json && count > 0:
+			snaps = append(snaps, obj{{"time", timeJSON(now)}, {"jobs", infosJSON(infos)}})
+		case c.json:
+			b, err := json.Marshal(obj{{"time", timeJSON(now)}, {"jobs", infosJSON(infos)}})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "%s\n", b)
+		default:
+			if tty {
+				fmt.Fprint(c.stdout, "\x1b[H\x1b[2J")
+			}
+			fmt.Fprintf(c.stdout, "MONITORING BACKGROUND COPY MANAGER (%g second refresh) %s\n",
+				refresh.Seconds(), now.Format("2006-01-02 15:04:05"))
+			writeList(c.stdout, infos, all, false)
+			if !tty {
+				fmt.Fprintln(c.stdout)
+			}
+		}
+	}
+	if c.json && count > 0 {
+		if snaps == nil {
+			snaps = []obj{}
+		}
+		return c.printJSON(snaps)
+	}
+	return nil
+}

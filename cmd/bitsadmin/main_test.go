@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// bin is the bitsadmin binary the tests drive, built once by TestMain (with -race when the
+// tests run with it).
+var bin string
+
+func TestMain(m *testing.M) {
+	os.Exit(buildAndRun(m))
+}
+
+func buildAndRun(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "bitsadmin-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	bin = filepath.Join(dir, "bitsadmin")
+	if runtime.GOOS == "windows" {
+		bin += ".exe"
+	}
+	gotool, err := exec.LookPath("go")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "the end-to-end tests build the command and need the go tool:", err)
+		return 1
+	}
+	buildArgs := []string{"build", "-o", bin}
+	if raceEnabled {
+		buildArgs = append(buildArgs, "-race")
+	}
+	out, err := exec.Command(gotool, append(buildArgs, ".")...).CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		return 1
+	}
+	return m.Run()
+}
+
+// result is what one run of the command gave.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+}
+
+// user is someone running bitsadmin: a store of their own and a SID.
+type user struct {
+	t     *testing.T
+	store string
+	sid   string
+	env   []string // more variables, "NAME=value"
+}
+
+var sids atomic.Int64
+
+// newUser returns a user with a fresh store and SID.
+func newUser(t *testing.T) *user {
+	return &user{t: t, store: t.TempDir(), sid: fmt.Sprintf("S-1-5-21-%d", 5000+sids.Add(1))}
+}
+
+// as returns the same user with another SID and more environment, on the same store.
+func (u *user) as(sid string, env ...string) *user {
+	return &user{t: u.t, store: u.store, sid: sid, env: append(append([]string(nil), u.env...), env...)}
+}
+
+// environ is the command's environment: the test's, without BITSEMU_ variables, plus the user's.
+// A race-enabled binary would sleep a second at exit; GORACE turns that off (a race found still
+// makes it exit with status 66, which fails the test).
+func (u *user) environ() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "BITSEMU_") && !strings.HasPrefix(kv, "GORACE=") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
+	return append(env, append([]string{"BITSEMU_STORE=" + u.store, "BITSEMU_SID=" + u.sid}, u.env...)...)
+}
+
+// command returns the command, not started.
+func (u *user) command(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = u.environ()
+	return cmd
+}
+
+// run runs bitsadmin with args and returns what it gave.
+func (u *user) run(args ...string) result {
+	u.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := u.command(ctx, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := result{stdout: stdout.String(), stderr: stderr.String()}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	case err != nil:
+		u.t.Fatalf("bitsadmin %q: %v", args, err)
+	}
+	return r
+}
+
+// ok runs bitsadmin and requires exit status 0; it returns the standard output.
+func (u *user) ok(args ...string) string {
+	u.t.Helper()
+	r := u.run(args...)
+	require.Equal(u.t, 0, r.code, "bitsadmin %q:\n%s", args, r)
+	return r.stdout
+}
+
+// fails runs bitsadmin and requires the exit status code; it returns the result.
+func (u *user) fails(code int, args ...string) result {
+	u.t.Helper()
+	r := u.run(args...)
+	require.Equal(u.t, code, r.code, "bitsadmin %q:\n%s", args, r)
+	return r
+}
+
+var createdRE = regexp.MustCompile(`^Created job (\{[0-9A-F-]{36}\})\.\n$`)
+
+// create creates a job with /CREATE and returns its GUID as printed.
+func (u *user) create(args ...string) string {
+	u.t.Helper()
+	out := u.ok(append([]string{"/create"}, args...)...)
+	m := createdRE.FindStringSubmatch(out)
+	require.NotNil(u.t, m, "unexpected /create output %q", out)
+	return m[1]
+}
+
+// jobJSON is a job as /LIST --json and /INFO --json print it.
+type jobJSON struct {
+	ID               string  `json:"id"`
+	Name             string  `json:"name"`
+	Description      string  `json:"description"`
+	Type             string  `json:"type"`
+	State            string  `json:"state"`
+	Priority         string  `json:"priority"`
+	Owner            string  `json:"owner"`
+	BytesTotal       *uint64 `json:"bytes_total"`
+	BytesTransferred uint64  `json:"bytes_transferred"`
+	FilesTotal       uint32  `json:"files_total"`
+	FilesTransferred uint32  `json:"files_transferred"`
+	ErrorCount       uint32  `json:"error_count"`
+	Error            *struct {
+		Context string `json:"context"`
+		Code    string `json:"code"`
+		Name    string `json:"name"`
+		Message string `json:"message"`
+		File    *struct {
+			Remote string `json:"remote"`
+			Local  string `json:"local"`
+		} `json:"file"`
+	} `json:"error"`
+	CreationTime   *time.Time `json:"creation_time"`
+	CompletionTime *time.Time `json:"completion_time"`
+	Files          []struct {
+		Remote           string  `json:"remote"`
+		Local            string  `json:"local"`
+		BytesTotal       *uint64 `json:"bytes_total"`
+		BytesTransferred uint64  `json:"bytes_transferred"`
+		Completed        bool    `json:"completed"`
+	} `json:"files"`
+	TimedOut *bool `json:"timed_out"`
+}
+
+// list returns the user's jobs as /LIST --json gives them, and the raw output.
+func (u *user) list(args ...string) ([]jobJSON, string) {
+	u.t.Helper()
+	out := u.ok(append([]string{"/list", "--json"}, args...)...)
+	var jobs []jobJSON
+	require.NoError(u.t, json.Unmarshal([]byte(out), &jobs), out)
+	return jobs, out
+}
+
+// content makes n bytes of deterministic data.
+func content(n int, seed byte) []byte {
+	b := make([]byte, n)
+	x := uint32(seed) + 1
+	for i := range b {
+		x = x*1664525 + 1013904223
+		b[i] = byte(x >> 24)
+	}
+	return b
+}

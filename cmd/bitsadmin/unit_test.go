@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/bitsemu/bitsemu/job"
+	"github.com/bitsemu/bitsemu/state"
+)
+
+// run, in process, with an environment of its own.
+func TestRunInProcess(t *testing.T) {
+	env := map[string]string{envStore: filepath.Join(t.TempDir(), "store"), envSID: "S-1-5-21-77"}
+	getenv := func(k string) string { return env[k] }
+	var out, errb bytes.Buffer
+	require.Equal(t, 0, run([]string{"/create", "/download", "inproc"}, &out, &errb, getenv), errb.String())
+	assert.Regexp(t, `^Created job \{[0-9A-F-]{36}\}\.\n$`, out.String())
+
+	out.Reset()
+	require.Equal(t, 0, run([]string{"--json", "/LIST"}, &out, &errb, getenv), errb.String())
+	var jobs []map[string]any
+	require.NoError(t, json.Unmarshal(out.Bytes(), &jobs))
+	require.Len(t, jobs, 1)
+	assert.Equal(t, "inproc", jobs[0]["name"])
+	assert.Equal(t, "S-1-5-21-77", jobs[0]["owner"])
+
+	// /store on the command line wins over the environment.
+	out.Reset()
+	other := filepath.Join(t.TempDir(), "other")
+	require.Equal(t, 0, run([]string{"/list", "/store", other}, &out, &errb, getenv), errb.String())
+	assert.Equal(t, "Listed 0 job(s).\n", out.String())
+	require.Equal(t, 0, run([]string{"--store=" + other, "/list"}, &out, &errb, getenv), errb.String())
+
+	errb.Reset()
+	assert.Equal(t, 2, run([]string{"/nope"}, &out, &errb, getenv))
+	assert.Contains(t, errb.String(), "unknown verb /nope")
+	env[envStoreWait] = "forever"
+	errb.Reset()
+	assert.Equal(t, 1, run([]string{"/list"}, &out, &errb, getenv))
+	assert.Contains(t, errb.String(), "BITSEMU_STORE_WAIT")
+}
+
+func TestJobReferences(t *testing.T) {
+	for _, ref := range []string{
+		"{0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0}",
+		"{0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0}",
+		"0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0",
+	} {
+		assert.True(t, looksLikeGUID(ref), ref)
+		id, ok := parseGUID(ref)
+		require.True(t, ok, ref)
+		assert.Equal(t, "{0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0}", job.GUIDString(id))
+	}
+	for _, ref := range []string{"{0F1E2D3C}", "{zz1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0}", "0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1FZ"} {
+		assert.True(t, looksLikeGUID(ref), ref)
+		_, ok := parseGUID(ref)
+		assert.False(t, ok, ref)
+	}
+	for _, name := range []string{"nightly", "0f1e2d3c4b5a69788796a5b4c3d2e1f0", "my {job"} {
+		assert.False(t, looksLikeGUID(name), name)
+	}
+}
+
+func TestOptionParsing(t *testing.T) {
+	v := lookupVerb("transfer")
+	a, err := v.parse([]string{"name", "/PRIORITY", "high", "--download", "/tmp/src", "/tmp/dst", "--", "/priority"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"name", "/tmp/src", "/tmp/dst", "/priority"}, a.pos, "paths and what follows -- stay positional")
+	assert.True(t, a.flag("download"))
+	p, _ := a.value("priority")
+	assert.Equal(t, "high", p)
+}
+
+func TestOrderedJSON(t *testing.T) {
+	b, err := json.Marshal(obj{{"z", 1}, {"a", nil}, {"m", obj{{"y", "x"}}}})
+	require.NoError(t, err)
+	assert.Equal(t, `{"z":1,"a":null,"m":{"y":"x"}}`, string(b))
+	assert.Nil(t, byteJSON(job.SizeUnknown))
+	assert.Equal(t, "UNKNOWN", byteCount(job.SizeUnknown))
+}
+
+func TestProgressView(t *testing.T) {
+	var b strings.Builder
+	tty := newProgress(&b, true)
+	tty.show(state.Transferring, job.Progress{BytesTotal: 100, BytesTransferred: 50, FilesTotal: 1}, "")
+	tty.show(state.Transferred, job.Progress{BytesTotal: 100, BytesTransferred: 100, FilesTotal: 1, FilesTransferred: 1}, "")
+	tty.end()
+	assert.Equal(t, "\r\x1b[K[##########..........] TRANSFERRING    FILES: 0 / 1 BYTES: 50 / 100 (50%)"+
+		"\r\x1b[K[####################] TRANSFERRED     FILES: 1 / 1 BYTES: 100 / 100 (100%)\n", b.String())
+
+	b.Reset()
+	plain := newProgress(&b, false)
+	plain.show(state.Queued, job.Progress{BytesTotal: job.SizeUnknown, FilesTotal: 1}, "")
+	plain.show(state.Queued, job.Progress{BytesTotal: job.SizeUnknown, FilesTotal: 1}, "")
+	plain.show(state.TransientError, job.Progress{BytesTotal: job.SizeUnknown, FilesTotal: 1}, "BG_E_CONNECTION_CLOSED")
+	plain.end()
+	assert.Equal(t, "QUEUED          FILES: 0 / 1 BYTES: 0 / UNKNOWN\n"+
+		"TRANSIENT_ERROR FILES: 0 / 1 BYTES: 0 / UNKNOWN BG_E_CONNECTION_CLOSED\n", b.String())
+}

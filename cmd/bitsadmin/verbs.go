@@ -1,0 +1,643 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/job"
+)
+
+// verbs is every verb, in the order /help lists them. getters adds the /GET verbs.
+var verbs []*verbSpec
+
+func init() {
+	verbs = []*verbSpec{
+		{name: "transfer", syntax: "name [/download|/upload] [/priority p] remote local [remote local...]",
+			summary: "create a job, add the files, transfer them while showing progress, complete it",
+			flags:   []string{"download", "upload"}, values: []string{"priority"}, min: 3, max: -1, mode: hosting, prepare: transferPrepare, run: verbTransfer},
+		{name: "create", syntax: "[/download|/upload|/upload-reply] name", summary: "create a job (SUSPENDED)",
+			flags: []string{"download", "upload", "upload-reply"}, min: 1, max: 1, mode: oneShot, run: verbCreate},
+		{name: "addfile", syntax: "job remote local", summary: "add a file to a job",
+			min: 3, max: 3, mode: oneShot, run: verbAddFile},
+		{name: "addfileset", syntax: "job listfile", summary: "add the files listed in listfile, one \"remote local\" per line",
+			min: 2, max: 2, mode: oneShot, run: verbAddFileSet},
+		{name: "listfiles", syntax: "job", summary: "list a job's files",
+			min: 1, max: 1, mode: oneShot, run: verbListFiles},
+		{name: "resume", syntax: "job", summary: "queue a job (it transfers while a process hosts the service)",
+			min: 1, max: 1, mode: oneShot, run: verbResume},
+		{name: "suspend", syntax: "job", summary: "suspend a job", min: 1, max: 1, mode: oneShot, run: verbSuspend},
+		{name: "cancel", syntax: "job", summary: "cancel a job and delete its temporary files",
+			min: 1, max: 1, mode: oneShot, run: verbCancel},
+		{name: "complete", syntax: "job", summary: "complete a job: its transferred files appear under their local names",
+			min: 1, max: 1, mode: oneShot, run: verbComplete},
+		{name: "reset", syntax: "[/allusers]", summary: "cancel every job of the user (of every user with /allusers)",
+			flags: []string{"allusers"}, min: 0, max: 0, mode: oneShot, run: verbReset},
+		{name: "list", syntax: "[/allusers] [/verbose]", summary: "list the jobs",
+			flags: []string{"allusers", "verbose"}, min: 0, max: 0, mode: oneShot, run: verbList},
+		{name: "info", syntax: "job [/verbose]", summary: "show a job",
+			flags: []string{"verbose"}, min: 1, max: 1, mode: oneShot, run: verbInfo},
+		{name: "monitor", syntax: "[/allusers] [/refresh sec] [/count n]",
+			summary: "host the service and show the jobs every sec seconds (5), until Ctrl-C or n refreshes",
+			flags:   []string{"allusers"}, values: []string{"refresh", "count"}, min: 0, max: 0, mode: hosting, prepare: monitorPrepare, run: verbMonitor},
+		{name: "wait", syntax: "job [/timeout sec]",
+			summary: "host the service until the job leaves QUEUED/CONNECTING/TRANSFERRING/TRANSIENT_ERROR; exit 0 if TRANSFERRED",
+			values:  []string{"timeout"}, min: 1, max: 1, mode: hosting, prepare: waitPrepare, run: verbWait},
+	}
+	verbs = append(verbs, getterVerbs()...)
+	verbs = append(verbs,
+		&verbSpec{name: "setdisplayname", syntax: "job name", summary: "set the display name",
+			min: 2, max: 2, mode: oneShot, run: verbSetDisplayName},
+		&verbSpec{name: "setdescription", syntax: "job text", summary: "set the description",
+			min: 2, max: 2, mode: oneShot, run: verbSetDescription},
+		&verbSpec{name: "setpriority", syntax: "job FOREGROUND|HIGH|NORMAL|LOW", summary: "set the priority",
+			min: 2, max: 2, mode: oneShot, run: verbSetPriority},
+		&verbSpec{name: "setminretrydelay", syntax: "job seconds", summary: "set the minimum retry delay",
+			min: 2, max: 2, mode: oneShot, run: verbSetUint32("setminretrydelay", "minimum retry delay", (*job.Job).SetMinimumRetryDelay)},
+		&verbSpec{name: "setnoprogresstimeout", syntax: "job seconds", summary: "set the no-progress timeout",
+			min: 2, max: 2, mode: oneShot, run: verbSetUint32("setnoprogresstimeout", "no-progress timeout", (*job.Job).SetNoProgressTimeout)},
+		&verbSpec{name: "setmaxdownloadtime", syntax: "job seconds", summary: "set the maximum download time (0: none)",
+			min: 2, max: 2, mode: oneShot, run: verbSetUint32("setmaxdownloadtime", "maximum download time", (*job.Job).SetMaximumDownloadTime)},
+		&verbSpec{name: "setnotifyflags", syntax: "job flags", summary: "set the notify flags (1 transferred, 2 error, 4 disable, 8 modification, ...)",
+			min: 2, max: 2, mode: oneShot, run: verbSetUint32("setnotifyflags", "notify flags", (*job.Job).SetNotifyFlags)},
+		&verbSpec{name: "setnotifycmdline", syntax: "job program parameters", summary: "set the program run on TRANSFERRED and ERROR (NULL NULL: none)",
+			min: 3, max: 3, mode: oneShot, run: verbSetNotifyCmdLine},
+		&verbSpec{name: "setcustomheaders", syntax: "job \"Name: value\"... | job NULL", summary: "set the HTTP headers sent with every request (NULL: none)",
+			min: 2, max: -1, mode: oneShot, run: verbSetCustomHeaders},
+		&verbSpec{name: "setproxysettings", syntax: "job PRECONFIG|AUTODETECT|NO_PROXY | job OVERRIDE list [bypass]",
+			summary: "set the proxy usage; OVERRIDE takes a comma-separated proxy list and a bypass list (NULL: none)",
+			min:     2, max: 4, mode: oneShot, run: verbSetProxySettings},
+		&verbSpec{name: "setcredentials", syntax: "job SERVER|PROXY BASIC|DIGEST|NTLM|NEGOTIATE|PASSPORT user password",
+			summary: "set the credentials for a target and scheme", min: 5, max: 5, mode: oneShot, run: verbSetCredentials},
+		&verbSpec{name: "removecredentials", syntax: "job SERVER|PROXY BASIC|DIGEST|NTLM|NEGOTIATE|PASSPORT",
+			summary: "remove the credentials of a target and scheme", min: 3, max: 3, mode: oneShot, run: verbRemoveCredentials},
+		&verbSpec{name: "takeownership", syntax: "job", summary: "make the caller the job's owner (administrators)",
+			min: 1, max: 1, mode: oneShot, run: verbTakeOwnership},
+		&verbSpec{name: "demo", syntax: "", summary: "download a file from a loopback server with a real job, start to finish",
+			min: 0, max: 0, mode: noStore, run: verbDemo},
+		&verbSpec{name: "help", syntax: "", summary: "show this help", min: 0, max: -1, mode: noStore, run: verbHelp},
+	)
+}
+
+// lookupVerb finds a verb by its lower-case name; "?" is /help.
+func lookupVerb(name string) *verbSpec {
+	if name == "?" || name == "h" {
+		name = "help"
+	}
+	for _, v := range verbs {
+		if v.name == name {
+			return v
+		}
+	}
+	return nil
+}
+
+// writeUsage prints the command's usage; full adds every verb.
+func writeUsage(w io.Writer, full bool) {
+	fmt.Fprint(w, `Usage: bitsadmin [/store DIR] [/json] /VERB [arguments]
+
+Jobs are named by GUID ({XXXXXXXX-...}, braces and case optional) or by display name.
+Jobs live in the job store: /store DIR, else $BITSEMU_STORE, else bitsemu in the user's
+configuration directory. Jobs transfer only while a bitsadmin process hosts the service:
+/transfer, /wait and /monitor do. /json prints one JSON document.
+Environment: BITSEMU_SID (the caller's SID), BITSEMU_ADMIN=1 (administrator: /allusers,
+/takeownership), BITSEMU_STORE_WAIT (how long to wait for a store another process holds, 5s).
+`)
+	if !full {
+		fmt.Fprintln(w, "Run bitsadmin /help for every verb.")
+		return
+	}
+	fmt.Fprint(w, "\nVerbs:\n")
+	for _, v := range verbs {
+		fmt.Fprintf(w, "  %s\n", strings.TrimSpace("/"+strings.ToUpper(v.name)+" "+v.syntax))
+		fmt.Fprintf(w, "      %s\n", v.summary)
+	}
+	fmt.Fprint(w, `
+Exit status: 0 success, 1 a BITS failure (the HRESULT is printed) or a job that did not
+transfer, 2 a usage error.
+`)
+}
+
+func verbHelp(c *cli, _ *session, _ *args) error {
+	writeUsage(c.stdout, true)
+	return nil
+}
+
+// result prints the outcome of a verb that changes a job: text, or {"id", "result"} in JSON.
+func (c *cli) result(j *job.Job, code hresult.Code, text string) error {
+	if c.json {
+		return c.printJSON(obj{{"id", guid(j)}, {"result", code.Name()}, {"message", text}})
+	}
+	fmt.Fprintln(c.stdout, text)
+	return nil
+}
+
+// jobArg finds the job named by the first argument, with the usage of the verb name.
+func (c *cli) jobArg(s *session, a *args, name string) (*job.Job, error) {
+	return c.findJob(s, lookupVerb(name), a.pos[0])
+}
+
+func verbCreate(c *cli, s *session, a *args) error {
+	v := lookupVerb("create")
+	typ, n := job.Download, 0
+	for flag, t := range map[string]job.Type{"download": job.Download, "upload": job.Upload, "upload-reply": job.UploadReply} {
+		if a.flag(flag) {
+			typ = t
+			n++
+		}
+	}
+	if n > 1 {
+		return usagef(v, "choose one of /download, /upload and /upload-reply")
+	}
+	j, err := s.client.CreateJob(a.pos[0], typ)
+	if err != nil {
+		return failed("create the job", err)
+	}
+	if c.json {
+		return c.printJSON(obj{{"id", guid(j)}, {"name", a.pos[0]}, {"type", typ.String()}, {"state", "SUSPENDED"}})
+	}
+	fmt.Fprintf(c.stdout, "Created job %s.\n", guid(j))
+	return nil
+}
+
+func verbAddFile(c *cli, s *session, a *args) error {
+	j, err := c.jobArg(s, a, "addfile")
+	if err != nil {
+		return err
+	}
+	if err := j.AddFile(a.pos[1], a.pos[2]); err != nil {
+		return failed("add the file to job "+guid(j), err)
+	}
+	return c.result(j, hresult.S_OK, fmt.Sprintf("Added %s -> %s to job.", a.pos[1], a.pos[2]))
+}
+
+// readFileSet reads a list file of "remote local" lines; blank lines and lines starting with #
+// are skipped.
+func readFileSet(v *verbSpec, name string) ([]job.FileInfo, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the file list: %w", err)
+	}
+	defer f.Close()
+	var files []job.FileInfo
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		fields := strings.Fields(line)
+		if len(fields) != 2 {
+			return nil, usagef(v, "%s:%d: want \"remote local\", got %q", name, n, line)
+		}
+		files = append(files, job.FileInfo{RemoteName: fields[0], LocalName: fields[1]})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("cannot read the file list: %w", err)
+	}
+	return files, nil
+}
+
+func verbAddFileSet(c *cli, s *session, a *args) error {
+	v := lookupVerb("addfileset")
+	files, err := readFileSet(v, a.pos[1])
+	if err != nil {
+		return err
+	}
+	j, err := c.findJob(s, v, a.pos[0])
+	if err != nil {
+		return err
+	}
+	// AddFileSet adds every file or none.
+	if err := j.AddFileSet(files); err != nil {
+		return failed("add the files to job "+guid(j), err)
+	}
+	return c.result(j, hresult.S_OK, fmt.Sprintf("Added %d file(s) to job.", len(files)))
+}
+
+func verbListFiles(c *cli, s *session, a *args) error {
+	j, err := c.jobArg(s, a, "listfiles")
+	if err != nil {
+		return err
+	}
+	files, err := readFiles(j)
+	if err != nil {
+		return failed("list the files of job "+guid(j), err)
+	}
+	if c.json {
+		out := make([]obj, 0, len(files))
+		for _, f := range files {
+			out = append(out, obj{{"remote", f.remote}, {"local", f.local}, {"temporary", f.temp},
+				{"bytes_total", byteJSON(f.progress.BytesTotal)}, {"bytes_transferred", f.progress.BytesTransferred},
+				{"completed", f.progress.Completed}})
+		}
+		return c.printJSON(obj{{"id", guid(j)}, {"files", out}})
+	}
+	for _, f := range files {
+		st := "WORKING"
+		if f.progress.Completed {
+			st = "TRANSFERRED"
+		}
+		fmt.Fprintf(c.stdout, "%s / %s %s %s -> %s\n", byteCount(f.progress.BytesTransferred), byteCount(f.progress.BytesTotal), st, f.remote, f.local)
+	}
+	fmt.Fprintf(c.stdout, "Listed %d file(s).\n", len(files))
+	return nil
+}
+
+func verbResume(c *cli, s *session, a *args) error {
+	j, err := c.jobArg(s, a, "resume")
+	if err != nil {
+		return err
+	}
+	if err := j.Resume(); err != nil {
+		return failed("resume job "+guid(j), err)
+	}
+	return c.result(j, hresult.S_OK, "Job resumed.")
+}
+
+func verbSuspend(c *cli, s *session, a *args) error {
+	j, err := c.jobArg(s, a, "suspend")
+	if err != nil {
+		return err
+	}
+	if err := j.Suspend(); err != nil {
+		return failed("suspend job "+guid(j), err)
+	}
+	return c.result(j, hresult.S_OK, "Job suspended.")
+}
+
+func verbCancel(c *cli, s *session, a *args) error {
+	j, err := c.jobArg(s, a, "cancel")
+	if err != nil {
+		return err
+	}
+	code, err := j.Cancel()
+	if err != nil {
+		return failed("cancel job "+guid(j), err)
+	}
+	text := "Job canceled."
+	if code == hresult.BG_S_UNABLE_TO_DELETE_FILES {
+		text = "Job canceled, but some temporary files could not be deleted (BG_S_UNABLE_TO_DELETE_FILES)."
+	}
+	return c.result(j, code, text)
+}
+
+func verbComplete(c *cli, s *session, a *args) error {
+	j, err := c.jobArg(s, a, "complete")
+	if err != nil {
+		return err
+	}
+	code, err := j.Complete()
+	if err != nil {
+		return failed("complete job "+guid(j), err)
+	}
+	text := "Job completed."
+	switch code {
+	case hresult.BG_S_PARTIAL_COMPLETE:
+		text = "Job partially completed: only the files that finished transferring were kept (BG_S_PARTIAL_COMPLETE)."
+	case hresult.BG_S_UNABLE_TO_DELETE_FILES:
+		text = "Job completed, but some temporary files could not be deleted (BG_S_UNABLE_TO_DELETE_FILES)."
+	}
+	return c.result(j, code, text)
+}
+
+func verbReset(c *cli, s *session, a *args) error {
+	var flags uint32
+	if a.flag("allusers") {
+		flags = job.EnumAllUsers
+	}
+	jobs, err := enumJobs(s, flags)
+	if err != nil {
+		return failed("list the jobs", err)
+	}
+	var done int
+	var results []obj
+	var firstErr error
+	for _, j := range jobs {
+		code, err := j.Cancel()
+		if err != nil {
+			if firstErr == nil {
+				firstErr = failed("cancel job "+guid(j), err)
+			}
+			results = append(results, obj{{"id", guid(j)}, {"result", hresult.Of(err).Name()}})
+			if !c.json {
+				printHRESULT(c.stderr, "Unable to cancel job "+guid(j), err, true)
+			}
+			continue
+		}
+		done++
+		results = append(results, obj{{"id", guid(j)}, {"result", code.Name()}})
+		if !c.json {
+			fmt.Fprintf(c.stdout, "%s canceled.\n", guid(j))
+		}
+	}
+	if c.json {
+		if err := c.printJSON(obj{{"cancelled", done}, {"total", len(jobs)}, {"jobs", results}}); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(c.stdout, "%d out of %d jobs canceled.\n", done, len(jobs))
+	}
+	if firstErr != nil {
+		return exitStatus(1)
+	}
+	return nil
+}
+
+// listInfos reads the jobs the caller may list.
+func listInfos(s *session, allUsers, verbose bool) ([]*jobInfo, error) {
+	var flags uint32
+	if allUsers {
+		flags = job.EnumAllUsers
+	}
+	jobs, err := enumJobs(s, flags)
+	if err != nil {
+		return nil, failed("list the jobs", err)
+	}
+	infos := make([]*jobInfo, 0, len(jobs))
+	for _, j := range jobs {
+		ji, err := snapshot(j, verbose)
+		if err != nil {
+			return nil, failed("read job "+guid(j), err)
+		}
+		infos = append(infos, ji)
+	}
+	return infos, nil
+}
+
+// writeList prints jobs as bitsadmin /list does.
+func writeList(w io.Writer, infos []*jobInfo, allUsers, verbose bool) {
+	for _, ji := range infos {
+		if verbose {
+			ji.writeVerbose(w)
+			fmt.Fprintln(w)
+			continue
+		}
+		if allUsers {
+			fmt.Fprintf(w, "%s %s\n", ji.line(), ji.owner)
+		} else {
+			fmt.Fprintln(w, ji.line())
+		}
+	}
+	fmt.Fprintf(w, "Listed %d job(s).\n", len(infos))
+}
+
+func infosJSON(infos []*jobInfo) []obj {
+	out := make([]obj, 0, len(infos))
+	for _, ji := range infos {
+		out = append(out, ji.json())
+	}
+	return out
+}
+
+func verbList(c *cli, s *session, a *args) error {
+	infos, err := listInfos(s, a.flag("allusers"), a.flag("verbose"))
+	if err != nil {
+		return err
+	}
+	if c.json {
+		return c.printJSON(infosJSON(infos))
+	}
+	writeList(c.stdout, infos, a.flag("allusers"), a.flag("verbose"))
+	return nil
+}
+
+func verbInfo(c *cli, s *session, a *args) error {
+	j, err := c.jobArg(s, a, "info")
+	if err != nil {
+		return err
+	}
+	ji, err := snapshot(j, a.flag("verbose"))
+	if err != nil {
+		return failed("read job "+guid(j), err)
+	}
+	switch {
+	case c.json:
+		return c.printJSON(ji.json())
+	case a.flag("verbose"):
+		ji.writeVerbose(c.stdout)
+	default:
+		fmt.Fprintln(c.stdout, ji.line())
+	}
+	return nil
+}
+
+func verbSetDisplayName(c *cli, s *session, a *args) error {
+	j, err := c.jobArg(s, a, "setdisplayname")
+	if err != nil {
+		return err
+	}
+	if err := j.SetDisplayName(a.pos[1]); err != nil {
+		return failed("set the display name of job "+guid(j), err)
+	}
+	return c.result(j, hresult.S_OK, fmt.Sprintf("Display name set to '%s'.", a.pos[1]))
+}
+
+func verbSetDescription(c *cli, s *session, a *args) error {
+	j, err := c.jobArg(s, a, "setdescription")
+	if err != nil {
+		return err
+	}
+	if err := j.SetDescription(a.pos[1]); err != nil {
+		return failed("set the description of job "+guid(j), err)
+	}
+	return c.result(j, hresult.S_OK, fmt.Sprintf("Description set to '%s'.", a.pos[1]))
+}
+
+// parsePriority reads FOREGROUND, HIGH, NORMAL or LOW, in any case.
+func parsePriority(v *verbSpec, s string) (job.Priority, error) {
+	for p := job.Foreground; p <= job.Low; p++ {
+		if strings.EqualFold(s, p.String()) {
+			return p, nil
+		}
+	}
+	return 0, usagef(v, "the priority must be FOREGROUND, HIGH, NORMAL or LOW, not %q", s)
+}
+
+func verbSetPriority(c *cli, s *session, a *args) error {
+	v := lookupVerb("setpriority")
+	p, err := parsePriority(v, a.pos[1])
+	if err != nil {
+		return err
+	}
+	j, err := c.findJob(s, v, a.pos[0])
+	if err != nil {
+		return err
+	}
+	if err := j.SetPriority(p); err != nil {
+		return failed("set the priority of job "+guid(j), err)
+	}
+	return c.result(j, hresult.S_OK, fmt.Sprintf("Priority set to %s.", p))
+}
+
+// verbSetUint32 makes the verb name, which sets one number of a job.
+func verbSetUint32(name, what string, set func(*job.Job, uint32) error) func(*cli, *session, *args) error {
+	return func(c *cli, s *session, a *args) error {
+		v := lookupVerb(name)
+		n, err := parseUint32(v, "the "+what, a.pos[1])
+		if err != nil {
+			return err
+		}
+		j, err := c.findJob(s, v, a.pos[0])
+		if err != nil {
+			return err
+		}
+		if err := set(j, n); err != nil {
+			return failed("set the "+what+" of job "+guid(j), err)
+		}
+		return c.result(j, hresult.S_OK, fmt.Sprintf("%s%s set to %d.", strings.ToUpper(what[:1]), what[1:], n))
+	}
+}
+
+// nullArg turns bitsadmin's NULL into the empty string, which stands for NULL in bitsemu.
+func nullArg(s string) string {
+	if strings.EqualFold(s, "NULL") {
+		return ""
+	}
+	return s
+}
+
+func verbSetNotifyCmdLine(c *cli, s *session, a *args) error {
+	j, err := c.jobArg(s, a, "setnotifycmdline")
+	if err != nil {
+		return err
+	}
+	program, params := nullArg(a.pos[1]), nullArg(a.pos[2])
+	if err := j.SetNotifyCmdLine(program, params); err != nil {
+		return failed("set the notify command line of job "+guid(j), err)
+	}
+	if program == "" {
+		return c.result(j, hresult.S_OK, "Notification command line removed.")
+	}
+	return c.result(j, hresult.S_OK, fmt.Sprintf("Notification command line set to '%s' '%s'.", program, params))
+}
+
+func verbSetCustomHeaders(c *cli, s *session, a *args) error {
+	j, err := c.jobArg(s, a, "setcustomheaders")
+	if err != nil {
+		return err
+	}
+	var headers string
+	if !(len(a.pos) == 2 && strings.EqualFold(a.pos[1], "NULL")) {
+		headers = strings.Join(a.pos[1:], "\r\n") + "\r\n"
+	}
+	if err := j.SetCustomHeaders(headers); err != nil {
+		return failed("set the custom headers of job "+guid(j), err)
+	}
+	if headers == "" {
+		return c.result(j, hresult.S_OK, "Custom headers removed.")
+	}
+	return c.result(j, hresult.S_OK, fmt.Sprintf("Custom headers set (%d).", len(a.pos)-1))
+}
+
+// parseProxyUsage reads PRECONFIG, NO_PROXY, OVERRIDE or AUTODETECT, in any case.
+func parseProxyUsage(v *verbSpec, s string) (job.ProxyUsage, error) {
+	for u := job.ProxyPreconfig; u <= job.ProxyAutodetect; u++ {
+		if strings.EqualFold(s, u.String()) || strings.EqualFold(s, strings.ReplaceAll(u.String(), "_", "")) {
+			return u, nil
+		}
+	}
+	return 0, usagef(v, "the proxy usage must be PRECONFIG, NO_PROXY, OVERRIDE or AUTODETECT, not %q", s)
+}
+
+func verbSetProxySettings(c *cli, s *session, a *args) error {
+	v := lookupVerb("setproxysettings")
+	usage, err := parseProxyUsage(v, a.pos[1])
+	if err != nil {
+		return err
+	}
+	var list, bypass string
+	switch {
+	case usage == job.ProxyOverride && len(a.pos) < 3:
+		return usagef(v, "OVERRIDE needs a proxy list")
+	case usage != job.ProxyOverride && len(a.pos) > 2:
+		return usagef(v, "only OVERRIDE takes a proxy list and a bypass list")
+	}
+	if len(a.pos) > 2 {
+		// bitsadmin takes a comma-separated proxy list; BITS wants it space-separated.
+		list = strings.Join(strings.FieldsFunc(nullArg(a.pos[2]), func(r rune) bool { return r == ',' || r == ' ' }), " ")
+	}
+	if len(a.pos) > 3 {
+		bypass = nullArg(a.pos[3])
+	}
+	j, err := c.findJob(s, v, a.pos[0])
+	if err != nil {
+		return err
+	}
+	if err := j.SetProxySettings(usage, list, bypass); err != nil {
+		return failed("set the proxy settings of job "+guid(j), err)
+	}
+	return c.result(j, hresult.S_OK, fmt.Sprintf("Proxy usage set to %s.", usage))
+}
+
+var (
+	authTargets = map[string]job.AuthTarget{"SERVER": job.TargetServer, "PROXY": job.TargetProxy}
+	authSchemes = map[string]job.AuthScheme{"BASIC": job.SchemeBasic, "DIGEST": job.SchemeDigest,
+		"NTLM": job.SchemeNTLM, "NEGOTIATE": job.SchemeNegotiate, "PASSPORT": job.SchemePassport}
+)
+
+// parseAuth reads a target (SERVER, PROXY) and a scheme (BASIC, ...), in any case.
+func parseAuth(v *verbSpec, target, scheme string) (job.AuthTarget, job.AuthScheme, error) {
+	t, ok := authTargets[strings.ToUpper(target)]
+	if !ok {
+		return 0, 0, usagef(v, "the target must be SERVER or PROXY, not %q", target)
+	}
+	sc, ok := authSchemes[strings.ToUpper(scheme)]
+	if !ok {
+		return 0, 0, usagef(v, "the scheme must be BASIC, DIGEST, NTLM, NEGOTIATE or PASSPORT, not %q", scheme)
+	}
+	return t, sc, nil
+}
+
+func verbSetCredentials(c *cli, s *session, a *args) error {
+	v := lookupVerb("setcredentials")
+	t, sc, err := parseAuth(v, a.pos[1], a.pos[2])
+	if err != nil {
+		return err
+	}
+	j, err := c.findJob(s, v, a.pos[0])
+	if err != nil {
+		return err
+	}
+	cr := job.Credentials{Target: t, Scheme: sc, UserName: nullArg(a.pos[3]), Password: nullArg(a.pos[4])}
+	if err := j.SetCredentials(cr); err != nil {
+		return failed("set the credentials of job "+guid(j), err)
+	}
+	return c.result(j, hresult.S_OK, fmt.Sprintf("Credentials set for %s %s.", strings.ToUpper(a.pos[1]), strings.ToUpper(a.pos[2])))
+}
+
+func verbRemoveCredentials(c *cli, s *session, a *args) error {
+	v := lookupVerb("removecredentials")
+	t, sc, err := parseAuth(v, a.pos[1], a.pos[2])
+	if err != nil {
+		return err
+	}
+	j, err := c.findJob(s, v, a.pos[0])
+	if err != nil {
+		return err
+	}
+	code, err := j.RemoveCredentials(t, sc)
+	if err != nil {
+		return failed("remove the credentials of job "+guid(j), err)
+	}
+	text := "Credentials removed."
+	if code == hresult.S_FALSE {
+		text = "No credentials to remove (S_FALSE)."
+	}
+	return c.result(j, code, text)
+}
+
+func verbTakeOwnership(c *cli, s *session, a *args) error {
+	j, err := c.jobArg(s, a, "takeownership")
+	if err != nil {
+		return err
+	}
+	if err := j.TakeOwnership(); err != nil {
+		return failed("take ownership of job "+guid(j), err)
+	}
+	return c.result(j, hresult.S_OK, "Ownership taken.")
+}
