@@ -33,7 +33,7 @@ import (
 // used). A GET honours a Range header of a single range of bytes ("bytes=a-b", "bytes=a-" or
 // "bytes=-n") with 206, Content-Range and Content-Length. A Range the server cannot satisfy
 // (beyond the end of the file, any range of an empty file), a malformed Range, and a Range of
-// several ranges ("bytes=0-9,20-29": multipart answers are not implemented) are answered 416
+// several ranges ("bytes=0-9,20-29": bitstest serves no multipart answers) are answered 416
 // with "Content-Range: bytes */size". A GET with an If-Range naming the file's current ETag
 // or Last-Modified gets the range; with any other If-Range it gets the whole file (200).
 //
