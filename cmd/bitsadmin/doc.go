@@ -6,7 +6,7 @@
 //	bitsadmin [/store DIR] [/json] /VERB [arguments]
 //
 // Verbs are case-insensitive and start with a slash (a dash works too). Jobs are named by GUID
-// ({XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}, braces and case optional) or by display name; a
+// ({1AC396AD-BE73-4911-949D-5D75FED62934}, braces and case optional) or by display name; a
 // display name that several jobs share is an error that lists them.
 //
 // # The model

@@ -48,7 +48,7 @@ func (c *cli) findJob(s *session, v *verbSpec, ref string) (*job.Job, error) {
 	if looksLikeGUID(ref) {
 		id, ok := parseGUID(ref)
 		if !ok {
-			return nil, usagef(v, "%q is not a valid job GUID ({XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX})", ref)
+			return nil, usagef(v, "%q is not a valid job GUID (32 hex digits in the 8-4-4-4-12 form, braces optional)", ref)
 		}
 		j, err := s.client.GetJob(id)
 		if err != nil {

@@ -59,7 +59,7 @@ func (c *cli) printJSON(v any) error {
 	return err
 }
 
-// guid formats a job's GUID as BITS prints it: {XXXXXXXX-XXXX-...}, upper case.
+// guid formats a job's GUID as BITS prints it: {1AC396AD-BE73-...}, upper case.
 func guid(j *job.Job) string { return job.GUIDString(j.ID()) }
 
 // byteCount prints a byte count, UNKNOWN for BG_SIZE_UNKNOWN.

@@ -99,7 +99,7 @@ func lookupVerb(name string) *verbSpec {
 func writeUsage(w io.Writer, full bool) {
 	fmt.Fprint(w, `Usage: bitsadmin [/store DIR] [/json] /VERB [arguments]
 
-Jobs are named by GUID ({XXXXXXXX-...}, braces and case optional) or by display name.
+Jobs are named by GUID ({1AC396AD-...}, braces and case optional) or by display name.
 Jobs live in the job store: /store DIR, else $BITSEMU_STORE, else bitsemu in the user's
 configuration directory. Jobs transfer only while a bitsadmin process hosts the service:
 /transfer, /wait and /monitor do. /json prints one JSON document.
