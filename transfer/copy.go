@@ -46,6 +46,31 @@ func (r *run) connect() {
 // report calls obs.Progressed with the current progress.
 func (r *run) report() error { return r.obs.Progressed(r.prog) }
 
+// start plans an attempt on a source of size bytes whose version is validator: the output's
+// segments, where the fetch resumes (byte 0 when restart is set, the source changed, or the
+// recorded offset cannot be trusted), with the temporary file emptied for a restart, and the
+// first progress report made. It returns the segments still to fetch.
+func (r *run) start(size uint64, validator string, restart bool, proto string) ([]segment, error) {
+	segs, total, err := plan(r.spec.Ranges, size, proto)
+	if err != nil {
+		return nil, err
+	}
+	var offset uint64
+	if !restart {
+		offset, restart = startOffset(r.spec, total, validator)
+	}
+	if restart {
+		if err := r.restart(); err != nil {
+			return nil, err
+		}
+	}
+	r.prog.Total, r.prog.Transferred, r.prog.Validator = total, offset, validator
+	if err := r.report(); err != nil {
+		return nil, err
+	}
+	return remaining(segs, offset), nil
+}
+
 // restart empties the temporary file so that the output starts again from byte 0.
 func (r *run) restart() error {
 	if err := r.dst.Truncate(0); err != nil {

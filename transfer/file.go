@@ -127,24 +127,11 @@ func (r *fileRun) fetch() error {
 		}
 		r.connect()
 		validator := info.validator()
-		segs, total, err := plan(r.spec.Ranges, info.size, protoFile)
+		todo, err := r.start(info.size, validator, restart, protoFile)
 		if err != nil {
 			return err
 		}
-		var offset uint64
-		if !restart {
-			offset, restart = startOffset(r.spec, total, validator)
-		}
-		if restart {
-			if err := r.restart(); err != nil {
-				return err
-			}
-		}
-		r.prog.Total, r.prog.Transferred, r.prog.Validator = total, offset, validator
-		if err := r.report(); err != nil {
-			return err
-		}
-		for _, s := range remaining(segs, offset) {
+		for _, s := range todo {
 			src := io.NewSectionReader(f, int64(s.start), int64(s.length))
 			if err = r.copyOut(src, s.length, false, r.readErr); err != nil {
 				break

@@ -140,25 +140,12 @@ func (r *httpRun) ranged() error {
 			return err
 		}
 		validator := info.validator()
-		segs, total, err := plan(r.spec.Ranges, info.size, protoHTTP)
+		todo, err := r.start(info.size, validator, restart, protoHTTP)
 		if err != nil {
 			return err
 		}
-		var offset uint64
-		if !restart {
-			offset, restart = startOffset(r.spec, total, validator)
-		}
-		if restart {
-			if err := r.restart(); err != nil {
-				return err
-			}
-		}
-		r.prog.Total, r.prog.Transferred, r.prog.Validator = total, offset, validator
-		if err := r.report(); err != nil {
-			return err
-		}
 		changed := false
-		for _, s := range remaining(segs, offset) {
+		for _, s := range todo {
 			if changed, err = r.get(s, info); err != nil || changed {
 				break
 			}
