@@ -2,6 +2,7 @@ package bitstest
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +30,7 @@ type Harness struct {
 	Manager *manager.Manager
 	Clock   *clock.Virtual
 	tb      testing.TB
+	close   sync.Once
 }
 
 // NewHarness starts a manager on a virtual clock reading Epoch, with opts applied after the
@@ -38,6 +40,24 @@ type Harness struct {
 func NewHarness(tb testing.TB, opts ...manager.Option) *Harness {
 	clk := clock.NewVirtual(Epoch)
 	m := manager.New(append([]manager.Option{manager.WithClock(clk)}, opts...)...)
+	return wrap(tb, m, clk)
+}
+
+// OpenHarness is NewHarness for a manager that keeps its jobs in a store in dir (manager.Open),
+// on the virtual clock clk (a new one reading Epoch when nil). A test of restarts opens the same
+// directory again, on the same clock, once the first harness is closed. The error is Open's.
+func OpenHarness(tb testing.TB, dir string, clk *clock.Virtual, opts ...manager.Option) (*Harness, error) {
+	if clk == nil {
+		clk = clock.NewVirtual(Epoch)
+	}
+	m, err := manager.Open(dir, append([]manager.Option{manager.WithClock(clk)}, opts...)...)
+	if err != nil {
+		return nil, err
+	}
+	return wrap(tb, m, clk), nil
+}
+
+func wrap(tb testing.TB, m *manager.Manager, clk *clock.Virtual) *Harness {
 	h := &Harness{Manager: m, Clock: clk, tb: tb}
 	if tb != nil {
 		tb.Helper()
@@ -46,8 +66,9 @@ func NewHarness(tb testing.TB, opts ...manager.Option) *Harness {
 	return h
 }
 
-// Close closes the manager: transfers stop and no timer fires any more.
-func (h *Harness) Close() { _ = h.Manager.Close() }
+// Close closes the manager: transfers stop and no timer fires any more. Closing again does
+// nothing.
+func (h *Harness) Close() { h.close.Do(func() { _ = h.Manager.Close() }) }
 
 // fatalf fails the test, or panics without one.
 func (h *Harness) fatalf(format string, args ...any) {

@@ -122,3 +122,24 @@ func TestHarnessWithoutATestPanics(t *testing.T) {
 	defer h.Close()
 	assert.Panics(t, func() { h.Connect("") })
 }
+
+func TestOpenHarnessKeepsJobsAcrossRestarts(t *testing.T) {
+	dir := t.TempDir()
+	h, err := bitstest.OpenHarness(t, dir, nil)
+	require.NoError(t, err)
+	_, err = bitstest.OpenHarness(t, dir, h.Clock)
+	assert.ErrorIs(t, err, hresult.ERROR_SHARING_VIOLATION, "one manager per store")
+	j, err := h.Connect("S-1-5-21-7").CreateJob("kept", job.Download)
+	require.NoError(t, err)
+	h.Advance(time.Hour)
+	h.Close()
+	h.Close() // closing twice does nothing
+
+	h2, err := bitstest.OpenHarness(t, dir, h.Clock)
+	require.NoError(t, err)
+	got, err := h2.Connect("S-1-5-21-7").GetJob(j.ID())
+	require.NoError(t, err)
+	name, _ := got.GetDisplayName()
+	assert.Equal(t, "kept", name)
+	assert.Equal(t, bitstest.Epoch.Add(time.Hour), h2.Clock.Now(), "the same clock goes on")
+}

@@ -21,41 +21,12 @@ import (
 	"github.com/bitsemu/bitsemu/transfer"
 )
 
-// vm is a persistent manager on a virtual clock.
-type vm struct {
-	*manager.Manager
-	clk *clock.Virtual
-}
-
-func openVM(t *testing.T, dir string, clk *clock.Virtual, opts ...manager.Option) *vm {
+// openVM opens a persistent manager on the virtual clock clk, as a bitstest harness.
+func openVM(t *testing.T, dir string, clk *clock.Virtual, opts ...manager.Option) *bitstest.Harness {
 	t.Helper()
-	m, err := manager.Open(dir, append([]manager.Option{manager.WithClock(clk)}, opts...)...)
+	h, err := bitstest.OpenHarness(t, dir, clk, opts...)
 	require.NoError(t, err)
-	return &vm{Manager: m, clk: clk}
-}
-
-// settle waits until no transfer, notification or timer function runs.
-func (v *vm) settle() {
-	for {
-		v.WaitIdle()
-		if !v.clk.Wait() {
-			return
-		}
-	}
-}
-
-func (v *vm) advance(d time.Duration) {
-	limit := v.clk.Now().Add(d)
-	for {
-		v.settle()
-		next, ok := v.clk.Next()
-		if !ok || next.After(limit) {
-			v.clk.AdvanceTo(limit)
-			v.settle()
-			return
-		}
-		v.clk.AdvanceTo(next)
-	}
+	return h
 }
 
 func connectAs(t *testing.T, m *manager.Manager, id manager.Identity) *manager.Client {
@@ -121,7 +92,7 @@ func TestRestartKeepsJobsButNotCallbacks(t *testing.T) {
 	require.NoError(t, waiting.SetPriority(job.Foreground))
 	require.NoError(t, waiting.SetMinimumRetryDelay(600))
 	require.NoError(t, waiting.Resume())
-	m1.WaitIdle()
+	m1.Manager.WaitIdle()
 	require.Equal(t, state.Transferred, stateOf(t, done))
 	require.Equal(t, state.Error, stateOf(t, failed))
 	require.Equal(t, state.TransientError, stateOf(t, waiting))
@@ -139,7 +110,7 @@ func TestRestartKeepsJobsButNotCallbacks(t *testing.T) {
 	for name, j := range map[string]*job.Job{"props": props, "done": done, "failed": failed, "waiting": waiting} {
 		before[name] = recordOf(j)
 	}
-	require.NoError(t, m1.Close())
+	m1.Close()
 	p, err := partial.GetProgress()
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, p.BytesTransferred, uint64(150_000))
@@ -173,7 +144,7 @@ func TestRestartKeepsJobsButNotCallbacks(t *testing.T) {
 
 	// The part-way job continues from its data and ends byte-exact.
 	resumed := getJob(t, c2, partial)
-	m2.settle()
+	m2.Settle()
 	require.Equal(t, state.Transferred, stateOf(t, resumed))
 	assert.Equal(t, big, completeAndRead(t, resumed, out, 1)[0])
 	var ranges []string
@@ -187,10 +158,10 @@ func TestRestartKeepsJobsButNotCallbacks(t *testing.T) {
 
 	// The job in TRANSIENT_ERROR retries after its delay.
 	w := getJob(t, c2, waiting)
-	m2.advance(599 * time.Second)
+	m2.Advance(599 * time.Second)
 	n, _ := w.GetErrorCount()
 	assert.EqualValues(t, 1, n)
-	m2.advance(time.Second)
+	m2.Advance(time.Second)
 	n, _ = w.GetErrorCount()
 	assert.EqualValues(t, 2, n, "the retry timer came back with the job")
 }
@@ -232,7 +203,7 @@ func TestRestartOwnershipAndAccess(t *testing.T) {
 	taken := download(t, connectAs(t, m1.Manager, bob), out, "http://127.0.0.1:9/c")
 	require.NoError(t, taken.SetNotifyCmdLine("/bin/true", ""))
 	require.NoError(t, taken.As(job.NewCaller(admin)).TakeOwnership())
-	require.NoError(t, m1.Close())
+	m1.Close()
 
 	m2 := openVM(t, dir, clk, manager.WithManualTransfers())
 	defer m2.Close()
@@ -267,10 +238,10 @@ func TestOpenTwiceIsRefused(t *testing.T) {
 	_, err = manager.Open(dir)
 	assert.ErrorIs(t, err, store.ErrInUse)
 	assert.ErrorIs(t, err, hresult.ERROR_SHARING_VIOLATION)
-	require.NoError(t, m.Close())
+	m.Close()
 	m, err = manager.Open(dir)
 	require.NoError(t, err, "free again once the first manager closed")
-	require.NoError(t, m.Close())
+	m.Close()
 }
 
 func TestOpenDamagedStore(t *testing.T) {
@@ -306,7 +277,7 @@ func TestInactiveJobsExpire(t *testing.T) {
 	require.NoError(t, idle.SetMinimumRetryDelay(600))
 	require.NoError(t, idle.SetNoProgressTimeout(0)) // the cut makes it ERROR, with its temporary file
 	require.NoError(t, idle.Resume())
-	m.settle()
+	m.Settle()
 	require.Equal(t, state.Error, stateOf(t, idle))
 	temp, err := fileAt(t, idle, 0).GetTemporaryName()
 	require.NoError(t, err)
@@ -314,21 +285,21 @@ func TestInactiveJobsExpire(t *testing.T) {
 	touched, err := c.CreateJob("touched", job.Download)
 	require.NoError(t, err)
 
-	m.advance(60 * 24 * time.Hour)
+	m.Advance(60 * 24 * time.Hour)
 	require.NoError(t, touched.SetDescription("still wanted")) // activity restarts its count
-	m.advance(30*24*time.Hour - time.Second)
+	m.Advance(30*24*time.Hour - time.Second)
 	assert.Equal(t, state.Error, stateOf(t, idle), "not before 90 days")
-	m.advance(time.Second)
+	m.Advance(time.Second)
 	assert.Equal(t, state.Cancelled, stateOf(t, idle), "group-policies: JobInactivityTimeout")
 	assert.NoFileExists(t, temp, "its temporary file is removed")
 	assert.Equal(t, state.Suspended, stateOf(t, touched))
-	m.advance(60 * 24 * time.Hour)
+	m.Advance(60 * 24 * time.Hour)
 	assert.Equal(t, state.Cancelled, stateOf(t, touched))
-	require.NoError(t, m.Close())
+	m.Close()
 
 	m2 := openVM(t, dir, clk)
 	defer m2.Close()
-	assert.Zero(t, m2.JobCount(), "expired jobs are gone from the store")
+	assert.Zero(t, m2.Manager.JobCount(), "expired jobs are gone from the store")
 }
 
 func TestInactivityTimeoutIsConfigurable(t *testing.T) {
