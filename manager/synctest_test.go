@@ -35,9 +35,7 @@ func TestRetriesInASynctestBubble(t *testing.T) {
 		m.WaitIdle()
 		synctest.Wait()
 		require.Equal(t, state.TransientError, stateOf(t, j))
-		e, err := j.GetError()
-		require.NoError(t, err)
-		_, code := e.GetError()
+		_, code := jobError(t, j)
 		assert.Equal(t, hresult.BG_E_CONNECT_FAILURE, code)
 
 		time.Sleep(60 * time.Second) // the retry, which fails again

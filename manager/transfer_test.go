@@ -19,6 +19,7 @@ import (
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/state"
+	"github.com/bitsemu/bitsemu/transfer"
 )
 
 // These tests move real bytes from loopback servers (bitstest.Server, built on
@@ -63,6 +64,15 @@ func download(t *testing.T, c *manager.Client, dir string, remotes ...string) *j
 		require.NoError(t, j.AddFile(r, filepath.Join(dir, fmt.Sprintf("out%d.bin", i))))
 	}
 	return j
+}
+
+// jobError returns the context and code of the job's error object, failing the test when it has
+// none.
+func jobError(t *testing.T, j *job.Job) (job.ErrorContext, hresult.Code) {
+	t.Helper()
+	e, err := j.GetError()
+	require.NoError(t, err)
+	return e.GetError()
 }
 
 func completeAndRead(t *testing.T, j *job.Job, dir string, n int) [][]byte {
@@ -244,9 +254,7 @@ func TestNoRangeSupportFailsTheResume(t *testing.T) {
 	require.NoError(t, j.Resume())
 	h.Settle()
 	require.Equal(t, state.Error, stateOf(t, j), "http-requirements: a server that ignores Range cannot resume")
-	e, err := j.GetError()
-	require.NoError(t, err)
-	ctx, code := e.GetError()
+	ctx, code := jobError(t, j)
 	assert.Equal(t, hresult.BG_E_INSUFFICIENT_RANGE_SUPPORT, code)
 	assert.Equal(t, job.ContextRemoteFile, ctx)
 }
@@ -272,9 +280,7 @@ func TestTransientErrorRetriesAfterTheDelay(t *testing.T) {
 	require.NoError(t, j.Resume())
 	h.Settle()
 	require.Equal(t, state.TransientError, stateOf(t, j))
-	e, err := j.GetError()
-	require.NoError(t, err)
-	ctx, code := e.GetError()
+	ctx, code := jobError(t, j)
 	assert.Equal(t, hresult.BG_E_HTTP_ERROR_503, code)
 	assert.Equal(t, job.ContextRemoteFile, ctx)
 	n, _ := j.GetErrorCount()
@@ -284,7 +290,7 @@ func TestTransientErrorRetriesAfterTheDelay(t *testing.T) {
 	assert.Equal(t, state.TransientError, stateOf(t, j), "not before the minimum retry delay")
 	h.Advance(time.Second)
 	assert.Equal(t, state.Transferred, stateOf(t, j))
-	_, err = j.GetError()
+	_, err := j.GetError()
 	assert.ErrorIs(t, err, hresult.BG_E_ERROR_INFORMATION_UNAVAILABLE, "the error record goes on entering TRANSFERRING")
 	assert.Equal(t, data, completeAndRead(t, j, dir, 1)[0])
 }
@@ -424,9 +430,7 @@ func TestRedirectPolicies(t *testing.T) {
 		require.NoError(t, j.Resume())
 		h.Settle()
 		require.Equal(t, state.Error, stateOf(t, j))
-		e, err := j.GetError()
-		require.NoError(t, err)
-		_, code := e.GetError()
+		_, code := jobError(t, j)
 		assert.Equal(t, hresult.HTTP_STATUS_REDIRECT, code)
 	})
 }
@@ -458,9 +462,7 @@ func TestCustomMethodMakesTransientErrorsFatalAndRestartsFromZero(t *testing.T) 
 	require.NoError(t, j.Resume())
 	h.Settle()
 	require.Equal(t, state.Error, stateOf(t, j), "SetHttpMethod: an error that would be transient is ERROR")
-	e, err := j.GetError()
-	require.NoError(t, err)
-	_, code := e.GetError()
+	_, code := jobError(t, j)
 	assert.Equal(t, hresult.BG_E_CONNECTION_CLOSED, code)
 	p, _ := j.GetProgress()
 	assert.EqualValues(t, 10_000, p.BytesTransferred)
@@ -528,9 +530,7 @@ func TestMaximumDownloadTime(t *testing.T) {
 	h.Clock.Advance(30 * time.Second)
 	h.Settle()
 	require.Equal(t, state.Error, stateOf(t, j))
-	e, err := j.GetError()
-	require.NoError(t, err)
-	_, code := e.GetError()
+	_, code := jobError(t, j)
 	assert.Equal(t, hresult.BG_E_MAXDOWNLOAD_TIMEOUT, code)
 }
 
@@ -558,11 +558,17 @@ func TestMaximumDownloadTimeFollowsResumeAndChanges(t *testing.T) {
 func TestStalledConnectionIsATransientError(t *testing.T) {
 	data := content(21, 100_000)
 	srv := newServer(t, map[string][]byte{"d.bin": data}, bitstest.Stall(1000).Times(1))
-	h, c, dir := setup(t)
+	// Reads of 1,000 bytes: the job's progress shows when the bytes before the stall arrived.
+	h, c, dir := setup(t, manager.WithTransfer(transfer.Config{ChunkSize: 1000}))
 	j := download(t, c, dir, srv.URLFor("d.bin"))
 	require.NoError(t, j.SetMinimumRetryDelay(60))
+	reached := make(chan struct{})
+	require.NoError(t, j.SetProperty(job.PropertyMinimumNotificationIntervalMs, job.PropertyValue{Dword: 0}))
+	require.NoError(t, j.SetNotifyFlags(job.NotifyJobModification))
+	require.NoError(t, j.SetNotifyInterface(&progressWatch{at: 1000, reached: reached}))
 	require.NoError(t, j.Resume())
-	waitServer(t, srv, func(st bitstest.Stats) bool { return st.Stalled == 1 })
+	// Moving the clock before the client read those bytes would restart the stall timer.
+	<-reached
 	h.Clock.Advance(2 * time.Minute) // the default stall timeout
 	h.Settle()
 	require.Equal(t, state.TransientError, stateOf(t, j))
@@ -684,9 +690,7 @@ func TestNetworkLostAndRestored(t *testing.T) {
 	h.Manager.SetNetworkAvailable(false)
 	h.Settle()
 	require.Equal(t, state.TransientError, stateOf(t, running))
-	e, err := running.GetError()
-	require.NoError(t, err)
-	_, code := e.GetError()
+	_, code := jobError(t, running)
 	assert.Equal(t, hresult.BG_E_NETWORK_DISCONNECTED, code)
 	n, _ := running.GetErrorCount()
 	assert.Zero(t, n, "GetErrorCount: a lost network is not an error")
