@@ -8,6 +8,7 @@ import (
 
 	"github.com/bitsemu/bitsemu/clock"
 	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/state"
@@ -169,12 +170,13 @@ func (h *Harness) FailFatal(j *job.Job, code hresult.Code) (state.State, error) 
 }
 
 func (h *Harness) fail(j *job.Job, ev state.Event, code hresult.Code) (state.State, error) {
+	e := engine.Of(j)
 	if st := h.state(j); st == state.Queued {
-		if _, err := j.Fire(state.Pick); err != nil {
+		if _, err := e.Fire(state.Pick); err != nil {
 			return st, err
 		}
 	}
-	v := j.TransferView()
+	v := e.TransferView()
 	file := -1
 	for i, f := range v.Files {
 		if !f.Done {
@@ -186,7 +188,7 @@ func (h *Harness) fail(j *job.Job, ev state.Event, code hresult.Code) (state.Sta
 	if code&0xFFFF0000 == 0x80190000 {
 		ctx = job.ContextRemoteFile
 	}
-	st, err := j.FireError(ev, job.Failure{Context: ctx, Code: code, File: file, Protocol: proto})
+	st, err := e.FireError(ev, job.Failure{Context: ctx, Code: code, File: file, Protocol: proto})
 	h.Settle()
 	return st, err
 }

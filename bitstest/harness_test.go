@@ -12,6 +12,7 @@ import (
 
 	"github.com/bitsemu/bitsemu/bitstest"
 	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/state"
@@ -137,7 +138,7 @@ func TestOpenHarnessKeepsJobsAcrossRestarts(t *testing.T) {
 
 	h2, err := bitstest.OpenHarness(t, dir, h.Clock)
 	require.NoError(t, err)
-	got, err := h2.Connect("S-1-5-21-7").GetJob(j.ID())
+	got, err := h2.Connect("S-1-5-21-7").GetJob(engine.Of(j).ID())
 	require.NoError(t, err)
 	name, _ := got.GetDisplayName()
 	assert.Equal(t, "kept", name)

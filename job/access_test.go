@@ -1,6 +1,7 @@
 package job_test
 
 import (
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -40,7 +41,7 @@ func TestOtherUserDeniedEverywhere(t *testing.T) {
 					j := x.jobIn(set.typ, set.nfiles, st)
 					before, err := j.GetTimes()
 					require.NoError(t, err)
-					other := j.As(job.NewCaller(otherID))
+					other := engine.Of(j).As(job.NewCaller(otherID))
 					_, err = r.call(x, other, nil)
 					isCode(t, hresult.E_ACCESSDENIED, err, r.name+" in "+st.String())
 					mustState(t, j, st)
@@ -63,7 +64,7 @@ func TestClosedCallerDisconnectedEverywhere(t *testing.T) {
 					x := newFx(t)
 					j := x.jobIn(set.typ, set.nfiles, st)
 					c := job.NewCaller(ownerID)
-					h := j.As(c)
+					h := engine.Of(j).As(c)
 					f := fileAt(t, h, 0)
 					c.Close()
 					_, err := r.call(x, h, f)
@@ -86,7 +87,7 @@ func TestClientCloseDisconnectsHandles(t *testing.T) {
 	isCode(t, hresult.RPC_E_DISCONNECTED, err)
 	isCode(t, hresult.RPC_E_DISCONNECTED, j.Resume())
 	// Another connection of the same user still works.
-	h, err := x.owner.GetJob(j.ID())
+	h, err := x.owner.GetJob(engine.Of(j).ID())
 	require.NoError(t, err)
 	mustState(t, h, state.Suspended)
 }
@@ -96,7 +97,7 @@ func TestOtherUserCannotFindJob(t *testing.T) {
 	j := x.newJob(job.Download, 1)
 	other, err := x.m.Connect(otherID)
 	require.NoError(t, err)
-	_, err = other.GetJob(j.ID())
+	_, err = other.GetJob(engine.Of(j).ID())
 	isCode(t, hresult.E_ACCESSDENIED, err)
 }
 
@@ -106,7 +107,7 @@ func TestAdminMayChangeProperties(t *testing.T) {
 	x := newFx(t)
 	j := x.newJob(job.Download, 1)
 	require.NoError(t, j.SetCustomHeaders("X-Owner: 1\r\n"))
-	a, err := x.admin.GetJob(j.ID())
+	a, err := x.admin.GetJob(engine.Of(j).ID())
 	require.NoError(t, err)
 
 	assert.NoError(t, a.SetDisplayName("by admin"))
@@ -154,11 +155,11 @@ func TestTakeOwnership(t *testing.T) {
 
 	// Not an administrator: refused, even the owner.
 	isCode(t, hresult.E_ACCESSDENIED, j.TakeOwnership())
-	isCode(t, hresult.E_ACCESSDENIED, j.As(job.NewCaller(otherID)).TakeOwnership())
-	isCode(t, hresult.E_ACCESSDENIED, j.As(job.NewCaller(manager.Identity{SID: "S-1-5-18", Service: true})).TakeOwnership(),
+	isCode(t, hresult.E_ACCESSDENIED, engine.Of(j).As(job.NewCaller(otherID)).TakeOwnership())
+	isCode(t, hresult.E_ACCESSDENIED, engine.Of(j).As(job.NewCaller(manager.Identity{SID: "S-1-5-18", Service: true})).TakeOwnership(),
 		"a service account is not an administrator")
 
-	a, err := x.admin.GetJob(j.ID())
+	a, err := x.admin.GetJob(engine.Of(j).ID())
 	require.NoError(t, err)
 	require.NoError(t, a.TakeOwnership())
 
@@ -189,7 +190,7 @@ func TestTakeOwnership(t *testing.T) {
 	// The former owner is now just another user.
 	_, err = j.GetState()
 	isCode(t, hresult.E_ACCESSDENIED, err)
-	_, err = x.owner.GetJob(j.ID())
+	_, err = x.owner.GetJob(engine.Of(j).ID())
 	isCode(t, hresult.E_ACCESSDENIED, err)
 
 	// The new owner may now use the owner-only methods.
@@ -198,7 +199,7 @@ func TestTakeOwnership(t *testing.T) {
 
 	// TakeOwnership on a final job.
 	fin := x.jobIn(job.Download, 1, state.Cancelled)
-	isCode(t, hresult.BG_E_INVALID_STATE, fin.As(job.NewCaller(adminID)).TakeOwnership())
+	isCode(t, hresult.BG_E_INVALID_STATE, engine.Of(fin).As(job.NewCaller(adminID)).TakeOwnership())
 }
 
 func TestMakeCustomHeadersWriteOnly(t *testing.T) {
@@ -218,7 +219,7 @@ func TestMakeCustomHeadersWriteOnly(t *testing.T) {
 	isCode(t, hresult.E_ACCESSDENIED, err, "irreversible, even with no headers")
 
 	// Not even a new owner can read them again.
-	a, err := x.admin.GetJob(j.ID())
+	a, err := x.admin.GetJob(engine.Of(j).ID())
 	require.NoError(t, err)
 	require.NoError(t, a.TakeOwnership())
 	_, _, err = a.GetCustomHeaders()
@@ -238,8 +239,8 @@ func TestServiceAccountIdentity(t *testing.T) {
 	assert.NoError(t, j.AddFile(x.remote(), x.local()), "service accounts are exempt from the file limit")
 	// But a service account is not an administrator: another user's job is out of reach.
 	uj := x.newJob(job.Download, 0)
-	_, err = j.As(job.NewCaller(manager.Identity{SID: "S-1-5-18", Service: true})).GetState()
+	_, err = engine.Of(j).As(job.NewCaller(manager.Identity{SID: "S-1-5-18", Service: true})).GetState()
 	require.NoError(t, err)
-	_, err = uj.As(job.NewCaller(manager.Identity{SID: "S-1-5-18", Service: true})).GetState()
+	_, err = engine.Of(uj).As(job.NewCaller(manager.Identity{SID: "S-1-5-18", Service: true})).GetState()
 	isCode(t, hresult.E_ACCESSDENIED, err)
 }

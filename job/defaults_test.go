@@ -1,6 +1,7 @@
 package job_test
 
 import (
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"path/filepath"
 	"testing"
 	"time"
@@ -26,7 +27,7 @@ func TestNewJobDefaults(t *testing.T) {
 
 	id, err := j.GetId()
 	require.NoError(t, err)
-	assert.Equal(t, j.ID(), id)
+	assert.Equal(t, engine.Of(j).ID(), id)
 	assert.NotEqual(t, uuid.Nil, id)
 
 	typ, err := j.GetType()

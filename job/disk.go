@@ -29,7 +29,8 @@ const tempPerm = 0o600
 // (it was truncated or removed behind the service's back) the progress drops to what is there.
 // BG_E_INVALID_STATE for a final job; the temporary file's error, with context, when it cannot
 // be opened or created.
-func (j *Job) OpenTemp(i int) (*os.File, error) {
+func (e *Engine) OpenTemp(i int) (*os.File, error) {
+	j := &e.Job
 	c := j.c
 	o := j.beginEngine("OpenTemp")
 	defer o.end()
@@ -98,7 +99,8 @@ func createTemp(fc *fileCore) (*os.File, error) {
 // service does when it starts again after a crash: bytes past the recorded progress (written
 // after the last checkpoint) are cut off, a temporary file shorter than the record lowers the
 // progress to what it holds, and a missing one sets it to 0 (for the service).
-func (j *Job) Reconcile() error {
+func (e *Engine) Reconcile() error {
+	j := &e.Job
 	c := j.c
 	o := j.beginEngine("Reconcile")
 	defer o.end()
@@ -262,7 +264,8 @@ type FileView struct {
 }
 
 // TransferView returns the job's transfer settings, state and files (for the service).
-func (j *Job) TransferView() TransferView {
+func (e *Engine) TransferView() TransferView {
+	j := &e.Job
 	c := j.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -305,7 +308,8 @@ func (fc *fileCore) view() FileView {
 
 // TransferFile returns file i as TransferView would, and false when there is no such file (for
 // the service).
-func (j *Job) TransferFile(i int) (FileView, bool) {
+func (e *Engine) TransferFile(i int) (FileView, bool) {
+	j := &e.Job
 	c := j.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -326,7 +330,8 @@ func (c *core) downloadTime(now time.Time) time.Duration {
 
 // SetFileValidator records the version of file i's remote file as the engine saw it, so that
 // the next attempt can tell whether it changed (for the service).
-func (j *Job) SetFileValidator(i int, v string) error {
+func (e *Engine) SetFileValidator(i int, v string) error {
+	j := &e.Job
 	c := j.c
 	o := j.beginEngine("SetFileValidator")
 	defer o.end()
@@ -339,7 +344,8 @@ func (j *Job) SetFileValidator(i int, v string) error {
 
 // Redirected rewrites file i's remote name to the URL a redirect led to, as BITS does under the
 // BG_HTTP_REDIRECT_POLICY_ALLOW_REPORT and DISALLOW policies (for the service).
-func (j *Job) Redirected(i int, url string) error {
+func (e *Engine) Redirected(i int, url string) error {
+	j := &e.Job
 	c := j.c
 	o := j.beginEngine("Redirected")
 	defer o.end()
@@ -362,7 +368,8 @@ func (j *Job) Redirected(i int, url string) error {
 }
 
 // SchedInfo returns the job's type and priority, for the scheduler.
-func (j *Job) SchedInfo() (Type, Priority) {
+func (e *Engine) SchedInfo() (Type, Priority) {
+	j := &e.Job
 	j.c.mu.Lock()
 	defer j.c.mu.Unlock()
 	return j.c.typ, j.c.priority

@@ -1,6 +1,7 @@
 package job_test
 
 import (
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"os"
 	"path/filepath"
 	"testing"
@@ -18,7 +19,7 @@ import (
 // record the progress, and mark it done when done is set.
 func writeFile(t *testing.T, j *job.Job, i int, data string, done bool) {
 	t.Helper()
-	f, err := j.OpenTemp(i)
+	f, err := engine.Of(j).OpenTemp(i)
 	require.NoError(t, err)
 	_, err = f.Write([]byte(data))
 	require.NoError(t, err)
@@ -27,9 +28,9 @@ func writeFile(t *testing.T, j *job.Job, i int, data string, done bool) {
 	if done {
 		total = uint64(len(data))
 	}
-	require.NoError(t, j.FileProgress(i, total, uint64(len(data))))
+	require.NoError(t, engine.Of(j).FileProgress(i, total, uint64(len(data))))
 	if done {
-		_, err = j.FireFileDone(i)
+		_, err = engine.Of(j).FireFileDone(i)
 		require.NoError(t, err)
 	}
 }
@@ -48,7 +49,7 @@ func TestOpenTempCreatesOwnerOnlyFileInDestinationDirectory(t *testing.T) {
 	fx := newFx(t)
 	j := fx.jobIn(job.Download, 1, state.Transferring)
 	local, temp := names(t, j, 0)
-	f, err := j.OpenTemp(0)
+	f, err := engine.Of(j).OpenTemp(0)
 	require.NoError(t, err)
 	defer f.Close()
 	assert.Equal(t, filepath.Dir(local), filepath.Dir(temp), "adding-files page: temporary file in the destination directory")
@@ -64,7 +65,7 @@ func TestOpenTempAvoidsAForeignFile(t *testing.T) {
 	j := fx.jobIn(job.Download, 1, state.Transferring)
 	_, temp := names(t, j, 0)
 	require.NoError(t, os.WriteFile(temp, []byte("someone else's"), 0o644))
-	f, err := j.OpenTemp(0)
+	f, err := engine.Of(j).OpenTemp(0)
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
 	_, now := names(t, j, 0)
@@ -82,14 +83,14 @@ func TestOpenTempReconcilesProgressWithTheFile(t *testing.T) {
 	fx := newFx(t)
 	j := fx.jobIn(job.Download, 1, state.Transferring)
 	_, temp := names(t, j, 0)
-	f, err := j.OpenTemp(0)
+	f, err := engine.Of(j).OpenTemp(0)
 	require.NoError(t, err)
 	_, err = f.Write(make([]byte, 100))
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
-	require.NoError(t, j.FileProgress(0, 1000, 60)) // only 60 bytes were recorded
+	require.NoError(t, engine.Of(j).FileProgress(0, 1000, 60)) // only 60 bytes were recorded
 
-	f, err = j.OpenTemp(0)
+	f, err = engine.Of(j).OpenTemp(0)
 	require.NoError(t, err)
 	st, err := f.Stat()
 	require.NoError(t, err)
@@ -97,7 +98,7 @@ func TestOpenTempReconcilesProgressWithTheFile(t *testing.T) {
 	require.NoError(t, f.Close())
 
 	require.NoError(t, os.Truncate(temp, 30))
-	f, err = j.OpenTemp(0)
+	f, err = engine.Of(j).OpenTemp(0)
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
 	p, err := fileAt(t, j, 0).GetProgress()
@@ -105,7 +106,7 @@ func TestOpenTempReconcilesProgressWithTheFile(t *testing.T) {
 	assert.EqualValues(t, 30, p.BytesTransferred, "progress drops to what the file holds")
 
 	require.NoError(t, os.Remove(temp))
-	f, err = j.OpenTemp(0)
+	f, err = engine.Of(j).OpenTemp(0)
 	require.NoError(t, err, "a temporary file removed behind the job's back is created again")
 	require.NoError(t, f.Close())
 	p, err = fileAt(t, j, 0).GetProgress()
@@ -116,9 +117,9 @@ func TestOpenTempReconcilesProgressWithTheFile(t *testing.T) {
 func TestOpenTempOnAFinalJob(t *testing.T) {
 	fx := newFx(t)
 	j := fx.jobIn(job.Download, 1, state.Cancelled)
-	_, err := j.OpenTemp(0)
+	_, err := engine.Of(j).OpenTemp(0)
 	isCode(t, hresult.BG_E_INVALID_STATE, err)
-	_, err = j.OpenTemp(1)
+	_, err = engine.Of(j).OpenTemp(1)
 	isCode(t, hresult.E_INVALIDARG, err)
 }
 
@@ -286,20 +287,20 @@ func TestDownloadTimeCountsOnlyConnectingAndTransferring(t *testing.T) {
 	full := time.Hour
 	require.NoError(t, j.Resume())
 	fx.clk.Advance(10 * time.Minute) // QUEUED: does not count
-	assert.Equal(t, full, j.TransferView().DownloadTimeLeft)
+	assert.Equal(t, full, engine.Of(j).TransferView().DownloadTimeLeft)
 	fire(t, j, state.Pick, state.Connecting)
 	fx.clk.Advance(5 * time.Minute)
 	fire(t, j, state.Connect, state.Transferring)
 	fx.clk.Advance(5 * time.Minute)
-	assert.Equal(t, full-10*time.Minute, j.TransferView().DownloadTimeLeft)
+	assert.Equal(t, full-10*time.Minute, engine.Of(j).TransferView().DownloadTimeLeft)
 	fireErr(t, j, state.TransientFailure, job.Failure{Context: job.ContextGeneralTransport, Code: hresult.BG_E_CONNECTION_CLOSED, File: 0}, state.TransientError)
 	fx.clk.Advance(time.Hour) // TRANSIENT_ERROR: does not count
-	assert.Equal(t, full-10*time.Minute, j.TransferView().DownloadTimeLeft)
+	assert.Equal(t, full-10*time.Minute, engine.Of(j).TransferView().DownloadTimeLeft)
 	require.NoError(t, j.Resume(), "Resume restarts the count")
-	assert.Equal(t, full, j.TransferView().DownloadTimeLeft)
+	assert.Equal(t, full, engine.Of(j).TransferView().DownloadTimeLeft)
 
 	require.NoError(t, j.SetMaximumDownloadTime(0))
-	assert.True(t, j.TransferView().NoDownloadLimit)
+	assert.True(t, engine.Of(j).TransferView().NoDownloadLimit)
 }
 
 func TestTransferView(t *testing.T) {
@@ -311,8 +312,8 @@ func TestTransferView(t *testing.T) {
 	require.NoError(t, j.SetSecurityFlags(job.RedirectPolicyDisallow))
 	require.NoError(t, j.SetProxySettings(job.ProxyOverride, "proxy:8080", "<local>"))
 	require.NoError(t, j.SetMinimumRetryDelay(60))
-	require.NoError(t, j.SetFileValidator(0, "v1"))
-	v := j.TransferView()
+	require.NoError(t, engine.Of(j).SetFileValidator(0, "v1"))
+	v := engine.Of(j).TransferView()
 	assert.Equal(t, "X-A: 1\r\n", v.Headers)
 	assert.Equal(t, "PUT", v.Method)
 	assert.Equal(t, job.RedirectPolicyDisallow, v.SecurityFlags)
@@ -326,12 +327,12 @@ func TestTransferView(t *testing.T) {
 	assert.Equal(t, "v1", v.Files[0].Validator)
 	assert.True(t, v.NoProgressDeadline.IsZero())
 
-	require.NoError(t, j.Redirected(0, "http://mirror.example.com/r.bin"))
+	require.NoError(t, engine.Of(j).Redirected(0, "http://mirror.example.com/r.bin"))
 	remote, err := fileAt(t, j, 0).GetRemoteName()
 	require.NoError(t, err)
 	assert.Equal(t, "http://mirror.example.com/r.bin", remote)
-	isCode(t, hresult.E_INVALIDARG, j.Redirected(0, "ftp://x/y"))
-	isCode(t, hresult.E_INVALIDARG, j.SetFileValidator(3, "v"))
+	isCode(t, hresult.E_INVALIDARG, engine.Of(j).Redirected(0, "ftp://x/y"))
+	isCode(t, hresult.E_INVALIDARG, engine.Of(j).SetFileValidator(3, "v"))
 }
 
 func TestCompleteFinishesACompleteInterruptedByACrash(t *testing.T) {
@@ -364,22 +365,22 @@ func TestReconcile(t *testing.T) {
 	fx := newFx(t)
 	j := fx.jobIn(job.Download, 3, state.Transferring)
 	for i := range 3 {
-		f, err := j.OpenTemp(i)
+		f, err := engine.Of(j).OpenTemp(i)
 		require.NoError(t, err)
 		_, err = f.Write(make([]byte, 100))
 		require.NoError(t, err)
 		require.NoError(t, f.Close())
 	}
 	// The record says 60 bytes (more arrived after the checkpoint), 100, and 100.
-	require.NoError(t, j.FileProgress(0, 1000, 60))
-	require.NoError(t, j.FileProgress(1, 1000, 100))
-	require.NoError(t, j.FileProgress(2, 1000, 100))
+	require.NoError(t, engine.Of(j).FileProgress(0, 1000, 60))
+	require.NoError(t, engine.Of(j).FileProgress(1, 1000, 100))
+	require.NoError(t, engine.Of(j).FileProgress(2, 1000, 100))
 	_, temp1 := names(t, j, 1)
 	_, temp2 := names(t, j, 2)
 	require.NoError(t, os.Truncate(temp1, 40))
 	require.NoError(t, os.Remove(temp2))
 
-	require.NoError(t, j.Reconcile())
+	require.NoError(t, engine.Of(j).Reconcile())
 	_, temp0 := names(t, j, 0)
 	st, err := os.Stat(temp0)
 	require.NoError(t, err)

@@ -3,15 +3,27 @@ package job
 import (
 	"time"
 
+	"github.com/bitsemu/bitsemu/internal/jobhook"
+
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/state"
 )
 
-// The methods in this file are the service's side of a job: what the scheduler, the transfer
-// engine and the timers do to it. Applications never call them in BITS; bitsemu's manager does,
-// and so can tests that want to put a job in a given state without a server (see bitstest).
-// They check no access, and fail with BG_E_INVALID_STATE when the event does not apply in the
-// job's state.
+// Engine is the service's side of a job: what the scheduler, the transfer engine, the timers,
+// the store and the notification engine read from a job and do to it. Its methods check no
+// access and fail with BG_E_INVALID_STATE when an event does not apply in the job's state.
+//
+// Applications never hold an Engine: BITS gives them only IBackgroundCopyJob. bitsemu's own
+// service packages reach it through an internal package; tests force what a server cannot
+// through bitstest's driver. The embedded Job is the handle of the caller the Engine was made
+// from, so the BITS methods remain available on it.
+type Engine struct {
+	Job
+}
+
+func init() {
+	jobhook.EngineOf = func(j *Job) *Engine { return &Engine{Job: *j} }
+}
 
 // Failure describes a transfer error for FireError.
 type Failure struct {
@@ -24,10 +36,11 @@ type Failure struct {
 // Fire applies an engine event that carries no error: Pick, Connect, RetryDelayElapsed,
 // NoProgressTimeout, MaxDownloadTimeout, SliceEnd, NetworkLost, NetworkRestored or
 // InactivityExpired. It returns the job's new state.
-func (j *Job) Fire(ev state.Event) (state.State, error) {
+func (e *Engine) Fire(ev state.Event) (state.State, error) {
+	j := &e.Job
 	switch ev {
 	case state.FileDone, state.LastFileDone:
-		return j.FireFileDone(j.currentFile())
+		return e.FireFileDone(j.currentFile())
 	case state.TransientFailure, state.FatalFailure:
 		return 0, &hresult.Error{Op: "Fire(" + ev.String() + ")", Job: guid(j.c.id), Code: hresult.E_INVALIDARG}
 	}
@@ -37,7 +50,8 @@ func (j *Job) Fire(ev state.Event) (state.State, error) {
 // FireError applies a TransientFailure or FatalFailure event and records f as the job's error.
 // A transient failure becomes fatal when the no-progress timeout is 0, is shorter than the retry
 // delay, or has run out since the first transient error.
-func (j *Job) FireError(ev state.Event, f Failure) (state.State, error) {
+func (e *Engine) FireError(ev state.Event, f Failure) (state.State, error) {
+	j := &e.Job
 	if (ev != state.TransientFailure && ev != state.FatalFailure) || !f.Code.Failed() {
 		return 0, &hresult.Error{Op: "FireError(" + ev.String() + ")", Job: guid(j.c.id), Code: hresult.E_INVALIDARG}
 	}
@@ -46,7 +60,8 @@ func (j *Job) FireError(ev state.Event, f Failure) (state.State, error) {
 
 // FireFileDone marks file i finished (all its bytes arrived) and applies FileDone, or
 // LastFileDone when it was the last unfinished file.
-func (j *Job) FireFileDone(i int) (state.State, error) {
+func (e *Engine) FireFileDone(i int) (state.State, error) {
+	j := &e.Job
 	c := j.c
 	o := j.beginEngine("FireFileDone")
 	defer o.end()
@@ -86,7 +101,8 @@ func (j *Job) FireFileDone(i int) (state.State, error) {
 // FileProgress records the progress of file i: its size when known (SizeUnknown otherwise) and
 // the bytes transferred so far. Progress restarts the no-progress timer. A file whose size
 // changed restarts from zero, as BITS restarts a file that changed on the server.
-func (j *Job) FileProgress(i int, total, transferred uint64) error {
+func (e *Engine) FileProgress(i int, total, transferred uint64) error {
+	j := &e.Job
 	c := j.c
 	o := j.beginEngine("FileProgress")
 	defer o.end()
@@ -187,7 +203,8 @@ type NotifyView struct {
 }
 
 // NotifyView returns the job's notification settings and state, for the service.
-func (j *Job) NotifyView() NotifyView {
+func (e *Engine) NotifyView() NotifyView {
+	j := &e.Job
 	c := j.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -211,7 +228,8 @@ func (j *Job) NotifyView() NotifyView {
 
 // ErrorSnapshot returns the job's error object as j's caller would get it from GetError, or nil
 // when the job holds no error record (for the service).
-func (j *Job) ErrorSnapshot() *ErrorInfo {
+func (e *Engine) ErrorSnapshot() *ErrorInfo {
+	j := &e.Job
 	j.c.mu.Lock()
 	defer j.c.mu.Unlock()
 	if j.c.errInfo == nil {
@@ -222,7 +240,8 @@ func (j *Job) ErrorSnapshot() *ErrorInfo {
 
 // FileAt returns a handle to file i of the job, acting as j's caller, or nil when there is no
 // such file (for the service).
-func (j *Job) FileAt(i int) *File {
+func (e *Engine) FileAt(i int) *File {
+	j := &e.Job
 	j.c.mu.Lock()
 	defer j.c.mu.Unlock()
 	if i < 0 || i >= len(j.c.files) {

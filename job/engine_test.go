@@ -1,6 +1,7 @@
 package job_test
 
 import (
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"testing"
 	"time"
 
@@ -14,7 +15,7 @@ import (
 
 func fire(t *testing.T, j *job.Job, ev state.Event, want state.State) {
 	t.Helper()
-	got, err := j.Fire(ev)
+	got, err := engine.Of(j).Fire(ev)
 	require.NoError(t, err, ev.String())
 	require.Equal(t, want, got, ev.String())
 	mustState(t, j, want)
@@ -22,7 +23,7 @@ func fire(t *testing.T, j *job.Job, ev state.Event, want state.State) {
 
 func fireErr(t *testing.T, j *job.Job, ev state.Event, f job.Failure, want state.State) {
 	t.Helper()
-	got, err := j.FireError(ev, f)
+	got, err := engine.Of(j).FireError(ev, f)
 	require.NoError(t, err, ev.String())
 	require.Equal(t, want, got, ev.String())
 	mustState(t, j, want)
@@ -74,7 +75,7 @@ func TestErrorCount(t *testing.T) {
 	require.NoError(t, j.Resume())
 	fire(t, j, state.Pick, state.Connecting)
 	fire(t, j, state.Connect, state.Transferring)
-	_, err = j.FireFileDone(0)
+	_, err = engine.Of(j).FireFileDone(0)
 	require.NoError(t, err)
 	mustState(t, j, state.Transferred)
 	assert.Equal(t, uint32(3), errorCount(t, j))
@@ -189,14 +190,14 @@ func TestTransferCompletionTime(t *testing.T) {
 	x := newFx(t)
 	j := x.jobIn(job.Download, 2, state.Transferring)
 	x.clk.Advance(10 * time.Second)
-	_, err := j.FireFileDone(0)
+	_, err := engine.Of(j).FireFileDone(0)
 	require.NoError(t, err)
 	tm, err := j.GetTimes()
 	require.NoError(t, err)
 	assert.True(t, tm.TransferCompletionTime.IsZero(), "not TRANSFERRED yet")
 
 	x.clk.Advance(5 * time.Second)
-	st, err := j.FireFileDone(1)
+	st, err := engine.Of(j).FireFileDone(1)
 	require.NoError(t, err)
 	require.Equal(t, state.Transferred, st)
 	tm, err = j.GetTimes()
@@ -278,7 +279,7 @@ func TestNoRetry(t *testing.T) {
 		fire(t, j, state.RetryDelayElapsed, state.Queued)
 		fire(t, j, state.Pick, state.Connecting)
 		fire(t, j, state.Connect, state.Transferring)
-		require.NoError(t, j.FileProgress(0, 1000, 10))
+		require.NoError(t, engine.Of(j).FileProgress(0, 1000, 10))
 		x.clk.Advance(90 * time.Second)
 		fireErr(t, j, state.TransientFailure, transient, state.TransientError)
 	})
@@ -294,12 +295,12 @@ func TestNoRetry(t *testing.T) {
 func TestFileProgressUpdatesJobProgress(t *testing.T) {
 	x := newFx(t)
 	j := x.jobIn(job.Download, 2, state.Transferring)
-	require.NoError(t, j.FileProgress(0, 1000, 250))
+	require.NoError(t, engine.Of(j).FileProgress(0, 1000, 250))
 	p, err := j.GetProgress()
 	require.NoError(t, err)
 	assert.Equal(t, job.Progress{BytesTotal: job.SizeUnknown, BytesTransferred: 250, FilesTotal: 2}, p, "file 1's size is still unknown")
 
-	require.NoError(t, j.FileProgress(1, 500, 0))
+	require.NoError(t, engine.Of(j).FileProgress(1, 500, 0))
 	p, err = j.GetProgress()
 	require.NoError(t, err)
 	assert.Equal(t, job.Progress{BytesTotal: 1500, BytesTransferred: 250, FilesTotal: 2}, p)
@@ -309,12 +310,12 @@ func TestFileProgressUpdatesJobProgress(t *testing.T) {
 	assert.Equal(t, job.FileProgress{BytesTotal: 1000, BytesTransferred: 250}, fp)
 
 	x.clk.Advance(time.Second)
-	require.NoError(t, j.FileProgress(0, 1000, 1000))
+	require.NoError(t, engine.Of(j).FileProgress(0, 1000, 1000))
 	tm, err := j.GetTimes()
 	require.NoError(t, err)
 	assert.True(t, tm.ModificationTime.Equal(epoch.Add(time.Second)), "bytes transferred modify the job")
 
-	_, err = j.FireFileDone(0)
+	_, err = engine.Of(j).FireFileDone(0)
 	require.NoError(t, err)
 	fp, err = fileAt(t, j, 0).GetProgress()
 	require.NoError(t, err)
@@ -323,46 +324,46 @@ func TestFileProgressUpdatesJobProgress(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, job.Progress{BytesTotal: 1500, BytesTransferred: 1000, FilesTotal: 2, FilesTransferred: 1}, p)
 
-	isCode(t, hresult.E_INVALIDARG, j.FileProgress(5, 1, 0), "no such file")
-	isCode(t, hresult.E_INVALIDARG, j.FileProgress(1, 10, 11), "more than the total")
+	isCode(t, hresult.E_INVALIDARG, engine.Of(j).FileProgress(5, 1, 0), "no such file")
+	isCode(t, hresult.E_INVALIDARG, engine.Of(j).FileProgress(1, 10, 11), "more than the total")
 }
 
 func TestEngineEventsInWrongState(t *testing.T) {
 	x := newFx(t)
 	j := x.newJob(job.Download, 1)
-	_, err := j.Fire(state.Connect)
+	_, err := engine.Of(j).Fire(state.Connect)
 	isCode(t, hresult.BG_E_INVALID_STATE, err, "connect from SUSPENDED")
-	_, err = j.FireError(state.FatalFailure, job.Failure{Code: hresult.E_FAIL, File: -1})
+	_, err = engine.Of(j).FireError(state.FatalFailure, job.Failure{Code: hresult.E_FAIL, File: -1})
 	isCode(t, hresult.BG_E_INVALID_STATE, err)
-	_, err = j.FireError(state.Pick, job.Failure{Code: hresult.E_FAIL, File: -1})
+	_, err = engine.Of(j).FireError(state.Pick, job.Failure{Code: hresult.E_FAIL, File: -1})
 	isCode(t, hresult.E_INVALIDARG, err, "FireError needs a failure event")
-	_, err = j.FireError(state.FatalFailure, job.Failure{Code: hresult.S_OK, File: -1})
+	_, err = engine.Of(j).FireError(state.FatalFailure, job.Failure{Code: hresult.S_OK, File: -1})
 	isCode(t, hresult.E_INVALIDARG, err, "FireError needs a failure code")
-	_, err = j.Fire(state.TransientFailure)
+	_, err = engine.Of(j).Fire(state.TransientFailure)
 	isCode(t, hresult.E_INVALIDARG, err, "errors go through FireError")
-	_, err = j.FireFileDone(3)
+	_, err = engine.Of(j).FireFileDone(3)
 	isCode(t, hresult.E_INVALIDARG, err)
 	mustState(t, j, state.Suspended)
 
 	require.NoError(t, j.Resume())
 	fire(t, j, state.InactivityExpired, state.Cancelled)
-	_, err = j.Fire(state.Pick)
+	_, err = engine.Of(j).Fire(state.Pick)
 	isCode(t, hresult.BG_E_INVALID_STATE, err)
-	isCode(t, hresult.BG_E_INVALID_STATE, j.FileProgress(0, 10, 5))
+	isCode(t, hresult.BG_E_INVALID_STATE, engine.Of(j).FileProgress(0, 10, 5))
 }
 
 // The time-slice end and Suspend interplay with the engine.
 func TestEngineRoundTrips(t *testing.T) {
 	x := newFx(t)
 	j := x.jobIn(job.Download, 2, state.Transferring)
-	_, err := j.FireFileDone(0)
+	_, err := engine.Of(j).FireFileDone(0)
 	require.NoError(t, err)
 	fire(t, j, state.SliceEnd, state.Queued)
 	fire(t, j, state.Pick, state.Connecting)
-	_, err = j.FireFileDone(1)
+	_, err = engine.Of(j).FireFileDone(1)
 	isCode(t, hresult.BG_E_INVALID_STATE, err, "files finish only while TRANSFERRING (T12, T13)")
 	fire(t, j, state.Connect, state.Transferring)
-	st, err := j.FireFileDone(1)
+	st, err := engine.Of(j).FireFileDone(1)
 	require.NoError(t, err)
 	assert.Equal(t, state.Transferred, st)
 
@@ -386,18 +387,18 @@ func TestNoProgressCountAcrossResume(t *testing.T) {
 		fire(t, j, state.Connect, state.Transferring)
 	}
 
-	st, err := j.FireError(state.TransientFailure, fail)
+	st, err := engine.Of(j).FireError(state.TransientFailure, fail)
 	require.NoError(t, err)
 	require.Equal(t, state.TransientError, st)
 	x.clk.Advance(60 * time.Second)
 	retry()
 	x.clk.Advance(60 * time.Second)
-	st, err = j.FireError(state.TransientFailure, fail)
+	st, err = engine.Of(j).FireError(state.TransientFailure, fail)
 	require.NoError(t, err)
 	assert.Equal(t, state.Error, st, "120 s without progress exceed the 100 s timeout despite the Resume")
 
 	retry()
-	st, err = j.FireError(state.TransientFailure, fail)
+	st, err = engine.Of(j).FireError(state.TransientFailure, fail)
 	require.NoError(t, err)
 	assert.Equal(t, state.TransientError, st, "Resume of an ERROR job restarts the count")
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/state"
@@ -25,9 +26,9 @@ func ExampleJob_Complete() {
 	_ = j.Resume()
 
 	// What the transfer engine does: pick the job, connect, finish the first file.
-	_, _ = j.Fire(state.Pick)
-	_, _ = j.Fire(state.Connect)
-	_, _ = j.FireFileDone(0)
+	_, _ = engine.Of(j).Fire(state.Pick)
+	_, _ = engine.Of(j).Fire(state.Connect)
+	_, _ = engine.Of(j).FireFileDone(0)
 
 	code, err := j.Complete()
 	st, _ := j.GetState()
@@ -45,9 +46,9 @@ func ExampleJob_GetError() {
 	j, _ := app.CreateJob("missing file", job.Download)
 	_ = j.AddFile("https://example.com/gone.bin", filepath.Join(dir, "gone.bin"))
 	_ = j.Resume()
-	_, _ = j.Fire(state.Pick)
-	_, _ = j.Fire(state.Connect)
-	_, _ = j.FireError(state.FatalFailure, job.Failure{
+	_, _ = engine.Of(j).Fire(state.Pick)
+	_, _ = engine.Of(j).Fire(state.Connect)
+	_, _ = engine.Of(j).FireError(state.FatalFailure, job.Failure{
 		Context: job.ContextRemoteFile, Code: hresult.HTTP(404), File: 0, Protocol: "http",
 	})
 

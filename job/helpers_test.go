@@ -12,6 +12,7 @@ import (
 
 	"github.com/bitsemu/bitsemu/clock"
 	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/state"
@@ -98,15 +99,15 @@ func driveTo(t *testing.T, j *job.Job, st state.State) {
 	}
 	transferring := func() {
 		require.NoError(t, j.Resume())
-		step(j.Fire(state.Pick))
-		step(j.Fire(state.Connect))
+		step(engine.Of(j).Fire(state.Pick))
+		step(engine.Of(j).Fire(state.Connect))
 	}
 	transferred := func() {
 		transferring()
 		p, err := j.GetProgress()
 		require.NoError(t, err)
 		for i := 0; i < int(p.FilesTotal); i++ {
-			step(j.FireFileDone(i))
+			step(engine.Of(j).FireFileDone(i))
 		}
 	}
 	switch st {
@@ -115,17 +116,17 @@ func driveTo(t *testing.T, j *job.Job, st state.State) {
 		require.NoError(t, j.Resume())
 	case state.Connecting:
 		require.NoError(t, j.Resume())
-		step(j.Fire(state.Pick))
+		step(engine.Of(j).Fire(state.Pick))
 	case state.Transferring:
 		transferring()
 	case state.TransientError:
 		transferring()
-		step(j.FireError(state.TransientFailure, job.Failure{
+		step(engine.Of(j).FireError(state.TransientFailure, job.Failure{
 			Context: job.ContextRemoteFile, Code: hresult.BG_E_HTTP_ERROR_503, File: -1, Protocol: "http",
 		}))
 	case state.Error:
 		transferring()
-		step(j.FireError(state.FatalFailure, job.Failure{
+		step(engine.Of(j).FireError(state.FatalFailure, job.Failure{
 			Context: job.ContextRemoteFile, Code: hresult.BG_E_HTTP_ERROR_404, File: 0, Protocol: "http",
 		}))
 	case state.Transferred:

@@ -237,20 +237,20 @@ func New(env *Env, caller *Caller, id uuid.UUID, displayName string, t Type) (*J
 }
 
 // As returns a handle to the same job for another caller.
-func (j *Job) As(caller *Caller) *Job { return &Job{c: j.c, caller: caller} }
+func (e *Engine) As(caller *Caller) *Job { return &Job{c: e.c, caller: caller} }
 
 // Caller returns the caller the handle belongs to.
-func (j *Job) Caller() *Caller { return j.caller }
+func (e *Engine) Caller() *Caller { return e.Job.caller }
 
 // Same reports whether two handles refer to the same job.
-func (j *Job) Same(other *Job) bool { return other != nil && j.c == other.c }
+func (e *Engine) Same(other *Job) bool { return other != nil && e.c == other.c }
 
-// ID returns the job's GUID. Unlike GetId it needs no access check: the GUID is what the caller
-// already used to find the job.
-func (j *Job) ID() uuid.UUID { return j.c.id }
+// ID returns the job's GUID, without GetId's access check.
+func (e *Engine) ID() uuid.UUID { return e.Job.c.id }
 
 // OwnerSID returns the SID of the job's owner without an access check (for the service).
-func (j *Job) OwnerSID() string {
+func (e *Engine) OwnerSID() string {
+	j := &e.Job
 	j.c.mu.Lock()
 	defer j.c.mu.Unlock()
 	return j.c.owner.SID

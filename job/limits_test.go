@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/state"
@@ -219,7 +220,7 @@ func TestFilesPerJobLimit(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		require.NoError(t, aj.AddFile(x.remote(), x.local()))
 	}
-	ah, err := x.admin.GetJob(j.ID())
+	ah, err := x.admin.GetJob(engine.Of(j).ID())
 	require.NoError(t, err)
 	assert.NoError(t, ah.AddFile(x.remote(), x.local()))
 
@@ -494,14 +495,14 @@ func TestCheckOrder(t *testing.T) {
 	})
 	t.Run("access before everything", func(t *testing.T) {
 		j := x.jobIn(job.Download, 1, state.Cancelled)
-		other := j.As(job.NewCaller(otherID))
+		other := engine.Of(j).As(job.NewCaller(otherID))
 		isCode(t, hresult.E_ACCESSDENIED, other.SetDisplayName(strings.Repeat("n", 257)))
 		isCode(t, hresult.E_ACCESSDENIED, other.AddFileWithRanges(x.remote(), x.local(), nil))
 		isCode(t, hresult.E_ACCESSDENIED, other.SetPriority(9))
 		isCode(t, hresult.E_ACCESSDENIED, other.SetProperty(6, job.PropertyValue{}))
 		// Owner-only methods: an administrator who is not the owner is refused before its
 		// arguments or the state are looked at.
-		admin := j.As(job.NewCaller(adminID))
+		admin := engine.Of(j).As(job.NewCaller(adminID))
 		isCode(t, hresult.E_ACCESSDENIED, admin.SetCustomHeaders(strings.Repeat("x", 20000)))
 		isCode(t, hresult.E_ACCESSDENIED, admin.SetCredentials(job.Credentials{}))
 		_, err := admin.RemoveCredentials(0, 0)
@@ -509,7 +510,7 @@ func TestCheckOrder(t *testing.T) {
 		isCode(t, hresult.BG_E_INVALID_STATE, admin.SetDisplayName("ok"), "an admin may otherwise reach the state check")
 		// A closed caller is disconnected whoever it is.
 		c := job.NewCaller(otherID)
-		h := j.As(c)
+		h := engine.Of(j).As(c)
 		c.Close()
 		isCode(t, hresult.RPC_E_DISCONNECTED, h.SetDisplayName(strings.Repeat("n", 257)))
 	})

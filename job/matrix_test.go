@@ -1,6 +1,7 @@
 package job_test
 
 import (
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"strconv"
 	"strings"
 	"testing"
@@ -463,7 +464,7 @@ func runMatrix(t *testing.T, typ job.Type, nfiles int, rows []methodRow) {
 				j := x.jobIn(typ, nfiles, st)
 				h := j
 				if r.asAdmin {
-					h = j.As(job.NewCaller(adminID))
+					h = engine.Of(j).As(job.NewCaller(adminID))
 				}
 				var f *job.File
 				if r.file {
@@ -580,7 +581,7 @@ func TestCompleteCodes(t *testing.T) {
 	t.Run("first of two done", func(t *testing.T) {
 		x := newFx(t)
 		j := x.jobIn(job.Download, 2, state.Transferring)
-		st, err := j.FireFileDone(0)
+		st, err := engine.Of(j).FireFileDone(0)
 		require.NoError(t, err)
 		require.Equal(t, state.Transferring, st)
 		code, err := j.Complete()

@@ -1,6 +1,7 @@
 package job_test
 
 import (
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -18,7 +19,7 @@ func TestNotifyInterfaceLastWriterWins(t *testing.T) {
 
 	c1 := job.NewCaller(ownerID)
 	c2 := job.NewCaller(ownerID) // a second application of the same user
-	h1, h2 := j.As(c1), j.As(c2)
+	h1, h2 := engine.Of(j).As(c1), engine.Of(j).As(c2)
 	cb1, cb2 := &nopCallback{name: "one"}, &nopCallback{name: "two"}
 
 	require.NoError(t, h1.SetNotifyInterface(cb1))
@@ -36,14 +37,14 @@ func TestNotifyInterfaceLastWriterWins(t *testing.T) {
 	got, err = j.GetNotifyInterface()
 	require.NoError(t, err)
 	assert.Same(t, cb2, got)
-	assert.Same(t, cb2, j.NotifyView().Callback)
+	assert.Same(t, cb2, engine.Of(j).NotifyView().Callback)
 
 	// The setter's caller closes: the callback is gone, not replaced by the older one.
 	c2.Close()
 	got, err = j.GetNotifyInterface()
 	require.NoError(t, err)
 	assert.Nil(t, got)
-	assert.Nil(t, j.NotifyView().Callback)
+	assert.Nil(t, engine.Of(j).NotifyView().Callback)
 
 	// A new registration works again.
 	cb3 := &nopCallback{name: "three"}
@@ -84,7 +85,7 @@ func TestNotifyInterfaceAdmin(t *testing.T) {
 	require.NoError(t, j.SetNotifyInterface(&nopCallback{name: "owner"}))
 	ac := job.NewCaller(adminID)
 	acb := &nopCallback{name: "admin"}
-	require.NoError(t, j.As(ac).SetNotifyInterface(acb))
+	require.NoError(t, engine.Of(j).As(ac).SetNotifyInterface(acb))
 	got, err := j.GetNotifyInterface()
 	require.NoError(t, err)
 	assert.Same(t, acb, got)

@@ -90,7 +90,8 @@ type FileRecord struct {
 }
 
 // Record returns the job's record as it stands (for the service).
-func (j *Job) Record() Record {
+func (e *Engine) Record() Record {
+	j := &e.Job
 	c := j.c
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -1,6 +1,7 @@
 package job_test
 
 import (
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"testing"
 
 	"github.com/google/uuid"
@@ -19,10 +20,10 @@ func TestRecordRestoreRoundTrip(t *testing.T) {
 			x := newFx(t)
 			j := x.jobIn(job.Download, 2, st)
 			require.NoError(t, j.SetDescription("kept"))
-			r := j.Record()
+			r := engine.Of(j).Record()
 			back, err := job.Restore(&job.Env{Clock: x.clk}, job.NewCaller(ownerID), r)
 			require.NoError(t, err)
-			got := back.Record()
+			got := engine.Of(back).Record()
 			want := st
 			if st == state.Connecting || st == state.Transferring {
 				want = state.Queued // scheduled again after a restart
@@ -45,7 +46,7 @@ func TestRecordRestoreRoundTrip(t *testing.T) {
 
 func TestRestoreRefusesBadRecords(t *testing.T) {
 	x := newFx(t)
-	good := x.jobIn(job.Download, 1, state.Error).Record()
+	good := engine.Of(x.jobIn(job.Download, 1, state.Error)).Record()
 	for name, spoil := range map[string]func(r *job.Record){
 		"no id":          func(r *job.Record) { r.ID = uuid.Nil },
 		"final state":    func(r *job.Record) { r.State = state.Cancelled },

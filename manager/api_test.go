@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/state"
@@ -56,7 +57,7 @@ func enumIDs(t testing.TB, c *manager.Client, flags uint32) []uuid.UUID {
 	jobs, _ := e.Next(e.GetCount())
 	var ids []uuid.UUID // nil when there is none
 	for _, j := range jobs {
-		ids = append(ids, j.ID())
+		ids = append(ids, engine.Of(j).ID())
 	}
 	return ids
 }
@@ -146,14 +147,14 @@ func TestCreateJobNewJob(t *testing.T) {
 	a := mustCreate(t, c, "same name")
 	b := mustCreate(t, c, "same name")
 
-	assert.NotEqual(t, uuid.Nil, a.ID())
-	assert.NotEqual(t, a.ID(), b.ID(), "each job gets a fresh GUID")
-	assert.False(t, a.Same(b))
+	assert.NotEqual(t, uuid.Nil, engine.Of(a).ID())
+	assert.NotEqual(t, engine.Of(a).ID(), engine.Of(b).ID(), "each job gets a fresh GUID")
+	assert.False(t, engine.Of(a).Same(b))
 	for _, j := range []*job.Job{a, b} {
 		assert.Equal(t, state.Suspended, stateOf(t, j))
 		id, err := j.GetId()
 		require.NoError(t, err)
-		assert.Equal(t, j.ID(), id)
+		assert.Equal(t, engine.Of(j).ID(), id)
 		owner, err := j.GetOwner()
 		require.NoError(t, err)
 		assert.Equal(t, idAlice.SID, owner)
@@ -164,7 +165,7 @@ func TestCreateJobNewJob(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "same name", name, "duplicate display names are allowed")
 	}
-	assert.Equal(t, []uuid.UUID{a.ID(), b.ID()}, enumIDs(t, c, 0))
+	assert.Equal(t, []uuid.UUID{engine.Of(a).ID(), engine.Of(b).ID()}, enumIDs(t, c, 0))
 }
 
 func TestJobLimits(t *testing.T) {
@@ -310,16 +311,16 @@ func TestJobLimitsTakeOwnershipMovesTheCount(t *testing.T) {
 	// Alice herself may not take ownership.
 	assert.ErrorIs(t, a1.TakeOwnership(), hresult.E_ACCESSDENIED)
 
-	h, err := admin.GetJob(a1.ID())
+	h, err := admin.GetJob(engine.Of(a1).ID())
 	require.NoError(t, err)
 	require.NoError(t, h.TakeOwnership())
 	owner, err := h.GetOwner()
 	require.NoError(t, err)
 	assert.Equal(t, idAdmin.SID, owner)
 
-	assert.Equal(t, []uuid.UUID{a2.ID()}, enumIDs(t, alice, 0))
-	assert.Equal(t, []uuid.UUID{a1.ID()}, enumIDs(t, admin, 0))
-	assert.Equal(t, []uuid.UUID{a1.ID(), a2.ID()}, enumIDs(t, admin, job.EnumAllUsers))
+	assert.Equal(t, []uuid.UUID{engine.Of(a2).ID()}, enumIDs(t, alice, 0))
+	assert.Equal(t, []uuid.UUID{engine.Of(a1).ID()}, enumIDs(t, admin, 0))
+	assert.Equal(t, []uuid.UUID{engine.Of(a1).ID(), engine.Of(a2).ID()}, enumIDs(t, admin, job.EnumAllUsers))
 	a3 := mustCreate(t, alice, "a3")
 	_, err = alice.CreateJob("a4", job.Download)
 	assert.ErrorIs(t, err, hresult.BG_E_TOO_MANY_JOBS_PER_USER)
@@ -327,7 +328,7 @@ func TestJobLimitsTakeOwnershipMovesTheCount(t *testing.T) {
 	// Alice's old handle now refers to someone else's job.
 	_, err = a1.GetState()
 	assert.ErrorIs(t, err, hresult.E_ACCESSDENIED)
-	_, err = alice.GetJob(a1.ID())
+	_, err = alice.GetJob(engine.Of(a1).ID())
 	assert.ErrorIs(t, err, hresult.E_ACCESSDENIED)
 
 	// Taking a job twice changes nothing; cancelling it frees nothing of Alice's.
@@ -336,7 +337,7 @@ func TestJobLimitsTakeOwnershipMovesTheCount(t *testing.T) {
 	require.NoError(t, err)
 	_, err = alice.CreateJob("a4", job.Download)
 	assert.ErrorIs(t, err, hresult.BG_E_TOO_MANY_JOBS_PER_USER)
-	assert.Equal(t, []uuid.UUID{a2.ID(), a3.ID()}, enumIDs(t, alice, 0))
+	assert.Equal(t, []uuid.UUID{engine.Of(a2).ID(), engine.Of(a3).ID()}, enumIDs(t, alice, 0))
 	assert.Empty(t, enumIDs(t, admin, 0))
 }
 
@@ -351,7 +352,7 @@ func TestTakeOwnershipFreesTheMachineSlot(t *testing.T) {
 	mustCreate(t, bob, "b1")
 	_, err := bob.CreateJob("b2", job.Download)
 	require.ErrorIs(t, err, hresult.BG_E_TOO_MANY_JOBS_PER_MACHINE)
-	h, err := admin.GetJob(a1.ID())
+	h, err := admin.GetJob(engine.Of(a1).ID())
 	require.NoError(t, err)
 	require.NoError(t, h.TakeOwnership())
 	mustCreate(t, bob, "b2")
@@ -374,13 +375,13 @@ func TestGetJob(t *testing.T) {
 		id   uuid.UUID
 		want hresult.Code
 	}{
-		{"own job", alice, aj.ID(), hresult.S_OK},
+		{"own job", alice, engine.Of(aj).ID(), hresult.S_OK},
 		{"unknown GUID", alice, uuid.New(), hresult.BG_E_NOT_FOUND},
 		{"nil GUID", alice, uuid.Nil, hresult.BG_E_NOT_FOUND},
-		{"another user's job", bob, aj.ID(), hresult.E_ACCESSDENIED},
-		{"a service account is no administrator", service, aj.ID(), hresult.E_ACCESSDENIED},
-		{"an administrator's job", alice, adminJob.ID(), hresult.E_ACCESSDENIED},
-		{"administrator gets any job", admin, aj.ID(), hresult.S_OK},
+		{"another user's job", bob, engine.Of(aj).ID(), hresult.E_ACCESSDENIED},
+		{"a service account is no administrator", service, engine.Of(aj).ID(), hresult.E_ACCESSDENIED},
+		{"an administrator's job", alice, engine.Of(adminJob).ID(), hresult.E_ACCESSDENIED},
+		{"administrator gets any job", admin, engine.Of(aj).ID(), hresult.S_OK},
 		{"administrator, unknown GUID", admin, uuid.New(), hresult.BG_E_NOT_FOUND},
 	}
 	for _, tt := range tests {
@@ -393,16 +394,16 @@ func TestGetJob(t *testing.T) {
 				return
 			}
 			require.NotNil(t, j)
-			assert.Equal(t, tt.id, j.ID())
-			assert.Equal(t, tt.c.Identity(), j.Caller().Identity(), "the handle acts as the caller that got it")
+			assert.Equal(t, tt.id, engine.Of(j).ID())
+			assert.Equal(t, tt.c.Identity(), engine.Of(j).Caller().Identity(), "the handle acts as the caller that got it")
 			assert.Equal(t, state.Suspended, stateOf(t, j))
 		})
 	}
 
 	// A handle from GetJob is the same job as the creator's.
-	h, err := admin.GetJob(aj.ID())
+	h, err := admin.GetJob(engine.Of(aj).ID())
 	require.NoError(t, err)
-	assert.True(t, h.Same(aj))
+	assert.True(t, engine.Of(h).Same(aj))
 	require.NoError(t, h.SetDisplayName("renamed by admin"))
 	name, err := aj.GetDisplayName()
 	require.NoError(t, err)
@@ -483,16 +484,16 @@ func TestGetJobFinalJobs(t *testing.T) {
 			admin := connect(t, m, idAdmin)
 			j := mustCreate(t, alice, "doomed")
 			require.NoError(t, j.AddFile("http://example.com/a", filepath.Join(dir, "a")))
-			adminHandle, err := admin.GetJob(j.ID())
+			adminHandle, err := admin.GetJob(engine.Of(j).ID())
 			require.NoError(t, err)
 
 			code, err := tt.finish(j)
 			require.NoError(t, err)
 			assert.Equal(t, tt.code, code)
 
-			_, err = alice.GetJob(j.ID())
+			_, err = alice.GetJob(engine.Of(j).ID())
 			assert.ErrorIs(t, err, hresult.BG_E_NOT_FOUND)
-			_, err = admin.GetJob(j.ID())
+			_, err = admin.GetJob(engine.Of(j).ID())
 			assert.ErrorIs(t, err, hresult.BG_E_NOT_FOUND)
 			assert.Empty(t, enumIDs(t, alice, 0))
 			assert.Empty(t, enumIDs(t, admin, job.EnumAllUsers))
@@ -509,7 +510,7 @@ func TestGetJobFinalJobs(t *testing.T) {
 				assert.Equal(t, uint32(1), p.FilesTotal)
 				id, err := h.GetId()
 				require.NoError(t, err)
-				assert.Equal(t, j.ID(), id)
+				assert.Equal(t, engine.Of(j).ID(), id)
 			}
 			// Every mutator fails with BG_E_INVALID_STATE and changes nothing.
 			for name, mut := range mutators(dir) {
@@ -518,10 +519,10 @@ func TestGetJobFinalJobs(t *testing.T) {
 					if (name == "TakeOwnership" && h == j) || (ownerOnly[name] && h == adminHandle) {
 						// Access comes before the state: TakeOwnership needs an administrator,
 						// credentials and custom headers belong to the owner alone.
-						assert.ErrorIs(t, err, hresult.E_ACCESSDENIED, "%s by %s", name, h.Caller().Identity().SID)
+						assert.ErrorIs(t, err, hresult.E_ACCESSDENIED, "%s by %s", name, engine.Of(h).Caller().Identity().SID)
 						continue
 					}
-					assert.ErrorIs(t, err, hresult.BG_E_INVALID_STATE, "%s by %s", name, h.Caller().Identity().SID)
+					assert.ErrorIs(t, err, hresult.BG_E_INVALID_STATE, "%s by %s", name, engine.Of(h).Caller().Identity().SID)
 					assert.Equal(t, hresult.BG_E_INVALID_STATE, hresult.Of(err), "%s", name)
 				}
 			}
@@ -545,19 +546,19 @@ func TestEnumJobs(t *testing.T) {
 	var aliceIDs, allIDs []uuid.UUID
 	for i := range 5 {
 		a := mustCreate(t, alice, "a")
-		aliceIDs = append(aliceIDs, a.ID())
-		allIDs = append(allIDs, a.ID())
+		aliceIDs = append(aliceIDs, engine.Of(a).ID())
+		allIDs = append(allIDs, engine.Of(a).ID())
 		if i%2 == 0 {
 			b := mustCreate(t, bob, "b")
-			allIDs = append(allIDs, b.ID())
+			allIDs = append(allIDs, engine.Of(b).ID())
 		}
 	}
 	adminJob := mustCreate(t, admin, "admin")
-	allIDs = append(allIDs, adminJob.ID())
+	allIDs = append(allIDs, engine.Of(adminJob).ID())
 
 	assert.Equal(t, aliceIDs, enumIDs(t, alice, 0), "own jobs, in creation order")
 	assert.Len(t, enumIDs(t, bob, 0), 3)
-	assert.Equal(t, []uuid.UUID{adminJob.ID()}, enumIDs(t, admin, 0), "flags 0 lists only the admin's own jobs")
+	assert.Equal(t, []uuid.UUID{engine.Of(adminJob).ID()}, enumIDs(t, admin, 0), "flags 0 lists only the admin's own jobs")
 	assert.Equal(t, allIDs, enumIDs(t, admin, job.EnumAllUsers), "every user's jobs, in creation order")
 
 	for _, tt := range []struct {
@@ -589,7 +590,7 @@ func TestEnumJobs(t *testing.T) {
 	assert.Equal(t, hresult.S_FALSE, code)
 	require.Len(t, jobs, len(allIDs))
 	for _, j := range jobs {
-		assert.Equal(t, idAdmin, j.Caller().Identity())
+		assert.Equal(t, idAdmin, engine.Of(j).Caller().Identity())
 		assert.Equal(t, state.Suspended, stateOf(t, j))
 	}
 }
@@ -615,12 +616,12 @@ func TestEnumJobsSnapshot(t *testing.T) {
 	got, code := e.Next(10)
 	assert.Equal(t, hresult.S_FALSE, code)
 	require.Len(t, got, 2)
-	assert.Equal(t, j1.ID(), got[0].ID())
-	assert.Equal(t, j3.ID(), got[1].ID(), "a job cancelled after the snapshot is still in it")
+	assert.Equal(t, engine.Of(j1).ID(), engine.Of(got[0]).ID())
+	assert.Equal(t, engine.Of(j3).ID(), engine.Of(got[1]).ID(), "a job cancelled after the snapshot is still in it")
 	assert.Equal(t, state.Cancelled, stateOf(t, got[1]), "and its handle still works")
 	assert.ErrorIs(t, got[1].Resume(), hresult.BG_E_INVALID_STATE)
 
-	assert.Equal(t, []uuid.UUID{j1.ID(), j4.ID()}, enumIDs(t, alice, 0))
+	assert.Equal(t, []uuid.UUID{engine.Of(j1).ID(), engine.Of(j4).ID()}, enumIDs(t, alice, 0))
 }
 
 func TestEnumeratorSemantics(t *testing.T) {
@@ -628,12 +629,12 @@ func TestEnumeratorSemantics(t *testing.T) {
 	alice := connect(t, m, idAlice)
 	var ids []uuid.UUID
 	for range 5 {
-		ids = append(ids, mustCreate(t, alice, "j").ID())
+		ids = append(ids, engine.Of(mustCreate(t, alice, "j")).ID())
 	}
 	idsOf := func(jobs []*job.Job) []uuid.UUID {
 		out := []uuid.UUID{}
 		for _, j := range jobs {
-			out = append(out, j.ID())
+			out = append(out, engine.Of(j).ID())
 		}
 		return out
 	}
@@ -756,7 +757,7 @@ func TestClientClose(t *testing.T) {
 	require.NoError(t, err)
 	fromEnum, _ := e.Next(1)
 	require.Len(t, fromEnum, 1)
-	adminHandle, err := admin.GetJob(j.ID())
+	adminHandle, err := admin.GetJob(engine.Of(j).ID())
 	require.NoError(t, err)
 
 	require.NoError(t, alice.Close())
@@ -770,7 +771,7 @@ func TestClientClose(t *testing.T) {
 	}
 	_, err = alice.CreateJob("x", job.Download)
 	disconnected("CreateJob", err)
-	_, err = alice.GetJob(j.ID())
+	_, err = alice.GetJob(engine.Of(j).ID())
 	disconnected("GetJob", err)
 	_, err = alice.EnumJobs(0)
 	disconnected("EnumJobs", err)
@@ -793,7 +794,7 @@ func TestClientClose(t *testing.T) {
 	// The job stays in the queue, untouched, and other clients are unaffected.
 	assert.Equal(t, 1, m.JobCount())
 	assert.Equal(t, state.Suspended, stateOf(t, adminHandle))
-	assert.Equal(t, []uuid.UUID{j.ID()}, enumIDs(t, admin, job.EnumAllUsers))
+	assert.Equal(t, []uuid.UUID{engine.Of(j).ID()}, enumIDs(t, admin, job.EnumAllUsers))
 	require.NoError(t, adminHandle.Resume())
 	assert.Equal(t, state.Queued, stateOf(t, adminHandle))
 	_, err = admin.CreateJob("admin's", job.Download)
@@ -801,10 +802,10 @@ func TestClientClose(t *testing.T) {
 
 	// The same user reconnects and finds the job again.
 	again := connect(t, m, idAlice)
-	h, err := again.GetJob(j.ID())
+	h, err := again.GetJob(engine.Of(j).ID())
 	require.NoError(t, err)
 	assert.Equal(t, state.Queued, stateOf(t, h))
-	assert.Equal(t, []uuid.UUID{j.ID()}, enumIDs(t, again, 0))
+	assert.Equal(t, []uuid.UUID{engine.Of(j).ID()}, enumIDs(t, again, 0))
 	code, err := h.Cancel()
 	require.NoError(t, err)
 	assert.Equal(t, hresult.S_OK, code)

@@ -1,6 +1,7 @@
 package manager_test
 
 import (
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -44,7 +45,7 @@ func fillJobs(b *testing.B, c *manager.Client, n int) []uuid.UUID {
 		if err != nil {
 			b.Fatal(err)
 		}
-		ids[i] = j.ID()
+		ids[i] = engine.Of(j).ID()
 	}
 	return ids
 }

@@ -4,6 +4,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
 )
 
@@ -59,12 +60,13 @@ func (c *Client) CreateJob(displayName string, t job.Type) (*job.Job, error) {
 			return nil, &hresult.Error{Op: "CreateJob", Code: hresult.BG_E_TOO_MANY_JOBS_PER_MACHINE}
 		}
 	}
-	m.insertLocked(j, who)
+	eng := engine.Of(j)
+	m.insertLocked(eng, who)
 	m.mu.Unlock()
-	if err := m.storeNew(j); err != nil {
+	if err := m.storeNew(eng); err != nil {
 		return nil, err
 	}
-	m.sched.armExpiry(j)
+	m.sched.armExpiry(eng)
 	return j, nil
 }
 

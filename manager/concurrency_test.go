@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/state"
@@ -29,8 +30,8 @@ type sharedJobs struct {
 func (s *sharedJobs) add(j *job.Job) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.ids = append(s.ids, j.ID())
-	s.seen[j.ID()] = j
+	s.ids = append(s.ids, engine.Of(j).ID())
+	s.seen[engine.Of(j).ID()] = j
 }
 
 func (s *sharedJobs) pick(r *rand.Rand) (uuid.UUID, bool) {
@@ -149,20 +150,20 @@ func TestConcurrentUse(t *testing.T) {
 						check("GetNotifyInterface", err)
 					}
 				case 13:
-					_, err := j.Fire(state.Pick)
+					_, err := engine.Of(j).Fire(state.Pick)
 					check("Fire(Pick)", err)
 				case 14:
-					_, err := j.Fire(state.Connect)
+					_, err := engine.Of(j).Fire(state.Connect)
 					check("Fire(Connect)", err)
 				case 15, 16:
-					_, err := j.Fire(state.FileDone)
+					_, err := engine.Of(j).Fire(state.FileDone)
 					check("Fire(FileDone)", err)
 				case 17:
-					_, err := j.FireError(state.TransientFailure, job.Failure{Context: job.ContextRemoteFile, Code: hresult.HTTP(503), File: -1, Protocol: "http"})
+					_, err := engine.Of(j).FireError(state.TransientFailure, job.Failure{Context: job.ContextRemoteFile, Code: hresult.HTTP(503), File: -1, Protocol: "http"})
 					check("FireError", err)
 				case 18:
 					ev := []state.Event{state.NetworkLost, state.NetworkRestored, state.RetryDelayElapsed, state.SliceEnd}[r.IntN(4)]
-					_, err := j.Fire(ev)
+					_, err := engine.Of(j).Fire(ev)
 					check("Fire", err)
 				case 19:
 					_, err := j.GetProgress()
@@ -184,7 +185,7 @@ func TestConcurrentUse(t *testing.T) {
 	liveByOwner := map[string][]uuid.UUID{}
 	var live []uuid.UUID
 	for _, id := range pool.ids {
-		h := pool.seen[id].As(viewer)
+		h := engine.Of(pool.seen[id]).As(viewer)
 		st, err := h.GetState()
 		require.NoError(t, err)
 		require.True(t, st.Valid(), "job %v in state %v", id, st)
@@ -229,7 +230,7 @@ func TestConcurrentTakeOwnership(t *testing.T) {
 	alice := connect(t, m, idAlice)
 	var ids []uuid.UUID
 	for range 10 {
-		ids = append(ids, mustCreate(t, alice, "shared").ID())
+		ids = append(ids, engine.Of(mustCreate(t, alice, "shared")).ID())
 	}
 	const admins = 4
 	clients := make([]*manager.Client, admins)

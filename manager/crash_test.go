@@ -20,6 +20,7 @@ import (
 
 	"github.com/bitsemu/bitsemu/bitstest"
 	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/state"
@@ -75,7 +76,7 @@ func crashChild() {
 			nj, err := c.CreateJob("crash", job.Download)
 			if err == nil {
 				_ = nj.SetMinimumRetryDelay(5)
-				say("ok create %s", nj.ID())
+				say("ok create %s", engine.Of(nj).ID())
 			}
 		case op <= 2:
 			p, _ := j.GetProgress()
@@ -83,34 +84,34 @@ func crashChild() {
 				continue
 			}
 			name := fmt.Sprintf("c%d.bin", r.IntN(4))
-			local := filepath.Join(out, fmt.Sprintf("%s-%d-%s", j.ID(), p.FilesTotal, name))
-			say("try addfile %s %d %s", j.ID(), p.FilesTotal+1, name)
+			local := filepath.Join(out, fmt.Sprintf("%s-%d-%s", engine.Of(j).ID(), p.FilesTotal, name))
+			say("try addfile %s %d %s", engine.Of(j).ID(), p.FilesTotal+1, name)
 			if j.AddFile(url+"/"+name, local) == nil {
-				say("ok addfile %s %d %s", j.ID(), p.FilesTotal+1, name)
+				say("ok addfile %s %d %s", engine.Of(j).ID(), p.FilesTotal+1, name)
 			}
 		case op <= 4:
 			v := fmt.Sprintf("v%d-%d", seed, step)
-			say("try desc %s %s", j.ID(), v)
+			say("try desc %s %s", engine.Of(j).ID(), v)
 			if j.SetDescription(v) == nil {
-				say("ok desc %s %s", j.ID(), v)
+				say("ok desc %s %s", engine.Of(j).ID(), v)
 			}
 		case op <= 6:
 			if j.Resume() == nil {
-				say("ok resume %s", j.ID())
+				say("ok resume %s", engine.Of(j).ID())
 			}
 		case op == 7:
 			if st, _ := j.GetState(); st == state.Transferred {
-				say("try complete %s", j.ID())
+				say("try complete %s", engine.Of(j).ID())
 				if code, err := j.Complete(); err == nil && code == hresult.S_OK {
-					say("ok complete %s", j.ID())
+					say("ok complete %s", engine.Of(j).ID())
 				} else if err == nil {
-					say("ok partial %s", j.ID()) // a file added since was not transferred
+					say("ok partial %s", engine.Of(j).ID()) // a file added since was not transferred
 				}
 			}
 		case op == 8 && len(jobs) > 5:
-			say("try cancel %s", j.ID())
+			say("try cancel %s", engine.Of(j).ID())
 			if _, err := j.Cancel(); err == nil {
-				say("ok cancel %s", j.ID())
+				say("ok cancel %s", engine.Of(j).ID())
 			}
 		default:
 			time.Sleep(time.Duration(r.IntN(2000)) * time.Microsecond) // let transfers run
@@ -184,7 +185,7 @@ func (cm *crashModel) check(t *testing.T, m *manager.Manager, sources map[string
 	present, _ := e.Next(1000)
 	seen := map[uuid.UUID]bool{}
 	for _, j := range present {
-		id := j.ID()
+		id := engine.Of(j).ID()
 		seen[id] = true
 		cj := cm.jobs[id]
 		if cj == nil {
@@ -318,12 +319,12 @@ func TestCrashKeepsEveryReturnedCall(t *testing.T) {
 		code, err := j.Complete()
 		require.NoError(t, err)
 		assert.Equal(t, hresult.S_OK, code)
-		cj := cm.jobs[j.ID()]
+		cj := cm.jobs[engine.Of(j).ID()]
 		for i, name := range cj.files {
 			local, _ := fileAt(t, j, i).GetLocalName()
 			data, err := os.ReadFile(local)
 			require.NoError(t, err)
-			assert.True(t, bytes.Equal(sources[name], data), "%s file %d", j.ID(), i)
+			assert.True(t, bytes.Equal(sources[name], data), "%s file %d", engine.Of(j).ID(), i)
 		}
 	}
 	t.Logf("%d kills, %d jobs seen", kills, len(cm.jobs))

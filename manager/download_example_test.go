@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 )
@@ -83,7 +84,7 @@ func Example_download() {
 	p, _ := j.GetProgress()
 	got, _ := os.ReadFile(local)
 	fmt.Println(st, p.BytesTransferred, "bytes,", p.FilesTransferred, "file; identical:", bytes.Equal(got, data))
-	_, err = app.GetJob(j.ID())
+	_, err = app.GetJob(engine.Of(j).ID())
 	fmt.Println("still queued:", !errors.Is(err, hresult.BG_E_NOT_FOUND))
 	// Output:
 	// completed: S_OK

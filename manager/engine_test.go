@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/state"
@@ -35,17 +36,17 @@ func queuedJob(t *testing.T, n int) *job.Job {
 func TestEngineLastFileDoneNeedsTransferring(t *testing.T) {
 	t.Run("not the last file", func(t *testing.T) {
 		j := queuedJob(t, 2)
-		_, err := j.Fire(state.Pick)
+		_, err := engine.Of(j).Fire(state.Pick)
 		require.NoError(t, err)
-		st, err := j.FireFileDone(0)
+		st, err := engine.Of(j).FireFileDone(0)
 		assert.ErrorIs(t, err, hresult.BG_E_INVALID_STATE)
 		assert.Equal(t, state.Connecting, st)
 	})
 	t.Run("the last file", func(t *testing.T) {
 		j := queuedJob(t, 1)
-		_, err := j.Fire(state.Pick)
+		_, err := engine.Of(j).Fire(state.Pick)
 		require.NoError(t, err)
-		st, err := j.FireFileDone(0)
+		st, err := engine.Of(j).FireFileDone(0)
 		assert.ErrorIs(t, err, hresult.BG_E_INVALID_STATE, "LastFileDone in CONNECTING")
 		assert.Equal(t, state.Connecting, st)
 		p, err := j.GetProgress()
@@ -61,7 +62,7 @@ func TestEngineErrorRecord(t *testing.T) {
 	_, err := j.GetError()
 	assert.ErrorIs(t, err, hresult.BG_E_ERROR_INFORMATION_UNAVAILABLE)
 
-	_, err = j.Fire(state.NetworkLost)
+	_, err = engine.Of(j).Fire(state.NetworkLost)
 	require.NoError(t, err)
 	assert.Equal(t, state.TransientError, stateOf(t, j))
 	info, err := j.GetError()
@@ -72,11 +73,11 @@ func TestEngineErrorRecord(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, uint32(0), n, "network loss is not counted")
 
-	_, err = j.Fire(state.NetworkRestored)
+	_, err = engine.Of(j).Fire(state.NetworkRestored)
 	require.NoError(t, err)
-	_, err = j.Fire(state.Pick)
+	_, err = engine.Of(j).Fire(state.Pick)
 	require.NoError(t, err)
-	st, err := j.FireError(state.FatalFailure, job.Failure{Context: job.ContextRemoteFile, Code: hresult.HTTP(404), File: 0, Protocol: "http"})
+	st, err := engine.Of(j).FireError(state.FatalFailure, job.Failure{Context: job.ContextRemoteFile, Code: hresult.HTTP(404), File: 0, Protocol: "http"})
 	require.NoError(t, err)
 	assert.Equal(t, state.Error, st)
 	n, err = j.GetErrorCount()
@@ -96,17 +97,17 @@ func TestEngineErrorRecord(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "http://example.com/0", name)
 
-	_, err = j.Fire(state.Pick)
+	_, err = engine.Of(j).Fire(state.Pick)
 	require.NoError(t, err)
-	_, err = j.Fire(state.Connect)
+	_, err = engine.Of(j).Fire(state.Connect)
 	require.NoError(t, err)
 	_, err = j.GetError()
 	assert.ErrorIs(t, err, hresult.BG_E_ERROR_INFORMATION_UNAVAILABLE, "dropped on entering TRANSFERRING")
 
-	st, err = j.Fire(state.FileDone)
+	st, err = engine.Of(j).Fire(state.FileDone)
 	require.NoError(t, err)
 	assert.Equal(t, state.Transferring, st)
-	st, err = j.Fire(state.FileDone)
+	st, err = engine.Of(j).Fire(state.FileDone)
 	require.NoError(t, err)
 	assert.Equal(t, state.Transferred, st)
 	p, err := j.GetProgress()

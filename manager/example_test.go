@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 )
@@ -110,7 +111,7 @@ func Example_invalidState() {
 	fmt.Println(hresult.Of(err).Name())
 	st, _ := j.GetState()
 	fmt.Println(st)
-	_, err = app.GetJob(j.ID())
+	_, err = app.GetJob(engine.Of(j).ID())
 	fmt.Println(hresult.Of(err).Name())
 	// Output:
 	// true

@@ -29,6 +29,7 @@ import (
 
 	"github.com/bitsemu/bitsemu/clock"
 	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/notify"
 	"github.com/bitsemu/bitsemu/store"
@@ -134,7 +135,7 @@ type Manager struct {
 }
 
 type entry struct {
-	job    *job.Job // the creator's handle; As gives others theirs
+	job    *job.Engine // the creator's handle; As gives others theirs
 	owner  string
 	exempt bool // the owner is exempt from the limits; the job is not in Manager.counted
 	pos    int
@@ -209,10 +210,10 @@ func (m *Manager) WaitIdle() {
 }
 
 // allJobs returns the service's handles of every job in the queue.
-func (m *Manager) allJobs() []*job.Job {
+func (m *Manager) allJobs() []*job.Engine {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]*job.Job, 0, len(m.jobs))
+	out := make([]*job.Engine, 0, len(m.jobs))
 	for _, e := range m.order {
 		if e != nil {
 			out = append(out, e.job)
@@ -244,13 +245,13 @@ func (m *Manager) JobCount() int {
 }
 
 // insert adds a job to the queue.
-func (m *Manager) insert(j *job.Job, owner Identity) {
+func (m *Manager) insert(j *job.Engine, owner Identity) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.insertLocked(j, owner)
 }
 
-func (m *Manager) insertLocked(j *job.Job, owner Identity) {
+func (m *Manager) insertLocked(j *job.Engine, owner Identity) {
 	e := &entry{job: j, owner: owner.SID, exempt: owner.Exempt(), pos: len(m.order)}
 	if !e.exempt {
 		m.counted++
@@ -264,21 +265,22 @@ func (m *Manager) insertLocked(j *job.Job, owner Identity) {
 type observer struct{ m *Manager }
 
 func (o observer) JobChanged(ch job.Change) {
+	eng := engine.Of(ch.Job)
 	switch ch.Kind {
 	case job.StateChanged:
 		if ch.To.Final() {
-			o.m.remove(ch.Job.ID())
+			o.m.remove(eng.ID())
 		}
 	case job.OwnerChanged:
 		// Only an administrator can take ownership, so the new owner is exempt. The owner is
 		// read from the job rather than from the change: changes of different calls may be
 		// reported out of order, and the last owner must win.
-		o.m.reown(ch.Job.ID(), ch.Job.OwnerSID())
+		o.m.reown(eng.ID(), eng.OwnerSID())
 	}
 	if persists(ch) {
-		o.m.persist(ch.Job)
+		o.m.persist(eng)
 	}
-	o.m.sched.changed(ch)
+	o.m.sched.changed(eng, ch)
 	o.m.notify.JobChanged(ch)
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/bitsemu/bitsemu/clock"
 	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/state"
@@ -298,12 +299,12 @@ func (h *modelHarness) createJob() {
 		return
 	}
 	for _, other := range h.model.jobs {
-		require.NotEqual(t, other.id, jb.ID(), "GUIDs must be fresh")
+		require.NotEqual(t, other.id, engine.Of(jb).ID(), "GUIDs must be fresh")
 	}
-	eng, err := h.watcher.GetJob(jb.ID())
+	eng, err := h.watcher.GetJob(engine.Of(jb).ID())
 	require.NoError(t, err)
 	mj := &modelJob{
-		id: jb.ID(), typ: typ, owner: u, st: state.Suspended, name: name,
+		id: engine.Of(jb).ID(), typ: typ, owner: u, st: state.Suspended, name: name,
 		priority: job.Normal, notify: job.NotifyJobTransferred | job.NotifyJobError,
 		noProgress: 1_209_600, retryDelay: 600, engine: eng, created: len(h.model.jobs),
 	}
@@ -334,7 +335,7 @@ func (h *modelHarness) getJob() {
 		require.Nil(t, got)
 		return
 	}
-	require.True(t, got.Same(j.engine))
+	require.True(t, engine.Of(got).Same(j.engine))
 	if j.handles[u] == nil {
 		j.handles[u] = got
 	}
@@ -369,7 +370,7 @@ func (h *modelHarness) enumJobs() {
 	require.Equal(t, hresult.S_FALSE, code)
 	var gotIDs []uuid.UUID
 	for _, j := range got {
-		gotIDs = append(gotIDs, j.ID())
+		gotIDs = append(gotIDs, engine.Of(j).ID())
 	}
 	require.Equal(t, wantIDs, gotIDs)
 }
@@ -736,49 +737,49 @@ func (h *modelHarness) fire(j *modelJob, kind int) {
 	switch kind {
 	case 0, 1:
 		ev, what = evPick, "Pick"
-		got, err = e.Fire(state.Pick)
+		got, err = engine.Of(e).Fire(state.Pick)
 	case 2, 3:
 		ev, what = evConnect, "Connect"
-		got, err = e.Fire(state.Connect)
+		got, err = engine.Of(e).Fire(state.Connect)
 	case 4, 5:
 		// FireFileDone with an index drawn from -1 to one past the last file.
 		what = fmt.Sprintf("FireFileDone(%d)", fileIdx)
-		got, err = e.FireFileDone(fileIdx)
+		got, err = engine.Of(e).FireFileDone(fileIdx)
 	case 6:
 		// Fire(FileDone) finishes the first unfinished file.
 		what = "Fire(FileDone)"
-		got, err = e.Fire(state.FileDone)
+		got, err = engine.Of(e).Fire(state.FileDone)
 	case 7:
 		ev, what, code = evTransient, "TransientFailure", hresult.HTTP(503)
-		got, err = e.FireError(state.TransientFailure, job.Failure{Context: job.ContextRemoteFile, Code: code, File: -1, Protocol: "http"})
+		got, err = engine.Of(e).FireError(state.TransientFailure, job.Failure{Context: job.ContextRemoteFile, Code: code, File: -1, Protocol: "http"})
 	case 8:
 		ev, what, code = evFatal, "FatalFailure", hresult.HTTP(404)
-		got, err = e.FireError(state.FatalFailure, job.Failure{Context: job.ContextRemoteFile, Code: code, File: -1, Protocol: "http"})
+		got, err = engine.Of(e).FireError(state.FatalFailure, job.Failure{Context: job.ContextRemoteFile, Code: code, File: -1, Protocol: "http"})
 	case 9:
 		ev, what = evRetryDelay, "RetryDelayElapsed"
-		got, err = e.Fire(state.RetryDelayElapsed)
+		got, err = engine.Of(e).Fire(state.RetryDelayElapsed)
 	case 10:
 		ev, what = evNetworkLost, "NetworkLost"
-		got, err = e.Fire(state.NetworkLost)
+		got, err = engine.Of(e).Fire(state.NetworkLost)
 	case 11:
 		ev, what = evNetworkRestored, "NetworkRestored"
-		got, err = e.Fire(state.NetworkRestored)
+		got, err = engine.Of(e).Fire(state.NetworkRestored)
 	case 12:
 		ev, what = evSliceEnd, "SliceEnd"
-		got, err = e.Fire(state.SliceEnd)
+		got, err = engine.Of(e).Fire(state.SliceEnd)
 	case 13:
 		ev, what = evNoProgress, "NoProgressTimeout"
-		got, err = e.Fire(state.NoProgressTimeout)
+		got, err = engine.Of(e).Fire(state.NoProgressTimeout)
 	case 14:
 		ev, what = evMaxDownload, "MaxDownloadTimeout"
-		got, err = e.Fire(state.MaxDownloadTimeout)
+		got, err = engine.Of(e).Fire(state.MaxDownloadTimeout)
 	case 15:
 		if rapid.IntRange(0, 3).Draw(t, "expire") == 0 {
 			ev, what = evInactivity, "InactivityExpired"
-			got, err = e.Fire(state.InactivityExpired)
+			got, err = engine.Of(e).Fire(state.InactivityExpired)
 		} else {
 			// Errors need FireError.
-			_, err = e.Fire(state.TransientFailure)
+			_, err = engine.Of(e).Fire(state.TransientFailure)
 			h.expect("Fire(TransientFailure)", hresult.E_INVALIDARG, err)
 			return
 		}
@@ -855,7 +856,7 @@ func (h *modelHarness) check() {
 	require.NoError(t, err)
 	all, _ := en.Next(en.GetCount())
 	for _, j := range all {
-		gotIDs = append(gotIDs, j.ID())
+		gotIDs = append(gotIDs, engine.Of(j).ID())
 	}
 	require.Equal(t, wantIDs, gotIDs, "EnumJobs(ALL_USERS)")
 	for u := range modelUsers {

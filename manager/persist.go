@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/state"
 	"github.com/bitsemu/bitsemu/store"
@@ -43,13 +44,14 @@ func Open(dir string, opts ...Option) (*Manager, error) {
 	m := newManager(opts)
 	m.store = st
 	m.persistence.seqs = make(map[uuid.UUID]uint64, len(recs))
-	jobs := make([]*job.Job, 0, len(recs))
+	jobs := make([]*job.Engine, 0, len(recs))
 	for _, r := range recs {
-		j, err := job.Restore(&m.env, job.NewCaller(r.Owner), r)
+		h, err := job.Restore(&m.env, job.NewCaller(r.Owner), r)
 		if err != nil {
 			st.Close()
 			return nil, err
 		}
+		j := engine.Of(h)
 		// Bytes written after the last checkpoint are not vouched for by the record.
 		if err := j.Reconcile(); err != nil {
 			m.persistErr(err)
@@ -84,7 +86,7 @@ type persistence struct {
 // change that matters and before the method that made it returns. A record no newer than the
 // one on disk is not written again: a call that made several changes, or changes reported out
 // of order, cost one write.
-func (m *Manager) persist(j *job.Job) {
+func (m *Manager) persist(j *job.Engine) {
 	if m.store == nil {
 		return
 	}
@@ -140,7 +142,7 @@ func persists(ch job.Change) bool {
 
 // storeNew writes a new job; on failure the job is taken out of the queue again and CreateJob
 // fails, so that nothing exists that the store does not hold.
-func (m *Manager) storeNew(j *job.Job) error {
+func (m *Manager) storeNew(j *job.Engine) error {
 	if m.store == nil {
 		return nil
 	}
@@ -173,7 +175,7 @@ func (m *Manager) closeStore() error {
 // restored schedules the jobs a manager found in its store: queued jobs are queued, jobs in
 // TRANSIENT_ERROR get their retry timers (or, when they waited for the network, which is
 // available when a manager starts, are queued at once), and every job gets its inactivity timer.
-func (s *sched) restored(jobs []*job.Job) {
+func (s *sched) restored(jobs []*job.Engine) {
 	for _, j := range jobs {
 		s.armExpiry(j)
 		switch j.TransferView().State {

@@ -1,6 +1,7 @@
 package manager_test
 
 import (
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"path/filepath"
 	"testing"
 
@@ -47,7 +48,7 @@ func BenchmarkDurableCreateJobFloor(b *testing.B) {
 	m := manager.New(manager.WithManualTransfers())
 	c, _ := m.Connect(manager.Identity{SID: benchSID})
 	j, _ := c.CreateJob("bench", job.Download)
-	r := j.Record()
+	r := engine.Of(j).Record()
 	value := store.Encode(&r)
 	bucket := []byte("jobs")
 	if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucketIfNotExists(bucket); return err }); err != nil {
@@ -79,7 +80,7 @@ func BenchmarkReopen100k(b *testing.B) {
 	if err := j.SetDescription("one of the jobs a store holds"); err != nil {
 		b.Fatal(err)
 	}
-	r := j.Record()
+	r := engine.Of(j).Record()
 	recs := make([]job.Record, n)
 	for i := range recs {
 		recs[i] = r

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 )
@@ -50,7 +51,7 @@ func Example_restart() {
 	_ = j.SetNotifyCmdLine("/bin/echo", "echo transferred")
 	_ = j.Resume()
 	m.WaitIdle()
-	id := j.ID()
+	id := engine.Of(j).ID()
 	_ = m.Close()
 
 	// Second run.

@@ -14,6 +14,7 @@ import (
 	"github.com/bitsemu/bitsemu/bitstest"
 	"github.com/bitsemu/bitsemu/clock"
 	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/state"
@@ -38,7 +39,7 @@ func connectAs(t *testing.T, m *manager.Manager, id manager.Identity) *manager.C
 
 func getJob(t *testing.T, c *manager.Client, j *job.Job) *job.Job {
 	t.Helper()
-	got, err := c.GetJob(j.ID())
+	got, err := c.GetJob(engine.Of(j).ID())
 	require.NoError(t, err)
 	return got
 }
@@ -46,7 +47,7 @@ func getJob(t *testing.T, c *manager.Client, j *job.Job) *job.Job {
 // recordOf is a job's record with the fields a restart may change cleared: the change count,
 // and the state of a job that was transferring (it comes back QUEUED).
 func recordOf(j *job.Job) job.Record {
-	r := j.Record()
+	r := engine.Of(j).Record()
 	r.Seq = 0
 	return r
 }
@@ -202,16 +203,16 @@ func TestRestartOwnershipAndAccess(t *testing.T) {
 	b := download(t, connectAs(t, m1.Manager, bob), out, "http://127.0.0.1:9/b")
 	taken := download(t, connectAs(t, m1.Manager, bob), out, "http://127.0.0.1:9/c")
 	require.NoError(t, taken.SetNotifyCmdLine("/bin/true", ""))
-	require.NoError(t, taken.As(job.NewCaller(admin)).TakeOwnership())
+	require.NoError(t, engine.Of(taken).As(job.NewCaller(admin)).TakeOwnership())
 	m1.Close()
 
 	m2 := openVM(t, dir, clk, manager.WithManualTransfers())
 	defer m2.Close()
 	ca, cb, cadm := connectAs(t, m2.Manager, alice), connectAs(t, m2.Manager, bob), connectAs(t, m2.Manager, admin)
-	_, err := cb.GetJob(a.ID())
+	_, err := cb.GetJob(engine.Of(a).ID())
 	assert.ErrorIs(t, err, hresult.E_ACCESSDENIED, "Bob cannot see Alice's job after a restart either")
 	ja := getJob(t, ca, a)
-	bobsView := ja.As(job.NewCaller(bob))
+	bobsView := engine.Of(ja).As(job.NewCaller(bob))
 	assert.ErrorIs(t, bobsView.SetDescription("x"), hresult.E_ACCESSDENIED)
 	_, err = bobsView.GetState()
 	assert.ErrorIs(t, err, hresult.E_ACCESSDENIED)

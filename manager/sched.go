@@ -38,7 +38,7 @@ type sched struct {
 	bg     *rate.Limiter // bandwidth of background jobs; nil means unlimited
 
 	mu      sync.Mutex
-	queue   []*job.Job // QUEUED jobs, in the order they became QUEUED
+	queue   []*job.Engine // QUEUED jobs, in the order they became QUEUED
 	runs    map[uuid.UUID]*run
 	bgRun   *run // the running background job, if any
 	manual  bool // WithManualTransfers: no queue, no transfers, no timers
@@ -53,7 +53,7 @@ type sched struct {
 
 // run is one job's turn: from Pick until the job leaves CONNECTING and TRANSFERRING.
 type run struct {
-	j        *job.Job
+	j        *job.Engine
 	fg       bool
 	prio     job.Priority
 	started  bool // Pick succeeded: the job is CONNECTING or TRANSFERRING
@@ -98,7 +98,7 @@ func burstFor(bytesPerSecond int) int {
 
 // changed follows a job's state changes. It is called by the manager's observer, after the job's
 // lock is released.
-func (s *sched) changed(ch job.Change) {
+func (s *sched) changed(j *job.Engine, ch job.Change) {
 	if s.manual {
 		return // no queue to keep, no transfer to stop, no timer to set
 	}
@@ -110,7 +110,7 @@ func (s *sched) changed(ch job.Change) {
 			s.kick()
 		case state.SetMaximumDownloadTime:
 			s.mu.Lock()
-			if r := s.runs[ch.Job.ID()]; r != nil && r.started {
+			if r := s.runs[j.ID()]; r != nil && r.started {
 				s.armDeadline(r)
 			}
 			s.mu.Unlock()
@@ -119,7 +119,6 @@ func (s *sched) changed(ch job.Change) {
 	default:
 		return
 	}
-	j := ch.Job
 	id := j.ID()
 	s.mu.Lock()
 	if ch.From == state.Queued {
@@ -205,7 +204,7 @@ func (s *sched) kick() {
 
 // decide chooses the next job to start, reserving its place, and a running background job to
 // pre-empt. Called with s.mu held.
-func (s *sched) decide() (pick *run, preempt *job.Job, offline []*job.Job) {
+func (s *sched) decide() (pick *run, preempt *job.Engine, offline []*job.Engine) {
 	if s.closed {
 		return nil, nil, nil
 	}
@@ -234,7 +233,7 @@ func (s *sched) decide() (pick *run, preempt *job.Job, offline []*job.Job) {
 			}
 		}
 	}
-	var best *job.Job
+	var best *job.Engine
 	bestPrio := job.Low + 1
 	for _, j := range s.queue {
 		if s.runs[j.ID()] != nil {
@@ -264,7 +263,7 @@ func (s *sched) decide() (pick *run, preempt *job.Job, offline []*job.Job) {
 }
 
 // reserve records a run for j before it is picked. Called with s.mu held.
-func (s *sched) reserve(j *job.Job, p job.Priority) *run {
+func (s *sched) reserve(j *job.Engine, p job.Priority) *run {
 	r := &run{j: j, prio: p, fg: p == job.Foreground}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	s.runs[j.ID()] = r
@@ -368,7 +367,7 @@ func (s *sched) workerDone() {
 
 // armRetry sets the timers of a job that entered TRANSIENT_ERROR: the retry after the minimum
 // retry delay (SetMinimumRetryDelay) and the no-progress timeout (SetNoProgressTimeout).
-func (s *sched) armRetry(j *job.Job) {
+func (s *sched) armRetry(j *job.Engine) {
 	if s.manual {
 		return
 	}
@@ -419,7 +418,7 @@ func stopTimers(t *jobTimers) {
 // armExpiry sets the inactivity timer of a job: when the job has seen no activity for the
 // inactivity timeout, the service cancels it (JobInactivityTimeout group policy). Activity
 // since the timer was set pushes it back.
-func (s *sched) armExpiry(j *job.Job) {
+func (s *sched) armExpiry(j *job.Engine) {
 	if s.manual {
 		return
 	}
@@ -441,7 +440,7 @@ func (s *sched) armExpiry(j *job.Job) {
 }
 
 // expire cancels j if it has been inactive for the timeout, and otherwise sets its timer again.
-func (s *sched) expire(j *job.Job) {
+func (s *sched) expire(j *job.Engine) {
 	v := j.TransferView()
 	if v.State.Final() {
 		return
@@ -457,7 +456,7 @@ func (s *sched) expire(j *job.Job) {
 // and transferring job to TRANSIENT_ERROR with BG_E_NETWORK_DISCONNECTED, where it waits without
 // a retry timer; getting it back moves every job in TRANSIENT_ERROR to QUEUED
 // (users-and-network-connections page).
-func (s *sched) setOnline(online bool, jobs []*job.Job) {
+func (s *sched) setOnline(online bool, jobs []*job.Engine) {
 	s.mu.Lock()
 	changed := s.offline == online
 	s.offline = !online

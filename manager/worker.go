@@ -103,7 +103,7 @@ func (s *sched) fetchFile(r *run, i int, opts transfer.Options, obs *fileObserve
 }
 
 // fail records a transfer failure of file i: TRANSIENT_ERROR or ERROR as the error says.
-func (s *sched) fail(j *job.Job, i int, te *transfer.Error, customMethod bool) {
+func (s *sched) fail(j *job.Engine, i int, te *transfer.Error, customMethod bool) {
 	ev := state.FatalFailure
 	if te.Transient && !customMethod {
 		// With a custom HTTP method, errors that would be transient put the job in ERROR
@@ -116,7 +116,7 @@ func (s *sched) fail(j *job.Job, i int, te *transfer.Error, customMethod bool) {
 // fileObserver carries a fetch's events into the job.
 type fileObserver struct {
 	s         *sched
-	j         *job.Job
+	j         *job.Engine
 	dst       *os.File
 	file      int
 	connected bool

@@ -1,6 +1,7 @@
 package notify_test
 
 import (
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -104,7 +105,7 @@ func TestCmdLineRemovedByTakeOwnership(t *testing.T) {
 
 		admin, err := m.Connect(manager.Identity{SID: "S-1-5-21-500", Admin: true})
 		require.NoError(t, err)
-		ja, err := admin.GetJob(j.ID())
+		ja, err := admin.GetJob(engine.Of(j).ID())
 		require.NoError(t, err)
 		require.NoError(t, ja.TakeOwnership())
 		cl, err := ja.GetNotifyCmdLine()

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/notify"
@@ -108,19 +109,19 @@ func TestConcurrentSettersAndEngine(t *testing.T) {
 					case 0:
 						_ = j.Resume()
 					case 1:
-						_, _ = j.Fire(state.Pick)
+						_, _ = engine.Of(j).Fire(state.Pick)
 					case 2:
-						_, _ = j.Fire(state.Connect)
+						_, _ = engine.Of(j).Fire(state.Connect)
 					case 3:
-						_, _ = j.FireFileDone(rng.IntN(2))
+						_, _ = engine.Of(j).FireFileDone(rng.IntN(2))
 					case 4:
-						_ = j.FileProgress(rng.IntN(2), 100, uint64(rng.IntN(101)))
+						_ = engine.Of(j).FileProgress(rng.IntN(2), 100, uint64(rng.IntN(101)))
 					case 5:
-						_, _ = j.FireError(state.TransientFailure, notFound)
+						_, _ = engine.Of(j).FireError(state.TransientFailure, notFound)
 					case 6:
-						_, _ = j.FireError(state.FatalFailure, notFound)
+						_, _ = engine.Of(j).FireError(state.FatalFailure, notFound)
 					case 7:
-						_, _ = j.Fire(state.RetryDelayElapsed)
+						_, _ = engine.Of(j).Fire(state.RetryDelayElapsed)
 					case 8:
 						if st, _ := j.GetState(); st == state.Transferred {
 							_, _ = j.Complete()

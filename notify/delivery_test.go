@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/notify"
@@ -34,7 +35,7 @@ func TestLastRegistrantWinsAndClosedClientFallsBackToCmdLine(t *testing.T) {
 		// command line does not run.
 		j1 := newJob(t, a, 1)
 		require.NoError(t, j1.SetNotifyInterface(ra))
-		j1b, err := b.GetJob(j1.ID())
+		j1b, err := b.GetJob(engine.Of(j1).ID())
 		require.NoError(t, err)
 		require.NoError(t, j1b.SetNotifyInterface(rb))
 		require.NoError(t, j1.SetNotifyCmdLine(prog, `"`+prog+`" first`))
@@ -47,7 +48,7 @@ func TestLastRegistrantWinsAndClosedClientFallsBackToCmdLine(t *testing.T) {
 		// Same again, but b closes before the job transfers.
 		j2 := newJob(t, a, 1)
 		require.NoError(t, j2.SetNotifyInterface(ra))
-		j2b, err := b.GetJob(j2.ID())
+		j2b, err := b.GetJob(engine.Of(j2).ID())
 		require.NoError(t, err)
 		require.NoError(t, j2b.SetNotifyInterface(rb))
 		require.NoError(t, j2.SetNotifyCmdLine(prog, `"`+prog+`" second`))
@@ -231,7 +232,7 @@ func TestFailedFileTransferredBlocksLaterNotifications(t *testing.T) {
 		}
 		require.NoError(t, j.SetNotifyInterface(r))
 		start(t, j)
-		_, err := j.FireFileDone(0)
+		_, err := engine.Of(j).FireFileDone(0)
 		require.NoError(t, err)
 		synctest.Wait()
 		assert.Equal(t, []string{"r:file f0"}, log.list())
@@ -345,21 +346,21 @@ func TestJobErrorOnlyForError(t *testing.T) {
 		require.NoError(t, j.SetNotifyInterface(r))
 		require.NoError(t, j.SetNotifyCmdLine(prog, `"`+prog+`" error`))
 		start(t, j)
-		st, err := j.FireError(state.TransientFailure, notFound)
+		st, err := engine.Of(j).FireError(state.TransientFailure, notFound)
 		require.NoError(t, err)
 		require.Equal(t, state.TransientError, st)
 		sleep(time.Hour)
 		assert.Equal(t, 0, r.nErrors(), "no JobError for TRANSIENT_ERROR")
 		assert.Empty(t, runs(), "no command line for TRANSIENT_ERROR")
 
-		st, err = j.Fire(state.RetryDelayElapsed)
+		st, err = engine.Of(j).Fire(state.RetryDelayElapsed)
 		require.NoError(t, err)
 		require.Equal(t, state.Queued, st)
-		_, err = j.Fire(state.Pick)
+		_, err = engine.Of(j).Fire(state.Pick)
 		require.NoError(t, err)
-		_, err = j.Fire(state.Connect)
+		_, err = engine.Of(j).Fire(state.Connect)
 		require.NoError(t, err)
-		st, err = j.FireError(state.FatalFailure, notFound)
+		st, err = engine.Of(j).FireError(state.FatalFailure, notFound)
 		require.NoError(t, err)
 		require.Equal(t, state.Error, st)
 		synctest.Wait()
@@ -401,19 +402,19 @@ func TestJobModificationEvents(t *testing.T) {
 			step(t, r, "AddFile", state.Suspended, func() error { return j.AddFile("http://h/g", dir+"/g") })
 			step(t, r, "SetDescription", state.Suspended, func() error { return j.SetDescription("d") })
 			step(t, r, "Resume", state.Queued, j.Resume)
-			step(t, r, "Pick", state.Connecting, func() error { _, err := j.Fire(state.Pick); return err })
-			step(t, r, "Connect", state.Transferring, func() error { _, err := j.Fire(state.Connect); return err })
+			step(t, r, "Pick", state.Connecting, func() error { _, err := engine.Of(j).Fire(state.Pick); return err })
+			step(t, r, "Connect", state.Transferring, func() error { _, err := engine.Of(j).Fire(state.Connect); return err })
 			for i := range 3 {
-				step(t, r, "FileProgress half", state.Transferring, func() error { return j.FileProgress(i, 100, 50) })
-				step(t, r, "FileProgress all", state.Transferring, func() error { return j.FileProgress(i, 100, 100) })
+				step(t, r, "FileProgress half", state.Transferring, func() error { return engine.Of(j).FileProgress(i, 100, 50) })
+				step(t, r, "FileProgress all", state.Transferring, func() error { return engine.Of(j).FileProgress(i, 100, 100) })
 			}
 			for i := range 2 {
-				_, err := j.FireFileDone(i)
+				_, err := engine.Of(j).FireFileDone(i)
 				require.NoError(t, err)
 			}
 			synctest.Wait()
 			before := r.nMods()
-			st, err := j.FireFileDone(2)
+			st, err := engine.Of(j).FireFileDone(2)
 			require.NoError(t, err)
 			require.Equal(t, state.Transferred, st)
 			sleep(time.Hour)
@@ -428,9 +429,9 @@ func TestJobModificationEvents(t *testing.T) {
 			defer m.Close()
 			j, r := setup(t, m, 1)
 			start(t, j)
-			step(t, r, "FileProgress", state.Transferring, func() error { return j.FileProgress(0, 100, 10) })
+			step(t, r, "FileProgress", state.Transferring, func() error { return engine.Of(j).FileProgress(0, 100, 10) })
 			before := r.nMods()
-			st, err := j.FireError(state.FatalFailure, notFound)
+			st, err := engine.Of(j).FireError(state.FatalFailure, notFound)
 			require.NoError(t, err)
 			require.Equal(t, state.Error, st)
 			sleep(time.Hour)
@@ -448,7 +449,7 @@ func TestJobModificationEvents(t *testing.T) {
 			j, r := setup(t, m, 1)
 			start(t, j)
 			step(t, r, "transient error", state.TransientError, func() error {
-				_, err := j.FireError(state.TransientFailure, notFound)
+				_, err := engine.Of(j).FireError(state.TransientFailure, notFound)
 				return err
 			})
 		})
@@ -469,12 +470,12 @@ func TestFileTransferredBeforeJobTransferred(t *testing.T) {
 		require.NoError(t, j.SetNotifyInterface(r))
 		start(t, j)
 		for i := range 3 {
-			_, err := j.FireFileDone(i)
+			_, err := engine.Of(j).FireFileDone(i)
 			require.NoError(t, err)
 		}
 		synctest.Wait()
 		assert.Equal(t, []string{"r:file f0", "r:file f1", "r:file f2"}, log.list())
-		_, err := j.FireFileDone(3)
+		_, err := engine.Of(j).FireFileDone(3)
 		require.NoError(t, err)
 		synctest.Wait()
 		assert.Equal(t, []string{"r:file f0", "r:file f1", "r:file f2", "r:file f3", "r:transferred"}, log.list())
@@ -540,9 +541,9 @@ func TestJobModificationCoalescing(t *testing.T) {
 		r2 := newRecorder("r2", nil)
 		require.NoError(t, j2.SetNotifyInterface(r2))
 		start(t, j2)
-		require.NoError(t, j2.FileProgress(0, 100, 1))
+		require.NoError(t, engine.Of(j2).FileProgress(0, 100, 1))
 		t0 = time.Now()
-		_, err := j2.FireError(state.FatalFailure, notFound)
+		_, err := engine.Of(j2).FireError(state.FatalFailure, notFound)
 		require.NoError(t, err)
 		synctest.Wait()
 		assert.Equal(t, 1, r2.nErrors(), "JobError is not held back by the interval")

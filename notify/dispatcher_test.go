@@ -1,6 +1,7 @@
 package notify_test
 
 import (
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -44,10 +45,10 @@ func TestDispatcherTransferWhileDeliveringIsNotDropped(t *testing.T) {
 				return nil
 			}
 		})
-		require.NoError(t, j.FileProgress(0, 100, 50))
+		require.NoError(t, engine.Of(j).FileProgress(0, 100, 50))
 		<-inside
 		// Meanwhile the job becomes TRANSFERRED.
-		st, err := j.FireFileDone(0)
+		st, err := engine.Of(j).FireFileDone(0)
 		require.NoError(t, err)
 		require.Equal(t, state.Transferred, st)
 		close(release)

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/state"
@@ -48,9 +49,9 @@ func Example_completeOnTransferred() {
 	_ = j.Resume()
 
 	// The service transfers the job.
-	_, _ = j.Fire(state.Pick)
-	_, _ = j.Fire(state.Connect)
-	_, _ = j.FireFileDone(0)
+	_, _ = engine.Of(j).Fire(state.Pick)
+	_, _ = engine.Of(j).Fire(state.Connect)
+	_, _ = engine.Of(j).FireFileDone(0)
 
 	<-cb.done
 	st, _ := j.GetState()
@@ -100,13 +101,13 @@ func Example_reregisterAfterRestart() {
 	old := &countingCallback{}
 	_ = j.SetNotifyInterface(old)
 	_ = j.Resume()
-	id := j.ID()
+	id := engine.Of(j).ID()
 	_ = first.Close() // the callback is invalid from now on
 
 	// Meanwhile the service transfers the job (engine-side calls need no live client).
-	_, _ = j.Fire(state.Pick)
-	_, _ = j.Fire(state.Connect)
-	_, _ = j.FireFileDone(0)
+	_, _ = engine.Of(j).Fire(state.Pick)
+	_, _ = engine.Of(j).Fire(state.Connect)
+	_, _ = engine.Of(j).FireFileDone(0)
 
 	// Second run: find the job again and register a new callback.
 	second, _ := m.Connect(who)

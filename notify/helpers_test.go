@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/state"
@@ -269,9 +270,9 @@ func newJob(t *testing.T, c *manager.Client, n int) *job.Job {
 func start(t *testing.T, j *job.Job) {
 	t.Helper()
 	require.NoError(t, j.Resume())
-	_, err := j.Fire(state.Pick)
+	_, err := engine.Of(j).Fire(state.Pick)
 	require.NoError(t, err)
-	st, err := j.Fire(state.Connect)
+	st, err := engine.Of(j).Fire(state.Connect)
 	require.NoError(t, err)
 	require.Equal(t, state.Transferring, st)
 }
@@ -284,7 +285,7 @@ func finish(t *testing.T, j *job.Job) {
 	n := int(files.GetCount())
 	var st state.State
 	for i := range n {
-		st, err = j.FireFileDone(i)
+		st, err = engine.Of(j).FireFileDone(i)
 		require.NoError(t, err)
 	}
 	require.Equal(t, state.Transferred, st)
@@ -303,7 +304,7 @@ var notFound = job.Failure{Context: job.ContextRemoteFile, Code: hresult.HTTP(40
 func fail(t *testing.T, j *job.Job) {
 	t.Helper()
 	start(t, j)
-	st, err := j.FireError(state.FatalFailure, notFound)
+	st, err := engine.Of(j).FireError(state.FatalFailure, notFound)
 	require.NoError(t, err)
 	require.Equal(t, state.Error, st)
 }

@@ -38,6 +38,7 @@ import (
 
 	"github.com/bitsemu/bitsemu/clock"
 	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/state"
 )
@@ -76,7 +77,7 @@ type Dispatcher struct {
 
 // entry is the notification state of one job.
 type entry struct {
-	j        *job.Job
+	j        *job.Engine
 	running  bool      // a worker is draining this entry
 	terminal bool      // a TRANSFERRED or ERROR notification is due
 	termGen  uint64    // counts requests for the terminal notification
@@ -92,8 +93,9 @@ type entry struct {
 	// Kept by the worker that drains the entry (one at a time), from the last view it read.
 	minInterval time.Duration
 	final       bool
-	handle      *job.Job // the handle callbacks get, acting as the callback's caller
-	sem         *slots   // the owner's in-flight slots
+	handle      *job.Job    // the handle callbacks get, acting as the callback's caller
+	caller      *job.Caller // handle's caller
+	sem         *slots      // the owner's in-flight slots
 	semUser     string
 }
 
@@ -184,7 +186,7 @@ func (d *Dispatcher) JobChanged(ch job.Change) {
 		switch ch.Method {
 		case state.SetNotifyInterface, state.SetNotifyFlags, state.SetNotifyCmdLine:
 			// At least once: a listener set after the event gets it now.
-			if st := ch.Job.NotifyView().State; st == state.Transferred || st == state.Error {
+			if st := engine.Of(ch.Job).NotifyView().State; st == state.Transferred || st == state.Error {
 				due |= job.WantTerminal
 				listener = true
 			}
@@ -195,7 +197,7 @@ func (d *Dispatcher) JobChanged(ch job.Change) {
 	due &= ch.Wants
 	if due == 0 {
 		if ch.Kind == job.StateChanged && ch.To.Final() {
-			d.forget(ch.Job)
+			d.forget(engine.Of(ch.Job).ID())
 		}
 		return
 	}
@@ -204,10 +206,11 @@ func (d *Dispatcher) JobChanged(ch job.Change) {
 	if d.closed {
 		return
 	}
-	e := d.jobs[ch.Job.ID()]
+	eng := engine.Of(ch.Job)
+	e := d.jobs[eng.ID()]
 	if e == nil {
-		e = &entry{j: ch.Job}
-		d.jobs[ch.Job.ID()] = e
+		e = &entry{j: eng}
+		d.jobs[eng.ID()] = e
 	}
 	if due&job.WantTerminal != 0 {
 		d.requestTerminal(e, listener)
@@ -223,10 +226,10 @@ func (d *Dispatcher) JobChanged(ch job.Change) {
 
 // forget drops the entry of a job that reached a final state with nothing left to deliver, so
 // that jobs whose listeners went away before the end are not kept for ever.
-func (d *Dispatcher) forget(j *job.Job) {
+func (d *Dispatcher) forget(id uuid.UUID) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	e := d.jobs[j.ID()]
+	e := d.jobs[id]
 	if e == nil || e.running || e.terminal || e.mod || len(e.files) > 0 {
 		return // a worker will drop it when done
 	}
@@ -236,7 +239,7 @@ func (d *Dispatcher) forget(j *job.Job) {
 	if e.modTimer != nil {
 		e.modTimer.Stop()
 	}
-	delete(d.jobs, j.ID())
+	delete(d.jobs, id)
 }
 
 // requestTerminal makes the job's TRANSFERRED or ERROR notification due again. With now, for a
@@ -407,8 +410,8 @@ func (d *Dispatcher) drain(e *entry) {
 
 // handleFor returns the job handle callbacks get: one acting as the callback's caller.
 func (e *entry) handleFor(v *job.NotifyView) *job.Job {
-	if e.handle == nil || e.handle.Caller() != v.Caller {
-		e.handle = e.j.As(v.Caller)
+	if e.handle == nil || e.caller != v.Caller {
+		e.handle, e.caller = e.j.As(v.Caller), v.Caller
 	}
 	return e.handle
 }
@@ -427,7 +430,7 @@ func (d *Dispatcher) deliver(e *entry, v *job.NotifyView, it item, file int, ski
 		if _, is2 := v.Callback.(Callback2); !is2 || !enabled || v.Flags&job.NotifyFileTransferred == 0 {
 			return true, false
 		}
-		f := e.handleFor(v).FileAt(file)
+		f := engine.Of(e.handleFor(v)).FileAt(file)
 		if f == nil {
 			return true, false
 		}
@@ -495,7 +498,7 @@ func (d *Dispatcher) invoke(e *entry, v *job.NotifyView, c call, f *job.File) (e
 	if v.State == state.Transferred {
 		return v.Callback.JobTransferred(h)
 	}
-	return v.Callback.JobError(h, h.ErrorSnapshot())
+	return v.Callback.JobError(h, engine.Of(h).ErrorSnapshot())
 }
 
 // run starts the command line as a real process and waits for it. A non-zero exit, or a program

@@ -59,10 +59,10 @@ type Transition struct {
 	Source      string
 }
 
-// Events is the engine's transition table, tried in order: the first transition whose event
+// events is the engine's transition table, tried in order: the first transition whose event
 // matches, whose states include the job's and whose conditions hold decides. An event in a state
-// no line covers is ignored (the job stays where it is).
-var Events = []Transition{
+// no line covers is ignored (the job stays where it is). Events hands out copies.
+var events = []Transition{
 	{Event: Pick, From: Of(Queued), To: Connecting, Source: "ne-bits-bg_job_state"},
 	{Event: Connect, From: Of(Connecting), To: Transferring,
 		Note: "the error record is dropped on entering TRANSFERRING", Source: "ne-bits-bg_job_state; IBackgroundCopyJob::GetError"},
@@ -91,11 +91,14 @@ var Events = []Transition{
 		Note: "temporary files are deleted, as by Cancel", Source: "group-policies (JobInactivityTimeout)"},
 }
 
+// Events returns a copy of the engine's transition table, in the order Next tries it.
+func Events() []Transition { return append([]Transition(nil), events...) }
+
 // Next finds the transition that event e makes from state from with facts f. It reports false
 // when the event does not apply in that state.
 func Next(e Event, from State, f Facts) (Transition, bool) {
 	conds := f.Conds()
-	for _, t := range Events {
+	for _, t := range events {
 		if t.Event == e && t.From.Has(from) && conds&t.When == t.When {
 			return t, true
 		}

@@ -77,8 +77,8 @@ func Render(w io.Writer) error {
 	}
 	var rows []*row
 	byKey := map[string]*row{}
-	for i := range Methods {
-		r := &Methods[i]
+	for i := range methods {
+		r := &methods[i]
 		cells := make([]string, len(columnOrder))
 		for j, s := range columnOrder {
 			cells[j] = r.cell(s)
@@ -119,7 +119,7 @@ func Render(w io.Writer) error {
 	b.WriteString("Lines are tried in order; an event in a state no line covers leaves the job where it is.\n\n")
 	b.WriteString("| Event | From | Condition | To | Error count | Error recorded | Notification | Notes | Source |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
-	for _, t := range Events {
+	for _, t := range events {
 		count := ""
 		if t.CountsError {
 			count = "+1"

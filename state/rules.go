@@ -238,9 +238,11 @@ const (
 	pgJob       = "IBackgroundCopyJob::"
 )
 
-// Methods is the method/state contract, one rule per method, in BITS's vtable order. It is the
-// single source of truth: the job package enforces it through Check, and Render prints it.
-var Methods = []Rule{
+// methods is the method/state contract, one rule per method, in BITS's vtable order. It is the
+// single source of truth: the job package enforces it through Check, and Render prints it. It is
+// unexported so that nothing can change the rules of every job in the process; Methods and
+// RuleFor hand out copies.
+var methods = []Rule{
 	{Method: AddFileSet, Cases: liveOnly, Source: "IBackgroundCopyJob::AddFileSet; decision for final states"},
 	{Method: AddFile, Cases: liveOnly, Source: "IBackgroundCopyJob::AddFile; decision for final states"},
 	{Method: EnumFiles, Cases: anyState, Source: pgJob + "EnumFiles"},
@@ -368,8 +370,8 @@ var Methods = []Rule{
 
 var ruleIndex = func() [methodEnd]*Rule {
 	var idx [methodEnd]*Rule
-	for i := range Methods {
-		r := &Methods[i]
+	for i := range methods {
+		r := &methods[i]
 		if idx[r.Method] != nil {
 			panic("state: two rules for " + r.Method.String())
 		}
@@ -383,12 +385,38 @@ var ruleIndex = func() [methodEnd]*Rule {
 	return idx
 }()
 
-// RuleFor returns the rule for m, or nil when m is not a known method.
-func RuleFor(m Method) *Rule {
+// Methods returns a copy of the method/state contract, one rule per method, in BITS's vtable
+// order. Changing the copy changes nothing else.
+func Methods() []Rule {
+	out := make([]Rule, len(methods))
+	for i := range methods {
+		out[i] = methods[i].clone()
+	}
+	return out
+}
+
+// RuleFor returns a copy of the rule for m, and false when m is not a known method.
+func RuleFor(m Method) (Rule, bool) {
+	r := ruleFor(m)
+	if r == nil {
+		return Rule{}, false
+	}
+	return r.clone(), true
+}
+
+// ruleFor returns the rule for m, or nil when m is not a known method.
+func ruleFor(m Method) *Rule {
 	if m == 0 || m >= methodEnd {
 		return nil
 	}
 	return ruleIndex[m]
+}
+
+// clone copies the rule, its cases included.
+func (r *Rule) clone() Rule {
+	c := *r
+	c.Cases = append([]Case(nil), r.Cases...)
+	return c
 }
 
 // Decide applies the rule to a call made in state from with the given facts: the first case
@@ -411,7 +439,7 @@ func (r *Rule) Decide(from State, f Facts) Outcome {
 
 // Check decides a call of method m made in state from, with facts f.
 func Check(m Method, from State, f Facts) Outcome {
-	r := RuleFor(m)
+	r := ruleFor(m)
 	if r == nil {
 		return Outcome{Code: hresult.E_NOTIMPL, To: from}
 	}

@@ -112,8 +112,9 @@ func TestCheck(t *testing.T) {
 }
 
 func TestEveryMethodHasARule(t *testing.T) {
-	for _, r := range state.Methods {
-		require.NotNil(t, state.RuleFor(r.Method))
+	for _, r := range state.Methods() {
+		_, ok := state.RuleFor(r.Method)
+		require.True(t, ok, r.Method.String())
 		assert.NotEmpty(t, r.Source, r.Method.String())
 		// Every rule decides every valid state: no state falls through to E_UNEXPECTED.
 		for s := state.State(0); s < state.Count; s++ {
@@ -122,7 +123,37 @@ func TestEveryMethodHasARule(t *testing.T) {
 			}
 		}
 	}
-	assert.Nil(t, state.RuleFor(0))
+	_, ok := state.RuleFor(0)
+	assert.False(t, ok)
+}
+
+// The tables cannot be changed from outside: what Methods, RuleFor and Events return are copies.
+func TestRulesAreCopies(t *testing.T) {
+	before := state.Check(state.Resume, state.Suspended, state.Facts{Files: 1})
+	require.Equal(t, hresult.S_OK, before.Code)
+
+	r, ok := state.RuleFor(state.Resume)
+	require.True(t, ok)
+	for i := range r.Cases {
+		r.Cases[i].Code = hresult.E_FAIL
+	}
+	all := state.Methods()
+	for i := range all {
+		for k := range all[i].Cases {
+			all[i].Cases[k].Code = hresult.E_FAIL
+		}
+	}
+	ev := state.Events()
+	for i := range ev {
+		ev[i].To = state.Cancelled
+	}
+
+	assert.Equal(t, before, state.Check(state.Resume, state.Suspended, state.Facts{Files: 1}))
+	tr, ok := state.Next(state.Pick, state.Queued, state.Facts{Files: 1})
+	require.True(t, ok)
+	assert.Equal(t, state.Connecting, tr.To)
+	again, _ := state.RuleFor(state.Resume)
+	assert.NotEqual(t, hresult.E_FAIL, again.Cases[0].Code)
 }
 
 func TestNext(t *testing.T) {
@@ -170,7 +201,7 @@ func TestNext(t *testing.T) {
 }
 
 func TestNoEventLeavesAFinalState(t *testing.T) {
-	for _, tr := range state.Events {
+	for _, tr := range state.Events() {
 		assert.False(t, tr.From.Has(state.Acknowledged) || tr.From.Has(state.Cancelled), "%s", tr.Event)
 		assert.NotEmpty(t, tr.Source)
 	}

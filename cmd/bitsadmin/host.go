@@ -72,7 +72,7 @@ func transferPrepare(c *cli, s *session, a *args) error {
 		return errors.New("bitsemu has no transport for upload jobs yet: they would stay QUEUED " +
 			"(the job was created, checked and cancelled)")
 	}
-	a.id, a.created = j.ID(), true
+	a.id, a.created = jobID(j), true
 	return nil
 }
 
@@ -166,7 +166,7 @@ func waitPrepare(c *cli, s *session, a *args) error {
 	if err != nil {
 		return err
 	}
-	a.id = j.ID()
+	a.id = jobID(j)
 	return nil
 }
 

@@ -80,7 +80,7 @@ func (c *cli) findJob(s *session, v *verbSpec, ref string) (*job.Job, error) {
 	for _, j := range found {
 		info, err := snapshot(j, false)
 		if err != nil {
-			e.jobs = append(e.jobs, job.GUIDString(j.ID()))
+			e.jobs = append(e.jobs, job.GUIDString(jobID(j)))
 			continue
 		}
 		e.jobs = append(e.jobs, info.line())

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/state"
@@ -60,7 +62,14 @@ func (c *cli) printJSON(v any) error {
 }
 
 // guid formats a job's GUID as BITS prints it: {1AC396AD-BE73-...}, upper case.
-func guid(j *job.Job) string { return job.GUIDString(j.ID()) }
+func guid(j *job.Job) string { return job.GUIDString(jobID(j)) }
+
+// jobID is j's GUID. GetId fails only for a handle whose access ended, and every handle here was
+// just obtained; such a handle gives the nil GUID.
+func jobID(j *job.Job) uuid.UUID {
+	id, _ := j.GetId()
+	return id
+}
 
 // byteCount prints a byte count, UNKNOWN for BG_SIZE_UNKNOWN.
 func byteCount(n uint64) string {
