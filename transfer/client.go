@@ -65,11 +65,14 @@ func (c *Client) Close() { c.tr.CloseIdleConnections() }
 func newTransport(cfg Config) *http.Transport {
 	var protos http.Protocols
 	protos.SetHTTP1(true)
-	d := &net.Dialer{KeepAlive: 30 * time.Second}
+	dial := cfg.Dial
+	if dial == nil {
+		dial = (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext
+	}
 	return &http.Transport{
 		Proxy:                  proxyForRequest,
 		OnProxyConnectResponse: proxyConnectResponse,
-		DialContext:            d.DialContext,
+		DialContext:            dial,
 		TLSClientConfig:        cfg.TLS.Clone(),
 		Protocols:              &protos,
 		DisableCompression:     true,

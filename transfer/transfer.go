@@ -42,6 +42,7 @@ package transfer
 import (
 	"context"
 	"crypto/tls"
+	"net"
 	"os"
 	"time"
 
@@ -134,6 +135,18 @@ type Config struct {
 	// ChunkSize is the size of each read, and so the most data a cut connection can lose
 	// before it is recorded. Zero means 256 KiB.
 	ChunkSize int
+	// Dial, when not nil, makes every network connection the Client opens: to HTTP and HTTPS
+	// servers and to proxies alike (TLS is layered on top of the connection Dial returns).
+	// nil means a net.Dialer's DialContext.
+	//
+	// Dial is called with network "tcp" and an address "host:port" (the port always given).
+	// It must be safe for concurrent use by multiple goroutines. It should return promptly
+	// once ctx is done, with an error; ctx ending after Dial returned has no effect on the
+	// connection. A failure should be a *net.OpError with Op "dial" (as net.Dialer's are), so
+	// that it is classified as a failure to connect (BG_E_CONNECT_FAILURE); any other error is
+	// classified by what it wraps. The connection returned must honour the net.Conn contract,
+	// deadlines and Close included: the Client closes it to end a fetch.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Client fetches files. It keeps connections for reuse; it is safe for concurrent use.
