@@ -112,7 +112,9 @@ func TestFetchInSynctest(t *testing.T) {
 		defer b.Close()
 		obs := &recorder{}
 		done := make(chan error, 1)
-		go func() { done <- c.Fetch(context.Background(), wholeSpec(srv.URLFor("b.bin")), transfer.Options{}, b, obs) }()
+		go func() {
+			done <- c.Fetch(context.Background(), wholeSpec(srv.URLFor("b.bin")), transfer.Options{}, b, obs)
+		}()
 		synctest.Wait()
 		require.Len(t, done, 0, "the fetch waits")
 		assert.Equal(t, 1, srv.Stats().Stalled)
@@ -128,7 +130,9 @@ func TestFetchInSynctest(t *testing.T) {
 		// Not released: the stall timeout ends the fetch after exactly StallTimeout.
 		b2 := open("b2.tmp")
 		defer b2.Close()
-		go func() { done <- c.Fetch(context.Background(), wholeSpec(srv.URLFor("b.bin")), transfer.Options{}, b2, &recorder{}) }()
+		go func() {
+			done <- c.Fetch(context.Background(), wholeSpec(srv.URLFor("b.bin")), transfer.Options{}, b2, &recorder{})
+		}()
 		synctest.Wait()
 		require.Equal(t, 1, srv.Stats().Stalled)
 		start := time.Now()
