@@ -16,9 +16,10 @@
 //
 //   - Progressed is called once before the first byte of every fetch, with the size the source
 //     gave and Transferred where the fetch resumes (0 when it restarts), then after every chunk.
-//   - A 200 answer to a ranged GET is accepted only when the request was for the whole file from
-//     byte 0 and its Content-Length is the size HEAD gave (BITS's fallback for servers without
-//     ranges); resuming from a 200 fails with BG_E_INSUFFICIENT_RANGE_SUPPORT. Wrong
+//   - A 200 answer to a ranged GET is accepted only for a foreground job (Options.Foreground),
+//     when the request was for the whole file from byte 0, the file is under 2 GiB and the
+//     Content-Length is the size HEAD gave (BITS's fallback for servers without ranges); any
+//     other 200, resuming from one included, fails with BG_E_INSUFFICIENT_RANGE_SUPPORT. Wrong
 //     Content-Range or Content-Length answers are fatal BG_E_INVALID_SERVER_RESPONSE.
 //   - A file that changes during a fetch (ETag, Last-Modified or size of a GET answer differing
 //     from the HEAD's; size or time of a local file) restarts once from byte 0; a second change
@@ -89,6 +90,10 @@ type Options struct {
 	// SecurityFlags are the job's BG_SSL_* and BG_HTTP_REDIRECT_POLICY_* flags
 	// (SetSecurityFlags): the redirect policy is honoured.
 	SecurityFlags uint32
+	// Foreground reports that the job's priority is BG_JOB_PRIORITY_FOREGROUND. Only a
+	// foreground job may take a file under 2 GB from a server that ignores Range, in one
+	// answer from byte 0.
+	Foreground bool
 	// DynamicContent is the BITS_JOB_PROPERTY_DYNAMIC_CONTENT property: the server need not
 	// give a size or honour ranges, and any interruption restarts the file from byte 0.
 	DynamicContent bool
