@@ -62,8 +62,9 @@ import (
 // fatal BG_E_HTTP_ERROR_401 as BITS reports wrong credentials.
 //
 // Redirects (301, 302, 303, 307, 308, and 300 with a Location) follow the policy in
-// Options.SecurityFlags (see redirect). The BG_SSL_* flags are not honoured: certificates are
-// checked by Go's TLS stack against Config.TLS.
+// Options.SecurityFlags (see redirect). Certificates are checked by Go's TLS stack against
+// Config.TLS, or, when the fetch has BG_SSL_IGNORE_* flags, by a check that lets through only
+// the faults those flags name (see laxTLS), on a transport of their own.
 type httpRun struct {
 	run
 	url    *url.URL // where requests go: the remote name, or where redirects led

@@ -35,7 +35,11 @@
 //     as 301); https to http needs BG_HTTP_REDIRECT_POLICY_ALLOW_HTTPS_TO_HTTP; at most 10
 //     redirects per request; never to other schemes.
 //   - BASIC credentials are sent with the first request, not after a challenge; other schemes
-//     are not sent. The BG_SSL_* security flags are not honoured.
+//     are not sent.
+//   - The BG_SSL_IGNORE_* security flags each let exactly one class of certificate fault
+//     through (wrong host name, expired or not yet valid, unknown root, wrong extended key
+//     usage); any fault not ignored fails as without flags. BG_SSL_ENABLE_CRL_CHECK is not
+//     honoured: revocation is never checked.
 //   - Local files honour ranges (BITS 3.0 refuses them for SMB; the job layer enforces that).
 //     UNC names fail with ERROR_PATH_NOT_FOUND except on Windows.
 package transfer
@@ -88,7 +92,8 @@ type Options struct {
 	ProxyList   string
 	ProxyBypass string
 	// SecurityFlags are the job's BG_SSL_* and BG_HTTP_REDIRECT_POLICY_* flags
-	// (SetSecurityFlags): the redirect policy is honoured.
+	// (SetSecurityFlags): the redirect policy and the BG_SSL_IGNORE_* flags are honoured,
+	// BG_SSL_ENABLE_CRL_CHECK is not.
 	SecurityFlags uint32
 	// Foreground reports that the job's priority is BG_JOB_PRIORITY_FOREGROUND. Only a
 	// foreground job may take a file under 2 GB from a server that ignores Range, in one
