@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -502,47 +503,73 @@ func TestTLSServerOnNetwork(t *testing.T) {
 }
 
 func TestServerOnNetworkStallIsQuiet(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		n := bitstest.NewNetwork()
-		defer n.Close()
-		data := content(200_000)
-		s := bitstest.NewServerOn(n, "bits.test:80", map[string][]byte{"a.bin": data}, bitstest.Stall(1000))
-		defer s.Close()
+	tests := []struct {
+		name   string
+		tls    bool
+		faults []bitstest.Fault
+	}{
+		{name: "HTTP/1.1", faults: []bitstest.Fault{bitstest.Stall(1000)}},
+		{name: "HTTP/1.0, hijacked", faults: []bitstest.Fault{bitstest.Stall(1000), bitstest.HTTP10()}},
+		{name: "TLS", tls: true, faults: []bitstest.Fault{bitstest.Stall(1000)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				n := bitstest.NewNetwork()
+				defer n.Close()
+				data := content(200_000)
+				files := map[string][]byte{"a.bin": data}
+				var s *bitstest.Server
+				addr := "bits.test:80"
+				if tt.tls {
+					addr = "bits.test:443"
+					s = bitstest.NewTLSServerOn(n, addr, files, tt.faults...)
+				} else {
+					s = bitstest.NewServerOn(n, addr, files, tt.faults...)
+				}
+				defer s.Close()
 
-		// A raw client: the stalled response's first bytes stay buffered until it reads.
-		c, err := n.Dial(t.Context(), "tcp", "bits.test:80")
-		require.NoError(t, err)
-		defer c.Close()
-		_, err = fmt.Fprintf(c, "GET /a.bin HTTP/1.1\r\nHost: bits.test\r\n\r\n")
-		require.NoError(t, err)
-		synctest.Wait()
-		require.Equal(t, 1, s.Stats().Stalled)
-		assert.False(t, n.Quiet(), "the headers and 1000 bytes wait for the client")
+				// A raw client: the stalled response's first bytes stay buffered until it
+				// reads.
+				c, err := n.Dial(t.Context(), "tcp", addr)
+				require.NoError(t, err)
+				if tt.tls {
+					cfg := s.TLSConfig()
+					cfg.ServerName = "bits.test"
+					c = tls.Client(c, cfg)
+				}
+				defer c.Close()
+				_, err = fmt.Fprintf(c, "GET /a.bin HTTP/1.1\r\nHost: bits.test\r\n\r\n")
+				require.NoError(t, err)
+				synctest.Wait()
+				require.Equal(t, 1, s.Stats().Stalled)
+				assert.False(t, n.Quiet(), "the headers and 1000 bytes wait for the client")
 
-		r := bufio.NewReader(c)
-		resp, err := http.ReadResponse(r, nil)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		_, err = io.ReadFull(resp.Body, make([]byte, 1000))
-		require.NoError(t, err)
-		rest := make(chan []byte, 1)
-		go func() {
-			b, err := io.ReadAll(resp.Body)
-			assert.NoError(t, err)
-			rest <- b
-		}()
-		synctest.Wait()
-		assert.True(t, n.Quiet(), "only a stalled server and a waiting client are left")
-		g := n.Gen()
-		time.Sleep(time.Hour)
-		synctest.Wait()
-		assert.Equal(t, g, n.Gen(), "nothing moves while the response stalls")
+				resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+				require.NoError(t, err)
+				defer resp.Body.Close()
+				_, err = io.ReadFull(resp.Body, make([]byte, 1000))
+				require.NoError(t, err)
+				rest := make(chan []byte, 1)
+				go func() {
+					b, err := io.ReadAll(resp.Body)
+					assert.NoError(t, err)
+					rest <- b
+				}()
+				synctest.Wait()
+				assert.True(t, n.Quiet(), "only a stalled server and a waiting client are left")
+				g := n.Gen()
+				time.Sleep(time.Hour)
+				synctest.Wait()
+				assert.Equal(t, g, n.Gen(), "nothing moves while the response stalls")
 
-		s.Release()
-		assert.Equal(t, data[1000:], <-rest)
-		synctest.Wait()
-		assert.True(t, n.Quiet())
-	})
+				s.Release()
+				assert.Equal(t, data[1000:], <-rest)
+				synctest.Wait()
+				assert.True(t, n.Quiet())
+			})
+		})
+	}
 }
 
 func TestServerOnNetworkCloseReportsStuckConnections(t *testing.T) {
