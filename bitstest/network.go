@@ -150,7 +150,7 @@ func (n *Network) Close() error {
 
 // Gen returns the network's generation: a counter that goes up whenever something moves on
 // the network — a Read that returns data or EOF, a Write, a dial, an accept, a close, a
-// connection parked, unparked or marked busy or idle. Two equal values from two calls mean
+// deadline that expires, a connection parked, unparked or marked busy or idle. Two equal values from two calls mean
 // nothing moved in between.
 func (n *Network) Gen() uint64 {
 	n.mu.Lock()
@@ -310,7 +310,7 @@ func (l *memListener) closeLocked() {
 }
 
 // closeConns closes every connection the listener accepted and that is still open, and returns
-// how many there were.
+// a description of each.
 func (l *memListener) closeConns() []string {
 	l.n.mu.Lock()
 	defer l.n.mu.Unlock()
@@ -560,7 +560,10 @@ func (c *memConn) SetReadDeadline(t time.Time) error {
 	if c.closed {
 		return c.opErr("set", net.ErrClosed)
 	}
-	c.rdl.set(&c.n.mu, t, func() { c.rd.wakeReaders() })
+	c.rdl.set(&c.n.mu, t, func() {
+		c.n.gen++
+		c.rd.wakeReaders()
+	})
 	return nil
 }
 
@@ -572,7 +575,10 @@ func (c *memConn) SetWriteDeadline(t time.Time) error {
 	if c.closed {
 		return c.opErr("set", net.ErrClosed)
 	}
-	c.wdl.set(&c.n.mu, t, func() { c.wr.wcond.Broadcast() })
+	c.wdl.set(&c.n.mu, t, func() {
+		c.n.gen++
+		c.wr.wcond.Broadcast()
+	})
 	return nil
 }
 

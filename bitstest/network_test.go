@@ -155,10 +155,12 @@ func TestNetworkCloseWakesBlockedCalls(t *testing.T) {
 
 func TestNetworkDeadlines(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		_, c, s := pair(t)
+		n, c, s := pair(t)
 		start := time.Now()
 		require.NoError(t, c.SetReadDeadline(start.Add(time.Second)))
+		g := n.Gen()
 		_, err := c.Read(make([]byte, 1))
+		assert.Greater(t, n.Gen(), g, "an expired deadline counts as movement")
 		require.ErrorIs(t, err, os.ErrDeadlineExceeded)
 		var ne net.Error
 		require.ErrorAs(t, err, &ne)
