@@ -150,8 +150,8 @@ func (n *Network) Close() error {
 
 // Gen returns the network's generation: a counter that goes up whenever something moves on
 // the network — a Read that returns data or EOF, a Write, a dial, an accept, a close, a
-// deadline that expires, a connection parked, unparked or marked busy or idle. Two equal values from two calls mean
-// nothing moved in between.
+// deadline that expires, a connection parked, unparked or marked busy or idle. Two equal
+// values from two calls mean nothing moved in between.
 func (n *Network) Gen() uint64 {
 	n.mu.Lock()
 	defer n.mu.Unlock()

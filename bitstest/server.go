@@ -27,11 +27,12 @@ import (
 	"time"
 )
 
-// Server is an HTTP or HTTPS server, on loopback or on a [Network], that serves a set of files the way BITS needs
-// them (HEAD with Content-Length; GET with a single Range answered 206 with Content-Range and
-// Content-Length; ETag and Last-Modified), and that misbehaves on purpose as a fault script
-// says. On loopback it wraps an [httptest.Server]. Make one with [NewServer] or [NewTLSServer]
-// (loopback), [NewServerOn] or [NewTLSServerOn] (a Network), and stop it with [Server.Close]. Its methods are safe for concurrent use.
+// Server is an HTTP or HTTPS server, on loopback or on a [Network], that serves a set of files
+// the way BITS needs them (HEAD with Content-Length; GET with a single Range answered 206 with
+// Content-Range and Content-Length; ETag and Last-Modified), and that misbehaves on purpose as
+// a fault script says. On loopback it wraps an [httptest.Server]. Make one with [NewServer] or
+// [NewTLSServer] (loopback), [NewServerOn] or [NewTLSServerOn] (a Network), and stop it with
+// [Server.Close]. Its methods are safe for concurrent use.
 //
 // A file is named by its path without the leading slash: the file "dir/a.bin" is served at
 // URL + "/dir/a.bin" (see [Server.URLFor]). A request for an unknown file is answered 404.
@@ -160,6 +161,9 @@ func newServerOn(n *Network, addr string, files map[string][]byte, faults []Faul
 	}
 	s.URL = scheme + "://" + s.ln.addr.String()
 	if port == defPort {
+		if strings.Contains(host, ":") {
+			host = "[" + host + "]" // an IPv6 address
+		}
 		s.URL = scheme + "://" + host
 	}
 	type connKey struct{}
