@@ -3,15 +3,23 @@ package bitstest
 import (
 	"cmp"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"fmt"
 	"hash/crc32"
 	"io"
-	"math/rand/v2"
+	"log"
+	"math/big"
+	mrand "math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,11 +27,12 @@ import (
 	"time"
 )
 
-// Server is a loopback HTTP or HTTPS server that serves a set of files the way BITS needs
-// them (HEAD with Content-Length; GET with a single Range answered 206 with Content-Range and
-// Content-Length; ETag and Last-Modified), and that misbehaves on purpose as a fault script
-// says. It wraps an [httptest.Server]. Make one with [NewServer] or [NewTLSServer] and stop
-// it with [Server.Close]. Its methods are safe for concurrent use.
+// Server is an HTTP or HTTPS server, on loopback or on a [Network], that serves a set of files
+// the way BITS needs them (HEAD with Content-Length; GET with a single Range answered 206 with
+// Content-Range and Content-Length; ETag and Last-Modified), and that misbehaves on purpose as
+// a fault script says. On loopback it wraps an [httptest.Server]. Make one with [NewServer] or
+// [NewTLSServer] (loopback), [NewServerOn] or [NewTLSServerOn] (a Network), and stop it with
+// [Server.Close]. Its methods are safe for concurrent use.
 //
 // A file is named by its path without the leading slash: the file "dir/a.bin" is served at
 // URL + "/dir/a.bin" (see [Server.URLFor]). A request for an unknown file is answered 404.
@@ -42,11 +51,20 @@ import (
 // [ChangeContent], [ChangeAfter]), and Last-Modified is a fixed date plus that many seconds,
 // so both validators differ from every earlier version's.
 type Server struct {
-	// URL is the base URL of the server, "http://127.0.0.1:port" or "https://127.0.0.1:port",
-	// with no trailing slash.
+	// URL is the base URL of the server, with no trailing slash: "http://127.0.0.1:port" or
+	// "https://127.0.0.1:port" on loopback, "http://bits.test" and the like on a [Network].
 	URL string
 
-	srv *httptest.Server
+	srv *httptest.Server // loopback servers
+
+	// Servers on a Network.
+	net      *Network
+	ln       *memListener
+	hs       *http.Server
+	cert     *x509.Certificate
+	served   chan struct{} // closed when hs.Serve returned
+	inflight sync.WaitGroup
+	shut     sync.Once
 
 	mu       sync.Mutex
 	files    map[string]*file
@@ -58,6 +76,7 @@ type Server struct {
 	release  chan struct{} // closed by Release; then replaced unless closed
 	changed  chan struct{} // closed and replaced whenever the stats change
 	closed   bool
+	client   *http.Transport // Client's, for a server on a Network
 }
 
 // file is one version of a file's content. It is never modified: a change makes a new one.
@@ -87,6 +106,138 @@ func NewTLSServer(files map[string][]byte, faults ...Fault) *Server {
 }
 
 func newServer(files map[string][]byte, faults []Fault, useTLS bool) *Server {
+	s := newState(files, faults)
+	h := http.HandlerFunc(s.serve)
+	if useTLS {
+		s.srv = httptest.NewTLSServer(h)
+	} else {
+		s.srv = httptest.NewServer(h)
+	}
+	s.URL = s.srv.URL
+	return s
+}
+
+// NewServerOn starts a plain HTTP server listening on the network n at addr, a "host:port"
+// address such as "bits.test:80", serving files with the given fault script. Its URL leaves
+// the port out when it is 80 ("http://bits.test"). A client reaches it through n.Dial (for
+// example as transfer.Config.Dial) or through [Server.Client]. While a response waits by
+// design (a [Stall]), its connection is parked (see [Network.Park]), so [Network.Quiet] can
+// report a network whose only activity left is a silent server. NewServerOn panics if it
+// cannot listen on addr.
+func NewServerOn(n *Network, addr string, files map[string][]byte, faults ...Fault) *Server {
+	return newServerOn(n, addr, files, faults, false)
+}
+
+// NewTLSServerOn is NewServerOn for HTTPS: the server's certificate is a self-signed one made
+// for the host of addr, valid from 1990 to 2199 (so that it is valid under a testing/synctest
+// bubble's clock too); [Server.TLSConfig] and [Server.Client] trust it. Its URL leaves the port
+// out when it is 443.
+func NewTLSServerOn(n *Network, addr string, files map[string][]byte, faults ...Fault) *Server {
+	return newServerOn(n, addr, files, faults, true)
+}
+
+func newServerOn(n *Network, addr string, files map[string][]byte, faults []Fault, useTLS bool) *Server {
+	if n == nil {
+		panic(errNoNetwork)
+	}
+	l, err := n.Listen(addr)
+	if err != nil {
+		panic("bitstest: " + err.Error())
+	}
+	s := newState(files, faults)
+	s.net, s.ln = n, l.(*memListener)
+	host, port, _ := net.SplitHostPort(s.ln.addr.String())
+	scheme, defPort := "http", "80"
+	var ln net.Listener = s.ln
+	if useTLS {
+		scheme, defPort = "https", "443"
+		cert, err := selfSigned(host)
+		if err != nil {
+			_ = l.Close()
+			panic("bitstest: " + err.Error())
+		}
+		s.cert = cert.Leaf
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}})
+	}
+	s.URL = scheme + "://" + s.ln.addr.String()
+	if port == defPort {
+		if strings.Contains(host, ":") {
+			host = "[" + host + "]" // an IPv6 address
+		}
+		s.URL = scheme + "://" + host
+	}
+	type connKey struct{}
+	s.hs = &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s.inflight.Add(1)
+			defer s.inflight.Done()
+			c, _ := r.Context().Value(connKey{}).(net.Conn)
+			s.serveOn(w, r, func() func() { return n.Park(c) })
+		}),
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, connKey{}, c)
+		},
+		// A connection is busy from the moment a request has been read until its answer has
+		// been handed over: net/http keeps a read pending meanwhile, which must not make the
+		// network look quiet. A hijacked connection stays busy until it is closed.
+		ConnState: func(c net.Conn, st http.ConnState) {
+			switch st {
+			case http.StateActive:
+				n.SetBusy(c, true)
+			case http.StateIdle:
+				n.SetBusy(c, false)
+			}
+		},
+		ErrorLog: log.New(io.Discard, "", 0),
+	}
+	s.served = make(chan struct{})
+	go func() {
+		defer close(s.served)
+		_ = s.hs.Serve(ln)
+	}()
+	return s
+}
+
+// selfSigned makes a self-signed ECDSA certificate for host.
+func selfSigned(host string) (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: host},
+		NotBefore:             time.Date(1990, time.January, 1, 0, 0, 0, 0, time.UTC),
+		NotAfter:              time.Date(2199, time.December, 31, 0, 0, 0, 0, time.UTC),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		tmpl.IPAddresses = []net.IP{ip}
+	} else {
+		tmpl.DNSNames = []string{host}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
+}
+
+// closeBound is how long Close waits for the requests of a server on a Network before it
+// reports the connections still open and closes them.
+const closeBound = 5 * time.Second
+
+// closeReport is where Close reports connections it had to close.
+var closeReport io.Writer = os.Stderr
+
+func newState(files map[string][]byte, faults []Fault) *Server {
 	s := &Server{
 		files:   make(map[string]*file, len(files)),
 		perFile: make(map[string]*Stats),
@@ -103,19 +254,15 @@ func newServer(files map[string][]byte, faults []Fault, useTLS bool) *Server {
 		s.setContentLocked(cleanName(name), files[name])
 	}
 	s.AddFaults(faults...)
-	h := http.HandlerFunc(s.serve)
-	if useTLS {
-		s.srv = httptest.NewTLSServer(h)
-	} else {
-		s.srv = httptest.NewServer(h)
-	}
-	s.URL = s.srv.URL
 	return s
 }
 
 // Close releases every stalled response, makes later stalls pass at once, and shuts the
-// server down, waiting (like [httptest.Server.Close]) until all requests have finished.
-// Calling it again does nothing.
+// server down, waiting (like [httptest.Server.Close]) until all requests have finished. A
+// server on a Network waits at most 5 seconds (of the clock time.Now reads, which is a
+// testing/synctest bubble's fake clock inside one): then it reports the connections still
+// open on standard error and closes them, so Close does not hang on a client that stopped
+// reading. Calling it again does nothing.
 func (s *Server) Close() {
 	s.mu.Lock()
 	if !s.closed {
@@ -123,17 +270,59 @@ func (s *Server) Close() {
 		close(s.release)
 	}
 	s.mu.Unlock()
-	s.srv.Close()
+	if s.srv != nil {
+		s.srv.Close()
+		return
+	}
+	s.shut.Do(s.closeOn)
+}
+
+// closeOn shuts down a server on a Network. Requests still running after closeBound (a client
+// that stopped reading, say) are reported to closeReport, and their connections closed.
+func (s *Server) closeOn() {
+	done := make(chan struct{})
+	go func() {
+		_ = s.hs.Shutdown(context.Background())
+		<-s.served
+		s.inflight.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(closeBound)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		stuck := s.ln.closeConns()
+		fmt.Fprintf(closeReport, "bitstest: Server.Close: %s still had %d connection(s) open after %v; closed:\n", s.URL, len(stuck), closeBound)
+		for _, c := range stuck {
+			fmt.Fprintf(closeReport, "\t%s\n", c)
+		}
+		<-done
+	}
+	if s.client != nil {
+		s.client.CloseIdleConnections()
+	}
 }
 
 // Client returns an HTTP client configured for the server: for a TLS server it trusts the
-// server's certificate. Its idle connections are closed by [Server.Close].
-func (s *Server) Client() *http.Client { return s.srv.Client() }
+// server's certificate; for a server on a Network it dials through the Network. Its idle
+// connections are closed by [Server.Close].
+func (s *Server) Client() *http.Client {
+	if s.srv != nil {
+		return s.srv.Client()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.client == nil {
+		s.client = &http.Transport{DialContext: s.net.Dial, TLSClientConfig: s.TLSConfig(), ForceAttemptHTTP2: false}
+	}
+	return &http.Client{Transport: s.client}
+}
 
 // TLSConfig returns a new TLS client configuration that trusts the server's certificate, for
 // clients other than [Server.Client]; nil for a plain HTTP server.
 func (s *Server) TLSConfig() *tls.Config {
-	cert := s.srv.Certificate()
+	cert := s.Certificate()
 	if cert == nil {
 		return nil
 	}
@@ -143,7 +332,12 @@ func (s *Server) TLSConfig() *tls.Config {
 }
 
 // Certificate returns the certificate of a TLS server, nil for a plain HTTP server.
-func (s *Server) Certificate() *x509.Certificate { return s.srv.Certificate() }
+func (s *Server) Certificate() *x509.Certificate {
+	if s.srv != nil {
+		return s.srv.Certificate()
+	}
+	return s.cert
+}
 
 // URLFor returns the URL of the file name (which need not exist), with its path escaped.
 func (s *Server) URLFor(name string) string {
@@ -219,7 +413,7 @@ func (s *Server) AddFaults(faults ...Fault) {
 	for _, f := range faults {
 		a := &active{f: f}
 		if f.kind == kindFlaky {
-			a.rng = rand.New(rand.NewPCG(uint64(f.seed), 0x6269747374657374))
+			a.rng = mrand.New(mrand.NewPCG(uint64(f.seed), 0x6269747374657374))
 		}
 		s.faults = append(s.faults, a)
 	}
@@ -586,7 +780,7 @@ type active struct {
 	f       Fault
 	used    int
 	skipped int
-	rng     *rand.Rand // Flaky only
+	rng     *mrand.Rand // Flaky only
 }
 
 // appliesTo reports whether f's kind, method and file fit a request.
@@ -710,7 +904,11 @@ type response struct {
 	body   []byte // nil for HEAD
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) { s.serveOn(w, r, nil) }
+
+// serveOn answers r. park, when not nil, marks the request's connection as waiting on purpose
+// until the function it returns is called.
+func (s *Server) serveOn(w http.ResponseWriter, r *http.Request, park func() func()) {
 	name := cleanName(r.URL.Path)
 	method := r.Method
 	rangeHdr := r.Header.Get("Range")
@@ -768,6 +966,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	} else {
 		o = direct(w, r, rs)
 	}
+	o.park = park
 	s.writeBody(o, id, name, p, rs.body)
 }
 
@@ -887,6 +1086,8 @@ type output struct {
 	finish func()
 	// gone is closed when the client goes away.
 	gone <-chan struct{}
+	// park, when not nil, parks the connection until the function it returns is called.
+	park func() func()
 }
 
 // direct writes the answer's headers through w.
@@ -1022,11 +1223,17 @@ func (s *Server) writeBody(o *output, id int, name string, p *plan, body []byte)
 		for _, e := range group {
 			switch e.kind {
 			case evStall:
+				unpark := func() {}
+				if o.park != nil {
+					unpark = o.park()
+				}
 				s.stalled(name, +1)
 				select {
 				case <-release:
+					unpark()
 					s.stalled(name, -1)
 				case <-o.gone:
+					unpark()
 					s.stalled(name, -1)
 					o.abort()
 					return

@@ -248,6 +248,7 @@ func TestNoRangeSupportFailsTheResume(t *testing.T) {
 	srv := newServer(t, map[string][]byte{"d.bin": data}, bitstest.DropAfter(1000).Times(1), bitstest.NoRange())
 	h, c, dir := setup(t)
 	j := download(t, c, dir, srv.URLFor("d.bin"))
+	require.NoError(t, j.SetPriority(job.Foreground)) // only foreground jobs take a 200 at all
 	require.NoError(t, j.Resume())
 	h.Settle()
 	require.Equal(t, state.TransientError, stateOf(t, j))
@@ -257,6 +258,25 @@ func TestNoRangeSupportFailsTheResume(t *testing.T) {
 	ctx, code := jobError(t, j)
 	assert.Equal(t, hresult.BG_E_INSUFFICIENT_RANGE_SUPPORT, code)
 	assert.Equal(t, job.ContextRemoteFile, ctx)
+}
+
+func TestNoRangeSupportFailsABackgroundJob(t *testing.T) {
+	data := content(6, 50_000)
+	srv := newServer(t, map[string][]byte{"d.bin": data}, bitstest.NoRange())
+	h, c, dir := setup(t)
+	j := download(t, c, dir, srv.URLFor("d.bin"))
+	require.NoError(t, j.Resume())
+	h.Settle()
+	require.Equal(t, state.Error, stateOf(t, j), "http-requirements: only a foreground job may take the whole file in one answer")
+	ctx, code := jobError(t, j)
+	assert.Equal(t, hresult.BG_E_INSUFFICIENT_RANGE_SUPPORT, code)
+	assert.Equal(t, job.ContextRemoteFile, ctx)
+
+	require.NoError(t, j.SetPriority(job.Foreground))
+	require.NoError(t, j.Resume())
+	h.Settle()
+	require.Equal(t, state.Transferred, stateOf(t, j))
+	assert.Equal(t, data, completeAndRead(t, j, dir, 1)[0])
 }
 
 func TestDynamicContentAllowsAPlainServer(t *testing.T) {

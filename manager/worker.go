@@ -27,6 +27,7 @@ func (s *sched) work(r *run, v job.TransferView) {
 		ProxyBypass:    v.ProxyBypass,
 		SecurityFlags:  v.SecurityFlags,
 		DynamicContent: v.DynamicContent,
+		Foreground:     r.fg,
 	}
 	if !r.fg {
 		opts.Limiter = s.bg // the bandwidth policy applies to background jobs

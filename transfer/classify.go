@@ -48,7 +48,7 @@ func transient(code hresult.Code, ctx job.ErrorContext, proto string, err error)
 //	3xx (a redirect not followed)  transient, except 300–305 and 307: fatal
 //	4xx                            fatal, except 408 (Request Timeout) and 409 (Conflict): transient
 //	5xx                            transient, except 501 (Not Implemented) and 505: fatal
-//	anything else (1xx, 2xx, ≥600) transient
+//	anything else (1xx, 2xx, <100, ≥600) transient
 func statusTransient(status int) bool {
 	switch {
 	case status >= 300 && status < 400:
@@ -62,12 +62,23 @@ func statusTransient(status int) bool {
 }
 
 // statusError is the *Error for an HTTP answer whose status ends the attempt: code
-// BG_E_HTTP_ERROR_nnn (hresult.HTTP), context REMOTE_FILE, transient per statusTransient.
+// BG_E_HTTP_ERROR_nnn (statusCode), context REMOTE_FILE, transient per statusTransient.
 func statusError(method, redacted string, status int, text string) *Error {
 	err := fmt.Errorf("%s %s: %s", method, redacted, text)
-	e := fatal(hresult.HTTP(status), job.ContextRemoteFile, protoHTTP, err)
+	e := fatal(statusCode(status), job.ContextRemoteFile, protoHTTP, err)
 	e.Transient = statusTransient(status)
 	return e
+}
+
+// statusCode is the HRESULT for an HTTP status that ends the attempt: BG_E_HTTP_ERROR_nnn for
+// the statuses HTTP defines (100–599), BG_E_INVALID_SERVER_RESPONSE for any other three-digit
+// status (000–099, 600–999), which no HTTP version defines and for which BITS has no
+// BG_E_HTTP_ERROR code.
+func statusCode(status int) hresult.Code {
+	if status < 100 || status > 599 {
+		return hresult.BG_E_INVALID_SERVER_RESPONSE
+	}
+	return hresult.HTTP(status)
 }
 
 // proxyStatus is the error the transport returns when a proxy refuses a CONNECT request.
@@ -85,7 +96,7 @@ func (e *proxyStatus) Error() string { return "proxy refused CONNECT: " + e.text
 //	failure                                    code                              context           retried
 //	certificate not trusted, expired, wrong    ERROR_WINHTTP_SECURE_FAILURE       REMOTE_FILE       no
 //	  host name (x509 errors)                    (0x80072F8F)
-//	proxy answered CONNECT with a status        BG_E_HTTP_ERROR_nnn               REMOTE_FILE       per statusTransient
+//	proxy answered CONNECT with a status        BG_E_HTTP_ERROR_nnn (statusCode)  REMOTE_FILE       per statusTransient
 //	name not resolved, connection refused,      BG_E_CONNECT_FAILURE              GENERAL_TRANSPORT yes
 //	  unreachable, dial or TLS handshake failed
 //	connection reset or closed, EOF before or   BG_E_CONNECTION_CLOSED            GENERAL_TRANSPORT yes
@@ -106,7 +117,7 @@ func netError(err error, started bool) *Error {
 	case errors.As(err, &cert), errors.As(err, &unknown), errors.As(err, &invalid), errors.As(err, &hostname):
 		return fatal(hresult.ERROR_WINHTTP_SECURE_FAILURE, job.ContextRemoteFile, protoHTTP, err)
 	case errors.As(err, &pstatus):
-		e := fatal(hresult.HTTP(pstatus.status), job.ContextRemoteFile, protoHTTP, err)
+		e := fatal(statusCode(pstatus.status), job.ContextRemoteFile, protoHTTP, err)
 		e.Transient = statusTransient(pstatus.status)
 		return e
 	case errors.Is(err, errStalled):

@@ -18,14 +18,19 @@ const (
 	maxRedirects        = 10
 )
 
-// state is what a Client shares between its fetches: one HTTP transport (so connections are
-// reused across files and jobs) and a pool of chunk buffers.
+// state is what a Client shares between its fetches: HTTP transports (so connections are
+// reused across files and jobs) and a pool of chunk buffers. Fetches whose BG_SSL_IGNORE_*
+// flags differ use different transports, so that a connection whose certificate was let
+// through by one set of flags never serves a fetch with another set.
 type state struct {
 	clk   clock.Clock
 	stall time.Duration
 	chunk int
-	tr    *http.Transport
-	bufs  sync.Pool // *[]byte of len chunk
+	tr    *http.Transport // for fetches without BG_SSL_IGNORE_* flags
+	bufs  sync.Pool       // *[]byte of len chunk
+
+	mu  sync.Mutex
+	lax map[uint32]*http.Transport // by the fetch's BG_SSL_IGNORE_* flags
 }
 
 // New returns a Client configured by cfg. The zero Config is usable: system TLS roots, the wall
@@ -49,27 +54,58 @@ func New(cfg Config) *Client {
 		b := make([]byte, size)
 		return &b
 	}
-	c.tr = newTransport(cfg)
+	c.tr = newTransport(cfg, 0)
 	return c
 }
 
 // Close closes the Client's idle connections. Fetches still running keep their connections; the
 // Client stays usable.
-func (c *Client) Close() { c.tr.CloseIdleConnections() }
+func (c *Client) Close() {
+	c.tr.CloseIdleConnections()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, tr := range c.lax {
+		tr.CloseIdleConnections()
+	}
+}
+
+// transport returns the transport for a fetch with the given security flags: the shared strict
+// one, or one made for the fetch's BG_SSL_IGNORE_* flags.
+func (c *Client) transport(flags uint32) *http.Transport {
+	ignore := flags & sslIgnoreMask
+	if ignore == 0 {
+		return c.tr
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	tr := c.lax[ignore]
+	if tr == nil {
+		if c.lax == nil {
+			c.lax = make(map[uint32]*http.Transport)
+		}
+		tr = newTransport(c.cfg, ignore)
+		c.lax[ignore] = tr
+	}
+	return tr
+}
 
 // newTransport builds the Client's HTTP transport. It speaks HTTP/1.1 only (what BITS's server
 // requirements are written for), never asks for compressed answers (the bytes on the wire are
 // the file's bytes, so Content-Length and Content-Range count them), chooses the proxy per
 // request from the fetch's Options, and has no timeouts of its own: the stall timeout, measured
-// on Config.Clock, covers connecting, waiting for answers and reading bodies alike.
-func newTransport(cfg Config) *http.Transport {
+// on Config.Clock, covers connecting, waiting for answers and reading bodies alike. ignore are
+// the BG_SSL_IGNORE_* flags its certificate checks honour (see laxTLS).
+func newTransport(cfg Config, ignore uint32) *http.Transport {
 	var protos http.Protocols
 	protos.SetHTTP1(true)
-	d := &net.Dialer{KeepAlive: 30 * time.Second}
-	return &http.Transport{
+	dial := cfg.Dial
+	if dial == nil {
+		dial = (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext
+	}
+	tr := &http.Transport{
 		Proxy:                  proxyForRequest,
 		OnProxyConnectResponse: proxyConnectResponse,
-		DialContext:            d.DialContext,
+		DialContext:            dial,
 		TLSClientConfig:        cfg.TLS.Clone(),
 		Protocols:              &protos,
 		DisableCompression:     true,
@@ -77,6 +113,10 @@ func newTransport(cfg Config) *http.Transport {
 		MaxIdleConnsPerHost:    8,
 		IdleConnTimeout:        90 * time.Second,
 	}
+	if ignore != 0 {
+		laxTLS(tr, cfg.TLS, dial, ignore)
+	}
+	return tr
 }
 
 // fetch sends spec to the transport its remote name calls for.

@@ -31,11 +31,14 @@ import (
 //     - 206 with a Content-Range naming exactly a-b and a Content-Length of b-a+1;
 //     Content-Range naming other bytes, or a wrong Content-Length: fatal
 //     BG_E_INVALID_SERVER_RESPONSE; no Content-Length: fatal BG_E_MISSING_FILE_SIZE;
-//     - 200 (the server ignored Range): fatal BG_E_INSUFFICIENT_RANGE_SUPPORT, except when the
-//     request was for the whole file from byte 0 and the Content-Length is the file's size.
-//     That exception is BITS's documented fallback for servers without ranges (a foreground
-//     job can fetch a file under 2 GB in one request); only an interrupted fetch needs ranges,
-//     and resuming one from a 200 fails with BG_E_INSUFFICIENT_RANGE_SUPPORT;
+//     - 200 (the server ignored Range): fatal BG_E_INSUFFICIENT_RANGE_SUPPORT, except for a
+//     foreground job (Options.Foreground) whose request was for the whole file from byte 0,
+//     when the file is under 2 GiB and the Content-Length is the file's size. That exception
+//     is BITS's documented fallback for servers without ranges (HTTP requirements for BITS
+//     downloads; Best practices when using BITS: switching the job to foreground lets a file
+//     under 2 GB download in one request, while files over 2 GB always need ranges); other
+//     priorities need ranges. Only an interrupted fetch needs ranges then, and resuming one
+//     from a 200 fails with BG_E_INSUFFICIENT_RANGE_SUPPORT;
 //     - any other status: classified by statusTransient.
 //  3. Consistency while fetching: an answer whose ETag or Last-Modified (when both it and the
 //     HEAD answer have one) or whose size (Content-Range's complete length, or the Content-Length
@@ -59,8 +62,9 @@ import (
 // fatal BG_E_HTTP_ERROR_401 as BITS reports wrong credentials.
 //
 // Redirects (301, 302, 303, 307, 308, and 300 with a Location) follow the policy in
-// Options.SecurityFlags (see redirect). The BG_SSL_* flags are not honoured: certificates are
-// checked by Go's TLS stack against Config.TLS.
+// Options.SecurityFlags (see redirect). Certificates are checked by Go's TLS stack against
+// Config.TLS, or, when the fetch has BG_SSL_IGNORE_* flags, by a check that lets through only
+// the faults those flags name (see laxTLS), on a transport of their own.
 type httpRun struct {
 	run
 	url    *url.URL // where requests go: the remote name, or where redirects led
@@ -201,8 +205,9 @@ func (r *httpRun) get(s segment, info headInfo) (bool, error) {
 		return false, r.statusErr(r.method, resp)
 	}
 	r.connect()
-	whole := s.start == 0 && s.length == info.size
-	if changedAnswer(resp, info, whole) {
+	// oneShot: the whole file may come in one 200 answer (see httpRun).
+	oneShot := r.opt.Foreground && s.start == 0 && s.length == info.size && info.size < maxOneShot
+	if changedAnswer(resp, info, oneShot) {
 		return true, nil
 	}
 	invalid := func(format string, args ...any) (bool, error) {
@@ -222,7 +227,7 @@ func (r *httpRun) get(s segment, info headInfo) (bool, error) {
 		if uint64(resp.ContentLength) != s.length {
 			return invalid("asked for %d bytes, Content-Length is %d", s.length, resp.ContentLength)
 		}
-	case whole && resp.StatusCode == http.StatusOK && resp.ContentLength >= 0:
+	case oneShot && resp.StatusCode == http.StatusOK && resp.ContentLength >= 0:
 		// The whole file in one answer: accepted (see httpRun); its length is the HEAD's, or
 		// changedAnswer would have said so.
 	default:
@@ -231,6 +236,11 @@ func (r *httpRun) get(s segment, info headInfo) (bool, error) {
 	}
 	return false, r.copyOut(resp.Body, s.length, false, r.bodyErr)
 }
+
+// maxOneShot bounds the size of a file a foreground job may take from a server without range
+// support: BITS fetches files of 2 GB and more in ranges of 2 GB (HTTP requirements for BITS
+// downloads).
+const maxOneShot = 2 << 30
 
 // changedAnswer reports whether a GET answer describes another version of the file than the
 // HEAD answer did.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -214,14 +215,17 @@ func TestFetchServerRequirements(t *testing.T) {
 		breakIt   func(o *origin)
 		offset    uint64
 		ranges    []job.FileRange
+		fg        bool         // Options.Foreground
 		code      hresult.Code // 0: success
 		wantBytes bool
 	}{
 		{name: "no Content-Length on HEAD", breakIt: func(o *origin) { o.noHeadLength = true }, code: hresult.BG_E_MISSING_FILE_SIZE},
 		{name: "HEAD not allowed", breakIt: func(o *origin) { o.noHead = true }, code: hresult.HTTP(405)},
-		{name: "Range ignored, whole file from 0 accepted", breakIt: func(o *origin) { o.ignoreRange = true }, wantBytes: true},
-		{name: "Range ignored when resuming", breakIt: func(o *origin) { o.ignoreRange = true }, offset: 100, code: hresult.BG_E_INSUFFICIENT_RANGE_SUPPORT},
-		{name: "Range ignored for a range", breakIt: func(o *origin) { o.ignoreRange = true }, ranges: []job.FileRange{{InitialOffset: 10, Length: 10}}, code: hresult.BG_E_INSUFFICIENT_RANGE_SUPPORT},
+		{name: "Range ignored, foreground, whole file from 0 accepted", breakIt: func(o *origin) { o.ignoreRange = true }, fg: true, wantBytes: true},
+		{name: "Range ignored, not foreground", breakIt: func(o *origin) { o.ignoreRange = true }, code: hresult.BG_E_INSUFFICIENT_RANGE_SUPPORT},
+		{name: "Range ignored when resuming", breakIt: func(o *origin) { o.ignoreRange = true }, fg: true, offset: 100, code: hresult.BG_E_INSUFFICIENT_RANGE_SUPPORT},
+		{name: "Range ignored for a range", breakIt: func(o *origin) { o.ignoreRange = true }, fg: true, ranges: []job.FileRange{{InitialOffset: 10, Length: 10}}, code: hresult.BG_E_INSUFFICIENT_RANGE_SUPPORT},
+		{name: "Range ignored for a range from 0", breakIt: func(o *origin) { o.ignoreRange = true }, fg: true, ranges: []job.FileRange{{InitialOffset: 0, Length: 10}}, code: hresult.BG_E_INSUFFICIENT_RANGE_SUPPORT},
 		{name: "Content-Range for other bytes", breakIt: func(o *origin) { o.shiftRange = true }, ranges: []job.FileRange{{InitialOffset: 10, Length: 10}}, code: hresult.BG_E_INVALID_SERVER_RESPONSE},
 		{name: "Content-Length not the range's", breakIt: func(o *origin) { o.wrongLength = true }, code: hresult.BG_E_INVALID_SERVER_RESPONSE},
 		{name: "no Content-Length on GET", breakIt: func(o *origin) { o.chunked = true }, code: hresult.BG_E_INSUFFICIENT_RANGE_SUPPORT},
@@ -235,7 +239,7 @@ func TestFetchServerRequirements(t *testing.T) {
 			spec := wholeSpec(urlOf(srv, "f"))
 			spec.Ranges = tt.ranges
 			spec.Offset = tt.offset
-			res := fetch(t, c, spec, transfer.Options{}, make([]byte, tt.offset))
+			res := fetch(t, c, spec, transfer.Options{Foreground: tt.fg}, make([]byte, tt.offset))
 			if tt.code == 0 {
 				require.NoError(t, res.err)
 				assert.Equal(t, content, contents(t, res.dst))
@@ -379,7 +383,7 @@ func TestFetchChangedMidTransfer(t *testing.T) {
 		}
 		srv := serve(t, o)
 		c := newClient(t, transfer.Config{})
-		res := fetch(t, c, wholeSpec(urlOf(srv, "f")), transfer.Options{}, nil)
+		res := fetch(t, c, wholeSpec(urlOf(srv, "f")), transfer.Options{Foreground: true}, nil)
 		require.NoError(t, res.err)
 		assert.Equal(t, v2, contents(t, res.dst))
 	})
@@ -526,7 +530,11 @@ func TestFetchStatusClassification(t *testing.T) {
 				}))
 				c := newClient(t, transfer.Config{})
 				res := fetch(t, c, wholeSpec(urlOf(srv, "f")), transfer.Options{}, nil)
-				te := requireError(t, res.err, hresult.HTTP(tt.status), job.ContextRemoteFile, tt.transient, "http")
+				code := hresult.HTTP(tt.status)
+				if tt.status > 599 {
+					code = hresult.BG_E_INVALID_SERVER_RESPONSE // no BG_E_HTTP_ERROR code beyond 599
+				}
+				te := requireError(t, res.err, code, job.ContextRemoteFile, tt.transient, "http")
 				assert.Contains(t, te.Error(), strconv.Itoa(tt.status))
 			})
 		}
@@ -570,4 +578,32 @@ func TestFetchConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestFetchNoRangesTooBigForOneAnswer: a foreground job cannot take a file of 2 GiB or more
+// from a server that ignores Range (BITS fetches such files in 2 GB ranges), while it takes a
+// smaller one.
+func TestFetchNoRangesTooBigForOneAnswer(t *testing.T) {
+	var gets atomic.Int32
+	plain := func(size int64) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodHead {
+				gets.Add(1)
+			}
+			// Like ServeContent without range support: the whole file, 200.
+			r.Header.Del("Range")
+			http.ServeContent(w, r, "", epoch, &genFile{size: size})
+		})
+	}
+	c := newClient(t, transfer.Config{})
+	big := serve(t, plain(2<<30))
+	res := fetch(t, c, wholeSpec(urlOf(big, "f")), transfer.Options{Foreground: true}, nil)
+	requireError(t, res.err, hresult.BG_E_INSUFFICIENT_RANGE_SUPPORT, job.ContextRemoteFile, false, "http")
+	assert.Equal(t, int32(1), gets.Load())
+	assert.Empty(t, contents(t, res.dst))
+
+	small := serve(t, plain(3000))
+	res = fetch(t, c, wholeSpec(urlOf(small, "f")), transfer.Options{Foreground: true}, nil)
+	require.NoError(t, res.err)
+	assert.Len(t, contents(t, res.dst), 3000)
 }

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -305,4 +307,47 @@ func TestFetchMemoryBounded(t *testing.T) {
 	grown := int64(during.HeapAlloc) - int64(before.HeapAlloc)
 	t.Logf("heap grew by %d KiB during a fetch of a %d MiB file held at %d MiB", grown>>10, size>>20, hold>>20)
 	assert.Less(t, grown, int64(4<<20), "heap held by one active fetch")
+}
+
+// TestFetchStatusOutsideHTTP: a status no HTTP version defines (below 100 or above 599) is
+// BG_E_INVALID_SERVER_RESPONSE, a code with a name and a description, and not an unnamed
+// 0x80190000+nnn; the same holds for such an answer of a proxy to CONNECT.
+func TestFetchStatusOutsideHTTP(t *testing.T) {
+	tests := []struct {
+		status string
+		code   hresult.Code
+	}{
+		{"600 Beyond", hresult.BG_E_INVALID_SERVER_RESPONSE},
+		{"999 Far Beyond", hresult.BG_E_INVALID_SERVER_RESPONSE},
+		{"099 Below", hresult.BG_E_INVALID_SERVER_RESPONSE},
+		{"599 Edge", hresult.HTTP(599)}, // the last status HTTP defines keeps its own code
+	}
+	for _, tt := range tests {
+		status := tt.status
+		t.Run(status, func(t *testing.T) {
+			srv := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				hijack(w, "HTTP/1.1 "+status+"\r\nContent-Length: 0\r\n\r\n")
+			}))
+			c := newClient(t, transfer.Config{})
+			res := fetch(t, c, wholeSpec(srv.URL+"/f"), transfer.Options{}, nil)
+			te := requireError(t, res.err, tt.code, job.ContextRemoteFile, true, "http")
+			assert.NotContains(t, te.Code.Name(), "0x", "a named code")
+			desc, err := hresult.Description(te.Code, 0)
+			require.NoError(t, err)
+			assert.NotEmpty(t, desc)
+			assert.Contains(t, te.Error(), status[:3])
+		})
+	}
+
+	t.Run("proxy CONNECT", func(t *testing.T) {
+		origin := httptest.NewTLSServer(newOrigin(pattern(10, 1)))
+		t.Cleanup(origin.Close)
+		p, psrv := newProxy(t)
+		p.refuse = 600
+		c := newClient(t, transfer.Config{TLS: trusting(origin)})
+		opt := transfer.Options{ProxyUsage: job.ProxyOverride, ProxyList: strings.TrimPrefix(psrv.URL, "http://")}
+		res := fetch(t, c, wholeSpec(urlOf(origin, "f")), opt, nil)
+		requireError(t, res.err, hresult.BG_E_INVALID_SERVER_RESPONSE, job.ContextRemoteFile, true, "http")
+	})
+
 }

@@ -1,6 +1,7 @@
 package transfer_test
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -25,6 +26,8 @@ type proxy struct {
 	refuse   int
 	tr       *http.Transport
 	wg       sync.WaitGroup
+	// dial opens tunnels; nil means net.Dial's "tcp".
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 func newProxy(t *testing.T) (*proxy, *httptest.Server) {
@@ -73,7 +76,11 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *proxy) tunnel(w http.ResponseWriter, r *http.Request) {
-	upstream, err := net.Dial("tcp", r.Host)
+	dial := p.dial
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	upstream, err := dial(r.Context(), "tcp", r.Host)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return

@@ -24,7 +24,7 @@ func (r *httpRun) do(method, rng string) (*http.Response, error) {
 		if rng != "" {
 			req.Header.Set("Range", rng)
 		}
-		resp, err := r.c.tr.RoundTrip(req)
+		resp, err := r.c.transport(r.opt.SecurityFlags).RoundTrip(req)
 		if err != nil {
 			return nil, r.netErr(err, false)
 		}

@@ -16,9 +16,10 @@
 //
 //   - Progressed is called once before the first byte of every fetch, with the size the source
 //     gave and Transferred where the fetch resumes (0 when it restarts), then after every chunk.
-//   - A 200 answer to a ranged GET is accepted only when the request was for the whole file from
-//     byte 0 and its Content-Length is the size HEAD gave (BITS's fallback for servers without
-//     ranges); resuming from a 200 fails with BG_E_INSUFFICIENT_RANGE_SUPPORT. Wrong
+//   - A 200 answer to a ranged GET is accepted only for a foreground job (Options.Foreground),
+//     when the request was for the whole file from byte 0, the file is under 2 GiB and the
+//     Content-Length is the size HEAD gave (BITS's fallback for servers without ranges); any
+//     other 200, resuming from one included, fails with BG_E_INSUFFICIENT_RANGE_SUPPORT. Wrong
 //     Content-Range or Content-Length answers are fatal BG_E_INVALID_SERVER_RESPONSE.
 //   - A file that changes during a fetch (ETag, Last-Modified or size of a GET answer differing
 //     from the HEAD's; size or time of a local file) restarts once from byte 0; a second change
@@ -34,7 +35,11 @@
 //     as 301); https to http needs BG_HTTP_REDIRECT_POLICY_ALLOW_HTTPS_TO_HTTP; at most 10
 //     redirects per request; never to other schemes.
 //   - BASIC credentials are sent with the first request, not after a challenge; other schemes
-//     are not sent. The BG_SSL_* security flags are not honoured.
+//     are not sent.
+//   - The BG_SSL_IGNORE_* security flags each let exactly one class of certificate fault
+//     through (wrong host name, expired or not yet valid, unknown root, wrong extended key
+//     usage); any fault not ignored fails as without flags. BG_SSL_ENABLE_CRL_CHECK is not
+//     honoured: revocation is never checked.
 //   - Local files honour ranges (BITS 3.0 refuses them for SMB; the job layer enforces that).
 //     UNC names fail with ERROR_PATH_NOT_FOUND except on Windows.
 package transfer
@@ -42,6 +47,7 @@ package transfer
 import (
 	"context"
 	"crypto/tls"
+	"net"
 	"os"
 	"time"
 
@@ -86,8 +92,13 @@ type Options struct {
 	ProxyList   string
 	ProxyBypass string
 	// SecurityFlags are the job's BG_SSL_* and BG_HTTP_REDIRECT_POLICY_* flags
-	// (SetSecurityFlags): the redirect policy is honoured.
+	// (SetSecurityFlags): the redirect policy and the BG_SSL_IGNORE_* flags are honoured,
+	// BG_SSL_ENABLE_CRL_CHECK is not.
 	SecurityFlags uint32
+	// Foreground reports that the job's priority is BG_JOB_PRIORITY_FOREGROUND. Only a
+	// foreground job may take a file under 2 GB from a server that ignores Range, in one
+	// answer from byte 0.
+	Foreground bool
 	// DynamicContent is the BITS_JOB_PROPERTY_DYNAMIC_CONTENT property: the server need not
 	// give a size or honour ranges, and any interruption restarts the file from byte 0.
 	DynamicContent bool
@@ -134,6 +145,18 @@ type Config struct {
 	// ChunkSize is the size of each read, and so the most data a cut connection can lose
 	// before it is recorded. Zero means 256 KiB.
 	ChunkSize int
+	// Dial, when not nil, makes every network connection the Client opens: to HTTP and HTTPS
+	// servers and to proxies alike (TLS is layered on top of the connection Dial returns).
+	// nil means a net.Dialer's DialContext.
+	//
+	// Dial is called with network "tcp" and an address "host:port" (the port always given).
+	// It must be safe for concurrent use by multiple goroutines. It should return promptly
+	// once ctx is done, with an error; ctx ending after Dial returned has no effect on the
+	// connection. A failure should be a *net.OpError with Op "dial" (as net.Dialer's are), so
+	// that it is classified as a failure to connect (BG_E_CONNECT_FAILURE); any other error is
+	// classified by what it wraps. The connection returned must honour the net.Conn contract,
+	// deadlines and Close included: the Client closes it to end a fetch.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Client fetches files. It keeps connections for reuse; it is safe for concurrent use.
