@@ -13,6 +13,12 @@
 // bubble a transfer waiting on the network is durably blocked. [Network.Quiet] and
 // [Network.Gen] tell whether anything is left to move on it.
 //
+// The harness ([NewHarness]) runs a manager on a virtual clock and drives it. Beside it:
+// [Harness.Admin] and [Harness.Service] connect an administrator and a service account,
+// [Harness.Jobs] lists every job the code under test created, [LaunchRecorder] records (or
+// scripts) the notify command lines the manager would run instead of starting processes, and
+// [Callback] is a job callback of which a test writes only the notifications it needs.
+//
 // The package imports only the standard library and bitsemu's own packages, so it can be
 // used from any test.
 package bitstest

@@ -58,6 +58,7 @@ type config struct {
 	manual     bool
 	inactivity time.Duration
 	roots      []string
+	launcher   notify.Launcher
 }
 
 // DefaultInactivityTimeout is the JobInactivityTimeout group policy's default: a job with no
@@ -115,6 +116,12 @@ func WithBandwidth(bytesPerSecond int) Option {
 // exactly the state they need, with no server.
 func WithManualTransfers() Option { return func(cf *config) { cf.manual = true } }
 
+// WithLauncher makes the manager run its jobs' notify command lines through l instead of
+// starting real processes (notify.ExecLauncher), for example to record them in a test (package
+// bitstest has a recorder). See notify.Launcher for what l is called with and what its error
+// means. A nil l keeps the default.
+func WithLauncher(l notify.Launcher) Option { return func(cf *config) { cf.launcher = l } }
+
 // Manager is the service: one job queue shared by every connected application.
 type Manager struct {
 	env    job.Env
@@ -155,7 +162,7 @@ func newManager(opts []Option) *Manager {
 		jobs:    make(map[uuid.UUID]*entry),
 		perUser: make(map[string]int),
 	}
-	m.notify = notify.New(cf.clock)
+	m.notify = notify.New(cf.clock, notify.WithLauncher(cf.launcher))
 	m.sched = newSched(m, &cf)
 	m.env = job.Env{Clock: cf.clock, Limits: cf.limits, Observer: observer{m}, LocalRoots: resolveRoots(cf.roots)}
 	return m

@@ -20,6 +20,8 @@
 //     ERROR when there is no valid callback or the callback failed (the callback is then not
 //     called again for that event). A non-zero exit runs it again after the minimum retry delay
 //     while the job is still TRANSFERRED or in ERROR. It never runs for service accounts' jobs.
+//     The process is started by a Launcher (ExecLauncher unless WithLauncher gives another), the
+//     seam through which tests record or script the command lines instead of running them.
 //   - At most MaxInFlightPerUser notifications of one user's jobs run at once.
 //
 // When no work is due a Dispatcher runs no goroutine at all (a worker lingers 20 ms after its
@@ -30,7 +32,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os/exec"
 	"sync"
 	"time"
 
@@ -55,15 +56,16 @@ type Callback3 = job.Callback3
 // MaxInFlightPerUser is how many notifications of one user's jobs may run at once.
 const MaxInFlightPerUser = 4
 
-// ErrPanicked is the error a callback that panicked is taken to have returned.
+// ErrPanicked is the error a callback or Launcher that panicked is taken to have returned.
 var ErrPanicked = errors.New("notify: callback panicked")
 
 // Dispatcher delivers notifications. It implements job.Observer.
 type Dispatcher struct {
-	clock  clock.Clock
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	clock    clock.Clock
+	launcher Launcher
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
 
 	idle chan *entry // a worker that finished its entry waits here briefly for another
 
@@ -99,12 +101,15 @@ type entry struct {
 	semUser     string
 }
 
-// New returns a dispatcher whose retries and intervals run on clk.
-func New(clk clock.Clock) *Dispatcher {
+// New returns a dispatcher whose retries and intervals run on clk, configured by opts.
+func New(clk clock.Clock, opts ...Option) *Dispatcher {
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &Dispatcher{clock: clk, ctx: ctx, cancel: cancel, idle: make(chan *entry),
+	d := &Dispatcher{clock: clk, launcher: ExecLauncher{}, ctx: ctx, cancel: cancel, idle: make(chan *entry),
 		jobs: make(map[uuid.UUID]*entry), users: make(map[string]*slots)}
 	d.settled = sync.NewCond(&d.mu)
+	for _, o := range opts {
+		o(d)
+	}
 	return d
 }
 
@@ -501,21 +506,22 @@ func (d *Dispatcher) invoke(e *entry, v *job.NotifyView, c call, f *job.File) (e
 	return v.Callback.JobError(h, engine.Of(h).ErrorSnapshot())
 }
 
-// run starts the command line as a real process and waits for it. A non-zero exit, or a program
-// that cannot start, is an error.
-func (d *Dispatcher) run(e *entry, v *job.NotifyView) error {
+// run hands the command line to the launcher and waits for it. Any error, a panic included, is a
+// failure.
+func (d *Dispatcher) run(e *entry, v *job.NotifyView) (err error) {
 	sem, ok := d.acquire(e, v.OwnerSID)
 	if !ok {
 		return errClosed
 	}
 	defer sem.release()
-	args := SplitCmdLine(v.CmdParams)
-	if len(args) == 0 {
-		args = []string{v.CmdProgram}
-	}
-	cmd := exec.CommandContext(d.ctx, v.CmdProgram)
-	cmd.Args = args
-	if err := cmd.Run(); err != nil {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", ErrPanicked, r)
+		}
+	}()
+	l := Launch{Job: e.j.ID(), State: v.State, Program: v.CmdProgram, Params: v.CmdParams,
+		Owner: v.OwnerSID, Time: d.clock.Now()}
+	if err := d.launcher.Launch(d.ctx, l); err != nil {
 		return &hresult.Error{Op: "notify command line", Code: hresult.E_FAIL, Err: err}
 	}
 	return nil

@@ -1,22 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"log"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/bitsemu/bitsemu/bitstest"
+	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/state"
@@ -32,111 +29,83 @@ const (
 	// demoBandwidth paces the demo job (a background job, so the manager's bandwidth limit
 	// applies), so that its progress can be seen.
 	demoBandwidth = 1 << 20
+	// demoOutage is how long, in virtual time, the server of the demo's second part answers 503.
+	demoOutage = 24 * time.Hour
+	// demoRetryDelay is the minimum retry delay of the second part's job.
+	demoRetryDelay = 10 * time.Minute
 )
 
-// demoServer serves demoData as BITS needs it (HEAD, ranges, validators, through
-// http.ServeContent) and cuts the first GET after cutAt bytes, to show a job resuming.
-type demoServer struct {
-	data    []byte
-	etag    string
-	modtime time.Time
-	cutAt   int64
-	cut     atomic.Bool
-
-	mu  sync.Mutex
-	log []string
-}
-
-func (d *demoServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/"+demoName {
-		http.NotFound(w, r)
-		return
-	}
-	entry := r.Method + " /" + demoName
-	if rg := r.Header.Get("Range"); rg != "" {
-		entry += " Range: " + rg
-	}
-	cut := r.Method == http.MethodGet && d.cutAt > 0 && !d.cut.Swap(true)
-	if cut {
-		entry += fmt.Sprintf(" (the server cuts it after %d bytes)", d.cutAt)
-		w = &cutWriter{ResponseWriter: w, left: d.cutAt}
-	}
-	d.mu.Lock()
-	d.log = append(d.log, entry)
-	d.mu.Unlock()
-	w.Header().Set("ETag", d.etag)
-	http.ServeContent(w, r, demoName, d.modtime, bytes.NewReader(d.data))
-}
-
-func (d *demoServer) requests() []string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return append([]string(nil), d.log...)
-}
-
-// cutWriter passes left bytes of a response body, flushes them and drops the connection.
-type cutWriter struct {
-	http.ResponseWriter
-	left int64
-}
-
-func (c *cutWriter) Write(p []byte) (int, error) {
-	if int64(len(p)) > c.left {
-		p = p[:c.left]
-	}
-	n, err := c.ResponseWriter.Write(p)
-	c.left -= int64(n)
-	if c.left <= 0 || err != nil {
-		if f, ok := c.ResponseWriter.(http.Flusher); ok {
-			f.Flush()
-		}
-		panic(http.ErrAbortHandler) // closes the connection mid-body, without a log line
-	}
-	return n, nil
-}
-
-// verbDemo is /DEMO: a real job downloads the embedded file from a loopback server, survives a
-// cut connection, is completed, and the result is checked against the source by SHA-256.
-func verbDemo(c *cli, _ *session, _ *args) (err error) {
+// verbDemo is /DEMO. Part one: a real job downloads the embedded file from a loopback server
+// (a bitstest.Server) that cuts the first download, is resumed and completed, and the result is
+// checked against the source by SHA-256. Part two: a second manager on a virtual clock (a
+// bitstest.Harness) retries a job through a day of server errors in a fraction of a second. Part
+// three shows two notification rules on that clock. The demo's directory is removed at the end
+// unless /KEEP asks to keep the downloaded file.
+func verbDemo(c *cli, _ *session, a *args) (err error) {
+	keep := a.flag("keep")
 	out := c.stdout
 	if c.json {
 		out = io.Discard
 	}
-	sum := sha256.Sum256(demoData)
 	dir, err := os.MkdirTemp("", "bitsemu-demo-")
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if err != nil {
+		if err != nil || !keep {
 			_ = os.RemoveAll(dir)
 		}
 	}()
-	local := filepath.Join(dir, demoName)
 
-	srv := &demoServer{
-		data:    demoData,
-		etag:    `"` + hex.EncodeToString(sum[:8]) + `"`,
-		modtime: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC),
-		cutAt:   (int64(len(demoData))*2 + 4) / 5, // 40%, rounded up
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	got, err := demoDownload(c, out, dir)
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: srv, ErrorLog: log.New(io.Discard, "", 0), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = hs.Serve(ln) }()
-	defer hs.Close()
-	url := "http://" + ln.Addr().String() + "/" + demoName
+	day, err := demoVirtualDay(c, out, filepath.Join(dir, "virtual"))
+	if err != nil {
+		return err
+	}
+	if c.json {
+		return c.printJSON(obj{{"id", got.id}, {"local", got.local}, {"kept", keep}, {"size", got.size},
+			{"sha256", got.sha256}, {"verified", true}, {"state", got.state.String()},
+			{"requests", got.requests}, {"virtualDay", day.json()}})
+	}
+	fmt.Fprintln(out)
+	if keep {
+		fmt.Fprintf(out, "The file stays in %s; remove that directory when done.\n", dir)
+	} else {
+		fmt.Fprintf(out, "The demo removed its directory %s; bitsadmin /demo /keep keeps the file.\n", dir)
+	}
+	fmt.Fprintln(out, "Next: bitsadmin /help lists every verb; bitsadmin /transfer name URL /absolute/path downloads a file of yours.")
+	return nil
+}
+
+// demoResult is what the demo's first part did.
+type demoResult struct {
+	id, local, sha256 string
+	size              int
+	state             state.State
+	requests          []string
+}
+
+// demoDownload is the demo's first part: a job on a real clock, with a job store in dir, downloads
+// demoData into dir from a server that cuts the first GET at 40 %.
+func demoDownload(c *cli, out io.Writer, dir string) (*demoResult, error) {
+	sum := sha256.Sum256(demoData)
+	local := filepath.Join(dir, demoName)
+	cutAt := (int64(len(demoData))*2 + 4) / 5 // 40%, rounded up
+	srv := bitstest.NewServer(map[string][]byte{demoName: demoData}, bitstest.DropAfter(cutAt).Times(1))
+	defer srv.Close()
+	url := srv.URLFor(demoName)
 
 	fmt.Fprintln(out, "bitsemu demo: one BITS download job, start to finish.")
 	fmt.Fprintf(out, "Serving %s (%d bytes) at %s;\nthe server will cut the first download at %d bytes.\n\n",
-		demoName, len(demoData), url, srv.cutAt)
+		demoName, len(demoData), url, cutAt)
 
 	storeDir := filepath.Join(dir, "store")
 	m, err := manager.Open(storeDir, manager.WithBandwidth(demoBandwidth))
 	if err != nil {
-		return failed("open a job store in "+storeDir, err)
+		return nil, failed("open a job store in "+storeDir, err)
 	}
 	defer func() {
 		_ = m.Close()
@@ -144,21 +113,21 @@ func verbDemo(c *cli, _ *session, _ *args) (err error) {
 	}()
 	client, err := m.Connect(c.identity())
 	if err != nil {
-		return failed("connect to the service", err)
+		return nil, failed("connect to the service", err)
 	}
 	defer client.Close()
 
 	j, err := client.CreateJob("bitsemu demo", job.Download)
 	if err != nil {
-		return failed("create the job", err)
+		return nil, failed("create the job", err)
 	}
 	fmt.Fprintf(out, "CreateJob:  %s 'bitsemu demo' (DOWNLOAD, NORMAL priority, SUSPENDED)\n", guid(j))
 	if err := j.AddFile(url, local); err != nil {
-		return failed("add the file", err)
+		return nil, failed("add the file", err)
 	}
 	fmt.Fprintf(out, "AddFile:    %s -> %s\n", url, local)
 	if err := j.Resume(); err != nil {
-		return failed("resume the job", err)
+		return nil, failed("resume the job", err)
 	}
 	fmt.Fprintln(out, "Resume:     the job is QUEUED; the scheduler picks it at once")
 
@@ -174,7 +143,7 @@ func verbDemo(c *cli, _ *session, _ *args) (err error) {
 		delay, _ := j.GetMinimumRetryDelay()
 		fmt.Fprintf(out, "BITS would retry after the minimum retry delay (%d s); Resume retries now, as /RESUME does.\n", delay)
 		if err := j.Resume(); err != nil {
-			return failed("resume the job", err)
+			return nil, failed("resume the job", err)
 		}
 		fmt.Fprintf(out, "Resume:     the job continues from byte %d with a ranged GET\n", p.BytesTransferred)
 		st, err = watch(c.ctx, j, pv)
@@ -182,46 +151,192 @@ func verbDemo(c *cli, _ *session, _ *args) (err error) {
 	pv.end()
 	if err != nil {
 		_, _ = j.Cancel()
-		return fmt.Errorf("demo interrupted (%v); job cancelled", err)
+		return nil, fmt.Errorf("demo interrupted (%v); job cancelled", err)
 	}
 	if st != state.Transferred {
 		if e, _ := readError(j); e != nil {
 			e.write(c.stderr)
 		}
 		_, _ = j.Cancel()
-		return fmt.Errorf("the demo job ended %s instead of TRANSFERRED; job cancelled", st)
+		return nil, fmt.Errorf("the demo job ended %s instead of TRANSFERRED; job cancelled", st)
 	}
 	code, err := j.Complete()
 	if err != nil {
-		return failed("complete the job", err)
+		return nil, failed("complete the job", err)
 	}
 	final, _ := j.GetState()
 	fmt.Fprintf(out, "Complete:   %s; the temporary file was renamed to %s\n\n", code.Name(), demoName)
 
+	var requests []string
+	for _, r := range srv.Requests() {
+		entry := r.Method + " " + r.Path
+		if r.Range != "" {
+			entry += " Range: " + r.Range
+		}
+		if len(r.Faults) > 0 {
+			entry += fmt.Sprintf(" (the server cuts it after %d bytes)", r.Sent)
+		}
+		requests = append(requests, entry)
+	}
 	fmt.Fprintln(out, "The server saw:")
-	for _, r := range srv.requests() {
+	for _, r := range requests {
 		fmt.Fprintf(out, "  %s\n", r)
 	}
-	got, err := os.ReadFile(local)
+	data, err := os.ReadFile(local)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	gotSum := sha256.Sum256(got)
+	gotSum := sha256.Sum256(data)
 	if gotSum != sum {
-		return errors.New("the downloaded file differs from the source: sha256 " + hex.EncodeToString(gotSum[:]) +
+		return nil, errors.New("the downloaded file differs from the source: sha256 " + hex.EncodeToString(gotSum[:]) +
 			", want " + hex.EncodeToString(sum[:]))
-	}
-	if c.json {
-		return c.printJSON(obj{{"id", guid(j)}, {"local", local}, {"size", len(got)},
-			{"sha256", hex.EncodeToString(gotSum[:])}, {"verified", true}, {"state", final.String()},
-			{"requests", srv.requests()}})
 	}
 	fmt.Fprintf(out, "\nResult:\n")
 	fmt.Fprintf(out, "  local:  %s\n", local)
-	fmt.Fprintf(out, "  size:   %d bytes\n", len(got))
+	fmt.Fprintf(out, "  size:   %d bytes\n", len(data))
 	fmt.Fprintf(out, "  sha256: %s (matches the source)\n", hex.EncodeToString(gotSum[:]))
 	fmt.Fprintf(out, "  state:  %s\n", final)
-	fmt.Fprintf(out, "\nThe file stays in %s; remove that directory when done.\n", dir)
-	fmt.Fprintln(out, "Next: bitsadmin /help lists every verb; bitsadmin /transfer name URL /absolute/path downloads a file of yours.")
-	return nil
+	return &demoResult{id: guid(j), local: local, sha256: hex.EncodeToString(gotSum[:]), size: len(data),
+		state: final, requests: requests}, nil
+}
+
+// dayResult is what the demo's second and third parts did.
+type dayResult struct {
+	virtual      time.Duration // virtual time from Resume to TRANSFERRED
+	real         time.Duration // real time it took
+	errors       uint32        // transient errors on the way
+	requests     int           // requests the server answered
+	lateAt       time.Duration // virtual time at which the callback set after TRANSFERRED ran
+	lateCode     hresult.Code  // what Complete gave inside it
+	first, later int           // calls of the replaced and of the replacing callback
+}
+
+func (d *dayResult) json() obj {
+	return obj{{"virtualElapsed", d.virtual.String()}, {"realMs", d.real.Milliseconds()},
+		{"transientErrors", d.errors}, {"requests", d.requests},
+		{"lateCallbackAt", d.lateAt.String()}, {"lateCallbackComplete", d.lateCode.Name()},
+		{"replacedCallbackCalls", d.first}, {"replacingCallbackCalls", d.later}}
+}
+
+// demoVirtualDay is the demo's second and third parts, on a bitstest.Harness: a manager on a
+// virtual clock, with its files in dir (removed at the end).
+func demoVirtualDay(c *cli, out io.Writer, dir string) (*dayResult, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	srv := bitstest.NewServer(map[string][]byte{demoName: demoData}, bitstest.Status(503, 0))
+	defer srv.Close()
+	h := bitstest.NewHarness(nil)
+	defer h.Close()
+	// The server recovers after the outage: a timer on the harness's virtual clock.
+	h.Clock.AfterFunc(demoOutage, srv.ClearFaults)
+	since := func() time.Duration { return h.Clock.Now().Sub(bitstest.Epoch) }
+	app := h.ConnectAs(c.identity())
+	defer app.Close()
+
+	fmt.Fprintf(out, "\nPart 2: a day of retries in virtual time.\n")
+	fmt.Fprintf(out, "A second manager runs on a virtual clock (a bitstest.Harness). Its server answers 503 for\n"+
+		"the first %d hours; the job's minimum retry delay is %d minutes.\n", int(demoOutage.Hours()), int(demoRetryDelay.Minutes()))
+	j, err := app.CreateJob("a day of retries", job.Download)
+	if err != nil {
+		return nil, failed("create the job", err)
+	}
+	if err := j.AddFile(srv.URLFor(demoName), filepath.Join(dir, demoName)); err != nil {
+		return nil, failed("add the file", err)
+	}
+	if err := j.SetMinimumRetryDelay(uint32(demoRetryDelay / time.Second)); err != nil {
+		return nil, failed("set the minimum retry delay", err)
+	}
+	began := time.Now()
+	if err := j.Resume(); err != nil {
+		return nil, failed("resume the job", err)
+	}
+	h.Settle()
+	st, _ := j.GetState()
+	what := ""
+	if e, _ := readError(j); e != nil {
+		what = ": " + e.code.Name()
+	}
+	fmt.Fprintf(out, "  +%-9s %s after the first attempt%s\n", since(), st, what)
+	st = h.WaitState(j, 2*demoOutage, state.Transferred, state.Error)
+	d := &dayResult{real: time.Since(began), virtual: since(), requests: srv.Stats().Requests}
+	d.errors, _ = j.GetErrorCount()
+	if st != state.Transferred {
+		_, _ = j.Cancel()
+		return nil, fmt.Errorf("the retried job ended %s instead of TRANSFERRED; job cancelled", st)
+	}
+	fmt.Fprintf(out, "  +%-9s %s after %d transient errors (%d requests to the server)\n", d.virtual, st, d.errors, d.requests)
+	fmt.Fprintf(out, "Virtual time elapsed: %s; real time taken: %d ms.\n", d.virtual, d.real.Milliseconds())
+
+	fmt.Fprintf(out, "\nPart 3: notification rules, on the same clock.\n")
+	var mu sync.Mutex
+	var done error
+	late := &bitstest.Callback{Transferred: func(j *job.Job) error {
+		at := since()
+		code, err := j.Complete()
+		mu.Lock()
+		defer mu.Unlock()
+		d.lateAt, d.lateCode, done = at, code, err
+		return err
+	}}
+	if err := j.SetNotifyInterface(late); err != nil {
+		return nil, failed("set the callback", err)
+	}
+	h.Settle()
+	mu.Lock()
+	lateAt, lateCode, lateErr := d.lateAt, d.lateCode, done
+	mu.Unlock()
+	if lateErr != nil || lateCode != hresult.S_OK {
+		return nil, failed("complete the job in its callback", lateErr)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, demoName))
+	if err != nil {
+		return nil, err
+	}
+	if sha256.Sum256(data) != sha256.Sum256(demoData) {
+		return nil, errors.New("the retried download differs from the source")
+	}
+	fmt.Fprintf(out, "A callback set after the job became TRANSFERRED is called at once: JobTransferred ran at\n"+
+		"+%s, and Complete inside it gave %s (the file arrived whole).\n", lateAt, lateCode.Name())
+
+	j2, err := app.CreateJob("last registration wins", job.Download)
+	if err != nil {
+		return nil, failed("create the job", err)
+	}
+	if err := j2.AddFile(srv.URLFor(demoName), filepath.Join(dir, "second-"+demoName)); err != nil {
+		return nil, failed("add the file", err)
+	}
+	count := func(n *int, complete bool) *bitstest.Callback {
+		return &bitstest.Callback{Transferred: func(j *job.Job) error {
+			mu.Lock()
+			*n++
+			mu.Unlock()
+			if complete {
+				_, err := j.Complete()
+				return err
+			}
+			return nil
+		}}
+	}
+	var first, second int
+	for _, cb := range []*bitstest.Callback{count(&first, false), count(&second, true)} {
+		if err := j2.SetNotifyInterface(cb); err != nil {
+			return nil, failed("set the callback", err)
+		}
+	}
+	if err := j2.Resume(); err != nil {
+		return nil, failed("resume the job", err)
+	}
+	st = h.WaitState(j2, time.Hour, state.Acknowledged, state.Error)
+	mu.Lock()
+	d.first, d.later = first, second
+	mu.Unlock()
+	if st != state.Acknowledged {
+		_, _ = j2.Cancel()
+		return nil, fmt.Errorf("the second job ended %s instead of ACKNOWLEDGED; job cancelled", st)
+	}
+	fmt.Fprintf(out, "Two SetNotifyInterface calls on a new job: the last registration wins. JobTransferred\n"+
+		"calls: first callback %d, second callback %d.\n", d.first, d.later)
+	return d, nil
 }

@@ -37,9 +37,11 @@
 //	    its state; exit 0 for TRANSFERRED, 1 otherwise (ERROR, SUSPENDED, timeout)
 //	/MONITOR [/ALLUSERS] [/REFRESH sec] [/COUNT n]
 //	    show the jobs every sec seconds (5) until Ctrl-C or SIGTERM, or n refreshes
-//	/DEMO
+//	/DEMO [/KEEP]
 //	    download an embedded 1 MiB file from a loopback server with a real job (in a store of
-//	    its own), through a cut connection and a ranged resume, and check it by SHA-256
+//	    its own), through a cut connection and a ranged resume, and check it by SHA-256; then,
+//	    on a virtual clock, retry a job through a day of server errors in milliseconds and show
+//	    two notification rules. The demo's directory is removed unless /KEEP keeps the file
 //
 // Jobs: /CREATE [/DOWNLOAD|/UPLOAD|/UPLOAD-REPLY] name, /ADDFILE job remote local,
 // /ADDFILESET job listfile (lines "remote local"; # starts a comment), /LISTFILES job,

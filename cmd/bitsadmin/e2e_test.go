@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -442,12 +444,20 @@ func TestMonitorJSON(t *testing.T) {
 	assert.Contains(t, text, "'watched' SUSPENDED 0 / 0 0 / 0\nListed 1 job(s).")
 }
 
-// /DEMO downloads the embedded file and checks it.
-func TestDemo(t *testing.T) {
-	t.Parallel()
+// demoUser is a user whose temporary directory is tmp, where /DEMO makes its directory.
+func demoUser(t *testing.T) (*user, string) {
 	u := newUser(t)
 	tmp := t.TempDir()
 	u.env = append(u.env, "TMPDIR="+tmp, "TMP="+tmp, "TEMP="+tmp)
+	return u, tmp
+}
+
+// /DEMO downloads the embedded file through a cut connection and checks it, then retries a job
+// through a day of server errors in virtual time and shows two notification rules; it leaves
+// no directory behind.
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	u, tmp := demoUser(t)
 	out := u.ok("/demo")
 	data, err := os.ReadFile(filepath.Join("testdata", "demo", demoName))
 	require.NoError(t, err)
@@ -455,17 +465,77 @@ func TestDemo(t *testing.T) {
 	assert.Contains(t, out, "sha256: "+hex.EncodeToString(sum[:])+" (matches the source)")
 	assert.Contains(t, out, "state:  ACKNOWLEDGED")
 	assert.Contains(t, out, "BG_E_CONNECTION_CLOSED", "the demo shows a cut connection")
+	assert.Contains(t, out, "GET /bitsemu-demo.txt Range: bytes=0-1048575 (the server cuts it after 419431 bytes)")
 	assert.Contains(t, out, "Range: bytes=419431-", "and the ranged GET that resumes it")
 	assert.LessOrEqual(t, len(data), 1<<20)
-	// The downloaded file stays for the user; the demo's own store is gone.
+
+	// A day of 503s, retried every 10 minutes, in virtual time.
+	assert.Contains(t, out, "Its server answers 503 for\nthe first 24 hours; the job's minimum retry delay is 10 minutes.")
+	assert.Contains(t, out, "  +0s        TRANSIENT_ERROR after the first attempt: BG_E_HTTP_ERROR_503\n")
+	assert.Contains(t, out, "  +24h0m0s   TRANSFERRED after 144 transient errors (146 requests to the server)\n",
+		"a failed attempt every 10 minutes until the server recovers at 24 h, then HEAD and GET")
+	m := regexp.MustCompile(`Virtual time elapsed: 24h0m0s; real time taken: (\d+) ms\.`).FindStringSubmatch(out)
+	require.NotNil(t, m, out)
+	ms, err := strconv.Atoi(m[1])
+	require.NoError(t, err)
+	assert.Less(t, ms, 24*60*60*1000, "a virtual day takes less than a real one")
+
+	// The notification rules.
+	assert.Contains(t, out, "A callback set after the job became TRANSFERRED is called at once: JobTransferred ran at\n"+
+		"+24h0m0s, and Complete inside it gave S_OK (the file arrived whole).")
+	assert.Contains(t, out, "the last registration wins. JobTransferred\ncalls: first callback 0, second callback 1.")
+
+	// Nothing is left behind.
+	assert.Contains(t, out, "bitsadmin /demo /keep keeps the file.")
+	left, err := os.ReadDir(tmp)
+	require.NoError(t, err)
+	assert.Empty(t, left, "the demo removes its directory")
+}
+
+// /DEMO /KEEP keeps the downloaded file (and nothing else); --json reports both parts.
+func TestDemoKeepJSON(t *testing.T) {
+	t.Parallel()
+	u, tmp := demoUser(t)
+	var got struct {
+		Local      string `json:"local"`
+		Kept       bool   `json:"kept"`
+		Verified   bool   `json:"verified"`
+		State      string `json:"state"`
+		VirtualDay struct {
+			VirtualElapsed         string `json:"virtualElapsed"`
+			RealMs                 int64  `json:"realMs"`
+			TransientErrors        int    `json:"transientErrors"`
+			LateCallbackAt         string `json:"lateCallbackAt"`
+			LateCallbackComplete   string `json:"lateCallbackComplete"`
+			ReplacedCallbackCalls  int    `json:"replacedCallbackCalls"`
+			ReplacingCallbackCalls int    `json:"replacingCallbackCalls"`
+		} `json:"virtualDay"`
+	}
+	out := u.ok("/demo", "/keep", "--json")
+	require.NoError(t, json.Unmarshal([]byte(out), &got), out)
+	assert.True(t, got.Kept)
+	assert.True(t, got.Verified)
+	assert.Equal(t, "ACKNOWLEDGED", got.State)
+	assert.Equal(t, "24h0m0s", got.VirtualDay.VirtualElapsed)
+	assert.Equal(t, 144, got.VirtualDay.TransientErrors)
+	assert.Equal(t, "24h0m0s", got.VirtualDay.LateCallbackAt)
+	assert.Equal(t, "S_OK", got.VirtualDay.LateCallbackComplete)
+	assert.Equal(t, 0, got.VirtualDay.ReplacedCallbackCalls)
+	assert.Equal(t, 1, got.VirtualDay.ReplacingCallbackCalls)
+
+	data, err := os.ReadFile(filepath.Join("testdata", "demo", demoName))
+	require.NoError(t, err)
 	matches, err := filepath.Glob(filepath.Join(tmp, "bitsemu-demo-*", demoName))
 	require.NoError(t, err)
 	require.Len(t, matches, 1)
-	got, err := os.ReadFile(matches[0])
+	assert.Equal(t, matches[0], got.Local)
+	kept, err := os.ReadFile(matches[0])
 	require.NoError(t, err)
-	assert.Equal(t, data, got)
-	_, err = os.Stat(filepath.Join(filepath.Dir(matches[0]), "store"))
-	assert.True(t, os.IsNotExist(err))
+	assert.Equal(t, data, kept)
+	entries, err := os.ReadDir(filepath.Dir(matches[0]))
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "only the file stays: no store, no files of the virtual part")
+	assert.Equal(t, demoName, entries[0].Name())
 }
 
 // A store held by a running /MONITOR: another command waits for it, then fails clearly; once

@@ -76,8 +76,9 @@ func init() {
 			summary: "remove the credentials of a target and scheme", min: 3, max: 3, mode: oneShot, run: verbRemoveCredentials},
 		&verbSpec{name: "takeownership", syntax: "job", summary: "make the caller the job's owner (administrators)",
 			min: 1, max: 1, mode: oneShot, run: verbTakeOwnership},
-		&verbSpec{name: "demo", syntax: "", summary: "download a file from a loopback server with a real job, start to finish",
-			min: 0, max: 0, mode: noStore, run: verbDemo},
+		&verbSpec{name: "demo", syntax: "[/keep]",
+			summary: "download a file from a loopback server with a real job, then a day of retries in virtual time; /keep keeps the file",
+			flags:   []string{"keep"}, min: 0, max: 0, mode: noStore, run: verbDemo},
 		&verbSpec{name: "help", syntax: "", summary: "show this help", min: 0, max: -1, mode: noStore, run: verbHelp},
 	)
 }

@@ -1,0 +1,78 @@
+package bitstest
+
+import "github.com/bitsemu/bitsemu/job"
+
+// Callback is a job callback made of functions, so that a test writes only the notifications it
+// cares about:
+//
+//	err := j.SetNotifyInterface(&bitstest.Callback{
+//		Transferred: func(j *job.Job) error { _, err := j.Complete(); return err },
+//	})
+//
+// *Callback implements [job.Callback], [job.Callback2] and [job.Callback3]
+// (IBackgroundCopyCallback, 2 and 3). A nil field does nothing and returns nil, which the
+// manager takes as S_OK: the notification counts as delivered, is not retried and does not fall
+// back to the notify command line. Which notifications are delivered at all still depends on the
+// job's notify flags (SetNotifyFlags): by default only JobTransferred and JobError.
+//
+// The functions are called on the manager's delivery goroutines, one at a time for a job but
+// concurrently for different jobs, and may call back into the job or the manager. An error
+// makes the manager call JobTransferred, JobError or FileTransferred again after the job's
+// minimum retry delay; for the first two, a notify command line the job has runs in its place.
+type Callback struct {
+	// Transferred is JobTransferred: every file of the job has been transferred.
+	Transferred func(j *job.Job) error
+	// Error is JobError: the job entered ERROR; e describes the error.
+	Error func(j *job.Job, e *job.ErrorInfo) error
+	// Modified is JobModification: the job's state, progress, files or properties changed
+	// (with job.NotifyJobModification set).
+	Modified func(j *job.Job) error
+	// FileDone is FileTransferred: the file f of the job has been transferred (with
+	// job.NotifyFileTransferred set).
+	FileDone func(j *job.Job, f *job.File) error
+	// RangesDone is FileRangesTransferred: ranges of f have been transferred (on-demand jobs,
+	// with job.NotifyFileRangesTransferred set).
+	RangesDone func(j *job.Job, f *job.File, ranges []job.FileRange) error
+}
+
+// JobTransferred calls c.Transferred, if set.
+func (c *Callback) JobTransferred(j *job.Job) error {
+	if c.Transferred == nil {
+		return nil
+	}
+	return c.Transferred(j)
+}
+
+// JobError calls c.Error, if set.
+func (c *Callback) JobError(j *job.Job, e *job.ErrorInfo) error {
+	if c.Error == nil {
+		return nil
+	}
+	return c.Error(j, e)
+}
+
+// JobModification calls c.Modified, if set.
+func (c *Callback) JobModification(j *job.Job) error {
+	if c.Modified == nil {
+		return nil
+	}
+	return c.Modified(j)
+}
+
+// FileTransferred calls c.FileDone, if set.
+func (c *Callback) FileTransferred(j *job.Job, f *job.File) error {
+	if c.FileDone == nil {
+		return nil
+	}
+	return c.FileDone(j, f)
+}
+
+// FileRangesTransferred calls c.RangesDone, if set.
+func (c *Callback) FileRangesTransferred(j *job.Job, f *job.File, ranges []job.FileRange) error {
+	if c.RangesDone == nil {
+		return nil
+	}
+	return c.RangesDone(j, f, ranges)
+}
+
+var _ job.Callback3 = (*Callback)(nil)
