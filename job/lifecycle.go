@@ -106,12 +106,14 @@ func (j *Job) Complete() (hresult.Code, error) {
 	}
 	c := j.c
 	if c.typ == Download {
-		doomed, renameErr := c.completeFiles()
-		if renameErr != nil {
-			// The job stays in the queue, TRANSFERRED; files already renamed stay available
-			// (IBackgroundCopyJob::Complete).
-			o.move(state.Transferred, 0)
-			err := o.failErr(DiskCode(renameErr), renameErr)
+		doomed, verified, ferr := c.completeFiles()
+		if ferr != nil {
+			if verified {
+				// A rename failed: the job stays in the queue, TRANSFERRED; files already
+				// renamed stay available (IBackgroundCopyJob::Complete).
+				o.move(state.Transferred, 0)
+			}
+			err := o.failErr(fileCode(ferr), ferr)
 			o.end()
 			return 0, err
 		}
