@@ -321,6 +321,9 @@ type TransferView struct {
 	ProxyBypass    string
 	SecurityFlags  uint32
 	DynamicContent bool
+	// MaxDownloadSize is the BITS_JOB_PROPERTY_MAX_DOWNLOAD_SIZE property: the most bytes the
+	// job's files may hold together, 0 for no cap.
+	MaxDownloadSize uint64
 
 	// RetryDelay is the minimum retry delay.
 	RetryDelay time.Duration
@@ -355,20 +358,21 @@ func (j *Job) TransferView() TransferView {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	v := TransferView{
-		Type:           c.typ,
-		State:          c.st,
-		Priority:       c.priority,
-		Headers:        c.headers,
-		Method:         c.httpMethod,
-		Credentials:    append([]Credentials(nil), c.creds...),
-		ProxyUsage:     c.proxyUsage,
-		ProxyList:      c.proxyList,
-		ProxyBypass:    c.proxyBypass,
-		SecurityFlags:  c.security,
-		DynamicContent: c.props.dynamicContent,
-		RetryDelay:     time.Duration(c.retryDelay) * time.Second,
-		Modified:       c.modified,
-		Files:          make([]FileView, len(c.files)),
+		Type:            c.typ,
+		State:           c.st,
+		Priority:        c.priority,
+		Headers:         c.headers,
+		Method:          c.httpMethod,
+		Credentials:     append([]Credentials(nil), c.creds...),
+		ProxyUsage:      c.proxyUsage,
+		ProxyList:       c.proxyList,
+		ProxyBypass:     c.proxyBypass,
+		SecurityFlags:   c.security,
+		DynamicContent:  c.props.dynamicContent,
+		MaxDownloadSize: c.props.maxDownloadSize,
+		RetryDelay:      time.Duration(c.retryDelay) * time.Second,
+		Modified:        c.modified,
+		Files:           make([]FileView, len(c.files)),
 	}
 	if !c.noProgressSince.IsZero() {
 		v.NoProgressDeadline = c.noProgressSince.Add(time.Duration(c.noProgress) * time.Second)

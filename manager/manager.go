@@ -120,6 +120,8 @@ type Manager struct {
 	notify *notify.Dispatcher
 	sched  *sched
 	store  *store.Store // nil for an in-memory manager
+	// noRead are the directories no job may read from: the store's (transfer.Options.NoRead).
+	noRead []string
 	persistence
 
 	mu      sync.Mutex

@@ -42,6 +42,7 @@ func Open(dir string, opts ...Option) (*Manager, error) {
 	}
 	m := newManager(opts)
 	m.store = st
+	m.noRead = resolveRoots([]string{dir})
 	m.persistence.seqs = make(map[uuid.UUID]uint64, len(recs))
 	jobs := make([]*job.Job, 0, len(recs))
 	for _, r := range recs {
