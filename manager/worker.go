@@ -43,7 +43,10 @@ func (s *sched) work(r *run, v job.TransferView) {
 			continue
 		}
 		pending = true
-		opts.LimitSize, opts.MaxSize = sizeLeft(v, i)
+		if v.MaxDownloadSize != 0 {
+			// The files before this one have just been fetched: count them as they are now.
+			opts.LimitSize, opts.MaxSize = sizeLeft(j.TransferView(), i)
+		}
 		if !s.fetchFile(r, i, opts, obs) {
 			return
 		}
