@@ -259,3 +259,21 @@ func TestLocalRootsHoldAfterAddFile(t *testing.T) {
 		assertContent(t, filepath.Join(inside, "f.bin"), "data")
 	})
 }
+
+func TestCancelLeavesALinkAtTheTemporaryNameAlone(t *testing.T) {
+	needLinks(t)
+	fx := newFx(t)
+	j := fx.jobIn(job.Download, 1, state.Transferring)
+	writeFile(t, j, 0, "partial", false)
+	_, temp := names(t, j, 0)
+	v := victim(t, "target of the link")
+	linkTo(v)(t, temp)
+	code, err := j.Cancel()
+	require.NoError(t, err)
+	assert.Equal(t, hresult.BG_S_UNABLE_TO_DELETE_FILES, code, "the job's own file is not there to delete")
+	mustState(t, j, state.Cancelled)
+	assertContent(t, v, "target of the link")
+	fi, err := os.Lstat(temp)
+	require.NoError(t, err)
+	assert.Equal(t, os.ModeSymlink, fi.Mode().Type(), "what is not the job's stays")
+}
