@@ -37,6 +37,11 @@
 //     are not sent. The BG_SSL_* security flags are not honoured.
 //   - Local files honour ranges (BITS 3.0 refuses them for SMB; the job layer enforces that).
 //     UNC names fail with ERROR_PATH_NOT_FOUND except on Windows.
+//   - Local sources are read with the process's rights; Options.ReadRoots and Options.NoRead
+//     limit them (a fatal E_ACCESSDENIED, context REMOTE_FILE).
+//   - Options.LimitSize enforces the job's maximum download size: a fatal
+//     BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED, context REMOTE_FILE, before writing when the size is
+//     known, at the cap when it is not.
 package transfer
 
 import (
