@@ -184,18 +184,22 @@ type keeping struct {
 // again. Called with the job locked.
 func (c *core) completeFiles() (doomed []*fileCore, verified bool, err error) {
 	var keep []keeping
+	dirs := map[string]*os.Root{} // one handle per directory, however many files go there
 	defer func() {
-		for _, k := range keep {
-			k.dir.Close()
+		for _, d := range dirs {
+			d.Close()
 		}
 	}()
 	for _, fc := range c.files {
 		if !fc.done || fc.kept || !fc.tempCreated {
 			continue
 		}
-		dir, err := c.env.openDir(fc.local)
-		if err != nil {
-			return nil, false, err
+		dir := dirs[filepath.Dir(fc.local)]
+		if dir == nil {
+			if dir, err = c.env.openDir(fc.local); err != nil {
+				return nil, false, err
+			}
+			dirs[filepath.Dir(fc.local)] = dir
 		}
 		keep = append(keep, keeping{fc: fc, dir: dir})
 		k := &keep[len(keep)-1]
