@@ -2,8 +2,10 @@ package job
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,7 +20,9 @@ import (
 // with owner-only permissions. Complete renames the temporary files of finished files to their
 // local names and removes the others; Cancel removes every temporary file and never touches the
 // local names. These operations run under the job lock, so a transfer that opens a temporary
-// file (OpenTemp) and a Cancel or Complete never interleave.
+// file (OpenTemp) and a Cancel or Complete never interleave. Every one of them reaches the file
+// through its directory, confined under the local roots, and checks that the temporary file is
+// still the one the job created (tempfile.go).
 
 // tempPerm is the mode of temporary files: readable and writable by the owner only.
 const tempPerm = 0o600
@@ -26,9 +30,13 @@ const tempPerm = 0o600
 // OpenTemp opens the temporary file of file i for the transfer engine, creating it (exclusively,
 // mode 0600) on first use. The file's recorded progress is reconciled with what is on disk: data
 // beyond the recorded progress is cut off, and when the file holds less than the record says
-// (it was truncated or removed behind the service's back) the progress drops to what is there.
-// BG_E_INVALID_STATE for a final job; the temporary file's error, with context, when it cannot
-// be opened or created.
+// (it was truncated behind the service's back) the progress drops to what is there; a temporary
+// file that was removed is created again, empty. An existing temporary file is opened without
+// following a symbolic link and only when it is the file the job created:
+// BG_E_LOCAL_FILE_CHANGED when a link, a directory or another file took its place (nothing is
+// written then). E_ACCESSDENIED when the directory can no longer be reached inside the local
+// roots; BG_E_INVALID_STATE for a final job; the temporary file's error, with context, when it
+// cannot be opened or created.
 func (e *Engine) OpenTemp(i int) (*os.File, error) {
 	j := &e.Job
 	c := j.c
@@ -44,48 +52,54 @@ func (e *Engine) OpenTemp(i int) (*os.File, error) {
 	if fc.tempName == "" {
 		fc.tempName = tempNameFor(c, fc)
 	}
+	dir, err := c.env.openDir(fc.local)
+	if err != nil {
+		return nil, o.failErr(fileCode(err), err)
+	}
+	defer dir.Close()
 	if !fc.tempCreated {
-		f, err := createTemp(fc)
+		f, err := createTemp(dir, fc)
 		if err != nil {
-			return nil, o.failErr(DiskCode(err), err)
+			return nil, o.failErr(fileCode(err), err)
 		}
 		fc.tempCreated = true
 		o.setTransferred(i, 0)
 		return f, nil
 	}
-	f, err := os.OpenFile(fc.tempName, os.O_RDWR, 0)
+	f, st, err := openOwnTemp(dir, fc, os.O_RDWR)
 	if errors.Is(err, fs.ErrNotExist) {
-		f, err = os.OpenFile(fc.tempName, os.O_RDWR|os.O_CREATE|os.O_EXCL, tempPerm)
+		// Removed behind the service's back: the file starts again, in a new temporary file.
+		f, st, err = createIn(dir, filepath.Base(fc.tempName))
 	}
-	if err != nil {
-		return nil, o.failErr(DiskCode(err), err)
-	}
-	st, err := f.Stat()
 	if err == nil {
-		size := uint64(st.Size())
+		fc.tempID = st.id
 		switch {
-		case size > fc.transferred:
+		case st.size > fc.transferred:
 			err = f.Truncate(int64(fc.transferred))
-		case size < fc.transferred:
-			o.setTransferred(i, size)
+		case st.size < fc.transferred:
+			o.setTransferred(i, st.size)
+		}
+		if err != nil {
+			f.Close()
 		}
 	}
 	if err != nil {
-		f.Close()
-		return nil, o.failErr(DiskCode(err), err)
+		return nil, o.failErr(fileCode(err), err)
 	}
 	return f, nil
 }
 
-// createTemp creates fc's temporary file exclusively. When a file the job did not create has the
-// name, it tries the name with a counter added, and keeps the one it got.
-func createTemp(fc *fileCore) (*os.File, error) {
-	base := strings.TrimSuffix(fc.tempName, ".tmp")
-	name := fc.tempName
+// createTemp creates fc's temporary file exclusively in dir and records its identity. When a
+// file the job did not create has the name, it tries the name with a counter added, and keeps
+// the one it got.
+func createTemp(dir *os.Root, fc *fileCore) (*os.File, error) {
+	folder := filepath.Dir(fc.tempName)
+	base := strings.TrimSuffix(filepath.Base(fc.tempName), ".tmp")
+	name := filepath.Base(fc.tempName)
 	for n := 1; ; n++ {
-		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, tempPerm)
+		f, st, err := createIn(dir, name)
 		if err == nil {
-			fc.tempName = name
+			fc.tempName, fc.tempID = filepath.Join(folder, name), st.id
 			return f, nil
 		}
 		if !errors.Is(err, fs.ErrExist) || n == 100 {
@@ -98,7 +112,8 @@ func createTemp(fc *fileCore) (*os.File, error) {
 // Reconcile makes the recorded progress of every file agree with its temporary file, as the
 // service does when it starts again after a crash: bytes past the recorded progress (written
 // after the last checkpoint) are cut off, a temporary file shorter than the record lowers the
-// progress to what it holds, and a missing one sets it to 0 (for the service).
+// progress to what it holds, and a missing one sets it to 0 (for the service). A temporary file
+// that is no longer the job's (see OpenTemp) is left alone: the transfer fails on it.
 func (e *Engine) Reconcile() error {
 	j := &e.Job
 	c := j.c
@@ -109,24 +124,39 @@ func (e *Engine) Reconcile() error {
 		if !fc.tempCreated || fc.kept {
 			continue
 		}
-		st, err := os.Stat(fc.tempName)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			fc.tempCreated = false
-			o.setTransferred(i, 0)
-		case err != nil:
-			if first == nil {
-				first = o.failErr(DiskCode(err), err)
-			}
-		case uint64(st.Size()) > fc.transferred:
-			if err := os.Truncate(fc.tempName, int64(fc.transferred)); err != nil && first == nil {
-				first = o.failErr(DiskCode(err), err)
-			}
-		case uint64(st.Size()) < fc.transferred:
-			o.setTransferred(i, uint64(st.Size()))
+		if err := o.reconcile(i, fc); err != nil && first == nil {
+			first = o.failErr(fileCode(err), err)
 		}
 	}
 	return first
+}
+
+func (o *op) reconcile(i int, fc *fileCore) error {
+	dir, err := o.j.c.env.openDir(fc.local)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	f, st, err := openOwnTemp(dir, fc, os.O_RDWR)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		fc.tempCreated = false
+		o.setTransferred(i, 0)
+		return nil
+	case errors.Is(err, errTempChanged):
+		return nil
+	case err != nil:
+		return err
+	}
+	defer f.Close()
+	fc.tempID = st.id
+	switch {
+	case st.size > fc.transferred:
+		return f.Truncate(int64(fc.transferred))
+	case st.size < fc.transferred:
+		o.setTransferred(i, st.size)
+	}
+	return nil
 }
 
 // setTransferred records that file i holds n bytes, reporting a change when it differs.
@@ -140,37 +170,82 @@ func (o *op) setTransferred(i int, n uint64) {
 	o.emit(Change{Kind: FileProgressed, File: i})
 }
 
+// keeping is a finished file on its way to its local name.
+type keeping struct {
+	fc      *fileCore
+	dir     *os.Root
+	renamed bool // a Complete the process did not live to record renamed it already
+}
+
 // completeFiles makes the finished files available under their local names and returns the
-// temporary files of the others, to remove once the job's new state is recorded. It returns the
-// first rename failure, after which nothing else changes, so that Complete can be tried again.
-// Called with the job locked.
-func (c *core) completeFiles() (doomed []*fileCore, renameErr error) {
+// temporary files of the others, to remove once the job's new state is recorded. It first checks
+// every finished file's temporary file (no link followed, the job's own file, the size the job
+// transferred): when one fails the check it returns the error with verified false, and nothing
+// has changed. Then it renames them, inside their directories, and returns the first rename
+// failure (verified true), after which nothing else changes, so that Complete can be tried
+// again. Called with the job locked.
+func (c *core) completeFiles() (doomed []*fileCore, verified bool, err error) {
+	var keep []keeping
+	dirs := map[string]*os.Root{} // one handle per directory, however many files go there
+	defer func() {
+		for _, d := range dirs {
+			d.Close()
+		}
+	}()
 	for _, fc := range c.files {
 		if !fc.done || fc.kept || !fc.tempCreated {
 			continue
 		}
-		if err := os.Rename(fc.tempName, fc.local); err != nil {
-			if !renamedBefore(fc, err) {
-				return nil, err
+		dir := dirs[filepath.Dir(fc.local)]
+		if dir == nil {
+			if dir, err = c.env.openDir(fc.local); err != nil {
+				return nil, false, err
+			}
+			dirs[filepath.Dir(fc.local)] = dir
+		}
+		keep = append(keep, keeping{fc: fc, dir: dir})
+		k := &keep[len(keep)-1]
+		f, st, err := openOwnTemp(dir, fc, os.O_RDONLY)
+		switch {
+		case errors.Is(err, fs.ErrNotExist) && renamedBefore(dir, fc):
+			k.renamed = true
+			continue
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, false, changed(fc.tempName, "gone")
+		case err != nil:
+			return nil, false, err
+		}
+		f.Close()
+		if st.size != fc.total {
+			return nil, false, changed(fc.tempName, fmt.Sprintf("%d bytes where %d were transferred", st.size, fc.total))
+		}
+	}
+	for _, k := range keep {
+		if !k.renamed {
+			if err := k.dir.Rename(filepath.Base(k.fc.tempName), filepath.Base(k.fc.local)); err != nil {
+				return nil, true, err
 			}
 		}
-		fc.kept, fc.tempCreated = true, false
+		k.fc.kept, k.fc.tempCreated = true, false
 	}
-	return c.temps(), nil
+	return c.temps(), true, nil
 }
 
-// renamedBefore reports whether a failed rename of fc's temporary file finds the work already
-// done: the temporary file is gone and the local file is there. That is what a Complete the
-// process did not live to record leaves behind; the next Complete finishes it.
-func renamedBefore(fc *fileCore, err error) bool {
-	if !errors.Is(err, fs.ErrNotExist) {
+// renamedBefore reports whether fc's temporary file, gone, was renamed already: the local file
+// is the job's temporary file (same identity and size). That is what a Complete the process did
+// not live to record leaves behind; the next Complete finishes it. An older local file never
+// passes for the download.
+func renamedBefore(dir *os.Root, fc *fileCore) bool {
+	if fc.tempID == (fileID{}) {
 		return false
 	}
-	if _, err := os.Lstat(fc.tempName); !errors.Is(err, fs.ErrNotExist) {
+	f, err := openNoFollow(dir, filepath.Base(fc.local), os.O_RDONLY)
+	if err != nil {
 		return false
 	}
-	st, err := os.Stat(fc.local)
-	return err == nil && st.Mode().IsRegular()
+	defer f.Close()
+	st, err := statFile(f)
+	return err == nil && st.id == fc.tempID && st.size == fc.total
 }
 
 // temps returns the files whose temporary file exists. Called with the job locked.
@@ -186,13 +261,13 @@ func (c *core) temps() []*fileCore {
 
 // removeTemps removes the temporary files of a job that became final, once the change is
 // recorded: a crash in between leaves a stray temporary file, never a job whose data is gone.
-// It reports whether every file went; a file already gone counts as removed. Called without
-// the job's lock.
+// Only the job's own temporary file is removed, inside its directory: a name that another file,
+// a link or a directory took over is left alone and counts as not deleted. It reports whether
+// every file went; a file already gone counts as removed. Called without the job's lock.
 func (c *core) removeTemps(files []*fileCore) bool {
 	ok := true
 	for _, fc := range files {
-		err := os.Remove(fc.tempName)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if !c.removeTemp(fc) {
 			ok = false
 			continue
 		}
@@ -201,6 +276,23 @@ func (c *core) removeTemps(files []*fileCore) bool {
 		c.mu.Unlock()
 	}
 	return ok
+}
+
+// removeTemp removes fc's temporary file and reports whether it is gone. The job is final:
+// nothing changes the file's name or identity any more.
+func (c *core) removeTemp(fc *fileCore) bool {
+	dir, err := c.env.openDir(fc.local)
+	if err != nil {
+		return false
+	}
+	defer dir.Close()
+	f, _, err := openOwnTemp(dir, fc, os.O_RDONLY)
+	if err != nil {
+		return errors.Is(err, fs.ErrNotExist)
+	}
+	f.Close()
+	err = dir.Remove(filepath.Base(fc.tempName))
+	return err == nil || errors.Is(err, fs.ErrNotExist)
 }
 
 // DiskCode maps a file-system error to the HRESULT BITS reports for it: E_ACCESSDENIED,
@@ -235,6 +327,9 @@ type TransferView struct {
 	ProxyBypass    string
 	SecurityFlags  uint32
 	DynamicContent bool
+	// MaxDownloadSize is the BITS_JOB_PROPERTY_MAX_DOWNLOAD_SIZE property: the most bytes the
+	// job's files may hold together, 0 for no cap.
+	MaxDownloadSize uint64
 
 	// RetryDelay is the minimum retry delay.
 	RetryDelay time.Duration
@@ -270,20 +365,21 @@ func (e *Engine) TransferView() TransferView {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	v := TransferView{
-		Type:           c.typ,
-		State:          c.st,
-		Priority:       c.priority,
-		Headers:        c.headers,
-		Method:         c.httpMethod,
-		Credentials:    append([]Credentials(nil), c.creds...),
-		ProxyUsage:     c.proxyUsage,
-		ProxyList:      c.proxyList,
-		ProxyBypass:    c.proxyBypass,
-		SecurityFlags:  c.security,
-		DynamicContent: c.props.dynamicContent,
-		RetryDelay:     time.Duration(c.retryDelay) * time.Second,
-		Modified:       c.modified,
-		Files:          make([]FileView, len(c.files)),
+		Type:            c.typ,
+		State:           c.st,
+		Priority:        c.priority,
+		Headers:         c.headers,
+		Method:          c.httpMethod,
+		Credentials:     append([]Credentials(nil), c.creds...),
+		ProxyUsage:      c.proxyUsage,
+		ProxyList:       c.proxyList,
+		ProxyBypass:     c.proxyBypass,
+		SecurityFlags:   c.security,
+		DynamicContent:  c.props.dynamicContent,
+		MaxDownloadSize: c.props.maxDownloadSize,
+		RetryDelay:      time.Duration(c.retryDelay) * time.Second,
+		Modified:        c.modified,
+		Files:           make([]FileView, len(c.files)),
 	}
 	if !c.noProgressSince.IsZero() {
 		v.NoProgressDeadline = c.noProgressSince.Add(time.Duration(c.noProgress) * time.Second)

@@ -357,7 +357,7 @@ func TestCompleteFinishesACompleteInterruptedByACrash(t *testing.T) {
 	_, temp := names(t, j2, 0)
 	require.NoError(t, os.Remove(temp))
 	_, err = j2.Complete()
-	assert.ErrorIs(t, err, hresult.ERROR_PATH_NOT_FOUND)
+	assert.ErrorIs(t, err, hresult.BG_E_LOCAL_FILE_CHANGED)
 	mustState(t, j2, state.Transferred)
 }
 

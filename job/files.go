@@ -46,6 +46,7 @@ type fileCore struct {
 	kept          bool   // Complete renamed the temporary file to the local name
 	validator     string // the remote file's version (SetFileValidator)
 	headers       string
+	tempID        fileID // the temporary file's identity; zero until created (or unknown)
 }
 
 // File is a handle to one file of a job (IBackgroundCopyFile through IBackgroundCopyFile5).

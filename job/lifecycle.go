@@ -64,7 +64,8 @@ func (j *Job) Resume() error {
 
 // Cancel removes the job from the queue for good: it moves to CANCELLED and its temporary files
 // are deleted (IBackgroundCopyJob::Cancel). The code is S_OK, or BG_S_UNABLE_TO_DELETE_FILES when
-// a temporary file could not be deleted. BG_E_INVALID_STATE for a final job.
+// a temporary file could not be deleted, or something other than the job's own file has its
+// name (it is left alone). BG_E_INVALID_STATE for a final job.
 func (j *Job) Cancel() (hresult.Code, error) {
 	o, err := j.begin(state.Cancel, "Cancel")
 	if err != nil {
@@ -91,9 +92,12 @@ func (j *Job) Cancel() (hresult.Code, error) {
 // not (their temporary files are removed and their local files not created);
 // BG_S_UNABLE_TO_DELETE_FILES when a temporary file could not be removed. When a rename fails,
 // Complete returns its error and the job stays in the queue, TRANSFERRED: the files renamed so
-// far stay available, and a later Complete renames the rest. Upload jobs can be completed only
-// when TRANSFERRED. BG_E_INVALID_STATE for a final job, or for an upload job that is not
-// TRANSFERRED. Complete also marks every kept file as validated.
+// far stay available, and a later Complete renames the rest. Before renaming anything, Complete
+// checks that every finished file's temporary file is still the job's own file, of the size
+// transferred: otherwise it returns BG_E_LOCAL_FILE_CHANGED (E_ACCESSDENIED when its directory
+// can no longer be reached inside the local roots) and changes nothing. Upload jobs can be
+// completed only when TRANSFERRED. BG_E_INVALID_STATE for a final job, or for an upload job that
+// is not TRANSFERRED. Complete also marks every kept file as validated.
 func (j *Job) Complete() (hresult.Code, error) {
 	o, err := j.begin(state.Complete, "Complete")
 	if err != nil {
@@ -106,12 +110,14 @@ func (j *Job) Complete() (hresult.Code, error) {
 	}
 	c := j.c
 	if c.typ == Download {
-		doomed, renameErr := c.completeFiles()
-		if renameErr != nil {
-			// The job stays in the queue, TRANSFERRED; files already renamed stay available
-			// (IBackgroundCopyJob::Complete).
-			o.move(state.Transferred, 0)
-			err := o.failErr(DiskCode(renameErr), renameErr)
+		doomed, verified, ferr := c.completeFiles()
+		if ferr != nil {
+			if verified {
+				// A rename failed: the job stays in the queue, TRANSFERRED; files already
+				// renamed stay available (IBackgroundCopyJob::Complete).
+				o.move(state.Transferred, 0)
+			}
+			err := o.failErr(fileCode(ferr), ferr)
 			o.end()
 			return 0, err
 		}

@@ -87,6 +87,11 @@ type FileRecord struct {
 	Kept            bool   // Complete renamed it to the local name
 	Validator       string // the remote file's version as last seen
 	ResponseHeaders string
+	// TempDevice and TempInode identify the temporary file the job created (its device and
+	// inode; on Windows its volume serial number and file index); both 0 when unknown. The
+	// temporary file is reopened, renamed or removed only while it is that file.
+	TempDevice uint64
+	TempInode  uint64
 }
 
 // Record returns the job's record as it stands (for the service).
@@ -123,6 +128,7 @@ func (e *Engine) Record() Record {
 			Validated: fc.validated, ValidationSet: fc.validationSet,
 			TempName: fc.tempName, TempCreated: fc.tempCreated, Kept: fc.kept,
 			Validator: fc.validator, ResponseHeaders: fc.headers,
+			TempDevice: fc.tempID.dev, TempInode: fc.tempID.ino,
 		}
 	}
 	if e := c.errInfo; e != nil {
@@ -180,6 +186,7 @@ func Restore(env *Env, caller *Caller, r Record) (*Job, error) {
 			validated: f.Validated, validationSet: f.ValidationSet,
 			tempName: f.TempName, tempCreated: f.TempCreated, kept: f.Kept,
 			validator: f.Validator, headers: f.ResponseHeaders,
+			tempID: fileID{dev: f.TempDevice, ino: f.TempInode},
 		}
 	}
 	if e := r.Error; e != nil {

@@ -78,8 +78,12 @@ func WithInactivityTimeout(d time.Duration) Option {
 
 // WithLocalRoots confines the local file names of jobs (AddFile, AddFileSet, AddFileWithRanges,
 // SetReplyFileName) to the given directories and their subdirectories; a name elsewhere gives
-// E_ACCESSDENIED. Symbolic links are resolved, so a link cannot lead out. By default any
-// directory the process can write is allowed.
+// E_ACCESSDENIED. Symbolic links are resolved, so a link cannot lead out, and every later use of
+// a name (the temporary file's creation and reopening, Complete's rename, the removal of
+// temporary files) goes through os.Root below its root, so a directory swapped for a link after
+// AddFile cannot lead out either. Local sources (file URLs, absolute paths) are confined to the
+// same directories. By default any directory the process can write is allowed, and any file it
+// can read, except the store's.
 func WithLocalRoots(dirs ...string) Option {
 	return func(cf *config) { cf.roots = append(cf.roots, dirs...) }
 }
@@ -128,6 +132,8 @@ type Manager struct {
 	notify *notify.Dispatcher
 	sched  *sched
 	store  *store.Store // nil for an in-memory manager
+	// noRead are the directories no job may read from: the store's (transfer.Options.NoRead).
+	noRead []string
 	persistence
 
 	mu      sync.Mutex

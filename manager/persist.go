@@ -28,6 +28,9 @@ import (
 // file's data is on disk, so a crash loses at most that much and never leaves a file that
 // disagrees with its record.
 //
+// No job may read the files of dir: a local source that is one of them, under any name, fails
+// with E_ACCESSDENIED, for every owner (the store holds every user's credentials).
+//
 // Errors: the directory is held by another manager (ERROR_SHARING_VIOLATION, store.ErrInUse); the
 // store or one of its records is damaged, or was written by a newer bitsemu
 // (BG_E_DATABASE_CORRUPT, store.ErrCorrupt or store.ErrVersion). Nothing is dropped silently.
@@ -43,6 +46,7 @@ func Open(dir string, opts ...Option) (*Manager, error) {
 	}
 	m := newManager(opts)
 	m.store = st
+	m.noRead = resolveRoots([]string{dir})
 	m.persistence.seqs = make(map[uuid.UUID]uint64, len(recs))
 	jobs := make([]*job.Engine, 0, len(recs))
 	for _, r := range recs {

@@ -32,6 +32,8 @@ func (s *sched) work(r *run, v job.TransferView) {
 	if !r.fg {
 		opts.Limiter = s.bg // the bandwidth policy applies to background jobs
 	}
+	// What the job may read: below the local roots when there are some, never the store.
+	opts.ReadRoots, opts.NoRead = s.m.env.LocalRoots, s.m.noRead
 	obs := &fileObserver{s: s, j: j, connected: v.State == state.Transferring}
 	pending := false
 	for i := range v.Files {
@@ -42,6 +44,10 @@ func (s *sched) work(r *run, v job.TransferView) {
 			continue
 		}
 		pending = true
+		if v.MaxDownloadSize != 0 {
+			// The files before this one have just been fetched: count them as they are now.
+			opts.LimitSize, opts.MaxSize = sizeLeft(j.TransferView(), i)
+		}
 		if !s.fetchFile(r, i, opts, obs) {
 			return
 		}
@@ -51,6 +57,27 @@ func (s *sched) work(r *run, v job.TransferView) {
 		obs.connect()
 		_, _ = j.FireFileDone(len(v.Files) - 1)
 	}
+}
+
+// sizeLeft is what the job's maximum download size leaves for file i once the bytes of its
+// other files are counted (finished ones at their size, others at what they hold); false when
+// the job has no cap.
+func sizeLeft(v job.TransferView, i int) (bool, uint64) {
+	if v.MaxDownloadSize == 0 {
+		return false, 0
+	}
+	var used uint64
+	for k, f := range v.Files {
+		if k == i {
+			continue
+		}
+		n := f.Transferred
+		if f.Done && f.Total != job.SizeUnknown {
+			n = f.Total
+		}
+		used += min(n, v.MaxDownloadSize-min(used, v.MaxDownloadSize))
+	}
+	return true, v.MaxDownloadSize - min(used, v.MaxDownloadSize)
 }
 
 // fetchFile transfers file i and marks it done. It reports whether the job should go on with

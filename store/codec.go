@@ -46,8 +46,9 @@ const (
 	ffValidationSet
 	ffTempCreated
 	ffKept
+	ffTempID // TempDevice and TempInode follow the file's strings
 
-	ffAll = ffKept<<1 - 1
+	ffAll = ffTempID<<1 - 1
 )
 
 // The smallest encodings of a credential, a file and a range, which bound their counts by the
@@ -83,7 +84,7 @@ func encodedSizeHint(r *job.Record) int {
 	for i := range r.Files {
 		f := &r.Files[i]
 		n += 2*binary.MaxVarintLen64 + 2*binary.MaxVarintLen32 + 5*str + len(f.RemoteName) + len(f.LocalName) +
-			len(f.TempName) + len(f.Validator) + len(f.ResponseHeaders) + 2*binary.MaxVarintLen64*len(f.Ranges)
+			len(f.TempName) + len(f.Validator) + len(f.ResponseHeaders) + 2*binary.MaxVarintLen64*(len(f.Ranges)+1)
 	}
 	return n
 }
@@ -185,10 +186,17 @@ func appendRecord(b []byte, r *job.Record) []byte {
 		if f.Kept {
 			ff |= ffKept
 		}
+		if f.TempDevice != 0 || f.TempInode != 0 {
+			ff |= ffTempID
+		}
 		b = binary.AppendUvarint(b, ff)
 		b = appendString(b, f.TempName)
 		b = appendString(b, f.Validator)
 		b = appendString(b, f.ResponseHeaders)
+		if ff&ffTempID != 0 {
+			b = binary.AppendUvarint(b, f.TempDevice)
+			b = binary.AppendUvarint(b, f.TempInode)
+		}
 	}
 	return b
 }
@@ -370,6 +378,10 @@ func (d *decoder) decodeFile(f *job.FileRecord) {
 	f.TempName = d.bytes("File.TempName")
 	f.Validator = d.bytes("File.Validator")
 	f.ResponseHeaders = d.bytes("File.ResponseHeaders")
+	if ff&ffTempID != 0 {
+		f.TempDevice = d.uvarint("File.TempDevice")
+		f.TempInode = d.uvarint("File.TempInode")
+	}
 }
 
 // decoder reads a record. The first failure sticks: later reads return zero values, and the

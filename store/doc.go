@@ -31,7 +31,8 @@
 //   - the error (context, code, file index, protocol) when the flag says so;
 //   - the credentials and the files, each list a uvarint of its length plus one, 0 meaning a nil
 //     slice, so that nil and empty slices come back as they went in; a file holds its names,
-//     ranges, sizes, a uvarint of flags and its temporary name, validator and response headers.
+//     ranges, sizes, a uvarint of flags and its temporary name, validator and response headers,
+//     then, when its flag says so, the temporary file's device and inode (two uvarints).
 //
 // A time is a zigzag varint of Unix seconds and a uvarint of nanoseconds (below 10⁹), so every
 // time.Time round-trips with Equal; it comes back in UTC, without a monotonic reading. The zero

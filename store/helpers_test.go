@@ -178,6 +178,8 @@ func genRecord(t *rapid.T) job.Record {
 				Kept:            b(l + ".Kept"),
 				Validator:       genBytes(t, l+".Validator"),
 				ResponseHeaders: genBytes(t, l+".ResponseHeaders"),
+				TempDevice:      rapid.OneOf(rapid.Just(uint64(0)), rapid.Uint64()).Draw(t, l+".TempDevice"),
+				TempInode:       rapid.OneOf(rapid.Just(uint64(0)), rapid.Uint64()).Draw(t, l+".TempInode"),
 			}
 		}),
 	}

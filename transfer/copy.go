@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"sync"
@@ -11,6 +12,8 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/bitsemu/bitsemu/clock"
+	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/job"
 )
 
 // run is what every transport keeps for one fetch.
@@ -55,6 +58,9 @@ func (r *run) start(size uint64, validator string, restart bool, proto string) (
 	if err != nil {
 		return nil, err
 	}
+	if err := r.checkSize(total); err != nil {
+		return nil, err
+	}
 	var offset uint64
 	if !restart {
 		offset, restart = startOffset(r.spec, total, validator)
@@ -69,6 +75,30 @@ func (r *run) start(size uint64, validator string, restart bool, proto string) (
 		return nil, err
 	}
 	return remaining(segs, offset), nil
+}
+
+// checkSize fails when an output of total bytes (job.SizeUnknown: not known yet) is over the
+// job's maximum download size. The source's size is known before anything is written, so
+// nothing is (BITS_JOB_PROPERTY_ID: MAX_DOWNLOAD_SIZE).
+func (r *run) checkSize(total uint64) error {
+	if !r.opt.LimitSize || total == job.SizeUnknown || total <= r.opt.MaxSize {
+		return nil
+	}
+	return tooLarge(r.proto, fmt.Errorf("the output is %d bytes, over the %d the job's maximum download size leaves", total, r.opt.MaxSize))
+}
+
+// tooLarge is the error for an output over the job's maximum download size.
+func tooLarge(proto string, err error) *Error {
+	return fatal(hresult.BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED, job.ContextRemoteFile, proto, err)
+}
+
+// room is how many more bytes the output may take under the maximum download size, and false
+// when there is no cap.
+func (r *run) room() (uint64, bool) {
+	if !r.opt.LimitSize {
+		return 0, false
+	}
+	return r.opt.MaxSize - min(r.opt.MaxSize, r.prog.Transferred), true
 }
 
 // restart empties the temporary file so that the output starts again from byte 0.
@@ -100,10 +130,20 @@ func (r *run) copyOut(src io.Reader, n uint64, toEOF bool, srcErr func(error) er
 		if !toEOF && n-done < want {
 			want = n - done
 		}
+		room, capped := r.room()
+		if capped && room < want {
+			want = room + 1 // one byte past the cap shows that the source goes on
+		}
 		if err := r.wait(int(want)); err != nil {
 			return err
 		}
 		got, rerr := r.fill(src, buf[:want])
+		var over error
+		if capped && uint64(got) > room {
+			// The cap is reached and the source has more: write what fits, then stop.
+			got = int(room)
+			over = tooLarge(r.proto, fmt.Errorf("the source goes on past the %d bytes the job's maximum download size allows", r.opt.MaxSize))
+		}
 		if got > 0 {
 			if _, err := r.dst.WriteAt(buf[:got], int64(r.prog.Transferred)); err != nil {
 				return localError(err, r.proto)
@@ -113,6 +153,9 @@ func (r *run) copyOut(src io.Reader, n uint64, toEOF bool, srcErr func(error) er
 			if err := r.report(); err != nil {
 				return err
 			}
+		}
+		if over != nil {
+			return over
 		}
 		switch {
 		case rerr == io.EOF && toEOF:

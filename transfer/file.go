@@ -92,6 +92,7 @@ func uncSource(name string) (source, error) {
 //	no such file                                  ERROR_FILE_NOT_FOUND   fatal
 //	a directory on the way missing or not one     ERROR_PATH_NOT_FOUND   fatal
 //	permission denied, or the name is a directory E_ACCESSDENIED         fatal
+//	outside Options.ReadRoots, or in Options.NoRead E_ACCESSDENIED        fatal
 //	a range outside the file                      BG_E_INVALID_RANGE     fatal
 //	any other open or read failure                E_FAIL                 transient
 type fileRun struct {
@@ -110,11 +111,14 @@ func (f fileInfo) validator() string {
 }
 
 func (r *fileRun) fetch() error {
-	f, err := os.Open(r.path)
+	f, err := r.open()
 	if err != nil {
-		return r.openErr(err)
+		return err
 	}
 	defer f.Close()
+	if err := r.checkNoRead(f); err != nil {
+		return err
+	}
 	if r.opt.DynamicContent {
 		r.spec.Offset, r.spec.Validator = 0, ""
 	}
@@ -153,6 +157,87 @@ func (r *fileRun) fetch() error {
 		}
 		restart = true
 	}
+}
+
+// open opens the source for reading, through os.Root below the read root that holds it when
+// Options.ReadRoots is set.
+func (r *fileRun) open() (*os.File, error) {
+	if len(r.opt.ReadRoots) == 0 {
+		f, err := os.Open(r.path)
+		if err != nil {
+			return nil, r.openErr(err)
+		}
+		return f, nil
+	}
+	f, found, err := openBelow(r.opt.ReadRoots, r.path)
+	if !found {
+		// A link on the way that lies outside the roots is the host's: resolve it, as AddFile
+		// does for local names.
+		if real, rerr := filepath.EvalSymlinks(filepath.Dir(r.path)); rerr == nil {
+			f, found, err = openBelow(r.opt.ReadRoots, filepath.Join(real, filepath.Base(r.path)))
+		}
+	}
+	if !found {
+		return nil, fatal(hresult.E_ACCESSDENIED, job.ContextRemoteFile, protoFile,
+			fmt.Errorf("%s: outside the directories the job may read", r.path))
+	}
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.ENOTDIR) {
+			return nil, r.openErr(err)
+		}
+		// A link leading out of the root, an absolute link.
+		return nil, fatal(hresult.E_ACCESSDENIED, job.ContextRemoteFile, protoFile,
+			fmt.Errorf("%s: not readable inside the directories the job may read: %w", r.path, err))
+	}
+	return f, nil
+}
+
+// openBelow opens name below the first of roots that holds it by name; found is false when
+// none does.
+func openBelow(roots []string, name string) (f *os.File, found bool, err error) {
+	for _, root := range roots {
+		rel, err := filepath.Rel(root, name)
+		if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+			continue
+		}
+		rt, err := os.OpenRoot(root)
+		if err != nil {
+			return nil, true, err
+		}
+		defer rt.Close()
+		f, err := rt.Open(rel)
+		return f, true, err
+	}
+	return nil, false, nil
+}
+
+// checkNoRead refuses a source that is one of the files of the directories in Options.NoRead,
+// whatever name led to it.
+func (r *fileRun) checkNoRead(f *os.File) error {
+	if len(r.opt.NoRead) == 0 {
+		return nil
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return r.openErr(err)
+	}
+	for _, dir := range r.opt.NoRead {
+		entries, err := os.ReadDir(dir)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fatal(hresult.E_ACCESSDENIED, job.ContextRemoteFile, protoFile,
+				fmt.Errorf("%s: cannot tell whether it is a file of %s: %w", r.path, dir, err))
+		}
+		for _, e := range entries {
+			if e.IsDir() {
+				continue
+			}
+			if other, err := os.Lstat(filepath.Join(dir, e.Name())); err == nil && os.SameFile(fi, other) {
+				return fatal(hresult.E_ACCESSDENIED, job.ContextRemoteFile, protoFile,
+					fmt.Errorf("%s: a file of %s, which jobs may not read", r.path, dir))
+			}
+		}
+	}
+	return nil
 }
 
 func (r *fileRun) stat(f *os.File) (fileInfo, error) {

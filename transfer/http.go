@@ -309,12 +309,15 @@ func (r *httpRun) dynamic() error {
 		return r.statusErr(r.method, resp)
 	}
 	r.connect()
-	if err := r.restart(); err != nil {
-		return err
-	}
 	total := job.SizeUnknown
 	if resp.ContentLength >= 0 {
 		total = uint64(resp.ContentLength)
+	}
+	if err := r.checkSize(total); err != nil {
+		return err
+	}
+	if err := r.restart(); err != nil {
+		return err
 	}
 	info := headInfo{size: total, etag: resp.Header.Get("ETag"), modified: resp.Header.Get("Last-Modified")}
 	r.prog.Total, r.prog.Validator = total, info.validator()

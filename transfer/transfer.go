@@ -42,6 +42,11 @@
 //     honoured: revocation is never checked.
 //   - Local files honour ranges (BITS 3.0 refuses them for SMB; the job layer enforces that).
 //     UNC names fail with ERROR_PATH_NOT_FOUND except on Windows.
+//   - Local sources are read with the process's rights; Options.ReadRoots and Options.NoRead
+//     limit them (a fatal E_ACCESSDENIED, context REMOTE_FILE).
+//   - Options.LimitSize enforces the job's maximum download size: a fatal
+//     BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED, context REMOTE_FILE, before writing when the size is
+//     known, at the cap when it is not.
 package transfer
 
 import (
@@ -104,6 +109,24 @@ type Options struct {
 	DynamicContent bool
 	// Limiter, when not nil, bounds the rate at which bytes are read from the source.
 	Limiter *rate.Limiter
+	// LimitSize caps the output at MaxSize bytes: what the job's
+	// BITS_JOB_PROPERTY_MAX_DOWNLOAD_SIZE leaves for this file once the job's other files are
+	// counted. A source whose size is known and larger fails before a byte is written; one whose
+	// size shows only while it is read (dynamic content without Content-Length) is written up
+	// to MaxSize bytes and then fails. Both are a fatal BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED,
+	// context REMOTE_FILE. An output of exactly MaxSize bytes is accepted.
+	LimitSize bool
+	MaxSize   uint64
+	// ReadRoots, when not empty, confines the local files the job may read (file URLs,
+	// absolute paths, UNC names) to these directories and their subdirectories, which must be
+	// absolute and clean with symbolic links resolved. The source is opened through os.Root:
+	// a link that leads out of its root, or any absolute link, is refused. A source outside
+	// them fails with a fatal E_ACCESSDENIED, context REMOTE_FILE.
+	ReadRoots []string
+	// NoRead are directories none of whose files the job may read (the manager's store): a
+	// source that is one of their files under any name (a symbolic or a hard link, another
+	// mount) fails with a fatal E_ACCESSDENIED, context REMOTE_FILE, before a byte is copied.
+	NoRead []string
 }
 
 // Progress is reported as data arrives.
