@@ -2,6 +2,7 @@ package manager
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -48,7 +49,7 @@ func Open(dir string, opts ...Option) (*Manager, error) {
 		j, err := job.Restore(&m.env, job.NewCaller(r.Owner), r)
 		if err != nil {
 			st.Close()
-			return nil, err
+			return nil, restoreErr(r.ID, err)
 		}
 		// Bytes written after the last checkpoint are not vouched for by the record.
 		if err := j.Reconcile(); err != nil {
@@ -59,6 +60,17 @@ func Open(dir string, opts ...Option) (*Manager, error) {
 	}
 	m.sched.restored(jobs)
 	return m, nil
+}
+
+// restoreErr is the failure to rebuild a job from a record the store read: the record does not
+// describe a job, so the store is damaged. It matches store.ErrCorrupt and BG_E_DATABASE_CORRUPT,
+// as the store's own findings do, and names the job.
+func restoreErr(id uuid.UUID, err error) error {
+	if errors.Is(err, store.ErrCorrupt) {
+		return err
+	}
+	return &hresult.Error{Op: "Open", Job: job.GUIDString(id), Code: hresult.BG_E_DATABASE_CORRUPT,
+		Err: fmt.Errorf("%w: %w", store.ErrCorrupt, err)}
 }
 
 // The bounds of the progress a crash can lose.
