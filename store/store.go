@@ -130,31 +130,25 @@ func Open(dir string, opt Options) (*Store, error) {
 		return nil, ioError("Open", uuid.Nil, statErr)
 	case !st.Mode().IsRegular():
 		return nil, corrupt("Open", uuid.Nil, fmt.Errorf("%s: %w: not a regular file (%v)", path, ErrCorrupt, st.Mode().Type()))
-	case st.Size() == 0:
-		// bbolt would make an empty file a new database: it is a store that lost its data.
-		return nil, corrupt("Open", uuid.Nil, fmt.Errorf("%s: %w: the file is empty", path, ErrCorrupt))
+	default:
+		// An empty file, which bbolt would make a new database, is a store that lost its data.
+		if err := precheck(path, timeout); err != nil {
+			switch {
+			case errors.Is(err, ErrInUse):
+				return nil, &hresult.Error{Op: "Open", Code: hresult.ERROR_SHARING_VIOLATION, Err: fmt.Errorf("%s: %w", path, err)}
+			case errors.Is(err, ErrCorrupt):
+				return nil, corrupt("Open", uuid.Nil, fmt.Errorf("%s: %w", path, err))
+			}
+			return nil, ioError("Open", uuid.Nil, err)
+		}
 	}
 
-	db, file, err := openBolt(path, &bolt.Options{Timeout: timeout, NoSync: opt.NoSync})
+	db, err := openBolt(path, &bolt.Options{Timeout: timeout, NoSync: opt.NoSync})
 	if err != nil {
 		return nil, err
 	}
 	s := &Store{dir: dir, path: path, db: db, sem: make(chan struct{}, 1)}
-	// The file is locked now: check its header as it is, then its contents.
-	err = func() error {
-		fst, err := file.Stat()
-		if err != nil {
-			return ioError("Open", uuid.Nil, err)
-		}
-		if err := checkFile(file, fst.Size()); err != nil {
-			if errors.Is(err, ErrCorrupt) {
-				return corrupt("Open", uuid.Nil, fmt.Errorf("%s: %w", path, err))
-			}
-			return ioError("Open", uuid.Nil, err)
-		}
-		return s.schema()
-	}()
-	if err != nil {
+	if err := s.schema(); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -236,7 +230,8 @@ func syncDir(dir string) error {
 
 // openBolt opens the bbolt file and maps its failures to this package's errors. bbolt panics on
 // some damaged files; the panic becomes ErrCorrupt, and the file (with its lock) is closed.
-func openBolt(path string, bopt *bolt.Options) (db *bolt.DB, file *os.File, err error) {
+func openBolt(path string, bopt *bolt.Options) (db *bolt.DB, err error) {
+	var file *os.File
 	bopt.OpenFile = func(name string, flag int, perm os.FileMode) (*os.File, error) {
 		f, err := os.OpenFile(name, flag, perm)
 		file = f
@@ -248,24 +243,24 @@ func openBolt(path string, bopt *bolt.Options) (db *bolt.DB, file *os.File, err 
 			if file != nil {
 				file.Close()
 			}
-			db, file, err = nil, nil, corrupt("Open", uuid.Nil, fmt.Errorf("%s: %w: %v", path, ErrCorrupt, p))
+			db, err = nil, corrupt("Open", uuid.Nil, fmt.Errorf("%s: %w: %v", path, ErrCorrupt, p))
 		}
 	}()
 	db, err = bolt.Open(path, 0o600, bopt)
 	if err == nil {
-		return db, file, nil
+		return db, nil
 	}
 	var pathErr *fs.PathError
 	var errno syscall.Errno
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
-		return nil, nil, &hresult.Error{Op: "Open", Code: hresult.ERROR_SHARING_VIOLATION,
+		return nil, &hresult.Error{Op: "Open", Code: hresult.ERROR_SHARING_VIOLATION,
 			Err: fmt.Errorf("%s: %w (waited %v)", path, ErrInUse, bopt.Timeout)}
 	case errors.As(err, &pathErr), errors.As(err, &errno):
-		return nil, nil, ioError("Open", uuid.Nil, err)
+		return nil, ioError("Open", uuid.Nil, err)
 	}
 	// ErrInvalid (not a bbolt file), ErrChecksum, ErrVersionMismatch, a file too small...
-	return nil, nil, corrupt("Open", uuid.Nil, fmt.Errorf("%s: %w: %v", path, ErrCorrupt, err))
+	return nil, corrupt("Open", uuid.Nil, fmt.Errorf("%s: %w: %v", path, ErrCorrupt, err))
 }
 
 // schema checks the file's contents: its buckets, the schema version, the record count and the
@@ -282,8 +277,14 @@ func (s *Store) schema() error {
 		if got := uint64(tx.Bucket(bucketJobs).Stats().KeyN); got != n {
 			return fmt.Errorf("%s: %w: %d records where the store counts %d", s.path, ErrCorrupt, got, n)
 		}
-		for err := range tx.Check() {
-			return fmt.Errorf("%s: %w: %v", s.path, ErrCorrupt, err)
+		var first error
+		for err := range tx.Check() { // read to the end: the check stops when its channel is drained
+			if first == nil {
+				first = fmt.Errorf("%s: %w: %v", s.path, ErrCorrupt, err)
+			}
+		}
+		if first != nil {
+			return first
 		}
 		s.count = n
 		return nil

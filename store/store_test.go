@@ -274,11 +274,11 @@ func TestOpenCorrupt(t *testing.T) {
 		prepare func(t *testing.T, dir string)
 		want    string
 	}{
-		{"garbage", garbage(64 << 10), "invalid database"},
-		{"short garbage", garbage(10), "invalid database"},
+		{"garbage", garbage(64 << 10), "meta page 0: magic"},
+		{"short garbage", garbage(10), "the file is 10 bytes, too short for its header"},
 		{"text", func(t *testing.T, dir string) {
 			require.NoError(t, os.WriteFile(filepath.Join(dir, store.FileName), bytes.Repeat([]byte("not a database\n"), 1000), 0o600))
-		}, "invalid database"},
+		}, ": not a bbolt file"},
 		{"another program's bbolt file", func(t *testing.T, dir string) {
 			raw(t, dir, func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("other")); return err })
 		}, `not a job store (a bbolt file without a "meta" bucket)`},
