@@ -109,6 +109,9 @@ func (j *Job) Reconcile() error {
 		}
 		st, err := os.Stat(fc.tempName)
 		switch {
+		case errors.Is(err, fs.ErrNotExist) && fc.done && renamedWhole(fc):
+			// A Complete whose end was not recorded (a crash, or a store that refused the
+			// write) renamed it already; the next Complete finds it done (completeFiles).
 		case errors.Is(err, fs.ErrNotExist):
 			fc.tempCreated = false
 			o.setTransferred(i, 0)
@@ -169,6 +172,13 @@ func renamedBefore(fc *fileCore, err error) bool {
 	}
 	st, err := os.Stat(fc.local)
 	return err == nil && st.Mode().IsRegular()
+}
+
+// renamedWhole reports whether the finished file fc, whose temporary file is gone, is at its
+// local name, whole: a regular file of the file's size.
+func renamedWhole(fc *fileCore) bool {
+	st, err := os.Stat(fc.local)
+	return err == nil && st.Mode().IsRegular() && uint64(st.Size()) == fc.total
 }
 
 // temps returns the files whose temporary file exists. Called with the job locked.

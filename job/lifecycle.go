@@ -12,12 +12,12 @@ import (
 // Suspend stops the job: it moves to SUSPENDED and is not scheduled until Resume
 // (IBackgroundCopyJob::Suspend). Suspending a SUSPENDED job does nothing and succeeds.
 // BG_E_INVALID_STATE for a final job.
-func (j *Job) Suspend() error {
-	o, err := j.begin(state.Suspend, "Suspend")
+func (j *Job) Suspend() (err error) {
+	o, err := j.beginChange(state.Suspend, "Suspend")
 	if err != nil {
 		return err
 	}
-	defer o.end()
+	defer o.commit(&err)
 	out, err := o.check()
 	if err != nil {
 		return err
@@ -34,12 +34,12 @@ func (j *Job) Suspend() error {
 // connecting or transferring is left alone, and a TRANSFERRED job goes back to QUEUED only if
 // files were added since. BG_E_EMPTY when the job has no files (it stays SUSPENDED),
 // BG_E_INVALID_STATE for a final job.
-func (j *Job) Resume() error {
-	o, err := j.begin(state.Resume, "Resume")
+func (j *Job) Resume() (err error) {
+	o, err := j.beginChange(state.Resume, "Resume")
 	if err != nil {
 		return err
 	}
-	defer o.end()
+	defer o.commit(&err)
 	out, err := o.check()
 	if err != nil {
 		return err
@@ -66,20 +66,24 @@ func (j *Job) Resume() error {
 // are deleted (IBackgroundCopyJob::Cancel). The code is S_OK, or BG_S_UNABLE_TO_DELETE_FILES when
 // a temporary file could not be deleted. BG_E_INVALID_STATE for a final job.
 func (j *Job) Cancel() (hresult.Code, error) {
-	o, err := j.begin(state.Cancel, "Cancel")
+	o, err := j.beginChange(state.Cancel, "Cancel")
 	if err != nil {
 		return 0, err
 	}
 	out, err := o.check()
 	if err != nil {
-		o.end()
+		o.commit(&err)
 		return 0, err
 	}
 	o.doomed = j.c.temps()
 	o.move(out.To, 0)
 	code := out.Code
-	if !o.end() {
+	if !o.commit(&err) {
 		code = hresult.BG_S_UNABLE_TO_DELETE_FILES
+	}
+	if err != nil {
+		// The store could not forget the job: it stays as it was, its files with it.
+		return 0, err
 	}
 	return code, nil
 }
@@ -95,13 +99,13 @@ func (j *Job) Cancel() (hresult.Code, error) {
 // when TRANSFERRED. BG_E_INVALID_STATE for a final job, or for an upload job that is not
 // TRANSFERRED. Complete also marks every kept file as validated.
 func (j *Job) Complete() (hresult.Code, error) {
-	o, err := j.begin(state.Complete, "Complete")
+	o, err := j.beginChange(state.Complete, "Complete")
 	if err != nil {
 		return 0, err
 	}
 	out, err := o.check()
 	if err != nil {
-		o.end()
+		o.commit(&err)
 		return 0, err
 	}
 	c := j.c
@@ -112,7 +116,7 @@ func (j *Job) Complete() (hresult.Code, error) {
 			// (IBackgroundCopyJob::Complete).
 			o.move(state.Transferred, 0)
 			err := o.failErr(DiskCode(renameErr), renameErr)
-			o.end()
+			o.commit(&err)
 			return 0, err
 		}
 		o.doomed = doomed
@@ -124,8 +128,13 @@ func (j *Job) Complete() (hresult.Code, error) {
 	}
 	o.move(out.To, 0)
 	code := out.Code
-	if !o.end() {
+	if !o.commit(&err) {
 		code = hresult.BG_S_UNABLE_TO_DELETE_FILES
+	}
+	if err != nil {
+		// The store could not forget the job: it stays as it was. The files renamed so far
+		// stay available, and a later Complete finds them done (see completeFiles).
+		return 0, err
 	}
 	return code, nil
 }
@@ -133,12 +142,12 @@ func (j *Job) Complete() (hresult.Code, error) {
 // TakeOwnership makes the caller the job's owner (IBackgroundCopyJob::TakeOwnership). Only an
 // administrator may: anyone else gets E_ACCESSDENIED. It removes the job's credentials, custom
 // headers and notify command line, as BITS does. BG_E_INVALID_STATE for a final job.
-func (j *Job) TakeOwnership() error {
-	o, err := j.begin(state.TakeOwnership, "TakeOwnership")
+func (j *Job) TakeOwnership() (err error) {
+	o, err := j.beginChange(state.TakeOwnership, "TakeOwnership")
 	if err != nil {
 		return err
 	}
-	defer o.end()
+	defer o.commit(&err)
 	if !j.caller.id.Admin {
 		return o.fail(hresult.E_ACCESSDENIED)
 	}

@@ -94,6 +94,11 @@ func (j *Job) Record() Record {
 	c := j.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.record()
+}
+
+// record is Record, called with the job locked.
+func (c *core) record() Record {
 	r := Record{
 		ID: c.id, Type: c.typ, State: c.st, Seq: c.seq, Owner: c.owner,
 		DisplayName: c.name, Description: c.desc, Priority: c.priority, NotifyFlags: c.notify,
