@@ -214,3 +214,53 @@ func TestFailedWriteChangesNothing(t *testing.T) {
 	_, err = getJob(t, c2, cancelled).Cancel()
 	require.NoError(t, err)
 }
+
+// TestFailedCheckpointStopsTransfer: a transfer whose progress cannot be written (the disk is
+// full when its checkpoint is due) stops in TRANSIENT_ERROR with the disk's error, in the queue
+// manager's context, rather than go on claiming progress the disk does not hold; StoreErr tells.
+// The store holds the job as last written, and a manager opened on it transfers the file again
+// from what that record vouches for, to the end.
+func TestFailedCheckpointStopsTransfer(t *testing.T) {
+	dir, out := t.TempDir(), t.TempDir()
+	alice := manager.Identity{SID: "S-1-5-21-100"}
+	big := content(62, manager.CheckpointBytes+2<<20)
+	srv := newServer(t, map[string][]byte{"big.bin": big}, bitstest.Stall(1<<20).On("big.bin").Times(1))
+	clk := clock.NewVirtual(bitstest.Epoch)
+	h := openVM(t, dir, clk)
+	c := connectAs(t, h.Manager, alice)
+	j := download(t, c, out, srv.URLFor("big.bin"))
+	reached := make(chan struct{})
+	require.NoError(t, j.SetProperty(job.PropertyMinimumNotificationIntervalMs, job.PropertyValue{Dword: 0}))
+	require.NoError(t, j.SetNotifyFlags(job.NotifyJobModification))
+	require.NoError(t, j.SetNotifyInterface(&progressWatch{at: 1 << 20, reached: reached}))
+	require.NoError(t, j.Resume())
+	<-reached // the bytes before the stall arrived; the next checkpoint is due at CheckpointBytes
+
+	disk := breakDisk(t, dir)
+	require.NoError(t, h.Manager.StoreErr())
+	srv.Release()
+	require.Equal(t, state.TransientError, h.WaitState(j, time.Second, state.TransientError))
+	ctx, code := jobError(t, j)
+	assert.Equal(t, job.ContextGeneralQueueManager, ctx)
+	assert.Equal(t, hresult.ERROR_DISK_FULL, code)
+	assert.ErrorIs(t, h.Manager.StoreErr(), hresult.ERROR_DISK_FULL)
+	p, err := j.GetProgress()
+	require.NoError(t, err)
+	assert.Less(t, p.BytesTransferred, uint64(len(big)), "the transfer stopped")
+	disk.mend()
+	h.Close()
+
+	h2 := openVM(t, dir, clk)
+	defer h2.Close()
+	j2 := getJob(t, connectAs(t, h2.Manager, alice), j)
+	p, err = j2.GetProgress()
+	require.NoError(t, err)
+	assert.Less(t, p.BytesTransferred, uint64(manager.CheckpointBytes), "the progress that was not written is not claimed")
+	require.Equal(t, state.Transferred, h2.WaitState(j2, time.Minute, state.Transferred))
+	code2, err := j2.Complete()
+	require.NoError(t, err)
+	require.Equal(t, hresult.S_OK, code2)
+	got, err := os.ReadFile(filepath.Join(out, "out0.bin"))
+	require.NoError(t, err)
+	assert.Equal(t, big, got)
+}
