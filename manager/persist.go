@@ -31,8 +31,10 @@ import (
 // disagrees with its record.
 //
 // Errors: the directory is held by another manager (ERROR_SHARING_VIOLATION, store.ErrInUse); the
-// store or one of its records is damaged, or was written by a newer bitsemu
-// (BG_E_DATABASE_CORRUPT, store.ErrCorrupt or store.ErrVersion). Nothing is dropped silently.
+// store or one of its records is damaged, a record does not describe a job, or the store was
+// written in another format (BG_E_DATABASE_CORRUPT and store.ErrCorrupt, store.ErrVersion as
+// well for another format), naming the job when one is concerned. Nothing is dropped or changed
+// silently.
 func Open(dir string, opts ...Option) (*Manager, error) {
 	st, err := store.Open(dir, store.Options{})
 	if err != nil {
