@@ -103,7 +103,7 @@ func checkFile(f io.ReaderAt, size int64) error {
 	if metas[1].txid > m.txid {
 		m = metas[1]
 	}
-	w := &walker{f: f, ps: int(m.pageSize), hwm: m.pgid, seen: make(map[uint64]bool)}
+	w := &walker{f: f, ps: int(m.pageSize), hwm: m.pgid, seen: make([]uint64, (m.pgid+63)/64)}
 	if err := w.freelist(m.freelist); err != nil {
 		return err
 	}
@@ -130,19 +130,24 @@ type walker struct {
 	f    io.ReaderAt
 	ps   int
 	hwm  uint64
-	seen map[uint64]bool
+	seen []uint64 // a bit per page: referenced already
+	bufs [][]byte // a page buffer per depth of the walk
 }
 
 func (w *walker) fail(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
 }
 
-// page reads page id with its overflow pages, checking its header.
-func (w *walker) page(id uint64, what string) ([]byte, error) {
+// page reads page id with its overflow pages, checking its header, into the buffer of depth
+// (valid until the next read at that depth).
+func (w *walker) page(id uint64, what string, depth int) ([]byte, error) {
 	if id < 2 || id >= w.hwm {
 		return nil, w.fail("%s page %d is outside the file's %d pages", what, id, w.hwm)
 	}
-	head := make([]byte, w.ps)
+	for len(w.bufs) <= depth {
+		w.bufs = append(w.bufs, make([]byte, w.ps))
+	}
+	head := w.bufs[depth][:w.ps]
 	if _, err := w.f.ReadAt(head, int64(id)*int64(w.ps)); err != nil {
 		return nil, err
 	}
@@ -155,15 +160,19 @@ func (w *walker) page(id uint64, what string) ([]byte, error) {
 		return nil, w.fail("page %d runs %d pages past the end of the file", id, overflow)
 	}
 	for p := id; p <= id+overflow; p++ {
-		if w.seen[p] {
+		if w.seen[p/64]&(1<<(p%64)) != 0 {
 			return nil, w.fail("page %d is used twice", p)
 		}
-		w.seen[p] = true
+		w.seen[p/64] |= 1 << (p % 64)
 	}
 	if overflow == 0 {
 		return head, nil
 	}
-	buf := make([]byte, (overflow+1)*uint64(w.ps))
+	n := (overflow + 1) * uint64(w.ps)
+	if uint64(cap(w.bufs[depth])) < n {
+		w.bufs[depth] = make([]byte, n)
+	}
+	buf := w.bufs[depth][:n]
 	if _, err := w.f.ReadAt(buf, int64(id)*int64(w.ps)); err != nil {
 		return nil, err
 	}
@@ -172,7 +181,7 @@ func (w *walker) page(id uint64, what string) ([]byte, error) {
 
 // freelist checks the freelist page: its size and the pages it lists.
 func (w *walker) freelist(id uint64) error {
-	p, err := w.page(id, "freelist")
+	p, err := w.page(id, "freelist", 0)
 	if err != nil {
 		return err
 	}
@@ -204,7 +213,7 @@ func (w *walker) tree(id uint64, depth int) error {
 	if depth > maxDepth {
 		return w.fail("the tree of pages is deeper than %d", maxDepth)
 	}
-	p, err := w.page(id, "tree")
+	p, err := w.page(id, "tree", depth)
 	if err != nil {
 		return err
 	}
