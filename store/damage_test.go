@@ -61,7 +61,7 @@ func smallStore(t testing.TB, dir string) []job.Record {
 // copy. Every byte of the pages bbolt uses is damaged, each in one of nine ways in turn (all its
 // bits flipped, or one of its eight bits), so that every bit position is hit across the bytes; the
 // space bbolt allocated beyond them, which it never reads, is sampled. Under -short every seventh
-// byte. Each damage must be reported (ErrCorrupt and BG_E_DATABASE_CORRUPT, from Open or Load)
+// byte, under the race detector every third. Each damage must be reported (ErrCorrupt and BG_E_DATABASE_CORRUPT, from Open or Load)
 // or provably harmless: the loaded records equal the originals, field by field. Open must never
 // write to the damaged file. Both outcomes are counted, and reports must have happened.
 func TestDamageEveryByte(t *testing.T) {
@@ -77,8 +77,11 @@ func TestDamageEveryByte(t *testing.T) {
 	dataEnd := int(used) * pageSize
 	require.Less(t, dataEnd, len(template)+1)
 	step, tailStep := 1, 61
-	if testing.Short() {
+	switch {
+	case testing.Short():
 		step, tailStep = 7, 251
+	case raceEnabled:
+		step, tailStep = 3, 251
 	}
 	masks := []byte{0xFF, 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80}
 	start := time.Now()
