@@ -142,7 +142,8 @@ func (c *core) record() Record {
 // was CONNECTING or TRANSFERRING comes back QUEUED, to be scheduled again; every other state is
 // kept. The job acts as caller, which should carry the owner's identity. A record that cannot
 // describe a job (an undefined state, type or priority, a file index out of range, a final state)
-// gives BG_E_DATABASE_CORRUPT, with the reason.
+// gives BG_E_DATABASE_CORRUPT, with the reason; manager.Open adds store.ErrCorrupt to it, as to
+// every damage it finds in its store.
 func Restore(env *Env, caller *Caller, r Record) (*Job, error) {
 	if err := r.check(); err != nil {
 		return nil, &hresult.Error{Op: "Restore", Job: guid(r.ID), Code: hresult.BG_E_DATABASE_CORRUPT, Err: err}
