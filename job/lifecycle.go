@@ -64,7 +64,9 @@ func (j *Job) Resume() (err error) {
 
 // Cancel removes the job from the queue for good: it moves to CANCELLED and its temporary files
 // are deleted (IBackgroundCopyJob::Cancel). The code is S_OK, or BG_S_UNABLE_TO_DELETE_FILES when
-// a temporary file could not be deleted. BG_E_INVALID_STATE for a final job.
+// a temporary file could not be deleted. BG_E_INVALID_STATE for a final job. When the job's
+// changes are kept (Env.Keep) and its end cannot be, Cancel fails with that error and the job
+// stays as it was, its temporary files with it.
 func (j *Job) Cancel() (hresult.Code, error) {
 	o, err := j.beginChange(state.Cancel, "Cancel")
 	if err != nil {
@@ -97,7 +99,9 @@ func (j *Job) Cancel() (hresult.Code, error) {
 // Complete returns its error and the job stays in the queue, TRANSFERRED: the files renamed so
 // far stay available, and a later Complete renames the rest. Upload jobs can be completed only
 // when TRANSFERRED. BG_E_INVALID_STATE for a final job, or for an upload job that is not
-// TRANSFERRED. Complete also marks every kept file as validated.
+// TRANSFERRED. Complete also marks every kept file as validated. When the job's changes are kept
+// (Env.Keep) and its end cannot be, Complete fails with that error and the job stays as it was,
+// TRANSFERRED; files it renamed already stay available, and a later Complete finds them done.
 func (j *Job) Complete() (hresult.Code, error) {
 	o, err := j.beginChange(state.Complete, "Complete")
 	if err != nil {
