@@ -1,6 +1,9 @@
 package manager_test
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/uuid"
@@ -60,4 +63,57 @@ func TestOpenRecordThatIsNoJob(t *testing.T) {
 			require.NoError(t, st.Close())
 		})
 	}
+}
+
+// TestOpenDamagedRecord: one bit flipped in a job's record on disk fails Open with
+// BG_E_DATABASE_CORRUPT and store.ErrCorrupt, naming the job, and leaves the file as it was; so
+// does an empty or cut-short jobs.db, which is never taken for a new store.
+func TestOpenDamagedRecord(t *testing.T) {
+	dir, out := t.TempDir(), t.TempDir()
+	m, err := manager.Open(dir, manager.WithManualTransfers())
+	require.NoError(t, err)
+	c := connectAs(t, m, manager.Identity{SID: userSID})
+	j := download(t, c, out, "http://127.0.0.1:9/a")
+	require.NoError(t, j.SetDisplayName("a name to find in the file"))
+	require.NoError(t, m.Close())
+	path := filepath.Join(dir, store.FileName)
+	good, err := os.ReadFile(path)
+	require.NoError(t, err)
+
+	for _, tc := range []struct {
+		name    string
+		damage  func(b []byte) []byte
+		naming  bool
+		message string
+	}{
+		{"a bit of the display name", func(b []byte) []byte {
+			at := bytes.Index(b, []byte("a name to find"))
+			require.Positive(t, at)
+			b[at] ^= 0x04
+			return b
+		}, true, "checksum does not match"},
+		{"empty", func([]byte) []byte { return nil }, false, "the file is empty"},
+		{"cut to one page", func(b []byte) []byte { return b[:4096] }, false, "too short"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			damaged := tc.damage(bytes.Clone(good))
+			require.NoError(t, os.WriteFile(path, damaged, 0o600))
+			m, err := manager.Open(dir)
+			require.Nil(t, m)
+			assert.ErrorIs(t, err, hresult.BG_E_DATABASE_CORRUPT)
+			assert.ErrorIs(t, err, store.ErrCorrupt)
+			assert.ErrorContains(t, err, tc.message)
+			if tc.naming {
+				assert.ErrorContains(t, err, job.GUIDString(j.ID()))
+			}
+			after, err := os.ReadFile(path)
+			require.NoError(t, err)
+			assert.True(t, bytes.Equal(damaged, after), "the damaged file is left as it was")
+		})
+	}
+	require.NoError(t, os.WriteFile(path, good, 0o600))
+	m, err = manager.Open(dir)
+	require.NoError(t, err, "the undamaged file opens")
+	defer m.Close()
+	assert.Equal(t, 1, m.JobCount())
 }
