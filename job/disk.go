@@ -139,6 +139,10 @@ func (o *op) reconcile(i int, fc *fileCore) error {
 	defer dir.Close()
 	f, st, err := openOwnTemp(dir, fc, os.O_RDWR)
 	switch {
+	case errors.Is(err, fs.ErrNotExist) && fc.done && renamedBefore(dir, fc):
+		// A Complete whose end was not recorded (a crash, or a store that refused the write)
+		// renamed it already; the next Complete finds it done (completeFiles).
+		return nil
 	case errors.Is(err, fs.ErrNotExist):
 		fc.tempCreated = false
 		o.setTransferred(i, 0)

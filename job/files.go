@@ -105,12 +105,12 @@ func (j *Job) AddFileWithRanges(remoteURL, localName string, ranges []FileRange)
 		[]FileInfo{{RemoteName: remoteURL, LocalName: localName}}, ranges)
 }
 
-func (j *Job) addFiles(m state.Method, name string, files []FileInfo, ranges []FileRange) error {
-	o, err := j.begin(m, name)
+func (j *Job) addFiles(m state.Method, name string, files []FileInfo, ranges []FileRange) (err error) {
+	o, err := j.beginChange(m, name)
 	if err != nil {
 		return err
 	}
-	defer o.end()
+	defer o.commit(&err)
 	c := j.c
 	// One reading of the clock serves the modification time and, when the service runs on the
 	// real clock, the directory check's cache.
@@ -291,12 +291,12 @@ func (f *File) GetFileRanges() ([]FileRange, hresult.Code, error) {
 // must use the same kind of transport rules as AddFile. Errors: E_INVALIDARG for a bad name,
 // BG_E_INVALID_STATE for a final job, E_NOTIMPL for an upload job. A finished file keeps its data;
 // an unfinished one is restarted by the transfer engine if the new server's copy differs.
-func (f *File) SetRemoteName(remoteURL string) error {
-	o, err := f.begin(state.FileSetRemoteName, "SetRemoteName")
+func (f *File) SetRemoteName(remoteURL string) (err error) {
+	o, err := f.j.beginChange(state.FileSetRemoteName, "File.SetRemoteName")
 	if err != nil {
 		return err
 	}
-	defer o.end()
+	defer o.commit(&err)
 	kind, ok := parseRemote(remoteURL)
 	if !ok || (len(f.f.ranges) > 0 && kind != remoteHTTP) {
 		return o.fail(hresult.E_INVALIDARG)
@@ -350,12 +350,12 @@ func tempNameFor(c *core, fc *fileCore) string {
 // (IBackgroundCopyFile3::SetValidationState). E_PENDING until the file has finished transferring.
 // Setting false moves the job to ERROR with BG_E_VALIDATION_FAILED and resets the file's
 // progress, so that Resume downloads it again.
-func (f *File) SetValidationState(valid bool) error {
-	o, err := f.begin(state.FileSetValidationState, "SetValidationState")
+func (f *File) SetValidationState(valid bool) (err error) {
+	o, err := f.j.beginChange(state.FileSetValidationState, "File.SetValidationState")
 	if err != nil {
 		return err
 	}
-	defer o.end()
+	defer o.commit(&err)
 	c := f.j.c
 	facts := c.facts()
 	facts.FileTransferred = f.f.done

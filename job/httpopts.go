@@ -74,12 +74,12 @@ func (j *Job) GetCustomHeaders() (string, hresult.Code, error) {
 // MakeCustomHeadersWriteOnly stops the custom headers from ever being read back through BITS
 // (IBackgroundCopyJobHttpOptions3::MakeCustomHeadersWriteOnly). It cannot be undone and always
 // succeeds for a caller with access to the job.
-func (j *Job) MakeCustomHeadersWriteOnly() error {
-	o, err := j.begin(state.MakeCustomHeadersWriteOnly, "MakeCustomHeadersWriteOnly")
+func (j *Job) MakeCustomHeadersWriteOnly() (err error) {
+	o, err := j.beginChange(state.MakeCustomHeadersWriteOnly, "MakeCustomHeadersWriteOnly")
 	if err != nil {
 		return err
 	}
-	defer o.end()
+	defer o.commit(&err)
 	if !j.c.headersWriteOnly {
 		j.c.headersWriteOnly = true
 		o.touch()

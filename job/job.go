@@ -3,6 +3,7 @@ package job
 import (
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,6 +36,15 @@ type Env struct {
 	Clock    clock.Clock // nil means clock.Real()
 	Limits   Limits
 	Observer Observer // may be nil
+	// Keep, when not nil, makes the application's changes durable (the service's store): a
+	// method of Job or File that changed the job hands Keep the job's new record before it
+	// returns, with the job still locked, and the change counts only once Keep returned nil.
+	// When Keep fails, the method fails with Keep's HRESULT (job.DiskCode's mapping for a disk)
+	// and leaves the job as it was: nothing changed, nothing reported to the Observer, no file
+	// removed. A record in a final state asks for the job to be forgotten. Keep must not call
+	// into the job. The service's own changes (the Fire methods, transfer progress) are not
+	// handed to Keep: the Observer hears of them and writes them.
+	Keep func(r *Record) error
 	// LocalRoots, when not empty, confines local file names (AddFile, AddFileSet,
 	// AddFileWithRanges, SetReplyFileName) to these directories and their subdirectories:
 	// others give E_ACCESSDENIED. The directories must be absolute and clean, with symbolic
@@ -157,7 +167,12 @@ type Job struct {
 }
 
 type core struct {
-	mu  sync.Mutex
+	mu sync.Mutex
+	jobState
+}
+
+// jobState is all a job holds but its lock: what a change that could not be kept puts back.
+type jobState struct {
 	env *Env
 	id  uuid.UUID
 	typ Type
@@ -217,7 +232,7 @@ func New(env *Env, caller *Caller, id uuid.UUID, displayName string, t Type) (*J
 		env.Clock = clock.Real()
 	}
 	now := env.Clock.Now()
-	c := &core{
+	c := &core{jobState: jobState{
 		env:         env,
 		id:          id,
 		typ:         t,
@@ -231,7 +246,7 @@ func New(env *Env, caller *Caller, id uuid.UUID, displayName string, t Type) (*J
 		maxDownload: DefaultMaximumDownload,
 		created:     now,
 		modified:    now,
-	}
+	}}
 	c.props.init()
 	return &Job{c: c, caller: caller}, nil
 }
@@ -287,6 +302,7 @@ type op struct {
 	buf    [2]Change // the first changes, without an allocation
 	more   []Change  // any further changes
 	doomed []*fileCore
+	saved  *saved // the job before the call, when its changes are to be kept (beginChange)
 }
 
 // begin locks the job for a call of method m and checks the caller: a closed caller gets
@@ -304,6 +320,63 @@ func (j *Job) begin(m state.Method, name string) (op, error) {
 		return op{}, err
 	}
 	return o, nil
+}
+
+// beginChange is begin for a call that may change the job: when the job's changes are kept
+// (Env.Keep), the job is saved first, so that commit can put it back. The caller must call
+// commit.
+func (j *Job) beginChange(m state.Method, name string) (op, error) {
+	o, err := j.begin(m, name)
+	if err == nil && j.c.env.Keep != nil {
+		o.saved = j.c.save()
+	}
+	return o, err
+}
+
+// saved is a job as it was before a call, for commit to put back.
+type saved struct {
+	st    jobState
+	creds []Credentials // the credentials, which calls change in place
+	files []fileCore    // the job's files, which calls change in place
+}
+
+// save copies the job. Called with the job locked.
+func (c *core) save() *saved {
+	s := &saved{st: c.jobState, creds: slices.Clone(c.creds), files: make([]fileCore, len(c.files))}
+	for i, fc := range c.files {
+		s.files[i] = *fc
+	}
+	return s
+}
+
+// restore puts back the job as save found it: files added since are dropped, and the files it
+// had (which File handles share) get their old contents. Called with the job locked.
+func (c *core) restore(s *saved) {
+	c.jobState = s.st
+	c.creds = s.creds
+	for i, fc := range c.files {
+		*fc = s.files[i]
+	}
+}
+
+// commit ends a call begun with beginChange. When the call changed the job and the job's changes
+// are kept, the new record goes to Env.Keep first, with the job still locked: if that fails, the
+// job is put back as it was, its changes are neither reported nor its doomed temporary files
+// removed, and *err becomes the failure, with the call's context, unless the call had failed
+// already. Then it ends the call as end does, whose result it returns.
+func (o *op) commit(err *error) bool {
+	c := o.j.c
+	if o.saved != nil && o.n > 0 {
+		r := c.record()
+		if kerr := c.env.Keep(&r); kerr != nil {
+			c.restore(o.saved)
+			o.n, o.more, o.doomed = 0, nil, nil
+			if *err == nil {
+				*err = o.failErr(hresult.Of(kerr), kerr)
+			}
+		}
+	}
+	return o.end()
 }
 
 func (c *core) canAccess(id Identity) bool { return id.Admin || id.SID == c.owner.SID }

@@ -12,12 +12,12 @@ import (
 // Suspend stops the job: it moves to SUSPENDED and is not scheduled until Resume
 // (IBackgroundCopyJob::Suspend). Suspending a SUSPENDED job does nothing and succeeds.
 // BG_E_INVALID_STATE for a final job.
-func (j *Job) Suspend() error {
-	o, err := j.begin(state.Suspend, "Suspend")
+func (j *Job) Suspend() (err error) {
+	o, err := j.beginChange(state.Suspend, "Suspend")
 	if err != nil {
 		return err
 	}
-	defer o.end()
+	defer o.commit(&err)
 	out, err := o.check()
 	if err != nil {
 		return err
@@ -34,12 +34,12 @@ func (j *Job) Suspend() error {
 // connecting or transferring is left alone, and a TRANSFERRED job goes back to QUEUED only if
 // files were added since. BG_E_EMPTY when the job has no files (it stays SUSPENDED),
 // BG_E_INVALID_STATE for a final job.
-func (j *Job) Resume() error {
-	o, err := j.begin(state.Resume, "Resume")
+func (j *Job) Resume() (err error) {
+	o, err := j.beginChange(state.Resume, "Resume")
 	if err != nil {
 		return err
 	}
-	defer o.end()
+	defer o.commit(&err)
 	out, err := o.check()
 	if err != nil {
 		return err
@@ -65,22 +65,28 @@ func (j *Job) Resume() error {
 // Cancel removes the job from the queue for good: it moves to CANCELLED and its temporary files
 // are deleted (IBackgroundCopyJob::Cancel). The code is S_OK, or BG_S_UNABLE_TO_DELETE_FILES when
 // a temporary file could not be deleted, or something other than the job's own file has its
-// name (it is left alone). BG_E_INVALID_STATE for a final job.
+// name (it is left alone). BG_E_INVALID_STATE for a final job. When the job's changes are kept
+// (Env.Keep) and its end cannot be, Cancel fails with that error and the job stays as it was,
+// its temporary files with it.
 func (j *Job) Cancel() (hresult.Code, error) {
-	o, err := j.begin(state.Cancel, "Cancel")
+	o, err := j.beginChange(state.Cancel, "Cancel")
 	if err != nil {
 		return 0, err
 	}
 	out, err := o.check()
 	if err != nil {
-		o.end()
+		o.commit(&err)
 		return 0, err
 	}
 	o.doomed = j.c.temps()
 	o.move(out.To, 0)
 	code := out.Code
-	if !o.end() {
+	if !o.commit(&err) {
 		code = hresult.BG_S_UNABLE_TO_DELETE_FILES
+	}
+	if err != nil {
+		// The store could not forget the job: it stays as it was, its files with it.
+		return 0, err
 	}
 	return code, nil
 }
@@ -97,15 +103,18 @@ func (j *Job) Cancel() (hresult.Code, error) {
 // transferred: otherwise it returns BG_E_LOCAL_FILE_CHANGED (E_ACCESSDENIED when its directory
 // can no longer be reached inside the local roots) and changes nothing. Upload jobs can be
 // completed only when TRANSFERRED. BG_E_INVALID_STATE for a final job, or for an upload job that
-// is not TRANSFERRED. Complete also marks every kept file as validated.
+// is not TRANSFERRED. Complete also marks every kept file as validated. When the job's changes
+// are kept (Env.Keep) and its end cannot be, Complete fails with that error and the job stays as
+// it was, TRANSFERRED; files it renamed already stay available, and a later Complete finds them
+// done.
 func (j *Job) Complete() (hresult.Code, error) {
-	o, err := j.begin(state.Complete, "Complete")
+	o, err := j.beginChange(state.Complete, "Complete")
 	if err != nil {
 		return 0, err
 	}
 	out, err := o.check()
 	if err != nil {
-		o.end()
+		o.commit(&err)
 		return 0, err
 	}
 	c := j.c
@@ -118,7 +127,7 @@ func (j *Job) Complete() (hresult.Code, error) {
 				o.move(state.Transferred, 0)
 			}
 			err := o.failErr(fileCode(ferr), ferr)
-			o.end()
+			o.commit(&err)
 			return 0, err
 		}
 		o.doomed = doomed
@@ -130,8 +139,13 @@ func (j *Job) Complete() (hresult.Code, error) {
 	}
 	o.move(out.To, 0)
 	code := out.Code
-	if !o.end() {
+	if !o.commit(&err) {
 		code = hresult.BG_S_UNABLE_TO_DELETE_FILES
+	}
+	if err != nil {
+		// The store could not forget the job: it stays as it was. The files renamed so far
+		// stay available, and a later Complete finds them done (see completeFiles).
+		return 0, err
 	}
 	return code, nil
 }
@@ -139,12 +153,12 @@ func (j *Job) Complete() (hresult.Code, error) {
 // TakeOwnership makes the caller the job's owner (IBackgroundCopyJob::TakeOwnership). Only an
 // administrator may: anyone else gets E_ACCESSDENIED. It removes the job's credentials, custom
 // headers and notify command line, as BITS does. BG_E_INVALID_STATE for a final job.
-func (j *Job) TakeOwnership() error {
-	o, err := j.begin(state.TakeOwnership, "TakeOwnership")
+func (j *Job) TakeOwnership() (err error) {
+	o, err := j.beginChange(state.TakeOwnership, "TakeOwnership")
 	if err != nil {
 		return err
 	}
-	defer o.end()
+	defer o.commit(&err)
 	if !j.caller.id.Admin {
 		return o.fail(hresult.E_ACCESSDENIED)
 	}

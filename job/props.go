@@ -18,12 +18,12 @@ func (j *Job) set(m state.Method, name string, arg hresult.Code, apply func() hr
 // setAs is set with an optional owner-only access check: when ownerOnly is true, a caller other
 // than the owner (an administrator included) gets E_ACCESSDENIED before any argument or state
 // check, as access is always checked first.
-func (j *Job) setAs(m state.Method, name string, ownerOnly bool, arg hresult.Code, apply func() hresult.Code) error {
-	o, err := j.begin(m, name)
+func (j *Job) setAs(m state.Method, name string, ownerOnly bool, arg hresult.Code, apply func() hresult.Code) (err error) {
+	o, err := j.beginChange(m, name)
 	if err != nil {
 		return err
 	}
-	defer o.end()
+	defer o.commit(&err)
 	if ownerOnly && j.caller.id.SID != j.c.owner.SID {
 		return o.fail(hresult.E_ACCESSDENIED)
 	}

@@ -100,6 +100,11 @@ func (e *Engine) Record() Record {
 	c := j.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.record()
+}
+
+// record is Record, called with the job locked.
+func (c *core) record() Record {
 	r := Record{
 		ID: c.id, Type: c.typ, State: c.st, Seq: c.seq, Owner: c.owner,
 		DisplayName: c.name, Description: c.desc, Priority: c.priority, NotifyFlags: c.notify,
@@ -144,7 +149,8 @@ func (e *Engine) Record() Record {
 // was CONNECTING or TRANSFERRING comes back QUEUED, to be scheduled again; every other state is
 // kept. The job acts as caller, which should carry the owner's identity. A record that cannot
 // describe a job (an undefined state, type or priority, a file index out of range, a final state)
-// gives BG_E_DATABASE_CORRUPT, with the reason.
+// gives BG_E_DATABASE_CORRUPT, with the reason; manager.Open adds store.ErrCorrupt to it, as to
+// every damage it finds in its store.
 func Restore(env *Env, caller *Caller, r Record) (*Job, error) {
 	if err := r.check(); err != nil {
 		return nil, &hresult.Error{Op: "Restore", Job: guid(r.ID), Code: hresult.BG_E_DATABASE_CORRUPT, Err: err}

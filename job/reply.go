@@ -33,12 +33,12 @@ func (j *Job) GetReplyData() ([]byte, error) {
 // (IBackgroundCopyJob2::SetReplyFileName): an absolute path of at most MAX_PATH characters in a
 // directory that exists, or "" to let bitsemu choose a name beside the upload file. E_NOTIMPL for
 // other job types, E_INVALIDARG for a bad name, BG_E_INVALID_STATE once the reply download began.
-func (j *Job) SetReplyFileName(name string) error {
-	o, err := j.begin(state.SetReplyFileName, "SetReplyFileName")
+func (j *Job) SetReplyFileName(name string) (err error) {
+	o, err := j.beginChange(state.SetReplyFileName, "SetReplyFileName")
 	if err != nil {
 		return err
 	}
-	defer o.end()
+	defer o.commit(&err)
 	if j.c.typ != UploadReply {
 		return o.fail(hresult.E_NOTIMPL)
 	}

@@ -2,6 +2,7 @@ package manager
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -17,7 +18,9 @@ import (
 // Open starts a manager whose jobs live in the store in dir (created, owner-only, if missing):
 // every job, with its files, progress, properties (the notify command line included), error and
 // owner, is written to disk before the method that changed it returns, and comes back when a
-// manager opens the directory again. Callbacks are not stored, as BITS does not keep the
+// manager opens the directory again. A method whose change cannot be written (a full or failing
+// disk) fails with the disk's HRESULT and changes nothing, as CreateJob does: what a method
+// reports done is on disk. Callbacks are not stored, as BITS does not keep the
 // interface pointers applications register: after a restart GetNotifyInterface returns nil
 // until the application registers again, and a callback registered on a job that became
 // TRANSFERRED or ERROR meanwhile is called at once.
@@ -32,8 +35,10 @@ import (
 // with E_ACCESSDENIED, for every owner (the store holds every user's credentials).
 //
 // Errors: the directory is held by another manager (ERROR_SHARING_VIOLATION, store.ErrInUse); the
-// store or one of its records is damaged, or was written by a newer bitsemu
-// (BG_E_DATABASE_CORRUPT, store.ErrCorrupt or store.ErrVersion). Nothing is dropped silently.
+// store or one of its records is damaged, a record does not describe a job, or the store was
+// written in another format (BG_E_DATABASE_CORRUPT and store.ErrCorrupt, store.ErrVersion as
+// well for another format), naming the job when one is concerned. Nothing is dropped or changed
+// silently.
 func Open(dir string, opts ...Option) (*Manager, error) {
 	st, err := store.Open(dir, store.Options{})
 	if err != nil {
@@ -47,13 +52,14 @@ func Open(dir string, opts ...Option) (*Manager, error) {
 	m := newManager(opts)
 	m.store = st
 	m.noRead = resolveRoots([]string{dir})
+	m.env.Keep = m.keep
 	m.persistence.seqs = make(map[uuid.UUID]uint64, len(recs))
 	jobs := make([]*job.Engine, 0, len(recs))
 	for _, r := range recs {
 		h, err := job.Restore(&m.env, job.NewCaller(r.Owner), r)
 		if err != nil {
 			st.Close()
-			return nil, err
+			return nil, restoreErr(r.ID, err)
 		}
 		j := engine.Of(h)
 		// Bytes written after the last checkpoint are not vouched for by the record.
@@ -65,6 +71,17 @@ func Open(dir string, opts ...Option) (*Manager, error) {
 	}
 	m.sched.restored(jobs)
 	return m, nil
+}
+
+// restoreErr is the failure to rebuild a job from a record the store read: the record does not
+// describe a job, so the store is damaged. It matches store.ErrCorrupt and BG_E_DATABASE_CORRUPT,
+// as the store's own findings do, and names the job.
+func restoreErr(id uuid.UUID, err error) error {
+	if errors.Is(err, store.ErrCorrupt) {
+		return err
+	}
+	return &hresult.Error{Op: "Open", Job: job.GUIDString(id), Code: hresult.BG_E_DATABASE_CORRUPT,
+		Err: fmt.Errorf("%w: %w", store.ErrCorrupt, err)}
 }
 
 // The bounds of the progress a crash can lose.
@@ -83,13 +100,50 @@ const deleted = ^uint64(0)
 type persistence struct {
 	mu    sync.Mutex           // held across each write: the store takes one writer at a time anyway
 	seqs  map[uuid.UUID]uint64 // the change count of each job's record on disk
-	first error                // the first write that failed
+	first error                // the first write of the service's own changes that failed
 }
 
-// persist writes the job's record, or removes it once the job is final. Called after every
-// change that matters and before the method that made it returns. A record no newer than the
-// one on disk is not written again: a call that made several changes, or changes reported out
-// of order, cost one write.
+// keep writes a record an application's call produced, before the call returns (job.Env.Keep):
+// the call fails, changing nothing, when this fails. Called with the job locked.
+func (m *Manager) keep(r *job.Record) error {
+	p := &m.persistence
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return m.write(r)
+}
+
+// write puts the record in the store, or removes the job's record once the job is final. A
+// record no newer than the one on disk is not written again: a call that made several changes,
+// or changes reported out of order, cost one write. Called with p.mu held.
+func (m *Manager) write(r *job.Record) error {
+	p := &m.persistence
+	if r.State.Final() {
+		if p.seqs[r.ID] == deleted {
+			return nil
+		}
+		if err := m.store.Delete(r.ID); err != nil {
+			return err
+		}
+		// A late write of an older record must not bring the job back.
+		p.seqs[r.ID] = deleted
+		return nil
+	}
+	if last, ok := p.seqs[r.ID]; ok && r.Seq <= last {
+		return nil
+	}
+	if err := m.store.Put(r); err != nil {
+		return err
+	}
+	p.seqs[r.ID] = r.Seq
+	return nil
+}
+
+// persist writes the job's record as it stands: called for the changes the service makes on its
+// own (the scheduler's state moves, timers, transfer checkpoints), whose records the
+// application's calls did not write already. When the write fails, a transfer under way stops
+// with the disk's error, transiently, rather than go on claiming progress the disk does not
+// hold; on disk the job stays as it was last written, and a restart resumes it from there. A
+// failure is also kept for StoreErr.
 func (m *Manager) persist(j *job.Engine) {
 	if m.store == nil {
 		return
@@ -97,33 +151,24 @@ func (m *Manager) persist(j *job.Engine) {
 	r := j.Record()
 	p := &m.persistence
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	var err error
-	if r.State.Final() {
-		if p.seqs[r.ID] == deleted {
-			return
-		}
-		err = m.store.Delete(r.ID)
-		// A late write of an older record must not bring the job back.
-		p.seqs[r.ID] = deleted
-	} else {
-		if last, ok := p.seqs[r.ID]; ok && r.Seq <= last {
-			return
-		}
-		err = m.store.Put(&r)
-		if err == nil {
-			p.seqs[r.ID] = r.Seq
-		}
-	}
+	err := m.write(&r)
 	if err != nil && p.first == nil {
 		p.first = err
 	}
+	p.mu.Unlock()
+	if err != nil && state.Running.Has(r.State) {
+		// Outside the lock: the error is a change, which comes back here (and is refused too).
+		_, _ = j.FireError(state.TransientFailure, job.Failure{Context: job.ContextGeneralQueueManager,
+			Code: hresult.Of(err), File: -1})
+	}
 }
 
-// StoreErr returns the first failure to write a change to the store, or nil. A change whose
-// write failed (a full or failing disk) holds in memory only: it is lost if the process ends
-// before a later change of the same job is written. CreateJob itself fails when its job cannot
-// be written.
+// StoreErr returns the first failure to write a change the service made on its own (a state
+// move of the scheduler or a timer, a transfer checkpoint) to the store, or nil. Such a change
+// holds in memory only until a later change of the same job is written, and a transfer it
+// stopped is in TRANSIENT_ERROR with the disk's error. The application's calls never need it:
+// each fails with the disk's error, changing nothing, when its change cannot be written, and
+// CreateJob fails when its job cannot be.
 func (m *Manager) StoreErr() error {
 	m.persistence.mu.Lock()
 	defer m.persistence.mu.Unlock()

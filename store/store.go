@@ -26,9 +26,9 @@ import (
 // FileName is the name of the database file in a store's directory.
 const FileName = "jobs.db"
 
-// SchemaVersion is the version of the store's layout (its buckets and keys) that this code writes
-// and the newest it opens.
-const SchemaVersion = 1
+// SchemaVersion is the version of the store's layout (its buckets, keys and the framing of their
+// values) that this code writes and the only one it opens. Version 1 had no checksums.
+const SchemaVersion = 2
 
 // DefaultTimeout is how long Open waits for the store to be free when Options.Timeout is 0.
 const DefaultTimeout = 100 * time.Millisecond
@@ -37,6 +37,7 @@ var (
 	bucketMeta = []byte("meta")
 	bucketJobs = []byte("jobs")
 	keyVersion = []byte("version")
+	keyCount   = []byte("count")
 )
 
 // Options for Open.
@@ -62,6 +63,8 @@ type Store struct {
 	mu      sync.Mutex
 	pending []*op
 	closed  bool
+
+	count uint64 // the number of records, as the meta bucket says; used by the committer only
 }
 
 // op is one Put, PutAll or Delete waiting to be committed.
@@ -83,10 +86,16 @@ type item struct {
 // Open opens the store in dir, creating dir (mode 0700) and dir/jobs.db (mode 0600) when they do
 // not exist. The store stays locked until Close.
 //
+// Open never writes to an existing file. It checks the file's structure: both bbolt meta pages
+// intact, the file as long as they say, every page reachable once (bbolt's own consistency
+// check), the schema version and the number of records, each under its checksum. A new file is
+// built under a temporary name and linked into place once complete, so that jobs.db is never
+// seen half made; an empty or short jobs.db is damage, never a new store.
+//
 // Errors, each an *hresult.Error: the store is held by another Store, of this process or another,
 // for longer than opt.Timeout (ErrInUse, ERROR_SHARING_VIOLATION); the file is not a job store
-// or is damaged (ErrCorrupt, BG_E_DATABASE_CORRUPT); its schema version is newer than
-// SchemaVersion (ErrVersion, BG_E_DATABASE_CORRUPT); the directory or file cannot be created or
+// or is damaged (ErrCorrupt, BG_E_DATABASE_CORRUPT); its schema version is not SchemaVersion
+// (ErrVersion and ErrCorrupt, BG_E_DATABASE_CORRUPT); the directory or file cannot be created or
 // opened (E_ACCESSDENIED, ERROR_PATH_NOT_FOUND, ERROR_DISK_FULL, ... as job.DiskCode maps them).
 func Open(dir string, opt Options) (*Store, error) {
 	dir = filepath.Clean(dir)
@@ -102,41 +111,104 @@ func Open(dir string, opt Options) (*Store, error) {
 		}
 		newDir = true
 	}
-	_, statErr := os.Lstat(path)
-	created := errors.Is(statErr, fs.ErrNotExist)
-
 	timeout := opt.Timeout
 	if timeout == 0 {
 		timeout = DefaultTimeout
 	}
+	st, statErr := os.Lstat(path)
+	switch {
+	case errors.Is(statErr, fs.ErrNotExist):
+		if err := create(dir, path, opt.NoSync); err != nil {
+			return nil, err
+		}
+		if newDir && !opt.NoSync {
+			if err := syncDir(filepath.Dir(dir)); err != nil {
+				return nil, ioError("Open", uuid.Nil, err)
+			}
+		}
+	case statErr != nil:
+		return nil, ioError("Open", uuid.Nil, statErr)
+	case !st.Mode().IsRegular():
+		return nil, corrupt("Open", uuid.Nil, fmt.Errorf("%s: %w: not a regular file (%v)", path, ErrCorrupt, st.Mode().Type()))
+	default:
+		// An empty file, which bbolt would make a new database, is a store that lost its data.
+		if err := precheck(path, timeout); err != nil {
+			switch {
+			case errors.Is(err, ErrInUse):
+				return nil, &hresult.Error{Op: "Open", Code: hresult.ERROR_SHARING_VIOLATION, Err: fmt.Errorf("%s: %w", path, err)}
+			case errors.Is(err, ErrCorrupt):
+				return nil, corrupt("Open", uuid.Nil, fmt.Errorf("%s: %w", path, err))
+			}
+			return nil, ioError("Open", uuid.Nil, err)
+		}
+	}
+
 	db, err := openBolt(path, &bolt.Options{Timeout: timeout, NoSync: opt.NoSync})
 	if err != nil {
 		return nil, err
-	}
-	if created {
-		if err := os.Chmod(path, 0o600); err != nil {
-			db.Close()
-			return nil, ioError("Open", uuid.Nil, err)
-		}
 	}
 	s := &Store{dir: dir, path: path, db: db, sem: make(chan struct{}, 1)}
 	if err := s.schema(); err != nil {
 		db.Close()
 		return nil, err
 	}
-	if created && !opt.NoSync {
-		// The new file's name, and the new directory's, must be on disk too: a store whose jobs
-		// were written must not vanish with a crash.
-		err := syncDir(dir)
-		if err == nil && newDir {
-			err = syncDir(filepath.Dir(dir))
-		}
-		if err != nil {
-			db.Close()
-			return nil, ioError("Open", uuid.Nil, err)
-		}
-	}
 	return s, nil
+}
+
+// create makes a new, empty store at path: built under a temporary name in dir, synced, then
+// linked to path, which is never overwritten (when another Open made it meanwhile, that one is
+// kept). A crash leaves either no jobs.db or a complete one, and maybe a stray temporary file.
+func create(dir, path string, noSync bool) (err error) {
+	tmp, err := os.CreateTemp(dir, FileName+".new-*")
+	if err != nil {
+		return ioError("Open", uuid.Nil, err)
+	}
+	name := tmp.Name()
+	defer os.Remove(name)
+	if err := tmp.Close(); err != nil {
+		return ioError("Open", uuid.Nil, err)
+	}
+	// bbolt makes an empty file a new database.
+	db, err := bolt.Open(name, 0o600, &bolt.Options{NoSync: noSync, Timeout: time.Second})
+	if err != nil {
+		return ioError("Open", uuid.Nil, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucket(bucketMeta)
+		if err != nil {
+			return err
+		}
+		if err := meta.Put(keyVersion, seal(keyVersion, binary.AppendUvarint(nil, SchemaVersion))); err != nil {
+			return err
+		}
+		if err := meta.Put(keyCount, seal(keyCount, binary.AppendUvarint(nil, 0))); err != nil {
+			return err
+		}
+		_, err = tx.CreateBucket(bucketJobs)
+		return err
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		// CreateTemp's mode is 0600 already; the umask could only have narrowed it.
+		err = os.Chmod(name, 0o600)
+	}
+	if err != nil {
+		return ioError("Open", uuid.Nil, err)
+	}
+	if err := os.Link(name, path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return ioError("Open", uuid.Nil, err)
+	}
+	if noSync {
+		return nil
+	}
+	// The new name must be on disk too: a store whose jobs were written must not vanish with a
+	// crash.
+	if err := syncDir(dir); err != nil {
+		return ioError("Open", uuid.Nil, err)
+	}
+	return nil
 }
 
 // syncDir flushes a directory's entries to disk. Windows cannot open a directory for that, and
@@ -191,57 +263,107 @@ func openBolt(path string, bopt *bolt.Options) (db *bolt.DB, err error) {
 	return nil, corrupt("Open", uuid.Nil, fmt.Errorf("%s: %w: %v", path, ErrCorrupt, err))
 }
 
-// errInit says that the file is empty and needs its buckets.
-var errInit = errors.New("store: new file")
-
-// schema checks the schema version, and creates the buckets in a new file.
+// schema checks the file's contents: its buckets, the schema version, the record count and the
+// structure of bbolt's pages. It sets s.count.
 func (s *Store) schema() error {
-	err := s.view(func(tx *bolt.Tx) error { return s.checkSchema(tx, false) })
-	if errors.Is(err, errInit) {
-		err = s.update(func(tx *bolt.Tx) error { return s.checkSchema(tx, true) })
-	}
+	err := s.view(func(tx *bolt.Tx) error {
+		if err := s.checkSchema(tx); err != nil {
+			return err
+		}
+		n, err := s.readCount(tx)
+		if err != nil {
+			return err
+		}
+		if got := uint64(tx.Bucket(bucketJobs).Stats().KeyN); got != n {
+			return fmt.Errorf("%s: %w: %d records where the store counts %d", s.path, ErrCorrupt, got, n)
+		}
+		var first error
+		for err := range tx.Check() { // read to the end: the check stops when its channel is drained
+			if first == nil {
+				first = fmt.Errorf("%s: %w: %v", s.path, ErrCorrupt, err)
+			}
+		}
+		if first != nil {
+			return first
+		}
+		s.count = n
+		return nil
+	})
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, ErrCorrupt), errors.Is(err, ErrVersion):
+	case errors.Is(err, ErrCorrupt):
 		return corrupt("Open", uuid.Nil, err)
 	}
 	return ioError("Open", uuid.Nil, err)
 }
 
-func (s *Store) checkSchema(tx *bolt.Tx, init bool) error {
+func (s *Store) checkSchema(tx *bolt.Tx) error {
 	meta := tx.Bucket(bucketMeta)
 	if meta == nil {
-		if k, _ := tx.Cursor().First(); k != nil {
-			return fmt.Errorf("%s: %w: not a job store (a bbolt file without a %q bucket)", s.path, ErrCorrupt, bucketMeta)
-		}
-		if !init {
-			return errInit
-		}
-		meta, err := tx.CreateBucket(bucketMeta)
-		if err != nil {
-			return err
-		}
-		if err := meta.Put(keyVersion, binary.AppendUvarint(nil, SchemaVersion)); err != nil {
-			return err
-		}
-		_, err = tx.CreateBucket(bucketJobs)
-		return err
+		return fmt.Errorf("%s: %w: not a job store (a bbolt file without a %q bucket)", s.path, ErrCorrupt, bucketMeta)
 	}
 	v := meta.Get(keyVersion)
-	ver, n := binary.Uvarint(v)
-	switch {
-	case v == nil:
+	if v == nil {
 		return fmt.Errorf("%s: %w: no schema version", s.path, ErrCorrupt)
-	case n != len(v) || ver == 0:
-		return fmt.Errorf("%s: %w: unreadable schema version %x", s.path, ErrCorrupt, v)
+	}
+	payload, ok := unseal(keyVersion, v)
+	if !ok {
+		if ver, n := binary.Uvarint(v); n == len(v) && ver == 1 {
+			return fmt.Errorf("%s: %w", s.path, errVersion("schema version 1, without checksums, was written by an older bitsemu; this code reads version %d only", SchemaVersion))
+		}
+		return fmt.Errorf("%s: %w: schema version %x: checksum does not match", s.path, ErrCorrupt, v)
+	}
+	ver, n := binary.Uvarint(payload)
+	switch {
+	case n != len(payload) || ver == 0:
+		return fmt.Errorf("%s: %w: unreadable schema version %x", s.path, ErrCorrupt, payload)
 	case ver > SchemaVersion:
-		return fmt.Errorf("%s: %w: schema version %d is newer than this code's %d", s.path, ErrVersion, ver, SchemaVersion)
+		return fmt.Errorf("%s: %w", s.path, errVersion("schema version %d is newer than this code's %d", ver, SchemaVersion))
+	case ver < SchemaVersion:
+		return fmt.Errorf("%s: %w", s.path, errVersion("schema version %d is older than this code's %d", ver, SchemaVersion))
+	}
+	if err := meta.ForEach(func(k, _ []byte) error {
+		if !bytes.Equal(k, keyVersion) && !bytes.Equal(k, keyCount) {
+			return fmt.Errorf("%s: %w: unknown key %q in the %q bucket", s.path, ErrCorrupt, k, bucketMeta)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+		if !bytes.Equal(name, bucketMeta) && !bytes.Equal(name, bucketJobs) {
+			return fmt.Errorf("%s: %w: unknown bucket %q", s.path, ErrCorrupt, name)
+		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	if tx.Bucket(bucketJobs) == nil {
 		return fmt.Errorf("%s: %w: no %q bucket", s.path, ErrCorrupt, bucketJobs)
 	}
 	return nil
+}
+
+// readCount reads the number of records the meta bucket holds.
+func (s *Store) readCount(tx *bolt.Tx) (uint64, error) {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		return 0, fmt.Errorf("%s: %w: no %q bucket", s.path, ErrCorrupt, bucketMeta)
+	}
+	v := meta.Get(keyCount)
+	if v == nil {
+		return 0, fmt.Errorf("%s: %w: no record count", s.path, ErrCorrupt)
+	}
+	payload, ok := unseal(keyCount, v)
+	if !ok {
+		return 0, fmt.Errorf("%s: %w: record count %x: checksum does not match", s.path, ErrCorrupt, v)
+	}
+	n, k := binary.Uvarint(payload)
+	if k != len(payload) {
+		return 0, fmt.Errorf("%s: %w: unreadable record count %x", s.path, ErrCorrupt, payload)
+	}
+	return n, nil
 }
 
 // Close releases the store, after the commit under way if any. Operations waiting to be committed
@@ -316,6 +438,8 @@ func prepare(opName string, r *job.Record) (item, error) {
 		return item{}, &hresult.Error{Op: opName, Job: guid(r.ID), Code: hresult.E_INVALIDARG,
 			Err: fmt.Errorf("store: the record would not read back: %s: %s", de.field, de.reason)}
 	}
+	// The checksum covers the key too: a record moved under another key does not pass.
+	b = binary.LittleEndian.AppendUint32(b, checksum(r.ID[:], b))
 	return item{id: r.ID, seq: r.Seq, val: b}, nil
 }
 
@@ -377,10 +501,12 @@ var errNoChange = errors.New("no change")
 
 // commit writes the operations of batch in one transaction.
 func (s *Store) commit(batch []*op) {
+	count := s.count
 	err := s.update(func(tx *bolt.Tx) error {
+		count = s.count // again, should bbolt run fn twice
 		b := tx.Bucket(bucketJobs)
-		if b == nil {
-			return fmt.Errorf("%s: %w: no %q bucket", s.path, ErrCorrupt, bucketJobs)
+		if b == nil || tx.Bucket(bucketMeta) == nil {
+			return fmt.Errorf("%s: %w: no %q or %q bucket", s.path, ErrCorrupt, bucketJobs, bucketMeta)
 		}
 		changed := false
 		for _, o := range batch {
@@ -392,13 +518,16 @@ func (s *Store) commit(batch []*op) {
 						if err := b.Delete(it.id[:]); err != nil {
 							return err
 						}
+						count--
 						changed = true
 					}
 					continue
 				}
-				if old != nil {
+				if old == nil {
+					count++
+				} else if payload, ok := unseal(it.id[:], old); ok {
 					// A stored record that cannot be read is replaced by the good one.
-					if _, seq, _, ok := peek(old); ok && seq > it.seq {
+					if _, seq, _, ok := peek(payload); ok && seq > it.seq {
 						continue
 					}
 				}
@@ -411,8 +540,14 @@ func (s *Store) commit(batch []*op) {
 		if !changed {
 			return errNoChange
 		}
+		if count != s.count {
+			return tx.Bucket(bucketMeta).Put(keyCount, seal(keyCount, binary.AppendUvarint(nil, count)))
+		}
 		return nil
 	})
+	if err == nil {
+		s.count = count
+	}
 	if errors.Is(err, berrors.ErrIncompatibleValue) {
 		err = fmt.Errorf("%s: %w: a bucket in place of a record: %v", s.path, ErrCorrupt, err)
 	}
@@ -457,6 +592,11 @@ func (s *Store) Load() ([]job.Record, error) {
 				bad = id
 				return fmt.Errorf("%s: %w: a bucket, not a record", s.path, ErrCorrupt)
 			}
+			v, ok := unseal(k, v)
+			if !ok {
+				bad = id
+				return fmt.Errorf("%s: %w: the record's checksum does not match: damaged", s.path, ErrCorrupt)
+			}
 			rid, _, created, ok := peek(v)
 			if !ok {
 				bad = id
@@ -471,6 +611,13 @@ func (s *Store) Load() ([]job.Record, error) {
 				return fmt.Errorf("%s: %w: the record of job %s is stored under key %s", s.path, ErrCorrupt, guid(rid), guid(id))
 			}
 			entries = append(entries, entry{created: created, id: id, val: v})
+		}
+		n, err := s.readCount(tx)
+		if err != nil {
+			return err
+		}
+		if uint64(len(entries)) != n {
+			return fmt.Errorf("%s: %w: %d records where the store counts %d: records were lost or added", s.path, ErrCorrupt, len(entries), n)
 		}
 		slices.SortFunc(entries, func(a, b entry) int {
 			if c := a.created.Compare(b.created); c != 0 {
@@ -514,7 +661,7 @@ func (s *Store) Load() ([]job.Record, error) {
 		return nil
 	})
 	if err != nil {
-		if errors.Is(err, ErrCorrupt) || errors.Is(err, ErrVersion) {
+		if errors.Is(err, ErrCorrupt) {
 			return nil, corrupt("Load", bad, err)
 		}
 		return nil, ioError("Load", uuid.Nil, err)

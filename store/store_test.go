@@ -54,6 +54,17 @@ func raw(t *testing.T, dir string, fn func(tx *bolt.Tx) error) {
 
 func jobs(tx *bolt.Tx) *bolt.Bucket { return tx.Bucket([]byte("jobs")) }
 
+// openLoad opens the store in dir, loads it and closes it: the records, or the error of Open or
+// of Load.
+func openLoad(dir string) ([]job.Record, error) {
+	s, err := store.Open(dir, store.Options{Timeout: 50 * time.Millisecond})
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	return s.Load()
+}
+
 func TestPutReopenLoad(t *testing.T) {
 	s := openT(t, filepath.Join(t.TempDir(), "queue"))
 	want := []job.Record{typical(3), typical(1), filled(t), typical(2)}
@@ -263,11 +274,11 @@ func TestOpenCorrupt(t *testing.T) {
 		prepare func(t *testing.T, dir string)
 		want    string
 	}{
-		{"garbage", garbage(64 << 10), "invalid database"},
-		{"short garbage", garbage(10), "invalid database"},
+		{"garbage", garbage(64 << 10), "meta page 0: magic"},
+		{"short garbage", garbage(10), "the file is 10 bytes, too short for its header"},
 		{"text", func(t *testing.T, dir string) {
 			require.NoError(t, os.WriteFile(filepath.Join(dir, store.FileName), bytes.Repeat([]byte("not a database\n"), 1000), 0o600))
-		}, "invalid database"},
+		}, ": not a bbolt file"},
 		{"another program's bbolt file", func(t *testing.T, dir string) {
 			raw(t, dir, func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("other")); return err })
 		}, `not a job store (a bbolt file without a "meta" bucket)`},
@@ -277,8 +288,42 @@ func TestOpenCorrupt(t *testing.T) {
 		}, "no schema version"},
 		{"unreadable schema version", func(t *testing.T, dir string) {
 			openT(t, dir).Close()
-			raw(t, dir, func(tx *bolt.Tx) error { return tx.Bucket([]byte("meta")).Put([]byte("version"), []byte{0x80}) })
+			raw(t, dir, func(tx *bolt.Tx) error {
+				return tx.Bucket([]byte("meta")).Put([]byte("version"), store.Seal([]byte("version"), []byte{0x80}))
+			})
 		}, "unreadable schema version 80"},
+		{"damaged schema version", func(t *testing.T, dir string) {
+			openT(t, dir).Close()
+			raw(t, dir, func(tx *bolt.Tx) error {
+				v := store.Seal([]byte("version"), uv(store.SchemaVersion))
+				v[0] ^= 4
+				return tx.Bucket([]byte("meta")).Put([]byte("version"), v)
+			})
+		}, "checksum does not match"},
+		{"damaged record count", func(t *testing.T, dir string) {
+			openT(t, dir).Close()
+			raw(t, dir, func(tx *bolt.Tx) error { return tx.Bucket([]byte("meta")).Put([]byte("count"), []byte{1, 0, 0, 0, 0}) })
+		}, "record count 0100000000: checksum does not match"},
+		{"record count wrong", func(t *testing.T, dir string) {
+			openT(t, dir).Close()
+			raw(t, dir, func(tx *bolt.Tx) error {
+				return tx.Bucket([]byte("meta")).Put([]byte("count"), store.Seal([]byte("count"), uv(2)))
+			})
+		}, "0 records where the store counts 2"},
+		{"unknown meta key", func(t *testing.T, dir string) {
+			openT(t, dir).Close()
+			raw(t, dir, func(tx *bolt.Tx) error { return tx.Bucket([]byte("meta")).Put([]byte("other"), []byte{1}) })
+		}, `unknown key "other" in the "meta" bucket`},
+		{"unknown bucket", func(t *testing.T, dir string) {
+			openT(t, dir).Close()
+			raw(t, dir, func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("other")); return err })
+		}, `unknown bucket "other"`},
+		{"empty file", func(t *testing.T, dir string) {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, store.FileName), nil, 0o600))
+		}, "the file is empty"},
+		{"a directory in place of the file", func(t *testing.T, dir string) {
+			require.NoError(t, os.Mkdir(filepath.Join(dir, store.FileName), 0o700))
+		}, "not a regular file"},
 		{"no jobs bucket", func(t *testing.T, dir string) {
 			openT(t, dir).Close()
 			raw(t, dir, func(tx *bolt.Tx) error { return tx.DeleteBucket([]byte("jobs")) })
@@ -294,29 +339,54 @@ func TestOpenCorrupt(t *testing.T) {
 	}
 }
 
+// TestOpenEmptyFile: an empty jobs.db is a store that lost its data, not a new store, and Open
+// leaves it as it is.
 func TestOpenEmptyFile(t *testing.T) {
 	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, store.FileName), nil, 0o600))
-	s := openT(t, dir)
-	n, err := s.Len()
-	require.NoError(t, err)
-	require.Zero(t, n)
-}
-
-func TestOpenNewerSchema(t *testing.T) {
-	dir := t.TempDir()
-	openT(t, dir).Close()
-	raw(t, dir, func(tx *bolt.Tx) error { return tx.Bucket([]byte("meta")).Put([]byte("version"), uv(99)) })
+	path := filepath.Join(dir, store.FileName)
+	require.NoError(t, os.WriteFile(path, nil, 0o600))
 	s, err := store.Open(dir, store.Options{})
 	require.Nil(t, s)
-	requireCorrupt(t, err, store.ErrVersion, "schema version 99 is newer than this code's 1")
-	require.NotErrorIs(t, err, store.ErrCorrupt)
+	requireCorrupt(t, err, store.ErrCorrupt, "the file is empty", path)
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	require.Zero(t, st.Size(), "Open wrote to the file")
+}
+
+// TestOpenOtherSchema: a store of another schema version, older, newer or unknown, fails with
+// ErrVersion, which is ErrCorrupt too, and is left as it is.
+func TestOpenOtherSchema(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		val  []byte
+		want string
+	}{
+		{"version 1, without checksums", uv(1), "schema version 1, without checksums, was written by an older bitsemu; this code reads version 2 only"},
+		{"older", store.Seal([]byte("version"), uv(1)), "schema version 1 is older than this code's 2"},
+		{"newer", store.Seal([]byte("version"), uv(99)), "schema version 99 is newer than this code's 2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			openT(t, dir).Close()
+			raw(t, dir, func(tx *bolt.Tx) error { return tx.Bucket([]byte("meta")).Put([]byte("version"), tc.val) })
+			before, err := os.ReadFile(filepath.Join(dir, store.FileName))
+			require.NoError(t, err)
+			s, err := store.Open(dir, store.Options{})
+			require.Nil(t, s)
+			requireCorrupt(t, err, store.ErrVersion, tc.want)
+			require.ErrorIs(t, err, store.ErrCorrupt)
+			after, err := os.ReadFile(filepath.Join(dir, store.FileName))
+			require.NoError(t, err)
+			require.Equal(t, before, after, "Open changed the file")
+		})
+	}
 }
 
 func TestLoadCorruptRecord(t *testing.T) {
 	victim := idOf(2)
+	// put stores val under key with a good checksum, so that the record decoder sees it.
 	put := func(key []byte, val []byte) func(tx *bolt.Tx) error {
-		return func(tx *bolt.Tx) error { return jobs(tx).Put(key, val) }
+		return func(tx *bolt.Tx) error { return jobs(tx).Put(key, store.Seal(key, val)) }
 	}
 	good := typical(2)
 	enc := store.Encode(&good)
@@ -338,9 +408,31 @@ func TestLoadCorruptRecord(t *testing.T) {
 			if err := jobs(tx).Delete(victim[:]); err != nil {
 				return err
 			}
-			return jobs(tx).Put(other[:], enc)
+			return jobs(tx).Put(other[:], store.Seal(other[:], enc))
 		}, store.ErrCorrupt, []string{"Load {00000000-0000-4000-8000-000000000007}", "the record of job {00000000-0000-4000-8000-000000000002} is stored under key {00000000-0000-4000-8000-000000000007}"}},
-		{"key not a GUID", put([]byte("short"), enc), store.ErrCorrupt, []string{"key 73686f7274 is not a job id"}},
+		{"moved under another key", func(tx *bolt.Tx) error {
+			other := idOf(7)
+			v := slices.Clone(jobs(tx).Get(victim[:]))
+			if err := jobs(tx).Delete(victim[:]); err != nil {
+				return err
+			}
+			return jobs(tx).Put(other[:], v)
+		}, store.ErrCorrupt, []string{"Load {00000000-0000-4000-8000-000000000007}", "the record's checksum does not match"}},
+		{"one bit flipped", func(tx *bolt.Tx) error {
+			v := slices.Clone(jobs(tx).Get(victim[:]))
+			v[len(v)/2] ^= 0x10
+			return jobs(tx).Put(victim[:], v)
+		}, store.ErrCorrupt, []string{"Load {00000000-0000-4000-8000-000000000002}", "the record's checksum does not match"}},
+		{"unsealed", func(tx *bolt.Tx) error { return jobs(tx).Put(victim[:], enc) }, store.ErrCorrupt,
+			[]string{"Load {00000000-0000-4000-8000-000000000002}", "the record's checksum does not match"}},
+		{"key not a GUID", func(tx *bolt.Tx) error {
+			if err := jobs(tx).Delete(victim[:]); err != nil {
+				return err
+			}
+			return put([]byte("short"), enc)(tx)
+		}, store.ErrCorrupt, []string{"key 73686f7274 is not a job id"}},
+		{"a record lost", func(tx *bolt.Tx) error { return jobs(tx).Delete(victim[:]) }, store.ErrCorrupt,
+			[]string{"2 records where the store counts 3"}},
 		{"a bucket in place of a record", func(tx *bolt.Tx) error {
 			if err := jobs(tx).Delete(victim[:]); err != nil {
 				return err
@@ -358,8 +450,7 @@ func TestLoadCorruptRecord(t *testing.T) {
 			}
 			require.NoError(t, s.Close())
 			raw(t, dir, tc.damage)
-			s = openT(t, dir)
-			got, err := s.Load()
+			got, err := openLoad(dir)
 			require.Nil(t, got)
 			requireCorrupt(t, err, tc.sentinel, tc.want...)
 		})
@@ -369,10 +460,14 @@ func TestLoadCorruptRecord(t *testing.T) {
 // TestPutRepairsDamagedRecord: a good record replaces a damaged one of the same job.
 func TestPutRepairsDamagedRecord(t *testing.T) {
 	dir := t.TempDir()
-	openT(t, dir).Close()
 	r := typical(1)
-	raw(t, dir, func(tx *bolt.Tx) error { return jobs(tx).Put(r.ID[:], []byte{1, 2, 3}) })
 	s := openT(t, dir)
+	old := r
+	old.Seq = r.Seq + 10 // the damaged record's Seq cannot be read: it does not hold the newer one off
+	require.NoError(t, s.Put(&old))
+	require.NoError(t, s.Close())
+	raw(t, dir, func(tx *bolt.Tx) error { return jobs(tx).Put(r.ID[:], []byte{1, 2, 3}) })
+	s = openT(t, dir)
 	_, err := s.Load()
 	requireCorrupt(t, err, store.ErrCorrupt)
 	require.NoError(t, s.Put(&r))

@@ -1,0 +1,342 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"hash/fnv"
+	"io"
+	"math/bits"
+	"os"
+	"time"
+)
+
+// castagnoli is the CRC-32C table: the checksum of every stored value.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// sumLen is the size of the checksum that ends every stored value.
+const sumLen = 4
+
+// seal returns payload followed by the CRC-32C of key and payload, so that a value that was
+// damaged, or moved under another key, is told from a good one.
+func seal(key, payload []byte) []byte {
+	b := make([]byte, len(payload), len(payload)+sumLen)
+	copy(b, payload)
+	return binary.LittleEndian.AppendUint32(b, checksum(key, payload))
+}
+
+func checksum(key, payload []byte) uint32 {
+	return crc32.Update(crc32.Checksum(key, castagnoli), castagnoli, payload)
+}
+
+// unseal returns the payload of a sealed value, or ok false when its checksum does not match.
+func unseal(key, val []byte) (payload []byte, ok bool) {
+	if len(val) < sumLen {
+		return nil, false
+	}
+	payload, sum := val[:len(val)-sumLen], val[len(val)-sumLen:]
+	return payload, binary.LittleEndian.Uint32(sum) == checksum(key, payload)
+}
+
+// The bbolt file's own header, checked before the file is trusted. bbolt keeps two meta pages,
+// each with a checksum, and when the newer one is damaged it silently opens the state of the
+// commit before: a job's last change would be lost without a word. The store checks both pages
+// itself and calls the file damaged when either is.
+const (
+	boltMagic      = 0xED0CDAED
+	boltVersion    = 2
+	boltPageHeader = 16   // id, flags, count, overflow
+	boltMetaFlag   = 0x04 // the page flag of a meta page
+	boltMetaSum    = 56   // the meta fields the checksum covers
+	boltMetaLen    = boltMetaSum + 8
+	minPageSize    = 512
+	maxPageSize    = 1 << 16
+)
+
+// boltMeta is what checkFile reads of a meta page.
+type boltMeta struct {
+	pageSize uint32
+	root     uint64 // the root bucket's page
+	freelist uint64 // the freelist's page
+	pgid     uint64 // the high-water mark: pages below it are in use or free
+	txid     uint64
+}
+
+// checkFile checks the structure of an existing bbolt file before bbolt walks it: the file holds
+// at least its two meta pages, both are intact (magic, version, checksum) and agree on the page
+// size, and the file holds every page they speak of; then, from the newer meta page, the freelist
+// and the tree of pages (see walker). size is the file's size. The error wraps ErrCorrupt.
+func checkFile(f io.ReaderAt, size int64) error {
+	if size == 0 {
+		return fmt.Errorf("%w: the file is empty", ErrCorrupt)
+	}
+	var metas [2]boltMeta
+	page := int64(0)
+	for i := range metas {
+		buf := make([]byte, boltPageHeader+boltMetaLen)
+		if page+int64(len(buf)) > size {
+			return fmt.Errorf("%w: the file is %d bytes, too short for its header", ErrCorrupt, size)
+		}
+		if _, err := f.ReadAt(buf, page); err != nil {
+			return err
+		}
+		m, err := parseMeta(buf, uint64(i))
+		if err != nil {
+			return fmt.Errorf("%w: meta page %d: %s", ErrCorrupt, i, err)
+		}
+		if i == 1 && m.pageSize != metas[0].pageSize {
+			return fmt.Errorf("%w: meta page 1: page size %d, meta page 0 says %d", ErrCorrupt, m.pageSize, metas[0].pageSize)
+		}
+		metas[i] = m
+		page = int64(m.pageSize)
+	}
+	ps := int64(metas[0].pageSize)
+	if size%ps != 0 {
+		return fmt.Errorf("%w: the file is %d bytes, not a whole number of %d-byte pages", ErrCorrupt, size, ps)
+	}
+	for i, m := range metas {
+		if m.pgid > uint64(size/ps) || m.pgid < 4 {
+			return fmt.Errorf("%w: meta page %d speaks of %d pages, the file holds %d: cut short", ErrCorrupt, i, m.pgid, size/ps)
+		}
+	}
+	m := metas[0]
+	if metas[1].txid > m.txid {
+		m = metas[1]
+	}
+	w := &walker{f: f, ps: int(m.pageSize), hwm: m.pgid, seen: make([]uint64, (m.pgid+63)/64)}
+	if err := w.freelist(m.freelist); err != nil {
+		return err
+	}
+	return w.tree(m.root, 0)
+}
+
+// The page flags and sizes of bbolt's format.
+const (
+	pageBranch     = 0x01
+	pageLeaf       = 0x02
+	pageFreelist   = 0x10
+	pageElementLen = 16   // a branch or leaf element
+	leafBucket     = 0x01 // a leaf element that is a bucket
+	bucketHeader   = 16   // root page, sequence
+	maxDepth       = 64   // far beyond any real tree
+)
+
+// walker checks the tree of pages of a bbolt file, as bbolt will read it, before bbolt does: bbolt
+// trusts its pages, and a damaged one can send it out of the file, allocate without bound or walk
+// in a circle for ever. Every page is inside the file, of the type expected, referenced once, and
+// every element's key and value lie within their page. The order of keys is left to bbolt's own
+// check, which is safe to run once the walk passed.
+type walker struct {
+	f    io.ReaderAt
+	ps   int
+	hwm  uint64
+	seen []uint64 // a bit per page: referenced already
+	bufs [][]byte // a page buffer per depth of the walk
+}
+
+func (w *walker) fail(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
+}
+
+// page reads page id with its overflow pages, checking its header, into the buffer of depth
+// (valid until the next read at that depth).
+func (w *walker) page(id uint64, what string, depth int) ([]byte, error) {
+	if id < 2 || id >= w.hwm {
+		return nil, w.fail("%s page %d is outside the file's %d pages", what, id, w.hwm)
+	}
+	for len(w.bufs) <= depth {
+		w.bufs = append(w.bufs, make([]byte, w.ps))
+	}
+	head := w.bufs[depth][:w.ps]
+	if _, err := w.f.ReadAt(head, int64(id)*int64(w.ps)); err != nil {
+		return nil, err
+	}
+	ne := binary.NativeEndian
+	if got := ne.Uint64(head); got != id {
+		return nil, w.fail("page %d says it is page %d", id, got)
+	}
+	overflow := uint64(ne.Uint32(head[12:]))
+	if overflow >= w.hwm-id {
+		return nil, w.fail("page %d runs %d pages past the end of the file", id, overflow)
+	}
+	for p := id; p <= id+overflow; p++ {
+		if w.seen[p/64]&(1<<(p%64)) != 0 {
+			return nil, w.fail("page %d is used twice", p)
+		}
+		w.seen[p/64] |= 1 << (p % 64)
+	}
+	if overflow == 0 {
+		return head, nil
+	}
+	n := (overflow + 1) * uint64(w.ps)
+	if uint64(cap(w.bufs[depth])) < n {
+		w.bufs[depth] = make([]byte, n)
+	}
+	buf := w.bufs[depth][:n]
+	if _, err := w.f.ReadAt(buf, int64(id)*int64(w.ps)); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
+
+// freelist checks the freelist page: its size and the pages it lists.
+func (w *walker) freelist(id uint64) error {
+	p, err := w.page(id, "freelist", 0)
+	if err != nil {
+		return err
+	}
+	ne := binary.NativeEndian
+	if flags := ne.Uint16(p[8:]); flags != pageFreelist {
+		return w.fail("freelist page %d has flags %#x", id, flags)
+	}
+	start, count := boltPageHeader, uint64(ne.Uint16(p[10:]))
+	if count == 0xFFFF {
+		// The count did not fit: it is the first element.
+		if len(p) < boltPageHeader+8 {
+			return w.fail("freelist page %d is cut short", id)
+		}
+		count, start = ne.Uint64(p[boltPageHeader:]), boltPageHeader+8
+	}
+	if count > uint64(len(p)-start)/8 {
+		return w.fail("freelist page %d lists %d pages, it has room for %d", id, count, (len(p)-start)/8)
+	}
+	for i := range count {
+		if free := ne.Uint64(p[start+int(i)*8:]); free < 2 || free >= w.hwm {
+			return w.fail("freelist page %d lists page %d, outside the file's %d pages", id, free, w.hwm)
+		}
+	}
+	return nil
+}
+
+// tree checks the branch or leaf page id and the pages below it.
+func (w *walker) tree(id uint64, depth int) error {
+	if depth > maxDepth {
+		return w.fail("the tree of pages is deeper than %d", maxDepth)
+	}
+	p, err := w.page(id, "tree", depth)
+	if err != nil {
+		return err
+	}
+	return w.node(p, id, depth)
+}
+
+// node checks a branch or leaf page held in p (a page of the file, or a bucket's inline page).
+func (w *walker) node(p []byte, id uint64, depth int) error {
+	ne := binary.NativeEndian
+	if len(p) < boltPageHeader {
+		return w.fail("page %d is cut short", id)
+	}
+	flags, count := ne.Uint16(p[8:]), int(ne.Uint16(p[10:]))
+	if flags != pageBranch && flags != pageLeaf {
+		return w.fail("page %d has flags %#x where a branch or leaf page belongs", id, flags)
+	}
+	if count > (len(p)-boltPageHeader)/pageElementLen {
+		return w.fail("page %d holds %d elements, it has room for %d", id, count, (len(p)-boltPageHeader)/pageElementLen)
+	}
+	if flags == pageBranch && count == 0 {
+		return w.fail("branch page %d is empty", id)
+	}
+	for i := range count {
+		at := boltPageHeader + i*pageElementLen
+		e := p[at : at+pageElementLen]
+		if flags == pageBranch {
+			pos, ksize := uint64(ne.Uint32(e)), uint64(ne.Uint32(e[4:]))
+			if uint64(at)+pos+ksize > uint64(len(p)) {
+				return w.fail("page %d: key %d lies outside the page", id, i)
+			}
+			if err := w.tree(ne.Uint64(e[8:]), depth+1); err != nil {
+				return err
+			}
+			continue
+		}
+		eflags, pos, ksize, vsize := ne.Uint32(e), uint64(ne.Uint32(e[4:])), uint64(ne.Uint32(e[8:])), uint64(ne.Uint32(e[12:]))
+		end := uint64(at) + pos + ksize + vsize
+		if end > uint64(len(p)) {
+			return w.fail("page %d: element %d lies outside the page", id, i)
+		}
+		switch eflags {
+		case 0:
+		case leafBucket:
+			v := p[end-vsize : end]
+			if len(v) < bucketHeader {
+				return w.fail("page %d: bucket %d is cut short", id, i)
+			}
+			if root := ne.Uint64(v); root != 0 {
+				if err := w.tree(root, depth+1); err != nil {
+					return err
+				}
+			} else if err := w.node(v[bucketHeader:], id, depth+1); err != nil {
+				return err
+			}
+		default:
+			return w.fail("page %d: element %d has flags %#x", id, i, eflags)
+		}
+	}
+	return nil
+}
+
+// parseMeta reads meta page id from buf, its page header and meta fields, in the byte order of
+// the machine (as bbolt writes them).
+func parseMeta(buf []byte, id uint64) (boltMeta, error) {
+	ne := binary.NativeEndian
+	meta := buf[boltPageHeader:]
+	if magic := ne.Uint32(meta[0:]); magic != boltMagic {
+		return boltMeta{}, fmt.Errorf("magic %#x: not a bbolt file", magic)
+	}
+	if got := ne.Uint64(buf[0:]); got != id {
+		return boltMeta{}, fmt.Errorf("page id %d", got)
+	}
+	if flags := ne.Uint16(buf[8:]); flags != boltMetaFlag {
+		return boltMeta{}, fmt.Errorf("page flags %#x, not a meta page", flags)
+	}
+	if v := ne.Uint32(meta[4:]); v != boltVersion {
+		return boltMeta{}, fmt.Errorf("bbolt format version %d (this code reads %d)", v, boltVersion)
+	}
+	h := fnv.New64a()
+	h.Write(meta[:boltMetaSum])
+	if sum := ne.Uint64(meta[boltMetaSum:]); sum != h.Sum64() {
+		return boltMeta{}, fmt.Errorf("checksum %#x, the page sums to %#x", sum, h.Sum64())
+	}
+	m := boltMeta{pageSize: ne.Uint32(meta[8:]), root: ne.Uint64(meta[16:]), freelist: ne.Uint64(meta[32:]),
+		pgid: ne.Uint64(meta[40:]), txid: ne.Uint64(meta[48:])}
+	if m.pageSize < minPageSize || m.pageSize > maxPageSize || bits.OnesCount32(m.pageSize) != 1 {
+		return boltMeta{}, fmt.Errorf("page size %d", m.pageSize)
+	}
+	return m, nil
+}
+
+// precheck checks the structure of the existing file at path (checkFile) before bbolt opens it:
+// bbolt trusts what it reads, and a damaged file can make it panic with the file mapped and
+// locked, or worse. The check runs under a shared lock, so that no commit of another Store runs
+// meanwhile; when that one holds the file for longer than timeout, the error is ErrInUse. The
+// error of a damaged file wraps ErrCorrupt.
+func precheck(path string, timeout time.Duration) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	deadline := time.Now().Add(timeout)
+	for {
+		busy, err := tryLockShared(f)
+		if err != nil {
+			return err
+		}
+		if !busy {
+			break
+		}
+		if timeout < 0 || time.Now().After(deadline) {
+			return fmt.Errorf("%w (waited %v)", ErrInUse, max(timeout, 0))
+		}
+		time.Sleep(lockRetry)
+	}
+	defer unlockShared(f)
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	return checkFile(f, st.Size())
+}
+
+// lockRetry is how often precheck tries the lock again, as bbolt does.
+const lockRetry = 50 * time.Millisecond
