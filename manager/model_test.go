@@ -836,10 +836,12 @@ func (h *modelHarness) doComplete(j *modelJob, u int, hd *job.Job) {
 }
 
 func (h *modelHarness) takeOwnership() {
-	j, u, hd := h.pickHandle()
-	if j == nil {
-		return
+	if j, u, hd := h.pickHandle(); j != nil {
+		h.takeOwnershipOn(j, u, hd)
 	}
+}
+
+func (h *modelHarness) takeOwnershipOn(j *modelJob, u int, hd *job.Job) {
 	want := access(j, u)
 	switch {
 	case want.Failed():
@@ -974,8 +976,37 @@ func (h *modelHarness) focus() {
 		return
 	}
 	j := live[rapid.IntRange(0, len(live)-1).Draw(h.t, "live job")]
+	if j.handles[mAdmin] == nil && rapid.Bool().Draw(h.t, "admin") {
+		// An administrator looks the job up, and may then change it or take it over.
+		hd, err := h.clients[mAdmin].GetJob(j.id)
+		h.expect("GetJob by the administrator", hresult.S_OK, err)
+		j.handles[mAdmin] = hd
+	}
 	for n := rapid.IntRange(5, 40).Draw(h.t, "steps"); n > 0 && !j.final(); n-- {
-		h.advanceJob(j)
+		// Mostly its life; else a call on it through a handle some user holds.
+		var holders []int
+		for u, hd := range j.handles {
+			if hd != nil {
+				holders = append(holders, u)
+			}
+		}
+		u := rapid.SampledFrom(holders).Draw(h.t, "caller")
+		switch hd := j.handles[u]; rapid.IntRange(0, 9).Draw(h.t, "focus") {
+		case 0, 1:
+			h.setterOn(j, u, hd)
+		case 2:
+			h.getterOn(j, u, hd)
+		case 3:
+			h.fileMethodOn(j, u, hd)
+		case 4:
+			if rapid.Bool().Draw(h.t, "reply") {
+				h.replyMethodOn(j, u, hd)
+			} else {
+				h.takeOwnershipOn(j, u, hd)
+			}
+		default:
+			h.advanceJob(j)
+		}
 		h.check()
 	}
 }
@@ -1375,6 +1406,11 @@ func TestModel(t *testing.T) {
 		defer h.m.Close()
 		steps := rapid.IntRange(5, 200).Draw(rt, "steps")
 		for range steps {
+			// A little time passes between calls, so that every change of the modification
+			// time shows.
+			if tick := rapid.IntRange(0, 2).Draw(rt, "tick"); tick > 0 {
+				h.clockStep(time.Duration(tick) * time.Second)
+			}
 			n := rapid.IntRange(0, total-1).Draw(rt, "action")
 			for _, a := range actions {
 				if n < a.weight {

@@ -57,11 +57,13 @@ func okIf(cond bool, code hresult.Code) hresult.Code {
 
 // setter calls one of the job's setters, drawn, with arguments good and bad.
 func (h *modelHarness) setter() {
-	t := h.t
-	j, u, hd := h.pickHandle()
-	if j == nil {
-		return
+	if j, u, hd := h.pickHandle(); j != nil {
+		h.setterOn(j, u, hd)
 	}
+}
+
+func (h *modelHarness) setterOn(j *modelJob, u int, hd *job.Job) {
+	t := h.t
 	ok := hresult.S_OK
 	// do checks one call: its name, the predicted outcome, the call, and what it changes.
 	do := func(what string, want hresult.Code, call func() error, change func()) {
@@ -409,11 +411,13 @@ func (j *modelJob) propertyOf(id job.PropertyID) (job.PropertyValue, bool) {
 // getter calls one of the job's property getters through a user's handle: access, then the
 // value the model holds.
 func (h *modelHarness) getter() {
-	t := h.t
-	j, u, hd := h.pickHandle()
-	if j == nil {
-		return
+	if j, u, hd := h.pickHandle(); j != nil {
+		h.getterOn(j, u, hd)
 	}
+}
+
+func (h *modelHarness) getterOn(j *modelJob, u int, hd *job.Job) {
+	t := h.t
 	want := access(j, u)
 	what := func(name string) string { return fmt.Sprintf("%s by %d in %v", name, u, j.st) }
 	switch k := rapid.IntRange(0, 3).Draw(t, "getter"); k {
@@ -533,9 +537,14 @@ func (h *modelHarness) checkProperties(j *modelJob, hd *job.Job) {
 // fileMethod calls one method of one of the job's files (IBackgroundCopyFile through
 // IBackgroundCopyFile5), through the file handle a user's EnumFiles gives.
 func (h *modelHarness) fileMethod() {
+	if j, u, hd := h.pickHandle(); j != nil {
+		h.fileMethodOn(j, u, hd)
+	}
+}
+
+func (h *modelHarness) fileMethodOn(j *modelJob, u int, hd *job.Job) {
 	t := h.t
-	j, u, hd := h.pickHandle()
-	if j == nil || len(j.files) == 0 || !canAccess(j, u) {
+	if len(j.files) == 0 || !canAccess(j, u) {
 		return
 	}
 	i := rapid.IntRange(0, len(j.files)-1).Draw(t, "file")
@@ -647,11 +656,13 @@ func (h *modelHarness) checkFiles(j *modelJob, hd *job.Job) {
 // replyMethod calls one of the reply methods of IBackgroundCopyJob2: they apply to UPLOAD_REPLY
 // jobs only (E_NOTIMPL for the others, in every state: README "States").
 func (h *modelHarness) replyMethod() {
-	t := h.t
-	j, u, hd := h.pickHandle()
-	if j == nil {
-		return
+	if j, u, hd := h.pickHandle(); j != nil {
+		h.replyMethodOn(j, u, hd)
 	}
+}
+
+func (h *modelHarness) replyMethodOn(j *modelJob, u int, hd *job.Job) {
+	t := h.t
 	want := access(j, u)
 	if want == hresult.S_OK && j.typ != job.UploadReply {
 		want = hresult.E_NOTIMPL
