@@ -35,11 +35,12 @@ import (
 //
 // The test counts its faults and fails when they did not happen: every kill must land in a
 // child that was still working (it had printed what the parent waited for, and died of the
-// signal, not of its own accord); some kills must interrupt a download half way, and those
-// downloads must go on after the restart from the byte where they stopped (a ranged GET from
-// that offset reaches the server); jobs resumed before a kill must still be resumed after it, and
-// finish byte-exact in the end without being resumed again; and the flaky server must have cut
-// connections.
+// signal, not of its own accord); some kills must hit a download while it was writing (its
+// temporary file held bytes past its record, which reopening cut off); downloads found half done
+// after a kill must go on after the restart from the byte where they stopped (a ranged GET from
+// that offset reaches the server); jobs resumed before a kill must still be resumed after it and
+// go on (more bytes, or completed), and finish byte-exact in the end without being resumed
+// again; and the flaky server must have cut connections.
 
 var crashAdmin = manager.Identity{SID: "S-1-5-21-999", Admin: true}
 
@@ -60,7 +61,8 @@ func crashChild() {
 	var m *manager.Manager
 	var err error
 	for range 200 {
-		if m, err = manager.Open(dir, manager.WithLimits(job.Limits{})); !errors.Is(err, store.ErrInUse) {
+		// A bandwidth limit makes downloads last long enough for kills to interrupt them.
+		if m, err = manager.Open(dir, manager.WithLimits(job.Limits{}), manager.WithBandwidth(4<<20)); !errors.Is(err, store.ErrInUse) {
 			break
 		}
 	}
@@ -133,10 +135,13 @@ type crashJob struct {
 	files             []string // the served names of its acknowledged files
 	pendingFile       string
 	gone, pendingGone bool
-	completed         bool // the job was completed: its local files must be whole
-	verified          bool // and they were checked
-	resumed           bool // a Resume returned: the job is never SUSPENDED again
-	pendingResume     bool // a Resume was called and did not return
+	completed         bool   // the job was completed: its local files must be whole
+	verified          bool   // and they were checked
+	resumed           bool   // a Resume returned: the job is never SUSPENDED again
+	seenResumed       bool   // a check after a kill found it resumed, and not fully transferred
+	seenBytes         uint64 // the bytes it had then
+	continued         bool   // after that restart it went on: more bytes, or completed
+	pendingResume     bool   // a Resume was called and did not return
 }
 
 // crashPartial is a download a kill interrupted half way: file file of job id held at bytes of
@@ -156,6 +161,8 @@ type crashModel struct {
 	jobs          map[uuid.UUID]*crashJob
 	pendingCreate bool
 	partials      map[crashPartial]crashPartial // downloads found half done after a kill, by id, file, name and offset
+	tempSizes     map[string]int64              // the sizes of the temporary files when the child died
+	midWrite      int                           // kills that hit a download with bytes its record did not vouch for yet
 	srv           *bitstest.Server
 }
 
@@ -200,6 +207,9 @@ func (cm *crashModel) apply(t *testing.T, line string) {
 		if ok {
 			cj.gone, cj.pendingGone = true, false
 			cj.completed = f[1] == "complete"
+			if cj.completed && cj.seenResumed {
+				cj.continued = true // resumed when a kill hit it, finished after the restart
+			}
 		} else {
 			cj.pendingGone = true
 		}
@@ -246,14 +256,26 @@ func (cm *crashModel) check(t *testing.T, m *manager.Manager, sources map[string
 			// A resumed job comes back queued (or where its transfer had got to): the restart
 			// does not suspend it.
 			require.NotEqual(t, state.Suspended, st, "round %d: %s was resumed", round, id)
+			jp, _ := j.GetProgress()
+			if cj.seenResumed && jp.BytesTransferred > cj.seenBytes {
+				cj.continued = true
+			}
+			if jp.FilesTransferred < jp.FilesTotal {
+				cj.seenResumed, cj.seenBytes = true, jp.BytesTransferred
+			}
 		}
 		for i, name := range cj.files {
 			f := fileAt(t, j, i)
 			fp, _ := f.GetProgress()
+			temp, _ := f.GetTemporaryName()
+			if size, ok := cm.tempSizes[temp]; ok && !fp.Completed && size > int64(fp.BytesTransferred) {
+				// The child was writing this file when it died: Open cut the bytes past the
+				// record off.
+				cm.midWrite++
+			}
 			if fp.BytesTransferred == 0 {
 				continue
 			}
-			temp, _ := f.GetTemporaryName()
 			data, err := os.ReadFile(temp)
 			if errors.Is(err, os.ErrNotExist) && cj.pendingGone && fp.Completed {
 				// A Complete that did not return renamed it already.
@@ -337,6 +359,14 @@ func TestCrashKeepsEveryReturnedCall(t *testing.T) {
 			midWork++ // killed by the signal, while still printing
 		}
 
+		cm.tempSizes = map[string]int64{}
+		temps, err := filepath.Glob(filepath.Join(out, "BIT*.tmp"))
+		require.NoError(t, err)
+		for _, name := range temps {
+			if fi, err := os.Stat(name); err == nil {
+				cm.tempSizes[name] = fi.Size()
+			}
+		}
 		m, err := manager.Open(dir, manager.WithManualTransfers(), manager.WithLimits(job.Limits{}))
 		require.NoError(t, err, "round %d", round)
 		cm.check(t, m, sources, round)
@@ -391,6 +421,9 @@ func TestCrashKeepsEveryReturnedCall(t *testing.T) {
 		}
 		if cj.resumed {
 			resumedDone++
+			if cj.seenResumed {
+				cj.continued = true
+			}
 		}
 	}
 
@@ -416,11 +449,19 @@ func TestCrashKeepsEveryReturnedCall(t *testing.T) {
 		}
 	}
 	minimum := max(2, kills/15)
-	assert.GreaterOrEqual(t, len(cm.partials), minimum, "downloads a kill interrupted half way")
+	assert.GreaterOrEqual(t, len(cm.partials), minimum, "downloads found half done after a kill")
 	assert.GreaterOrEqual(t, continued, minimum, "interrupted downloads continued from their offset after a restart")
-	assert.GreaterOrEqual(t, resumedDone, 1, "jobs resumed before a kill that finished after the restarts")
+	resumedOn := 0 // jobs resumed when a kill hit them that went on after the restart
+	for _, cj := range cm.jobs {
+		if cj.continued {
+			resumedOn++
+		}
+	}
+	assert.GreaterOrEqual(t, resumedOn, minimum, "jobs resumed before a kill that went on after the restart")
+	assert.GreaterOrEqual(t, resumedDone, 1, "jobs resumed before a kill that finished in the end without a new Resume")
 	assert.Positive(t, cuts, "connections the flaky server cut or refused")
-	t.Logf("%d kills (%d mid-work), %d jobs seen, %d downloads interrupted half way, %d continued from their offset, "+
-		"%d resumed jobs finished after restarts, %d flaky faults", kills, midWork, len(cm.jobs), len(cm.partials),
-		continued, resumedDone, cuts)
+	assert.GreaterOrEqual(t, cm.midWrite, max(1, kills/20), "kills that hit a download while it wrote bytes not yet recorded")
+	t.Logf("%d kills (%d mid-work, %d mid-write), %d jobs seen, %d downloads found half done after a kill, %d continued from their offset, "+
+		"%d resumed jobs went on after a restart, %d finished in the end, %d flaky faults", kills, midWork, len(cm.jobs),
+		cm.midWrite, len(cm.partials), continued, resumedOn, resumedDone, cuts)
 }
