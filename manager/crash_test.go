@@ -162,7 +162,7 @@ type crashModel struct {
 	pendingCreate bool
 	partials      map[crashPartial]crashPartial // downloads found half done after a kill, by id, file, name and offset
 	tempSizes     map[string]int64              // the sizes of the temporary files when the child died
-	midWrite      int                           // kills that hit a download with bytes its record did not vouch for yet
+	midWrite      int                           // downloads a kill caught with bytes their record did not vouch for yet
 	srv           *bitstest.Server
 }
 
@@ -460,8 +460,8 @@ func TestCrashKeepsEveryReturnedCall(t *testing.T) {
 	assert.GreaterOrEqual(t, resumedOn, minimum, "jobs resumed before a kill that went on after the restart")
 	assert.GreaterOrEqual(t, resumedDone, 1, "jobs resumed before a kill that finished in the end without a new Resume")
 	assert.Positive(t, cuts, "connections the flaky server cut or refused")
-	assert.GreaterOrEqual(t, cm.midWrite, max(1, kills/20), "kills that hit a download while it wrote bytes not yet recorded")
-	t.Logf("%d kills (%d mid-work, %d mid-write), %d jobs seen, %d downloads found half done after a kill, %d continued from their offset, "+
-		"%d resumed jobs went on after a restart, %d finished in the end, %d flaky faults", kills, midWork, len(cm.jobs),
-		cm.midWrite, len(cm.partials), continued, resumedOn, resumedDone, cuts)
+	assert.GreaterOrEqual(t, cm.midWrite, max(1, kills/20), "downloads a kill caught while they wrote bytes not yet recorded")
+	t.Logf("%d kills (%d mid-work), %d downloads caught mid-write, %d jobs seen, %d downloads found half done after a kill, "+
+		"%d continued from their offset, %d resumed jobs went on after a restart, %d finished in the end, %d flaky faults",
+		kills, midWork, cm.midWrite, len(cm.jobs), len(cm.partials), continued, resumedOn, resumedDone, cuts)
 }
