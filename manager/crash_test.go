@@ -25,6 +25,7 @@ import (
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/state"
 	"github.com/bitsemu/bitsemu/store"
+	"github.com/bitsemu/bitsemu/transfer"
 )
 
 // The crash test runs a child process (this test binary, started again with BITSEMU_CRASH_DIR
@@ -33,6 +34,15 @@ import (
 // "ok ..." once it returned; after each kill the parent opens the store and checks that every
 // call that returned is there, and that every temporary file holds exactly the source's bytes
 // up to the progress its job records.
+//
+// The test counts its faults and fails when they did not happen: every kill must land in a
+// child that was still working (it had printed what the parent waited for, and died of the
+// signal, not of its own accord); some kills must hit a download while it was writing (its
+// temporary file held bytes past its record, which reopening cut off); downloads found half done
+// after a kill must go on after the restart from the byte where they stopped (a ranged GET from
+// that offset reaches the server); jobs resumed before a kill must still be resumed after it and
+// go on (more bytes, or completed), and finish byte-exact in the end without being resumed
+// again; and the flaky server must have cut connections.
 
 var crashAdmin = manager.Identity{SID: "S-1-5-21-999", Admin: true}
 
@@ -53,7 +63,10 @@ func crashChild() {
 	var m *manager.Manager
 	var err error
 	for range 200 {
-		if m, err = manager.Open(dir, manager.WithLimits(job.Limits{})); !errors.Is(err, store.ErrInUse) {
+		// Small reads, each written as it arrives, and a bandwidth limit: downloads last long
+		// enough, and write often enough, for kills to land in the middle of them.
+		if m, err = manager.Open(dir, manager.WithLimits(job.Limits{}), manager.WithBandwidth(4<<20),
+			manager.WithTransfer(transfer.Config{ChunkSize: 16 << 10})); !errors.Is(err, store.ErrInUse) {
 			break
 		}
 	}
@@ -96,6 +109,7 @@ func crashChild() {
 				say("ok desc %s %s", engine.Of(j).ID(), v)
 			}
 		case op <= 6:
+			say("try resume %s", engine.Of(j).ID())
 			if j.Resume() == nil {
 				say("ok resume %s", engine.Of(j).ID())
 			}
@@ -125,14 +139,35 @@ type crashJob struct {
 	files             []string // the served names of its acknowledged files
 	pendingFile       string
 	gone, pendingGone bool
-	completed         bool // the job was completed: its local files must be whole
-	verified          bool // and they were checked
+	completed         bool   // the job was completed: its local files must be whole
+	verified          bool   // and they were checked
+	resumed           bool   // a Resume returned: the job is never SUSPENDED again
+	seenResumed       bool   // a check after a kill found it resumed, and not fully transferred
+	seenBytes         uint64 // the bytes it had then
+	continued         bool   // after that restart it went on: more bytes, or completed
+	pendingResume     bool   // a Resume was called and did not return
+}
+
+// crashPartial is a download a kill interrupted half way: file file of job id held at bytes of
+// its source name when the store was reopened after round round, when the server had seen
+// seen requests.
+type crashPartial struct {
+	id    uuid.UUID
+	file  int
+	name  string
+	at    int64
+	round int
+	seen  int // how many server requests had arrived by then
 }
 
 type crashModel struct {
 	out           string // where the child puts local files
 	jobs          map[uuid.UUID]*crashJob
 	pendingCreate bool
+	partials      map[crashPartial]crashPartial // downloads found half done after a kill, by id, file, name and offset
+	tempSizes     map[string]int64              // the sizes of the temporary files when the child died
+	midWrite      int                           // downloads a kill caught with bytes their record did not vouch for yet
+	srv           *bitstest.Server
 }
 
 // apply takes one line of the child's output into the model.
@@ -166,10 +201,19 @@ func (cm *crashModel) apply(t *testing.T, line string) {
 		} else {
 			cj.pendingFile = f[4]
 		}
+	case "resume":
+		if ok {
+			cj.resumed, cj.pendingResume = true, false
+		} else {
+			cj.pendingResume = true
+		}
 	case "complete", "cancel", "partial":
 		if ok {
 			cj.gone, cj.pendingGone = true, false
 			cj.completed = f[1] == "complete"
+			if cj.completed && cj.seenResumed {
+				cj.continued = true // resumed when a kill hit it, finished after the restart
+			}
 		} else {
 			cj.pendingGone = true
 		}
@@ -207,13 +251,35 @@ func (cm *crashModel) check(t *testing.T, m *manager.Manager, sources map[string
 			cj.files = append(cj.files, cj.pendingFile)
 		}
 		cj.pendingFile = ""
+		st, _ := j.GetState()
+		if cj.pendingResume && st != state.Suspended {
+			cj.resumed = true // the Resume that did not return took effect
+		}
+		cj.pendingResume = false
+		if cj.resumed {
+			// A resumed job comes back queued (or where its transfer had got to): the restart
+			// does not suspend it.
+			require.NotEqual(t, state.Suspended, st, "round %d: %s was resumed", round, id)
+			jp, _ := j.GetProgress()
+			if cj.seenResumed && jp.BytesTransferred > cj.seenBytes {
+				cj.continued = true
+			}
+			if jp.FilesTransferred < jp.FilesTotal {
+				cj.seenResumed, cj.seenBytes = true, jp.BytesTransferred
+			}
+		}
 		for i, name := range cj.files {
 			f := fileAt(t, j, i)
 			fp, _ := f.GetProgress()
+			temp, _ := f.GetTemporaryName()
+			if size, ok := cm.tempSizes[temp]; ok && !fp.Completed && size > int64(fp.BytesTransferred) {
+				// The child was writing this file when it died: Open cut the bytes past the
+				// record off.
+				cm.midWrite++
+			}
 			if fp.BytesTransferred == 0 {
 				continue
 			}
-			temp, _ := f.GetTemporaryName()
 			data, err := os.ReadFile(temp)
 			if errors.Is(err, os.ErrNotExist) && cj.pendingGone && fp.Completed {
 				// A Complete that did not return renamed it already.
@@ -227,6 +293,11 @@ func (cm *crashModel) check(t *testing.T, m *manager.Manager, sources map[string
 			require.GreaterOrEqual(t, len(data), int(fp.BytesTransferred))
 			require.True(t, bytes.Equal(sources[name][:fp.BytesTransferred], data[:fp.BytesTransferred]),
 				"round %d: %s file %d: the temporary file differs from the source", round, id, i)
+			key := crashPartial{id: id, file: i, name: name, at: int64(fp.BytesTransferred)}
+			if _, dup := cm.partials[key]; !dup && !fp.Completed && fp.BytesTransferred < uint64(len(sources[name])) {
+				key.round, key.seen = round, len(cm.srv.Requests())
+				cm.partials[crashPartial{id: id, file: i, name: name, at: key.at}] = key
+			}
 		}
 	}
 	for id, cj := range cm.jobs {
@@ -257,13 +328,16 @@ func TestCrashKeepsEveryReturnedCall(t *testing.T) {
 		kills = 30
 	}
 	if s := os.Getenv("BITSEMU_CRASH_KILLS"); s != "" {
-		kills, _ = strconv.Atoi(s)
+		var err error
+		kills, err = strconv.Atoi(s)
+		require.NoError(t, err, "BITSEMU_CRASH_KILLS")
 	}
 	sources := crashFiles()
 	srv := newServer(t, sources, bitstest.Flaky(7, 0.2))
 	dir, out := t.TempDir(), t.TempDir()
-	cm := &crashModel{out: out, jobs: map[uuid.UUID]*crashJob{}}
+	cm := &crashModel{out: out, jobs: map[uuid.UUID]*crashJob{}, partials: map[crashPartial]crashPartial{}, srv: srv}
 	r := rand.New(rand.NewPCG(11, 12))
+	midWork := 0 // kills that hit a child still at work
 	for round := range kills {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), "BITSEMU_CRASH_DIR="+dir, "BITSEMU_CRASH_OUT="+out,
@@ -272,23 +346,41 @@ func TestCrashKeepsEveryReturnedCall(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, cmd.Start())
 		lines := bufio.NewScanner(stdout)
-		for n := 1 + r.IntN(60); n > 0 && lines.Scan(); n-- {
+		// Let the child work: a number of lines; every other round, also until a download is
+		// streaming, so that the kill lands in the middle of it.
+		want, read := 20+r.IntN(120), 0
+		midDownload, sent := round%2 == 1, srv.Stats().BytesSent
+		for ; (read < want || midDownload && srv.Stats().BytesSent < sent+32<<10 && read < 20_000) && lines.Scan(); read++ {
 			require.False(t, strings.HasPrefix(lines.Text(), "fail"), lines.Text())
 			cm.apply(t, lines.Text())
 		}
-		require.NoError(t, cmd.Process.Kill())
+		require.NoError(t, cmd.Process.Signal(os.Kill))
 		for lines.Scan() { // what the child wrote before it died
 			cm.apply(t, lines.Text())
 		}
-		_ = cmd.Wait()
+		werr := cmd.Wait()
+		var exit *exec.ExitError
+		require.ErrorAs(t, werr, &exit, "round %d: the child ended on its own", round)
+		if !exit.Exited() && read >= want {
+			midWork++ // killed by the signal, while still printing
+		}
 
+		cm.tempSizes = map[string]int64{}
+		temps, err := filepath.Glob(filepath.Join(out, "BIT*.tmp"))
+		require.NoError(t, err)
+		for _, name := range temps {
+			if fi, err := os.Stat(name); err == nil {
+				cm.tempSizes[name] = fi.Size()
+			}
+		}
 		m, err := manager.Open(dir, manager.WithManualTransfers(), manager.WithLimits(job.Limits{}))
 		require.NoError(t, err, "round %d", round)
 		cm.check(t, m, sources, round)
 		require.NoError(t, m.Close())
 	}
 
-	// Last, the jobs left finish: every file ends byte-identical to its source.
+	// Last, the jobs left finish: every file ends byte-identical to its source. Jobs resumed
+	// before a kill are not resumed again: the restart must have kept them queued.
 	m, err := manager.Open(dir, manager.WithLimits(job.Limits{}))
 	require.NoError(t, err)
 	defer m.Close()
@@ -297,10 +389,14 @@ func TestCrashKeepsEveryReturnedCall(t *testing.T) {
 	jobs, _ := e.Next(1000)
 	srv.ClearFaults()
 	for _, j := range jobs {
-		if p, _ := j.GetProgress(); p.FilesTotal > 0 {
+		p, _ := j.GetProgress()
+		// A file added to a TRANSFERRED job waits for a Resume (life-cycle-of-a-bits-job).
+		more := stateOf(t, j) == state.Transferred && p.FilesTransferred < p.FilesTotal
+		if p.FilesTotal > 0 && (!cm.jobs[engine.Of(j).ID()].resumed || more) {
 			require.NoError(t, j.Resume())
 		}
 	}
+	resumedDone := 0 // jobs resumed before a kill, finished and checked
 	deadline := time.Now().Add(time.Minute)
 	for _, j := range jobs {
 		for {
@@ -309,9 +405,13 @@ func TestCrashKeepsEveryReturnedCall(t *testing.T) {
 				break
 			}
 			if st == state.TransientError || st == state.Error {
-				require.NoError(t, j.Resume())
+				require.NoError(t, j.Resume()) // a cut before the faults were cleared
 			}
 			m.WaitIdle()
+		}
+		cj := cm.jobs[engine.Of(j).ID()]
+		if p, _ := j.GetProgress(); p.FilesTotal > 0 {
+			require.Equal(t, state.Transferred, stateOf(t, j), "%s: %s", engine.Of(j).ID(), errorOf(j))
 		}
 		if stateOf(t, j) != state.Transferred {
 			continue
@@ -319,13 +419,55 @@ func TestCrashKeepsEveryReturnedCall(t *testing.T) {
 		code, err := j.Complete()
 		require.NoError(t, err)
 		assert.Equal(t, hresult.S_OK, code)
-		cj := cm.jobs[engine.Of(j).ID()]
 		for i, name := range cj.files {
 			local, _ := fileAt(t, j, i).GetLocalName()
 			data, err := os.ReadFile(local)
 			require.NoError(t, err)
 			assert.True(t, bytes.Equal(sources[name], data), "%s file %d", engine.Of(j).ID(), i)
 		}
+		if cj.resumed {
+			resumedDone++
+			if cj.seenResumed {
+				cj.continued = true
+			}
+		}
 	}
-	t.Logf("%d kills, %d jobs seen", kills, len(cm.jobs))
+
+	// The faults happened. Kills: every one hit a working child.
+	assert.Equal(t, kills, midWork, "kills that hit a child still at work")
+	// Downloads interrupted by a kill went on from the byte where they stopped: after the
+	// restart, the server got a GET of that file from that offset.
+	reqs := srv.Requests()
+	continued := 0
+	for _, p := range cm.partials {
+		rng := fmt.Sprintf("bytes=%d-", p.at)
+		for _, rq := range reqs[p.seen:] {
+			if rq.Method == "GET" && rq.Path == "/"+p.name && strings.HasPrefix(rq.Range, rng) {
+				continued++
+				break
+			}
+		}
+	}
+	cuts := 0
+	for _, rq := range reqs {
+		if len(rq.Faults) > 0 {
+			cuts++
+		}
+	}
+	minimum := max(2, kills/15)
+	assert.GreaterOrEqual(t, len(cm.partials), minimum, "downloads found half done after a kill")
+	assert.GreaterOrEqual(t, continued, minimum, "interrupted downloads continued from their offset after a restart")
+	resumedOn := 0 // jobs resumed when a kill hit them that went on after the restart
+	for _, cj := range cm.jobs {
+		if cj.continued {
+			resumedOn++
+		}
+	}
+	assert.GreaterOrEqual(t, resumedOn, minimum, "jobs resumed before a kill that went on after the restart")
+	assert.GreaterOrEqual(t, resumedDone, 1, "jobs resumed before a kill that finished in the end without a new Resume")
+	assert.Positive(t, cuts, "connections the flaky server cut or refused")
+	assert.GreaterOrEqual(t, cm.midWrite, max(2, kills/20), "downloads a kill caught while they wrote bytes not yet recorded")
+	t.Logf("%d kills (%d mid-work), %d downloads caught mid-write, %d jobs seen, %d downloads found half done after a kill, "+
+		"%d continued from their offset, %d resumed jobs went on after a restart, %d finished in the end, %d flaky faults",
+		kills, midWork, cm.midWrite, len(cm.jobs), len(cm.partials), continued, resumedOn, resumedDone, cuts)
 }

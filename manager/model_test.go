@@ -20,12 +20,44 @@ import (
 	"github.com/bitsemu/bitsemu/state"
 )
 
+// The engine's side of a job, as the model tests reach it: every call the tests make on the
+// service's side of a job goes through these four functions, so that the engine methods can move
+// without touching the tests' logic.
+
+func engineFire(j *job.Job, ev state.Event) (state.State, error) { return engine.Of(j).Fire(ev) }
+
+func engineFireError(j *job.Job, ev state.Event, f job.Failure) (state.State, error) {
+	return engine.Of(j).FireError(ev, f)
+}
+
+func engineFireFileDone(j *job.Job, i int) (state.State, error) { return engine.Of(j).FireFileDone(i) }
+
+func engineFileProgress(j *job.Job, i int, total, transferred uint64) error {
+	return engine.Of(j).FileProgress(i, total, transferred)
+}
+
 // This file is a model-based test of the manager and its jobs. The model below is written from
-// the BITS documentation (shared spec: bits-api.md §1.0–1.1, bits-behaviour.md §3, §8, §11, §14),
-// not from package state: it keeps, per job, the state, files, type, owner and properties, and
-// predicts the HRESULT and the resulting state of every call and engine event. Random sequences
-// of operations run against a real manager and the model side by side; after every step the two
-// must agree.
+// the BITS documentation (shared spec: bits-api.md §1.0–1.10, bits-behaviour.md §3, §8, §11,
+// §14) and, where BITS is silent, from README's "Semantics decisions"; not from package state. It
+// keeps, per job, the state, the files, the type, the owner, every property, the times and the
+// timers, and predicts the HRESULT and the outcome of every call: each job and file method
+// (IBackgroundCopyJob through IBackgroundCopyJob5, the HttpOptions methods, IBackgroundCopyFile
+// through IBackgroundCopyFile5), each engine event and each step of the clock. Random sequences
+// of operations run against a real manager and the model side by side; every call is compared
+// with the prediction, and after every step every property of every job is.
+//
+// Time. The manager runs on a clock.Virtual with WithManualTransfers: no scheduler, no transfers
+// and no timers, so nothing moves unless the test moves it, and a sequence replays exactly from
+// rapid's seed. The timers are the model's: a clock step moves the virtual clock by a random
+// duration, and on the way the model says which timer-caused events fall due and when (the
+// retry after the minimum retry delay, the no-progress timeout, the maximum download time, the
+// inactivity expiry), the test advances the clock to each such moment and fires that event
+// through the engine, and checks the outcome. The manager's own timers are the scheduler's
+// business and have their own tests (transfer_test.go, persist_test.go); what this test checks
+// is that the jobs, driven on the documented schedule, end where the documentation says, with
+// the times, error counts and error records it says. Time also acts inside the jobs: a transient
+// error after the no-progress timeout has run out is fatal at once, and the modification and
+// completion times read the clock.
 //
 //	go test ./manager -run TestModel -rapid.checks=5000
 
@@ -46,49 +78,143 @@ const (
 // The limits of the model's manager: small, so that sequences reach them.
 var modelLimits = manager.Limits{MaxJobsPerUser: 3, MaxJobsPerMachine: 4, MaxFilesPerJob: 3, MaxRangesPerFile: 4}
 
-// modelJob is what the model knows of one job.
-type modelJob struct {
-	id          uuid.UUID
-	typ         job.Type
-	owner       int // index in modelUsers
-	st          state.State
-	done        []bool // per file: has it finished transferring
-	name        string
-	priority    job.Priority
-	notify      uint32
-	noProgress  uint32 // no-progress timeout, seconds
-	retryDelay  uint32 // minimum retry delay, seconds
-	errorCount  uint32
-	hasError    bool         // an error record is available to GetError
-	errorCode   hresult.Code // its HRESULT
-	handles     [3]*job.Job  // per user: the handle that user holds, or nil
-	engine      *job.Job     // an administrator's handle used to check and drive the job
-	created     int          // creation sequence number
-	fileCounter int
+// modelEpoch is where the model's clock starts.
+var modelEpoch = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// inactivity is the JobInactivityTimeout group policy's default: 90 days.
+const inactivity = 90 * 24 * time.Hour
+
+// modelFile is what the model knows of one file.
+type modelFile struct {
+	remote, local string
+	ranges        []job.FileRange
+	done          bool
+	total         uint64 // BytesTotal: job.SizeUnknown until known
+	transferred   uint64
+	validated     bool
 }
 
-func (j *modelJob) final() bool { return j.st == state.Acknowledged || j.st == state.Cancelled }
+// modelError is a job's error record.
+type modelError struct {
+	code     hresult.Code
+	ctx      job.ErrorContext
+	file     int    // index of the file concerned, -1 for none
+	protocol string // "" when none
+}
+
+// modelCreds identifies one set of credentials.
+type modelCreds struct {
+	target job.AuthTarget
+	scheme job.AuthScheme
+}
+
+// modelJob is what the model knows of one job.
+type modelJob struct {
+	id       uuid.UUID
+	typ      job.Type
+	owner    int // index in modelUsers
+	st       state.State
+	files    []*modelFile
+	handles  [3]*job.Job // per user: the handle that user holds, or nil
+	engine   *job.Job    // an administrator's handle used to check and drive the job
+	created  int         // creation sequence number
+	counter  int         // names of files
+	resumed  bool        // Resume succeeded at least once
+	errCount uint32
+	err      *modelError // the error record, nil when none
+
+	// Properties (IBackgroundCopyJob through IBackgroundCopyJob5, HttpOptions).
+	name, desc          string
+	priority            job.Priority
+	notify              uint32
+	callback            job.Callback
+	noProgress          uint32 // no-progress timeout, seconds
+	retryDelay          uint32 // minimum retry delay, seconds
+	maxDownload         uint32 // maximum download time, seconds; 0: none
+	proxy               job.ProxySettings
+	cmd                 job.NotifyCmdLine
+	creds               map[modelCreds]bool
+	aclFlags, peerFlags uint32
+	headers             string
+	headersWriteOnly    bool
+	security            uint32
+	httpMethod          string // "" for the default verb
+	replyFile           string
+	cost, minInterval   uint32
+	clsid               uuid.UUID
+	dynamic, highPerf   bool
+	onDemand            bool
+	maxSize             uint64
+	storedCreds         job.AuthTarget
+
+	// Times and timers.
+	createdAt, modifiedAt, completedAt time.Time
+	noProgressSince                    time.Time // first transient error without progress since; zero when none
+	runSince                           time.Time // when the job last entered CONNECTING or TRANSFERRING
+	runSpent                           time.Duration
+	retryAt, giveUpAt                  time.Time // the retry and no-progress timers of a TRANSIENT_ERROR job; zero when not armed
+}
+
+func (j *modelJob) final() bool { return j.st.Final() }
 
 func (j *modelJob) pending() int {
 	n := 0
-	for _, d := range j.done {
-		if !d {
+	for _, f := range j.files {
+		if !f.done {
 			n++
 		}
 	}
 	return n
 }
 
-func (j *modelJob) filesDone() uint32 { return uint32(len(j.done) - j.pending()) }
+func (j *modelJob) filesDone() uint32 { return uint32(len(j.files) - j.pending()) }
 
-// noRetry: a transient error is fatal at once when the no-progress timeout is 0 or the retry
-// delay is longer than it (bits-behaviour T18). The model's clock never moves, so the timeout
-// itself never runs out.
-func (j *modelJob) noRetry() bool { return j.noProgress == 0 || j.retryDelay > j.noProgress }
+func (j *modelJob) running() bool { return j.st == state.Connecting || j.st == state.Transferring }
 
-// model is the whole queue.
+func (j *modelJob) hasRanges() bool {
+	return slices.ContainsFunc(j.files, func(f *modelFile) bool { return len(f.ranges) > 0 })
+}
+
+// noRetry: a transient error is fatal at once when the no-progress timeout is 0, when the retry
+// delay is longer than it (bits-behaviour T18; IBackgroundCopyJob::SetMinimumRetryDelay), or
+// when it has run out since the first transient error with no progress since
+// (IBackgroundCopyJob::SetNoProgressTimeout).
+func (j *modelJob) noRetry(now time.Time) bool {
+	if j.noProgress == 0 || j.retryDelay > j.noProgress {
+		return true
+	}
+	return !j.noProgressSince.IsZero() && now.Sub(j.noProgressSince) >= time.Duration(j.noProgress)*time.Second
+}
+
+// progress is the job's BG_JOB_PROGRESS.
+func (j *modelJob) progress() job.Progress {
+	p := job.Progress{FilesTotal: uint32(len(j.files)), FilesTransferred: j.filesDone()}
+	for _, f := range j.files {
+		p.BytesTransferred += f.transferred
+		if f.total == job.SizeUnknown || p.BytesTotal == job.SizeUnknown {
+			p.BytesTotal = job.SizeUnknown
+		} else {
+			p.BytesTotal += f.total
+		}
+	}
+	return p
+}
+
+// method is the HTTP verb the job uses (IBackgroundCopyJobHttpOptions2::GetHttpMethod).
+func (j *modelJob) method() string {
+	switch {
+	case j.httpMethod != "":
+		return j.httpMethod
+	case j.typ == job.Download:
+		return "GET"
+	}
+	return "BITS_POST"
+}
+
+// model is the whole queue and the clock.
 type model struct {
 	jobs []*modelJob // creation order, final jobs included
+	now  time.Time
 }
 
 func (m *model) live(owner int) []*modelJob {
@@ -117,6 +243,52 @@ func canAccess(j *modelJob, caller int) bool {
 	return modelUsers[caller].Admin || j.owner == caller
 }
 
+// touch is a change of a property: ModificationTime moves (bits-api §1.0, "ModificationTime is
+// updated").
+func (h *modelHarness) touch(j *modelJob) { j.modifiedAt = h.model.now }
+
+// move changes a job's state as the documentation says a move does: the modification time, the
+// time counted against the maximum download time (IBackgroundCopyJob4::SetMaximumDownloadTime:
+// only CONNECTING and TRANSFERRING count), TransferCompletionTime on entering TRANSFERRED
+// (BG_JOB_TIMES), the error record dropped on entering TRANSFERRING (IBackgroundCopyJob::GetError)
+// and the retry timers of a TRANSIENT_ERROR job.
+func (h *modelHarness) move(j *modelJob, to state.State) {
+	if to == j.st {
+		return
+	}
+	now := h.model.now
+	was := j.running()
+	j.st = to
+	j.modifiedAt = now
+	if is := j.running(); was != is {
+		if is {
+			j.runSince = now
+		} else {
+			j.runSpent += now.Sub(j.runSince)
+		}
+	}
+	j.retryAt, j.giveUpAt = time.Time{}, time.Time{}
+	switch to {
+	case state.Transferring:
+		j.err = nil
+	case state.Transferred:
+		j.completedAt = now
+	}
+}
+
+// armRetry sets the timers of a job that entered TRANSIENT_ERROR after a transfer error: the
+// retry after the minimum retry delay, unless the no-progress timeout runs out first, in which
+// case the job goes to ERROR then (IBackgroundCopyJob::SetMinimumRetryDelay, SetNoProgressTimeout).
+func (h *modelHarness) armRetry(j *modelJob) {
+	retry := h.model.now.Add(time.Duration(j.retryDelay) * time.Second)
+	if !j.noProgressSince.IsZero() {
+		j.giveUpAt = j.noProgressSince.Add(time.Duration(j.noProgress) * time.Second)
+	}
+	if j.giveUpAt.IsZero() || retry.Before(j.giveUpAt) {
+		j.retryAt = retry
+	}
+}
+
 // Engine events as the model sees them. fileDone and lastFileDone are told apart by the model
 // itself, from the files still pending.
 type modelEvent int
@@ -140,7 +312,7 @@ const (
 // next is the model's transition function for engine events, written from bits-behaviour §3.2
 // (T8–T23, T30). ok is false when the event does not apply in the job's state, which the
 // engine methods report as BG_E_INVALID_STATE.
-func (j *modelJob) next(ev modelEvent) (to state.State, ok bool) {
+func (j *modelJob) next(ev modelEvent, now time.Time) (to state.State, ok bool) {
 	in := func(states ...state.State) bool { return slices.Contains(states, j.st) }
 	switch ev {
 	case evPick: // T8
@@ -152,7 +324,7 @@ func (j *modelJob) next(ev modelEvent) (to state.State, ok bool) {
 	case evLastFileDone: // T13
 		return state.Transferred, in(state.Transferring)
 	case evTransient: // T10, T14, T18
-		if j.noRetry() {
+		if j.noRetry(now) {
 			return state.Error, in(state.Connecting, state.Transferring)
 		}
 		return state.TransientError, in(state.Connecting, state.Transferring)
@@ -176,51 +348,51 @@ func (j *modelJob) next(ev modelEvent) (to state.State, ok bool) {
 	panic("unknown event")
 }
 
-// apply makes the side effects of an event that applied: error count and error record.
-func (j *modelJob) apply(ev modelEvent, to state.State, code hresult.Code) {
+// apply makes the side effects of an event that applied: error count, error record, timers, and
+// the move.
+func (h *modelHarness) apply(j *modelJob, ev modelEvent, to state.State, fail *job.Failure) {
+	now := h.model.now
 	switch ev {
 	case evTransient, evFatal: // T14, T15: error count +1
-		j.errorCount++
-		j.hasError, j.errorCode = true, code
+		j.errCount++
+		j.err = &modelError{code: fail.Code, ctx: fail.Context, file: fail.File, protocol: fail.Protocol}
+		if ev == evTransient && j.noProgressSince.IsZero() {
+			j.noProgressSince = now // the no-progress timeout counts from the first transient error
+		}
 	case evMaxDownload:
-		j.errorCount++
-		j.hasError, j.errorCode = true, hresult.BG_E_MAXDOWNLOAD_TIMEOUT
+		j.errCount++
+		j.err = &modelError{code: hresult.BG_E_MAXDOWNLOAD_TIMEOUT, ctx: job.ContextGeneralQueueManager, file: -1}
 	case evNetworkLost: // T19: not counted
-		j.hasError, j.errorCode = true, hresult.BG_E_NETWORK_DISCONNECTED
+		j.err = &modelError{code: hresult.BG_E_NETWORK_DISCONNECTED, ctx: job.ContextGeneralTransport, file: -1}
 	case evNoProgress:
-		if !j.hasError {
-			j.hasError, j.errorCode = true, hresult.BG_E_NO_PROGRESS
+		if j.err == nil {
+			j.err = &modelError{code: hresult.BG_E_NO_PROGRESS, ctx: job.ContextGeneralQueueManager, file: -1}
 		}
 	}
-	if to == state.Transferring && j.st != state.Transferring {
-		// GetError: the error object is available until BITS begins transferring data.
-		j.hasError = false
+	h.move(j, to)
+	if ev == evTransient && to == state.TransientError {
+		h.armRetry(j) // a job that waits for the network has no retry timer
 	}
-	j.st = to
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // modelHarness runs one sequence.
 type modelHarness struct {
 	t       *rapid.T
 	dir     string
+	clk     *clock.Virtual
 	m       *manager.Manager
 	clients [3]*manager.Client
 	watcher *manager.Client // an administrator that only observes
 	model   model
 	seq     int
+	counts  map[string]int // calls made, by name, for the test's log
 }
 
-func newModelHarness(t *rapid.T, dir string) *modelHarness {
-	h := &modelHarness{t: t, dir: dir}
-	h.m = manager.New(manager.WithManualTransfers(), manager.WithLimits(modelLimits),
-		manager.WithClock(clock.NewVirtual(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))))
+func newModelHarness(t *rapid.T, dir string, counts map[string]int) *modelHarness {
+	h := &modelHarness{t: t, dir: dir, counts: counts}
+	h.clk = clock.NewVirtual(modelEpoch)
+	h.model.now = modelEpoch
+	h.m = manager.New(manager.WithManualTransfers(), manager.WithLimits(modelLimits), manager.WithClock(h.clk))
 	for i, id := range modelUsers {
 		c, err := h.m.Connect(id)
 		require.NoError(t, err)
@@ -232,9 +404,13 @@ func newModelHarness(t *rapid.T, dir string) *modelHarness {
 	return h
 }
 
-// expect compares a call's outcome with the model's prediction.
+// expect compares a call's outcome with the model's prediction: err's HRESULT, or the success
+// code the call returned.
 func (h *modelHarness) expect(what string, want hresult.Code, err error, code ...hresult.Code) {
 	h.t.Helper()
+	name, _, _ := strings.Cut(what, " ")
+	name, _, _ = strings.Cut(name, "(")
+	h.counts[name]++
 	got := hresult.Of(err)
 	if err == nil && len(code) > 0 {
 		got = code[0]
@@ -274,7 +450,7 @@ func (h *modelHarness) pickHandle() (*modelJob, int, *job.Job) {
 func (h *modelHarness) createJob() {
 	t := h.t
 	u := rapid.IntRange(0, len(modelUsers)-1).Draw(t, "user")
-	typ := rapid.SampledFrom([]job.Type{job.Download, job.Download, job.Download, job.Upload}).Draw(t, "type")
+	typ := rapid.SampledFrom([]job.Type{job.Download, job.Download, job.Download, job.Upload, job.UploadReply}).Draw(t, "type")
 	long := rapid.IntRange(0, 9).Draw(t, "nameKind") == 0
 	name := fmt.Sprintf("job %d", h.seq)
 	if long {
@@ -303,13 +479,19 @@ func (h *modelHarness) createJob() {
 	}
 	eng, err := h.watcher.GetJob(engine.Of(jb).ID())
 	require.NoError(t, err)
+	now := h.model.now
 	mj := &modelJob{
 		id: engine.Of(jb).ID(), typ: typ, owner: u, st: state.Suspended, name: name,
 		priority: job.Normal, notify: job.NotifyJobTransferred | job.NotifyJobError,
-		noProgress: 1_209_600, retryDelay: 600, engine: eng, created: len(h.model.jobs),
+		noProgress: 1_209_600, retryDelay: 600, maxDownload: 7_776_000, engine: eng, created: len(h.model.jobs),
+		creds: map[modelCreds]bool{}, cost: job.TransferPolicyAlways, minInterval: 500,
+		createdAt: now, modifiedAt: now,
 	}
 	mj.handles[u] = jb
 	h.model.jobs = append(h.model.jobs, mj)
+	if rapid.Bool().Draw(t, "short timers") {
+		h.shortTimers(mj, jb)
+	}
 }
 
 func (h *modelHarness) getJob() {
@@ -375,7 +557,7 @@ func (h *modelHarness) enumJobs() {
 	require.Equal(t, wantIDs, gotIDs)
 }
 
-// --- job methods ---
+// --- job methods: the life cycle ---
 
 // access is the first check of every call on a handle.
 func access(j *modelJob, u int) hresult.Code {
@@ -385,23 +567,19 @@ func access(j *modelJob, u int) hresult.Code {
 	return hresult.S_OK
 }
 
-func (h *modelHarness) addFile() {
-	j, u, hd := h.pickHandle()
-	if j == nil {
-		return
-	}
-	kind := rapid.SampledFrom([]string{"ok", "ok", "ok", "ok", "ok", "file-url", "bad-scheme", "relative", "no-dir"}).Draw(h.t, "fileKind")
-	h.doAddFile(j, u, hd, kind)
-}
+// exempt reports whether user u is exempt from the limits.
+func exempt(u int) bool { return modelUsers[u].Admin || modelUsers[u].Service }
 
-func (h *modelHarness) doAddFile(j *modelJob, u int, hd *job.Job, kind string) {
-	j.fileCounter++
-	remote := fmt.Sprintf("http://example.com/f%d", j.fileCounter)
-	local := filepath.Join(h.dir, fmt.Sprintf("f%d", j.fileCounter))
-	arg := hresult.S_OK
+// fileArgs draws the names of a new file: a good one most of the time, else one of the kinds of
+// bad name AddFile's page and README's "Names and limits" list. arg is the verdict on the names
+// for a job of j's type.
+func (h *modelHarness) fileArgs(j *modelJob, kind string) (remote, local string, arg hresult.Code) {
+	j.counter++
+	remote = fmt.Sprintf("http://example.com/f%d", j.counter)
+	local = filepath.Join(h.dir, fmt.Sprintf("f%d", j.counter))
 	switch kind {
 	case "file-url":
-		remote = "file:///srv/share/f"
+		remote = fmt.Sprintf("file:///srv/share/f%d", j.counter)
 		if j.typ != job.Download {
 			arg = hresult.E_INVALIDARG // uploads go over HTTP
 		}
@@ -415,24 +593,142 @@ func (h *modelHarness) doAddFile(j *modelJob, u int, hd *job.Job, kind string) {
 		local = filepath.Join(h.dir, "missing", "f")
 		arg = hresult.ERROR_PATH_NOT_FOUND
 	}
-	// Check order: access, arguments, state, job type, limits (bits-behaviour §3.3).
+	return remote, local, arg
+}
+
+var fileKinds = []string{"ok", "ok", "ok", "ok", "ok", "file-url", "bad-scheme", "relative", "no-dir"}
+
+func (h *modelHarness) addFile() {
+	j, u, hd := h.pickHandle()
+	if j == nil {
+		return
+	}
+	h.doAddFile(j, u, hd, rapid.SampledFrom(fileKinds).Draw(h.t, "fileKind"))
+}
+
+func (h *modelHarness) doAddFile(j *modelJob, u int, hd *job.Job, kind string) {
+	remote, local, arg := h.fileArgs(j, kind)
+	// Check order: access, arguments, state, job type, limits (README "Order of checks").
 	want := access(j, u)
-	exempt := modelUsers[u].Admin || modelUsers[u].Service
 	switch {
 	case want.Failed():
 	case arg.Failed():
 		want = arg
 	case j.final():
 		want = hresult.BG_E_INVALID_STATE
-	case j.typ != job.Download && len(j.done) >= 1:
+	case j.typ != job.Download && len(j.files) >= 1:
 		want = hresult.BG_E_TOO_MANY_FILES
-	case !exempt && len(j.done)+1 > modelLimits.MaxFilesPerJob:
+	case !exempt(u) && len(j.files)+1 > modelLimits.MaxFilesPerJob:
 		want = hresult.BG_E_TOO_MANY_FILES_IN_JOB
 	}
 	err := hd.AddFile(remote, local)
 	h.expect(fmt.Sprintf("AddFile(%s) by %d in %v", kind, u, j.st), want, err)
 	if want == hresult.S_OK {
-		j.done = append(j.done, false) // the state does not change, even in TRANSFERRED (§14.4)
+		// The state does not change, even in TRANSFERRED (§14.4).
+		j.files = append(j.files, &modelFile{remote: remote, local: local, total: job.SizeUnknown})
+		h.touch(j)
+	}
+}
+
+// addFileSet adds 0 to 3 files at once: all or none (IBackgroundCopyJob::AddFileSet).
+func (h *modelHarness) addFileSet() {
+	j, u, hd := h.pickHandle()
+	if j == nil {
+		return
+	}
+	n := rapid.IntRange(0, 3).Draw(h.t, "count")
+	var set []job.FileInfo
+	arg := hresult.S_OK
+	for range n {
+		kind := rapid.SampledFrom(fileKinds).Draw(h.t, "fileKind")
+		remote, local, a := h.fileArgs(j, kind)
+		if arg == hresult.S_OK {
+			arg = a
+		}
+		set = append(set, job.FileInfo{RemoteName: remote, LocalName: local})
+	}
+	want := access(j, u)
+	switch {
+	case want.Failed():
+	case arg.Failed():
+		want = arg
+	case j.final():
+		want = hresult.BG_E_INVALID_STATE
+	case n == 0: // an empty set changes nothing
+	case j.typ != job.Download && len(j.files)+n > 1:
+		want = hresult.BG_E_TOO_MANY_FILES
+	case !exempt(u) && len(j.files)+n > modelLimits.MaxFilesPerJob:
+		want = hresult.BG_E_TOO_MANY_FILES_IN_JOB
+	}
+	err := hd.AddFileSet(set)
+	h.expect(fmt.Sprintf("AddFileSet(%d) by %d in %v", n, u, j.st), want, err)
+	if want == hresult.S_OK && n > 0 {
+		for _, fi := range set {
+			j.files = append(j.files, &modelFile{remote: fi.RemoteName, local: fi.LocalName, total: job.SizeUnknown})
+		}
+		h.touch(j)
+	}
+}
+
+// addFileWithRanges adds a file with byte ranges (IBackgroundCopyJob3::AddFileWithRanges).
+func (h *modelHarness) addFileWithRanges() {
+	t := h.t
+	j, u, hd := h.pickHandle()
+	if j == nil {
+		return
+	}
+	kind := rapid.SampledFrom([]string{"ok", "ok", "ok", "file-url", "relative"}).Draw(t, "fileKind")
+	remote, local, arg := h.fileArgs(j, kind)
+	if kind == "file-url" {
+		arg = hresult.E_INVALIDARG // no ranges over SMB since BITS 3.0
+	}
+	rk := rapid.SampledFrom([]string{"two", "two", "eof", "none", "overlap", "zero", "eof-offset", "many"}).Draw(t, "ranges")
+	var ranges []job.FileRange
+	var total uint64
+	rangeArg := hresult.S_OK
+	switch rk {
+	case "two":
+		ranges, total = []job.FileRange{{InitialOffset: 500, Length: 100}, {InitialOffset: 0, Length: 50}}, 150
+	case "eof":
+		ranges, total = []job.FileRange{{InitialOffset: 0, Length: 10}, {InitialOffset: 100, Length: job.LengthToEOF}}, job.SizeUnknown
+	case "none":
+	case "overlap":
+		ranges, rangeArg = []job.FileRange{{InitialOffset: 0, Length: 100}, {InitialOffset: 99, Length: 5}}, hresult.BG_E_OVERLAPPING_RANGES
+	case "zero":
+		ranges, rangeArg = []job.FileRange{{InitialOffset: 10, Length: 0}}, hresult.BG_E_INVALID_RANGE
+	case "eof-offset":
+		ranges, rangeArg = []job.FileRange{{InitialOffset: job.LengthToEOF, Length: 1}}, hresult.BG_E_INVALID_RANGE
+	case "many":
+		for k := range modelLimits.MaxRangesPerFile + 1 {
+			ranges = append(ranges, job.FileRange{InitialOffset: uint64(k) * 10, Length: 5})
+		}
+		total = 5 * uint64(len(ranges))
+	}
+	want := access(j, u)
+	switch {
+	case want.Failed():
+	case rk == "none":
+		want = hresult.E_INVALIDARG // RangeCount 0
+	case arg.Failed():
+		want = arg
+	case rangeArg.Failed():
+		want = rangeArg
+	case j.final():
+		want = hresult.BG_E_INVALID_STATE
+	case j.typ != job.Download:
+		want = hresult.E_NOTIMPL
+	case j.dynamic || j.onDemand:
+		want = hresult.BG_E_UNSUPPORTED_JOB_CONFIGURATION // README "Properties"
+	case !exempt(u) && len(j.files)+1 > modelLimits.MaxFilesPerJob:
+		want = hresult.BG_E_TOO_MANY_FILES_IN_JOB
+	case !exempt(u) && len(ranges) > modelLimits.MaxRangesPerFile:
+		want = hresult.BG_E_TOO_MANY_RANGES_IN_FILE
+	}
+	err := hd.AddFileWithRanges(remote, local, ranges)
+	h.expect(fmt.Sprintf("AddFileWithRanges(%s, %s) by %d in %v", kind, rk, u, j.st), want, err)
+	if want == hresult.S_OK {
+		j.files = append(j.files, &modelFile{remote: remote, local: local, ranges: ranges, total: total})
+		h.touch(j)
 	}
 }
 
@@ -450,16 +746,30 @@ func (h *modelHarness) doResume(j *modelJob, u int, hd *job.Job) {
 	case want.Failed():
 	case j.final():
 		want = hresult.BG_E_INVALID_STATE
-	case len(j.done) == 0:
+	case len(j.files) == 0:
 		want = hresult.BG_E_EMPTY // T3
 	case j.st == state.Suspended, j.st == state.Error, j.st == state.TransientError:
 		to = state.Queued // T2, T4
 	case j.st == state.Transferred && j.pending() > 0:
 		to = state.Queued // T6
 	}
+	from := j.st
 	err := hd.Resume()
-	h.expect(fmt.Sprintf("Resume by %d in %v", u, j.st), want, err)
-	j.st = to
+	h.expect(fmt.Sprintf("Resume by %d in %v", u, from), want, err)
+	if want.Failed() {
+		return
+	}
+	j.resumed = true
+	// Resume restarts the maximum download time (IBackgroundCopyJob4::SetMaximumDownloadTime).
+	j.runSpent = 0
+	if j.running() {
+		j.runSince = h.model.now
+	}
+	if from == state.Error {
+		j.noProgressSince = time.Time{} // the application starts the job afresh (README)
+	}
+	h.touch(j)
+	h.move(j, to)
 }
 
 func (h *modelHarness) suspend() {
@@ -474,7 +784,8 @@ func (h *modelHarness) suspend() {
 	err := hd.Suspend()
 	h.expect(fmt.Sprintf("Suspend by %d in %v", u, j.st), want, err)
 	if want == hresult.S_OK {
-		j.st = state.Suspended // T7
+		h.touch(j)
+		h.move(j, state.Suspended) // T7
 	}
 }
 
@@ -490,7 +801,7 @@ func (h *modelHarness) cancel() {
 	code, err := hd.Cancel()
 	h.expect(fmt.Sprintf("Cancel by %d in %v", u, j.st), want, err, code)
 	if want == hresult.S_OK {
-		j.st = state.Cancelled // T26
+		h.move(j, state.Cancelled) // T26
 	}
 }
 
@@ -516,105 +827,22 @@ func (h *modelHarness) doComplete(j *modelJob, u int, hd *job.Job) {
 	code, err := hd.Complete()
 	h.expect(fmt.Sprintf("Complete by %d in %v", u, j.st), want, err, code)
 	if want.Succeeded() {
-		j.st = state.Acknowledged
-	}
-}
-
-func (h *modelHarness) setDisplayName() {
-	t := h.t
-	j, u, hd := h.pickHandle()
-	if j == nil {
-		return
-	}
-	kind := rapid.SampledFrom([]string{"ok", "ok", "long", "nul"}).Draw(t, "nameKind")
-	name, arg := fmt.Sprintf("renamed %d", h.seq), hresult.S_OK
-	h.seq++
-	switch kind {
-	case "long":
-		name, arg = strings.Repeat("x", 257), hresult.BG_E_STRING_TOO_LONG
-	case "nul":
-		name, arg = "a\x00b", hresult.E_INVALIDARG
-	}
-	want := h.setterOutcome(j, u, arg)
-	h.expect(fmt.Sprintf("SetDisplayName(%s) by %d in %v", kind, u, j.st), want, hd.SetDisplayName(name))
-	if want == hresult.S_OK {
-		j.name = name
-	}
-}
-
-// setterOutcome is the outcome of a setter: access, argument, then state.
-func (h *modelHarness) setterOutcome(j *modelJob, u int, arg hresult.Code) hresult.Code {
-	switch {
-	case !canAccess(j, u):
-		return hresult.E_ACCESSDENIED
-	case arg.Failed():
-		return arg
-	case j.final():
-		return hresult.BG_E_INVALID_STATE
-	}
-	return hresult.S_OK
-}
-
-func (h *modelHarness) setPriority() {
-	j, u, hd := h.pickHandle()
-	if j == nil {
-		return
-	}
-	p := job.Priority(rapid.Uint32Range(0, 5).Draw(h.t, "priority"))
-	arg := hresult.S_OK
-	if p > job.Low {
-		arg = hresult.E_NOTIMPL
-	}
-	want := h.setterOutcome(j, u, arg)
-	h.expect(fmt.Sprintf("SetPriority(%d) by %d in %v", p, u, j.st), want, hd.SetPriority(p))
-	if want == hresult.S_OK {
-		j.priority = p
-	}
-}
-
-func (h *modelHarness) setNotifyFlags() {
-	j, u, hd := h.pickHandle()
-	if j == nil {
-		return
-	}
-	f := rapid.Uint32Range(0, 0x7F).Draw(h.t, "flags")
-	arg := hresult.S_OK
-	if f&^0x3F != 0 {
-		arg = hresult.E_NOTIMPL
-	}
-	want := h.setterOutcome(j, u, arg)
-	h.expect(fmt.Sprintf("SetNotifyFlags(%#x) by %d in %v", f, u, j.st), want, hd.SetNotifyFlags(f))
-	if want == hresult.S_OK {
-		j.notify = f
-	}
-}
-
-func (h *modelHarness) setTimeouts() {
-	j, u, hd := h.pickHandle()
-	if j == nil {
-		return
-	}
-	want := h.setterOutcome(j, u, hresult.S_OK)
-	if rapid.Bool().Draw(h.t, "noProgress") {
-		v := rapid.SampledFrom([]uint32{0, 5, 1_209_600}).Draw(h.t, "seconds")
-		h.expect(fmt.Sprintf("SetNoProgressTimeout(%d) by %d", v, u), want, hd.SetNoProgressTimeout(v))
-		if want == hresult.S_OK {
-			j.noProgress = v
+		for _, f := range j.files {
+			if f.done {
+				f.validated = true // Complete validates implicitly (IBackgroundCopyFile3::SetValidationState)
+			}
 		}
-		return
-	}
-	v := rapid.SampledFrom([]uint32{1, 600, 3_000_000}).Draw(h.t, "seconds")
-	h.expect(fmt.Sprintf("SetMinimumRetryDelay(%d) by %d", v, u), want, hd.SetMinimumRetryDelay(v))
-	if want == hresult.S_OK {
-		j.retryDelay = max(v, 5) // values under 5 are raised to 5
+		h.move(j, state.Acknowledged)
 	}
 }
 
 func (h *modelHarness) takeOwnership() {
-	j, u, hd := h.pickHandle()
-	if j == nil {
-		return
+	if j, u, hd := h.pickHandle(); j != nil {
+		h.takeOwnershipOn(j, u, hd)
 	}
+}
+
+func (h *modelHarness) takeOwnershipOn(j *modelJob, u int, hd *job.Job) {
 	want := access(j, u)
 	switch {
 	case want.Failed():
@@ -626,11 +854,17 @@ func (h *modelHarness) takeOwnership() {
 	h.expect(fmt.Sprintf("TakeOwnership by %d in %v", u, j.st), want, hd.TakeOwnership())
 	if want == hresult.S_OK {
 		j.owner = u
+		// TakeOwnership removes credentials, custom headers and the notify command line
+		// (IBackgroundCopyJob::TakeOwnership).
+		j.creds = map[modelCreds]bool{}
+		j.headers = ""
+		j.cmd = job.NotifyCmdLine{}
+		h.touch(j)
 	}
 }
 
-// query calls the getters through a user's handle: they work in every state, for whoever may
-// access the job.
+// query calls the getters of the job's life cycle through a user's handle: they work in every
+// state, for whoever may access the job.
 func (h *modelHarness) query() {
 	t := h.t
 	j, u, hd := h.pickHandle()
@@ -642,23 +876,74 @@ func (h *modelHarness) query() {
 	h.expect("GetState", want, err)
 	p, perr := hd.GetProgress()
 	h.expect("GetProgress", want, perr)
+	id, ierr := hd.GetId()
+	h.expect("GetId", want, ierr)
+	typ, terr := hd.GetType()
+	h.expect("GetType", want, terr)
+	times, tmerr := hd.GetTimes()
+	h.expect("GetTimes", want, tmerr)
+	owner, oerr := hd.GetOwner()
+	h.expect("GetOwner", want, oerr)
+	level, lerr := hd.GetOwnerIntegrityLevel()
+	h.expect("GetOwnerIntegrityLevel", want, lerr)
+	elevated, eerr := hd.GetOwnerElevationState()
+	h.expect("GetOwnerElevationState", want, eerr)
+	n, nerr := hd.GetErrorCount()
+	h.expect("GetErrorCount", want, nerr)
+	files, ferr := hd.EnumFiles()
+	h.expect("EnumFiles", want, ferr)
 	if want.Failed() {
 		_, err = hd.GetError()
 		h.expect("GetError", want, err)
 		return
 	}
 	require.Equal(t, j.st, st)
-	require.Equal(t, uint32(len(j.done)), p.FilesTotal)
-	require.Equal(t, j.filesDone(), p.FilesTransferred)
+	require.Equal(t, j.progress(), p)
+	require.Equal(t, j.id, id)
+	require.Equal(t, j.typ, typ)
+	require.Equal(t, job.Times{CreationTime: j.createdAt, ModificationTime: j.modifiedAt, TransferCompletionTime: j.completedAt}, times)
+	require.Equal(t, modelUsers[j.owner].SID, owner)
+	wantLevel := job.IntegrityMedium // GetOwnerIntegrityLevel, README "Manager"
+	if modelUsers[j.owner].Admin {
+		wantLevel = job.IntegrityHigh
+	}
+	require.Equal(t, wantLevel, level)
+	require.Equal(t, modelUsers[j.owner].Admin, elevated)
+	require.Equal(t, j.errCount, n)
+	require.Equal(t, uint32(len(j.files)), files.GetCount())
+	h.checkError(j, hd)
+}
 
-	if !j.hasError {
+// checkError compares GetError and the error object with the model's error record.
+func (h *modelHarness) checkError(j *modelJob, hd *job.Job) {
+	t := h.t
+	want := hresult.S_OK
+	if j.err == nil {
 		want = hresult.BG_E_ERROR_INFORMATION_UNAVAILABLE
 	}
 	info, err := hd.GetError()
 	h.expect(fmt.Sprintf("GetError in %v", j.st), want, err)
-	if err == nil {
-		_, code := info.GetError()
-		require.Equal(t, j.errorCode.Name(), code.Name())
+	if err != nil {
+		return
+	}
+	ctx, code := info.GetError()
+	require.Equal(t, j.err.code.Name(), code.Name())
+	require.Equal(t, j.err.ctx, ctx)
+	f, err := info.GetFile()
+	if j.err.file < 0 {
+		h.expect("IBackgroundCopyError.GetFile", hresult.BG_E_FILE_NOT_AVAILABLE, err)
+	} else {
+		h.expect("IBackgroundCopyError.GetFile", hresult.S_OK, err)
+		remote, err := f.GetRemoteName()
+		require.NoError(t, err)
+		require.Equal(t, j.files[j.err.file].remote, remote)
+	}
+	proto, err := info.GetProtocol()
+	if j.err.protocol == "" {
+		h.expect("IBackgroundCopyError.GetProtocol", hresult.BG_E_PROTOCOL_NOT_AVAILABLE, err)
+	} else {
+		h.expect("IBackgroundCopyError.GetProtocol", hresult.S_OK, err)
+		require.Equal(t, j.err.protocol, proto)
 	}
 }
 
@@ -669,7 +954,7 @@ func (h *modelHarness) engine() {
 	if j == nil {
 		return
 	}
-	h.fire(j, rapid.IntRange(0, 15).Draw(h.t, "event"))
+	h.fire(j, rapid.IntRange(0, 16).Draw(h.t, "event"))
 }
 
 // advance takes a live job one step further along its normal life, so that sequences reach
@@ -681,32 +966,103 @@ func (h *modelHarness) advance() {
 	if len(live) == 0 {
 		return
 	}
-	j := live[rapid.IntRange(0, len(live)-1).Draw(t, "live job")]
+	h.advanceJob(live[rapid.IntRange(0, len(live)-1).Draw(t, "live job")])
+}
+
+// focus follows one live job for many steps of its life, so that sequences reach the deep ends
+// of it: retries, the no-progress timeout, files added after TRANSFERRED.
+func (h *modelHarness) focus() {
+	live := h.model.live(-1)
+	if len(live) == 0 {
+		return
+	}
+	j := live[rapid.IntRange(0, len(live)-1).Draw(h.t, "live job")]
+	if j.handles[mAdmin] == nil && rapid.Bool().Draw(h.t, "admin") {
+		// An administrator looks the job up, and may then change it or take it over.
+		hd, err := h.clients[mAdmin].GetJob(j.id)
+		h.expect("GetJob by the administrator", hresult.S_OK, err)
+		j.handles[mAdmin] = hd
+	}
+	for n := rapid.IntRange(5, 40).Draw(h.t, "steps"); n > 0 && !j.final(); n-- {
+		// Mostly its life; else a call on it through a handle some user holds.
+		var holders []int
+		for u, hd := range j.handles {
+			if hd != nil {
+				holders = append(holders, u)
+			}
+		}
+		u := rapid.SampledFrom(holders).Draw(h.t, "caller")
+		switch hd := j.handles[u]; rapid.IntRange(0, 9).Draw(h.t, "focus") {
+		case 0, 1:
+			h.setterOn(j, u, hd)
+		case 2:
+			h.getterOn(j, u, hd)
+		case 3:
+			h.fileMethodOn(j, u, hd)
+		case 4:
+			if rapid.Bool().Draw(h.t, "reply") {
+				h.replyMethodOn(j, u, hd)
+			} else {
+				h.takeOwnershipOn(j, u, hd)
+			}
+		default:
+			h.advanceJob(j)
+		}
+		h.check()
+	}
+}
+
+// shortTimers gives j a short retry delay and no-progress timeout, so that retries and the
+// no-progress timeout play out within a sequence: through the owner's handle, as any setter.
+func (h *modelHarness) shortTimers(j *modelJob, hd *job.Job) {
+	retry := rapid.SampledFrom([]uint32{5, 20, 60}).Draw(h.t, "retry delay")
+	np := rapid.SampledFrom([]uint32{30, 90, 3600}).Draw(h.t, "no-progress timeout")
+	h.expect("SetMinimumRetryDelay", hresult.S_OK, hd.SetMinimumRetryDelay(retry))
+	h.expect("SetNoProgressTimeout", hresult.S_OK, hd.SetNoProgressTimeout(np))
+	j.retryDelay, j.noProgress = retry, np
+	h.touch(j)
+}
+
+// advanceJob takes live job j one step further (see advance).
+func (h *modelHarness) advanceJob(j *modelJob) {
+	t := h.t
 	hd := j.handles[j.owner] // the owner always holds a handle
 	alt := rapid.IntRange(0, 3).Draw(t, "alt") == 0
 	switch j.st {
 	case state.Suspended, state.Error:
-		if len(j.done) == 0 || alt {
+		switch {
+		case len(j.files) == 0 || alt:
 			h.doAddFile(j, j.owner, hd, "ok")
-		} else {
+		case rapid.IntRange(0, 3).Draw(t, "short timers") == 0:
+			h.shortTimers(j, hd)
+		default:
 			h.doResume(j, j.owner, hd)
 		}
 	case state.Queued:
-		h.fire(j, 0) // Pick
+		if alt {
+			h.clock() // the scheduler takes its time
+		} else {
+			h.fire(j, 0) // Pick
+		}
 	case state.Connecting:
-		if alt {
-			h.fire(j, 6) // the first pending file finishes at once
-		} else {
-			h.fire(j, 2) // Connect
-		}
+		// Connect, the first pending file finishing at once, or a failure to connect.
+		h.fire(j, rapid.SampledFrom([]int{2, 2, 6, 7}).Draw(t, "connecting"))
 	case state.Transferring:
-		if alt {
-			h.fire(j, rapid.SampledFrom([]int{7, 8, 10, 12}).Draw(t, "trouble"))
-		} else {
-			h.fire(j, 6) // Fire(FileDone)
-		}
+		// Mostly files finishing; else trouble: an error, the network, the slice, progress.
+		h.fire(j, rapid.SampledFrom([]int{6, 6, 6, 7, 7, 8, 10, 12, 16}).Draw(t, "transferring"))
 	case state.TransientError:
-		h.fire(j, rapid.SampledFrom([]int{9, 11}).Draw(t, "retry"))
+		switch rapid.IntRange(0, 4).Draw(t, "retry") {
+		case 0:
+			h.fire(j, 11) // NetworkRestored
+		case 1:
+			h.doResume(j, j.owner, hd) // retry early
+		case 2:
+			// Wait for the job's next timer, to the second.
+			x, _ := j.due()
+			h.clockStep(x.at.Sub(h.model.now))
+		default:
+			h.clockStep(rapid.SampledFrom([]time.Duration{time.Second, 10 * time.Second, time.Minute, 10 * time.Minute, time.Hour, 15 * 24 * time.Hour}).Draw(t, "wait"))
+		}
 	case state.Transferred:
 		if alt {
 			h.doAddFile(j, j.owner, hd, "ok")
@@ -725,126 +1081,272 @@ func (h *modelHarness) fire(j *modelJob, kind int) {
 		got  state.State
 		err  error
 		what string
-		code hresult.Code // failure code given to FireError
+		fail *job.Failure // the failure given to FireError
 	)
 	fileIdx := -1
 	switch kind {
 	case 4, 5:
-		fileIdx = rapid.IntRange(-1, len(j.done)).Draw(t, "file")
+		fileIdx = rapid.IntRange(-1, len(j.files)).Draw(t, "file")
 	case 6:
-		fileIdx = slices.Index(j.done, false)
+		fileIdx = slices.IndexFunc(j.files, func(f *modelFile) bool { return !f.done })
+	case 7, 8:
+		fileIdx = rapid.IntRange(-1, len(j.files)).Draw(t, "error file")
 	}
 	switch kind {
 	case 0, 1:
 		ev, what = evPick, "Pick"
-		got, err = engine.Of(e).Fire(state.Pick)
+		got, err = engineFire(e, state.Pick)
 	case 2, 3:
 		ev, what = evConnect, "Connect"
-		got, err = engine.Of(e).Fire(state.Connect)
+		got, err = engineFire(e, state.Connect)
 	case 4, 5:
 		// FireFileDone with an index drawn from -1 to one past the last file.
 		what = fmt.Sprintf("FireFileDone(%d)", fileIdx)
-		got, err = engine.Of(e).FireFileDone(fileIdx)
+		got, err = engineFireFileDone(e, fileIdx)
 	case 6:
 		// Fire(FileDone) finishes the first unfinished file.
 		what = "Fire(FileDone)"
-		got, err = engine.Of(e).Fire(state.FileDone)
+		got, err = engineFire(e, state.FileDone)
 	case 7:
-		ev, what, code = evTransient, "TransientFailure", hresult.HTTP(503)
-		got, err = engine.Of(e).FireError(state.TransientFailure, job.Failure{Context: job.ContextRemoteFile, Code: code, File: -1, Protocol: "http"})
+		ev, what = evTransient, "TransientFailure"
+		fail = &job.Failure{Context: job.ContextRemoteFile, Code: hresult.HTTP(503), File: fileIdx, Protocol: "http"}
+		got, err = engineFireError(e, state.TransientFailure, *fail)
 	case 8:
-		ev, what, code = evFatal, "FatalFailure", hresult.HTTP(404)
-		got, err = engine.Of(e).FireError(state.FatalFailure, job.Failure{Context: job.ContextRemoteFile, Code: code, File: -1, Protocol: "http"})
+		ev, what = evFatal, "FatalFailure"
+		fail = &job.Failure{Context: job.ContextLocalFile, Code: hresult.E_ACCESSDENIED, File: fileIdx}
+		got, err = engineFireError(e, state.FatalFailure, *fail)
 	case 9:
 		ev, what = evRetryDelay, "RetryDelayElapsed"
-		got, err = engine.Of(e).Fire(state.RetryDelayElapsed)
+		got, err = engineFire(e, state.RetryDelayElapsed)
 	case 10:
 		ev, what = evNetworkLost, "NetworkLost"
-		got, err = engine.Of(e).Fire(state.NetworkLost)
+		got, err = engineFire(e, state.NetworkLost)
 	case 11:
 		ev, what = evNetworkRestored, "NetworkRestored"
-		got, err = engine.Of(e).Fire(state.NetworkRestored)
+		got, err = engineFire(e, state.NetworkRestored)
 	case 12:
 		ev, what = evSliceEnd, "SliceEnd"
-		got, err = engine.Of(e).Fire(state.SliceEnd)
+		got, err = engineFire(e, state.SliceEnd)
 	case 13:
 		ev, what = evNoProgress, "NoProgressTimeout"
-		got, err = engine.Of(e).Fire(state.NoProgressTimeout)
+		got, err = engineFire(e, state.NoProgressTimeout)
 	case 14:
 		ev, what = evMaxDownload, "MaxDownloadTimeout"
-		got, err = engine.Of(e).Fire(state.MaxDownloadTimeout)
+		got, err = engineFire(e, state.MaxDownloadTimeout)
 	case 15:
 		if rapid.IntRange(0, 3).Draw(t, "expire") == 0 {
 			ev, what = evInactivity, "InactivityExpired"
-			got, err = engine.Of(e).Fire(state.InactivityExpired)
+			got, err = engineFire(e, state.InactivityExpired)
 		} else {
 			// Errors need FireError.
-			_, err = engine.Of(e).Fire(state.TransientFailure)
+			_, err = engineFire(e, state.TransientFailure)
 			h.expect("Fire(TransientFailure)", hresult.E_INVALIDARG, err)
 			return
 		}
+	case 16:
+		h.fileProgress(j)
+		return
 	}
 	what = fmt.Sprintf("%s in %v", what, j.st)
 
+	if fail != nil && fileIdx >= len(j.files) {
+		h.expect(what, hresult.E_INVALIDARG, err) // a file the job does not have
+		return
+	}
 	if kind >= 4 && kind <= 6 {
 		// A file finished: FileDone, or LastFileDone when no other file is pending.
-		if fileIdx < 0 || fileIdx >= len(j.done) {
+		if fileIdx < 0 || fileIdx >= len(j.files) {
 			h.expect(what, hresult.E_INVALIDARG, err)
 			return
 		}
 		ev = evFileDone
 		others := j.pending()
-		if !j.done[fileIdx] {
+		if !j.files[fileIdx].done {
 			others--
 		}
 		if others == 0 {
 			ev = evLastFileDone
 		}
 	}
-	to, ok := j.next(ev)
+	h.settle(j, ev, what, got, err, fail, fileIdx)
+}
+
+// settle compares the outcome of event ev with the model's prediction and applies it.
+func (h *modelHarness) settle(j *modelJob, ev modelEvent, what string, got state.State, err error, fail *job.Failure, fileIdx int) {
+	t := h.t
+	to, ok := j.next(ev, h.model.now)
 	if !ok {
 		h.expect(what, hresult.BG_E_INVALID_STATE, err)
 		require.Equal(t, j.st, got, "%s: a refused event leaves the state", what)
 		return
 	}
 	h.expect(what, hresult.S_OK, err)
-	if ev == evFileDone || ev == evLastFileDone {
-		j.done[fileIdx] = true
+	if ev == evTransient && to == state.Error && j.noProgress > 0 && j.retryDelay <= j.noProgress {
+		h.counts["transient error after the no-progress timeout ran out"]++
 	}
-	j.apply(ev, to, code)
+	if ev == evFileDone || ev == evLastFileDone {
+		f := j.files[fileIdx]
+		if !f.done {
+			f.done = true
+			// All of a file's bytes have arrived: its size is what arrived when it was unknown.
+			if f.total != job.SizeUnknown {
+				f.transferred = f.total
+			} else {
+				f.total = f.transferred
+			}
+			j.noProgressSince = time.Time{} // progress restarts the no-progress timeout
+		}
+		h.touch(j)
+	}
+	h.apply(j, ev, to, fail)
 	require.Equal(t, j.st, got, what)
 }
 
-// check compares every job and the queue with the model.
+// fileProgress reports progress of one file (the transfer engine's FileProgress): its size and
+// the bytes transferred so far.
+func (h *modelHarness) fileProgress(j *modelJob) {
+	t := h.t
+	i := rapid.IntRange(-1, len(j.files)).Draw(t, "file")
+	total := rapid.SampledFrom([]uint64{job.SizeUnknown, 1000, 4000}).Draw(t, "total")
+	transferred := rapid.SampledFrom([]uint64{0, 10, 500, 1000, 3000, 5000}).Draw(t, "transferred")
+	want := hresult.S_OK
+	switch {
+	case i < 0 || i >= len(j.files), total != job.SizeUnknown && transferred > total:
+		want = hresult.E_INVALIDARG
+	case j.final():
+		want = hresult.BG_E_INVALID_STATE
+	}
+	err := engineFileProgress(j.engine, i, total, transferred)
+	h.expect(fmt.Sprintf("FileProgress(%d, %d, %d) in %v", i, total, transferred, j.st), want, err)
+	if want.Failed() {
+		return
+	}
+	f := j.files[i]
+	if len(f.ranges) == 0 || f.total == job.SizeUnknown {
+		f.total = total // a ranged file's total is the ranges' total
+	}
+	if transferred != f.transferred {
+		if transferred > f.transferred {
+			j.noProgressSince = time.Time{} // progress restarts the no-progress timeout
+		}
+		f.transferred = transferred
+		h.touch(j)
+	}
+}
+
+// --- the clock ---
+
+// clock moves the virtual clock by a random duration.
+func (h *modelHarness) clock() {
+	d := rapid.SampledFrom([]time.Duration{
+		time.Second, 5 * time.Second, 10 * time.Minute, time.Hour, 36 * time.Hour,
+		14 * 24 * time.Hour, 45 * 24 * time.Hour, 91 * 24 * time.Hour,
+	}).Draw(h.t, "step")
+	d += time.Duration(rapid.IntRange(0, 60).Draw(h.t, "jitter")) * time.Second
+	h.clockStep(d)
+}
+
+// timer is one timer-caused event the model expects.
+type timer struct {
+	at time.Time
+	j  *modelJob
+	ev modelEvent
+}
+
+// due is the earliest timer of j, if any: the maximum download time of a running job, the
+// no-progress timeout and the retry of a job in TRANSIENT_ERROR, and the inactivity expiry of
+// any live job (JobInactivityTimeout: 90 days without a change of state or property, or
+// progress). At equal times the events come in that order.
+func (j *modelJob) due() (timer, bool) {
+	if j.final() {
+		return timer{}, false
+	}
+	var ts []timer
+	if j.running() && j.maxDownload > 0 {
+		left := time.Duration(j.maxDownload)*time.Second - j.runSpent
+		ts = append(ts, timer{at: j.runSince.Add(left), j: j, ev: evMaxDownload})
+	}
+	if j.st == state.TransientError {
+		if !j.giveUpAt.IsZero() {
+			ts = append(ts, timer{at: j.giveUpAt, j: j, ev: evNoProgress})
+		}
+		if !j.retryAt.IsZero() {
+			ts = append(ts, timer{at: j.retryAt, j: j, ev: evRetryDelay})
+		}
+	}
+	ts = append(ts, timer{at: j.modifiedAt.Add(inactivity), j: j, ev: evInactivity})
+	best := ts[0]
+	for _, x := range ts[1:] {
+		if x.at.Before(best.at) {
+			best = x
+		}
+	}
+	return best, true
+}
+
+var timerEvents = map[modelEvent]state.Event{
+	evMaxDownload: state.MaxDownloadTimeout, evNoProgress: state.NoProgressTimeout,
+	evRetryDelay: state.RetryDelayElapsed, evInactivity: state.InactivityExpired,
+}
+
+// clockStep moves the clock forward by d, firing on the way, at their times and in order, the
+// timer events the model expects.
+func (h *modelHarness) clockStep(d time.Duration) {
+	target := h.model.now.Add(d)
+	for {
+		var next timer
+		found := false
+		for _, j := range h.model.jobs {
+			if x, ok := j.due(); ok && !x.at.After(target) && (!found || x.at.Before(next.at)) {
+				next, found = x, true
+			}
+		}
+		if !found {
+			break
+		}
+		if next.at.After(h.model.now) {
+			h.clk.Advance(next.at.Sub(h.model.now))
+			h.model.now = next.at
+		}
+		ev := timerEvents[next.ev]
+		got, err := engineFire(next.j.engine, ev)
+		h.settle(next.j, next.ev, fmt.Sprintf("timer:%v in %v", ev, next.j.st), got, err, nil, -1)
+	}
+	h.clk.Advance(target.Sub(h.model.now))
+	h.model.now = target
+	h.counts["clock step"]++
+	require.Equal(h.t, h.model.now, h.clk.Now())
+}
+
+// --- the whole check ---
+
+// check compares every job, every file and the queue with the model, through the watcher's
+// handles.
 func (h *modelHarness) check() {
 	t := h.t
 	for _, j := range h.model.jobs {
 		e := j.engine
+		what := fmt.Sprintf("job %d", j.created)
 		st, err := e.GetState()
 		require.NoError(t, err)
-		require.Equal(t, j.st, st, "job %d", j.created)
+		require.Equal(t, j.st, st, what)
 		p, err := e.GetProgress()
 		require.NoError(t, err)
-		require.Equal(t, uint32(len(j.done)), p.FilesTotal, "job %d", j.created)
-		require.Equal(t, j.filesDone(), p.FilesTransferred, "job %d", j.created)
+		require.Equal(t, j.progress(), p, what)
 		n, err := e.GetErrorCount()
 		require.NoError(t, err)
-		require.Equal(t, j.errorCount, n, "job %d error count", j.created)
-		name, err := e.GetDisplayName()
+		require.Equal(t, j.errCount, n, "%s error count", what)
+		times, err := e.GetTimes()
 		require.NoError(t, err)
-		require.Equal(t, j.name, name)
-		prio, err := e.GetPriority()
-		require.NoError(t, err)
-		require.Equal(t, j.priority, prio)
-		flags, err := e.GetNotifyFlags()
-		require.NoError(t, err)
-		require.Equal(t, j.notify, flags)
+		require.Equal(t, job.Times{CreationTime: j.createdAt, ModificationTime: j.modifiedAt, TransferCompletionTime: j.completedAt}, times, what)
 		owner, err := e.GetOwner()
 		require.NoError(t, err)
-		require.Equal(t, modelUsers[j.owner].SID, owner)
+		require.Equal(t, modelUsers[j.owner].SID, owner, what)
 		typ, err := e.GetType()
 		require.NoError(t, err)
-		require.Equal(t, j.typ, typ)
+		require.Equal(t, j.typ, typ, what)
+		h.checkProperties(j, e)
+		h.checkFiles(j, e)
 	}
 	live := h.model.live(-1)
 	require.Equal(t, len(live), h.m.JobCount())
@@ -877,28 +1379,39 @@ func TestModel(t *testing.T) {
 		{4, (*modelHarness).createJob},
 		{3, (*modelHarness).getJob},
 		{2, (*modelHarness).enumJobs},
-		{8, (*modelHarness).addFile},
+		{6, (*modelHarness).addFile},
+		{2, (*modelHarness).addFileSet},
+		{2, (*modelHarness).addFileWithRanges},
 		{6, (*modelHarness).resume},
 		{2, (*modelHarness).suspend},
 		{2, (*modelHarness).cancel},
 		{2, (*modelHarness).complete},
-		{2, (*modelHarness).setDisplayName},
-		{1, (*modelHarness).setPriority},
-		{1, (*modelHarness).setNotifyFlags},
-		{2, (*modelHarness).setTimeouts},
 		{2, (*modelHarness).takeOwnership},
+		{12, (*modelHarness).setter},
+		{6, (*modelHarness).getter},
+		{6, (*modelHarness).fileMethod},
+		{2, (*modelHarness).replyMethod},
 		{14, (*modelHarness).engine},
+		{4, (*modelHarness).clock},
 		{20, (*modelHarness).advance},
+		{3, (*modelHarness).focus},
 	}
 	total := 0
 	for _, a := range actions {
 		total += a.weight
 	}
 	reached := map[state.State]int{}
+	counts := map[string]int{}
 	rapid.Check(t, func(rt *rapid.T) {
-		h := newModelHarness(rt, dir)
+		h := newModelHarness(rt, dir, counts)
+		defer h.m.Close()
 		steps := rapid.IntRange(5, 200).Draw(rt, "steps")
 		for range steps {
+			// A little time passes between calls, so that every change of the modification
+			// time shows.
+			if tick := rapid.IntRange(0, 2).Draw(rt, "tick"); tick > 0 {
+				h.clockStep(time.Duration(tick) * time.Second)
+			}
 			n := rapid.IntRange(0, total-1).Draw(rt, "action")
 			for _, a := range actions {
 				if n < a.weight {
@@ -914,4 +1427,5 @@ func TestModel(t *testing.T) {
 		}
 	})
 	t.Logf("final states of the jobs, over all sequences: %v", reached)
+	t.Logf("calls compared with the model: %v", counts)
 }

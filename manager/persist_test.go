@@ -280,6 +280,7 @@ func TestInactiveJobsExpire(t *testing.T) {
 	require.NoError(t, idle.Resume())
 	m.Settle()
 	require.Equal(t, state.Error, stateOf(t, idle))
+	faultsServed(t, srv, 1)
 	temp, err := fileAt(t, idle, 0).GetTemporaryName()
 	require.NoError(t, err)
 	require.FileExists(t, temp)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,7 +38,9 @@ func soakSize(t *testing.T) int {
 
 // TestFaultCutsResumeByteExact downloads files whose connection is cut once at a random byte
 // offset. Each job resumes and ends with the source's exact bytes, and the server sends again
-// at most one read chunk per cut.
+// at most one read chunk per cut. The test counts from the server's log that every cut was
+// served, and that every file cut beyond its first chunk was resumed from a non-zero offset no
+// further back than one chunk.
 func TestFaultCutsResumeByteExact(t *testing.T) {
 	n := soakSize(t)
 	const chunk = 16 << 10
@@ -49,6 +52,7 @@ func TestFaultCutsResumeByteExact(t *testing.T) {
 		name string
 		sum  [32]byte
 		size int
+		cut  int64 // the offset of the cut
 	}
 	dls := make([]dl, n)
 	for i := range dls {
@@ -56,13 +60,14 @@ func TestFaultCutsResumeByteExact(t *testing.T) {
 		size := 1 + r.IntN(200_000)
 		data := content(1000+i, size)
 		srv.SetContent(name, data)
-		srv.AddFaults(bitstest.DropAfter(int64(r.IntN(size))).On(name).Times(1))
+		cut := int64(r.IntN(size))
+		srv.AddFaults(bitstest.DropAfter(cut).On(name).Times(1))
 		j, err := c.CreateJob(name, job.Download)
 		require.NoError(t, err)
 		require.NoError(t, j.AddFile(srv.URLFor(name), filepath.Join(dir, name)))
 		require.NoError(t, j.SetMinimumRetryDelay(5))
 		require.NoError(t, j.SetPriority(job.Foreground))
-		dls[i] = dl{j: j, name: name, sum: sha256.Sum256(data), size: size}
+		dls[i] = dl{j: j, name: name, sum: sha256.Sum256(data), size: size, cut: cut}
 	}
 	for _, d := range dls {
 		require.NoError(t, d.j.Resume())
@@ -89,6 +94,53 @@ func TestFaultCutsResumeByteExact(t *testing.T) {
 		assert.GreaterOrEqual(t, resent, int64(0))
 		assert.LessOrEqual(t, resent, int64(chunk), "%s: at most one read chunk sent again", d.name)
 	}
+
+	// The faults happened: one cut per file, each served by the server, and the resumes.
+	require.Empty(t, srv.PendingFaults(), "cuts the server never served")
+	byName := map[string][]bitstest.Request{}
+	for _, rq := range srv.Requests() {
+		if rq.Method == "GET" {
+			byName[rq.Path[1:]] = append(byName[rq.Path[1:]], rq)
+		}
+	}
+	cuts, resumes := 0, 0
+	for _, d := range dls {
+		var cut, from int64 = -1, -1
+		for _, rq := range byName[d.name] {
+			if len(rq.Faults) > 0 {
+				require.Equal(t, -1, int(cut), "%s: cut once", d.name)
+				cut = rq.Sent
+				continue
+			}
+			if cut >= 0 && from < 0 {
+				from = rangeStart(t, rq.Range)
+			}
+		}
+		require.Equal(t, d.cut, cut, "%s: the cut was served at its offset", d.name)
+		cuts++
+		require.GreaterOrEqual(t, from, int64(0), "%s: a GET after the cut", d.name)
+		assert.LessOrEqual(t, from, cut, d.name)
+		assert.GreaterOrEqual(t, from, cut-chunk, "%s: the resume starts at most one chunk back", d.name)
+		if from > 0 {
+			resumes++
+		}
+	}
+	assert.Equal(t, n, cuts, "cuts served")
+	assert.GreaterOrEqual(t, resumes, n/2, "resumes from a non-zero offset")
+	t.Logf("%d downloads, %d cuts served, %d resumed from a non-zero offset", n, cuts, resumes)
+}
+
+// rangeStart is the first byte a Range header ("bytes=a-b" or "bytes=a-") asks for; 0 when
+// there is none.
+func rangeStart(t *testing.T, rng string) int64 {
+	if rng == "" {
+		return 0
+	}
+	a, _, ok := strings.Cut(strings.TrimPrefix(rng, "bytes="), "-")
+	require.True(t, ok, rng)
+	n, err := strconv.ParseInt(a, 10, 64)
+	require.NoError(t, err, rng)
+	return n
 }
 
 // TestSimulationFlakyServer30Days runs jobs against a server that fails GETs at random (a 503
@@ -134,7 +186,19 @@ func TestSimulationFlakyServer30Days(t *testing.T) {
 		}
 		attempts[r.Path[1:]] = append(attempts[r.Path[1:]], attempt{status: r.Status, sent: r.Sent})
 	}
-	var transferred, failed int
+	var transferred, failed, retried, refused, cut, resumed int
+	for _, rq := range srv.Requests() {
+		switch {
+		case rq.Method != "GET":
+		case len(rq.Faults) > 0 && rq.Status == 503:
+			refused++
+		case len(rq.Faults) > 0:
+			cut++
+		}
+		if rq.Method == "GET" && rq.Status == 206 && rangeStart(t, rq.Range) > 0 {
+			resumed++
+		}
+	}
 	for i, j := range jobs {
 		name := fmt.Sprintf("s%04d.bin", i)
 		want := predict(attempts[name], size, retry, noProgress)
@@ -145,14 +209,25 @@ func TestSimulationFlakyServer30Days(t *testing.T) {
 		times, _ := j.GetTimes()
 		if st == state.Transferred {
 			transferred++
+			if errs > 0 {
+				retried++
+			}
 			assert.Equal(t, bitstest.Epoch.Add(want.at), times.TransferCompletionTime, name)
 		} else {
 			failed++
 			assert.Equal(t, bitstest.Epoch.Add(want.at), times.ModificationTime, name)
 		}
 	}
-	t.Logf("%d TRANSFERRED, %d ERROR", transferred, failed)
+	t.Logf("%d TRANSFERRED (%d after retries), %d ERROR; %d GETs refused (503), %d cut, %d ranged GETs from a non-zero offset",
+		transferred, retried, failed, refused, cut, resumed)
+	// The faults happened, and did what they should: refusals and cuts, retries that ended
+	// TRANSFERRED, resumes from where a cut stopped, and jobs the no-progress timeout ended.
 	assert.Positive(t, transferred)
+	assert.GreaterOrEqual(t, refused, n/2, "GETs refused")
+	assert.GreaterOrEqual(t, cut, n/2, "GETs cut")
+	assert.GreaterOrEqual(t, retried, n/4, "jobs TRANSFERRED after a transient error")
+	assert.GreaterOrEqual(t, resumed, n/10, "GETs resuming a cut download")
+	assert.Positive(t, failed, "jobs ended by the no-progress timeout")
 }
 
 // errorOf describes j's error record, for failure messages.

@@ -9,7 +9,6 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/bitsemu/bitsemu/hresult"
-	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/state"
@@ -132,9 +131,9 @@ func TestModelFromStateTables(t *testing.T) {
 				fail := job.Failure{Context: job.ContextRemoteFile, Code: hresult.HTTP(503), File: -1, Protocol: "http"}
 				switch rapid.IntRange(0, 8).Draw(rt, "event") {
 				case 0:
-					event(x, state.Pick, func() (state.State, error) { return engine.Of(x.j).Fire(state.Pick) })
+					event(x, state.Pick, func() (state.State, error) { return engineFire(x.j, state.Pick) })
 				case 1:
-					if tr := event(x, state.Connect, func() (state.State, error) { return engine.Of(x.j).Fire(state.Connect) }); tr.To == state.Transferring {
+					if tr := event(x, state.Connect, func() (state.State, error) { return engineFire(x.j, state.Connect) }); tr.To == state.Transferring {
 						x.hasErr = false
 					}
 				case 2:
@@ -152,27 +151,27 @@ func TestModelFromStateTables(t *testing.T) {
 					if facts(x).FilesDone == len(x.done)-1 {
 						ev = state.LastFileDone
 					}
-					if tr := event(x, ev, func() (state.State, error) { return engine.Of(x.j).FireFileDone(i) }); tr.Event != 0 {
+					if tr := event(x, ev, func() (state.State, error) { return engineFireFileDone(x.j, i) }); tr.Event != 0 {
 						x.done[i] = true
 					}
 				case 3:
-					if tr := event(x, state.TransientFailure, func() (state.State, error) { return engine.Of(x.j).FireError(state.TransientFailure, fail) }); tr.Event != 0 {
+					if tr := event(x, state.TransientFailure, func() (state.State, error) { return engineFireError(x.j, state.TransientFailure, fail) }); tr.Event != 0 {
 						x.hasErr = true
 					}
 				case 4:
-					if tr := event(x, state.FatalFailure, func() (state.State, error) { return engine.Of(x.j).FireError(state.FatalFailure, fail) }); tr.Event != 0 {
+					if tr := event(x, state.FatalFailure, func() (state.State, error) { return engineFireError(x.j, state.FatalFailure, fail) }); tr.Event != 0 {
 						x.hasErr = true
 					}
 				case 5:
-					event(x, state.RetryDelayElapsed, func() (state.State, error) { return engine.Of(x.j).Fire(state.RetryDelayElapsed) })
+					event(x, state.RetryDelayElapsed, func() (state.State, error) { return engineFire(x.j, state.RetryDelayElapsed) })
 				case 6:
-					if tr := event(x, state.NetworkLost, func() (state.State, error) { return engine.Of(x.j).Fire(state.NetworkLost) }); tr.Event != 0 {
+					if tr := event(x, state.NetworkLost, func() (state.State, error) { return engineFire(x.j, state.NetworkLost) }); tr.Event != 0 {
 						x.hasErr = true
 					}
 				case 7:
-					event(x, state.NetworkRestored, func() (state.State, error) { return engine.Of(x.j).Fire(state.NetworkRestored) })
+					event(x, state.NetworkRestored, func() (state.State, error) { return engineFire(x.j, state.NetworkRestored) })
 				case 8:
-					event(x, state.SliceEnd, func() (state.State, error) { return engine.Of(x.j).Fire(state.SliceEnd) })
+					event(x, state.SliceEnd, func() (state.State, error) { return engineFire(x.j, state.SliceEnd) })
 				}
 			},
 		})

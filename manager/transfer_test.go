@@ -97,6 +97,15 @@ func noTempFiles(t *testing.T, dir string) {
 	assert.Empty(t, left)
 }
 
+// faultsServed asserts that s played its whole fault script: every fault with a limited number
+// of uses took effect that many times, and at least want faults took effect in all. A fault test
+// that passes without its fault proves nothing.
+func faultsServed(t *testing.T, s *bitstest.Server, want int) {
+	t.Helper()
+	assert.Empty(t, s.PendingFaults(), "faults the server never served")
+	assert.GreaterOrEqual(t, s.Stats().Faults, want, "faults that took effect")
+}
+
 func waitServer(t *testing.T, s *bitstest.Server, cond func(bitstest.Stats) bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -255,6 +264,7 @@ func TestNoRangeSupportFailsTheResume(t *testing.T) {
 	require.NoError(t, j.Resume())
 	h.Settle()
 	require.Equal(t, state.Error, stateOf(t, j), "http-requirements: a server that ignores Range cannot resume")
+	faultsServed(t, srv, 1)
 	ctx, code := jobError(t, j)
 	assert.Equal(t, hresult.BG_E_INSUFFICIENT_RANGE_SUPPORT, code)
 	assert.Equal(t, job.ContextRemoteFile, ctx)
@@ -312,6 +322,7 @@ func TestTransientErrorRetriesAfterTheDelay(t *testing.T) {
 	assert.Equal(t, state.Transferred, stateOf(t, j))
 	_, err := j.GetError()
 	assert.ErrorIs(t, err, hresult.BG_E_ERROR_INFORMATION_UNAVAILABLE, "the error record goes on entering TRANSFERRING")
+	faultsServed(t, srv, 1)
 	assert.Equal(t, data, completeAndRead(t, j, dir, 1)[0])
 }
 
@@ -332,6 +343,7 @@ func TestNoProgressTimeoutEndsRetries(t *testing.T) {
 	assert.EqualValues(t, 5, n, "the first attempt and retries at 60, 120, 180 and 240 s; at 300 s the timeout runs out before the retry")
 	h.Advance(24 * time.Hour)
 	assert.Equal(t, state.Error, stateOf(t, j), "no retry from ERROR")
+	assert.Equal(t, 5, srv.Stats().Faults, "every attempt refused")
 	assert.Equal(t, 5, srv.Stats().Requests, "one HEAD per attempt")
 }
 
@@ -348,6 +360,7 @@ func TestProgressRestartsTheNoProgressTimeout(t *testing.T) {
 	require.Equal(t, state.Transferred, st, "each retry made progress, so the 100 s timeout never ran out")
 	n, _ := j.GetErrorCount()
 	assert.EqualValues(t, 9, n)
+	faultsServed(t, srv, 9)
 	assert.Equal(t, data, completeAndRead(t, j, dir, 1)[0])
 	assert.EqualValues(t, len(data), srv.Stats().BytesSent, "every retry continued from the exact byte")
 }
@@ -373,6 +386,7 @@ func TestResumeContinuesFromTheExactByte(t *testing.T) {
 		}
 	}
 	assert.Equal(t, []string{"bytes=0-99999", "bytes=12345-99999"}, ranges)
+	faultsServed(t, srv, 1)
 	assert.Equal(t, data, completeAndRead(t, j, dir, 1)[0])
 }
 
@@ -390,6 +404,8 @@ func TestRemoteFileChangeRestartsThatFileOnly(t *testing.T) {
 	got := completeAndRead(t, j, dir, 2)
 	assert.Equal(t, a, got[0])
 	assert.Equal(t, b2, got[1], "file-transfer-consistency: the changed file is downloaded again from byte 0")
+	faultsServed(t, srv, 2) // the change and the cut
+	assert.Equal(t, 2, srv.StatsFor("b.bin").Gets, "b.bin: the cut GET and the one from byte 0")
 	assert.Equal(t, 1, srv.StatsFor("a.bin").Gets, "the file already transferred is not fetched again")
 }
 
@@ -498,6 +514,7 @@ func TestCustomMethodMakesTransientErrorsFatalAndRestartsFromZero(t *testing.T) 
 		}
 	}
 	assert.Equal(t, []string{"bytes=0-49999", "bytes=0-49999"}, gets, "Resume restarts from the beginning")
+	faultsServed(t, srv, 1)
 	assert.Equal(t, data, completeAndRead(t, j, dir, 1)[0])
 }
 
@@ -593,6 +610,7 @@ func TestStalledConnectionIsATransientError(t *testing.T) {
 	h.Settle()
 	require.Equal(t, state.TransientError, stateOf(t, j))
 	assert.Equal(t, state.Transferred, h.ElapseRetryDelay(j))
+	faultsServed(t, srv, 1)
 	assert.Equal(t, data, completeAndRead(t, j, dir, 1)[0])
 }
 
