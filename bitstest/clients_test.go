@@ -73,8 +73,10 @@ func TestHarnessServiceCommandLineNeverRuns(t *testing.T) {
 		require.NoError(t, j.SetNotifyCmdLine("/bin/notify", "notify"))
 		require.NoError(t, j.Resume())
 	}
-	h.Advance(24 * time.Hour)
-	assert.Equal(t, state.Transferred, h.WaitState(js, 0, state.Transferred))
+	h.Step(24 * time.Hour)
+	st, err := h.WaitState(js, 0, state.Transferred)
+	require.NoError(t, err)
+	assert.Equal(t, state.Transferred, st)
 	assert.Empty(t, rec.For(engine.Of(js).ID()), "never for a service account's job")
 	assert.Len(t, rec.For(engine.Of(ju).ID()), 1)
 	assert.Equal(t, 1, rec.Len())

@@ -1,6 +1,10 @@
 package bitstest
 
 import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -21,18 +25,39 @@ var Epoch = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 // Harness is a manager running on a virtual clock, with a driver for the things that happen to
 // jobs on their own: transfers finishing, errors, retry delays and timeouts passing. It is the
 // way to fake BITS in a test: the code under test talks to Manager's clients and jobs exactly as
-// it would talk to BITS, and the test moves time and forces failures.
+// it would talk to BITS, and the test steps time and forces failures.
 //
-// Transfers are real (from a Server, or from files) and take the little real time they take;
-// timers (retry delays, the no-progress timeout, the maximum download time, time slices,
-// notification retries) wait for the test to move the clock with Advance or RunUntil. Settle
-// waits until nothing is moving, so that what the test then reads is the outcome.
+// Nothing moves between steps. On the virtual clock every engine action (the scheduler's pick, a
+// transfer's start, a timer, a notification, a notify command line) is posted through the clock,
+// so after any call the world is exactly as that call left it: after Resume the job is QUEUED,
+// and it becomes CONNECTING when the test steps (Settle, Step, RunUntil, WaitState).
+//
+// A step runs every timer due, one at a time, in order of due time and then of arming, and after
+// each waits until the engine is quiescent: no notification is being delivered, and every
+// transfer has either returned or waits on a peer that sends nothing (see
+// manager.Manager.WaitIdle). A silent peer is idle: its stall then runs on the virtual clock, so
+// stepping past the no-progress timeout fails the job as BITS would. Transfers are real (from a
+// Server, from files, or over an in-memory Network) and take the little real time they take.
+//
+// Every step is bounded in real time by Timeout: when the engine does not become quiescent in
+// that time (a callback that never returns, say), the step fails the test with what was still
+// busy instead of hanging. The Context forms return the error instead.
 type Harness struct {
 	Manager *manager.Manager
 	Clock   *clock.Virtual
+	// Timeout bounds each step's wait for quiescence in real time; DefaultTimeout when zero.
+	Timeout time.Duration
 	tb      testing.TB
 	close   sync.Once
 }
+
+// DefaultTimeout is how long, in real time, a Harness step waits for the engine to become
+// quiescent before it fails the test.
+const DefaultTimeout = 10 * time.Second
+
+// ErrLimit is returned (wrapped) by WaitState when the virtual time limit is reached before the
+// job is in one of the states asked for.
+var ErrLimit = errors.New("bitstest: virtual time limit reached")
 
 // NewHarness starts a manager on a virtual clock reading Epoch, with opts applied after the
 // clock. The manager is closed when the test ends. tb may be nil outside a test, for a
@@ -85,6 +110,24 @@ func Trust(s *Server) manager.Option {
 	return manager.WithTransfer(transfer.Config{TLS: s.TLSConfig()})
 }
 
+// OnNetwork is the option that makes a manager's transfers connect through the in-memory
+// network n (transfer.Config.Dial), trusting the TLS certificates of the servers given. With
+// every peer on n, a Harness's steps know exactly when the network is quiet, and a seeded run
+// gives the same trace every time.
+func OnNetwork(n *Network, trust ...*Server) manager.Option {
+	tc := transfer.Config{Dial: n.Dial}
+	if len(trust) > 0 {
+		pool := x509.NewCertPool()
+		for _, s := range trust {
+			if c := s.Certificate(); c != nil {
+				pool.AddCert(c)
+			}
+		}
+		tc.TLS = &tls.Config{RootCAs: pool}
+	}
+	return manager.WithTransfer(tc)
+}
+
 // Connect connects an application running as the user sid; the test fails if it cannot.
 func (h *Harness) Connect(sid string) *manager.Client {
 	c, err := h.Manager.Connect(manager.Identity{SID: sid})
@@ -94,47 +137,113 @@ func (h *Harness) Connect(sid string) *manager.Client {
 	return c
 }
 
-// Settle waits until nothing moves: no transfer runs, no notification is being delivered and
-// no timer function started by the clock is still running. Time does not pass.
+// Settle runs every timer that is due now, one at a time, and waits after each until the
+// engine is quiescent. Time does not pass. It fails the test when the engine does not become
+// quiescent within Timeout.
 func (h *Harness) Settle() {
+	ctx, cancel := h.stepContext()
+	defer cancel()
+	if err := h.SettleContext(ctx); err != nil {
+		h.fatalf("bitstest: Settle: %v", err)
+	}
+}
+
+// SettleContext is Settle, returning ctx's error, with what was still busy, when ctx ends first.
+func (h *Harness) SettleContext(ctx context.Context) error {
 	for {
-		h.Manager.WaitIdle()
-		if !h.Clock.Wait() {
-			return
+		if err := h.Manager.WaitIdle(ctx); err != nil {
+			return err
+		}
+		if !peersQuiet() {
+			// A Server is still answering (or bytes are still in flight on a Network): the
+			// transfers that seemed to wait on a silent peer are about to hear from it.
+			if err := pause(ctx); err != nil {
+				return err
+			}
+			continue
+		}
+		if !h.Clock.RunNext(h.Clock.Now()) {
+			return nil
 		}
 	}
 }
 
-// Advance moves the clock forward by d, from one timer to the next, settling after each, so
-// that every retry, timeout and notification due in that time happens in order.
-func (h *Harness) Advance(d time.Duration) {
+// pause waits a moment of real time, or until ctx ends.
+func pause(ctx context.Context) error {
+	t := time.NewTimer(time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("a bitstest server is still answering: %w", context.Cause(ctx))
+	case <-t.C:
+		return nil
+	}
+}
+
+// Step moves the clock forward by d, from one timer to the next, settling after each, so that
+// every retry, timeout and notification due in that time happens in order.
+func (h *Harness) Step(d time.Duration) {
 	h.RunUntil(h.Clock.Now().Add(d), nil)
 }
 
 // RunUntil moves the clock forward timer by timer until done reports true (checked after each
-// step, once everything settled) or the clock reaches limit. It reports whether done became
-// true. A nil done runs to limit.
+// step, once the engine is quiescent) or the clock reaches limit. It reports whether done became
+// true. A nil done runs to limit. It fails the test when a step does not become quiescent within
+// Timeout.
 func (h *Harness) RunUntil(limit time.Time, done func() bool) bool {
+	ok, err := h.RunUntilContext(context.Background(), limit, done)
+	if err != nil {
+		h.fatalf("bitstest: RunUntil: %v", err)
+	}
+	return ok
+}
+
+// RunUntilContext is RunUntil, returning an error when ctx ends or a step does not become
+// quiescent within Timeout.
+func (h *Harness) RunUntilContext(ctx context.Context, limit time.Time, done func() bool) (bool, error) {
 	for {
-		h.Settle()
+		if err := h.settleStep(ctx); err != nil {
+			return false, err
+		}
 		if done != nil && done() {
-			return true
+			return true, nil
 		}
-		next, ok := h.Clock.Next()
-		if !ok || next.After(limit) {
-			h.Clock.AdvanceTo(limit)
-			h.Settle()
-			return done != nil && done()
+		if !h.Clock.RunNext(limit) {
+			h.Clock.AdvanceTo(limit) // nothing is due by limit: only the reading moves
+			if err := h.settleStep(ctx); err != nil {
+				return false, err
+			}
+			return done != nil && done(), nil
 		}
-		h.Clock.AdvanceTo(next)
 	}
 }
 
-// WaitState runs the clock, for at most limit, until j is in one of the states; it returns the
-// state j ended in.
-func (h *Harness) WaitState(j *job.Job, limit time.Duration, states ...state.State) state.State {
+// settleStep settles within Timeout and ctx.
+func (h *Harness) settleStep(ctx context.Context) error {
+	ctx, cancel := context.WithTimeoutCause(ctx, h.timeout(), errNotQuiet)
+	defer cancel()
+	return h.SettleContext(ctx)
+}
+
+var errNotQuiet = errors.New("the engine did not become quiescent within the harness's Timeout")
+
+func (h *Harness) timeout() time.Duration {
+	if h.Timeout > 0 {
+		return h.Timeout
+	}
+	return DefaultTimeout
+}
+
+func (h *Harness) stepContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(context.Background(), h.timeout(), errNotQuiet)
+}
+
+// WaitState runs the clock, for at most limit of virtual time, until j is in one of the states,
+// and returns the state j is in. When the limit is reached first the error wraps ErrLimit and
+// names the state j is in.
+func (h *Harness) WaitState(j *job.Job, limit time.Duration, states ...state.State) (state.State, error) {
 	var st state.State
-	h.RunUntil(h.Clock.Now().Add(limit), func() bool {
+	ok := h.RunUntil(h.Clock.Now().Add(limit), func() bool {
 		st = h.state(j)
 		for _, want := range states {
 			if st == want {
@@ -143,7 +252,10 @@ func (h *Harness) WaitState(j *job.Job, limit time.Duration, states ...state.Sta
 		}
 		return false
 	})
-	return st
+	if !ok {
+		return st, fmt.Errorf("%w: job %s is %s after %v, not %v", ErrLimit, job.GUIDString(engine.Of(j).ID()), st, limit, states)
+	}
+	return st, nil
 }
 
 func (h *Harness) state(j *job.Job) state.State {
@@ -200,6 +312,6 @@ func (h *Harness) ElapseRetryDelay(j *job.Job) state.State {
 	if err != nil {
 		h.fatalf("bitstest: GetMinimumRetryDelay: %v", err)
 	}
-	h.Advance(time.Duration(d) * time.Second)
+	h.Step(time.Duration(d) * time.Second)
 	return h.state(j)
 }

@@ -32,7 +32,7 @@ func ExampleHarness() {
 	st, _ := j.GetState()
 	fmt.Println("after the first attempt:", st)
 
-	st = h.WaitState(j, time.Hour, state.Transferred, state.Error)
+	st, _ = h.WaitState(j, time.Hour, state.Transferred, state.Error)
 	n, _ := j.GetErrorCount()
 	fmt.Println("after", h.Clock.Now().Sub(bitstest.Epoch), "of virtual time:", st, "after", n, "errors")
 

@@ -30,9 +30,16 @@ func stalledJob(t *testing.T) (*bitstest.Harness, *bitstest.Server, *job.Job) {
 	require.NoError(t, j.AddFile(srv.URLFor("f.bin"), filepath.Join(t.TempDir(), "f.bin")))
 	require.NoError(t, j.SetMinimumRetryDelay(30))
 	require.NoError(t, j.Resume())
+	st, err := j.GetState()
+	require.NoError(t, err)
+	require.Equal(t, state.Queued, st, "nothing moves until the test steps")
+	h.Settle() // the pick, the transfer's start, and its stall: the silent server is idle
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	require.NoError(t, srv.WaitFor(ctx, func(st bitstest.Stats) bool { return st.Stalled == 1 }))
+	st, err = j.GetState()
+	require.NoError(t, err)
+	require.Equal(t, state.Transferring, st)
 	return h, srv, j
 }
 
@@ -47,7 +54,7 @@ func TestHarnessFailTransientThenRetry(t *testing.T) {
 	assert.Equal(t, job.ContextRemoteFile, ctx)
 	assert.Equal(t, hresult.BG_E_HTTP_ERROR_503, code)
 
-	h.Advance(29 * time.Second)
+	h.Step(29 * time.Second)
 	got, _ := j.GetState()
 	assert.Equal(t, state.TransientError, got)
 	assert.Equal(t, state.Transferred, h.ElapseRetryDelay(j), "the retry resumes and finishes the file")
@@ -64,7 +71,7 @@ func TestHarnessFailFatal(t *testing.T) {
 	ctx, code := e.GetError()
 	assert.Equal(t, job.ContextGeneralTransport, ctx)
 	assert.Equal(t, hresult.BG_E_CONNECT_FAILURE, code)
-	h.Advance(24 * time.Hour)
+	h.Step(24 * time.Hour)
 	got, _ := j.GetState()
 	assert.Equal(t, state.Error, got, "ERROR is not retried")
 }
@@ -94,7 +101,7 @@ func TestHarnessWaitStateStopsAtTheLimit(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, j.AddFile(srv.URLFor("f.bin"), filepath.Join(t.TempDir(), "f.bin")))
 	require.NoError(t, j.Resume())
-	st := h.WaitState(j, time.Hour, state.Transferred)
+	st, _ := h.WaitState(j, time.Hour, state.Transferred)
 	assert.Equal(t, state.TransientError, st)
 	assert.Equal(t, bitstest.Epoch.Add(time.Hour), h.Clock.Now())
 	n, _ := j.GetErrorCount()
@@ -132,7 +139,7 @@ func TestOpenHarnessKeepsJobsAcrossRestarts(t *testing.T) {
 	assert.ErrorIs(t, err, hresult.ERROR_SHARING_VIOLATION, "one manager per store")
 	j, err := h.Connect("S-1-5-21-7").CreateJob("kept", job.Download)
 	require.NoError(t, err)
-	h.Advance(time.Hour)
+	h.Step(time.Hour)
 	h.Close()
 	h.Close() // closing twice does nothing
 

@@ -28,7 +28,7 @@ func ExampleLaunchRecorder() {
 	_ = j.SetNotifyCmdLine(`/opt/updater/install`, `"/opt/updater/install" --from "Update Channel" --lang=日本語`)
 	_ = j.Resume()
 
-	h.Advance(time.Hour)
+	h.Step(time.Hour)
 	for _, l := range rec.Launches() {
 		fmt.Printf("+%v %s %s %q: %v\n", l.Time.Sub(bitstest.Epoch), l.State, l.Program, l.Params, l.Err)
 	}

@@ -71,7 +71,7 @@ func TestLaunchRecorderRecordsExactCommandLines(t *testing.T) {
 	failed := download(t, app, srv, "gone.bin")
 	require.NoError(t, failed.SetNotifyCmdLine(prog, "on error"))
 	require.NoError(t, failed.Resume())
-	h.Advance(time.Minute)
+	h.Step(time.Minute)
 
 	for i, j := range transferred {
 		got := rec.For(engine.Of(j).ID())
@@ -100,9 +100,9 @@ func TestLaunchRecorderScriptedFailuresLaunchAgain(t *testing.T) {
 	h.Settle()
 	require.Equal(t, 1, rec.Len())
 
-	h.Advance(600*time.Second - time.Nanosecond)
+	h.Step(600*time.Second - time.Nanosecond)
 	require.Equal(t, 1, rec.Len(), "not before the default minimum retry delay of 600 s")
-	h.Advance(time.Hour)
+	h.Step(time.Hour)
 	got := rec.Launches()
 	require.Len(t, got, 3, "two failures, then a success")
 	for i, want := range []error{bitstest.ExitCode(2), cannotStart, nil} {
@@ -115,7 +115,7 @@ func TestLaunchRecorderScriptedFailuresLaunchAgain(t *testing.T) {
 	j2 := download(t, h.Connect(userSID), srv, "ok.bin")
 	require.NoError(t, j2.SetNotifyCmdLine("/usr/bin/notify", ""))
 	require.NoError(t, j2.Resume())
-	h.Advance(24 * time.Hour)
+	h.Step(24 * time.Hour)
 	assert.Equal(t, 4, rec.Len())
 	assert.Len(t, rec.For(engine.Of(j2).ID()), 1)
 }
@@ -167,17 +167,17 @@ func TestLaunchRecorderForwardsToRealPrograms(t *testing.T) {
 	assert.Equal(t, 5, exit.ExitCode())
 
 	rec.Script(bitstest.ExitCode(1))
-	h.Advance(time.Minute)
+	h.Step(time.Minute)
 	assert.Len(t, runs(), 1, "the scripted launch starts no process")
 	require.Equal(t, 2, rec.Len())
 	assert.Equal(t, bitstest.ExitCode(1), rec.Launches()[1].Err)
 
 	t.Setenv(envChildExit, "0")
-	h.Advance(time.Minute)
+	h.Step(time.Minute)
 	assert.Len(t, runs(), 2)
 	require.Equal(t, 3, rec.Len())
 	assert.NoError(t, rec.Launches()[2].Err)
-	h.Advance(time.Hour)
+	h.Step(time.Hour)
 	assert.Equal(t, 3, rec.Len(), "a program that exited 0 is not run again")
 }
 

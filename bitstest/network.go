@@ -42,11 +42,18 @@ const connBuffer = 64 << 10
 
 // NewNetwork returns an empty network.
 func NewNetwork() *Network {
-	return &Network{
+	n := &Network{
 		listeners: make(map[string]*memListener),
 		conns:     make(map[*memConn]struct{}),
 		nextPort:  49152,
 	}
+	live.Lock()
+	if live.networks == nil {
+		live.networks = make(map[*Network]struct{})
+	}
+	live.networks[n] = struct{}{}
+	live.Unlock()
+	return n
 }
 
 // memAddr is an address on a Network. Its network is "tcp", so that code which looks at it
@@ -136,6 +143,9 @@ func (n *Network) Dial(ctx context.Context, network, addr string) (net.Conn, err
 // Close closes every listener and every connection of the network; later Listen and Dial
 // calls fail. It returns nil.
 func (n *Network) Close() error {
+	live.Lock()
+	delete(live.networks, n)
+	live.Unlock()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.closed = true

@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -56,6 +57,9 @@ type Server struct {
 	URL string
 
 	srv *httptest.Server // loopback servers
+	// For a loopback server's Quiet: connections between reading a request and handing over
+	// its answer, handlers running, and handlers parked in a wait by design.
+	activeConns, handlers, parked atomic.Int64
 
 	// Servers on a Network.
 	net      *Network
@@ -107,14 +111,88 @@ func NewTLSServer(files map[string][]byte, faults ...Fault) *Server {
 
 func newServer(files map[string][]byte, faults []Fault, useTLS bool) *Server {
 	s := newState(files, faults)
-	h := http.HandlerFunc(s.serve)
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.handlers.Add(1)
+		defer s.handlers.Add(-1)
+		s.serveOn(w, r, func() func() {
+			s.parked.Add(1)
+			return func() { s.parked.Add(-1) }
+		})
+	}))
+	var connMu sync.Mutex
+	active := make(map[net.Conn]bool)
+	s.srv.Config.ConnState = func(c net.Conn, st http.ConnState) {
+		connMu.Lock()
+		defer connMu.Unlock()
+		was, now := active[c], st == http.StateActive
+		switch {
+		case now && !was:
+			active[c] = true
+			s.activeConns.Add(1)
+		case !now && was:
+			delete(active, c)
+			s.activeConns.Add(-1)
+		}
+	}
 	if useTLS {
-		s.srv = httptest.NewTLSServer(h)
+		s.srv.StartTLS()
 	} else {
-		s.srv = httptest.NewServer(h)
+		s.srv.Start()
 	}
 	s.URL = s.srv.URL
+	register(s)
 	return s
+}
+
+// Quiet reports whether the server is doing nothing but wait: no request is being answered,
+// except answers that wait by design (a [Stall]). On a [Network] it is the network's Quiet. A
+// Harness counts a transfer as waiting on a silent peer only while every live Server and every
+// Network is quiet.
+func (s *Server) Quiet() bool {
+	if s.net != nil {
+		return s.net.Quiet()
+	}
+	p := s.parked.Load()
+	return s.handlers.Load() == p && s.activeConns.Load() <= p
+}
+
+// live holds the servers and networks not yet closed, for a Harness's steps.
+var live struct {
+	sync.Mutex
+	servers  map[*Server]struct{}
+	networks map[*Network]struct{}
+}
+
+func register(s *Server) {
+	live.Lock()
+	defer live.Unlock()
+	if live.servers == nil {
+		live.servers = make(map[*Server]struct{})
+	}
+	live.servers[s] = struct{}{}
+}
+
+func unregister(s *Server) {
+	live.Lock()
+	defer live.Unlock()
+	delete(live.servers, s)
+}
+
+// peersQuiet reports whether every live Server and Network is quiet.
+func peersQuiet() bool {
+	live.Lock()
+	defer live.Unlock()
+	for s := range live.servers {
+		if !s.Quiet() {
+			return false
+		}
+	}
+	for n := range live.networks {
+		if !n.Quiet() {
+			return false
+		}
+	}
+	return true
 }
 
 // NewServerOn starts a plain HTTP server listening on the network n at addr, a "host:port"
@@ -270,6 +348,7 @@ func (s *Server) Close() {
 		close(s.release)
 	}
 	s.mu.Unlock()
+	unregister(s)
 	if s.srv != nil {
 		s.srv.Close()
 		return

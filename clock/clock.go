@@ -42,9 +42,12 @@ func (realClock) Now() time.Time { return time.Now() }
 
 func (realClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
 
-// Virtual is a Clock whose time changes only through Advance and AdvanceTo. Timers that fall due
-// while it advances run in time order, each in its own goroutine, with Now reporting their due
-// time while they are started. The zero value is not usable; call NewVirtual.
+// Virtual is a Clock whose time changes only when a program steps it. Timers that fall due run
+// one at a time, on the goroutine that steps the clock, in order of due time and, among timers
+// due at the same instant, in the order they were armed; Now reports a timer's due time while it
+// runs. A timer function that arms another timer due at once (AfterFunc(0, f)) queues it behind
+// the timers already due, so work posted through the clock happens only when the clock is
+// stepped, and always in the same order. The zero value is not usable; call NewVirtual.
 type Virtual struct {
 	mu      sync.Mutex
 	now     time.Time
@@ -69,7 +72,7 @@ func (v *Virtual) Now() time.Time {
 }
 
 // AfterFunc schedules f to run d after the current virtual time. A d of zero or less makes f due
-// at once: it runs at the next Advance, even Advance(0).
+// at once: it runs at the next step of the clock, even Advance(0).
 func (v *Virtual) AfterFunc(d time.Duration, f func()) Timer {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -87,33 +90,41 @@ func (v *Virtual) Advance(d time.Duration) {
 	v.AdvanceTo(target)
 }
 
-// AdvanceTo moves the clock forward to t (never backwards), running every timer due by then in
-// order of due time. Each timer's function is started with the clock set to its due time.
+// AdvanceTo moves the clock forward to t (never backwards), running every timer due by then, one
+// at a time, as RunNext does; timers that those functions arm due by t run too.
 func (v *Virtual) AdvanceTo(t time.Time) {
-	for {
-		v.mu.Lock()
-		if len(v.timers) == 0 || v.timers[0].when.After(t) {
-			if t.After(v.now) {
-				v.now = t
-			}
-			v.mu.Unlock()
-			return
-		}
-		next := heap.Pop(&v.timers).(*virtualTimer)
-		if next.when.After(v.now) {
-			v.now = next.when
-		}
-		f := next.f
-		v.running++
-		v.mu.Unlock()
-		go v.run(f)
+	for v.RunNext(t) {
 	}
+	v.mu.Lock()
+	if t.After(v.now) {
+		v.now = t
+	}
+	v.mu.Unlock()
 }
 
-// Wait blocks until every timer function started so far has returned, including those started
-// by timer functions that ran meanwhile. A simulation calls it after Advance to let the effects
-// of the timers settle before it looks at the results or advances again. It reports whether it
-// had to wait.
+// RunNext runs the earliest pending timer if it is due at or before limit: the clock moves to its
+// due time (never backwards) and its function runs on the calling goroutine, to its return. It
+// reports whether a timer ran. A simulation steps with RunNext and lets the effects of each timer
+// settle before the next, so that one run is like every other.
+func (v *Virtual) RunNext(limit time.Time) bool {
+	v.mu.Lock()
+	if len(v.timers) == 0 || v.timers[0].when.After(limit) {
+		v.mu.Unlock()
+		return false
+	}
+	next := heap.Pop(&v.timers).(*virtualTimer)
+	if next.when.After(v.now) {
+		v.now = next.when
+	}
+	v.running++
+	v.mu.Unlock()
+	v.run(next.f)
+	return true
+}
+
+// Wait blocks until every timer function started so far has returned. Timer functions run on the
+// goroutine that steps the clock, so Wait has to wait only while another goroutine is stepping
+// it. It reports whether it had to wait.
 func (v *Virtual) Wait() bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()

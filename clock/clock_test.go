@@ -91,29 +91,55 @@ func TestRealUnderSynctest(t *testing.T) {
 	})
 }
 
-func TestVirtualWaitCoversChainedTimers(t *testing.T) {
+func TestVirtualRunsChainedTimersInTheSameStep(t *testing.T) {
 	v := clock.NewVirtual(time.Unix(0, 0))
 	var order []string
-	var mu sync.Mutex
-	record := func(s string) {
-		mu.Lock()
-		order = append(order, s)
-		mu.Unlock()
-	}
 	v.AfterFunc(time.Second, func() {
-		record("first")
-		// A timer that is already due when scheduled runs at the next Advance, not now.
-		v.AfterFunc(0, func() { record("chained") })
+		order = append(order, "first")
+		// Due at once: it queues behind the timers already due, and runs in this step.
+		v.AfterFunc(0, func() { order = append(order, "chained") })
 	})
+	v.AfterFunc(time.Second, func() { order = append(order, "second") })
+	v.AfterFunc(2*time.Second, func() { order = append(order, "later") })
 	v.Advance(time.Second)
-	v.Wait()
-	mu.Lock()
-	require.Equal(t, []string{"first"}, order)
-	mu.Unlock()
-	v.Advance(0)
-	v.Wait()
-	mu.Lock()
-	assert.Equal(t, []string{"first", "chained"}, order)
-	mu.Unlock()
-	v.Wait() // nothing running: returns at once
+	assert.Equal(t, []string{"first", "second", "chained"}, order)
+	assert.False(t, v.Wait(), "timer functions run on the stepping goroutine: nothing is left running")
+	v.Advance(time.Second)
+	assert.Equal(t, []string{"first", "second", "chained", "later"}, order)
+}
+
+// Timers due at one instant run one at a time, in the order they were armed, every time: the
+// functions below would race if they ran concurrently (the race detector would see it), and the
+// order would vary.
+func TestVirtualSameInstantOrder(t *testing.T) {
+	for range 50 {
+		v := clock.NewVirtual(time.Unix(0, 0))
+		var order []int
+		for i := range 20 {
+			v.AfterFunc(time.Minute, func() { order = append(order, i) })
+		}
+		v.Advance(time.Hour)
+		want := make([]int, 20)
+		for i := range want {
+			want[i] = i
+		}
+		require.Equal(t, want, order)
+	}
+}
+
+func TestVirtualRunNext(t *testing.T) {
+	start := time.Unix(0, 0)
+	v := clock.NewVirtual(start)
+	var at []time.Duration
+	v.AfterFunc(3*time.Second, func() { at = append(at, v.Now().Sub(start)) })
+	v.AfterFunc(time.Second, func() { at = append(at, v.Now().Sub(start)) })
+
+	assert.False(t, v.RunNext(start.Add(500*time.Millisecond)), "nothing due by the limit")
+	assert.Equal(t, start, v.Now(), "RunNext does not move the clock when nothing runs")
+	require.True(t, v.RunNext(start.Add(10*time.Second)))
+	assert.Equal(t, []time.Duration{time.Second}, at, "one timer only, the earliest")
+	assert.Equal(t, start.Add(time.Second), v.Now(), "the clock stops at the timer's due time")
+	require.True(t, v.RunNext(start.Add(10*time.Second)))
+	assert.Equal(t, []time.Duration{time.Second, 3 * time.Second}, at)
+	assert.False(t, v.RunNext(start.Add(10*time.Second)))
 }

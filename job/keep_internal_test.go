@@ -80,6 +80,12 @@ func TestKeepFailureChangesNothing(t *testing.T) {
 			for i, fc := range c.files {
 				fc.tempName = filepath.Join(dir, "temp"+string(rune('a'+i)))
 				require.NoError(t, os.WriteFile(fc.tempName, []byte("data"), 0o600))
+				tf, err := os.Open(fc.tempName)
+				require.NoError(t, err)
+				st, err := statFile(tf) // the identity the job records when it creates the file
+				require.NoError(t, err)
+				require.NoError(t, tf.Close())
+				fc.tempID = st.id
 				fc.tempCreated, fc.done, fc.total, fc.transferred = true, true, 4, 4
 				f.temps = append(f.temps, fc.tempName)
 			}

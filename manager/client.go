@@ -42,7 +42,7 @@ func (c *Client) CreateJob(displayName string, t job.Type) (*job.Job, error) {
 	if err := c.closedErr("CreateJob"); err != nil {
 		return nil, err
 	}
-	id := uuid.New()
+	id := c.m.newID()
 	j, err := job.New(&c.m.env, c.caller, id, displayName, t)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package manager_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -407,7 +408,7 @@ func TestCrashKeepsEveryReturnedCall(t *testing.T) {
 			if st == state.TransientError || st == state.Error {
 				require.NoError(t, j.Resume()) // a cut before the faults were cleared
 			}
-			m.WaitIdle()
+			m.WaitIdle(context.Background())
 		}
 		cj := cm.jobs[engine.Of(j).ID()]
 		if p, _ := j.GetProgress(); p.FilesTotal > 0 {

@@ -1,6 +1,7 @@
 package manager_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -79,7 +80,7 @@ func jobDownload(b *testing.B, m *manager.Manager, c *manager.Client, files []jo
 	if err := j.Resume(); err != nil {
 		b.Fatal(err)
 	}
-	m.WaitIdle()
+	m.WaitIdle(context.Background())
 	if st, _ := j.GetState(); st != state.Transferred {
 		e, _ := j.GetError()
 		b.Fatalf("job ended %v (%v)", st, e)

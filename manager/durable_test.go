@@ -115,7 +115,7 @@ func TestFailedWriteChangesNothing(t *testing.T) {
 	require.NoError(t, suspended.SetNotifyFlags(job.NotifyJobModification))
 	require.NoError(t, suspended.SetNotifyInterface(events))
 	h.Settle()
-	h.Advance(time.Minute)
+	h.Step(time.Minute)
 	events.n.Store(0)
 
 	disk := breakDisk(t, dir)
@@ -177,7 +177,7 @@ func TestFailedWriteChangesNothing(t *testing.T) {
 	_, err = c.GetJob(engine.Of(cancelled).ID())
 	assert.NoError(t, err, "the job whose Cancel failed is still there")
 	h.Settle()
-	h.Advance(time.Minute)
+	h.Step(time.Minute)
 	assert.Zero(t, events.n.Load(), "a change that was not kept is not reported")
 	for _, cl := range calls {
 		cl.check(t, cl.j)
@@ -187,7 +187,7 @@ func TestFailedWriteChangesNothing(t *testing.T) {
 	disk.mend()
 	require.NoError(t, suspended.SetDescription("written"))
 	h.Settle()
-	h.Advance(time.Minute)
+	h.Step(time.Minute)
 	assert.Positive(t, events.n.Load(), "a change that was kept is reported")
 	h.Close()
 
@@ -235,12 +235,15 @@ func TestFailedCheckpointStopsTransfer(t *testing.T) {
 	require.NoError(t, j.SetNotifyFlags(job.NotifyJobModification))
 	require.NoError(t, j.SetNotifyInterface(&progressWatch{at: 1 << 20, reached: reached}))
 	require.NoError(t, j.Resume())
+	h.Settle()
 	<-reached // the bytes before the stall arrived; the next checkpoint is due at CheckpointBytes
 
 	disk := breakDisk(t, dir)
 	require.NoError(t, h.Manager.StoreErr())
 	srv.Release()
-	require.Equal(t, state.TransientError, h.WaitState(j, time.Second, state.TransientError))
+	if st, err := h.WaitState(j, time.Second, state.TransientError); assert.NoError(t, err) {
+		require.Equal(t, state.TransientError, st)
+	}
 	ctx, code := jobError(t, j)
 	assert.Equal(t, job.ContextGeneralQueueManager, ctx)
 	assert.Equal(t, hresult.ERROR_DISK_FULL, code)
@@ -257,7 +260,9 @@ func TestFailedCheckpointStopsTransfer(t *testing.T) {
 	p, err = j2.GetProgress()
 	require.NoError(t, err)
 	assert.Less(t, p.BytesTransferred, uint64(manager.CheckpointBytes), "the progress that was not written is not claimed")
-	require.Equal(t, state.Transferred, h2.WaitState(j2, time.Minute, state.Transferred))
+	if st, err := h2.WaitState(j2, time.Minute, state.Transferred); assert.NoError(t, err) {
+		require.Equal(t, state.Transferred, st)
+	}
 	code2, err := j2.Complete()
 	require.NoError(t, err)
 	require.Equal(t, hresult.S_OK, code2)

@@ -21,8 +21,13 @@
 package manager
 
 import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -32,6 +37,7 @@ import (
 	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/notify"
+	"github.com/bitsemu/bitsemu/state"
 	"github.com/bitsemu/bitsemu/store"
 	"github.com/bitsemu/bitsemu/transfer"
 )
@@ -59,6 +65,8 @@ type config struct {
 	inactivity time.Duration
 	roots      []string
 	launcher   notify.Launcher
+	logger     *slog.Logger
+	random     io.Reader
 }
 
 // DefaultInactivityTimeout is the JobInactivityTimeout group policy's default: a job with no
@@ -126,6 +134,17 @@ func WithManualTransfers() Option { return func(cf *config) { cf.manual = true }
 // means. A nil l keeps the default.
 func WithLauncher(l notify.Launcher) Option { return func(cf *config) { cf.launcher = l } }
 
+// WithLogger sends the manager's event log to l: one record per state change of every job (its
+// GUID, the states before and after, the method or engine event that moved it, and the error
+// code when the job holds one), stamped with the manager's clock, so that on a virtual clock the
+// log is the run's trace in virtual time. The records are at level Info, message "job".
+func WithLogger(l *slog.Logger) Option { return func(cf *config) { cf.logger = l } }
+
+// WithRandom makes the manager draw job GUIDs from r instead of the system's random source, so
+// that a simulation given the same seed gives its jobs the same GUIDs every run. r must be safe
+// for the manager's concurrent use when jobs are created concurrently.
+func WithRandom(r io.Reader) Option { return func(cf *config) { cf.random = r } }
+
 // Manager is the service: one job queue shared by every connected application.
 type Manager struct {
 	env    job.Env
@@ -135,6 +154,14 @@ type Manager struct {
 	// noRead are the directories no job may read from: the store's (transfer.Options.NoRead).
 	noRead []string
 	persistence
+	log    *slog.Logger
+	random io.Reader
+	rmu    sync.Mutex // serialises reads of random
+
+	// gen counts engine activity (changes to jobs, transfers starting and ending); wake is
+	// signalled when a transfer ends. WaitIdle watches both.
+	gen  atomic.Uint64
+	wake chan struct{}
 
 	mu      sync.Mutex
 	jobs    map[uuid.UUID]*entry
@@ -167,6 +194,9 @@ func newManager(opts []Option) *Manager {
 	m := &Manager{
 		jobs:    make(map[uuid.UUID]*entry),
 		perUser: make(map[string]int),
+		log:     cf.logger,
+		random:  cf.random,
+		wake:    make(chan struct{}, 1),
 	}
 	m.notify = notify.New(cf.clock, notify.WithLauncher(cf.launcher))
 	m.sched = newSched(m, &cf)
@@ -209,17 +239,79 @@ func (m *Manager) SetNetworkAvailable(available bool) {
 	m.sched.setOnline(available, m.allJobs())
 }
 
-// WaitIdle blocks until no transfer is running and no notification is being delivered; what
-// waits on a timer (a retry delay, a notification retry) does not count. With a virtual clock, a
-// simulation alternates WaitIdle, clock.Virtual.Advance and clock.Virtual.Wait (bitstest does).
-func (m *Manager) WaitIdle() {
+// SilentAfter is how long, in real time, every transfer still running must have waited on its
+// peer, with nothing arriving and no job changing, for WaitIdle to count the peers as silent. A
+// peer that sends nothing for that long while the clock stands still counts as idle: its stall
+// then runs on the manager's clock, so that stepping a virtual clock past the no-progress
+// timeout fails the job as BITS would.
+const SilentAfter = 50 * time.Millisecond
+
+// WaitIdle blocks until the engine is quiescent: no notification is being delivered, and every
+// transfer has either returned or is waiting on a peer that sends nothing (for SilentAfter of
+// real time). What waits on a timer (a retry delay, a notification retry, a stall timeout) does
+// not count: on a virtual clock it happens when the clock is stepped. WaitIdle returns ctx's
+// error, with what was still busy, when ctx ends first.
+//
+// With a clock.Virtual every engine action (the scheduler's pick, a transfer's start, a timer, a
+// notification, a command line) is posted through the clock, so after an API call nothing moves
+// until the clock is stepped; a simulation alternates clock.Virtual.RunNext and WaitIdle, as
+// package bitstest's Harness does.
+func (m *Manager) WaitIdle(ctx context.Context) error {
+	var (
+		seen   = m.gen.Load()
+		since  = time.Now()
+		ticker *time.Ticker
+	)
+	defer func() {
+		if ticker != nil {
+			ticker.Stop()
+		}
+	}()
 	for {
-		w1 := m.sched.waitIdle()
-		w2 := m.notify.WaitIdle()
-		if !w1 && !w2 {
-			return
+		deliveries := m.notify.Active()
+		transfers := m.sched.running()
+		if deliveries == 0 && transfers == 0 {
+			return nil
+		}
+		if g := m.gen.Load(); g != seen || int64(transfers) != m.sched.waiting.Load() {
+			seen, since = g, time.Now() // something moved, or a transfer is busy
+		} else if deliveries == 0 && time.Since(since) >= SilentAfter {
+			return nil // every running transfer waits on a silent peer
+		}
+		if ticker == nil {
+			ticker = time.NewTicker(time.Millisecond)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("manager: not idle: %d transfers running, %d notifications being delivered: %w",
+				transfers, deliveries, context.Cause(ctx))
+		case <-m.wake:
+		case <-ticker.C:
 		}
 	}
+}
+
+// activity records that the engine did something, for WaitIdle.
+func (m *Manager) activity() {
+	m.gen.Add(1)
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// newID returns a new job GUID, from the random source of WithRandom when there is one.
+func (m *Manager) newID() uuid.UUID {
+	if m.random == nil {
+		return uuid.New()
+	}
+	m.rmu.Lock()
+	defer m.rmu.Unlock()
+	id, err := uuid.NewRandomFromReader(m.random)
+	if err != nil {
+		return uuid.New()
+	}
+	return id
 }
 
 // allJobs returns the service's handles of every job in the queue.
@@ -279,6 +371,10 @@ type observer struct{ m *Manager }
 
 func (o observer) JobChanged(ch job.Change) {
 	eng := engine.Of(ch.Job)
+	o.m.activity()
+	if ch.Kind == job.StateChanged && o.m.log != nil {
+		o.m.logChange(eng, ch)
+	}
 	switch ch.Kind {
 	case job.StateChanged:
 		if ch.To.Final() {
@@ -354,4 +450,28 @@ func (m *Manager) reown(id uuid.UUID, now string) {
 	}
 	e.owner = now
 	m.perUser[now]++
+}
+
+// logChange writes one state change to the event log, stamped with the manager's clock.
+func (m *Manager) logChange(j *job.Engine, ch job.Change) {
+	ctx := context.Background()
+	if !m.log.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	r := slog.NewRecord(m.env.Clock.Now(), slog.LevelInfo, "job", 0)
+	r.AddAttrs(slog.String("id", job.GUIDString(j.ID())), slog.String("from", ch.From.String()),
+		slog.String("to", ch.To.String()))
+	if ch.Event != 0 {
+		r.AddAttrs(slog.String("event", ch.Event.String()))
+	} else {
+		r.AddAttrs(slog.String("method", ch.Method.String()))
+	}
+	if ch.To == state.Error || ch.To == state.TransientError {
+		if e := j.ErrorSnapshot(); e != nil {
+			if _, code := e.GetError(); code != 0 {
+				r.AddAttrs(slog.String("error", code.Name()))
+			}
+		}
+	}
+	_ = m.log.Handler().Handle(ctx, r)
 }

@@ -242,5 +242,5 @@ func (s *sched) restored(jobs []*job.Engine) {
 			s.armRetry(j)
 		}
 	}
-	s.kick()
+	s.kickSoon()
 }

@@ -1,6 +1,7 @@
 package manager_test
 
 import (
+	"context"
 	"fmt"
 	"log"
 	"os"
@@ -50,7 +51,7 @@ func Example_restart() {
 	_ = j.AddFile(src, filepath.Join(dir, "copy.txt"))
 	_ = j.SetNotifyCmdLine("/bin/echo", "echo transferred")
 	_ = j.Resume()
-	m.WaitIdle()
+	m.WaitIdle(context.Background())
 	id := engine.Of(j).ID()
 	_ = m.Close()
 

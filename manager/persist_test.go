@@ -85,6 +85,7 @@ func TestRestartKeepsJobsButNotCallbacks(t *testing.T) {
 	cb := &countingCallback{transferred: make(chan struct{}, 4)}
 	require.NoError(t, done.SetNotifyInterface(cb))
 	require.NoError(t, done.Resume())
+	m1.Settle()
 	<-cb.transferred
 	failed := download(t, c1, out, srv.URLFor("gone.bin"))
 	require.NoError(t, failed.SetPriority(job.Foreground))
@@ -93,7 +94,7 @@ func TestRestartKeepsJobsButNotCallbacks(t *testing.T) {
 	require.NoError(t, waiting.SetPriority(job.Foreground))
 	require.NoError(t, waiting.SetMinimumRetryDelay(600))
 	require.NoError(t, waiting.Resume())
-	m1.Manager.WaitIdle()
+	m1.Settle()
 	require.Equal(t, state.Transferred, stateOf(t, done))
 	require.Equal(t, state.Error, stateOf(t, failed))
 	require.Equal(t, state.TransientError, stateOf(t, waiting))
@@ -105,6 +106,7 @@ func TestRestartKeepsJobsButNotCallbacks(t *testing.T) {
 	require.NoError(t, partial.SetNotifyFlags(job.NotifyJobModification))
 	require.NoError(t, partial.SetNotifyInterface(&progressWatch{at: 150_000, reached: reached}))
 	require.NoError(t, partial.Resume())
+	m1.Settle()
 	<-reached // the bytes before the stall are in the temporary file
 
 	before := map[string]job.Record{}
@@ -141,6 +143,7 @@ func TestRestartKeepsJobsButNotCallbacks(t *testing.T) {
 	// delivered at once.
 	cb2 := &countingCallback{transferred: make(chan struct{}, 4)}
 	require.NoError(t, got.SetNotifyInterface(cb2))
+	m2.Settle() // on the virtual clock, delivery happens when the test steps, at this instant
 	<-cb2.transferred
 
 	// The part-way job continues from its data and ends byte-exact.
@@ -159,10 +162,10 @@ func TestRestartKeepsJobsButNotCallbacks(t *testing.T) {
 
 	// The job in TRANSIENT_ERROR retries after its delay.
 	w := getJob(t, c2, waiting)
-	m2.Advance(599 * time.Second)
+	m2.Step(599 * time.Second)
 	n, _ := w.GetErrorCount()
 	assert.EqualValues(t, 1, n)
-	m2.Advance(time.Second)
+	m2.Step(time.Second)
 	n, _ = w.GetErrorCount()
 	assert.EqualValues(t, 2, n, "the retry timer came back with the job")
 }
@@ -287,15 +290,15 @@ func TestInactiveJobsExpire(t *testing.T) {
 	touched, err := c.CreateJob("touched", job.Download)
 	require.NoError(t, err)
 
-	m.Advance(60 * 24 * time.Hour)
+	m.Step(60 * 24 * time.Hour)
 	require.NoError(t, touched.SetDescription("still wanted")) // activity restarts its count
-	m.Advance(30*24*time.Hour - time.Second)
+	m.Step(30*24*time.Hour - time.Second)
 	assert.Equal(t, state.Error, stateOf(t, idle), "not before 90 days")
-	m.Advance(time.Second)
+	m.Step(time.Second)
 	assert.Equal(t, state.Cancelled, stateOf(t, idle), "group-policies: JobInactivityTimeout")
 	assert.NoFileExists(t, temp, "its temporary file is removed")
 	assert.Equal(t, state.Suspended, stateOf(t, touched))
-	m.Advance(60 * 24 * time.Hour)
+	m.Step(60 * 24 * time.Hour)
 	assert.Equal(t, state.Cancelled, stateOf(t, touched))
 	m.Close()
 
@@ -308,7 +311,7 @@ func TestInactivityTimeoutIsConfigurable(t *testing.T) {
 	h := bitstest.NewHarness(t, manager.WithInactivityTimeout(time.Hour))
 	j, err := h.Connect(userSID).CreateJob("short-lived", job.Download)
 	require.NoError(t, err)
-	h.Advance(time.Hour)
+	h.Step(time.Hour)
 	assert.Equal(t, state.Cancelled, stateOf(t, j))
 }
 

@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -49,18 +50,25 @@ type sched struct {
 	idleFor time.Duration             // the inactivity timeout
 	workers int                       // worker goroutines that have not returned
 	idle    *sync.Cond
+
+	// stepped is set on a clock.Virtual: every engine action is then posted through the clock
+	// and happens only when the clock is stepped (see Manager.WaitIdle).
+	stepped     bool
+	kickPending bool         // a posted kick has not run yet
+	waiting     atomic.Int64 // transfers waiting on their peer (transfer.Waiter)
 }
 
 // run is one job's turn: from Pick until the job leaves CONNECTING and TRANSFERRING.
 type run struct {
 	j        *job.Engine
-	fg       bool
+	fg       atomic.Bool // the job is FOREGROUND: written under sched.mu, read by the worker too
 	prio     job.Priority
 	started  bool // Pick succeeded: the job is CONNECTING or TRANSFERRING
 	ctx      context.Context
 	cancel   context.CancelFunc
 	slice    clock.Timer
-	deadline clock.Timer // the maximum download time
+	deadline clock.Timer   // the maximum download time
+	done     chan struct{} // closed when the run's worker has returned (or never started)
 }
 
 // jobTimers are the timers of a job in TRANSIENT_ERROR.
@@ -88,6 +96,7 @@ func newSched(m *Manager, cf *config) *sched {
 		s.bg = rate.NewLimiter(rate.Limit(cf.bandwidth), burstFor(cf.bandwidth))
 	}
 	s.idle = sync.NewCond(&s.mu)
+	_, s.stepped = cf.clock.(*clock.Virtual)
 	return s
 }
 
@@ -107,7 +116,7 @@ func (s *sched) changed(j *job.Engine, ch job.Change) {
 	case job.PropertyChanged:
 		switch ch.Method {
 		case state.SetPriority:
-			s.kick()
+			s.kickSoon()
 		case state.SetMaximumDownloadTime:
 			s.mu.Lock()
 			if r := s.runs[j.ID()]; r != nil && r.started {
@@ -145,13 +154,42 @@ func (s *sched) changed(j *job.Engine, ch job.Change) {
 	s.mu.Unlock()
 	if stopped != nil {
 		stopped.cancel()
+		if s.stepped && ch.Event == 0 {
+			// An application's call (Suspend, Cancel, Complete…) returns once the transfer has
+			// stopped, so that nothing the transfer did afterwards shows between two steps.
+			// Engine events are made by the worker itself or by a timer: they do not wait.
+			<-stopped.done
+		}
 	}
 	if ch.To == state.TransientError && ch.Event != state.NetworkLost {
 		s.armRetry(j)
 	}
 	if queued || stopped != nil {
-		s.kick()
+		s.kickSoon()
 	}
+}
+
+// kickSoon runs kick: at once on a real clock, where the scheduler picks as soon as a job is
+// queued, as BITS's does; on a virtual clock at the next step of the clock, so that a test sees
+// the job QUEUED after Resume and CONNECTING only once it steps.
+func (s *sched) kickSoon() {
+	if !s.stepped {
+		s.kick()
+		return
+	}
+	s.mu.Lock()
+	if s.kickPending || s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.kickPending = true
+	s.mu.Unlock()
+	s.clk.AfterFunc(0, func() {
+		s.mu.Lock()
+		s.kickPending = false
+		s.mu.Unlock()
+		s.kick()
+	})
 }
 
 // dequeue removes a job from the queue. Called with s.mu held.
@@ -220,8 +258,8 @@ func (s *sched) decide() (pick *run, preempt *job.Engine, offline []*job.Engine)
 	for _, r := range s.runs {
 		_, p := r.j.SchedInfo()
 		r.prio = p
-		if fg := p == job.Foreground; fg != r.fg {
-			r.fg = fg
+		if fg := p == job.Foreground; fg != r.fg.Load() {
+			r.fg.Store(fg)
 			switch {
 			case fg && s.bgRun == r:
 				s.bgRun = nil
@@ -264,10 +302,11 @@ func (s *sched) decide() (pick *run, preempt *job.Engine, offline []*job.Engine)
 
 // reserve records a run for j before it is picked. Called with s.mu held.
 func (s *sched) reserve(j *job.Engine, p job.Priority) *run {
-	r := &run{j: j, prio: p, fg: p == job.Foreground}
+	r := &run{j: j, prio: p, done: make(chan struct{})}
+	r.fg.Store(p == job.Foreground)
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	s.runs[j.ID()] = r
-	if !r.fg {
+	if !r.fg.Load() {
 		s.bgRun = r
 	}
 	return r
@@ -278,6 +317,7 @@ func (s *sched) start(r *run) {
 	s.mu.Lock()
 	s.workers++
 	s.mu.Unlock()
+	s.m.activity()
 	if _, err := r.j.Fire(state.Pick); err != nil {
 		// The job left QUEUED meanwhile; if the queue still lists it, a change reported out
 		// of order put it there, and the change that queues it again will list it again.
@@ -288,14 +328,14 @@ func (s *sched) start(r *run) {
 		s.dequeue(r.j.ID())
 		s.mu.Unlock()
 		r.cancel()
-		s.workerDone()
+		s.workerDone(r)
 		return
 	}
 	v := r.j.TransferView()
 	s.mu.Lock()
 	if s.runs[r.j.ID()] == r {
 		r.started = true
-		if !r.fg {
+		if !r.fg.Load() {
 			r.slice = s.clk.AfterFunc(s.slice, func() { s.sliceEnd(r) })
 		}
 		s.armDeadline(r)
@@ -356,13 +396,15 @@ func (s *sched) sliceEnd(r *run) {
 	_, _ = r.j.Fire(state.SliceEnd)
 }
 
-func (s *sched) workerDone() {
+func (s *sched) workerDone(r *run) {
+	close(r.done)
 	s.mu.Lock()
 	s.workers--
 	if s.workers == 0 {
 		s.idle.Broadcast()
 	}
 	s.mu.Unlock()
+	s.m.activity()
 }
 
 // armRetry sets the timers of a job that entered TRANSIENT_ERROR: the retry after the minimum
@@ -471,7 +513,14 @@ func (s *sched) setOnline(online bool, jobs []*job.Engine) {
 	for _, j := range jobs {
 		_, _ = j.Fire(ev)
 	}
-	s.kick()
+	s.kickSoon()
+}
+
+// running returns the number of transfers (workers) that have not returned.
+func (s *sched) running() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.workers
 }
 
 // waitIdle blocks until no transfer is running, and reports whether it had to wait.

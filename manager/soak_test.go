@@ -175,7 +175,7 @@ func TestSimulationFlakyServer30Days(t *testing.T) {
 	for _, j := range jobs {
 		require.NoError(t, j.Resume())
 	}
-	h.Advance(30 * 24 * time.Hour)
+	h.Step(30 * 24 * time.Hour)
 	t.Logf("%d jobs, 30 virtual days, %v of wall time", n, time.Since(start))
 
 	// What each job's GETs got, in order.

@@ -1,6 +1,7 @@
 package manager_test
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 	"testing/synctest"
@@ -32,21 +33,21 @@ func TestRetriesInASynctestBubble(t *testing.T) {
 		require.NoError(t, j.SetNoProgressTimeout(150))
 		start := time.Now()
 		require.NoError(t, j.Resume())
-		m.WaitIdle()
+		m.WaitIdle(context.Background())
 		synctest.Wait()
 		require.Equal(t, state.TransientError, stateOf(t, j))
 		_, code := jobError(t, j)
 		assert.Equal(t, hresult.BG_E_CONNECT_FAILURE, code)
 
 		time.Sleep(60 * time.Second) // the retry, which fails again
-		m.WaitIdle()
+		m.WaitIdle(context.Background())
 		synctest.Wait()
 		n, _ := j.GetErrorCount()
 		assert.EqualValues(t, 2, n)
 		assert.Equal(t, state.TransientError, stateOf(t, j))
 
 		time.Sleep(90 * time.Second) // the second retry is at 120 s, the timeout at 150 s
-		m.WaitIdle()
+		m.WaitIdle(context.Background())
 		synctest.Wait()
 		assert.Equal(t, state.Error, stateOf(t, j))
 		times, _ := j.GetTimes()
@@ -69,9 +70,9 @@ func TestBandwidthLimitsBackgroundJobsOnly(t *testing.T) {
 
 	bg := download(t, c, t.TempDir(), srv.URLFor("d.bin"))
 	require.NoError(t, bg.Resume())
-	waitServer(t, srv, func(st bitstest.Stats) bool { return st.Gets == 2 })
+	waitServer(t, h, srv, func(st bitstest.Stats) bool { return st.Gets == 2 })
 	require.NoError(t, bg.Suspend(), "Suspend interrupts the wait for bandwidth")
-	h.Manager.WaitIdle()
+	h.Settle()
 	p, err := bg.GetProgress()
 	require.NoError(t, err)
 	assert.LessOrEqual(t, p.BytesTransferred, uint64(4096))

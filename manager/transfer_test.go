@@ -106,8 +106,11 @@ func faultsServed(t *testing.T, s *bitstest.Server, want int) {
 	assert.GreaterOrEqual(t, s.Stats().Faults, want, "faults that took effect")
 }
 
-func waitServer(t *testing.T, s *bitstest.Server, cond func(bitstest.Stats) bool) {
+// waitServer steps h until the engine is quiescent (a transfer waiting on a stalled server is),
+// then waits until s's stats satisfy cond.
+func waitServer(t *testing.T, h *bitstest.Harness, s *bitstest.Server, cond func(bitstest.Stats) bool) {
 	t.Helper()
+	h.Settle()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	require.NoError(t, s.WaitFor(ctx, cond))
@@ -316,9 +319,9 @@ func TestTransientErrorRetriesAfterTheDelay(t *testing.T) {
 	n, _ := j.GetErrorCount()
 	assert.EqualValues(t, 1, n)
 
-	h.Advance(59 * time.Second)
+	h.Step(59 * time.Second)
 	assert.Equal(t, state.TransientError, stateOf(t, j), "not before the minimum retry delay")
-	h.Advance(time.Second)
+	h.Step(time.Second)
 	assert.Equal(t, state.Transferred, stateOf(t, j))
 	_, err := j.GetError()
 	assert.ErrorIs(t, err, hresult.BG_E_ERROR_INFORMATION_UNAVAILABLE, "the error record goes on entering TRANSFERRING")
@@ -335,13 +338,13 @@ func TestNoProgressTimeoutEndsRetries(t *testing.T) {
 	require.NoError(t, j.Resume())
 	h.Settle()
 	require.Equal(t, state.TransientError, stateOf(t, j))
-	h.Advance(299 * time.Second)
+	h.Step(299 * time.Second)
 	assert.Equal(t, state.TransientError, stateOf(t, j))
-	h.Advance(time.Second)
+	h.Step(time.Second)
 	assert.Equal(t, state.Error, stateOf(t, j), "ERROR once the no-progress timeout ran out")
 	n, _ := j.GetErrorCount()
 	assert.EqualValues(t, 5, n, "the first attempt and retries at 60, 120, 180 and 240 s; at 300 s the timeout runs out before the retry")
-	h.Advance(24 * time.Hour)
+	h.Step(24 * time.Hour)
 	assert.Equal(t, state.Error, stateOf(t, j), "no retry from ERROR")
 	assert.Equal(t, 5, srv.Stats().Faults, "every attempt refused")
 	assert.Equal(t, 5, srv.Stats().Requests, "one HEAD per attempt")
@@ -356,7 +359,7 @@ func TestProgressRestartsTheNoProgressTimeout(t *testing.T) {
 	require.NoError(t, j.SetMinimumRetryDelay(60))
 	require.NoError(t, j.SetNoProgressTimeout(100))
 	require.NoError(t, j.Resume())
-	st := h.WaitState(j, time.Hour, state.Transferred, state.Error)
+	st, _ := h.WaitState(j, time.Hour, state.Transferred, state.Error)
 	require.Equal(t, state.Transferred, st, "each retry made progress, so the 100 s timeout never ran out")
 	n, _ := j.GetErrorCount()
 	assert.EqualValues(t, 9, n)
@@ -399,7 +402,7 @@ func TestRemoteFileChangeRestartsThatFileOnly(t *testing.T) {
 	j := download(t, c, dir, srv.URLFor("a.bin"), srv.URLFor("b.bin"))
 	require.NoError(t, j.SetMinimumRetryDelay(60))
 	require.NoError(t, j.Resume())
-	st := h.WaitState(j, time.Hour, state.Transferred, state.Error)
+	st, _ := h.WaitState(j, time.Hour, state.Transferred, state.Error)
 	require.Equal(t, state.Transferred, st)
 	got := completeAndRead(t, j, dir, 2)
 	assert.Equal(t, a, got[0])
@@ -524,13 +527,13 @@ func TestSuspendStopsATransferPromptly(t *testing.T) {
 	h, c, dir := setup(t)
 	j := download(t, c, dir, srv.URLFor("d.bin"))
 	require.NoError(t, j.Resume())
-	waitServer(t, srv, func(st bitstest.Stats) bool { return st.Stalled == 1 })
+	waitServer(t, h, srv, func(st bitstest.Stats) bool { return st.Stalled == 1 })
 	require.Equal(t, state.Transferring, stateOf(t, j))
 	require.NoError(t, j.Suspend())
 	// The transfer returns without the server releasing it: the worker stopped.
-	h.Manager.WaitIdle()
+	h.Settle()
 	assert.Equal(t, state.Suspended, stateOf(t, j))
-	waitServer(t, srv, func(st bitstest.Stats) bool { return st.Stalled == 0 })
+	waitServer(t, h, srv, func(st bitstest.Stats) bool { return st.Stalled == 0 })
 
 	require.NoError(t, j.Resume())
 	h.Settle()
@@ -545,11 +548,11 @@ func TestCancelStopsATransferAndRemovesItsData(t *testing.T) {
 	require.NoError(t, os.WriteFile(local, []byte("keep me"), 0o644))
 	j := download(t, c, dir, srv.URLFor("d.bin"))
 	require.NoError(t, j.Resume())
-	waitServer(t, srv, func(st bitstest.Stats) bool { return st.Stalled == 1 })
+	waitServer(t, h, srv, func(st bitstest.Stats) bool { return st.Stalled == 1 })
 	code, err := j.Cancel()
 	require.NoError(t, err)
 	assert.Equal(t, hresult.S_OK, code)
-	h.Manager.WaitIdle()
+	h.Settle()
 	noTempFiles(t, dir)
 	data, err := os.ReadFile(local)
 	require.NoError(t, err)
@@ -562,7 +565,7 @@ func TestMaximumDownloadTime(t *testing.T) {
 	j := download(t, c, dir, srv.URLFor("d.bin"))
 	require.NoError(t, j.SetMaximumDownloadTime(30)) // shorter than the stall timeout
 	require.NoError(t, j.Resume())
-	waitServer(t, srv, func(st bitstest.Stats) bool { return st.Stalled == 1 })
+	waitServer(t, h, srv, func(st bitstest.Stats) bool { return st.Stalled == 1 })
 	// The transfer is stalled, so Settle would wait for it: move the clock directly.
 	h.Clock.Advance(30 * time.Second)
 	h.Settle()
@@ -577,7 +580,7 @@ func TestMaximumDownloadTimeFollowsResumeAndChanges(t *testing.T) {
 	j := download(t, c, dir, srv.URLFor("d.bin"))
 	require.NoError(t, j.SetMaximumDownloadTime(60))
 	require.NoError(t, j.Resume())
-	waitServer(t, srv, func(st bitstest.Stats) bool { return st.Stalled == 1 })
+	waitServer(t, h, srv, func(st bitstest.Stats) bool { return st.Stalled == 1 })
 	h.Clock.Advance(40 * time.Second)
 	require.NoError(t, j.Resume(), "Resume restarts the count")
 	h.Clock.Advance(40 * time.Second)
@@ -604,7 +607,7 @@ func TestStalledConnectionIsATransientError(t *testing.T) {
 	require.NoError(t, j.SetNotifyFlags(job.NotifyJobModification))
 	require.NoError(t, j.SetNotifyInterface(&progressWatch{at: 1000, reached: reached}))
 	require.NoError(t, j.Resume())
-	// Moving the clock before the client read those bytes would restart the stall timer.
+	h.Settle() // the transfer starts, reads the bytes before the stall, and waits
 	<-reached
 	h.Clock.Advance(2 * time.Minute) // the default stall timeout
 	h.Settle()
@@ -642,12 +645,12 @@ func states(t *testing.T, jobs []*job.Job) []state.State {
 
 func TestSchedulerForegroundJobsRunTogetherWithOneBackgroundJob(t *testing.T) {
 	srv := newServer(t, nil, bitstest.Stall(1))
-	_, c, dir := setup(t)
+	h, c, dir := setup(t)
 	jobs := stalledJobs(t, c, srv, dir, job.Foreground, job.Normal, job.Foreground, job.Normal, job.Foreground)
 	for _, j := range jobs {
 		require.NoError(t, j.Resume())
 	}
-	waitServer(t, srv, func(st bitstest.Stats) bool { return st.Stalled == 4 })
+	waitServer(t, h, srv, func(st bitstest.Stats) bool { return st.Stalled == 4 })
 	T, Q := state.Transferring, state.Queued
 	assert.Equal(t, []state.State{T, T, T, Q, T}, states(t, jobs),
 		"every FOREGROUND job at once, and one background job")
@@ -658,15 +661,15 @@ func TestSchedulerForegroundJobsRunTogetherWithOneBackgroundJob(t *testing.T) {
 
 func TestSchedulerPreemptsForAHigherPriority(t *testing.T) {
 	srv := newServer(t, nil, bitstest.Stall(1))
-	_, c, dir := setup(t)
+	h, c, dir := setup(t)
 	jobs := stalledJobs(t, c, srv, dir, job.Low, job.Normal, job.High)
 	require.NoError(t, jobs[0].Resume())
-	waitServer(t, srv, func(st bitstest.Stats) bool { return st.Gets == 1 && st.Stalled == 1 })
+	waitServer(t, h, srv, func(st bitstest.Stats) bool { return st.Gets == 1 && st.Stalled == 1 })
 	require.NoError(t, jobs[1].Resume())
-	waitServer(t, srv, func(st bitstest.Stats) bool { return st.Gets == 2 && st.Stalled == 1 })
+	waitServer(t, h, srv, func(st bitstest.Stats) bool { return st.Gets == 2 && st.Stalled == 1 })
 	assert.Equal(t, []state.State{state.Queued, state.Transferring, state.Suspended}, states(t, jobs), "NORMAL pre-empts LOW")
 	require.NoError(t, jobs[2].Resume())
-	waitServer(t, srv, func(st bitstest.Stats) bool { return st.Gets == 3 && st.Stalled == 1 })
+	waitServer(t, h, srv, func(st bitstest.Stats) bool { return st.Gets == 3 && st.Stalled == 1 })
 	assert.Equal(t, []state.State{state.Queued, state.Queued, state.Transferring}, states(t, jobs), "HIGH pre-empts NORMAL")
 	require.NoError(t, jobs[1].SetPriority(job.High))
 	// Same priority: no pre-emption, NORMAL-now-HIGH waits for the slice to end.
@@ -685,7 +688,7 @@ func TestSchedulerRoundRobinTimeSlices(t *testing.T) {
 	}
 	var order []int
 	for turn := range 5 {
-		waitServer(t, srv, func(st bitstest.Stats) bool { return st.Gets == turn+1 && st.Stalled == 1 })
+		waitServer(t, h, srv, func(st bitstest.Stats) bool { return st.Gets == turn+1 && st.Stalled == 1 })
 		running := -1
 		for i, st := range states(t, jobs) {
 			if st == state.Transferring || st == state.Connecting {
@@ -708,7 +711,7 @@ func TestSliceEndsOnlyWhenAnotherJobWaits(t *testing.T) {
 	h, c, dir := setup(t, manager.WithTimeSlice(time.Minute))
 	j := download(t, c, dir, srv.URLFor("d.bin"))
 	require.NoError(t, j.Resume())
-	waitServer(t, srv, func(st bitstest.Stats) bool { return st.Stalled == 1 })
+	waitServer(t, h, srv, func(st bitstest.Stats) bool { return st.Stalled == 1 })
 	h.Clock.Advance(time.Minute)
 	h.Clock.Wait()
 	assert.Equal(t, state.Transferring, stateOf(t, j), "alone in the queue, the job keeps its turn")
@@ -723,7 +726,7 @@ func TestNetworkLostAndRestored(t *testing.T) {
 	h, c, dir := setup(t)
 	running := download(t, c, dir, srv.URLFor("d.bin"))
 	require.NoError(t, running.Resume())
-	waitServer(t, srv, func(st bitstest.Stats) bool { return st.Stalled == 1 })
+	waitServer(t, h, srv, func(st bitstest.Stats) bool { return st.Stalled == 1 })
 
 	h.Manager.SetNetworkAvailable(false)
 	h.Settle()
@@ -738,7 +741,7 @@ func TestNetworkLostAndRestored(t *testing.T) {
 	h.Settle()
 	assert.Equal(t, state.TransientError, stateOf(t, later), "a job queued while offline waits for the network too")
 
-	h.Advance(30 * 24 * time.Hour)
+	h.Step(30 * 24 * time.Hour)
 	assert.Equal(t, state.TransientError, stateOf(t, running), "no retry timer while the network is down")
 
 	h.Manager.SetNetworkAvailable(true)
@@ -754,7 +757,7 @@ func TestUploadJobsAreNotScheduled(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, j.AddFile("http://127.0.0.1:9/up", filepath.Join(t.TempDir(), "x")))
 	require.NoError(t, j.Resume())
-	h.Advance(time.Hour)
+	h.Step(time.Hour)
 	assert.Equal(t, state.Queued, stateOf(t, j))
 }
 

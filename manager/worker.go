@@ -16,7 +16,7 @@ import (
 // when the job leaves CONNECTING and TRANSFERRING for any other reason (Suspend, Cancel,
 // Complete, a time slice, a timer, the network).
 func (s *sched) work(r *run, v job.TransferView) {
-	defer s.workerDone()
+	defer s.workerDone(r)
 	j := r.j
 	opts := transfer.Options{
 		Headers:        v.Headers,
@@ -27,10 +27,12 @@ func (s *sched) work(r *run, v job.TransferView) {
 		ProxyBypass:    v.ProxyBypass,
 		SecurityFlags:  v.SecurityFlags,
 		DynamicContent: v.DynamicContent,
-		Foreground:     r.fg,
+		Foreground:     r.fg.Load(),
 	}
-	if !r.fg {
-		opts.Limiter = s.bg // the bandwidth policy applies to background jobs
+	if s.bg != nil {
+		// The bandwidth policy applies to background jobs, and follows a change of priority
+		// while the job transfers.
+		opts.Limiter, opts.Limited = s.bg, func() bool { return !r.fg.Load() }
 	}
 	// What the job may read: below the local roots when there are some, never the store.
 	opts.ReadRoots, opts.NoRead = s.m.env.LocalRoots, s.m.noRead
@@ -153,6 +155,16 @@ type fileObserver struct {
 
 	saved   uint64    // progress as last written to the store
 	savedAt time.Time // when
+}
+
+// Waiting counts the transfers that wait on their peer, for Manager.WaitIdle.
+func (o *fileObserver) Waiting(w bool) {
+	if w {
+		o.s.waiting.Add(1)
+		return
+	}
+	o.s.waiting.Add(-1)
+	o.s.m.activity()
 }
 
 // Connected moves the job from CONNECTING to TRANSFERRING, once.

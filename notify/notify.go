@@ -25,7 +25,9 @@
 //   - At most MaxInFlightPerUser notifications of one user's jobs run at once.
 //
 // When no work is due a Dispatcher runs no goroutine at all (a worker lingers 20 ms after its
-// last notification, then exits); retries wait on the clock's timers.
+// last notification, then exits); retries wait on the clock's timers. On a clock.Virtual the
+// start of every delivery is posted through the clock too, so nothing is delivered until the
+// clock is stepped.
 package notify
 
 import (
@@ -63,6 +65,7 @@ var ErrPanicked = errors.New("notify: callback panicked")
 type Dispatcher struct {
 	clock    clock.Clock
 	launcher Launcher
+	stepped  bool // clock is a *clock.Virtual: deliveries start when it is stepped
 	ctx      context.Context
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -88,6 +91,7 @@ type entry struct {
 	mod      bool      // a JobModification is due
 	lastMod  time.Time // when the last JobModification was started
 	retrying bool      // a retry delay is running: nothing is delivered until it ends
+	posted   bool      // on a virtual clock: a start is posted through the clock
 	retry    clock.Timer
 	modWait  bool // the notification interval is running: the due JobModification waits
 	modTimer clock.Timer
@@ -106,6 +110,7 @@ func New(clk clock.Clock, opts ...Option) *Dispatcher {
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Dispatcher{clock: clk, launcher: ExecLauncher{}, ctx: ctx, cancel: cancel, idle: make(chan *entry),
 		jobs: make(map[uuid.UUID]*entry), users: make(map[string]*slots)}
+	_, d.stepped = clk.(*clock.Virtual)
 	d.settled = sync.NewCond(&d.mu)
 	for _, o := range opts {
 		o(d)
@@ -153,6 +158,16 @@ func (d *Dispatcher) WaitIdle() bool {
 		d.settled.Wait()
 	}
 	return waited
+}
+
+// Active returns the number of jobs whose notifications are being delivered now.
+func (d *Dispatcher) Active() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return 0
+	}
+	return d.active
 }
 
 // Pending returns the number of jobs with notifications still to deliver or to retry.
@@ -259,12 +274,32 @@ func (d *Dispatcher) requestTerminal(e *entry, now bool) {
 	}
 }
 
-// kick starts a worker for e when something is due and no worker runs. Called with d.mu held.
+// kick starts a worker for e when something is due and no worker runs. On a virtual clock the
+// start is posted through the clock, so that delivery happens only when the clock is stepped.
+// Called with d.mu held.
 func (d *Dispatcher) kick(e *entry) {
-	if e.running || e.retrying || d.closed {
+	if e.running || e.retrying || e.posted || d.closed {
 		return
 	}
 	if !e.terminal && len(e.files) == 0 && !(e.mod && !e.modWait) {
+		return
+	}
+	if d.stepped {
+		e.posted = true
+		d.clock.AfterFunc(0, func() {
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			e.posted = false
+			d.start(e)
+		})
+		return
+	}
+	d.start(e)
+}
+
+// start starts a worker for e, or hands e to a lingering one. Called with d.mu held.
+func (d *Dispatcher) start(e *entry) {
+	if e.running || e.retrying || d.closed {
 		return
 	}
 	e.running = true

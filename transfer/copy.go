@@ -29,12 +29,22 @@ type run struct {
 	prog      Progress  // what the next Progressed reports; Transferred is the output written
 	connected bool      // obs.Connected was called
 	wd        *watchdog // nil when no stall timer runs (files)
+	waiter    Waiter    // obs, when it wants to hear of waits on the peer
 }
 
 func (c *Client) newRun(ctx context.Context, spec Spec, opt Options, dst *os.File, obs Observer, proto string) run {
+	w, _ := obs.(Waiter)
 	return run{
-		c: c, ctx: ctx, spec: spec, opt: opt, dst: dst, obs: obs, proto: proto,
+		c: c, ctx: ctx, spec: spec, opt: opt, dst: dst, obs: obs, proto: proto, waiter: w,
 		prog: Progress{Total: spec.Total, Transferred: spec.Offset, Validator: spec.Validator},
+	}
+}
+
+// waiting tells the observer, when it is a Waiter, that the fetch starts (true) or ends (false)
+// waiting on its peer.
+func (r *run) waiting(w bool) {
+	if r.waiter != nil {
+		r.waiter.Waiting(w)
 	}
 }
 
@@ -178,8 +188,15 @@ func (r *run) copyOut(src io.Reader, n uint64, toEOF bool, srcErr func(error) er
 // that brings bytes feeds the stall timer.
 func (r *run) fill(src io.Reader, p []byte) (int, error) {
 	got := 0
+	peer := r.wd != nil // a network source; a file's reads do not wait on a peer
 	for got < len(p) {
+		if peer {
+			r.waiting(true)
+		}
 		m, err := src.Read(p[got:])
+		if peer {
+			r.waiting(false)
+		}
 		if m > 0 {
 			got += m
 			if r.wd != nil {
@@ -194,11 +211,12 @@ func (r *run) fill(src io.Reader, p []byte) (int, error) {
 }
 
 // wait takes n tokens from the limiter, in pieces no larger than its burst, with the stall timer
-// paused. A limiter whose burst is 0 (and whose limit is not infinite) lets nothing through: the
-// fetch waits for ctx to end.
+// paused. The limiter is read on the Client's clock and the wait is a timer of that clock, so on
+// a virtual clock bandwidth is paced in virtual time. A limiter whose burst is 0 (and whose limit
+// is not infinite) lets nothing through: the fetch waits for ctx to end.
 func (r *run) wait(n int) error {
 	lim := r.opt.Limiter
-	if lim == nil {
+	if lim == nil || (r.opt.Limited != nil && !r.opt.Limited()) {
 		return nil
 	}
 	if r.wd != nil {
@@ -209,20 +227,44 @@ func (r *run) wait(n int) error {
 	if lim.Limit() == rate.Inf || burst >= n {
 		burst = n
 	}
+	clk := r.c.clk
 	for n > 0 {
 		if burst <= 0 {
 			<-r.ctx.Done()
 			return r.ctx.Err()
 		}
 		step := min(n, burst)
-		if err := lim.WaitN(r.ctx, step); err != nil {
-			// Either ctx ended, or the wait would outlast ctx's deadline: both end as ctx.
+		now := clk.Now()
+		res := lim.ReserveN(now, step)
+		if !res.OK() {
 			<-r.ctx.Done()
 			return r.ctx.Err()
+		}
+		if d := res.DelayFrom(now); d > 0 {
+			if err := r.sleep(d); err != nil {
+				res.CancelAt(clk.Now())
+				return err
+			}
 		}
 		n -= step
 	}
 	return nil
+}
+
+// sleep waits d on the Client's clock, or until the fetch's context ends. The fetch counts as
+// waiting meanwhile (Waiter): nothing it does depends on anything but the clock.
+func (r *run) sleep(d time.Duration) error {
+	done := make(chan struct{})
+	t := r.c.clk.AfterFunc(d, func() { close(done) })
+	r.waiting(true)
+	defer r.waiting(false)
+	select {
+	case <-done:
+		return nil
+	case <-r.ctx.Done():
+		t.Stop()
+		return r.ctx.Err()
+	}
 }
 
 // watchdog is the stall timer of one fetch. It cancels the fetch's requests (cause errStalled)

@@ -24,7 +24,9 @@ func (r *httpRun) do(method, rng string) (*http.Response, error) {
 		if rng != "" {
 			req.Header.Set("Range", rng)
 		}
+		r.waiting(true)
 		resp, err := r.c.transport(r.opt.SecurityFlags).RoundTrip(req)
+		r.waiting(false)
 		if err != nil {
 			return nil, r.netErr(err, false)
 		}

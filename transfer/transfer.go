@@ -109,6 +109,10 @@ type Options struct {
 	DynamicContent bool
 	// Limiter, when not nil, bounds the rate at which bytes are read from the source.
 	Limiter *rate.Limiter
+	// Limited, when not nil, is asked before each read whether Limiter applies now: a manager
+	// uses it to follow a job whose priority changes while it transfers. It is called on the
+	// fetching goroutine.
+	Limited func() bool
 	// LimitSize caps the output at MaxSize bytes: what the job's
 	// BITS_JOB_PROPERTY_MAX_DOWNLOAD_SIZE leaves for this file once the job's other files are
 	// counted. A source whose size is known and larger fails before a byte is written; one whose
@@ -153,6 +157,15 @@ type Observer interface {
 	// Transferred 0 when the fetch restarts the file from byte 0. An error stops the fetch;
 	// Fetch then returns that error unchanged.
 	Progressed(Progress) error
+}
+
+// Waiter is an Observer that also hears when its fetch waits on the peer: Waiting(true) is
+// called before the fetch sends a request and waits for the answer, or reads the answer's body,
+// and Waiting(false) when that call returns. A file source never waits on a peer. The calls are
+// made on the fetching goroutine, in pairs. A manager uses them to tell a transfer that waits on
+// a silent server from one that is busy (see manager.Manager.WaitIdle).
+type Waiter interface {
+	Waiting(bool)
 }
 
 // Config configures a Client.

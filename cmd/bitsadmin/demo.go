@@ -259,7 +259,7 @@ func demoVirtualDay(c *cli, out io.Writer, dir string) (*dayResult, error) {
 		what = ": " + e.code.Name()
 	}
 	fmt.Fprintf(out, "  +%-9s %s after the first attempt%s\n", since(), st, what)
-	st = h.WaitState(j, 2*demoOutage, state.Transferred, state.Error)
+	st, _ = h.WaitState(j, 2*demoOutage, state.Transferred, state.Error)
 	d := &dayResult{real: time.Since(began), virtual: since(), requests: srv.Stats().Requests}
 	d.errors, _ = j.GetErrorCount()
 	if st != state.Transferred {
@@ -328,7 +328,7 @@ func demoVirtualDay(c *cli, out io.Writer, dir string) (*dayResult, error) {
 	if err := j2.Resume(); err != nil {
 		return nil, failed("resume the job", err)
 	}
-	st = h.WaitState(j2, time.Hour, state.Acknowledged, state.Error)
+	st, _ = h.WaitState(j2, time.Hour, state.Acknowledged, state.Error)
 	mu.Lock()
 	d.first, d.later = first, second
 	mu.Unlock()

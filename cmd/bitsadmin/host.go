@@ -252,7 +252,7 @@ func (c *cli) settleNotification(s *session, j *job.Job, st state.State) {
 	}
 	idle := make(chan struct{})
 	go func() {
-		s.m.WaitIdle()
+		_ = s.m.WaitIdle(c.ctx)
 		close(idle)
 	}()
 	t := time.NewTimer(notifyGrace)
