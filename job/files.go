@@ -240,9 +240,6 @@ func (f *File) begin(m state.Method, name string) (op, error) {
 	return f.j.begin(m, "File."+name)
 }
 
-// Job returns the handle of the job the file belongs to.
-func (f *File) Job() *Job { return f.j }
-
 // GetRemoteName returns the remote name exactly as it was given (IBackgroundCopyFile::GetRemoteName).
 func (f *File) GetRemoteName() (string, error) {
 	o, err := f.begin(0, "GetRemoteName")
