@@ -236,7 +236,7 @@ func (m *Manager) Close() error {
 // error; getting it back moves every job in TRANSIENT_ERROR to QUEUED
 // (users-and-network-connections page). The network is available when a manager starts.
 func (m *Manager) SetNetworkAvailable(available bool) {
-	m.sched.setOnline(available, m.allJobs())
+	m.sched.setOnline(available, m.allJobs)
 }
 
 // SilentAfter is how long, in real time, every transfer still running must have waited on its

@@ -38,6 +38,7 @@ type sched struct {
 	slice  time.Duration
 	bg     *rate.Limiter // bandwidth of background jobs; nil means unlimited
 
+	netMu   sync.Mutex // serialises setOnline
 	mu      sync.Mutex
 	queue   []*job.Engine // QUEUED jobs, in the order they became QUEUED
 	runs    map[uuid.UUID]*run
@@ -130,15 +131,23 @@ func (s *sched) changed(j *job.Engine, ch job.Change) {
 	}
 	id := j.ID()
 	s.mu.Lock()
-	if ch.From == state.Queued {
+	// Changes made on different goroutines may be reported out of order: a change reported
+	// late must not undo what a newer one set up (dequeue a job queued again, end the run of
+	// a job picked again, stop the timers of a job back in TRANSIENT_ERROR). So the job's
+	// state now decides, read under s.mu (the order decide uses too).
+	now := j.TransferView().State
+	if ch.From == state.Queued && now != state.Queued {
 		s.dequeue(id)
 	}
 	var stopped *run
-	if r := s.runs[id]; r != nil && !state.Running.Has(ch.To) {
+	// A run reserved for a job still QUEUED is the scheduler's newest decision: its Pick
+	// comes next (start cleans up when the Pick fails).
+	if r := s.runs[id]; r != nil && !state.Running.Has(ch.To) && !state.Running.Has(now) &&
+		(r.started || now != state.Queued) {
 		stopped = r
 		s.endRun(r)
 	}
-	if ch.From == state.TransientError {
+	if ch.From == state.TransientError && now != state.TransientError {
 		s.stopTimers(id)
 	}
 	if ch.To.Final() {
@@ -147,7 +156,7 @@ func (s *sched) changed(j *job.Engine, ch job.Change) {
 			delete(s.expiry, id)
 		}
 	}
-	queued := ch.To == state.Queued && !s.closed
+	queued := ch.To == state.Queued && now == state.Queued && !s.queued(id) && !s.closed
 	if queued {
 		s.queue = append(s.queue, j)
 	}
@@ -192,6 +201,16 @@ func (s *sched) kickSoon() {
 	})
 }
 
+// queued reports whether the queue lists the job. Called with s.mu held.
+func (s *sched) queued(id uuid.UUID) bool {
+	for _, q := range s.queue {
+		if q.ID() == id {
+			return true
+		}
+	}
+	return false
+}
+
 // dequeue removes a job from the queue. Called with s.mu held.
 func (s *sched) dequeue(id uuid.UUID) {
 	for i, q := range s.queue {
@@ -229,6 +248,19 @@ func (s *sched) kick() {
 		for _, j := range offline {
 			// A job queued while the network is down waits for it, as the running ones did.
 			_, _ = j.Fire(state.NetworkLost)
+		}
+		if len(offline) > 0 {
+			// The network may have come back since decide: setOnline's NetworkRestored may
+			// then have run before these NetworkLost, and nothing else would bring the jobs
+			// back.
+			s.mu.Lock()
+			back := !s.offline
+			s.mu.Unlock()
+			for _, j := range offline {
+				if back {
+					_, _ = j.Fire(state.NetworkRestored)
+				}
+			}
 		}
 		if preempt != nil {
 			_, _ = preempt.Fire(state.SliceEnd)
@@ -498,7 +530,11 @@ func (s *sched) expire(j *job.Engine) {
 // and transferring job to TRANSIENT_ERROR with BG_E_NETWORK_DISCONNECTED, where it waits without
 // a retry timer; getting it back moves every job in TRANSIENT_ERROR to QUEUED
 // (users-and-network-connections page).
-func (s *sched) setOnline(online bool, jobs []*job.Engine) {
+func (s *sched) setOnline(online bool, all func() []*job.Engine) {
+	// One change of the network at a time: the events of a loss and of a return made
+	// concurrently would otherwise interleave and leave jobs waiting for a network that is back.
+	s.netMu.Lock()
+	defer s.netMu.Unlock()
 	s.mu.Lock()
 	changed := s.offline == online
 	s.offline = !online
@@ -510,7 +546,8 @@ func (s *sched) setOnline(online bool, jobs []*job.Engine) {
 	if online {
 		ev = state.NetworkRestored
 	}
-	for _, j := range jobs {
+	// The jobs are listed after the change: one queued since would otherwise be missed.
+	for _, j := range all() {
 		_, _ = j.Fire(ev)
 	}
 	s.kickSoon()

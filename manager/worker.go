@@ -38,20 +38,28 @@ func (s *sched) work(r *run, v job.TransferView) {
 	opts.ReadRoots, opts.NoRead = s.m.env.LocalRoots, s.m.noRead
 	obs := &fileObserver{s: s, j: j, connected: v.State == state.Transferring}
 	pending := false
-	for i := range v.Files {
-		if r.ctx.Err() != nil {
-			return
+	for from := 0; ; {
+		for i := from; i < len(v.Files); i++ {
+			if r.ctx.Err() != nil {
+				return
+			}
+			if v.Files[i].Done {
+				continue
+			}
+			pending = true
+			if v.MaxDownloadSize != 0 {
+				// The files before this one have just been fetched: count them as they are now.
+				opts.LimitSize, opts.MaxSize = sizeLeft(j.TransferView(), i)
+			}
+			if !s.fetchFile(r, i, opts, obs) {
+				return
+			}
 		}
-		if v.Files[i].Done {
-			continue
-		}
-		pending = true
-		if v.MaxDownloadSize != 0 {
-			// The files before this one have just been fetched: count them as they are now.
-			opts.LimitSize, opts.MaxSize = sizeLeft(j.TransferView(), i)
-		}
-		if !s.fetchFile(r, i, opts, obs) {
-			return
+		// Files added while the job transferred are fetched in the same turn: the job stays
+		// TRANSFERRING until its last file is done (AddFile).
+		from = len(v.Files)
+		if v = j.TransferView(); len(v.Files) == from || !state.Running.Has(v.State) || r.ctx.Err() != nil {
+			break
 		}
 	}
 	if !pending && len(v.Files) > 0 && r.ctx.Err() == nil {
