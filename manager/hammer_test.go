@@ -656,3 +656,83 @@ func hammerSignature(t *testing.T, jobs []*hammerJob, view func(*hammerJob) *job
 	}
 	return b.String()
 }
+
+// A file added while its job transfers is fetched in the same turn: the job does not stay
+// TRANSFERRING with a pending file and no transfer (found by TestHammer).
+func TestFileAddedDuringTransferIsFetched(t *testing.T) {
+	first, second := content(31, 100_000), content(32, 30_000)
+	srv := newServer(t, map[string][]byte{"a.bin": first, "b.bin": second}, bitstest.Stall(10_000).On("a.bin").Times(1))
+	h, c, dir := setup(t)
+	j := download(t, c, dir, srv.URLFor("a.bin"))
+	require.NoError(t, j.Resume())
+	waitServer(t, h, srv, func(st bitstest.Stats) bool { return st.Stalled == 1 })
+	require.Equal(t, state.Transferring, stateOf(t, j))
+	require.NoError(t, j.AddFile(srv.URLFor("b.bin"), filepath.Join(dir, "out1.bin")))
+	srv.Release()
+	h.Settle()
+	require.Equal(t, state.Transferred, stateOf(t, j), "both files, in one turn")
+	got := completeAndRead(t, j, dir, 2)
+	assert.Equal(t, first, got[0])
+	assert.Equal(t, second, got[1])
+	assert.Equal(t, 1, srv.StatsFor("b.bin").Requests-srv.StatsFor("b.bin").Heads, "the added file was fetched once")
+}
+
+// Network changes made at once from many goroutines leave no job waiting for a network that
+// is back: the losses and returns are applied one at a time, and a job the scheduler parks as
+// the network returns is brought back (found by TestHammer).
+func TestConcurrentNetworkChanges(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	srv := bitstest.NewServer(map[string][]byte{"s.bin": content(33, 50_000)}, bitstest.Stall(1000))
+	defer srv.Close()
+	dir := t.TempDir()
+	log := transitionLog{mu: &sync.Mutex{}, moves: map[string][]logMove{}}
+	m := manager.New(manager.WithLogger(slog.New(log)))
+	defer m.Close()
+	c := connect(t, m, manager.Identity{SID: "S-1-5-21-7600"})
+	var jobs []*job.Job
+	for i := range 20 {
+		j := mustCreate(t, c, fmt.Sprintf("n%d", i))
+		require.NoError(t, j.AddFile(srv.URLFor("s.bin"), filepath.Join(dir, fmt.Sprintf("n%d.bin", i))))
+		require.NoError(t, j.SetPriority(job.Foreground))
+		jobs = append(jobs, j)
+	}
+	for round := range 100 {
+		var wg sync.WaitGroup
+		for g := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				j := jobs[(round*8+g)%len(jobs)]
+				_ = j.Resume()
+				m.SetNetworkAvailable(g%2 == 0)
+			}()
+		}
+		wg.Wait()
+		m.SetNetworkAvailable(true)
+		for _, j := range jobs {
+			st := stateOf(t, j)
+			if st != state.TransientError {
+				continue
+			}
+			e, err := j.GetError()
+			require.NoError(t, err)
+			_, code := e.GetError()
+			if !assert.NotEqual(t, hresult.BG_E_NETWORK_DISCONNECTED, code, "round %d: a job waits for a network that is back", round) {
+				return
+			}
+		}
+	}
+	// The changes happened: jobs lost the network and got it back.
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	counts := map[string]int{}
+	for _, mv := range log.moves {
+		for _, x := range mv {
+			counts[x.cause]++
+		}
+	}
+	t.Logf("moves by cause: %v", counts)
+	assert.Positive(t, counts["event:"+state.NetworkLost.String()])
+	assert.Positive(t, counts["event:"+state.NetworkRestored.String()])
+	assert.Positive(t, counts["event:"+state.Pick.String()])
+}
