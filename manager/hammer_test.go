@@ -147,7 +147,7 @@ func TestHammer(t *testing.T) {
 	start := time.Now()
 
 	const workers = 64
-	opsPerWorker := 250
+	opsPerWorker := 600
 	if testing.Short() {
 		opsPerWorker = 60
 	}
