@@ -70,13 +70,12 @@ var hammerWeights = [hOpCount]int{
 // became final meanwhile) and E_ACCESSDENIED (an administrator took the job from the handle's
 // user): what the rules, the limits and the ownership allow, and nothing else.
 var hammerCodes = map[string][]hresult.Code{
-	"CreateJob":  {hresult.BG_E_TOO_MANY_JOBS_PER_USER, hresult.BG_E_TOO_MANY_JOBS_PER_MACHINE},
-	"GetJob":     {hresult.BG_E_NOT_FOUND},
-	"AddFile":    {hresult.BG_E_TOO_MANY_FILES_IN_JOB},
-	"Resume":     {hresult.BG_E_EMPTY},
-	"GetError":   {hresult.BG_E_ERROR_INFORMATION_UNAVAILABLE},
-	"Complete":   {hresult.BG_S_PARTIAL_COMPLETE},
-	"Complete()": {hresult.BG_S_PARTIAL_COMPLETE},
+	"CreateJob": {hresult.BG_E_TOO_MANY_JOBS_PER_USER, hresult.BG_E_TOO_MANY_JOBS_PER_MACHINE},
+	"GetJob":    {hresult.BG_E_NOT_FOUND},
+	"AddFile":   {hresult.BG_E_TOO_MANY_FILES_IN_JOB},
+	"Resume":    {hresult.BG_E_EMPTY},
+	"GetError":  {hresult.BG_E_ERROR_INFORMATION_UNAVAILABLE},
+	"Complete":  {hresult.BG_S_PARTIAL_COMPLETE},
 }
 
 // hammerJob is what the test knows of one job.
