@@ -256,7 +256,6 @@ func New(env *Env, caller *Caller, id uuid.UUID, displayName string, t Type) (*J
 // As returns a handle to the same job for another caller.
 func (e *Engine) As(caller *Caller) *Job { return &Job{c: e.c, caller: caller} }
 
-
 // Same reports whether two handles refer to the same job.
 func (e *Engine) Same(other *Job) bool { return other != nil && e.c == other.c }
 
