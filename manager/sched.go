@@ -56,6 +56,7 @@ type sched struct {
 	stepped     bool
 	kickPending bool         // a posted kick has not run yet
 	waiting     atomic.Int64 // transfers waiting on their peer (transfer.Waiter)
+	sleeping    atomic.Int64 // transfers waiting on the clock alone (transfer.Waiter)
 }
 
 // run is one job's turn: from Pick until the job leaves CONNECTING and TRANSFERRING.
