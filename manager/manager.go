@@ -240,7 +240,7 @@ func (m *Manager) SetNetworkAvailable(available bool) {
 }
 
 // SilentAfter is how long, in real time, every transfer still running must have waited on its
-// peer, with nothing arriving, no received byte waiting unread (transfer.Client.Pending) and no
+// peer, with nothing arriving, the client's side of every connection waiting on its peer (transfer.Client.Quiet) and no
 // job changing, for WaitIdle to count the peers as silent. A
 // peer that sends nothing for that long while the clock stands still counts as idle: its stall
 // then runs on the manager's clock, so that stepping a virtual clock past the no-progress
@@ -277,7 +277,7 @@ func (m *Manager) WaitIdle(ctx context.Context) error {
 		g := m.gen.Load() + m.sched.client.Reads()
 		waiting, sleeping := m.sched.waiting.Load(), m.sched.sleeping.Load()
 		switch {
-		case g != seen || int64(transfers) != waiting+sleeping || (waiting > 0 && m.sched.client.Pending()):
+		case g != seen || int64(transfers) != waiting+sleeping || (waiting > 0 && !m.sched.client.Quiet()):
 			seen, since = g, time.Now() // something moved, a transfer is busy, or bytes wait
 		case deliveries == 0 && (waiting == 0 || time.Since(since) >= SilentAfter):
 			return nil // every running transfer waits on the clock or on a silent peer

@@ -59,10 +59,12 @@ func New(cfg Config) *Client {
 	return c
 }
 
-// Pending reports whether bytes have arrived on one of the Client's connections and were not read
-// yet (on Linux; elsewhere it reports false). A transfer that waits on its peer while Pending is
-// false and Reads does not change has heard nothing: its peer is silent.
-func (c *Client) Pending() bool { return c.conns.pending() }
+// Quiet reports whether the Client's side of every connection it has open waits on the peer: a
+// read is under way on each, and (on Linux, where the system tells) no byte that arrived waits
+// unread. A connection being set up, or a handshake being checked, is not quiet. A transfer that
+// waits on its peer while Quiet holds and Reads does not change has heard nothing: its peer is
+// silent.
+func (c *Client) Quiet() bool { return c.conns.quiet() }
 
 // Reads counts the reads of the Client's connections that brought bytes.
 func (c *Client) Reads() uint64 { return c.conns.reads.Load() }

@@ -10,8 +10,9 @@ import (
 type dialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 
 // conns follows the connections a Client opened, so that a manager stepping a virtual clock can
-// tell a peer that sends nothing from one whose bytes have arrived but are not read yet
-// (Client.Pending), and whether any byte arrived since it last looked (Client.Reads).
+// tell a peer that sends nothing from a client still at work on its side of a connection, or one
+// whose bytes have arrived but are not read yet (Client.Quiet), and whether any byte arrived
+// since it last looked (Client.Reads).
 type conns struct {
 	mu    sync.Mutex
 	open  map[*trackedConn]struct{}
@@ -36,29 +37,33 @@ func (cs *conns) wrap(dial dialFunc) dialFunc {
 	}
 }
 
-// pending reports whether a connection holds bytes that arrived and were not read yet, as far
-// as the system tells (see unread).
-func (cs *conns) pending() bool {
+// quiet reports whether every connection has a read waiting on it and holds no byte that
+// arrived unread, as far as the system tells (see unread): then nothing moves on the client's
+// side until a peer sends.
+func (cs *conns) quiet() bool {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	for t := range cs.open {
-		if unread(t.Conn) {
-			return true
+		if t.reading.Load() == 0 || unread(t.Conn) {
+			return false
 		}
 	}
-	return false
+	return true
 }
 
 // trackedConn is a connection a Client follows.
 type trackedConn struct {
 	net.Conn
-	cs    *conns
-	close sync.Once
+	cs      *conns
+	reading atomic.Int32 // reads under way
+	close   sync.Once
 }
 
-// Read counts the reads that bring bytes.
+// Read counts the reads under way and the reads that bring bytes.
 func (t *trackedConn) Read(p []byte) (int, error) {
+	t.reading.Add(1)
 	n, err := t.Conn.Read(p)
+	t.reading.Add(-1)
 	if n > 0 {
 		t.cs.reads.Add(1)
 	}

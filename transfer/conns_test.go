@@ -17,10 +17,10 @@ import (
 	"github.com/bitsemu/bitsemu/transfer"
 )
 
-// Pending tells bytes that arrived but were not read from a peer that sends nothing, and Reads
-// counts the reads that brought bytes: a fetch held in its observer while the server sends the
-// rest of the file leaves bytes waiting in the socket.
-func TestClientPendingAndReads(t *testing.T) {
+// Quiet tells a client at work, or bytes that arrived but were not read, from a peer that sends
+// nothing, and Reads counts the reads that brought bytes: a fetch held in its observer while the
+// server sends the rest of the file leaves bytes waiting in the socket.
+func TestClientQuietAndReads(t *testing.T) {
 	body := make([]byte, 1<<20)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.ServeContent(w, r, "f", time.Time{}, bytes.NewReader(body))
@@ -28,7 +28,7 @@ func TestClientPendingAndReads(t *testing.T) {
 	t.Cleanup(srv.Close)
 	c := transfer.New(transfer.Config{ChunkSize: 4096})
 	t.Cleanup(c.Close)
-	assert.False(t, c.Pending())
+	assert.True(t, c.Quiet(), "no connection")
 	assert.Zero(t, c.Reads())
 
 	held, release := make(chan struct{}), make(chan struct{})
@@ -47,16 +47,49 @@ func TestClientPendingAndReads(t *testing.T) {
 	dst := tempFile(t, nil)
 	go func() { done <- c.Fetch(context.Background(), wholeSpec(srv.URL+"/f"), transfer.Options{}, dst, rec) }()
 	<-held
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for !c.Pending() {
-		require.NoError(t, ctx.Err(), "the server's bytes never showed as pending")
-		time.Sleep(time.Millisecond)
-	}
+	assert.False(t, c.Quiet(), "the fetch is held in its observer: no read is under way")
 	reads := c.Reads()
 	assert.NotZero(t, reads)
 	close(release)
 	require.NoError(t, <-done)
 	assert.Greater(t, c.Reads(), reads, "the rest was read")
-	assert.False(t, c.Pending(), "nothing left unread")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for !c.Quiet() { // the connection goes back to the pool, where a read waits on it
+		require.NoError(t, ctx.Err(), "the idle connection never showed quiet")
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// A server that answers the headers and then sends nothing: the fetch waits in a read, and the
+// client is quiet.
+func TestClientQuietOnASilentServer(t *testing.T) {
+	stop := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1000")
+		w.WriteHeader(http.StatusOK)
+		if r.Method == http.MethodGet {
+			_, _ = w.Write(make([]byte, 10))
+			w.(http.Flusher).Flush()
+			<-stop
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(stop) })
+	c := transfer.New(transfer.Config{ChunkSize: 4096})
+	t.Cleanup(c.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	dst := tempFile(t, nil)
+	go func() {
+		done <- c.Fetch(ctx, wholeSpec(srv.URL+"/f"), transfer.Options{DynamicContent: true}, dst, &recorder{})
+	}()
+	deadline, stopWaiting := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stopWaiting()
+	for c.Reads() == 0 || !c.Quiet() {
+		require.NoError(t, deadline.Err(), "the client never showed quiet while its server was silent")
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	require.Error(t, <-done)
 }
