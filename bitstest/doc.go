@@ -13,7 +13,16 @@
 // bubble a transfer waiting on the network is durably blocked. [Network.Quiet] and
 // [Network.Gen] tell whether anything is left to move on it.
 //
-// The harness ([NewHarness]) runs a manager on a virtual clock and drives it. Beside it:
+// The harness ([NewHarness]) runs a manager on a virtual clock and drives it. Nothing moves
+// between its steps: on the virtual clock every engine action is posted through the clock, so
+// after any call the world stays as the call left it until the test steps ([Harness.Settle],
+// [Harness.Step], [Harness.RunUntil], [Harness.WaitState]). A step runs the timers due one at a
+// time, in order, and after each waits until the engine is quiescent: no notification being
+// delivered, and every transfer returned or waiting on a silent peer (one that has sent
+// nothing: no byte arrived or waits unread, every bitstest server and network quiet, for
+// manager.SilentAfter of real time). Steps are bounded by [Harness.Timeout] and report what is
+// busy instead of hanging. With every peer on a [Network] ([OnNetwork]) and a seed, a run is the
+// same every time; manager.WithLogger gives its trace. Beside it:
 // [Harness.Admin] and [Harness.Service] connect an administrator and a service account,
 // [Harness.Jobs] lists every job the code under test created, [LaunchRecorder] records (or
 // scripts) the notify command lines the manager would run instead of starting processes, and

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -139,28 +140,19 @@ func (h *Harness) Connect(sid string) *manager.Client {
 
 // Settle runs every timer that is due now, one at a time, and waits after each until the
 // engine is quiescent. Time does not pass. It fails the test when the engine does not become
-// quiescent within Timeout.
+// quiescent within Timeout after a timer.
 func (h *Harness) Settle() {
-	ctx, cancel := h.stepContext()
-	defer cancel()
-	if err := h.SettleContext(ctx); err != nil {
+	if err := h.SettleContext(context.Background()); err != nil {
 		h.fatalf("bitstest: Settle: %v", err)
 	}
 }
 
-// SettleContext is Settle, returning ctx's error, with what was still busy, when ctx ends first.
+// SettleContext is Settle, returning an error, with what was still busy, when ctx ends or the
+// engine does not become quiescent within Timeout after a timer.
 func (h *Harness) SettleContext(ctx context.Context) error {
 	for {
-		if err := h.Manager.WaitIdle(ctx); err != nil {
+		if err := h.quiesce(ctx); err != nil {
 			return err
-		}
-		if !peersQuiet() {
-			// A Server is still answering (or bytes are still in flight on a Network): the
-			// transfers that seemed to wait on a silent peer are about to hear from it.
-			if err := pause(ctx); err != nil {
-				return err
-			}
-			continue
 		}
 		if !h.Clock.RunNext(h.Clock.Now()) {
 			return nil
@@ -168,13 +160,39 @@ func (h *Harness) SettleContext(ctx context.Context) error {
 	}
 }
 
-// pause waits a moment of real time, or until ctx ends.
-func pause(ctx context.Context) error {
-	t := time.NewTimer(time.Millisecond)
+// quiesce waits, for at most Timeout, until the engine is quiescent and every bitstest server
+// and network is quiet.
+func (h *Harness) quiesce(ctx context.Context) error {
+	ctx, cancel := context.WithTimeoutCause(ctx, h.timeout(), errNotQuiet)
+	defer cancel()
+	for round := 0; ; round++ {
+		if err := h.Manager.WaitIdle(ctx); err != nil {
+			return err
+		}
+		if peersQuiet() {
+			return nil
+		}
+		// A Server is still answering (or bytes are still in flight on a Network): the
+		// transfers that seemed to wait on a silent peer are about to hear from it.
+		if err := pause(ctx, round); err != nil {
+			return fmt.Errorf("a bitstest server is still answering: %w", context.Cause(ctx))
+		}
+	}
+}
+
+// pause lets the peers' goroutines run, then waits a moment of real time, or until ctx ends.
+// A server usually finishes an answer within a few yields of its client; the wait, growing to a
+// millisecond, covers the others without spinning.
+func pause(ctx context.Context, round int) error {
+	if round < 50 {
+		runtime.Gosched()
+		return ctx.Err()
+	}
+	t := time.NewTimer(min(time.Duration(round-49)*20*time.Microsecond, time.Millisecond))
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-		return fmt.Errorf("a bitstest server is still answering: %w", context.Cause(ctx))
+		return ctx.Err()
 	case <-t.C:
 		return nil
 	}
@@ -202,7 +220,7 @@ func (h *Harness) RunUntil(limit time.Time, done func() bool) bool {
 // quiescent within Timeout.
 func (h *Harness) RunUntilContext(ctx context.Context, limit time.Time, done func() bool) (bool, error) {
 	for {
-		if err := h.settleStep(ctx); err != nil {
+		if err := h.SettleContext(ctx); err != nil {
 			return false, err
 		}
 		if done != nil && done() {
@@ -210,19 +228,12 @@ func (h *Harness) RunUntilContext(ctx context.Context, limit time.Time, done fun
 		}
 		if !h.Clock.RunNext(limit) {
 			h.Clock.AdvanceTo(limit) // nothing is due by limit: only the reading moves
-			if err := h.settleStep(ctx); err != nil {
+			if err := h.SettleContext(ctx); err != nil {
 				return false, err
 			}
 			return done != nil && done(), nil
 		}
 	}
-}
-
-// settleStep settles within Timeout and ctx.
-func (h *Harness) settleStep(ctx context.Context) error {
-	ctx, cancel := context.WithTimeoutCause(ctx, h.timeout(), errNotQuiet)
-	defer cancel()
-	return h.SettleContext(ctx)
 }
 
 var errNotQuiet = errors.New("the engine did not become quiescent within the harness's Timeout")
@@ -232,10 +243,6 @@ func (h *Harness) timeout() time.Duration {
 		return h.Timeout
 	}
 	return DefaultTimeout
-}
-
-func (h *Harness) stepContext() (context.Context, context.CancelFunc) {
-	return context.WithTimeoutCause(context.Background(), h.timeout(), errNotQuiet)
 }
 
 // WaitState runs the clock, for at most limit of virtual time, until j is in one of the states,

@@ -15,14 +15,16 @@ import (
 //
 // Applications never hold an Engine: BITS gives them only IBackgroundCopyJob. bitsemu's own
 // service packages reach it through an internal package; tests force what a server cannot
-// through bitstest's driver. The embedded Job is the handle of the caller the Engine was made
-// from, so the BITS methods remain available on it.
+// through bitstest's driver. A job has one Engine, made with the job. The embedded Job is the
+// handle of the job's creator, so the BITS methods remain available on it; As gives a handle for
+// another caller.
 type Engine struct {
 	Job
 }
 
 func init() {
-	jobhook.EngineOf = func(j *Job) *Engine { return &Engine{Job: *j} }
+	jobhook.EngineOf = func(j *Job) *Engine { return j.c.eng }
+	jobhook.CallerOf = func(j *Job) *Caller { return j.caller }
 }
 
 // Failure describes a transfer error for FireError.

@@ -167,7 +167,8 @@ type Job struct {
 }
 
 type core struct {
-	mu sync.Mutex
+	mu  sync.Mutex
+	eng *Engine // the service's side of the job, made once; never changes
 	jobState
 }
 
@@ -248,14 +249,12 @@ func New(env *Env, caller *Caller, id uuid.UUID, displayName string, t Type) (*J
 		modified:    now,
 	}}
 	c.props.init()
+	c.eng = &Engine{Job: Job{c: c, caller: caller}}
 	return &Job{c: c, caller: caller}, nil
 }
 
 // As returns a handle to the same job for another caller.
 func (e *Engine) As(caller *Caller) *Job { return &Job{c: e.c, caller: caller} }
-
-// Caller returns the caller the handle belongs to.
-func (e *Engine) Caller() *Caller { return e.Job.caller }
 
 // Same reports whether two handles refer to the same job.
 func (e *Engine) Same(other *Job) bool { return other != nil && e.c == other.c }

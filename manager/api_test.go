@@ -395,7 +395,7 @@ func TestGetJob(t *testing.T) {
 			}
 			require.NotNil(t, j)
 			assert.Equal(t, tt.id, engine.Of(j).ID())
-			assert.Equal(t, tt.c.Identity(), engine.Of(j).Caller().Identity(), "the handle acts as the caller that got it")
+			assert.Equal(t, tt.c.Identity(), engine.CallerOf(j).Identity(), "the handle acts as the caller that got it")
 			assert.Equal(t, state.Suspended, stateOf(t, j))
 		})
 	}
@@ -519,10 +519,10 @@ func TestGetJobFinalJobs(t *testing.T) {
 					if (name == "TakeOwnership" && h == j) || (ownerOnly[name] && h == adminHandle) {
 						// Access comes before the state: TakeOwnership needs an administrator,
 						// credentials and custom headers belong to the owner alone.
-						assert.ErrorIs(t, err, hresult.E_ACCESSDENIED, "%s by %s", name, engine.Of(h).Caller().Identity().SID)
+						assert.ErrorIs(t, err, hresult.E_ACCESSDENIED, "%s by %s", name, engine.CallerOf(h).Identity().SID)
 						continue
 					}
-					assert.ErrorIs(t, err, hresult.BG_E_INVALID_STATE, "%s by %s", name, engine.Of(h).Caller().Identity().SID)
+					assert.ErrorIs(t, err, hresult.BG_E_INVALID_STATE, "%s by %s", name, engine.CallerOf(h).Identity().SID)
 					assert.Equal(t, hresult.BG_E_INVALID_STATE, hresult.Of(err), "%s", name)
 				}
 			}
@@ -590,7 +590,7 @@ func TestEnumJobs(t *testing.T) {
 	assert.Equal(t, hresult.S_FALSE, code)
 	require.Len(t, jobs, len(allIDs))
 	for _, j := range jobs {
-		assert.Equal(t, idAdmin, engine.Of(j).Caller().Identity())
+		assert.Equal(t, idAdmin, engine.CallerOf(j).Identity())
 		assert.Equal(t, state.Suspended, stateOf(t, j))
 	}
 }

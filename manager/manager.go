@@ -240,11 +240,12 @@ func (m *Manager) SetNetworkAvailable(available bool) {
 }
 
 // SilentAfter is how long, in real time, every transfer still running must have waited on its
-// peer, with nothing arriving and no job changing, for WaitIdle to count the peers as silent. A
+// peer, with nothing arriving, the client's side of every connection waiting on its peer (transfer.Client.Quiet) and no
+// job changing, for WaitIdle to count the peers as silent. A
 // peer that sends nothing for that long while the clock stands still counts as idle: its stall
 // then runs on the manager's clock, so that stepping a virtual clock past the no-progress
 // timeout fails the job as BITS would.
-const SilentAfter = 50 * time.Millisecond
+const SilentAfter = 100 * time.Millisecond
 
 // WaitIdle blocks until the engine is quiescent: no notification is being delivered, and every
 // transfer has either returned or is waiting on a peer that sends nothing (for SilentAfter of
@@ -273,10 +274,13 @@ func (m *Manager) WaitIdle(ctx context.Context) error {
 		if deliveries == 0 && transfers == 0 {
 			return nil
 		}
-		if g := m.gen.Load(); g != seen || int64(transfers) != m.sched.waiting.Load() {
-			seen, since = g, time.Now() // something moved, or a transfer is busy
-		} else if deliveries == 0 && time.Since(since) >= SilentAfter {
-			return nil // every running transfer waits on a silent peer
+		g := m.gen.Load() + m.sched.client.Reads()
+		waiting, sleeping := m.sched.waiting.Load(), m.sched.sleeping.Load()
+		switch {
+		case g != seen || int64(transfers) != waiting+sleeping || (waiting > 0 && !m.sched.client.Quiet()):
+			seen, since = g, time.Now() // something moved, a transfer is busy, or bytes wait
+		case deliveries == 0 && (waiting == 0 || time.Since(since) >= SilentAfter):
+			return nil // every running transfer waits on the clock or on a silent peer
 		}
 		if ticker == nil {
 			ticker = time.NewTicker(time.Millisecond)

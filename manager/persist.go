@@ -230,7 +230,7 @@ func (s *sched) restored(jobs []*job.Engine) {
 		switch j.TransferView().State {
 		case state.Queued:
 			s.mu.Lock()
-			s.queue = append(s.queue, j)
+			s.queue.push(j)
 			s.mu.Unlock()
 		case state.TransientError:
 			if e := j.ErrorSnapshot(); e != nil {

@@ -40,7 +40,7 @@ type sched struct {
 
 	netMu   sync.Mutex // serialises setOnline
 	mu      sync.Mutex
-	queue   []*job.Engine // QUEUED jobs, in the order they became QUEUED
+	queue   queue // QUEUED jobs, by priority, in the order they became QUEUED
 	runs    map[uuid.UUID]*run
 	bgRun   *run // the running background job, if any
 	manual  bool // WithManualTransfers: no queue, no transfers, no timers
@@ -57,6 +57,7 @@ type sched struct {
 	stepped     bool
 	kickPending bool         // a posted kick has not run yet
 	waiting     atomic.Int64 // transfers waiting on their peer (transfer.Waiter)
+	sleeping    atomic.Int64 // transfers waiting on the clock alone (transfer.Waiter)
 }
 
 // run is one job's turn: from Pick until the job leaves CONNECTING and TRANSFERRING.
@@ -117,6 +118,9 @@ func (s *sched) changed(j *job.Engine, ch job.Change) {
 	case job.PropertyChanged:
 		switch ch.Method {
 		case state.SetPriority:
+			s.mu.Lock()
+			s.queue.reprioritize(j.ID())
+			s.mu.Unlock()
 			s.kickSoon()
 		case state.SetMaximumDownloadTime:
 			s.mu.Lock()
@@ -137,7 +141,7 @@ func (s *sched) changed(j *job.Engine, ch job.Change) {
 	// state now decides, read under s.mu (the order decide uses too).
 	now := j.TransferView().State
 	if ch.From == state.Queued && now != state.Queued {
-		s.dequeue(id)
+		s.queue.remove(id)
 	}
 	var stopped *run
 	// A run reserved for a job still QUEUED is the scheduler's newest decision: its Pick
@@ -156,9 +160,9 @@ func (s *sched) changed(j *job.Engine, ch job.Change) {
 			delete(s.expiry, id)
 		}
 	}
-	queued := ch.To == state.Queued && now == state.Queued && !s.queued(id) && !s.closed
+	queued := ch.To == state.Queued && now == state.Queued && !s.closed
 	if queued {
-		s.queue = append(s.queue, j)
+		s.queue.push(j)
 	}
 	s.mu.Unlock()
 	if stopped != nil {
@@ -201,28 +205,6 @@ func (s *sched) kickSoon() {
 	})
 }
 
-// queued reports whether the queue lists the job. Called with s.mu held.
-func (s *sched) queued(id uuid.UUID) bool {
-	for _, q := range s.queue {
-		if q.ID() == id {
-			return true
-		}
-	}
-	return false
-}
-
-// dequeue removes a job from the queue. Called with s.mu held.
-func (s *sched) dequeue(id uuid.UUID) {
-	for i, q := range s.queue {
-		if q.ID() == id {
-			copy(s.queue[i:], s.queue[i+1:])
-			s.queue[len(s.queue)-1] = nil
-			s.queue = s.queue[:len(s.queue)-1]
-			return
-		}
-	}
-}
-
 // endRun forgets a run and stops its timers; the caller cancels it after unlocking. Called with
 // s.mu held.
 func (s *sched) endRun(r *run) {
@@ -256,8 +238,8 @@ func (s *sched) kick() {
 			s.mu.Lock()
 			back := !s.offline
 			s.mu.Unlock()
-			for _, j := range offline {
-				if back {
+			if back {
+				for _, j := range offline {
 					_, _ = j.Fire(state.NetworkRestored)
 				}
 			}
@@ -282,9 +264,7 @@ func (s *sched) decide() (pick *run, preempt *job.Engine, offline []*job.Engine)
 		return nil, nil, nil
 	}
 	if s.offline {
-		offline = s.queue
-		s.queue = nil
-		return nil, nil, offline
+		return nil, nil, s.queue.drain()
 	}
 	// A running job whose priority changed moves between the foreground and the background.
 	for _, r := range s.runs {
@@ -303,21 +283,14 @@ func (s *sched) decide() (pick *run, preempt *job.Engine, offline []*job.Engine)
 			}
 		}
 	}
+	if j := s.queue.first(job.Foreground, s.reserved); j != nil {
+		return s.reserve(j, job.Foreground), nil, nil
+	}
 	var best *job.Engine
 	bestPrio := job.Low + 1
-	for _, j := range s.queue {
-		if s.runs[j.ID()] != nil {
-			continue
-		}
-		t, p := j.SchedInfo()
-		if t != job.Download {
-			continue // nothing moves the bytes of upload jobs
-		}
-		if p == job.Foreground {
-			return s.reserve(j, p), nil, nil
-		}
-		if p < bestPrio {
-			best, bestPrio = j, p
+	for p := job.High; p <= job.Low && best == nil; p++ {
+		if best = s.queue.first(p, s.reserved); best != nil {
+			bestPrio = p
 		}
 	}
 	if best == nil || preempt != nil {
@@ -331,6 +304,10 @@ func (s *sched) decide() (pick *run, preempt *job.Engine, offline []*job.Engine)
 	}
 	return nil, nil, nil
 }
+
+// reserved reports whether j has a run reserved, and so is not to be picked again. Called with
+// s.mu held.
+func (s *sched) reserved(j *job.Engine) bool { return s.runs[j.ID()] != nil }
 
 // reserve records a run for j before it is picked. Called with s.mu held.
 func (s *sched) reserve(j *job.Engine, p job.Priority) *run {
@@ -357,7 +334,7 @@ func (s *sched) start(r *run) {
 		if s.runs[r.j.ID()] == r {
 			s.endRun(r)
 		}
-		s.dequeue(r.j.ID())
+		s.queue.remove(r.j.ID())
 		s.mu.Unlock()
 		r.cancel()
 		s.workerDone(r)
@@ -412,14 +389,7 @@ func (s *sched) sliceEnd(r *run) {
 		s.mu.Unlock()
 		return
 	}
-	waiting := false
-	for _, j := range s.queue {
-		if t, p := j.SchedInfo(); t == job.Download && p != job.Foreground && p <= r.prio {
-			waiting = true
-			break
-		}
-	}
-	if !waiting {
+	if !s.queue.waiting(r.prio, s.reserved) {
 		r.slice = s.clk.AfterFunc(s.slice, func() { s.sliceEnd(r) })
 		s.mu.Unlock()
 		return
@@ -588,7 +558,7 @@ func (s *sched) close() {
 		t.Stop()
 		delete(s.expiry, id)
 	}
-	s.queue = nil
+	s.queue.drain()
 	s.mu.Unlock()
 	for _, r := range runs {
 		r.cancel()

@@ -42,7 +42,8 @@ func TestSchedulerIgnoresStaleChanges(t *testing.T) {
 	j1, e1 := newJob()
 	late(j1, state.Queued, state.TransientError, state.NetworkLost)
 	s.mu.Lock()
-	assert.True(t, s.queued(e1.ID()), "the queued job was dropped from the queue")
+	_, listed := s.queue.where[e1.ID()]
+	assert.True(t, listed, "the queued job was dropped from the queue")
 	// The run the scheduler reserved for it, before its Pick.
 	r := s.reserve(e1, job.Normal)
 	s.mu.Unlock()

@@ -2,6 +2,7 @@ package manager_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 	"testing/synctest"
@@ -76,4 +77,57 @@ func TestBandwidthLimitsBackgroundJobsOnly(t *testing.T) {
 	p, err := bg.GetProgress()
 	require.NoError(t, err)
 	assert.LessOrEqual(t, p.BytesTransferred, uint64(4096))
+}
+
+// The whole world in one bubble: a manager on the real clock, a fault server on an in-memory
+// network, and time that passes only when every goroutine waits. synctest.Wait is then an exact
+// oracle of quiescence: a transfer stalled by its server is durably blocked, and the stall
+// timeout passes in bubble time.
+func TestInMemoryNetworkInASynctestBubble(t *testing.T) {
+	dir := t.TempDir()
+	data := content(40, 300_000)
+	synctest.Test(t, func(t *testing.T) {
+		n := bitstest.NewNetwork()
+		defer n.Close()
+		srv := bitstest.NewServerOn(n, "bits.test:80", map[string][]byte{"d.bin": data}, bitstest.Stall(100_000).Times(1))
+		defer srv.Close()
+		m := manager.New(bitstest.OnNetwork(n))
+		defer m.Close()
+		c, err := m.Connect(manager.Identity{SID: userSID})
+		require.NoError(t, err)
+		j, err := c.CreateJob("bubble", job.Download)
+		require.NoError(t, err)
+		require.NoError(t, j.AddFile(srv.URLFor("d.bin"), filepath.Join(dir, "d.bin")))
+		require.NoError(t, j.SetMinimumRetryDelay(60))
+		start := time.Now()
+		require.NoError(t, j.Resume())
+
+		synctest.Wait() // every goroutine waits: the server stalls after 100,000 bytes
+		assert.Equal(t, state.Transferring, stateOf(t, j))
+		assert.Equal(t, 1, srv.Stats().Stalled)
+		assert.True(t, n.Quiet(), "nothing in flight: the server is parked in its stall")
+		assert.Equal(t, start, time.Now(), "no time passed")
+
+		time.Sleep(2 * time.Minute) // the stall timeout
+		synctest.Wait()
+		require.Equal(t, state.TransientError, stateOf(t, j))
+		_, code := jobError(t, j)
+		assert.Equal(t, hresult.ERROR_WINHTTP_TIMEOUT, code)
+		p, err := j.GetProgress()
+		require.NoError(t, err)
+		assert.EqualValues(t, 100_000, p.BytesTransferred, "what arrived before the stall is kept")
+
+		time.Sleep(time.Minute) // the retry resumes from byte 100,000 and finishes
+		synctest.Wait()
+		require.Equal(t, state.Transferred, stateOf(t, j))
+		faultsServed(t, srv, 1)
+		reqs := srv.Requests()
+		assert.Equal(t, "bytes=100000-299999", reqs[len(reqs)-1].Range, "resumed where the stall left it")
+		code2, err := j.Complete()
+		require.NoError(t, err)
+		assert.Equal(t, hresult.S_OK, code2)
+	})
+	got, err := os.ReadFile(filepath.Join(dir, "d.bin"))
+	require.NoError(t, err)
+	assert.Equal(t, data, got)
 }

@@ -175,6 +175,17 @@ func (o *fileObserver) Waiting(w bool) {
 	o.s.m.activity()
 }
 
+// Sleeping counts the transfers that wait on the clock alone (the bandwidth limit), for
+// Manager.WaitIdle.
+func (o *fileObserver) Sleeping(w bool) {
+	if w {
+		o.s.sleeping.Add(1)
+		return
+	}
+	o.s.sleeping.Add(-1)
+	o.s.m.activity()
+}
+
 // Connected moves the job from CONNECTING to TRANSFERRING, once.
 func (o *fileObserver) Connected() { o.connect() }
 

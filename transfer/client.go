@@ -28,6 +28,7 @@ type state struct {
 	chunk int
 	tr    *http.Transport // for fetches without BG_SSL_IGNORE_* flags
 	bufs  sync.Pool       // *[]byte of len chunk
+	conns conns           // every connection the transports opened
 
 	mu  sync.Mutex
 	lax map[uint32]*http.Transport // by the fetch's BG_SSL_IGNORE_* flags
@@ -54,9 +55,19 @@ func New(cfg Config) *Client {
 		b := make([]byte, size)
 		return &b
 	}
-	c.tr = newTransport(cfg, 0)
+	c.tr = c.newTransport(cfg, 0)
 	return c
 }
+
+// Quiet reports whether the Client's side of every connection it has open waits on the peer: a
+// read is under way on each, and (on Linux, where the system tells) no byte that arrived waits
+// unread. A connection being set up, or a handshake being checked, is not quiet. A transfer that
+// waits on its peer while Quiet holds and Reads does not change has heard nothing: its peer is
+// silent.
+func (c *Client) Quiet() bool { return c.conns.quiet() }
+
+// Reads counts the reads of the Client's connections that brought bytes.
+func (c *Client) Reads() uint64 { return c.conns.reads.Load() }
 
 // Close closes the Client's idle connections. Fetches still running keep their connections; the
 // Client stays usable.
@@ -83,7 +94,7 @@ func (c *Client) transport(flags uint32) *http.Transport {
 		if c.lax == nil {
 			c.lax = make(map[uint32]*http.Transport)
 		}
-		tr = newTransport(c.cfg, ignore)
+		tr = c.newTransport(c.cfg, ignore)
 		c.lax[ignore] = tr
 	}
 	return tr
@@ -95,13 +106,14 @@ func (c *Client) transport(flags uint32) *http.Transport {
 // request from the fetch's Options, and has no timeouts of its own: the stall timeout, measured
 // on Config.Clock, covers connecting, waiting for answers and reading bodies alike. ignore are
 // the BG_SSL_IGNORE_* flags its certificate checks honour (see laxTLS).
-func newTransport(cfg Config, ignore uint32) *http.Transport {
+func (c *Client) newTransport(cfg Config, ignore uint32) *http.Transport {
 	var protos http.Protocols
 	protos.SetHTTP1(true)
-	dial := cfg.Dial
+	var dial dialFunc = cfg.Dial
 	if dial == nil {
 		dial = (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext
 	}
+	dial = c.conns.wrap(dial)
 	tr := &http.Transport{
 		Proxy:                  proxyForRequest,
 		OnProxyConnectResponse: proxyConnectResponse,

@@ -48,6 +48,14 @@ func (r *run) waiting(w bool) {
 	}
 }
 
+// sleeping tells the observer, when it is a Waiter, that the fetch starts (true) or ends (false)
+// waiting on the clock.
+func (r *run) sleeping(s bool) {
+	if r.waiter != nil {
+		r.waiter.Sleeping(s)
+	}
+}
+
 // connect calls obs.Connected the first time the source answers.
 func (r *run) connect() {
 	if !r.connected {
@@ -252,12 +260,12 @@ func (r *run) wait(n int) error {
 }
 
 // sleep waits d on the Client's clock, or until the fetch's context ends. The fetch counts as
-// waiting meanwhile (Waiter): nothing it does depends on anything but the clock.
+// sleeping meanwhile (Waiter): nothing but the clock ends the wait.
 func (r *run) sleep(d time.Duration) error {
 	done := make(chan struct{})
 	t := r.c.clk.AfterFunc(d, func() { close(done) })
-	r.waiting(true)
-	defer r.waiting(false)
+	r.sleeping(true)
+	defer r.sleeping(false)
 	select {
 	case <-done:
 		return nil

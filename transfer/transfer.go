@@ -166,6 +166,9 @@ type Observer interface {
 // a silent server from one that is busy (see manager.Manager.WaitIdle).
 type Waiter interface {
 	Waiting(bool)
+	// Sleeping is called, in pairs likewise, around a wait on the Client's clock alone (for
+	// the bandwidth limiter): nothing but the clock ends it.
+	Sleeping(bool)
 }
 
 // Config configures a Client.

@@ -13,3 +13,8 @@ import (
 func Of(j *job.Job) *job.Engine {
 	return jobhook.EngineOf.(func(*job.Job) *job.Engine)(j)
 }
+
+// CallerOf returns the caller j acts as: the application that obtained the handle.
+func CallerOf(j *job.Job) *job.Caller {
+	return jobhook.CallerOf.(func(*job.Job) *job.Caller)(j)
+}

@@ -1,0 +1,81 @@
+package transfer
+
+import (
+	"context"
+	"net"
+	"sync"
+	"sync/atomic"
+)
+
+type dialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// conns follows the connections a Client opened, so that a manager stepping a virtual clock can
+// tell a peer that sends nothing from a client still at work on its side of a connection, or one
+// whose bytes have arrived but are not read yet (Client.Quiet), and whether any byte arrived
+// since it last looked (Client.Reads).
+type conns struct {
+	mu    sync.Mutex
+	open  map[*trackedConn]struct{}
+	reads atomic.Uint64
+}
+
+// wrap returns dial with every connection it makes followed.
+func (cs *conns) wrap(dial dialFunc) dialFunc {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		t := &trackedConn{Conn: c, cs: cs}
+		cs.mu.Lock()
+		if cs.open == nil {
+			cs.open = make(map[*trackedConn]struct{})
+		}
+		cs.open[t] = struct{}{}
+		cs.mu.Unlock()
+		return t, nil
+	}
+}
+
+// quiet reports whether every connection has a read waiting on it and holds no byte that
+// arrived unread, as far as the system tells (see unread): then nothing moves on the client's
+// side until a peer sends.
+func (cs *conns) quiet() bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	for t := range cs.open {
+		if t.reading.Load() == 0 || unread(t.Conn) {
+			return false
+		}
+	}
+	return true
+}
+
+// trackedConn is a connection a Client follows.
+type trackedConn struct {
+	net.Conn
+	cs      *conns
+	reading atomic.Int32 // reads under way
+	close   sync.Once
+}
+
+// Read counts the reads under way and the reads that bring bytes.
+func (t *trackedConn) Read(p []byte) (int, error) {
+	t.reading.Add(1)
+	n, err := t.Conn.Read(p)
+	t.reading.Add(-1)
+	if n > 0 {
+		t.cs.reads.Add(1)
+	}
+	return n, err
+}
+
+// Close stops following the connection and closes it.
+func (t *trackedConn) Close() error {
+	t.close.Do(func() {
+		t.cs.mu.Lock()
+		delete(t.cs.open, t)
+		t.cs.mu.Unlock()
+	})
+	return t.Conn.Close()
+}
