@@ -67,3 +67,43 @@ func TestSchedulerIgnoresStaleChanges(t *testing.T) {
 	assert.NotNil(t, s.timers[e2.ID()], "the retry timer of the job in TRANSIENT_ERROR was stopped")
 	s.mu.Unlock()
 }
+
+// A job is not picked again while the worker of its last run has not returned: that worker may
+// still write the temporary file and report progress, and two writers of one file could leave
+// a hole of zeros that a later resume skips (found by TestHammer as a file that was not
+// byte-exact). The job is picked once the worker returns.
+func TestOneWorkerPerJob(t *testing.T) {
+	clk := clock.NewVirtual(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+	m := New(WithClock(clk))
+	defer m.Close()
+	c, err := m.Connect(Identity{SID: "S-1-5-21-8200"})
+	require.NoError(t, err)
+	j, err := c.CreateJob("one worker", job.Download)
+	require.NoError(t, err)
+	require.NoError(t, j.AddFile("http://127.0.0.1:9/x.bin", filepath.Join(t.TempDir(), "x.bin")))
+	require.NoError(t, j.Resume()) // QUEUED; the kick waits for a step of the clock
+	e := engine.Of(j)
+	s := m.sched
+
+	// A run whose worker is still going although the run has ended.
+	s.mu.Lock()
+	old := s.reserve(e, job.Normal)
+	s.endRun(old)
+	s.workers++
+	s.mu.Unlock()
+
+	s.kick()
+	s.mu.Lock()
+	assert.Nil(t, s.runs[e.ID()], "the job was picked while its last worker ran")
+	s.mu.Unlock()
+	st, err := j.GetState()
+	require.NoError(t, err)
+	assert.Equal(t, state.Queued, st)
+
+	old.cancel()
+	s.workerDone(old)
+	s.kick()
+	s.mu.Lock()
+	assert.NotNil(t, s.runs[e.ID()], "the job was not picked once its last worker returned")
+	s.mu.Unlock()
+}
