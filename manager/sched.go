@@ -42,10 +42,8 @@ type sched struct {
 	mu      sync.Mutex
 	queue   queue // QUEUED jobs, by priority, in the order they became QUEUED
 	runs    map[uuid.UUID]*run
-	live    map[uuid.UUID]*run // runs whose worker has not returned, by job
-	blocked bool               // a job was not picked because its last worker had not returned
-	bgRun   *run               // the running background job, if any
-	manual  bool               // WithManualTransfers: no queue, no transfers, no timers
+	bgRun   *run // the running background job, if any
+	manual  bool // WithManualTransfers: no queue, no transfers, no timers
 	offline bool
 	closed  bool
 	timers  map[uuid.UUID]*jobTimers
@@ -87,7 +85,6 @@ func newSched(m *Manager, cf *config) *sched {
 		slice:   cf.slice,
 		manual:  cf.manual,
 		runs:    make(map[uuid.UUID]*run),
-		live:    make(map[uuid.UUID]*run),
 		timers:  make(map[uuid.UUID]*jobTimers),
 		expiry:  make(map[uuid.UUID]clock.Timer),
 		idleFor: cf.inactivity,
@@ -310,18 +307,7 @@ func (s *sched) decide() (pick *run, preempt *job.Engine, offline []*job.Engine)
 
 // reserved reports whether j has a run reserved, and so is not to be picked again. Called with
 // s.mu held.
-func (s *sched) reserved(j *job.Engine) bool {
-	if s.runs[j.ID()] != nil {
-		return true
-	}
-	// One transfer per job at a time: the worker of an ended run may still be writing the
-	// temporary file and reporting progress. The job waits until it returns.
-	if s.live[j.ID()] != nil {
-		s.blocked = true
-		return true
-	}
-	return false
-}
+func (s *sched) reserved(j *job.Engine) bool { return s.runs[j.ID()] != nil }
 
 // reserve records a run for j before it is picked. Called with s.mu held.
 func (s *sched) reserve(j *job.Engine, p job.Priority) *run {
@@ -329,7 +315,6 @@ func (s *sched) reserve(j *job.Engine, p job.Priority) *run {
 	r.fg.Store(p == job.Foreground)
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	s.runs[j.ID()] = r
-	s.live[j.ID()] = r
 	if !r.fg.Load() {
 		s.bgRun = r
 	}
@@ -420,16 +405,8 @@ func (s *sched) workerDone(r *run) {
 	if s.workers == 0 {
 		s.idle.Broadcast()
 	}
-	if s.live[r.j.ID()] == r {
-		delete(s.live, r.j.ID())
-	}
-	kick := s.blocked
-	s.blocked = false
 	s.mu.Unlock()
 	s.m.activity()
-	if kick {
-		s.kickSoon() // a job waited for this worker to return
-	}
 }
 
 // armRetry sets the timers of a job that entered TRANSIENT_ERROR: the retry after the minimum
