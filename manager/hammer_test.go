@@ -461,7 +461,13 @@ func TestHammer(t *testing.T) {
 		}
 		got, err := os.ReadFile(p)
 		require.NoError(t, err)
-		assert.True(t, bytes.Equal(files[src.(string)], got), "%s: not byte-exact with %s", e.Name(), src)
+		if want := files[src.(string)]; !bytes.Equal(want, got) {
+			at := 0
+			for at < min(len(want), len(got)) && want[at] == got[at] {
+				at++
+			}
+			t.Errorf("%s: not byte-exact with %s: %d bytes for %d, first difference at byte %d", e.Name(), src, len(got), len(want), at)
+		}
 		delivered++
 	}
 	assert.Positive(t, completed, "no job was completed after the hammer")
