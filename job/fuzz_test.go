@@ -624,7 +624,9 @@ func runOp(t *testing.T, d *decoder, owner, h *job.Job, id job.Identity, op fuzz
 		k := int(d.byte())
 		s := d.str()
 		desc = fmt.Sprintf("File(%d).SetRemoteName(%.120q)", k, s)
-		fl := fileOf(t, callerOrOwner(owner, h, id), k)
+		fh, fid := fileCaller(rd, h, id, before.Owner)
+		id = fid
+		fl := fileOf(t, fh, k)
 		if fl == nil {
 			return
 		}
@@ -639,7 +641,9 @@ func runOp(t *testing.T, d *decoder, owner, h *job.Job, id job.Identity, op fuzz
 		k := int(d.byte())
 		v := d.bool()
 		desc = fmt.Sprintf("File(%d).SetValidationState(%v)", k, v)
-		fl := fileOf(t, callerOrOwner(owner, h, id), k)
+		fh, fid := fileCaller(rd, h, id, before.Owner)
+		id = fid
+		fl := fileOf(t, fh, k)
 		if fl == nil {
 			return
 		}
@@ -674,7 +678,9 @@ func runOp(t *testing.T, d *decoder, owner, h *job.Job, id job.Identity, op fuzz
 	case opFileGetProperty:
 		pid := d.u32()
 		desc = fmt.Sprintf("File.GetProperty(%d)", pid)
-		fl := fileOf(t, callerOrOwner(owner, h, id), 0)
+		fh, fid := fileCaller(rd, h, id, before.Owner)
+		id = fid
+		fl := fileOf(t, fh, 0)
 		if fl == nil {
 			return
 		}
@@ -711,13 +717,13 @@ func runOp(t *testing.T, d *decoder, owner, h *job.Job, id job.Identity, op fuzz
 	}
 }
 
-// callerOrOwner is h, or the owner's handle when h's caller has no access to the job (file
-// handles are reached through EnumFiles, which that caller may not call).
-func callerOrOwner(owner, h *job.Job, id job.Identity) *job.Job {
-	if id.Admin || id.SID == engine.Of(owner).Record().Owner.SID {
-		return h
+// fileCaller returns h and its caller id, or rd and its caller when id has no access to the
+// job (file handles are reached through EnumFiles, which such a caller may not call).
+func fileCaller(rd, h *job.Job, id, owner job.Identity) (*job.Job, job.Identity) {
+	if id.Admin || id.SID == owner.SID {
+		return h, id
 	}
-	return owner
+	return rd, engine.Of(rd).Caller().Identity()
 }
 
 // runLifecycle makes one call without arguments that moves the job, so that a sequence visits
