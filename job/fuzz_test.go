@@ -457,7 +457,9 @@ func runOp(t *testing.T, d *decoder, owner, h *job.Job, id job.Identity, op fuzz
 		err = h.SetHttpMethod(s)
 		def := map[job.Type]string{job.Download: "GET", job.Upload: "BITS_POST", job.UploadReply: "BITS_POST"}[before.Type]
 		expect = func(r *job.Record) {
-			if s != def {
+			if s == def {
+				r.HTTPMethod = "" // the default verb removes a custom one; the priority stays
+			} else {
 				r.HTTPMethod, r.Priority = s, job.Foreground
 			}
 		}
@@ -996,4 +998,29 @@ func FuzzReplaceRemotePrefix(f *testing.F) {
 			assert.Equal(t, hresult.S_FALSE, code)
 		}
 	})
+}
+
+// TestHttpMethodBackToDefault: setting the default verb after a custom one succeeds and takes
+// effect (FuzzJobCalls found SetHttpMethod("GET") returning S_OK while GetHttpMethod kept the
+// custom verb; the input is kept in testdata/fuzz/FuzzJobCalls). The priority stays FOREGROUND
+// but is no longer pinned.
+func TestHttpMethodBackToDefault(t *testing.T) {
+	x := newFx(t)
+	for _, tc := range []struct {
+		typ          job.Type
+		custom, back string
+	}{{job.Download, "BITS_POST", "GET"}, {job.Download, "PUT", "GET"}, {job.Upload, "PUT", "BITS_POST"}, {job.UploadReply, "GET", "BITS_POST"}} {
+		j := x.newJob(tc.typ, 0)
+		require.NoError(t, j.SetHttpMethod(tc.custom))
+		isCode(t, hresult.BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD, j.SetPriority(job.Normal))
+		require.NoError(t, j.SetHttpMethod(tc.back))
+		m, err := j.GetHttpMethod()
+		require.NoError(t, err)
+		assert.Equal(t, tc.back, m, "%v job: %s then %s", tc.typ, tc.custom, tc.back)
+		assert.Equal(t, "", engine.Of(j).Record().HTTPMethod, "the record holds the default verb")
+		p, err := j.GetPriority()
+		require.NoError(t, err)
+		assert.Equal(t, job.Foreground, p, "the priority stays")
+		assert.NoError(t, j.SetPriority(job.Normal), "and is no longer pinned")
+	}
 }
