@@ -65,6 +65,19 @@ const (
 	opCount
 )
 
+var opNames = [...]string{"SetDisplayName", "SetDescription", "AddFile", "AddFileSet", "AddFileWithRanges",
+	"SetNotifyCmdLine", "SetCustomHeaders", "SetHttpMethod", "SetProxySettings", "SetCredentials",
+	"RemoveCredentials", "ReplaceRemotePrefix", "SetReplyFileName", "SetProperty", "SetPriority",
+	"SetNotifyFlags", "SetMinimumRetryDelay", "SetNoProgressTimeout", "SetMaximumDownloadTime",
+	"SetSecurityFlags", "SetFileACLFlags", "SetPeerCachingFlags", "File.SetRemoteName",
+	"File.SetValidationState", "SetNotifyInterface", "GetProperty", "File.GetProperty", "lifecycle", "engine"}
+
+// opNames names every op: the index is out of range, and the file does not compile, otherwise.
+var _ = [1]struct{}{}[len(opNames)-int(opCount)]
+
+// String returns the method's name.
+func (op fuzzOp) String() string { return opNames[op] }
+
 // documented lists, per method, the failure HRESULTs its doc comment names beyond those of its
 // state rule (added by allowed) and E_ACCESSDENIED for a caller without access.
 var documented = map[fuzzOp]struct {
