@@ -738,7 +738,7 @@ func fileCaller(rd, h *job.Job, id, owner job.Identity) (*job.Job, job.Identity)
 	if id.Admin || id.SID == owner.SID {
 		return h, id
 	}
-	return rd, engine.Of(rd).Caller().Identity()
+	return rd, engine.CallerOf(rd).Identity()
 }
 
 // runLifecycle makes one call without arguments that moves the job, so that a sequence visits
