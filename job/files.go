@@ -89,7 +89,8 @@ func (j *Job) AddFileSet(files []FileInfo) error {
 // http or https remote name. Errors beyond AddFile's: E_INVALIDARG for no ranges, E_NOTIMPL for
 // an upload job, BG_E_INVALID_RANGE for a zero length, an offset of LengthToEOF or a range that
 // runs past 2^64, BG_E_OVERLAPPING_RANGES for ranges that share a byte, BG_E_TOO_MANY_RANGES_IN_FILE
-// over the MaxRangesPerFile limit.
+// over the MaxRangesPerFile limit, BG_E_UNSUPPORTED_JOB_CONFIGURATION when the job uses dynamic
+// content or on-demand mode.
 func (j *Job) AddFileWithRanges(remoteURL, localName string, ranges []FileRange) error {
 	if len(ranges) == 0 {
 		// Still check access first, like every other call.

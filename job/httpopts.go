@@ -124,7 +124,9 @@ func defaultMethod(t Type) string {
 func (c *core) customMethod() bool { return c.httpMethod != "" }
 
 // SetHttpMethod replaces the job's HTTP verb (IBackgroundCopyJobHttpOptions2::SetHttpMethod). A
-// custom verb pins the job at FOREGROUND priority; setting the default verb changes nothing.
+// custom verb pins the job at FOREGROUND priority; setting the job type's default verb ("GET" for
+// downloads, "BITS_POST" for uploads) removes a custom one, and the priority, left as it is, may
+// change again.
 // Errors: E_INVALIDARG for a string that is not an HTTP token,
 // BG_E_READ_ONLY_PROPERTY_AFTER_RESUME once the job has been resumed,
 // BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD when the job uses dynamic content or on-demand mode,
@@ -142,6 +144,7 @@ func (j *Job) SetHttpMethod(method string) error { //nolint:revive // BITS spell
 	return j.set(state.SetHttpMethod, "SetHttpMethod", arg, func() hresult.Code {
 		c := j.c
 		if method == defaultMethod(c.typ) {
+			c.httpMethod = ""
 			return hresult.S_OK
 		}
 		if c.props.dynamicContent || c.props.onDemand {

@@ -78,7 +78,7 @@ func (j *Job) GetDisplayName() (string, error) {
 }
 
 // SetDescription changes the description (IBackgroundCopyJob::SetDescription):
-// BG_E_STRING_TOO_LONG over 1,024 characters.
+// BG_E_STRING_TOO_LONG over 1,024 characters, E_INVALIDARG for text with a NUL or invalid UTF-8.
 func (j *Job) SetDescription(desc string) error {
 	return j.set(state.SetDescription, "SetDescription", textArg(desc, MaxDescription, hresult.BG_E_STRING_TOO_LONG),
 		func() hresult.Code { j.c.desc = desc; return hresult.S_OK })
@@ -230,8 +230,9 @@ func (j *Job) GetMaximumDownloadTime() (uint32, error) {
 // SetProxySettings chooses how the job reaches servers (IBackgroundCopyJob::SetProxySettings).
 // The lists are space-separated and must be empty unless usage is ProxyOverride, which needs a
 // proxy list. E_NOTIMPL for an undefined usage, E_INVALIDARG for lists that do not fit the
-// usage, BG_E_PROXY_LIST_TOO_LARGE and BG_E_PROXY_BYPASS_LIST_TOO_LARGE over 32,767 characters.
-// The entries themselves are checked when the job transfers.
+// usage or hold a NUL or invalid UTF-8, BG_E_PROXY_LIST_TOO_LARGE and
+// BG_E_PROXY_BYPASS_LIST_TOO_LARGE over 32,767 characters. The entries themselves are checked
+// when the job transfers.
 func (j *Job) SetProxySettings(usage ProxyUsage, proxyList, bypassList string) error {
 	arg := hresult.S_OK
 	switch {
@@ -273,7 +274,8 @@ func (j *Job) GetProxySettings() (ProxySettings, error) {
 // and no callback took the notification (IBackgroundCopyJob2::SetNotifyCmdLine). program must be
 // an absolute path of at most MAX_PATH characters (no search path is used); parameters, at most
 // 4,000 characters, conventionally start with the program itself. Two empty strings remove the
-// command line. Errors: E_INVALIDARG for parameters without a program or a relative program,
+// command line. Errors: E_INVALIDARG for parameters without a program, a relative program or
+// text with a NUL or invalid UTF-8,
 // BG_E_STRING_TOO_LONG, BG_E_INVALID_STATE for a final job. The program runs as the caller.
 func (j *Job) SetNotifyCmdLine(program, parameters string) error {
 	arg := hresult.S_OK
@@ -319,8 +321,8 @@ type Credentials struct {
 // SetCredentials adds or replaces the credentials for one (target, scheme) pair
 // (IBackgroundCopyJob2::SetCredentials). Only the owner may call it. Errors:
 // BG_E_INVALID_AUTH_TARGET, BG_E_INVALID_AUTH_SCHEME, BG_E_USERNAME_TOO_LARGE (over 300),
-// BG_E_PASSWORD_TOO_LARGE (over 65,535), E_INVALIDARG for an empty user name with BASIC or
-// DIGEST or a password without a user name, BG_E_INVALID_STATE for a final job. Credentials
+// BG_E_PASSWORD_TOO_LARGE (over 65,535), E_INVALIDARG for an empty user name with BASIC, DIGEST
+// or PASSPORT, a password without a user name, or text with a NUL or invalid UTF-8, BG_E_INVALID_STATE for a final job. Credentials
 // cannot be read back.
 func (j *Job) SetCredentials(cr Credentials) error {
 	arg := hresult.S_OK
@@ -352,7 +354,8 @@ func (j *Job) SetCredentials(cr Credentials) error {
 
 // RemoveCredentials removes the credentials of one (target, scheme) pair
 // (IBackgroundCopyJob2::RemoveCredentials): S_OK, or S_FALSE when there were none. Only the
-// owner may call it.
+// owner may call it. Errors: BG_E_INVALID_AUTH_TARGET, BG_E_INVALID_AUTH_SCHEME,
+// BG_E_INVALID_STATE for a final job.
 func (j *Job) RemoveCredentials(target AuthTarget, scheme AuthScheme) (hresult.Code, error) {
 	arg := hresult.S_OK
 	switch {

@@ -32,7 +32,9 @@ func (j *Job) GetReplyData() ([]byte, error) {
 // SetReplyFileName chooses where an upload-reply job's reply is written
 // (IBackgroundCopyJob2::SetReplyFileName): an absolute path of at most MAX_PATH characters in a
 // directory that exists, or "" to let bitsemu choose a name beside the upload file. E_NOTIMPL for
-// other job types, E_INVALIDARG for a bad name, BG_E_INVALID_STATE once the reply download began.
+// other job types, E_INVALIDARG for a bad name, ERROR_PATH_NOT_FOUND when its directory does not
+// exist, E_ACCESSDENIED when it cannot be written, BG_E_INVALID_STATE once the reply download
+// began.
 func (j *Job) SetReplyFileName(name string) (err error) {
 	o, err := j.beginChange(state.SetReplyFileName, "SetReplyFileName")
 	if err != nil {

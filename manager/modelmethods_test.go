@@ -263,7 +263,9 @@ func (h *modelHarness) setterOn(j *modelJob, u int, hd *job.Job) {
 			setOutcome(j, u, false, arg, okIf(!j.resumed, hresult.BG_E_READ_ONLY_PROPERTY_AFTER_RESUME), apply),
 			func() error { return hd.SetHttpMethod(m) },
 			func() {
-				if !def { // setting the default verb is a no-op
+				if def { // the default verb removes a custom one; the priority stays
+					j.httpMethod = ""
+				} else {
 					j.httpMethod, j.priority = m, job.Foreground
 				}
 			})
