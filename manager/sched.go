@@ -42,8 +42,9 @@ type sched struct {
 	mu      sync.Mutex
 	queue   queue // QUEUED jobs, by priority, in the order they became QUEUED
 	runs    map[uuid.UUID]*run
-	bgRun   *run // the running background job, if any
-	manual  bool // WithManualTransfers: no queue, no transfers, no timers
+	live    map[uuid.UUID]*run // by job, its latest run whose worker has not returned
+	bgRun   *run               // the running background job, if any
+	manual  bool               // WithManualTransfers: no queue, no transfers, no timers
 	offline bool
 	closed  bool
 	timers  map[uuid.UUID]*jobTimers
@@ -71,6 +72,7 @@ type run struct {
 	slice    clock.Timer
 	deadline clock.Timer   // the maximum download time
 	done     chan struct{} // closed when the run's worker has returned (or never started)
+	prev     *run          // the job's previous run, if its worker had not returned when this one was reserved
 }
 
 // jobTimers are the timers of a job in TRANSIENT_ERROR.
@@ -85,6 +87,7 @@ func newSched(m *Manager, cf *config) *sched {
 		slice:   cf.slice,
 		manual:  cf.manual,
 		runs:    make(map[uuid.UUID]*run),
+		live:    make(map[uuid.UUID]*run),
 		timers:  make(map[uuid.UUID]*jobTimers),
 		expiry:  make(map[uuid.UUID]clock.Timer),
 		idleFor: cf.inactivity,
@@ -315,6 +318,8 @@ func (s *sched) reserve(j *job.Engine, p job.Priority) *run {
 	r.fg.Store(p == job.Foreground)
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	s.runs[j.ID()] = r
+	r.prev = s.live[j.ID()]
+	s.live[j.ID()] = r
 	if !r.fg.Load() {
 		s.bgRun = r
 	}
@@ -401,6 +406,10 @@ func (s *sched) sliceEnd(r *run) {
 func (s *sched) workerDone(r *run) {
 	close(r.done)
 	s.mu.Lock()
+	if s.live[r.j.ID()] == r {
+		delete(s.live, r.j.ID())
+	}
+	r.prev = nil
 	s.workers--
 	if s.workers == 0 {
 		s.idle.Broadcast()

@@ -17,6 +17,17 @@ import (
 // Complete, a time slice, a timer, the network).
 func (s *sched) work(r *run, v job.TransferView) {
 	defer s.workerDone(r)
+	if prev := r.prev; prev != nil {
+		// One transfer per job at a time: the worker of the job's previous run (ended by the
+		// network, a time slice, a pre-emption) may still be writing the temporary file. Its
+		// context is cancelled; this run starts once it has returned.
+		select {
+		case <-prev.done:
+		case <-r.ctx.Done():
+			return
+		}
+		v = r.j.TransferView() // what the previous worker left
+	}
 	j := r.j
 	opts := transfer.Options{
 		Headers:        v.Headers,
