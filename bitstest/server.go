@@ -26,6 +26,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/bitsemu/bitsemu/internal/sockq"
 )
 
 // Server is an HTTP or HTTPS server, on loopback or on a [Network], that serves a set of files
@@ -58,8 +60,11 @@ type Server struct {
 
 	srv *httptest.Server // loopback servers
 	// For a loopback server's Quiet: connections between reading a request and handing over
-	// its answer, handlers running, and handlers parked in a wait by design.
+	// its answer, handlers running, and handlers parked in a wait by design; the open
+	// connections and their states.
 	activeConns, handlers, parked atomic.Int64
+	connMu                        sync.Mutex
+	conns                         map[net.Conn]http.ConnState
 
 	// Servers on a Network.
 	net      *Network
@@ -111,6 +116,7 @@ func NewTLSServer(files map[string][]byte, faults ...Fault) *Server {
 
 func newServer(files map[string][]byte, faults []Fault, useTLS bool) *Server {
 	s := newState(files, faults)
+	s.conns = make(map[net.Conn]http.ConnState)
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.handlers.Add(1)
 		defer s.handlers.Add(-1)
@@ -119,18 +125,20 @@ func newServer(files map[string][]byte, faults []Fault, useTLS bool) *Server {
 			return func() { s.parked.Add(-1) }
 		})
 	}))
-	var connMu sync.Mutex
-	active := make(map[net.Conn]bool)
 	s.srv.Config.ConnState = func(c net.Conn, st http.ConnState) {
-		connMu.Lock()
-		defer connMu.Unlock()
-		was, now := active[c], st == http.StateActive
+		s.connMu.Lock()
+		defer s.connMu.Unlock()
+		was := s.conns[c]
+		switch st {
+		case http.StateClosed, http.StateHijacked:
+			delete(s.conns, c)
+		default:
+			s.conns[c] = st
+		}
 		switch {
-		case now && !was:
-			active[c] = true
+		case st == http.StateActive && was != http.StateActive:
 			s.activeConns.Add(1)
-		case !now && was:
-			delete(active, c)
+		case st != http.StateActive && was == http.StateActive:
 			s.activeConns.Add(-1)
 		}
 	}
@@ -153,7 +161,19 @@ func (s *Server) Quiet() bool {
 		return s.net.Quiet()
 	}
 	p := s.parked.Load()
-	return s.handlers.Load() == p && s.activeConns.Load() <= p
+	if s.handlers.Load() != p || s.activeConns.Load() > p {
+		return false
+	}
+	// A request whose bytes wait unread on a connection the server has not started on (on
+	// Linux, where the system tells) is a request under way.
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	for c, st := range s.conns {
+		if st != http.StateActive && sockq.Unread(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // live holds the servers and networks not yet closed, for a Harness's steps.

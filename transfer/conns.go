@@ -5,6 +5,8 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+
+	"github.com/bitsemu/bitsemu/internal/sockq"
 )
 
 type dialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -38,13 +40,13 @@ func (cs *conns) wrap(dial dialFunc) dialFunc {
 }
 
 // quiet reports whether every connection has a read waiting on it and holds no byte that
-// arrived unread, as far as the system tells (see unread): then nothing moves on the client's
+// arrived unread, as far as the system tells (sockq.Unread): then nothing moves on the client's
 // side until a peer sends.
 func (cs *conns) quiet() bool {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	for t := range cs.open {
-		if t.reading.Load() == 0 || unread(t.Conn) {
+		if t.reading.Load() == 0 || sockq.Unread(t.Conn) {
 			return false
 		}
 	}

@@ -1,16 +1,22 @@
-package transfer
+// Package sockq tells whether bytes received on a connection wait unread in the system's
+// socket buffer, for the engine's and the test servers' notion of a quiet network.
+package sockq
 
 import (
+	"crypto/tls"
 	"net"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
-// unread reports whether the system holds bytes received on c that nobody has read yet
+// Unread reports whether the system holds bytes received on c that nobody has read yet
 // (SIOCINQ). A connection that is not a system socket (an in-memory one) reports false: its
 // network tells by itself.
-func unread(c net.Conn) bool {
+func Unread(c net.Conn) bool {
+	if t, ok := c.(*tls.Conn); ok {
+		c = t.NetConn()
+	}
 	sc, ok := c.(syscall.Conn)
 	if !ok {
 		return false
