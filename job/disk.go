@@ -474,3 +474,11 @@ func (e *Engine) SchedInfo() (Type, Priority) {
 	defer j.c.mu.Unlock()
 	return j.c.typ, j.c.priority
 }
+
+// State returns the job's state, without GetState's access check and without the copy a
+// TransferView makes (for the service).
+func (e *Engine) State() state.State {
+	e.c.mu.Lock()
+	defer e.c.mu.Unlock()
+	return e.c.st
+}

@@ -23,7 +23,7 @@ type Engine struct {
 }
 
 func init() {
-	jobhook.EngineOf = func(j *Job) *Engine { return j.c.eng }
+	jobhook.EngineOf = func(j *Job) *Engine { return &j.c.eng }
 	jobhook.CallerOf = func(j *Job) *Caller { return j.caller }
 }
 

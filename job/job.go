@@ -168,7 +168,7 @@ type Job struct {
 
 type core struct {
 	mu  sync.Mutex
-	eng *Engine // the service's side of the job, made once; never changes
+	eng Engine // the service's side of the job, set once by New
 	jobState
 }
 
@@ -249,7 +249,7 @@ func New(env *Env, caller *Caller, id uuid.UUID, displayName string, t Type) (*J
 		modified:    now,
 	}}
 	c.props.init()
-	c.eng = &Engine{Job: Job{c: c, caller: caller}}
+	c.eng = Engine{Job: Job{c: c, caller: caller}}
 	return &Job{c: c, caller: caller}, nil
 }
 

@@ -196,4 +196,4 @@ func TestKeepFailureChangesNothing(t *testing.T) {
 }
 
 // eng is the service's side of j.
-func eng(j *Job) *Engine { return j.c.eng }
+func eng(j *Job) *Engine { return &j.c.eng }

@@ -142,7 +142,7 @@ func (s *sched) changed(j *job.Engine, ch job.Change) {
 	// late must not undo what a newer one set up (dequeue a job queued again, end the run of
 	// a job picked again, stop the timers of a job back in TRANSIENT_ERROR). So the job's
 	// state now decides, read under s.mu (the order decide uses too).
-	now := j.TransferView().State
+	now := j.State()
 	if ch.From == state.Queued && now != state.Queued {
 		s.queue.remove(id)
 	}
