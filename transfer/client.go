@@ -60,8 +60,9 @@ func New(cfg Config) *Client {
 }
 
 // Quiet reports whether the Client's side of every connection it has open waits on the peer: a
-// read is under way on each, and (on Linux, where the system tells) no byte that arrived waits
-// unread. A connection being set up, or a handshake being checked, is not quiet. A transfer that
+// connection is open, none is being dialed, a read is under way on each, and (on Linux, where the
+// system tells) no byte that arrived waits unread. A connection being set up, or a handshake
+// being checked, is not quiet. A transfer that
 // waits on its peer while Quiet holds and Reads does not change has heard nothing: its peer is
 // silent.
 func (c *Client) Quiet() bool { return c.conns.quiet() }

@@ -16,35 +16,45 @@ type dialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 // whose bytes have arrived but are not read yet (Client.Quiet), and whether any byte arrived
 // since it last looked (Client.Reads).
 type conns struct {
-	mu    sync.Mutex
-	open  map[*trackedConn]struct{}
-	reads atomic.Uint64
+	mu      sync.Mutex
+	open    map[*trackedConn]struct{}
+	dialing int // dials under way
+	reads   atomic.Uint64
 }
 
 // wrap returns dial with every connection it makes followed.
 func (cs *conns) wrap(dial dialFunc) dialFunc {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		cs.mu.Lock()
+		cs.dialing++
+		cs.mu.Unlock()
 		c, err := dial(ctx, network, addr)
+		cs.mu.Lock()
+		defer cs.mu.Unlock()
+		cs.dialing--
+		cs.reads.Add(1) // a dial that ended is news too
 		if err != nil {
 			return nil, err
 		}
 		t := &trackedConn{Conn: c, cs: cs}
-		cs.mu.Lock()
 		if cs.open == nil {
 			cs.open = make(map[*trackedConn]struct{})
 		}
 		cs.open[t] = struct{}{}
-		cs.mu.Unlock()
 		return t, nil
 	}
 }
 
-// quiet reports whether every connection has a read waiting on it and holds no byte that
-// arrived unread, as far as the system tells (sockq.Unread): then nothing moves on the client's
-// side until a peer sends.
+// quiet reports whether a connection is open, none is being dialed, and every connection has a
+// read waiting on it and holds no byte that arrived unread, as far as the system tells
+// (sockq.Unread): then nothing moves on the client's side until a peer sends. With no connection
+// open, a client that waits is still setting one up.
 func (cs *conns) quiet() bool {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
+	if cs.dialing > 0 || len(cs.open) == 0 {
+		return false
+	}
 	for t := range cs.open {
 		if t.reading.Load() == 0 || sockq.Unread(t.Conn) {
 			return false
