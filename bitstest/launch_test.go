@@ -1,12 +1,9 @@
 package bitstest_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -19,6 +16,7 @@ import (
 
 	"github.com/bitsemu/bitsemu/bitstest"
 	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/internal/childproc"
 	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
@@ -120,33 +118,10 @@ func TestLaunchRecorderScriptedFailuresLaunchAgain(t *testing.T) {
 	assert.Len(t, rec.For(engine.Of(j2).ID()), 1)
 }
 
-// child makes the test binary the notify program: it returns its path and a function listing
-// the argument vectors of its runs so far.
+// child makes the test binary the notify program (see childproc.Start).
 func child(t *testing.T, exit int) (string, func() [][]string) {
 	t.Helper()
-	prog, err := filepath.Abs(os.Args[0])
-	require.NoError(t, err)
-	out := filepath.Join(t.TempDir(), "runs.jsonl")
-	t.Setenv(envChildOut, out)
-	t.Setenv(envChildExit, strconv.Itoa(exit))
-	t.Setenv("GORACE", "atexit_sleep_ms=0") // a race-enabled child would sleep before exiting
-	return prog, func() [][]string {
-		f, err := os.Open(out)
-		if errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
-		require.NoError(t, err)
-		defer f.Close()
-		var all [][]string
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			var args []string
-			require.NoError(t, json.Unmarshal(sc.Bytes(), &args))
-			all = append(all, args)
-		}
-		require.NoError(t, sc.Err())
-		return all
-	}
+	return childproc.Start(t, exit)
 }
 
 // Forwarded to notify.ExecLauncher, the launches run real processes and record their outcome;
@@ -172,7 +147,7 @@ func TestLaunchRecorderForwardsToRealPrograms(t *testing.T) {
 	require.Equal(t, 2, rec.Len())
 	assert.Equal(t, bitstest.ExitCode(1), rec.Launches()[1].Err)
 
-	t.Setenv(envChildExit, "0")
+	childproc.SetExit(t, 0)
 	h.Step(time.Minute)
 	assert.Len(t, runs(), 2)
 	require.Equal(t, 3, rec.Len())

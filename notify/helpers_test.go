@@ -1,13 +1,9 @@
 package notify_test
 
 import (
-	"bufio"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -16,83 +12,25 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/internal/childproc"
 	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/state"
 )
 
-// The test binary doubles as the notify command-line program: with BITSEMU_NOTIFY_CHILD set it
-// appends its os.Args, as one JSON line, to the file BITSEMU_NOTIFY_OUT names and exits with
-// the code in BITSEMU_NOTIFY_EXIT.
-const (
-	envChild = "BITSEMU_NOTIFY_CHILD"
-	envOut   = "BITSEMU_NOTIFY_OUT"
-	envExit  = "BITSEMU_NOTIFY_EXIT"
-)
-
 func TestMain(m *testing.M) {
-	if os.Getenv(envChild) != "" {
-		os.Exit(childMain())
-	}
+	childproc.Main() // the test binary doubles as the notify command-line program
 	os.Exit(m.Run())
 }
 
-func childMain() int {
-	b, err := json.Marshal(os.Args)
-	if err != nil {
-		return 100
-	}
-	f, err := os.OpenFile(os.Getenv(envOut), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
-	if err != nil {
-		return 101
-	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		return 102
-	}
-	if err := f.Close(); err != nil {
-		return 103
-	}
-	code, err := strconv.Atoi(os.Getenv(envExit))
-	if err != nil {
-		return 104
-	}
-	return code
-}
-
-// child makes the test binary the notify program of this test: it returns the program's
-// absolute path and a function listing the argument vectors of its runs so far. exit is the
-// code each run exits with; setChildExit changes it.
+// child makes the test binary the notify program of this test (see childproc.Start).
 func child(t *testing.T, exit int) (prog string, runs func() [][]string) {
 	t.Helper()
-	prog, err := filepath.Abs(os.Args[0])
-	require.NoError(t, err)
-	out := filepath.Join(t.TempDir(), "runs.jsonl")
-	t.Setenv(envChild, "1")
-	t.Setenv(envOut, out)
-	// A race-enabled child would otherwise sleep a second before exiting 0.
-	t.Setenv("GORACE", "atexit_sleep_ms=0")
-	setChildExit(t, exit)
-	return prog, func() [][]string {
-		f, err := os.Open(out)
-		if errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
-		require.NoError(t, err)
-		defer f.Close()
-		var all [][]string
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			var args []string
-			require.NoError(t, json.Unmarshal(sc.Bytes(), &args))
-			all = append(all, args)
-		}
-		require.NoError(t, sc.Err())
-		return all
-	}
+	return childproc.Start(t, exit)
 }
 
-func setChildExit(t *testing.T, exit int) { t.Setenv(envExit, strconv.Itoa(exit)) }
+func setChildExit(t *testing.T, exit int) { childproc.SetExit(t, exit) }
 
 // recorder is a Callback2 that records what it is called with. Its fields are guarded by mu;
 // the hooks run outside the lock and decide what a call returns (nil when unset).
