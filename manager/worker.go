@@ -3,6 +3,7 @@ package manager
 import (
 	"errors"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/bitsemu/bitsemu/hresult"
@@ -96,9 +97,9 @@ func sizeLeft(v job.TransferView, i int) (bool, uint64) {
 		if f.Done && f.Total != job.SizeUnknown {
 			n = f.Total
 		}
-		used += min(n, v.MaxDownloadSize-min(used, v.MaxDownloadSize))
+		used += min(n, v.MaxDownloadSize-used) // never past the cap, never overflowing
 	}
-	return true, v.MaxDownloadSize - min(used, v.MaxDownloadSize)
+	return true, v.MaxDownloadSize - used
 }
 
 // fetchFile transfers file i and marks it done. It reports whether the job should go on with
@@ -177,23 +178,19 @@ type fileObserver struct {
 }
 
 // Waiting counts the transfers that wait on their peer, for Manager.WaitIdle.
-func (o *fileObserver) Waiting(w bool) {
-	if w {
-		o.s.waiting.Add(1)
-		return
-	}
-	o.s.waiting.Add(-1)
-	o.s.m.activity()
-}
+func (o *fileObserver) Waiting(w bool) { o.count(&o.s.waiting, w) }
 
 // Sleeping counts the transfers that wait on the clock alone (the bandwidth limit), for
 // Manager.WaitIdle.
-func (o *fileObserver) Sleeping(w bool) {
+func (o *fileObserver) Sleeping(w bool) { o.count(&o.s.sleeping, w) }
+
+// count adds this transfer to n while a wait lasts; the wait's end is activity.
+func (o *fileObserver) count(n *atomic.Int64, w bool) {
 	if w {
-		o.s.sleeping.Add(1)
+		n.Add(1)
 		return
 	}
-	o.s.sleeping.Add(-1)
+	n.Add(-1)
 	o.s.m.activity()
 }
 
