@@ -141,8 +141,8 @@ func WithLauncher(l notify.Launcher) Option { return func(cf *config) { cf.launc
 func WithLogger(l *slog.Logger) Option { return func(cf *config) { cf.logger = l } }
 
 // WithRandom makes the manager draw job GUIDs from r instead of the system's random source, so
-// that a simulation given the same seed gives its jobs the same GUIDs every run. r must be safe
-// for the manager's concurrent use when jobs are created concurrently.
+// that a simulation given the same seed gives its jobs the same GUIDs every run. The manager
+// serialises its reads of r. A GUID r cannot give (a read error) comes from the system's source.
 func WithRandom(r io.Reader) Option { return func(cf *config) { cf.random = r } }
 
 // Manager is the service: one job queue shared by every connected application.
@@ -240,17 +240,17 @@ func (m *Manager) SetNetworkAvailable(available bool) {
 }
 
 // SilentAfter is how long, in real time, every transfer still running must have waited on its
-// peer, with nothing arriving, the client's side of every connection waiting on its peer (transfer.Client.Quiet) and no
-// job changing, for WaitIdle to count the peers as silent. A
-// peer that sends nothing for that long while the clock stands still counts as idle: its stall
-// then runs on the manager's clock, so that stepping a virtual clock past the no-progress
-// timeout fails the job as BITS would.
+// peer, with nothing arriving, the client's side of every connection waiting too
+// (transfer.Client.Quiet) and no job changing, for WaitIdle to count the peers as silent. A peer
+// that sends nothing for that long while the clock stands still counts as idle: its stall then
+// runs on the manager's clock, so that stepping a virtual clock past the no-progress timeout
+// fails the job as BITS would.
 const SilentAfter = 100 * time.Millisecond
 
 // WaitIdle blocks until the engine is quiescent: no notification is being delivered, and every
-// transfer has either returned or is waiting on a peer that sends nothing (for SilentAfter of
-// real time). What waits on a timer (a retry delay, a notification retry, a stall timeout) does
-// not count: on a virtual clock it happens when the clock is stepped. WaitIdle returns ctx's
+// transfer has either returned, waits on the clock alone (the bandwidth limit), or waits on a
+// peer that sends nothing (for SilentAfter of real time). What waits on a timer (a retry delay, a
+// notification retry, a stall timeout) does not count: on a virtual clock it happens when the clock is stepped. WaitIdle returns ctx's
 // error, with what was still busy, when ctx ends first.
 //
 // With a clock.Virtual every engine action (the scheduler's pick, a transfer's start, a timer, a
