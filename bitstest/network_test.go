@@ -609,7 +609,9 @@ func TestServerOnNetworkCloseReportsStuckConnections(t *testing.T) {
 		resp.Body.Close()
 		start = time.Now()
 		s2.Close()
-		assert.Zero(t, time.Since(start))
+		// http.Server.Shutdown polls a connection that has not yet gone idle every few
+		// milliseconds, so a little virtual time may pass; never the bound.
+		assert.Less(t, time.Since(start), time.Second)
 		assert.Empty(t, report.String())
 	})
 }
