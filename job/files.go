@@ -26,8 +26,16 @@ type fileCore struct {
 	tempCreated   bool   // the temporary file was created and not removed since
 	kept          bool   // Complete renamed the temporary file to the local name
 	validator     string // the remote file's version (SetFileValidator)
+	durable       uint64 // of transferred, the bytes the service reported on disk (FileSynced)
 	headers       string
 	tempID        fileID // the temporary file's identity; zero until created (or unknown)
+}
+
+// setTransferred records that the temporary file holds n bytes of the output; those on disk
+// stay on disk only up to n.
+func (fc *fileCore) setTransferred(n uint64) {
+	fc.transferred = n
+	fc.durable = min(fc.durable, n)
 }
 
 // File is a handle to one file of a job (IBackgroundCopyFile through IBackgroundCopyFile5).
@@ -102,7 +110,11 @@ func (j *Job) addFiles(m state.Method, name string, files []bits.FileInfo, range
 		wall = time.Now()
 	}
 	// Arguments.
-	kinds := make([]remoteKind, len(files))
+	var one [1]remoteKind // AddFile's one file needs no allocation
+	kinds := one[:]
+	if len(files) > 1 {
+		kinds = make([]remoteKind, len(files))
+	}
 	for i, fi := range files {
 		kind, ok := parseRemote(fi.RemoteName)
 		if !ok {
@@ -346,7 +358,7 @@ func (f *File) SetValidationState(valid bool) (err error) {
 	o.touch()
 	if !valid {
 		f.f.done = false
-		f.f.transferred = 0
+		f.f.setTransferred(0)
 		c.errInfo = &errorRecord{ctx: bits.ContextRemoteFile, code: hresult.BG_E_VALIDATION_FAILED, file: f.f, protocol: protocolOf(f.f)}
 		c.errorCount++
 		o.move(state.Error, 0)

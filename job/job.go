@@ -251,7 +251,7 @@ func New(env *Env, caller *Caller, id uuid.UUID, displayName string, t bits.JobT
 	}}
 	c.props.init()
 	c.eng = Engine{Job: Job{c: c, caller: caller}}
-	return &Job{c: c, caller: caller}, nil
+	return &c.eng.Job, nil // the creator's handle
 }
 
 // As returns a handle to the same job for another caller.
@@ -300,6 +300,7 @@ func GUIDString(id uuid.UUID) string { return guid(id) }
 type op struct {
 	j      *Job
 	name   string
+	ev     state.Event // for an engine event: the name is "Fire(event)", made only for an error
 	method state.Method
 	n      int       // changes held in buf
 	buf    [2]Change // the first changes, without an allocation
@@ -386,12 +387,20 @@ func (c *core) canAccess(id Identity) bool { return id.Admin || id.SID == c.owne
 
 // fail builds the error for the call, with the job and its current state.
 func (o *op) fail(code hresult.Code) error {
-	return &hresult.Error{Op: o.name, Job: guid(o.j.c.id), State: o.j.c.st.String(), Code: code}
+	return &hresult.Error{Op: o.opName(), Job: guid(o.j.c.id), State: o.j.c.st.String(), Code: code}
 }
 
 // failErr is fail with an underlying cause.
 func (o *op) failErr(code hresult.Code, cause error) error {
-	return &hresult.Error{Op: o.name, Job: guid(o.j.c.id), State: o.j.c.st.String(), Code: code, Err: cause}
+	return &hresult.Error{Op: o.opName(), Job: guid(o.j.c.id), State: o.j.c.st.String(), Code: code, Err: cause}
+}
+
+// opName is the call's name, for its error.
+func (o *op) opName() string {
+	if o.name == "" && o.ev != 0 {
+		return "Fire(" + o.ev.String() + ")"
+	}
+	return o.name
 }
 
 // check applies the state rule of the call's method; a failure code becomes the error.

@@ -2,6 +2,7 @@ package job
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -79,7 +80,7 @@ type FileRecord struct {
 	LocalName       string
 	Ranges          []bits.FileRange
 	BytesTotal      uint64
-	BytesDone       uint64 // bytes of the output in the temporary file
+	BytesDone       uint64 // bytes of the output in the temporary file (on disk, when the job's changes are kept)
 	Completed       bool   // all bytes arrived
 	Validated       bool
 	ValidationSet   bool
@@ -125,12 +126,15 @@ func (c *core) record() Record {
 		DownloadTime: c.downloadTime(c.env.Clock.Now()),
 		Files:        make([]FileRecord, len(c.files)),
 	}
-	index := map[*fileCore]int{}
 	for i, fc := range c.files {
-		index[fc] = i
+		done := fc.transferred
+		if c.env.Keep != nil && !fc.done {
+			// Kept on disk: only what is on disk too (FileSynced).
+			done = min(done, fc.durable)
+		}
 		r.Files[i] = FileRecord{
 			RemoteName: fc.remote, LocalName: fc.local, Ranges: append([]bits.FileRange(nil), fc.ranges...),
-			BytesTotal: fc.total, BytesDone: fc.transferred, Completed: fc.done,
+			BytesTotal: fc.total, BytesDone: done, Completed: fc.done,
 			Validated: fc.validated, ValidationSet: fc.validationSet,
 			TempName: fc.tempName, TempCreated: fc.tempCreated, Kept: fc.kept,
 			Validator: fc.validator, ResponseHeaders: fc.headers,
@@ -140,7 +144,7 @@ func (c *core) record() Record {
 	if e := c.errInfo; e != nil {
 		r.Error = &ErrorRecord{Context: e.ctx, Code: e.code, File: -1, Protocol: e.protocol}
 		if e.file != nil {
-			r.Error.File = index[e.file]
+			r.Error.File = slices.Index(c.files, e.file)
 		}
 	}
 	return r
@@ -189,7 +193,7 @@ func Restore(env *Env, caller *Caller, r Record) (*Job, error) {
 		c.files[i] = &fileCore{
 			remote: f.RemoteName, local: f.LocalName, kind: kind,
 			ranges: append([]bits.FileRange(nil), f.Ranges...),
-			total:  f.BytesTotal, transferred: f.BytesDone, done: f.Completed,
+			total:  f.BytesTotal, transferred: f.BytesDone, durable: f.BytesDone, done: f.Completed,
 			validated: f.Validated, validationSet: f.ValidationSet,
 			tempName: f.TempName, tempCreated: f.TempCreated, kept: f.Kept,
 			validator: f.Validator, headers: f.ResponseHeaders,

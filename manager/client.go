@@ -62,12 +62,12 @@ func (c *Client) CreateJob(displayName string, t bits.JobType) (bits.Job, error)
 		}
 	}
 	eng := engine.Of(j)
-	m.insertLocked(eng, who)
+	e := m.insertLocked(eng, who)
 	m.mu.Unlock()
 	if err := m.storeNew(eng); err != nil {
 		return nil, err
 	}
-	m.sched.armExpiry(eng)
+	m.sched.armExpiry(e)
 	return j, nil
 }
 

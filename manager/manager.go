@@ -174,11 +174,13 @@ type Manager struct {
 	counted int
 }
 
+// entry is the manager's record of one job, found from the job through job.Engine.Service.
 type entry struct {
 	job    *job.Engine // the creator's handle; As gives others theirs
 	owner  string
 	exempt bool // the owner is exempt from the limits; the job is not in Manager.counted
 	pos    int
+	jobSched
 }
 
 // New returns an in-memory manager with BITS's default limits and the real clock. Its jobs last
@@ -354,20 +356,25 @@ func (m *Manager) JobCount() int {
 }
 
 // insert adds a job to the queue.
-func (m *Manager) insert(j *job.Engine, owner Identity) {
+func (m *Manager) insert(j *job.Engine, owner Identity) *entry {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.insertLocked(j, owner)
+	return m.insertLocked(j, owner)
 }
 
-func (m *Manager) insertLocked(j *job.Engine, owner Identity) {
+// insertLocked adds a job to the queue and attaches its entry to it (job.Engine.SetService).
+// Called with m.mu held, before the job is shared.
+func (m *Manager) insertLocked(j *job.Engine, owner Identity) *entry {
 	e := &entry{job: j, owner: owner.SID, exempt: owner.Exempt(), pos: len(m.order)}
+	e.expiry = timerNode{kind: timerExpiry, e: e}
+	j.SetService(e)
 	if !e.exempt {
 		m.counted++
 	}
 	m.jobs[j.ID()] = e
 	m.order = append(m.order, e)
 	m.perUser[owner.SID]++
+	return e
 }
 
 // observer removes jobs from the queue when they become final and follows owner changes.

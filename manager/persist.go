@@ -55,7 +55,7 @@ func Open(dir string, opts ...Option) (*Manager, error) {
 	m.noRead = resolveRoots([]string{dir})
 	m.env.Keep = m.keep
 	m.persistence.seqs = make(map[uuid.UUID]uint64, len(recs))
-	jobs := make([]*job.Engine, 0, len(recs))
+	jobs := make([]*entry, 0, len(recs))
 	for _, r := range recs {
 		h, err := job.Restore(&m.env, job.NewCaller(r.Owner), r)
 		if err != nil {
@@ -67,8 +67,7 @@ func Open(dir string, opts ...Option) (*Manager, error) {
 		if err := j.Reconcile(); err != nil {
 			m.persistErr(err)
 		}
-		m.insert(j, r.Owner)
-		jobs = append(jobs, j)
+		jobs = append(jobs, m.insert(j, r.Owner))
 	}
 	m.sched.restored(jobs)
 	return m, nil
@@ -225,22 +224,22 @@ func (m *Manager) closeStore() error {
 // restored schedules the jobs a manager found in its store: queued jobs are queued, jobs in
 // TRANSIENT_ERROR get their retry timers (or, when they waited for the network, which is
 // available when a manager starts, are queued at once), and every job gets its inactivity timer.
-func (s *sched) restored(jobs []*job.Engine) {
-	for _, j := range jobs {
-		s.armExpiry(j)
-		switch j.TransferView().State {
+func (s *sched) restored(jobs []*entry) {
+	for _, e := range jobs {
+		s.armExpiry(e)
+		switch e.job.State() {
 		case state.Queued:
 			s.mu.Lock()
-			s.queue.push(j)
+			s.queue.push(e)
 			s.mu.Unlock()
 		case state.TransientError:
-			if e := j.ErrorSnapshot(); e != nil {
-				if _, code, _ := e.GetError(); code == hresult.BG_E_NETWORK_DISCONNECTED {
-					_, _ = j.Fire(state.NetworkRestored)
+			if ei := e.job.ErrorSnapshot(); ei != nil {
+				if _, code, _ := ei.GetError(); code == hresult.BG_E_NETWORK_DISCONNECTED {
+					_, _ = e.job.Fire(state.NetworkRestored)
 					continue
 				}
 			}
-			s.armRetry(j)
+			s.armRetry(e)
 		}
 	}
 	s.kickSoon()

@@ -63,6 +63,28 @@ func TestSequentialWorkReusesOneGoroutine(t *testing.T) {
 	})
 }
 
+// Pieces handed over while a goroutine is on its way to the queue wait for it rather than wake
+// goroutines of their own: five quick pieces in a row leave at most two goroutines (the first,
+// and the helper it wakes when it finds more waiting).
+func TestPiecesWaitForAGoroutineOnItsWay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := newOwner()
+		o.mu.Lock()
+		for i := range 5 {
+			o.pool.Go(i)
+		}
+		o.mu.Unlock()
+		synctest.Wait()
+		assert.ElementsMatch(t, []int{0, 1, 2, 3, 4}, o.done)
+		assert.LessOrEqual(t, o.parked(), 2)
+		assert.GreaterOrEqual(t, o.parked(), 1)
+		o.mu.Lock()
+		o.pool.Close()
+		o.mu.Unlock()
+		o.pool.Wait()
+	})
+}
+
 // Pieces that overlap get a goroutine each; a goroutine idle for a whole linger period exits at
 // the reaper's next tick, and once all are idle, none is left.
 func TestIdleGoroutinesExitAfterLinger(t *testing.T) {
