@@ -52,7 +52,13 @@ func (e *Engine) OpenTemp(i int) (*os.File, error) {
 	if fc.tempName == "" {
 		fc.tempName = tempNameFor(c, fc)
 	}
-	dir, err := c.env.openDir(fc.local)
+	return o.openTemp(i, fc)
+}
+
+// openTemp is OpenTemp for fc, which is file i of the job, or its reply when i is -1. Called with
+// the job locked.
+func (o *op) openTemp(i int, fc *fileCore) (*os.File, error) {
+	dir, err := o.j.c.env.openDir(fc.local)
 	if err != nil {
 		return nil, o.failErr(fileCode(err), err)
 	}
@@ -120,9 +126,12 @@ func (e *Engine) Reconcile() error {
 	o := j.beginEngine("Reconcile")
 	defer o.end()
 	var first error
-	for i, fc := range c.files {
+	for i, fc := range c.withReply() {
 		if !fc.tempCreated || fc.kept {
 			continue
+		}
+		if i == len(c.files) {
+			i = replyIndex
 		}
 		if err := o.reconcile(i, fc); err != nil && first == nil {
 			first = o.failErr(fileCode(err), err)
@@ -163,9 +172,10 @@ func (o *op) reconcile(i int, fc *fileCore) error {
 	return nil
 }
 
-// setTransferred records that file i holds n bytes, reporting a change when it differs.
+// setTransferred records that file i (the reply when i is replyIndex) holds n bytes, reporting a
+// change when it differs.
 func (o *op) setTransferred(i int, n uint64) {
-	fc := o.j.c.files[i]
+	fc := o.j.c.fileAt(i)
 	if fc.transferred == n {
 		return
 	}
@@ -196,7 +206,7 @@ func (c *core) completeFiles() (doomed []*fileCore, verified bool, err error) {
 			d.Close()
 		}
 	}()
-	for _, fc := range c.files {
+	for _, fc := range c.withReply() {
 		if !fc.done || fc.kept || !fc.tempCreated {
 			continue
 		}
@@ -255,7 +265,7 @@ func renamedBefore(dir *os.Root, fc *fileCore) bool {
 // temps returns the files whose temporary file exists. Called with the job locked.
 func (c *core) temps() []*fileCore {
 	var out []*fileCore
-	for _, fc := range c.files {
+	for _, fc := range c.withReply() {
 		if fc.tempCreated {
 			out = append(out, fc)
 		}
