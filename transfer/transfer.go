@@ -184,6 +184,10 @@ type Config struct {
 	// ChunkSize is the size of each read, and so the most data a cut connection can lose
 	// before it is recorded. Zero means 256 KiB.
 	ChunkSize int
+	// FragmentSize is the size of the fragments an upload sends, and so the most data a cut
+	// connection makes it send again. Zero means DefaultFragmentSize (8 MiB); a server that
+	// refuses a fragment as too large (413) gets smaller ones.
+	FragmentSize int64
 	// Dial, when not nil, makes every network connection the Client opens: to HTTP and HTTPS
 	// servers and to proxies alike (TLS is layered on top of the connection Dial returns).
 	// nil means a net.Dialer's DialContext.
