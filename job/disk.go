@@ -347,6 +347,8 @@ type TransferView struct {
 
 	// RetryDelay is the minimum retry delay.
 	RetryDelay time.Duration
+	// NoProgressTimeout is the no-progress timeout; 0 means the job never retries.
+	NoProgressTimeout time.Duration
 	// NoProgressDeadline is when the no-progress timeout runs out, counted from the first
 	// transient error without progress since; zero when the clock is not running.
 	NoProgressDeadline time.Time
@@ -379,21 +381,22 @@ func (e *Engine) TransferView() TransferView {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	v := TransferView{
-		Type:            c.typ,
-		State:           c.st,
-		Priority:        c.priority,
-		Headers:         c.headers,
-		Method:          c.httpMethod,
-		Credentials:     append([]Credentials(nil), c.creds...),
-		ProxyUsage:      c.proxyUsage,
-		ProxyList:       c.proxyList,
-		ProxyBypass:     c.proxyBypass,
-		SecurityFlags:   c.security,
-		DynamicContent:  c.props.dynamicContent,
-		MaxDownloadSize: c.props.maxDownloadSize,
-		RetryDelay:      time.Duration(c.retryDelay) * time.Second,
-		Modified:        c.modified,
-		Files:           make([]FileView, len(c.files)),
+		Type:              c.typ,
+		State:             c.st,
+		Priority:          c.priority,
+		Headers:           c.headers,
+		Method:            c.httpMethod,
+		Credentials:       append([]Credentials(nil), c.creds...),
+		ProxyUsage:        c.proxyUsage,
+		ProxyList:         c.proxyList,
+		ProxyBypass:       c.proxyBypass,
+		SecurityFlags:     c.security,
+		DynamicContent:    c.props.dynamicContent,
+		MaxDownloadSize:   c.props.maxDownloadSize,
+		RetryDelay:        time.Duration(c.retryDelay) * time.Second,
+		NoProgressTimeout: time.Duration(c.noProgress) * time.Second,
+		Modified:          c.modified,
+		Files:             make([]FileView, len(c.files)),
 	}
 	if !c.noProgressSince.IsZero() {
 		v.NoProgressDeadline = c.noProgressSince.Add(time.Duration(c.noProgress) * time.Second)

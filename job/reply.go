@@ -19,7 +19,8 @@ type ReplyProgress struct {
 
 // GetReplyProgress returns the progress of an upload-reply job's reply
 // (IBackgroundCopyJob2::GetReplyProgress): BytesTotal is SizeUnknown until the reply's download
-// starts, then its size once the server gave it. E_NOTIMPL for other job types.
+// starts, 0 from then until the server gave the reply's size, then that size. E_NOTIMPL for
+// other job types.
 func (j *Job) GetReplyProgress() (ReplyProgress, error) {
 	return get(j, state.GetReplyProgress, "GetReplyProgress", func(c *core) ReplyProgress {
 		if c.reply == nil {

@@ -122,7 +122,10 @@ func (e *Engine) OpenReply() (*os.File, error) {
 	}
 	if c.reply == nil {
 		kind, _ := parseRemote(c.session.ReplyURL)
-		c.reply = &fileCore{remote: c.session.ReplyURL, local: c.replyName(), kind: kind, total: SizeUnknown}
+		// From now on the reply has begun: its BytesTotal is no longer BG_SIZE_UNKNOWN (which
+		// tells an application that the upload, not the reply, failed: GetError page), but 0
+		// until the server gives its size.
+		c.reply = &fileCore{remote: c.session.ReplyURL, local: c.replyName(), kind: kind}
 		c.reply.tempName = replyTempName(c)
 	}
 	return o.openTemp(replyIndex, c.reply)

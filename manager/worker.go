@@ -49,6 +49,10 @@ func (s *sched) work(r *run, v job.TransferView) {
 	// What the job may read: below the local roots when there are some, never the store.
 	opts.ReadRoots, opts.NoRead = s.m.env.LocalRoots, s.m.noRead
 	obs := &fileObserver{s: s, j: j, connected: v.State == state.Transferring}
+	if v.Type != job.Download {
+		s.upload(r, v, opts, obs)
+		return
+	}
 	pending := false
 	for from := 0; ; {
 		for i := from; i < len(v.Files); i++ {
@@ -175,23 +179,25 @@ type fileObserver struct {
 
 	saved   uint64    // progress as last written to the store
 	savedAt time.Time // when
+
+	reply bool // the file is an upload-reply job's reply
 }
 
 // Waiting counts the transfers that wait on their peer, for Manager.WaitIdle.
-func (o *fileObserver) Waiting(w bool) { o.count(&o.s.waiting, w) }
+func (o *fileObserver) Waiting(w bool) { o.s.count(&o.s.waiting, w) }
 
 // Sleeping counts the transfers that wait on the clock alone (the bandwidth limit), for
 // Manager.WaitIdle.
-func (o *fileObserver) Sleeping(w bool) { o.count(&o.s.sleeping, w) }
+func (o *fileObserver) Sleeping(w bool) { o.s.count(&o.s.sleeping, w) }
 
-// count adds this transfer to n while a wait lasts; the wait's end is activity.
-func (o *fileObserver) count(n *atomic.Int64, w bool) {
+// count adds a transfer to n while a wait lasts; the wait's end is activity.
+func (s *sched) count(n *atomic.Int64, w bool) {
 	if w {
 		n.Add(1)
 		return
 	}
 	n.Add(-1)
-	o.s.m.activity()
+	s.m.activity()
 }
 
 // Connected moves the job from CONNECTING to TRANSFERRING, once.
@@ -206,6 +212,17 @@ func (o *fileObserver) connect() {
 
 // Progressed records the file's progress, its remote version and a reported redirect.
 func (o *fileObserver) Progressed(p transfer.Progress) error {
+	if o.reply {
+		// The reply keeps its URL: a redirect is followed, not reported.
+		if err := o.j.ReplyProgress(p.Total, p.Transferred, p.Validator); err != nil {
+			o.stopped = true
+			return err
+		}
+		if o.s.m.store != nil {
+			o.checkpoint(p.Transferred)
+		}
+		return nil
+	}
 	if p.Validator != o.validator {
 		o.validator = p.Validator
 		_ = o.j.SetFileValidator(o.file, p.Validator)

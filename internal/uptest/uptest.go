@@ -61,7 +61,8 @@ type Fault struct {
 	ErrorHeader string
 	// Forget drops every session before the packet is handled.
 	Forget bool
-	// Stall never answers: the handler waits until the client goes away or the server closes.
+	// Stall reads the packet and never answers: the handler waits until the client goes away
+	// or the server closes.
 	Stall bool
 }
 
@@ -78,6 +79,8 @@ type Server struct {
 	Reply func(name string, data []byte) []byte
 	// Fault, when not nil, is asked for each request (after it was logged) what to do with it.
 	Fault func(p Packet) Fault
+	// ReplyStatus, when not 0, is the status every request for a reply gets.
+	ReplyStatus int
 
 	mu        sync.Mutex
 	sessions  map[string]*session
@@ -179,6 +182,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, c net.Conn) {
 		s.closing = make(chan struct{})
 	}
 	closing := s.closing
+	if s.net != nil && c != nil {
+		r.Body = &waitingBody{ReadCloser: r.Body, n: s.net, c: c}
+	}
 	s.mu.Unlock()
 	var f Fault
 	if s.Fault != nil {
@@ -191,6 +197,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, c net.Conn) {
 	}
 	switch {
 	case f.Stall:
+		_, _ = io.Copy(io.Discard, r.Body)
 		unpark := func() {}
 		s.mu.Lock()
 		if s.net != nil && c != nil {
@@ -237,6 +244,22 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, c net.Conn) {
 	}
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(aw.status)
+}
+
+// waitingBody is a request body on the in-memory network: while the handler waits in Read for
+// bytes the client has not sent, its connection is not busy (the server waits on its peer, as a
+// server between requests does), so that a client that paces its fragment, under a bandwidth
+// limit on a virtual clock, finds the network quiet.
+type waitingBody struct {
+	io.ReadCloser
+	n *bitstest.Network
+	c net.Conn
+}
+
+func (b *waitingBody) Read(p []byte) (int, error) {
+	b.n.SetBusy(b.c, false)
+	defer b.n.SetBusy(b.c, true)
+	return b.ReadCloser.Read(p)
 }
 
 // answer is an Ack being built.
@@ -417,7 +440,12 @@ func parseRange(v string) (first, last, total int64, ok bool) {
 func (s *Server) serveReply(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	data, ok := s.replies[r.URL.Path]
+	status := s.ReplyStatus
 	s.mu.Unlock()
+	if status != 0 {
+		w.WriteHeader(status)
+		return
+	}
 	if !ok {
 		http.NotFound(w, r)
 		return
