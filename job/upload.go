@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 )
 
@@ -78,7 +79,7 @@ func (e *Engine) SetUploadSession(s UploadSession) error {
 	c := j.c
 	o := j.beginEngine("SetUploadSession")
 	defer o.end()
-	if c.typ == Download {
+	if c.typ == bits.Download {
 		return o.fail(hresult.E_NOTIMPL)
 	}
 	if c.st.Final() {
@@ -114,7 +115,7 @@ func (e *Engine) OpenReply() (*os.File, error) {
 	c := j.c
 	o := j.beginEngine("OpenReply")
 	defer o.end()
-	if c.typ != UploadReply {
+	if c.typ != bits.UploadReply {
 		return nil, o.fail(hresult.E_NOTIMPL)
 	}
 	if c.st.Final() || (c.reply == nil && (c.session.ReplyURL == "" || len(c.files) == 0)) {
@@ -162,7 +163,7 @@ func (e *Engine) ReplyProgress(total, transferred uint64, validator string) erro
 	if c.reply == nil || c.st.Final() {
 		return o.fail(hresult.BG_E_INVALID_STATE)
 	}
-	if total != SizeUnknown && transferred > total {
+	if total != bits.SizeUnknown && transferred > total {
 		return o.fail(hresult.E_INVALIDARG)
 	}
 	r := c.reply
@@ -191,7 +192,7 @@ func (e *Engine) ReplyDone() error {
 	r := c.reply
 	if !r.done {
 		r.done = true
-		if r.total == SizeUnknown {
+		if r.total == bits.SizeUnknown {
 			r.total = r.transferred
 		}
 		r.transferred = r.total

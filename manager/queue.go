@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/job"
 )
 
@@ -29,9 +30,9 @@ type queued struct {
 }
 
 // lineCount is the number of lines: one per priority.
-const lineCount = int(job.Low) + 1
+const lineCount = int(bits.Low) + 1
 
-func lineFor(p job.Priority) int { return int(p) }
+func lineFor(p bits.Priority) int { return int(p) }
 
 // push adds j at the end of its line; a job already queued stays where it is.
 func (q *queue) push(j *job.Engine) {
@@ -82,7 +83,7 @@ func (q *queue) reprioritize(id uuid.UUID) {
 
 // first returns the job that has waited longest in the line of priority p for which skip is
 // false, or nil.
-func (q *queue) first(p job.Priority, skip func(*job.Engine) bool) *job.Engine {
+func (q *queue) first(p bits.Priority, skip func(*job.Engine) bool) *job.Engine {
 	for el := q.lines[int(p)].Front(); el != nil; el = el.Next() {
 		if j := el.Value.(*queued).j; !skip(j) {
 			return j
@@ -93,8 +94,8 @@ func (q *queue) first(p job.Priority, skip func(*job.Engine) bool) *job.Engine {
 
 // waiting reports whether a background job of priority p or higher is queued, other than those
 // skip excludes.
-func (q *queue) waiting(p job.Priority, skip func(*job.Engine) bool) bool {
-	for prio := job.High; prio <= p && prio <= job.Low; prio++ {
+func (q *queue) waiting(p bits.Priority, skip func(*job.Engine) bool) bool {
+	for prio := bits.High; prio <= p && prio <= bits.Low; prio++ {
 		if q.first(prio, skip) != nil {
 			return true
 		}

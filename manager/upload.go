@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/state"
@@ -40,7 +41,7 @@ func (s *sched) upload(r *run, v job.TransferView, opts transfer.Options, obs *f
 	uo := &uploadObserver{fileObserver: obs}
 	spec := transfer.UploadSpec{
 		Remote: f.Remote, Local: f.Local, Offset: f.Transferred, Validator: f.Validator,
-		Session: j.UploadSession(), Reply: v.Type == job.UploadReply,
+		Session: j.UploadSession(), Reply: v.Type == bits.UploadReply,
 	}
 	reply, started := j.ReplyView()
 	if !started || spec.Session.ReplyURL == "" {
@@ -73,7 +74,7 @@ func (s *sched) fetchReply(r *run, opts transfer.Options, obs *fileObserver) boo
 	dst, err := j.OpenReply()
 	if err != nil {
 		if r.ctx.Err() == nil && !errors.Is(err, hresult.BG_E_INVALID_STATE) {
-			s.fail(j, 0, &transfer.Error{Code: hresult.Of(err), Context: job.ContextLocalFile, Err: err}, false)
+			s.fail(j, 0, &transfer.Error{Code: hresult.Of(err), Context: bits.ContextLocalFile, Err: err}, false)
 		}
 		return false
 	}
@@ -89,7 +90,7 @@ func (s *sched) fetchReply(r *run, opts transfer.Options, obs *fileObserver) boo
 		}
 	}
 	if cerr := dst.Close(); err == nil && cerr != nil {
-		err = &transfer.Error{Code: job.DiskCode(cerr), Context: job.ContextLocalFile, Transient: true, Err: cerr}
+		err = &transfer.Error{Code: job.DiskCode(cerr), Context: bits.ContextLocalFile, Transient: true, Err: cerr}
 	}
 	if r.ctx.Err() != nil || ro.stopped {
 		return false
@@ -108,7 +109,7 @@ func (s *sched) uploadFailed(r *run, obs *fileObserver, err error) {
 	}
 	var te *transfer.Error
 	if !errors.As(err, &te) {
-		te = &transfer.Error{Code: hresult.E_FAIL, Context: job.ContextGeneralTransport, Transient: true, Err: err}
+		te = &transfer.Error{Code: hresult.E_FAIL, Context: bits.ContextGeneralTransport, Transient: true, Err: err}
 	}
 	s.fail(r.j, 0, te, false)
 }
@@ -234,5 +235,5 @@ func uploadCancelled(j *job.Engine, ch job.Change) bool {
 		return false
 	}
 	t, _ := j.SchedInfo()
-	return t != job.Download
+	return t != bits.Download
 }

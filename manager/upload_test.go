@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/bitstest"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/uptest"
@@ -52,7 +53,7 @@ func newUpEnv(t *testing.T, s *uptest.Server, opts ...manager.Option) *upEnv {
 }
 
 // job creates a job of type typ uploading data, written to a new local file, to path.
-func (e *upEnv) job(t *testing.T, typ job.Type, path string, data []byte) *job.Job {
+func (e *upEnv) job(t *testing.T, typ bits.JobType, path string, data []byte) bits.Job {
 	t.Helper()
 	local := filepath.Join(e.dir, filepath.Base(path))
 	require.NoError(t, os.WriteFile(local, data, 0o600))
@@ -79,10 +80,10 @@ func stallAfter(n int) func(uptest.Packet) uptest.Fault {
 func TestUploadJob(t *testing.T) {
 	e := newUpEnv(t, &uptest.Server{})
 	data := content(1, 5*upFragment+77)
-	j := e.job(t, job.Upload, "/in/data.bin", data)
+	j := e.job(t, bits.Upload, "/in/data.bin", data)
 	p, err := j.GetProgress()
 	require.NoError(t, err)
-	assert.Equal(t, job.SizeUnknown, p.BytesTotal, "the size is known once the upload starts")
+	assert.Equal(t, bits.SizeUnknown, p.BytesTotal, "the size is known once the upload starts")
 	require.NoError(t, j.Resume())
 	st, err := e.h.WaitState(j, time.Hour, state.Transferred, state.Error)
 	require.NoError(t, err)
@@ -93,7 +94,7 @@ func TestUploadJob(t *testing.T) {
 	assert.True(t, bytes.Equal(data, got))
 	p, err = j.GetProgress()
 	require.NoError(t, err)
-	assert.Equal(t, job.Progress{BytesTotal: uint64(len(data)), BytesTransferred: uint64(len(data)), FilesTotal: 1, FilesTransferred: 1}, p)
+	assert.Equal(t, bits.Progress{BytesTotal: uint64(len(data)), BytesTransferred: uint64(len(data)), FilesTotal: 1, FilesTransferred: 1}, p)
 	assert.Equal(t, []string{"Ping", "Create-Session", "Fragment", "Fragment", "Fragment", "Fragment", "Fragment", "Fragment", "Close-Session"}, upTypes(e.s))
 
 	// Complete needs no network for an upload job (IBackgroundCopyJob::Complete).
@@ -121,12 +122,12 @@ func TestUploadReplyJob(t *testing.T) {
 	reply := func(name string, b []byte) []byte { return []byte(fmt.Sprintf("%s got %d bytes", name, len(b))) }
 	e := newUpEnv(t, &uptest.Server{Reply: reply})
 	data := content(2, 3*upFragment)
-	j := e.job(t, job.UploadReply, "/app/report.bin", data)
+	j := e.job(t, bits.UploadReply, "/app/report.bin", data)
 	replyName := filepath.Join(e.dir, "answer.txt")
 	require.NoError(t, j.SetReplyFileName(replyName))
 	rp, err := j.GetReplyProgress()
 	require.NoError(t, err)
-	assert.Equal(t, job.ReplyProgress{BytesTotal: job.SizeUnknown}, rp, "BG_SIZE_UNKNOWN until the reply starts")
+	assert.Equal(t, bits.ReplyProgress{BytesTotal: bits.SizeUnknown}, rp, "BG_SIZE_UNKNOWN until the reply starts")
 	_, err = j.GetReplyData()
 	require.ErrorIs(t, err, hresult.BG_E_INVALID_STATE)
 
@@ -138,7 +139,7 @@ func TestUploadReplyJob(t *testing.T) {
 	want := "report.bin got 49152 bytes"
 	rp, err = j.GetReplyProgress()
 	require.NoError(t, err)
-	assert.Equal(t, job.ReplyProgress{BytesTotal: uint64(len(want)), BytesTransferred: uint64(len(want))}, rp)
+	assert.Equal(t, bits.ReplyProgress{BytesTotal: uint64(len(want)), BytesTransferred: uint64(len(want))}, rp)
 	got, err := j.GetReplyData()
 	require.NoError(t, err)
 	assert.Equal(t, want, string(got))
@@ -170,7 +171,7 @@ func TestUploadReplyJob(t *testing.T) {
 func TestUploadReplyGeneratedNameAndLimits(t *testing.T) {
 	big := bytes.Repeat([]byte("r"), job.MaxReplyDataBytes+1)
 	e := newUpEnv(t, &uptest.Server{Reply: func(string, []byte) []byte { return big }})
-	j := e.job(t, job.UploadReply, "/app/x", content(3, 100))
+	j := e.job(t, bits.UploadReply, "/app/x", content(3, 100))
 	require.NoError(t, j.Resume())
 	st, err := e.h.WaitState(j, time.Hour, state.Transferred, state.Error)
 	require.NoError(t, err)
@@ -190,7 +191,7 @@ func TestUploadReplyGeneratedNameAndLimits(t *testing.T) {
 
 func TestUploadReplyEmpty(t *testing.T) {
 	e := newUpEnv(t, &uptest.Server{Reply: func(string, []byte) []byte { return nil }})
-	j := e.job(t, job.UploadReply, "/app/x", content(3, 100))
+	j := e.job(t, bits.UploadReply, "/app/x", content(3, 100))
 	require.NoError(t, j.Resume())
 	st, err := e.h.WaitState(j, time.Hour, state.Transferred, state.Error)
 	require.NoError(t, err)
@@ -246,7 +247,7 @@ func TestUploadCutsByteExact(t *testing.T) {
 	}}
 	e := newUpEnv(t, s, manager.WithLimits(job.Limits{}))
 	files := map[string][]byte{}
-	var all []*job.Job
+	var all []bits.Job
 	need := 0
 	total := 0
 	for i := range jobs {
@@ -255,9 +256,9 @@ func TestUploadCutsByteExact(t *testing.T) {
 		files[path] = data
 		need += (len(data) + upFragment - 1) / upFragment
 		total += len(data)
-		j := e.job(t, job.Upload, path, data)
+		j := e.job(t, bits.Upload, path, data)
 		require.NoError(t, j.SetMinimumRetryDelay(5))
-		require.NoError(t, j.SetPriority(job.Foreground))
+		require.NoError(t, j.SetPriority(bits.Foreground))
 		all = append(all, j)
 	}
 	for _, j := range all {
@@ -316,7 +317,7 @@ func TestUploadRestartGoesOnInTheSameSession(t *testing.T) {
 	data := content(4, 8*upFragment)
 	local := filepath.Join(dir, "data.bin")
 	require.NoError(t, os.WriteFile(local, data, 0o600))
-	j, err := c.CreateJob("up", job.Upload)
+	j, err := c.CreateJob("up", bits.Upload)
 	require.NoError(t, err)
 	require.NoError(t, j.AddFile(base+"/data.bin", local))
 	require.NoError(t, j.Resume())
@@ -362,7 +363,7 @@ func TestUploadSessionForgotten(t *testing.T) {
 		return uptest.Fault{Forget: p.Type == "Fragment" && n == 3}
 	}})
 	data := content(5, 4*upFragment)
-	j := e.job(t, job.Upload, "/f", data)
+	j := e.job(t, bits.Upload, "/f", data)
 	require.NoError(t, j.Resume())
 	st, err := e.h.WaitState(j, time.Hour, state.Transferred, state.Error)
 	require.NoError(t, err)
@@ -377,7 +378,7 @@ func TestUploadSessionForgotten(t *testing.T) {
 func TestUploadTooLargeFragmentsGetSmaller(t *testing.T) {
 	e := newUpEnv(t, &uptest.Server{MaxFragment: 5000})
 	data := content(6, 2*upFragment)
-	j := e.job(t, job.Upload, "/f", data)
+	j := e.job(t, bits.Upload, "/f", data)
 	require.NoError(t, j.Resume())
 	st, err := e.h.WaitState(j, time.Hour, state.Transferred, state.Error)
 	require.NoError(t, err)
@@ -397,12 +398,12 @@ func TestUploadErrorRepliesBecomeTheJobsError(t *testing.T) {
 		name  string
 		fault uptest.Fault
 		want  state.State
-		ctx   job.ErrorContext
+		ctx   bits.ErrorContext
 		code  hresult.Code
 	}{
-		{"application", uptest.Fault{Status: 403, Code: "0x80070005", Context: "0x7"}, state.Error, job.ContextRemoteApplication, hresult.E_ACCESSDENIED},
-		{"server", uptest.Fault{Status: 500, Code: "0x80070070", Context: "0x5"}, state.TransientError, job.ContextRemoteFile, hresult.Code(0x80070070)},
-		{"status only", uptest.Fault{Status: 404}, state.Error, job.ContextRemoteFile, hresult.HTTP(404)},
+		{"application", uptest.Fault{Status: 403, Code: "0x80070005", Context: "0x7"}, state.Error, bits.ContextRemoteApplication, hresult.E_ACCESSDENIED},
+		{"server", uptest.Fault{Status: 500, Code: "0x80070070", Context: "0x5"}, state.TransientError, bits.ContextRemoteFile, hresult.Code(0x80070070)},
+		{"status only", uptest.Fault{Status: 404}, state.Error, bits.ContextRemoteFile, hresult.HTTP(404)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -412,7 +413,7 @@ func TestUploadErrorRepliesBecomeTheJobsError(t *testing.T) {
 				}
 				return uptest.Fault{}
 			}})
-			j := e.job(t, job.UploadReply, "/f", content(7, 100))
+			j := e.job(t, bits.UploadReply, "/f", content(7, 100))
 			require.NoError(t, j.Resume())
 			st, err := e.h.WaitState(j, time.Hour, state.TransientError, state.Error)
 			require.NoError(t, err)
@@ -426,7 +427,7 @@ func TestUploadErrorRepliesBecomeTheJobsError(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, "http", proto)
 			rp, _ := j.GetReplyProgress()
-			assert.Equal(t, job.SizeUnknown, rp.BytesTotal, "the upload failed, not the reply (GetError page)")
+			assert.Equal(t, bits.SizeUnknown, rp.BytesTotal, "the upload failed, not the reply (GetError page)")
 		})
 	}
 }
@@ -435,16 +436,16 @@ func TestUploadReplyDownloadFails(t *testing.T) {
 	s := &uptest.Server{Reply: func(string, []byte) []byte { return []byte("the reply") }, ReplyStatus: 404}
 	e := newUpEnv(t, s)
 	data := content(7, 2*upFragment)
-	j := e.job(t, job.UploadReply, "/f", data)
+	j := e.job(t, bits.UploadReply, "/f", data)
 	require.NoError(t, j.Resume())
 	st, err := e.h.WaitState(j, time.Hour, state.Transferred, state.Error)
 	require.NoError(t, err)
 	require.Equal(t, state.Error, st)
 	ctx, code := jobError(t, j)
-	assert.Equal(t, job.ContextRemoteFile, ctx)
+	assert.Equal(t, bits.ContextRemoteFile, ctx)
 	assert.Equal(t, hresult.HTTP(404), code)
 	rp, _ := j.GetReplyProgress()
-	assert.NotEqual(t, job.SizeUnknown, rp.BytesTotal, "the reply failed, not the upload (GetError page)")
+	assert.NotEqual(t, bits.SizeUnknown, rp.BytesTotal, "the reply failed, not the upload (GetError page)")
 	p, _ := j.GetProgress()
 	assert.Equal(t, uint64(len(data)), p.BytesTransferred, "the upload itself is done")
 
@@ -465,7 +466,7 @@ func TestUploadReplyDownloadFails(t *testing.T) {
 func TestUploadLocalFileChanged(t *testing.T) {
 	e := newUpEnv(t, &uptest.Server{Fault: stallAfter(3)})
 	data := content(8, 6*upFragment)
-	j := e.job(t, job.Upload, "/f", data)
+	j := e.job(t, bits.Upload, "/f", data)
 	require.NoError(t, j.Resume())
 	e.h.Settle()
 	require.Equal(t, state.Transferring, stateOf(t, j))
@@ -478,13 +479,13 @@ func TestUploadLocalFileChanged(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, state.Error, st)
 	ctx, code := jobError(t, j)
-	assert.Equal(t, job.ContextLocalFile, ctx)
+	assert.Equal(t, bits.ContextLocalFile, ctx)
 	assert.Equal(t, hresult.BG_E_LOCAL_FILE_CHANGED, code)
 }
 
 func TestUploadMissingLocalFile(t *testing.T) {
 	e := newUpEnv(t, &uptest.Server{})
-	j, err := e.c.CreateJob("up", job.Upload)
+	j, err := e.c.CreateJob("up", bits.Upload)
 	require.NoError(t, err)
 	require.NoError(t, j.AddFile(e.base+"/f", filepath.Join(e.dir, "missing.bin")))
 	require.NoError(t, j.Resume())
@@ -492,14 +493,14 @@ func TestUploadMissingLocalFile(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, state.Error, st)
 	ctx, code := jobError(t, j)
-	assert.Equal(t, job.ContextLocalFile, ctx)
+	assert.Equal(t, bits.ContextLocalFile, ctx)
 	assert.Equal(t, hresult.ERROR_FILE_NOT_FOUND, code)
 	assert.Empty(t, e.s.Packets(), "nothing sent")
 }
 
 func TestUploadCancelSendsCancelSession(t *testing.T) {
 	e := newUpEnv(t, &uptest.Server{Fault: stallAfter(2)})
-	j := e.job(t, job.UploadReply, "/f", content(10, 4*upFragment))
+	j := e.job(t, bits.UploadReply, "/f", content(10, 4*upFragment))
 	require.NoError(t, j.Resume())
 	e.h.Settle()
 	require.Equal(t, state.Transferring, stateOf(t, j))
@@ -520,7 +521,7 @@ func TestUploadCancelSessionIsTriedAgain(t *testing.T) {
 	s := &uptest.Server{}
 	e := newUpEnv(t, s)
 	s.Fault = stallAfter(2)
-	j := e.job(t, job.Upload, "/f", content(11, 4*upFragment))
+	j := e.job(t, bits.Upload, "/f", content(11, 4*upFragment))
 	require.NoError(t, j.SetMinimumRetryDelay(60))
 	require.NoError(t, j.Resume())
 	e.h.Settle()
@@ -556,7 +557,7 @@ func btoi(b bool) int {
 // time.
 func TestUploadSilentServer(t *testing.T) {
 	e := newUpEnv(t, &uptest.Server{Fault: stallAfter(1)})
-	j := e.job(t, job.Upload, "/f", content(12, 3*upFragment))
+	j := e.job(t, bits.Upload, "/f", content(12, 3*upFragment))
 	require.NoError(t, j.Resume())
 	e.h.Settle()
 	assert.Equal(t, state.Transferring, stateOf(t, j))
@@ -573,7 +574,7 @@ func TestUploadSilentServer(t *testing.T) {
 func TestUploadUnderTheBandwidthLimit(t *testing.T) {
 	e := newUpEnv(t, &uptest.Server{}, manager.WithBandwidth(16<<10))
 	data := content(13, 4*upFragment)
-	j := e.job(t, job.Upload, "/f", data)
+	j := e.job(t, bits.Upload, "/f", data)
 	require.NoError(t, j.Resume())
 	start := e.h.Clock.Now()
 	st, err := e.h.WaitState(j, time.Hour, state.Transferred, state.Error)

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/bup"
 	"github.com/bitsemu/bitsemu/job"
@@ -213,7 +214,7 @@ func (c *Client) newUploadRun(ctx context.Context, spec UploadSpec, opt Options,
 	}
 	u, err := url.Parse(spec.Remote)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fatal(hresult.E_INVALIDARG, job.ContextRemoteFile, protoHTTP,
+		return nil, fatal(hresult.E_INVALIDARG, bits.ContextRemoteFile, protoHTTP,
 			fmt.Errorf("upload to %q: not an http or https URL", spec.Remote))
 	}
 	pc, err := parseProxy(opt)
@@ -221,7 +222,7 @@ func (c *Client) newUploadRun(ctx context.Context, spec UploadSpec, opt Options,
 		return nil, err
 	}
 	r := &uploadRun{
-		run:    c.newRun(ctx, Spec{Remote: spec.Remote, Offset: spec.Offset, Total: job.SizeUnknown, Validator: spec.Validator}, opt, nil, obs, protoHTTP),
+		run:    c.newRun(ctx, Spec{Remote: spec.Remote, Offset: spec.Offset, Total: bits.SizeUnknown, Validator: spec.Validator}, opt, nil, obs, protoHTTP),
 		spec:   spec,
 		uobs:   obs,
 		origin: u,
@@ -289,7 +290,7 @@ func (r *uploadRun) upload() error {
 		}
 		// The server lost the upload before it was closed: it starts again, once.
 		if r.lost {
-			return transient(hresult.BG_E_SESSION_NOT_FOUND, job.ContextRemoteFile, protoHTTP,
+			return transient(hresult.BG_E_SESSION_NOT_FOUND, bits.ContextRemoteFile, protoHTTP,
 				errors.New("the server lost the session before it was closed, twice"))
 		}
 		r.lost = true
@@ -330,7 +331,7 @@ func (r *uploadRun) openLocal() error {
 		return localSide(fr.openErr(err))
 	}
 	if !fi.Mode().IsRegular() {
-		return fatal(hresult.E_ACCESSDENIED, job.ContextLocalFile, protoHTTP, fmt.Errorf("%s is not a regular file", r.spec.Local))
+		return fatal(hresult.E_ACCESSDENIED, bits.ContextLocalFile, protoHTTP, fmt.Errorf("%s is not a regular file", r.spec.Local))
 	}
 	r.size, r.version = uint64(fi.Size()), localVersion(f, fi)
 	if r.spec.Validator != "" && r.spec.Validator != r.version {
@@ -347,7 +348,7 @@ func localVersion(f *os.File, fi os.FileInfo) string {
 
 // localChanged is the error for a local file whose version changed during the upload.
 func localChanged(name, was, is string) *Error {
-	return fatal(hresult.BG_E_LOCAL_FILE_CHANGED, job.ContextLocalFile, protoHTTP,
+	return fatal(hresult.BG_E_LOCAL_FILE_CHANGED, bits.ContextLocalFile, protoHTTP,
 		fmt.Errorf("%s changed during the upload: %s, now %s", name, was, is))
 }
 
@@ -356,7 +357,7 @@ func localSide(err error) error {
 	var e *Error
 	if errors.As(err, &e) {
 		c := *e
-		c.Context, c.Protocol = job.ContextLocalFile, protoHTTP
+		c.Context, c.Protocol = bits.ContextLocalFile, protoHTTP
 		return &c
 	}
 	return err
@@ -368,7 +369,7 @@ func localSide(err error) error {
 func (r *uploadRun) checkLocal(byName bool) error {
 	fi, err := r.src.Stat()
 	if err != nil {
-		return fatal(hresult.E_FAIL, job.ContextLocalFile, protoHTTP, err)
+		return fatal(hresult.E_FAIL, bits.ContextLocalFile, protoHTTP, err)
 	}
 	if v := localVersion(r.src, fi); v != r.version {
 		return localChanged(r.spec.Local, r.version, v)
@@ -384,7 +385,7 @@ func (r *uploadRun) checkLocal(byName bool) error {
 	defer f.Close()
 	fi, err = f.Stat()
 	if err != nil {
-		return fatal(hresult.E_FAIL, job.ContextLocalFile, protoHTTP, err)
+		return fatal(hresult.E_FAIL, bits.ContextLocalFile, protoHTTP, err)
 	}
 	if v := localVersion(f, fi); v != r.version {
 		return localChanged(r.spec.Local, r.version, v)
@@ -439,7 +440,7 @@ func (r *uploadRun) createSession() error {
 		return err
 	}
 	mismatch := func(format string, args ...any) error {
-		return fatal(hresult.BG_E_CLIENT_SERVER_PROTOCOL_MISMATCH, job.ContextRemoteFile, protoHTTP,
+		return fatal(hresult.BG_E_CLIENT_SERVER_PROTOCOL_MISMATCH, bits.ContextRemoteFile, protoHTTP,
 			fmt.Errorf("Create-Session to %s: "+format, append([]any{r.origin.Redacted()}, args...)...))
 	}
 	if p := resp.Header.Get(bup.HeaderProtocol); !strings.EqualFold(strings.TrimSpace(p), bup.Protocol) {
@@ -677,7 +678,7 @@ func (r *uploadRun) packet(typ bup.PacketType, h http.Header, body *fragmentBody
 func (r *uploadRun) roundTrip(u *url.URL, isHost bool, typ bup.PacketType, h http.Header, body *fragmentBody) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(r.rctx, bup.Method, u.String(), nil)
 	if err != nil {
-		return nil, fatal(hresult.E_INVALIDARG, job.ContextRemoteFile, protoHTTP, err)
+		return nil, fatal(hresult.E_INVALIDARG, bits.ContextRemoteFile, protoHTTP, err)
 	}
 	req.Header = r.hdr.Clone()
 	for k, v := range h {
@@ -757,7 +758,7 @@ func (r *uploadRun) checkAck(resp *http.Response) error {
 
 // invalid is the fatal error for an answer that breaks the protocol.
 func (r *uploadRun) invalid(format string, args ...any) *Error {
-	return fatal(hresult.BG_E_INVALID_SERVER_RESPONSE, job.ContextRemoteFile, protoHTTP,
+	return fatal(hresult.BG_E_INVALID_SERVER_RESPONSE, bits.ContextRemoteFile, protoHTTP,
 		fmt.Errorf("upload to %s: "+format, append([]any{r.origin.Redacted()}, args...)...))
 }
 
@@ -773,7 +774,7 @@ func (r *uploadRun) ackErr(resp *http.Response) *Error {
 		if be.Code.Failed() {
 			e.Code = be.Code
 		}
-		if c := job.ErrorContext(be.Context); c >= job.ContextUnknown && c <= job.ContextRemoteApplication {
+		if c := bits.ErrorContext(be.Context); c >= bits.ContextUnknown && c <= bits.ContextRemoteApplication {
 			e.Context = c
 		}
 		e.Err = fmt.Errorf("%w: %w", e.Err, be)
@@ -857,7 +858,7 @@ func (b *fragmentBody) Read(p []byte) (int, error) {
 	case err == io.EOF && b.sent < b.src.Size():
 		local = localChanged(b.r.spec.Local, b.r.version, "shorter than before")
 	case err != nil && err != io.EOF:
-		local = transient(hresult.E_FAIL, job.ContextLocalFile, protoHTTP, err)
+		local = transient(hresult.E_FAIL, bits.ContextLocalFile, protoHTTP, err)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()

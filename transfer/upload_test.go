@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/bitstest"
 	"github.com/bitsemu/bitsemu/clock"
 	"github.com/bitsemu/bitsemu/hresult"
@@ -202,7 +203,7 @@ func TestUploadReplyWithoutURL(t *testing.T) {
 	_, base, c := upServer(t, s, "up.test:80", transfer.Config{})
 	u := newUpload(c, base+"/app", localFile(t, pattern(10, 1)))
 	u.spec.Reply = true
-	requireError(t, u.attempt(t), hresult.BG_E_INVALID_SERVER_RESPONSE, job.ContextRemoteFile, false, "http")
+	requireError(t, u.attempt(t), hresult.BG_E_INVALID_SERVER_RESPONSE, bits.ContextRemoteFile, false, "http")
 }
 
 // TestUploadCuts cuts the connection at a random point of a random packet, over and over, and
@@ -237,7 +238,7 @@ func TestUploadCuts(t *testing.T) {
 		if err == nil {
 			break
 		}
-		requireError(t, err, hresult.BG_E_CONNECTION_CLOSED, job.ContextGeneralTransport, true, "http")
+		requireError(t, err, hresult.BG_E_CONNECTION_CLOSED, bits.ContextGeneralTransport, true, "http")
 		require.Less(t, attempts, 1000)
 	}
 	got, ok := s.File("/cut.bin")
@@ -310,7 +311,7 @@ func TestUploadSessionLost(t *testing.T) {
 	s2 := &uptest.Server{Fault: func(p uptest.Packet) uptest.Fault { return uptest.Fault{Forget: p.Type == "Fragment"} }}
 	_, base2, c2 := upServer(t, s2, "up2.test:80", transfer.Config{})
 	u2 := newUpload(c2, base2+"/f", localFile(t, data))
-	requireError(t, u2.attempt(t), hresult.BG_E_SESSION_NOT_FOUND, job.ContextRemoteFile, true, "http")
+	requireError(t, u2.attempt(t), hresult.BG_E_SESSION_NOT_FOUND, bits.ContextRemoteFile, true, "http")
 	assert.Equal(t, 2, s2.Count("Create-Session"))
 }
 
@@ -345,7 +346,7 @@ func TestUploadClosedSessionLost(t *testing.T) {
 	}}
 	_, base2, c2 := upServer(t, s2, "up2.test:80", transfer.Config{})
 	u2 := newUpload(c2, base2+"/f", localFile(t, data))
-	requireError(t, u2.attempt(t), hresult.BG_E_CONNECTION_CLOSED, job.ContextGeneralTransport, true, "http")
+	requireError(t, u2.attempt(t), hresult.BG_E_CONNECTION_CLOSED, bits.ContextGeneralTransport, true, "http")
 	require.True(t, u2.spec.Session.CloseSent)
 	require.NoError(t, u2.attempt(t))
 	assert.Equal(t, 1, s2.Count("Create-Session"), "not uploaded again")
@@ -375,7 +376,7 @@ func TestUpload413SmallerFragments(t *testing.T) {
 	s2 := &uptest.Server{MaxFragment: 100}
 	_, base2, c2 := upServer(t, s2, "up2.test:80", transfer.Config{})
 	u2 := newUpload(c2, base2+"/f", localFile(t, data))
-	requireError(t, u2.attempt(t), hresult.HTTP(413), job.ContextRemoteFile, false, "http")
+	requireError(t, u2.attempt(t), hresult.HTTP(413), bits.ContextRemoteFile, false, "http")
 }
 
 func TestUploadErrorReplies(t *testing.T) {
@@ -384,16 +385,16 @@ func TestUploadErrorReplies(t *testing.T) {
 		packet    string
 		fault     uptest.Fault
 		code      hresult.Code
-		ctx       job.ErrorContext
+		ctx       bits.ErrorContext
 		transient bool
 	}{
-		{"application refused", "Fragment", uptest.Fault{Status: 500, Code: "0x80070005", Context: "0x7"}, hresult.E_ACCESSDENIED, job.ContextRemoteApplication, true},
-		{"too large", "Create-Session", uptest.Fault{Status: 413, Code: "0x80200020", Context: "0x5"}, hresult.BG_E_TOO_LARGE, job.ContextRemoteFile, false},
-		{"BITS-Error header", "Fragment", uptest.Fault{Status: 403, Code: "80070005", Context: "0x00000007", ErrorHeader: "BITS-Error"}, hresult.E_ACCESSDENIED, job.ContextRemoteApplication, false},
-		{"exists", "Create-Session", uptest.Fault{Status: 409, Code: "0x800700B7", Context: "0x5"}, hresult.Code(0x800700B7), job.ContextRemoteFile, true},
-		{"no code", "Ping", uptest.Fault{Status: 404}, hresult.HTTP(404), job.ContextRemoteFile, false},
-		{"busy", "Fragment", uptest.Fault{Status: 503}, hresult.HTTP(503), job.ContextRemoteFile, true},
-		{"malformed code", "Close-Session", uptest.Fault{Status: 500, Code: "oops"}, hresult.HTTP(500), job.ContextRemoteFile, true},
+		{"application refused", "Fragment", uptest.Fault{Status: 500, Code: "0x80070005", Context: "0x7"}, hresult.E_ACCESSDENIED, bits.ContextRemoteApplication, true},
+		{"too large", "Create-Session", uptest.Fault{Status: 413, Code: "0x80200020", Context: "0x5"}, hresult.BG_E_TOO_LARGE, bits.ContextRemoteFile, false},
+		{"BITS-Error header", "Fragment", uptest.Fault{Status: 403, Code: "80070005", Context: "0x00000007", ErrorHeader: "BITS-Error"}, hresult.E_ACCESSDENIED, bits.ContextRemoteApplication, false},
+		{"exists", "Create-Session", uptest.Fault{Status: 409, Code: "0x800700B7", Context: "0x5"}, hresult.Code(0x800700B7), bits.ContextRemoteFile, true},
+		{"no code", "Ping", uptest.Fault{Status: 404}, hresult.HTTP(404), bits.ContextRemoteFile, false},
+		{"busy", "Fragment", uptest.Fault{Status: 503}, hresult.HTTP(503), bits.ContextRemoteFile, true},
+		{"malformed code", "Close-Session", uptest.Fault{Status: 500, Code: "oops"}, hresult.HTTP(500), bits.ContextRemoteFile, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -427,7 +428,7 @@ func TestUploadLocalFileChanged(t *testing.T) {
 	}
 	require.ErrorIs(t, u.attempt(t), stop)
 	require.NoError(t, os.WriteFile(name, pattern(4*4096, 9), 0o600))
-	requireError(t, u.attempt(t), hresult.BG_E_LOCAL_FILE_CHANGED, job.ContextLocalFile, false, "http")
+	requireError(t, u.attempt(t), hresult.BG_E_LOCAL_FILE_CHANGED, bits.ContextLocalFile, false, "http")
 
 	// During an attempt: the fragment after the change fails.
 	name2 := localFile(t, data)
@@ -441,7 +442,7 @@ func TestUploadLocalFileChanged(t *testing.T) {
 		}
 		return nil
 	}
-	requireError(t, u2.attempt(t), hresult.BG_E_LOCAL_FILE_CHANGED, job.ContextLocalFile, false, "http")
+	requireError(t, u2.attempt(t), hresult.BG_E_LOCAL_FILE_CHANGED, bits.ContextLocalFile, false, "http")
 
 	// Replaced by another file of the same size and time: its identity tells.
 	name3 := localFile(t, data)
@@ -457,11 +458,11 @@ func TestUploadLocalFileChanged(t *testing.T) {
 		}
 		return nil
 	}
-	requireError(t, u3.attempt(t), hresult.BG_E_LOCAL_FILE_CHANGED, job.ContextLocalFile, false, "http")
+	requireError(t, u3.attempt(t), hresult.BG_E_LOCAL_FILE_CHANGED, bits.ContextLocalFile, false, "http")
 
 	// Missing: the local file's own error, context LOCAL_FILE.
 	u4 := newUpload(c, base+"/d", filepath.Join(t.TempDir(), "missing"))
-	requireError(t, u4.attempt(t), hresult.ERROR_FILE_NOT_FOUND, job.ContextLocalFile, false, "http")
+	requireError(t, u4.attempt(t), hresult.ERROR_FILE_NOT_FOUND, bits.ContextLocalFile, false, "http")
 }
 
 func TestUploadHostID(t *testing.T) {
@@ -491,11 +492,11 @@ func TestUploadHostID(t *testing.T) {
 	// node2 goes away: the attempt fails to connect and the fallback time starts.
 	stop2()
 	u.obs.onProgress = nil
-	requireError(t, u.attempt(t), hresult.BG_E_CONNECT_FAILURE, job.ContextGeneralTransport, true, "http")
+	requireError(t, u.attempt(t), hresult.BG_E_CONNECT_FAILURE, bits.ContextGeneralTransport, true, "http")
 	assert.Equal(t, clk.Now(), u.spec.Session.HostFailedSince)
 	// Before the fallback timeout: still node2.
 	clk.Advance(59 * time.Second)
-	requireError(t, u.attempt(t), hresult.BG_E_CONNECT_FAILURE, job.ContextGeneralTransport, true, "http")
+	requireError(t, u.attempt(t), hresult.BG_E_CONNECT_FAILURE, bits.ContextGeneralTransport, true, "http")
 	// After it: back to the remote name's host, where the session is known (one farm, one
 	// store), and the upload ends there.
 	clk.Advance(time.Second)
@@ -575,7 +576,7 @@ func TestUploadProtocolChecks(t *testing.T) {
 			}))
 			c := newClient(t, transfer.Config{})
 			u := newUpload(c, srv.URL+"/f", localFile(t, pattern(10, 1)))
-			requireError(t, u.attempt(t), tt.code, job.ContextRemoteFile, false, "http")
+			requireError(t, u.attempt(t), tt.code, bits.ContextRemoteFile, false, "http")
 		})
 	}
 }
@@ -596,5 +597,5 @@ func TestUploadSilentServer(t *testing.T) {
 		return u.obs.depth == 1 && c.Quiet() && n.Quiet() && s.Count("Fragment") == 1
 	}, 10*time.Second, time.Millisecond, "waiting on a silent peer")
 	clk.Advance(time.Minute)
-	requireError(t, <-done, hresult.ERROR_WINHTTP_TIMEOUT, job.ContextGeneralTransport, true, "http")
+	requireError(t, <-done, hresult.ERROR_WINHTTP_TIMEOUT, bits.ContextGeneralTransport, true, "http")
 }
