@@ -1,15 +1,17 @@
 package bitstest
 
-import "github.com/bitsemu/bitsemu/job"
+import (
+	"github.com/bitsemu/bitsemu/bits"
+)
 
 // Callback is a job callback made of functions, so that a test writes only the notifications it
 // cares about:
 //
 //	err := j.SetNotifyInterface(&bitstest.Callback{
-//		Transferred: func(j *job.Job) error { _, err := j.Complete(); return err },
+//		Transferred: func(j bits.Job) error { _, err := j.Complete(); return err },
 //	})
 //
-// *Callback implements [job.Callback], [job.Callback2] and [job.Callback3]
+// *Callback implements [bits.Callback], [bits.Callback2] and [bits.Callback3]
 // (IBackgroundCopyCallback, 2 and 3). A nil field does nothing and returns nil, which the
 // manager takes as S_OK: the notification counts as delivered, is not retried and does not fall
 // back to the notify command line. Which notifications are delivered at all still depends on the
@@ -21,22 +23,22 @@ import "github.com/bitsemu/bitsemu/job"
 // minimum retry delay; for the first two, a notify command line the job has runs in its place.
 type Callback struct {
 	// Transferred is JobTransferred: every file of the job has been transferred.
-	Transferred func(j *job.Job) error
+	Transferred func(j bits.Job) error
 	// Error is JobError: the job entered ERROR; e describes the error.
-	Error func(j *job.Job, e *job.ErrorInfo) error
+	Error func(j bits.Job, e bits.Error) error
 	// Modified is JobModification: the job's state, progress, files or properties changed
-	// (with job.NotifyJobModification set).
-	Modified func(j *job.Job) error
+	// (with bits.NotifyJobModification set).
+	Modified func(j bits.Job) error
 	// FileDone is FileTransferred: the file f of the job has been transferred (with
-	// job.NotifyFileTransferred set).
-	FileDone func(j *job.Job, f *job.File) error
+	// bits.NotifyFileTransferred set).
+	FileDone func(j bits.Job, f bits.File) error
 	// RangesDone is FileRangesTransferred: ranges of f have been transferred (on-demand jobs,
-	// with job.NotifyFileRangesTransferred set).
-	RangesDone func(j *job.Job, f *job.File, ranges []job.FileRange) error
+	// with bits.NotifyFileRangesTransferred set).
+	RangesDone func(j bits.Job, f bits.File, ranges []bits.FileRange) error
 }
 
 // JobTransferred calls c.Transferred, if set.
-func (c *Callback) JobTransferred(j *job.Job) error {
+func (c *Callback) JobTransferred(j bits.Job) error {
 	if c.Transferred == nil {
 		return nil
 	}
@@ -44,7 +46,7 @@ func (c *Callback) JobTransferred(j *job.Job) error {
 }
 
 // JobError calls c.Error, if set.
-func (c *Callback) JobError(j *job.Job, e *job.ErrorInfo) error {
+func (c *Callback) JobError(j bits.Job, e bits.Error) error {
 	if c.Error == nil {
 		return nil
 	}
@@ -52,7 +54,7 @@ func (c *Callback) JobError(j *job.Job, e *job.ErrorInfo) error {
 }
 
 // JobModification calls c.Modified, if set.
-func (c *Callback) JobModification(j *job.Job) error {
+func (c *Callback) JobModification(j bits.Job) error {
 	if c.Modified == nil {
 		return nil
 	}
@@ -60,7 +62,7 @@ func (c *Callback) JobModification(j *job.Job) error {
 }
 
 // FileTransferred calls c.FileDone, if set.
-func (c *Callback) FileTransferred(j *job.Job, f *job.File) error {
+func (c *Callback) FileTransferred(j bits.Job, f bits.File) error {
 	if c.FileDone == nil {
 		return nil
 	}
@@ -68,11 +70,11 @@ func (c *Callback) FileTransferred(j *job.Job, f *job.File) error {
 }
 
 // FileRangesTransferred calls c.RangesDone, if set.
-func (c *Callback) FileRangesTransferred(j *job.Job, f *job.File, ranges []job.FileRange) error {
+func (c *Callback) FileRangesTransferred(j bits.Job, f bits.File, ranges []bits.FileRange) error {
 	if c.RangesDone == nil {
 		return nil
 	}
 	return c.RangesDone(j, f, ranges)
 }
 
-var _ job.Callback3 = (*Callback)(nil)
+var _ bits.Callback3 = (*Callback)(nil)

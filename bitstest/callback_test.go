@@ -10,10 +10,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/bitstest"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/engine"
-	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/state"
 )
@@ -50,7 +50,7 @@ func TestCallbackGetsOnlyWhatItImplements(t *testing.T) {
 	t.Cleanup(srv.Close)
 	h := bitstest.NewHarness(t)
 	app := h.Connect(userSID)
-	allFlags := job.NotifyJobTransferred | job.NotifyJobError | job.NotifyJobModification | job.NotifyFileTransferred
+	allFlags := bits.NotifyJobTransferred | bits.NotifyJobError | bits.NotifyJobModification | bits.NotifyFileTransferred
 
 	for _, tc := range []struct {
 		name string
@@ -58,19 +58,19 @@ func TestCallbackGetsOnlyWhatItImplements(t *testing.T) {
 		want func(got map[string]int)
 	}{
 		{"transferred only", func(c *calls) *bitstest.Callback {
-			return &bitstest.Callback{Transferred: func(*job.Job) error { c.add("transferred"); return nil }}
+			return &bitstest.Callback{Transferred: func(bits.Job) error { c.add("transferred"); return nil }}
 		}, func(got map[string]int) {
 			assert.Equal(t, map[string]int{"transferred": 1}, got)
 		}},
 		{"files and modifications", func(c *calls) *bitstest.Callback {
 			return &bitstest.Callback{
-				FileDone: func(_ *job.Job, f *job.File) error {
+				FileDone: func(_ bits.Job, f bits.File) error {
 					name, err := f.GetRemoteName()
 					assert.NoError(t, err)
 					c.add("file " + filepath.Base(name))
 					return nil
 				},
-				Modified: func(*job.Job) error { c.add("modified"); return nil },
+				Modified: func(bits.Job) error { c.add("modified"); return nil },
 			}
 		}, func(got map[string]int) {
 			assert.Equal(t, 1, got["file a.bin"])
@@ -85,7 +85,7 @@ func TestCallbackGetsOnlyWhatItImplements(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var c calls
-			j, err := app.CreateJob(tc.name, job.Download)
+			j, err := app.CreateJob(tc.name, bits.Download)
 			require.NoError(t, err)
 			dir := t.TempDir()
 			for _, name := range []string{"a.bin", "b.bin"} {
@@ -118,8 +118,8 @@ func TestCallbackErrorAndRetry(t *testing.T) {
 	var mu sync.Mutex
 	failing := download(t, app, srv, "missing.bin")
 	require.NoError(t, failing.SetMinimumRetryDelay(60))
-	require.NoError(t, failing.SetNotifyInterface(&bitstest.Callback{Error: func(_ *job.Job, e *job.ErrorInfo) error {
-		_, code := e.GetError()
+	require.NoError(t, failing.SetNotifyInterface(&bitstest.Callback{Error: func(_ bits.Job, e bits.Error) error {
+		_, code, _ := e.GetError()
 		mu.Lock()
 		codes = append(codes, code)
 		n := len(codes)
@@ -145,11 +145,11 @@ func TestCallbackErrorAndRetry(t *testing.T) {
 	// one that fails, it does.
 	silent := download(t, app, srv, "missing.bin")
 	require.NoError(t, silent.SetNotifyCmdLine("/bin/notify", "silent"))
-	require.NoError(t, silent.SetNotifyInterface(&bitstest.Callback{Transferred: func(*job.Job) error { return nil }}))
+	require.NoError(t, silent.SetNotifyInterface(&bitstest.Callback{Transferred: func(bits.Job) error { return nil }}))
 	require.NoError(t, silent.Resume())
 	loud := download(t, app, srv, "missing.bin")
 	require.NoError(t, loud.SetNotifyCmdLine("/bin/notify", "loud"))
-	require.NoError(t, loud.SetNotifyInterface(&bitstest.Callback{Error: func(*job.Job, *job.ErrorInfo) error { return hresult.E_FAIL }}))
+	require.NoError(t, loud.SetNotifyInterface(&bitstest.Callback{Error: func(bits.Job, bits.Error) error { return hresult.E_FAIL }}))
 	require.NoError(t, loud.Resume())
 	h.Step(time.Hour)
 	assert.Empty(t, rec.For(engine.Of(silent).ID()))
@@ -169,23 +169,23 @@ func TestCallbackMethods(t *testing.T) {
 	assert.NoError(t, zero.FileRangesTransferred(nil, nil, nil))
 
 	h := bitstest.NewHarness(t, manager.WithManualTransfers())
-	j, err := h.Connect(userSID).CreateJob("methods", job.Download)
+	j, err := h.Connect(userSID).CreateJob("methods", bits.Download)
 	require.NoError(t, err)
 	require.NoError(t, j.AddFile("http://h/f", filepath.Join(t.TempDir(), "f")))
 	files, err := j.EnumFiles()
 	require.NoError(t, err)
-	fs, _ := files.Next(1)
+	fs, _, _ := files.Next(1)
 	require.Len(t, fs, 1)
 	f := fs[0]
 	boom := errors.New("boom")
-	ranges := []job.FileRange{{InitialOffset: 0, Length: 10}}
+	ranges := []bits.FileRange{{InitialOffset: 0, Length: 10}}
 	var got []string
 	cb := &bitstest.Callback{
-		Transferred: func(x *job.Job) error { assert.Same(t, j, x); got = append(got, "t"); return boom },
-		Error:       func(x *job.Job, _ *job.ErrorInfo) error { assert.Same(t, j, x); got = append(got, "e"); return boom },
-		Modified:    func(x *job.Job) error { assert.Same(t, j, x); got = append(got, "m"); return boom },
-		FileDone:    func(x *job.Job, y *job.File) error { assert.Same(t, f, y); got = append(got, "f"); return boom },
-		RangesDone: func(x *job.Job, y *job.File, r []job.FileRange) error {
+		Transferred: func(x bits.Job) error { assert.Same(t, j, x); got = append(got, "t"); return boom },
+		Error:       func(x bits.Job, _ bits.Error) error { assert.Same(t, j, x); got = append(got, "e"); return boom },
+		Modified:    func(x bits.Job) error { assert.Same(t, j, x); got = append(got, "m"); return boom },
+		FileDone:    func(x bits.Job, y bits.File) error { assert.Same(t, f, y); got = append(got, "f"); return boom },
+		RangesDone: func(x bits.Job, y bits.File, r []bits.FileRange) error {
 			assert.Same(t, f, y)
 			assert.Equal(t, ranges, r)
 			got = append(got, "r")

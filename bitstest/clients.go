@@ -1,6 +1,7 @@
 package bitstest
 
 import (
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/google/uuid"
 
@@ -28,7 +29,7 @@ func (h *Harness) ConnectAs(id manager.Identity) *manager.Client {
 }
 
 // Admin connects an application running as an elevated administrator (AdminSID): it sees every
-// user's jobs (EnumJobs with job.EnumAllUsers), may change them and take ownership, and is exempt
+// user's jobs (EnumJobs with bits.EnumAllUsers), may change them and take ownership, and is exempt
 // from the job limits.
 func (h *Harness) Admin() *manager.Client {
 	return h.ConnectAs(manager.Identity{SID: AdminSID, Admin: true})
@@ -45,19 +46,22 @@ type JobInfo struct {
 	ID    uuid.UUID
 	Name  string // the display name
 	Owner string // the owner's SID
-	Type  job.Type
+	Type  bits.JobType
 	State state.State
 }
 
 // AllJobs returns handles to every job in the queue, of every user, in creation order, acting as
 // an administrator: what the code under test created, for the test to inspect or drive. Jobs in
 // a final state (CANCELLED, ACKNOWLEDGED) have left the queue and are not listed.
-func (h *Harness) AllJobs() []*job.Job {
-	e, err := h.Admin().EnumJobs(job.EnumAllUsers)
+func (h *Harness) AllJobs() []bits.Job {
+	e, err := h.Admin().EnumJobs(bits.EnumAllUsers)
 	if err != nil {
 		h.fatalf("bitstest: EnumJobs: %v", err)
 	}
-	jobs, _ := e.Next(e.GetCount())
+	jobs, err := bits.All(e)
+	if err != nil {
+		h.fatalf("bitstest: EnumJobs: %v", err)
+	}
 	return jobs
 }
 

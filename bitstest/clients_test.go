@@ -1,16 +1,17 @@
 package bitstest_test
 
 import (
-	"github.com/bitsemu/bitsemu/internal/engine"
 	"testing"
 	"time"
+
+	"github.com/bitsemu/bitsemu/bits"
+	"github.com/bitsemu/bitsemu/internal/engine"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/bitsemu/bitsemu/bitstest"
 	"github.com/bitsemu/bitsemu/hresult"
-	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/state"
 )
@@ -28,26 +29,26 @@ func TestHarnessAdminListsEveryJob(t *testing.T) {
 
 	ja := download(t, alice, srv, "ok.bin")
 	require.NoError(t, ja.Resume())
-	jb, err := bob.CreateJob("bob's", job.Upload)
+	jb, err := bob.CreateJob("bob's", bits.Upload)
 	require.NoError(t, err)
-	js, err := svc.CreateJob("service's", job.Download)
+	js, err := svc.CreateJob("service's", bits.Download)
 	require.NoError(t, err)
-	gone, err := bob.CreateJob("cancelled", job.Download)
+	gone, err := bob.CreateJob("cancelled", bits.Download)
 	require.NoError(t, err)
 	_, err = gone.Cancel()
 	require.NoError(t, err)
 	h.Settle()
 
 	assert.Equal(t, []bitstest.JobInfo{
-		{ID: engine.Of(ja).ID(), Name: "ok.bin", Owner: "S-1-5-21-1001", Type: job.Download, State: state.Transferred},
-		{ID: engine.Of(jb).ID(), Name: "bob's", Owner: "S-1-5-21-1002", Type: job.Upload, State: state.Suspended},
-		{ID: engine.Of(js).ID(), Name: "service's", Owner: bitstest.LocalSystemSID, Type: job.Download, State: state.Suspended},
+		{ID: engine.Of(ja).ID(), Name: "ok.bin", Owner: "S-1-5-21-1001", Type: bits.Download, State: state.Transferred},
+		{ID: engine.Of(jb).ID(), Name: "bob's", Owner: "S-1-5-21-1002", Type: bits.Upload, State: state.Suspended},
+		{ID: engine.Of(js).ID(), Name: "service's", Owner: bitstest.LocalSystemSID, Type: bits.Download, State: state.Suspended},
 	}, h.Jobs())
 
-	e, err := admin.EnumJobs(job.EnumAllUsers)
+	e, err := admin.EnumJobs(bits.EnumAllUsers)
 	require.NoError(t, err)
-	assert.EqualValues(t, 3, e.GetCount(), "the administrator lists every user's jobs")
-	_, err = alice.EnumJobs(job.EnumAllUsers)
+	assert.EqualValues(t, 3, enumCount(e), "the administrator lists every user's jobs")
+	_, err = alice.EnumJobs(bits.EnumAllUsers)
 	assert.ErrorIs(t, err, hresult.E_ACCESSDENIED, "a user may not")
 
 	// The handles act as an administrator: they can drive another user's job.
@@ -69,7 +70,7 @@ func TestHarnessServiceCommandLineNeverRuns(t *testing.T) {
 	user := h.Connect(userSID)
 	js := download(t, svc, srv, "ok.bin")
 	ju := download(t, user, srv, "ok.bin")
-	for _, j := range []*job.Job{js, ju} {
+	for _, j := range []bits.Job{js, ju} {
 		require.NoError(t, j.SetNotifyCmdLine("/bin/notify", "notify"))
 		require.NoError(t, j.Resume())
 	}

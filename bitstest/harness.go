@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/clock"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/engine"
@@ -248,7 +249,7 @@ func (h *Harness) timeout() time.Duration {
 // WaitState runs the clock, for at most limit of virtual time, until j is in one of the states,
 // and returns the state j is in. When the limit is reached first the error wraps ErrLimit and
 // names the state j is in.
-func (h *Harness) WaitState(j *job.Job, limit time.Duration, states ...state.State) (state.State, error) {
+func (h *Harness) WaitState(j bits.Job, limit time.Duration, states ...state.State) (state.State, error) {
 	var st state.State
 	ok := h.RunUntil(h.Clock.Now().Add(limit), func() bool {
 		st = h.state(j)
@@ -265,7 +266,7 @@ func (h *Harness) WaitState(j *job.Job, limit time.Duration, states ...state.Sta
 	return st, nil
 }
 
-func (h *Harness) state(j *job.Job) state.State {
+func (h *Harness) state(j bits.Job) state.State {
 	st, err := j.GetState()
 	if err != nil {
 		h.fatalf("bitstest: GetState: %v", err)
@@ -278,17 +279,17 @@ func (h *Harness) state(j *job.Job) state.State {
 // rules out a retry), and its retry timer starts. A QUEUED job is picked first. The error is
 // recorded against the first unfinished file, with context REMOTE_FILE for BG_E_HTTP_ERROR_nnn
 // codes and GENERAL_TRANSPORT otherwise. It returns the job's new state.
-func (h *Harness) FailTransient(j *job.Job, code hresult.Code) (state.State, error) {
+func (h *Harness) FailTransient(j bits.Job, code hresult.Code) (state.State, error) {
 	return h.fail(j, state.TransientFailure, code)
 }
 
 // FailFatal makes j's transfer fail for good, as a 404 does: the job goes to ERROR and JobError
 // is delivered. It returns the job's new state.
-func (h *Harness) FailFatal(j *job.Job, code hresult.Code) (state.State, error) {
+func (h *Harness) FailFatal(j bits.Job, code hresult.Code) (state.State, error) {
 	return h.fail(j, state.FatalFailure, code)
 }
 
-func (h *Harness) fail(j *job.Job, ev state.Event, code hresult.Code) (state.State, error) {
+func (h *Harness) fail(j bits.Job, ev state.Event, code hresult.Code) (state.State, error) {
 	e := engine.Of(j)
 	if st := h.state(j); st == state.Queued {
 		if _, err := e.Fire(state.Pick); err != nil {
@@ -303,9 +304,9 @@ func (h *Harness) fail(j *job.Job, ev state.Event, code hresult.Code) (state.Sta
 			break
 		}
 	}
-	ctx, proto := job.ContextGeneralTransport, "http"
+	ctx, proto := bits.ContextGeneralTransport, "http"
 	if code&0xFFFF0000 == 0x80190000 {
-		ctx = job.ContextRemoteFile
+		ctx = bits.ContextRemoteFile
 	}
 	st, err := e.FireError(ev, job.Failure{Context: ctx, Code: code, File: file, Protocol: proto})
 	h.Settle()
@@ -314,7 +315,7 @@ func (h *Harness) fail(j *job.Job, ev state.Event, code hresult.Code) (state.Sta
 
 // ElapseRetryDelay moves the clock by j's minimum retry delay, so that a job in TRANSIENT_ERROR
 // is queued again and retried. It returns the job's state once everything settled.
-func (h *Harness) ElapseRetryDelay(j *job.Job) state.State {
+func (h *Harness) ElapseRetryDelay(j bits.Job) state.State {
 	d, err := j.GetMinimumRetryDelay()
 	if err != nil {
 		h.fatalf("bitstest: GetMinimumRetryDelay: %v", err)

@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/bitstest"
-	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/state"
 )
@@ -26,7 +26,7 @@ func ExampleHarness() {
 
 	dir, _ := os.MkdirTemp("", "bitsemu-example")
 	defer os.RemoveAll(dir)
-	j, _ := app.CreateJob("update", job.Download)
+	j, _ := app.CreateJob("update", bits.Download)
 	_ = j.AddFile(srv.URLFor("update.bin"), filepath.Join(dir, "update.bin"))
 	_ = j.SetMinimumRetryDelay(60)
 	_ = j.Resume()
@@ -59,7 +59,7 @@ func ExampleHarness_Settle() {
 	defer h.Close()
 	dir, _ := os.MkdirTemp("", "bitsemu-example")
 	defer os.RemoveAll(dir)
-	j, _ := h.Connect("S-1-5-21-1000").CreateJob("big", job.Download)
+	j, _ := h.Connect("S-1-5-21-1000").CreateJob("big", bits.Download)
 	_ = j.AddFile(srv.URLFor("big.bin"), filepath.Join(dir, "big.bin"))
 	_ = j.SetMinimumRetryDelay(60)
 	_ = j.Resume()
@@ -103,7 +103,7 @@ func ExampleOnNetwork() {
 	defer h.Close()
 	dir, _ := os.MkdirTemp("", "bitsemu-example")
 	defer os.RemoveAll(dir)
-	j, _ := h.Connect("S-1-5-21-1000").CreateJob("f", job.Download)
+	j, _ := h.Connect("S-1-5-21-1000").CreateJob("f", bits.Download)
 	_ = j.AddFile(srv.URLFor("f.bin"), filepath.Join(dir, "f.bin"))
 	_ = j.SetMinimumRetryDelay(60)
 	_ = j.Resume()

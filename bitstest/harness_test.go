@@ -10,22 +10,22 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/bitstest"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/engine"
-	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/state"
 )
 
 // stalledJob returns a harness and a job whose transfer is stalled by the server mid-file.
-func stalledJob(t *testing.T) (*bitstest.Harness, *bitstest.Server, *job.Job) {
+func stalledJob(t *testing.T) (*bitstest.Harness, *bitstest.Server, bits.Job) {
 	t.Helper()
 	srv := bitstest.NewServer(map[string][]byte{"f.bin": make([]byte, 10_000)}, bitstest.Stall(100).Times(1))
 	t.Cleanup(srv.Close)
 	h := bitstest.NewHarness(t)
 	app := h.Connect("S-1-5-21-7")
-	j, err := app.CreateJob("stalled", job.Download)
+	j, err := app.CreateJob("stalled", bits.Download)
 	require.NoError(t, err)
 	require.NoError(t, j.AddFile(srv.URLFor("f.bin"), filepath.Join(t.TempDir(), "f.bin")))
 	require.NoError(t, j.SetMinimumRetryDelay(30))
@@ -50,8 +50,8 @@ func TestHarnessFailTransientThenRetry(t *testing.T) {
 	assert.Equal(t, state.TransientError, st)
 	e, err := j.GetError()
 	require.NoError(t, err)
-	ctx, code := e.GetError()
-	assert.Equal(t, job.ContextRemoteFile, ctx)
+	ctx, code, _ := e.GetError()
+	assert.Equal(t, bits.ContextRemoteFile, ctx)
 	assert.Equal(t, hresult.BG_E_HTTP_ERROR_503, code)
 
 	h.Step(29 * time.Second)
@@ -68,8 +68,8 @@ func TestHarnessFailFatal(t *testing.T) {
 	assert.Equal(t, state.Error, st)
 	e, err := j.GetError()
 	require.NoError(t, err)
-	ctx, code := e.GetError()
-	assert.Equal(t, job.ContextGeneralTransport, ctx)
+	ctx, code, _ := e.GetError()
+	assert.Equal(t, bits.ContextGeneralTransport, ctx)
 	assert.Equal(t, hresult.BG_E_CONNECT_FAILURE, code)
 	h.Step(24 * time.Hour)
 	got, _ := j.GetState()
@@ -79,7 +79,7 @@ func TestHarnessFailFatal(t *testing.T) {
 func TestHarnessFailPicksAQueuedJob(t *testing.T) {
 	h := bitstest.NewHarness(t, manager.WithManualTransfers())
 	app := h.Connect("S-1-5-21-7")
-	j, err := app.CreateJob("queued", job.Download)
+	j, err := app.CreateJob("queued", bits.Download)
 	require.NoError(t, err)
 	require.NoError(t, j.AddFile("http://127.0.0.1:9/x", filepath.Join(t.TempDir(), "x")))
 	require.NoError(t, j.Resume())
@@ -97,7 +97,7 @@ func TestHarnessWaitStateStopsAtTheLimit(t *testing.T) {
 	srv := bitstest.NewServer(map[string][]byte{"f.bin": []byte("x")}, bitstest.Status(503, 0))
 	t.Cleanup(srv.Close)
 	h := bitstest.NewHarness(t)
-	j, err := h.Connect("S-1-5-21-7").CreateJob("never", job.Download)
+	j, err := h.Connect("S-1-5-21-7").CreateJob("never", bits.Download)
 	require.NoError(t, err)
 	require.NoError(t, j.AddFile(srv.URLFor("f.bin"), filepath.Join(t.TempDir(), "f.bin")))
 	require.NoError(t, j.Resume())
@@ -112,7 +112,7 @@ func TestHarnessTrustsATLSServer(t *testing.T) {
 	srv := bitstest.NewTLSServer(map[string][]byte{"f.bin": []byte("secure")})
 	t.Cleanup(srv.Close)
 	h := bitstest.NewHarness(t, bitstest.Trust(srv))
-	j, err := h.Connect("S-1-5-21-7").CreateJob("tls", job.Download)
+	j, err := h.Connect("S-1-5-21-7").CreateJob("tls", bits.Download)
 	require.NoError(t, err)
 	local := filepath.Join(t.TempDir(), "f.bin")
 	require.NoError(t, j.AddFile(srv.URLFor("f.bin"), local))
@@ -137,7 +137,7 @@ func TestOpenHarnessKeepsJobsAcrossRestarts(t *testing.T) {
 	require.NoError(t, err)
 	_, err = bitstest.OpenHarness(t, dir, h.Clock)
 	assert.ErrorIs(t, err, hresult.ERROR_SHARING_VIOLATION, "one manager per store")
-	j, err := h.Connect("S-1-5-21-7").CreateJob("kept", job.Download)
+	j, err := h.Connect("S-1-5-21-7").CreateJob("kept", bits.Download)
 	require.NoError(t, err)
 	h.Step(time.Hour)
 	h.Close()

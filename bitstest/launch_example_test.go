@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/bitstest"
-	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 )
 
@@ -23,7 +23,7 @@ func ExampleLaunchRecorder() {
 
 	dir, _ := os.MkdirTemp("", "bitsemu-example")
 	defer os.RemoveAll(dir)
-	j, _ := h.Connect("S-1-5-21-1000").CreateJob("update", job.Download)
+	j, _ := h.Connect("S-1-5-21-1000").CreateJob("update", bits.Download)
 	_ = j.AddFile(srv.URLFor("update.bin"), filepath.Join(dir, "update.bin"))
 	_ = j.SetNotifyCmdLine(`/opt/updater/install`, `"/opt/updater/install" --from "Update Channel" --lang=日本語`)
 	_ = j.Resume()
@@ -49,10 +49,10 @@ func ExampleCallback() {
 
 	dir, _ := os.MkdirTemp("", "bitsemu-example")
 	defer os.RemoveAll(dir)
-	j, _ := h.Connect("S-1-5-21-1000").CreateJob("one file", job.Download)
+	j, _ := h.Connect("S-1-5-21-1000").CreateJob("one file", bits.Download)
 	_ = j.AddFile(srv.URLFor("a.txt"), filepath.Join(dir, "a.txt"))
 	_ = j.SetNotifyInterface(&bitstest.Callback{
-		Transferred: func(j *job.Job) error {
+		Transferred: func(j bits.Job) error {
 			code, err := j.Complete()
 			fmt.Println("JobTransferred: Complete gave", code.Name())
 			return err

@@ -14,11 +14,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/bitstest"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/childproc"
 	"github.com/bitsemu/bitsemu/internal/engine"
-	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/notify"
 	"github.com/bitsemu/bitsemu/state"
@@ -28,9 +28,9 @@ const userSID = "S-1-5-21-7"
 
 // download creates a job of c downloading name from srv into a temporary directory, and
 // resumes it.
-func download(t *testing.T, c *manager.Client, srv *bitstest.Server, name string) *job.Job {
+func download(t *testing.T, c *manager.Client, srv *bitstest.Server, name string) bits.Job {
 	t.Helper()
-	j, err := c.CreateJob(name, job.Download)
+	j, err := c.CreateJob(name, bits.Download)
 	require.NoError(t, err)
 	require.NoError(t, j.AddFile(srv.URLFor(name), filepath.Join(t.TempDir(), name)))
 	return j
@@ -59,7 +59,7 @@ func TestLaunchRecorderRecordsExactCommandLines(t *testing.T) {
 		`""`,
 		"",
 	}
-	var transferred []*job.Job
+	var transferred []bits.Job
 	for i, params := range cases {
 		j := download(t, app, srv, "ok.bin")
 		require.NoError(t, j.SetNotifyCmdLine(prog, params), "case %d", i)
@@ -166,10 +166,10 @@ func TestLaunchRecorderConcurrentLaunches(t *testing.T) {
 	h := bitstest.NewHarness(t, manager.WithManualTransfers(), manager.WithLauncher(rec),
 		manager.WithLimits(manager.Limits{}))
 	dir := t.TempDir()
-	var jobs []*job.Job
+	var jobs []bits.Job
 	for i := range n {
 		app := h.Connect(fmt.Sprintf("S-1-5-21-%d", i%4))
-		j, err := app.CreateJob("many", job.Download)
+		j, err := app.CreateJob("many", bits.Download)
 		require.NoError(t, err)
 		require.NoError(t, j.AddFile("http://h/f", filepath.Join(dir, strconv.Itoa(i))))
 		require.NoError(t, j.SetNotifyCmdLine("/bin/notify", strconv.Itoa(i)))
@@ -238,7 +238,7 @@ func TestLaunchRecorderWaitFor(t *testing.T) {
 	assert.Equal(t, hresult.S_OK, mustComplete(t, j))
 }
 
-func mustComplete(t *testing.T, j *job.Job) hresult.Code {
+func mustComplete(t *testing.T, j bits.Job) hresult.Code {
 	t.Helper()
 	code, err := j.Complete()
 	require.NoError(t, err)

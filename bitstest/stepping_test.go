@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/bitstest"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/job"
@@ -50,7 +51,7 @@ func silentServer(t *testing.T) string {
 	return "http://" + l.Addr().String() + "/f.bin"
 }
 
-func stateOf(t *testing.T, j *job.Job) state.State {
+func stateOf(t *testing.T, j bits.Job) state.State {
 	t.Helper()
 	st, err := j.GetState()
 	require.NoError(t, err)
@@ -63,7 +64,7 @@ func stateOf(t *testing.T, j *job.Job) state.State {
 // fails the job as BITS would.
 func TestNothingMovesBetweenSteps(t *testing.T) {
 	h := bitstest.NewHarness(t)
-	j, err := h.Connect("S-1-5-21-7").CreateJob("silent", job.Download)
+	j, err := h.Connect("S-1-5-21-7").CreateJob("silent", bits.Download)
 	require.NoError(t, err)
 	require.NoError(t, j.AddFile(silentServer(t), filepath.Join(t.TempDir(), "f.bin")))
 	require.NoError(t, j.SetMinimumRetryDelay(60))
@@ -86,7 +87,7 @@ func TestNothingMovesBetweenSteps(t *testing.T) {
 	assert.Equal(t, state.TransientError, stateOf(t, j))
 	e, err := j.GetError()
 	require.NoError(t, err)
-	_, code := e.GetError()
+	_, code, _ := e.GetError()
 	assert.Equal(t, hresult.ERROR_WINHTTP_TIMEOUT, code)
 
 	st, err := h.WaitState(j, time.Hour, state.Error)
@@ -99,7 +100,7 @@ func TestNothingMovesBetweenSteps(t *testing.T) {
 // WaitState tells when the virtual limit ran out instead of returning another state silently.
 func TestWaitStateReportsTheLimit(t *testing.T) {
 	h := bitstest.NewHarness(t)
-	j, err := h.Connect("S-1-5-21-7").CreateJob("silent", job.Download)
+	j, err := h.Connect("S-1-5-21-7").CreateJob("silent", bits.Download)
 	require.NoError(t, err)
 	require.NoError(t, j.AddFile(silentServer(t), filepath.Join(t.TempDir(), "f.bin")))
 	require.NoError(t, j.Resume())
@@ -114,12 +115,12 @@ func TestSettleReportsWhatIsBusy(t *testing.T) {
 	srv := bitstest.NewServer(map[string][]byte{"f.bin": []byte("data")})
 	t.Cleanup(srv.Close)
 	h := bitstest.NewHarness(t)
-	j, err := h.Connect("S-1-5-21-7").CreateJob("blocked", job.Download)
+	j, err := h.Connect("S-1-5-21-7").CreateJob("blocked", bits.Download)
 	require.NoError(t, err)
 	require.NoError(t, j.AddFile(srv.URLFor("f.bin"), filepath.Join(t.TempDir(), "f.bin")))
 	release := make(chan struct{})
 	t.Cleanup(func() { close(release) })
-	require.NoError(t, j.SetNotifyInterface(&bitstest.Callback{Transferred: func(*job.Job) error {
+	require.NoError(t, j.SetNotifyInterface(&bitstest.Callback{Transferred: func(bits.Job) error {
 		<-release
 		return nil
 	}}))
@@ -164,7 +165,7 @@ func simulate(t testing.TB, seed uint64, jobs int, days int) string {
 	dir := memDir(t)
 	for i := range jobs {
 		name := fmt.Sprintf("f%05d.bin", i)
-		j, err := c.CreateJob(name, job.Download)
+		j, err := c.CreateJob(name, bits.Download)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -225,9 +226,9 @@ func TestSameSeedSameRunOnLoopback(t *testing.T) {
 			bitstest.Flaky(42, 0.99))
 		h := bitstest.NewHarness(t)
 		c := h.Connect("S-1-5-21-1")
-		var jobs []*job.Job
+		var jobs []bits.Job
 		for _, name := range []string{"a", "b", "c"} {
-			j, err := c.CreateJob(name, job.Download)
+			j, err := c.CreateJob(name, bits.Download)
 			require.NoError(t, err)
 			require.NoError(t, j.AddFile(srv.URLFor(name), filepath.Join(t.TempDir(), name)))
 			require.NoError(t, j.SetMinimumRetryDelay(60))

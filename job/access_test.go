@@ -1,8 +1,10 @@
 package job_test
 
 import (
-	"github.com/bitsemu/bitsemu/internal/engine"
 	"testing"
+
+	"github.com/bitsemu/bitsemu/bits"
+	"github.com/bitsemu/bitsemu/internal/engine"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -14,16 +16,16 @@ import (
 )
 
 type typedRows struct {
-	typ    job.Type
+	typ    bits.JobType
 	nfiles int
 	rows   []methodRow
 }
 
 func allRowSets() []typedRows {
 	return []typedRows{
-		{job.Download, 2, jobRows()},
-		{job.Upload, 1, uploadRows()},
-		{job.UploadReply, 1, replyRows()},
+		{bits.Download, 2, jobRows()},
+		{bits.Upload, 1, uploadRows()},
+		{bits.UploadReply, 1, replyRows()},
 	}
 }
 
@@ -80,7 +82,7 @@ func TestClientCloseDisconnectsHandles(t *testing.T) {
 	x := newFx(t)
 	c, err := x.m.Connect(ownerID)
 	require.NoError(t, err)
-	j, err := c.CreateJob("j", job.Download)
+	j, err := c.CreateJob("j", bits.Download)
 	require.NoError(t, err)
 	require.NoError(t, c.Close())
 	_, err = j.GetState()
@@ -94,7 +96,7 @@ func TestClientCloseDisconnectsHandles(t *testing.T) {
 
 func TestOtherUserCannotFindJob(t *testing.T) {
 	x := newFx(t)
-	j := x.newJob(job.Download, 1)
+	j := x.newJob(bits.Download, 1)
 	other, err := x.m.Connect(otherID)
 	require.NoError(t, err)
 	_, err = other.GetJob(engine.Of(j).ID())
@@ -105,17 +107,17 @@ func TestOtherUserCannotFindJob(t *testing.T) {
 // owner-only methods (credentials and custom headers).
 func TestAdminMayChangeProperties(t *testing.T) {
 	x := newFx(t)
-	j := x.newJob(job.Download, 1)
+	j := x.newJob(bits.Download, 1)
 	require.NoError(t, j.SetCustomHeaders("X-Owner: 1\r\n"))
 	a, err := x.admin.GetJob(engine.Of(j).ID())
 	require.NoError(t, err)
 
 	assert.NoError(t, a.SetDisplayName("by admin"))
-	assert.NoError(t, a.SetPriority(job.High))
+	assert.NoError(t, a.SetPriority(bits.High))
 	assert.NoError(t, a.SetDescription("admin desc"))
 	assert.NoError(t, a.AddFile(x.remote(), x.local()))
 	assert.NoError(t, a.SetNotifyCmdLine("/bin/a", ""))
-	assert.NoError(t, a.SetSecurityFlags(job.SSLEnableCRLCheck))
+	assert.NoError(t, a.SetSecurityFlags(bits.SSLEnableCRLCheck))
 	assert.NoError(t, a.Resume())
 	assert.NoError(t, a.Suspend())
 	name, err := j.GetDisplayName()
@@ -126,8 +128,8 @@ func TestAdminMayChangeProperties(t *testing.T) {
 	assert.Equal(t, ownerID.SID, owner, "no ownership change")
 
 	// Owner-only.
-	isCode(t, hresult.E_ACCESSDENIED, a.SetCredentials(job.Credentials{Target: job.TargetServer, Scheme: job.SchemeBasic, UserName: "u", Password: "p"}))
-	_, err = a.RemoveCredentials(job.TargetServer, job.SchemeBasic)
+	isCode(t, hresult.E_ACCESSDENIED, a.SetCredentials(bits.Credentials{Target: bits.TargetServer, Scheme: bits.SchemeBasic, UserName: "u", Password: "p"}))
+	_, err = a.RemoveCredentials(bits.TargetServer, bits.SchemeBasic)
 	isCode(t, hresult.E_ACCESSDENIED, err)
 	isCode(t, hresult.E_ACCESSDENIED, a.SetCustomHeaders("X-Admin: 1\r\n"))
 	_, _, err = a.GetCustomHeaders()
@@ -146,11 +148,11 @@ func TestAdminMayChangeProperties(t *testing.T) {
 
 func TestTakeOwnership(t *testing.T) {
 	x := newFx(t)
-	j := x.newJob(job.Download, 1)
+	j := x.newJob(bits.Download, 1)
 	cb := &nopCallback{name: "owner's"}
 	require.NoError(t, j.SetNotifyInterface(cb))
 	require.NoError(t, j.SetCustomHeaders("X-Secret: 1\r\n"))
-	require.NoError(t, j.SetCredentials(job.Credentials{Target: job.TargetServer, Scheme: job.SchemeBasic, UserName: "u", Password: "p"}))
+	require.NoError(t, j.SetCredentials(bits.Credentials{Target: bits.TargetServer, Scheme: bits.SchemeBasic, UserName: "u", Password: "p"}))
 	require.NoError(t, j.SetNotifyCmdLine("/bin/notify", "/bin/notify x"))
 
 	// Not an administrator: refused, even the owner.
@@ -177,12 +179,12 @@ func TestTakeOwnership(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, hresult.S_FALSE, code, "custom headers cleared")
 	assert.Equal(t, "", hdr)
-	code, err = a.RemoveCredentials(job.TargetServer, job.SchemeBasic)
+	code, err = a.RemoveCredentials(bits.TargetServer, bits.SchemeBasic)
 	require.NoError(t, err)
 	assert.Equal(t, hresult.S_FALSE, code, "credentials cleared")
 	cmd, err := a.GetNotifyCmdLine()
 	require.NoError(t, err)
-	assert.Equal(t, job.NotifyCmdLine{}, cmd, "command line cleared")
+	assert.Equal(t, bits.NotifyCmdLine{}, cmd, "command line cleared")
 	got, err := a.GetNotifyInterface()
 	require.NoError(t, err)
 	assert.Same(t, cb, got, "the callback keeps running in its registrant's context")
@@ -195,16 +197,16 @@ func TestTakeOwnership(t *testing.T) {
 
 	// The new owner may now use the owner-only methods.
 	assert.NoError(t, a.SetCustomHeaders("X-Admin: 1\r\n"))
-	assert.NoError(t, a.SetCredentials(job.Credentials{Target: job.TargetProxy, Scheme: job.SchemeNTLM}))
+	assert.NoError(t, a.SetCredentials(bits.Credentials{Target: bits.TargetProxy, Scheme: bits.SchemeNTLM}))
 
 	// TakeOwnership on a final job.
-	fin := x.jobIn(job.Download, 1, state.Cancelled)
+	fin := x.jobIn(bits.Download, 1, state.Cancelled)
 	isCode(t, hresult.BG_E_INVALID_STATE, engine.Of(fin).As(job.NewCaller(adminID)).TakeOwnership())
 }
 
 func TestMakeCustomHeadersWriteOnly(t *testing.T) {
 	x := newFx(t)
-	j := x.newJob(job.Download, 0)
+	j := x.newJob(bits.Download, 0)
 	require.NoError(t, j.SetCustomHeaders("X-Key: secret\r\n"))
 	require.NoError(t, j.MakeCustomHeadersWriteOnly())
 	_, _, err := j.GetCustomHeaders()
@@ -230,7 +232,7 @@ func TestServiceAccountIdentity(t *testing.T) {
 	x := newFx(t, manager.WithLimits(manager.Limits{MaxFilesPerJob: 1}))
 	svc, err := x.m.Connect(manager.Identity{SID: "S-1-5-18", Service: true})
 	require.NoError(t, err)
-	j, err := svc.CreateJob("svc", job.Download)
+	j, err := svc.CreateJob("svc", bits.Download)
 	require.NoError(t, err)
 	il, err := j.GetOwnerIntegrityLevel()
 	require.NoError(t, err)
@@ -238,7 +240,7 @@ func TestServiceAccountIdentity(t *testing.T) {
 	require.NoError(t, j.AddFile(x.remote(), x.local()))
 	assert.NoError(t, j.AddFile(x.remote(), x.local()), "service accounts are exempt from the file limit")
 	// But a service account is not an administrator: another user's job is out of reach.
-	uj := x.newJob(job.Download, 0)
+	uj := x.newJob(bits.Download, 0)
 	_, err = engine.Of(j).As(job.NewCaller(manager.Identity{SID: "S-1-5-18", Service: true})).GetState()
 	require.NoError(t, err)
 	_, err = engine.Of(uj).As(job.NewCaller(manager.Identity{SID: "S-1-5-18", Service: true})).GetState()

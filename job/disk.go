@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/state"
 )
@@ -319,14 +320,14 @@ func DiskCode(err error) hresult.Code {
 
 // TransferView is what the transfer engine needs to know about a job at one moment.
 type TransferView struct {
-	Type     Type
+	Type     bits.JobType
 	State    state.State
-	Priority Priority
+	Priority bits.Priority
 
 	Headers        string
 	Method         string
-	Credentials    []Credentials
-	ProxyUsage     ProxyUsage
+	Credentials    []bits.Credentials
+	ProxyUsage     bits.ProxyUsage
 	ProxyList      string
 	ProxyBypass    string
 	SecurityFlags  uint32
@@ -355,7 +356,7 @@ type TransferView struct {
 // FileView is one file of a TransferView.
 type FileView struct {
 	Remote, Local string
-	Ranges        []FileRange
+	Ranges        []bits.FileRange
 	Total         uint64 // SizeUnknown while unknown
 	Transferred   uint64
 	Done          bool
@@ -374,7 +375,7 @@ func (e *Engine) TransferView() TransferView {
 		Priority:        c.priority,
 		Headers:         c.headers,
 		Method:          c.httpMethod,
-		Credentials:     append([]Credentials(nil), c.creds...),
+		Credentials:     append([]bits.Credentials(nil), c.creds...),
 		ProxyUsage:      c.proxyUsage,
 		ProxyList:       c.proxyList,
 		ProxyBypass:     c.proxyBypass,
@@ -468,7 +469,7 @@ func (e *Engine) Redirected(i int, url string) error {
 }
 
 // SchedInfo returns the job's type and priority, for the scheduler.
-func (e *Engine) SchedInfo() (Type, Priority) {
+func (e *Engine) SchedInfo() (bits.JobType, bits.Priority) {
 	j := &e.Job
 	j.c.mu.Lock()
 	defer j.c.mu.Unlock()

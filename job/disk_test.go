@@ -1,11 +1,13 @@
 package job_test
 
 import (
-	"github.com/bitsemu/bitsemu/internal/engine"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/bitsemu/bitsemu/bits"
+	"github.com/bitsemu/bitsemu/internal/engine"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -17,14 +19,14 @@ import (
 
 // writeFile does what the transfer engine does for file i: open its temporary file, write data,
 // record the progress, and mark it done when done is set.
-func writeFile(t *testing.T, j *job.Job, i int, data string, done bool) {
+func writeFile(t *testing.T, j bits.Job, i int, data string, done bool) {
 	t.Helper()
 	f, err := engine.Of(j).OpenTemp(i)
 	require.NoError(t, err)
 	_, err = f.Write([]byte(data))
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
-	total := job.SizeUnknown
+	total := bits.SizeUnknown
 	if done {
 		total = uint64(len(data))
 	}
@@ -35,7 +37,7 @@ func writeFile(t *testing.T, j *job.Job, i int, data string, done bool) {
 	}
 }
 
-func names(t *testing.T, j *job.Job, i int) (local, temp string) {
+func names(t *testing.T, j bits.Job, i int) (local, temp string) {
 	t.Helper()
 	f := fileAt(t, j, i)
 	local, err := f.GetLocalName()
@@ -47,7 +49,7 @@ func names(t *testing.T, j *job.Job, i int) (local, temp string) {
 
 func TestOpenTempCreatesOwnerOnlyFileInDestinationDirectory(t *testing.T) {
 	fx := newFx(t)
-	j := fx.jobIn(job.Download, 1, state.Transferring)
+	j := fx.jobIn(bits.Download, 1, state.Transferring)
 	local, temp := names(t, j, 0)
 	f, err := engine.Of(j).OpenTemp(0)
 	require.NoError(t, err)
@@ -62,7 +64,7 @@ func TestOpenTempCreatesOwnerOnlyFileInDestinationDirectory(t *testing.T) {
 
 func TestOpenTempAvoidsAForeignFile(t *testing.T) {
 	fx := newFx(t)
-	j := fx.jobIn(job.Download, 1, state.Transferring)
+	j := fx.jobIn(bits.Download, 1, state.Transferring)
 	_, temp := names(t, j, 0)
 	require.NoError(t, os.WriteFile(temp, []byte("someone else's"), 0o644))
 	f, err := engine.Of(j).OpenTemp(0)
@@ -81,7 +83,7 @@ func TestOpenTempAvoidsAForeignFile(t *testing.T) {
 
 func TestOpenTempReconcilesProgressWithTheFile(t *testing.T) {
 	fx := newFx(t)
-	j := fx.jobIn(job.Download, 1, state.Transferring)
+	j := fx.jobIn(bits.Download, 1, state.Transferring)
 	_, temp := names(t, j, 0)
 	f, err := engine.Of(j).OpenTemp(0)
 	require.NoError(t, err)
@@ -116,7 +118,7 @@ func TestOpenTempReconcilesProgressWithTheFile(t *testing.T) {
 
 func TestOpenTempOnAFinalJob(t *testing.T) {
 	fx := newFx(t)
-	j := fx.jobIn(job.Download, 1, state.Cancelled)
+	j := fx.jobIn(bits.Download, 1, state.Cancelled)
 	_, err := engine.Of(j).OpenTemp(0)
 	isCode(t, hresult.BG_E_INVALID_STATE, err)
 	_, err = engine.Of(j).OpenTemp(1)
@@ -125,7 +127,7 @@ func TestOpenTempOnAFinalJob(t *testing.T) {
 
 func TestCompleteRenamesFinishedFiles(t *testing.T) {
 	fx := newFx(t)
-	j := fx.jobIn(job.Download, 2, state.Transferring)
+	j := fx.jobIn(bits.Download, 2, state.Transferring)
 	writeFile(t, j, 0, "first", true)
 	writeFile(t, j, 1, "second", true)
 	mustState(t, j, state.Transferred)
@@ -143,7 +145,7 @@ func TestCompleteRenamesFinishedFiles(t *testing.T) {
 
 func TestCompleteReplacesAnExistingLocalFile(t *testing.T) {
 	fx := newFx(t)
-	j := fx.jobIn(job.Download, 1, state.Transferring)
+	j := fx.jobIn(bits.Download, 1, state.Transferring)
 	local, _ := names(t, j, 0)
 	require.NoError(t, os.WriteFile(local, []byte("old version"), 0o644))
 	writeFile(t, j, 0, "new version", true)
@@ -159,7 +161,7 @@ func TestCompleteReplacesAnExistingLocalFile(t *testing.T) {
 
 func TestPartialCompleteDiscardsUnfinishedFiles(t *testing.T) {
 	fx := newFx(t)
-	j := fx.jobIn(job.Download, 3, state.Transferring)
+	j := fx.jobIn(bits.Download, 3, state.Transferring)
 	writeFile(t, j, 0, "done", true)
 	writeFile(t, j, 1, "half", false)
 	code, err := j.Complete()
@@ -177,7 +179,7 @@ func TestPartialCompleteDiscardsUnfinishedFiles(t *testing.T) {
 
 func TestCompleteRenameFailureKeepsTheJobTransferred(t *testing.T) {
 	fx := newFx(t)
-	j := fx.jobIn(job.Download, 2, state.Transferring)
+	j := fx.jobIn(bits.Download, 2, state.Transferring)
 	writeFile(t, j, 0, "one", true)
 	writeFile(t, j, 1, "two", true)
 	local0, _ := names(t, j, 0)
@@ -213,7 +215,7 @@ func TestCompleteRenameFailureKeepsTheJobTransferred(t *testing.T) {
 
 func TestCancelRemovesTemporaryFilesOnly(t *testing.T) {
 	fx := newFx(t)
-	j := fx.jobIn(job.Download, 3, state.Transferring)
+	j := fx.jobIn(bits.Download, 3, state.Transferring)
 	local0, temp0 := names(t, j, 0)
 	require.NoError(t, os.WriteFile(local0, []byte("pre-existing"), 0o644))
 	writeFile(t, j, 0, "done", true)
@@ -233,7 +235,7 @@ func TestCancelRemovesTemporaryFilesOnly(t *testing.T) {
 
 func TestCancelReportsTemporaryFilesItCannotDelete(t *testing.T) {
 	fx := newFx(t)
-	j := fx.jobIn(job.Download, 1, state.Transferring)
+	j := fx.jobIn(bits.Download, 1, state.Transferring)
 	writeFile(t, j, 0, "partial", false)
 	_, temp := names(t, j, 0)
 	// Replace the temporary file with a non-empty directory, which cannot be removed as a file.
@@ -247,7 +249,7 @@ func TestCancelReportsTemporaryFilesItCannotDelete(t *testing.T) {
 
 func TestCompleteReportsTemporaryFilesItCannotDelete(t *testing.T) {
 	fx := newFx(t)
-	j := fx.jobIn(job.Download, 2, state.Transferring)
+	j := fx.jobIn(bits.Download, 2, state.Transferring)
 	writeFile(t, j, 0, "done", true)
 	writeFile(t, j, 1, "partial", false)
 	_, temp := names(t, j, 1)
@@ -261,7 +263,7 @@ func TestCompleteReportsTemporaryFilesItCannotDelete(t *testing.T) {
 
 func TestInactivityExpiryRemovesTemporaryFiles(t *testing.T) {
 	fx := newFx(t)
-	j := fx.jobIn(job.Download, 1, state.Transferring)
+	j := fx.jobIn(bits.Download, 1, state.Transferring)
 	writeFile(t, j, 0, "partial", false)
 	_, temp := names(t, j, 0)
 	fire(t, j, state.InactivityExpired, state.Cancelled)
@@ -272,7 +274,7 @@ func TestCompleteWithoutDataOnDisk(t *testing.T) {
 	// A job driven only through the engine methods has no temporary files: Complete has nothing
 	// to rename, and succeeds as for a real transfer.
 	fx := newFx(t)
-	j := fx.jobIn(job.Download, 1, state.Transferred)
+	j := fx.jobIn(bits.Download, 1, state.Transferred)
 	code, err := j.Complete()
 	require.NoError(t, err)
 	assert.Equal(t, hresult.S_OK, code)
@@ -282,7 +284,7 @@ func TestCompleteWithoutDataOnDisk(t *testing.T) {
 
 func TestDownloadTimeCountsOnlyConnectingAndTransferring(t *testing.T) {
 	fx := newFx(t)
-	j := fx.newJob(job.Download, 1)
+	j := fx.newJob(bits.Download, 1)
 	require.NoError(t, j.SetMaximumDownloadTime(3600))
 	full := time.Hour
 	require.NoError(t, j.Resume())
@@ -293,7 +295,7 @@ func TestDownloadTimeCountsOnlyConnectingAndTransferring(t *testing.T) {
 	fire(t, j, state.Connect, state.Transferring)
 	fx.clk.Advance(5 * time.Minute)
 	assert.Equal(t, full-10*time.Minute, engine.Of(j).TransferView().DownloadTimeLeft)
-	fireErr(t, j, state.TransientFailure, job.Failure{Context: job.ContextGeneralTransport, Code: hresult.BG_E_CONNECTION_CLOSED, File: 0}, state.TransientError)
+	fireErr(t, j, state.TransientFailure, job.Failure{Context: bits.ContextGeneralTransport, Code: hresult.BG_E_CONNECTION_CLOSED, File: 0}, state.TransientError)
 	fx.clk.Advance(time.Hour) // TRANSIENT_ERROR: does not count
 	assert.Equal(t, full-10*time.Minute, engine.Of(j).TransferView().DownloadTimeLeft)
 	require.NoError(t, j.Resume(), "Resume restarts the count")
@@ -305,24 +307,24 @@ func TestDownloadTimeCountsOnlyConnectingAndTransferring(t *testing.T) {
 
 func TestTransferView(t *testing.T) {
 	fx := newFx(t)
-	j := fx.newJob(job.Download, 0)
-	require.NoError(t, j.AddFileWithRanges("http://example.com/r.bin", fx.local(), []job.FileRange{{InitialOffset: 10, Length: 5}}))
+	j := fx.newJob(bits.Download, 0)
+	require.NoError(t, j.AddFileWithRanges("http://example.com/r.bin", fx.local(), []bits.FileRange{{InitialOffset: 10, Length: 5}}))
 	require.NoError(t, j.SetCustomHeaders("X-A: 1\r\n"))
 	require.NoError(t, j.SetHttpMethod("PUT"))
-	require.NoError(t, j.SetSecurityFlags(job.RedirectPolicyDisallow))
-	require.NoError(t, j.SetProxySettings(job.ProxyOverride, "proxy:8080", "<local>"))
+	require.NoError(t, j.SetSecurityFlags(bits.RedirectPolicyDisallow))
+	require.NoError(t, j.SetProxySettings(bits.ProxyOverride, "proxy:8080", "<local>"))
 	require.NoError(t, j.SetMinimumRetryDelay(60))
 	require.NoError(t, engine.Of(j).SetFileValidator(0, "v1"))
 	v := engine.Of(j).TransferView()
 	assert.Equal(t, "X-A: 1\r\n", v.Headers)
 	assert.Equal(t, "PUT", v.Method)
-	assert.Equal(t, job.RedirectPolicyDisallow, v.SecurityFlags)
-	assert.Equal(t, job.ProxyOverride, v.ProxyUsage)
+	assert.Equal(t, bits.RedirectPolicyDisallow, v.SecurityFlags)
+	assert.Equal(t, bits.ProxyOverride, v.ProxyUsage)
 	assert.Equal(t, "proxy:8080", v.ProxyList)
 	assert.Equal(t, "<local>", v.ProxyBypass)
 	assert.Equal(t, time.Minute, v.RetryDelay)
 	require.Len(t, v.Files, 1)
-	assert.Equal(t, []job.FileRange{{InitialOffset: 10, Length: 5}}, v.Files[0].Ranges)
+	assert.Equal(t, []bits.FileRange{{InitialOffset: 10, Length: 5}}, v.Files[0].Ranges)
 	assert.EqualValues(t, 5, v.Files[0].Total)
 	assert.Equal(t, "v1", v.Files[0].Validator)
 	assert.True(t, v.NoProgressDeadline.IsZero())
@@ -339,7 +341,7 @@ func TestCompleteFinishesACompleteInterruptedByACrash(t *testing.T) {
 	// The process renamed the first file and died before recording it: the temporary file is
 	// gone and the local file is there. The next Complete takes the file as renamed.
 	fx := newFx(t)
-	j := fx.jobIn(job.Download, 2, state.Transferring)
+	j := fx.jobIn(bits.Download, 2, state.Transferring)
 	writeFile(t, j, 0, "one", true)
 	writeFile(t, j, 1, "two", true)
 	local0, temp0 := names(t, j, 0)
@@ -352,7 +354,7 @@ func TestCompleteFinishesACompleteInterruptedByACrash(t *testing.T) {
 	assert.Equal(t, "one", string(data))
 
 	// Without the local file, the missing temporary file is an error.
-	j2 := fx.jobIn(job.Download, 1, state.Transferring)
+	j2 := fx.jobIn(bits.Download, 1, state.Transferring)
 	writeFile(t, j2, 0, "lost", true)
 	_, temp := names(t, j2, 0)
 	require.NoError(t, os.Remove(temp))
@@ -363,7 +365,7 @@ func TestCompleteFinishesACompleteInterruptedByACrash(t *testing.T) {
 
 func TestReconcile(t *testing.T) {
 	fx := newFx(t)
-	j := fx.jobIn(job.Download, 3, state.Transferring)
+	j := fx.jobIn(bits.Download, 3, state.Transferring)
 	for i := range 3 {
 		f, err := engine.Of(j).OpenTemp(i)
 		require.NoError(t, err)

@@ -3,6 +3,7 @@ package job
 import (
 	"time"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/internal/jobhook"
 
 	"github.com/bitsemu/bitsemu/hresult"
@@ -29,7 +30,7 @@ func init() {
 
 // Failure describes a transfer error for FireError.
 type Failure struct {
-	Context  ErrorContext
+	Context  bits.ErrorContext
 	Code     hresult.Code // a failure HRESULT
 	File     int          // index of the file concerned, or -1 for none
 	Protocol string       // "http", "file", or "" when no protocol is involved
@@ -87,7 +88,7 @@ func (e *Engine) FireFileDone(i int) (state.State, error) {
 	fc := c.files[i]
 	if !fc.done {
 		fc.done = true
-		if fc.total != SizeUnknown {
+		if fc.total != bits.SizeUnknown {
 			fc.transferred = fc.total
 		} else {
 			fc.total = fc.transferred
@@ -108,14 +109,14 @@ func (e *Engine) FileProgress(i int, total, transferred uint64) error {
 	c := j.c
 	o := j.beginEngine("FileProgress")
 	defer o.end()
-	if i < 0 || i >= len(c.files) || (total != SizeUnknown && transferred > total) {
+	if i < 0 || i >= len(c.files) || (total != bits.SizeUnknown && transferred > total) {
 		return o.fail(hresult.E_INVALIDARG)
 	}
 	if c.st.Final() {
 		return o.fail(hresult.BG_E_INVALID_STATE)
 	}
 	fc := c.files[i]
-	if len(fc.ranges) == 0 || fc.total == SizeUnknown {
+	if len(fc.ranges) == 0 || fc.total == bits.SizeUnknown {
 		fc.total = total
 	}
 	if transferred != fc.transferred {
@@ -172,13 +173,13 @@ func (j *Job) fire(ev state.Event, f *Failure) (state.State, error) {
 			c.noProgressSince = now
 		}
 	case t.Code != 0:
-		ctx := ContextGeneralQueueManager
+		ctx := bits.ContextGeneralQueueManager
 		if t.Code == hresult.BG_E_NETWORK_DISCONNECTED {
-			ctx = ContextGeneralTransport
+			ctx = bits.ContextGeneralTransport
 		}
 		c.errInfo = &errorRecord{ctx: ctx, code: t.Code}
 	case ev == state.NoProgressTimeout && c.errInfo == nil:
-		c.errInfo = &errorRecord{ctx: ContextGeneralQueueManager, code: hresult.BG_E_NO_PROGRESS}
+		c.errInfo = &errorRecord{ctx: bits.ContextGeneralQueueManager, code: hresult.BG_E_NO_PROGRESS}
 	}
 	if t.To == state.Cancelled {
 		// Expiry is a Cancel by the service: the temporary files go (group-policies,
@@ -193,7 +194,7 @@ func (j *Job) fire(ev state.Event, f *Failure) (state.State, error) {
 type NotifyView struct {
 	State       state.State
 	Flags       uint32        // the notify flags
-	Callback    Callback      // the registered callback, nil when none or its caller has closed
+	Callback    bits.Callback // the registered callback, nil when none or its caller has closed
 	Caller      *Caller       // the caller that registered Callback (nil without a callback)
 	CmdProgram  string        // the notify command line's program, "" when none
 	CmdParams   string        // its parameters

@@ -1,9 +1,11 @@
 package job_test
 
 import (
-	"github.com/bitsemu/bitsemu/internal/engine"
 	"testing"
 	"time"
+
+	"github.com/bitsemu/bitsemu/bits"
+	"github.com/bitsemu/bitsemu/internal/engine"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -13,7 +15,7 @@ import (
 	"github.com/bitsemu/bitsemu/state"
 )
 
-func fire(t *testing.T, j *job.Job, ev state.Event, want state.State) {
+func fire(t *testing.T, j bits.Job, ev state.Event, want state.State) {
 	t.Helper()
 	got, err := engine.Of(j).Fire(ev)
 	require.NoError(t, err, ev.String())
@@ -21,7 +23,7 @@ func fire(t *testing.T, j *job.Job, ev state.Event, want state.State) {
 	mustState(t, j, want)
 }
 
-func fireErr(t *testing.T, j *job.Job, ev state.Event, f job.Failure, want state.State) {
+func fireErr(t *testing.T, j bits.Job, ev state.Event, f job.Failure, want state.State) {
 	t.Helper()
 	got, err := engine.Of(j).FireError(ev, f)
 	require.NoError(t, err, ev.String())
@@ -29,19 +31,19 @@ func fireErr(t *testing.T, j *job.Job, ev state.Event, f job.Failure, want state
 	mustState(t, j, want)
 }
 
-func errorCount(t *testing.T, j *job.Job) uint32 {
+func errorCount(t *testing.T, j bits.Job) uint32 {
 	t.Helper()
 	n, err := j.GetErrorCount()
 	require.NoError(t, err)
 	return n
 }
 
-var transient = job.Failure{Context: job.ContextGeneralTransport, Code: hresult.BG_E_CONNECT_FAILURE, File: -1}
+var transient = job.Failure{Context: bits.ContextGeneralTransport, Code: hresult.BG_E_CONNECT_FAILURE, File: -1}
 
 // Transient and fatal errors count; network loss does not (bits-api GetErrorCount).
 func TestErrorCount(t *testing.T) {
 	x := newFx(t)
-	j := x.jobIn(job.Download, 1, state.Connecting)
+	j := x.jobIn(bits.Download, 1, state.Connecting)
 
 	fireErr(t, j, state.TransientFailure, transient, state.TransientError)
 	assert.Equal(t, uint32(1), errorCount(t, j), "CONNECTING → TRANSIENT_ERROR counts")
@@ -57,7 +59,7 @@ func TestErrorCount(t *testing.T) {
 	assert.Equal(t, uint32(2), errorCount(t, j), "network loss from QUEUED does not count")
 	e, err := j.GetError()
 	require.NoError(t, err)
-	_, code := e.GetError()
+	_, code, _ := e.GetError()
 	assert.Equal(t, hresult.BG_E_NETWORK_DISCONNECTED, code)
 
 	fire(t, j, state.NetworkRestored, state.Queued)
@@ -68,7 +70,7 @@ func TestErrorCount(t *testing.T) {
 
 	require.NoError(t, j.Resume())
 	fire(t, j, state.Pick, state.Connecting)
-	fireErr(t, j, state.FatalFailure, job.Failure{Context: job.ContextRemoteFile, Code: hresult.BG_E_HTTP_ERROR_404, File: 0, Protocol: "http"}, state.Error)
+	fireErr(t, j, state.FatalFailure, job.Failure{Context: bits.ContextRemoteFile, Code: hresult.BG_E_HTTP_ERROR_404, File: 0, Protocol: "http"}, state.Error)
 	assert.Equal(t, uint32(3), errorCount(t, j), "fatal errors count")
 
 	// Never reset: Resume and a successful transfer leave it alone.
@@ -81,26 +83,26 @@ func TestErrorCount(t *testing.T) {
 	assert.Equal(t, uint32(3), errorCount(t, j))
 
 	// Max download time counts as an error.
-	j2 := x.jobIn(job.Download, 1, state.Transferring)
+	j2 := x.jobIn(bits.Download, 1, state.Transferring)
 	fire(t, j2, state.MaxDownloadTimeout, state.Error)
 	assert.Equal(t, uint32(1), errorCount(t, j2))
 	e, err = j2.GetError()
 	require.NoError(t, err)
-	_, code = e.GetError()
+	_, code, _ = e.GetError()
 	assert.Equal(t, hresult.BG_E_MAXDOWNLOAD_TIMEOUT, code)
 }
 
 func TestGetErrorContents(t *testing.T) {
 	x := newFx(t)
-	j := x.jobIn(job.Download, 2, state.Transferring)
+	j := x.jobIn(bits.Download, 2, state.Transferring)
 	_, err := j.GetError()
 	isCode(t, hresult.BG_E_ERROR_INFORMATION_UNAVAILABLE, err)
 
-	fireErr(t, j, state.FatalFailure, job.Failure{Context: job.ContextRemoteFile, Code: hresult.BG_E_HTTP_ERROR_404, File: 1, Protocol: "http"}, state.Error)
+	fireErr(t, j, state.FatalFailure, job.Failure{Context: bits.ContextRemoteFile, Code: hresult.BG_E_HTTP_ERROR_404, File: 1, Protocol: "http"}, state.Error)
 	e, err := j.GetError()
 	require.NoError(t, err)
-	ctx, code := e.GetError()
-	assert.Equal(t, job.ContextRemoteFile, ctx)
+	ctx, code, _ := e.GetError()
+	assert.Equal(t, bits.ContextRemoteFile, ctx)
 	assert.Equal(t, hresult.BG_E_HTTP_ERROR_404, code)
 
 	f, err := e.GetFile()
@@ -133,8 +135,8 @@ func TestGetErrorContents(t *testing.T) {
 	isCode(t, hresult.ERROR_RESOURCE_LANG_NOT_FOUND, err)
 
 	// No file, no protocol.
-	j2 := x.jobIn(job.Download, 1, state.Connecting)
-	fireErr(t, j2, state.TransientFailure, job.Failure{Context: job.ContextGeneralTransport, Code: hresult.BG_E_CONNECT_FAILURE, File: -1}, state.TransientError)
+	j2 := x.jobIn(bits.Download, 1, state.Connecting)
+	fireErr(t, j2, state.TransientFailure, job.Failure{Context: bits.ContextGeneralTransport, Code: hresult.BG_E_CONNECT_FAILURE, File: -1}, state.TransientError)
 	e2, err := j2.GetError()
 	require.NoError(t, err)
 	_, err = e2.GetFile()
@@ -142,8 +144,8 @@ func TestGetErrorContents(t *testing.T) {
 	_, err = e2.GetProtocol()
 	isCode(t, hresult.BG_E_PROTOCOL_NOT_AVAILABLE, err)
 
-	ctx2, code2 := e2.GetError()
-	assert.Equal(t, job.ContextGeneralTransport, ctx2)
+	ctx2, code2, _ := e2.GetError()
+	assert.Equal(t, bits.ContextGeneralTransport, ctx2)
 	assert.Equal(t, hresult.BG_E_CONNECT_FAILURE, code2)
 }
 
@@ -153,7 +155,7 @@ func TestErrorRecordLifetime(t *testing.T) {
 	for _, from := range []state.State{state.TransientError, state.Error} {
 		t.Run(from.String(), func(t *testing.T) {
 			x := newFx(t)
-			j := x.jobIn(job.Download, 1, from)
+			j := x.jobIn(bits.Download, 1, from)
 			_, err := j.GetError()
 			require.NoError(t, err)
 
@@ -178,7 +180,7 @@ func TestErrorRecordLifetime(t *testing.T) {
 	}
 	t.Run("cancelled after error", func(t *testing.T) {
 		x := newFx(t)
-		j := x.jobIn(job.Download, 1, state.Error)
+		j := x.jobIn(bits.Download, 1, state.Error)
 		_, err := j.Cancel()
 		require.NoError(t, err)
 		_, err = j.GetError()
@@ -188,7 +190,7 @@ func TestErrorRecordLifetime(t *testing.T) {
 
 func TestTransferCompletionTime(t *testing.T) {
 	x := newFx(t)
-	j := x.jobIn(job.Download, 2, state.Transferring)
+	j := x.jobIn(bits.Download, 2, state.Transferring)
 	x.clk.Advance(10 * time.Second)
 	_, err := engine.Of(j).FireFileDone(0)
 	require.NoError(t, err)
@@ -226,19 +228,19 @@ func TestTransferCompletionTime(t *testing.T) {
 func TestNoRetry(t *testing.T) {
 	t.Run("timeout 0", func(t *testing.T) {
 		x := newFx(t)
-		j := x.newJob(job.Download, 1)
+		j := x.newJob(bits.Download, 1)
 		require.NoError(t, j.SetNoProgressTimeout(0))
 		driveTo(t, j, state.Transferring)
 		fireErr(t, j, state.TransientFailure, transient, state.Error)
 		assert.Equal(t, uint32(1), errorCount(t, j))
 		e, err := j.GetError()
 		require.NoError(t, err)
-		_, code := e.GetError()
+		_, code, _ := e.GetError()
 		assert.Equal(t, hresult.BG_E_CONNECT_FAILURE, code, "the transient error is what is recorded")
 	})
 	t.Run("retry delay longer than timeout", func(t *testing.T) {
 		x := newFx(t)
-		j := x.newJob(job.Download, 1)
+		j := x.newJob(bits.Download, 1)
 		require.NoError(t, j.SetNoProgressTimeout(60))
 		require.NoError(t, j.SetMinimumRetryDelay(61))
 		driveTo(t, j, state.Connecting)
@@ -246,7 +248,7 @@ func TestNoRetry(t *testing.T) {
 	})
 	t.Run("retry delay equal to timeout still retries", func(t *testing.T) {
 		x := newFx(t)
-		j := x.newJob(job.Download, 1)
+		j := x.newJob(bits.Download, 1)
 		require.NoError(t, j.SetNoProgressTimeout(60))
 		require.NoError(t, j.SetMinimumRetryDelay(60))
 		driveTo(t, j, state.Connecting)
@@ -254,7 +256,7 @@ func TestNoRetry(t *testing.T) {
 	})
 	t.Run("timeout ran out", func(t *testing.T) {
 		x := newFx(t)
-		j := x.newJob(job.Download, 1)
+		j := x.newJob(bits.Download, 1)
 		require.NoError(t, j.SetNoProgressTimeout(100))
 		require.NoError(t, j.SetMinimumRetryDelay(10))
 		driveTo(t, j, state.Connecting)
@@ -270,7 +272,7 @@ func TestNoRetry(t *testing.T) {
 	})
 	t.Run("progress restarts the timeout", func(t *testing.T) {
 		x := newFx(t)
-		j := x.newJob(job.Download, 1)
+		j := x.newJob(bits.Download, 1)
 		require.NoError(t, j.SetNoProgressTimeout(100))
 		require.NoError(t, j.SetMinimumRetryDelay(10))
 		driveTo(t, j, state.Transferring)
@@ -285,7 +287,7 @@ func TestNoRetry(t *testing.T) {
 	})
 	t.Run("no-progress timeout event", func(t *testing.T) {
 		x := newFx(t)
-		j := x.jobIn(job.Download, 1, state.TransientError)
+		j := x.jobIn(bits.Download, 1, state.TransientError)
 		n := errorCount(t, j)
 		fire(t, j, state.NoProgressTimeout, state.Error)
 		assert.Equal(t, n, errorCount(t, j))
@@ -294,20 +296,20 @@ func TestNoRetry(t *testing.T) {
 
 func TestFileProgressUpdatesJobProgress(t *testing.T) {
 	x := newFx(t)
-	j := x.jobIn(job.Download, 2, state.Transferring)
+	j := x.jobIn(bits.Download, 2, state.Transferring)
 	require.NoError(t, engine.Of(j).FileProgress(0, 1000, 250))
 	p, err := j.GetProgress()
 	require.NoError(t, err)
-	assert.Equal(t, job.Progress{BytesTotal: job.SizeUnknown, BytesTransferred: 250, FilesTotal: 2}, p, "file 1's size is still unknown")
+	assert.Equal(t, bits.Progress{BytesTotal: bits.SizeUnknown, BytesTransferred: 250, FilesTotal: 2}, p, "file 1's size is still unknown")
 
 	require.NoError(t, engine.Of(j).FileProgress(1, 500, 0))
 	p, err = j.GetProgress()
 	require.NoError(t, err)
-	assert.Equal(t, job.Progress{BytesTotal: 1500, BytesTransferred: 250, FilesTotal: 2}, p)
+	assert.Equal(t, bits.Progress{BytesTotal: 1500, BytesTransferred: 250, FilesTotal: 2}, p)
 
 	fp, err := fileAt(t, j, 0).GetProgress()
 	require.NoError(t, err)
-	assert.Equal(t, job.FileProgress{BytesTotal: 1000, BytesTransferred: 250}, fp)
+	assert.Equal(t, bits.FileProgress{BytesTotal: 1000, BytesTransferred: 250}, fp)
 
 	x.clk.Advance(time.Second)
 	require.NoError(t, engine.Of(j).FileProgress(0, 1000, 1000))
@@ -319,10 +321,10 @@ func TestFileProgressUpdatesJobProgress(t *testing.T) {
 	require.NoError(t, err)
 	fp, err = fileAt(t, j, 0).GetProgress()
 	require.NoError(t, err)
-	assert.Equal(t, job.FileProgress{BytesTotal: 1000, BytesTransferred: 1000, Completed: true}, fp, "Completed once the bytes all arrived (README decision)")
+	assert.Equal(t, bits.FileProgress{BytesTotal: 1000, BytesTransferred: 1000, Completed: true}, fp, "Completed once the bytes all arrived (README decision)")
 	p, err = j.GetProgress()
 	require.NoError(t, err)
-	assert.Equal(t, job.Progress{BytesTotal: 1500, BytesTransferred: 1000, FilesTotal: 2, FilesTransferred: 1}, p)
+	assert.Equal(t, bits.Progress{BytesTotal: 1500, BytesTransferred: 1000, FilesTotal: 2, FilesTransferred: 1}, p)
 
 	isCode(t, hresult.E_INVALIDARG, engine.Of(j).FileProgress(5, 1, 0), "no such file")
 	isCode(t, hresult.E_INVALIDARG, engine.Of(j).FileProgress(1, 10, 11), "more than the total")
@@ -330,7 +332,7 @@ func TestFileProgressUpdatesJobProgress(t *testing.T) {
 
 func TestEngineEventsInWrongState(t *testing.T) {
 	x := newFx(t)
-	j := x.newJob(job.Download, 1)
+	j := x.newJob(bits.Download, 1)
 	_, err := engine.Of(j).Fire(state.Connect)
 	isCode(t, hresult.BG_E_INVALID_STATE, err, "connect from SUSPENDED")
 	_, err = engine.Of(j).FireError(state.FatalFailure, job.Failure{Code: hresult.E_FAIL, File: -1})
@@ -355,7 +357,7 @@ func TestEngineEventsInWrongState(t *testing.T) {
 // The time-slice end and Suspend interplay with the engine.
 func TestEngineRoundTrips(t *testing.T) {
 	x := newFx(t)
-	j := x.jobIn(job.Download, 2, state.Transferring)
+	j := x.jobIn(bits.Download, 2, state.Transferring)
 	_, err := engine.Of(j).FireFileDone(0)
 	require.NoError(t, err)
 	fire(t, j, state.SliceEnd, state.Queued)
@@ -376,10 +378,10 @@ func TestEngineRoundTrips(t *testing.T) {
 // resuming a job in ERROR starts the count afresh.
 func TestNoProgressCountAcrossResume(t *testing.T) {
 	x := newFx(t)
-	j := x.jobIn(job.Download, 1, state.Transferring)
+	j := x.jobIn(bits.Download, 1, state.Transferring)
 	require.NoError(t, j.SetMinimumRetryDelay(5))
 	require.NoError(t, j.SetNoProgressTimeout(100))
-	fail := job.Failure{Context: job.ContextGeneralTransport, Code: hresult.BG_E_CONNECTION_CLOSED, File: 0, Protocol: "http"}
+	fail := job.Failure{Context: bits.ContextGeneralTransport, Code: hresult.BG_E_CONNECTION_CLOSED, File: 0, Protocol: "http"}
 	retry := func() {
 		t.Helper()
 		require.NoError(t, j.Resume())

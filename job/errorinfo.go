@@ -1,12 +1,13 @@
 package job
 
 import (
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/state"
 )
 
 type errorRecord struct {
-	ctx      ErrorContext
+	ctx      bits.ErrorContext
 	code     hresult.Code
 	file     *fileCore
 	protocol string
@@ -22,7 +23,7 @@ type ErrorInfo struct {
 // GetError returns the error object of a job that failed (IBackgroundCopyJob::GetError). A job
 // holds one from the moment it enters ERROR or TRANSIENT_ERROR until it next enters
 // TRANSFERRING; otherwise BG_E_ERROR_INFORMATION_UNAVAILABLE.
-func (j *Job) GetError() (*ErrorInfo, error) {
+func (j *Job) GetError() (bits.Error, error) {
 	o, err := j.begin(state.GetError, "GetError")
 	if err != nil {
 		return nil, err
@@ -35,11 +36,14 @@ func (j *Job) GetError() (*ErrorInfo, error) {
 }
 
 // GetError returns where the error happened and its HRESULT (IBackgroundCopyError::GetError).
-func (e *ErrorInfo) GetError() (ErrorContext, hresult.Code) { return e.rec.ctx, e.rec.code }
+// The error is always nil: the object is a snapshot.
+func (e *ErrorInfo) GetError() (bits.ErrorContext, hresult.Code, error) {
+	return e.rec.ctx, e.rec.code, nil
+}
 
 // GetFile returns the file the error concerns, or BG_E_FILE_NOT_AVAILABLE when it concerns none
 // (IBackgroundCopyError::GetFile).
-func (e *ErrorInfo) GetFile() (*File, error) {
+func (e *ErrorInfo) GetFile() (bits.File, error) {
 	if e.rec.file == nil {
 		return nil, &hresult.Error{Op: "IBackgroundCopyError.GetFile", Job: guid(e.j.c.id), Code: hresult.BG_E_FILE_NOT_AVAILABLE}
 	}
@@ -79,5 +83,5 @@ func (e *ErrorInfo) GetErrorContextDescription(lang uint16) (string, error) {
 	if int(e.rec.ctx) < len(contextText) {
 		return contextText[e.rec.ctx], nil
 	}
-	return contextText[ContextUnknown], nil
+	return contextText[bits.ContextUnknown], nil
 }

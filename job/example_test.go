@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
@@ -20,7 +21,7 @@ func ExampleJob_Complete() {
 
 	m := manager.New(manager.WithManualTransfers())
 	app, _ := m.Connect(manager.Identity{SID: "S-1-5-21-1000"})
-	j, _ := app.CreateJob("two files", job.Download)
+	j, _ := app.CreateJob("two files", bits.Download)
 	_ = j.AddFile("https://example.com/a.bin", filepath.Join(dir, "a.bin"))
 	_ = j.AddFile("https://example.com/b.bin", filepath.Join(dir, "b.bin"))
 	_ = j.Resume()
@@ -43,13 +44,13 @@ func ExampleJob_GetError() {
 
 	m := manager.New(manager.WithManualTransfers())
 	app, _ := m.Connect(manager.Identity{SID: "S-1-5-21-1000"})
-	j, _ := app.CreateJob("missing file", job.Download)
+	j, _ := app.CreateJob("missing file", bits.Download)
 	_ = j.AddFile("https://example.com/gone.bin", filepath.Join(dir, "gone.bin"))
 	_ = j.Resume()
 	_, _ = engine.Of(j).Fire(state.Pick)
 	_, _ = engine.Of(j).Fire(state.Connect)
 	_, _ = engine.Of(j).FireError(state.FatalFailure, job.Failure{
-		Context: job.ContextRemoteFile, Code: hresult.HTTP(404), File: 0, Protocol: "http",
+		Context: bits.ContextRemoteFile, Code: hresult.HTTP(404), File: 0, Protocol: "http",
 	})
 
 	e, err := j.GetError()
@@ -57,7 +58,7 @@ func ExampleJob_GetError() {
 		fmt.Println(err)
 		return
 	}
-	ctx, code := e.GetError()
+	ctx, code, _ := e.GetError()
 	f, _ := e.GetFile()
 	remote, _ := f.GetRemoteName()
 	proto, _ := e.GetProtocol()

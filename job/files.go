@@ -7,35 +7,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/clock"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/state"
 )
 
-// FileInfo names one file of a job (BG_FILE_INFO): where it comes from and where it goes.
-type FileInfo struct {
-	RemoteName string
-	LocalName  string
-}
-
-// FileRange is a byte range of a remote file (BG_FILE_RANGE). Length may be LengthToEOF.
-type FileRange struct {
-	InitialOffset uint64
-	Length        uint64
-}
-
-// FileProgress is BG_FILE_PROGRESS. BytesTotal is SizeUnknown until the size is known.
-// Completed is true once the file's bytes have all arrived.
-type FileProgress struct {
-	BytesTotal       uint64
-	BytesTransferred uint64
-	Completed        bool
-}
-
 type fileCore struct {
 	remote, local string
 	kind          remoteKind
-	ranges        []FileRange
+	ranges        []bits.FileRange
 	total         uint64
 	transferred   uint64
 	done          bool
@@ -67,7 +48,7 @@ func (f *File) index() int {
 
 // AddFile appends one file to the job (IBackgroundCopyJob::AddFile). See AddFileSet for the rules.
 func (j *Job) AddFile(remoteURL, localName string) error {
-	return j.addFiles(state.AddFile, "AddFile", []FileInfo{{RemoteName: remoteURL, LocalName: localName}}, nil)
+	return j.addFiles(state.AddFile, "AddFile", []bits.FileInfo{{RemoteName: remoteURL, LocalName: localName}}, nil)
 }
 
 // AddFileSet appends several files at once (IBackgroundCopyJob::AddFileSet). Either every file
@@ -80,7 +61,7 @@ func (j *Job) AddFile(remoteURL, localName string) error {
 // cannot be written, BG_E_INVALID_STATE for a final job, BG_E_TOO_MANY_FILES when an upload job
 // would get more than one file, BG_E_TOO_MANY_FILES_IN_JOB over the MaxFilesPerJob limit. An
 // empty set succeeds and changes nothing.
-func (j *Job) AddFileSet(files []FileInfo) error {
+func (j *Job) AddFileSet(files []bits.FileInfo) error {
 	return j.addFiles(state.AddFileSet, "AddFileSet", files, nil)
 }
 
@@ -91,7 +72,7 @@ func (j *Job) AddFileSet(files []FileInfo) error {
 // runs past 2^64, BG_E_OVERLAPPING_RANGES for ranges that share a byte, BG_E_TOO_MANY_RANGES_IN_FILE
 // over the MaxRangesPerFile limit, BG_E_UNSUPPORTED_JOB_CONFIGURATION when the job uses dynamic
 // content or on-demand mode.
-func (j *Job) AddFileWithRanges(remoteURL, localName string, ranges []FileRange) error {
+func (j *Job) AddFileWithRanges(remoteURL, localName string, ranges []bits.FileRange) error {
 	if len(ranges) == 0 {
 		// Still check access first, like every other call.
 		o, err := j.begin(state.AddFileWithRanges, "AddFileWithRanges")
@@ -103,10 +84,10 @@ func (j *Job) AddFileWithRanges(remoteURL, localName string, ranges []FileRange)
 		return err
 	}
 	return j.addFiles(state.AddFileWithRanges, "AddFileWithRanges",
-		[]FileInfo{{RemoteName: remoteURL, LocalName: localName}}, ranges)
+		[]bits.FileInfo{{RemoteName: remoteURL, LocalName: localName}}, ranges)
 }
 
-func (j *Job) addFiles(m state.Method, name string, files []FileInfo, ranges []FileRange) (err error) {
+func (j *Job) addFiles(m state.Method, name string, files []bits.FileInfo, ranges []bits.FileRange) (err error) {
 	o, err := j.beginChange(m, name)
 	if err != nil {
 		return err
@@ -127,7 +108,7 @@ func (j *Job) addFiles(m state.Method, name string, files []FileInfo, ranges []F
 		if !ok {
 			return o.fail(hresult.E_INVALIDARG)
 		}
-		if c.typ != Download && kind != remoteHTTP {
+		if c.typ != bits.Download && kind != remoteHTTP {
 			return o.fail(hresult.E_INVALIDARG) // uploads go over HTTP only
 		}
 		if ranges != nil && kind != remoteHTTP {
@@ -155,7 +136,7 @@ func (j *Job) addFiles(m state.Method, name string, files []FileInfo, ranges []F
 	if len(files) == 0 {
 		return nil
 	}
-	if c.typ != Download && len(c.files)+len(files) > 1 {
+	if c.typ != bits.Download && len(c.files)+len(files) > 1 {
 		return o.fail(hresult.BG_E_TOO_MANY_FILES)
 	}
 	var total uint64
@@ -174,7 +155,7 @@ func (j *Job) addFiles(m state.Method, name string, files []FileInfo, ranges []F
 		return o.fail(hresult.BG_E_TOO_MANY_RANGES_IN_FILE)
 	}
 	if ranges == nil {
-		total = SizeUnknown
+		total = bits.SizeUnknown
 	}
 	for i, fi := range files {
 		c.files = append(c.files, &fileCore{
@@ -189,32 +170,32 @@ func (j *Job) addFiles(m state.Method, name string, files []FileInfo, ranges []F
 
 // checkRanges validates ranges and returns a copy in the order given (BITS writes them back to
 // back in that order); the overlap check sorts a second copy by offset.
-func checkRanges(ranges []FileRange) ([]FileRange, hresult.Code) {
+func checkRanges(ranges []bits.FileRange) ([]bits.FileRange, hresult.Code) {
 	for _, r := range ranges {
-		if r.InitialOffset == LengthToEOF || r.Length == 0 {
+		if r.InitialOffset == bits.LengthToEOF || r.Length == 0 {
 			return nil, hresult.BG_E_INVALID_RANGE
 		}
-		if r.Length != LengthToEOF && r.InitialOffset+r.Length < r.InitialOffset {
+		if r.Length != bits.LengthToEOF && r.InitialOffset+r.Length < r.InitialOffset {
 			return nil, hresult.BG_E_INVALID_RANGE
 		}
 	}
-	byOffset := append([]FileRange(nil), ranges...)
+	byOffset := append([]bits.FileRange(nil), ranges...)
 	sort.SliceStable(byOffset, func(a, b int) bool { return byOffset[a].InitialOffset < byOffset[b].InitialOffset })
 	for i := 1; i < len(byOffset); i++ {
 		prev := byOffset[i-1]
-		if prev.Length == LengthToEOF || prev.InitialOffset+prev.Length > byOffset[i].InitialOffset {
+		if prev.Length == bits.LengthToEOF || prev.InitialOffset+prev.Length > byOffset[i].InitialOffset {
 			return nil, hresult.BG_E_OVERLAPPING_RANGES
 		}
 	}
-	return append([]FileRange(nil), ranges...), hresult.S_OK
+	return append([]bits.FileRange(nil), ranges...), hresult.S_OK
 }
 
 // rangesTotal is the byte total of ranges, or SizeUnknown when one runs to the end of the file.
-func rangesTotal(ranges []FileRange) uint64 {
+func rangesTotal(ranges []bits.FileRange) uint64 {
 	var t uint64
 	for _, r := range ranges {
-		if r.Length == LengthToEOF {
-			return SizeUnknown
+		if r.Length == bits.LengthToEOF {
+			return bits.SizeUnknown
 		}
 		t += r.Length
 	}
@@ -223,13 +204,13 @@ func rangesTotal(ranges []FileRange) uint64 {
 
 // EnumFiles returns an enumerator over a snapshot of the job's files, in the order they were
 // added (IBackgroundCopyJob::EnumFiles).
-func (j *Job) EnumFiles() (*Enum[*File], error) {
+func (j *Job) EnumFiles() (bits.FileEnum, error) {
 	o, err := j.begin(state.EnumFiles, "EnumFiles")
 	if err != nil {
 		return nil, err
 	}
 	defer o.end()
-	files := make([]*File, len(j.c.files))
+	files := make([]bits.File, len(j.c.files))
 	for i, fc := range j.c.files {
 		files[i] = &File{j: j, f: fc}
 	}
@@ -262,18 +243,18 @@ func (f *File) GetLocalName() (string, error) {
 }
 
 // GetProgress returns the file's progress (IBackgroundCopyFile::GetProgress).
-func (f *File) GetProgress() (FileProgress, error) {
+func (f *File) GetProgress() (bits.FileProgress, error) {
 	o, err := f.begin(0, "GetProgress")
 	if err != nil {
-		return FileProgress{}, err
+		return bits.FileProgress{}, err
 	}
 	defer o.end()
-	return FileProgress{BytesTotal: f.f.total, BytesTransferred: f.f.transferred, Completed: f.f.done}, nil
+	return bits.FileProgress{BytesTotal: f.f.total, BytesTransferred: f.f.transferred, Completed: f.f.done}, nil
 }
 
 // GetFileRanges returns the file's ranges in the order given, with S_OK, or nil with S_FALSE when
 // the file has none (IBackgroundCopyFile2::GetFileRanges).
-func (f *File) GetFileRanges() ([]FileRange, hresult.Code, error) {
+func (f *File) GetFileRanges() ([]bits.FileRange, hresult.Code, error) {
 	o, err := f.begin(0, "GetFileRanges")
 	if err != nil {
 		return nil, 0, err
@@ -282,7 +263,7 @@ func (f *File) GetFileRanges() ([]FileRange, hresult.Code, error) {
 	if len(f.f.ranges) == 0 {
 		return nil, hresult.S_FALSE, nil
 	}
-	return append([]FileRange(nil), f.f.ranges...), hresult.S_OK, nil
+	return append([]bits.FileRange(nil), f.f.ranges...), hresult.S_OK, nil
 }
 
 // SetRemoteName points the file at a new URL (IBackgroundCopyFile2::SetRemoteName). The new name
@@ -366,7 +347,7 @@ func (f *File) SetValidationState(valid bool) (err error) {
 	if !valid {
 		f.f.done = false
 		f.f.transferred = 0
-		c.errInfo = &errorRecord{ctx: ContextRemoteFile, code: hresult.BG_E_VALIDATION_FAILED, file: f.f, protocol: protocolOf(f.f)}
+		c.errInfo = &errorRecord{ctx: bits.ContextRemoteFile, code: hresult.BG_E_VALIDATION_FAILED, file: f.f, protocol: protocolOf(f.f)}
 		c.errorCount++
 		o.move(state.Error, 0)
 	}
@@ -395,9 +376,6 @@ func (f *File) IsDownloadedFromPeer() (bool, error) {
 	return false, nil
 }
 
-// FilePropertyHTTPResponseHeaders is BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS.
-const FilePropertyHTTPResponseHeaders uint32 = 1
-
 // GetProperty returns a file property (IBackgroundCopyFile5::GetProperty). The only one is
 // FilePropertyHTTPResponseHeaders: the header block of the server's last response for the file,
 // "" before any. Other ids give BG_E_UNKNOWN_PROPERTY_ID.
@@ -407,7 +385,7 @@ func (f *File) GetProperty(id uint32) (string, error) {
 		return "", err
 	}
 	defer o.end()
-	if id != FilePropertyHTTPResponseHeaders {
+	if id != bits.FilePropertyHTTPResponseHeaders {
 		return "", o.fail(hresult.BG_E_UNKNOWN_PROPERTY_ID)
 	}
 	return f.f.headers, nil

@@ -14,13 +14,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/state"
 )
 
-// The fuzz targets of this file feed fuzzer-chosen arguments to every *job.Job and *job.File
+// The fuzz targets of this file feed fuzzer-chosen arguments to every bits.Job and bits.File
 // method that takes input and check, for each call:
 //
 //   - it returns nil or an *hresult.Error whose HRESULT is one the method documents (its doc
@@ -178,8 +179,8 @@ func (d *decoder) raw(n int) []byte {
 // interesting32 are flag and policy values the uint32 arguments are drawn from.
 var interesting32 = []uint32{
 	0, 1, 2, 3, 4, 5, 7, 0xF, 0x10, 0x1F, 0x20, 0x3F, 0x40, 0x100, 0x200, 0x300, 0x400, 0x700, 0x800,
-	0x900, 0xA00, 0x1000, 500, 600, 1_209_600, 7_776_000, job.TransferPolicyAlways, job.TransferPolicyStandard,
-	job.CostOptionIgnoreCongestion, job.CostStateReserved, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF,
+	0x900, 0xA00, 0x1000, 500, 600, 1_209_600, 7_776_000, bits.TransferPolicyAlways, bits.TransferPolicyStandard,
+	bits.CostOptionIgnoreCongestion, bits.CostStateReserved, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF,
 }
 
 func (d *decoder) u32() uint32 {
@@ -203,7 +204,7 @@ func (d *decoder) u64() uint64 {
 	case s < 0x80:
 		return uint64(s)
 	case s < 0xA0:
-		return job.LengthToEOF
+		return bits.LengthToEOF
 	case s < 0xE0:
 		return 1 << (s & 63)
 	}
@@ -278,17 +279,17 @@ func (d *decoder) str() string {
 
 func (d *decoder) bool() bool { return d.byte()&1 == 1 }
 
-func (d *decoder) ranges() []job.FileRange {
+func (d *decoder) ranges() []bits.FileRange {
 	n := int(d.byte() % 5)
-	out := make([]job.FileRange, n)
+	out := make([]bits.FileRange, n)
 	for i := range out {
-		out[i] = job.FileRange{InitialOffset: d.u64(), Length: d.u64()}
+		out[i] = bits.FileRange{InitialOffset: d.u64(), Length: d.u64()}
 	}
 	return out
 }
 
-func (d *decoder) value() job.PropertyValue {
-	v := job.PropertyValue{Dword: d.u32(), Enable: d.bool(), Uint64: d.u64(), Target: job.AuthTarget(d.u32())}
+func (d *decoder) value() bits.PropertyValue {
+	v := bits.PropertyValue{Dword: d.u32(), Enable: d.bool(), Uint64: d.u64(), Target: bits.AuthTarget(d.u32())}
 	if d.bool() {
 		v.ClsID = uuid.MustParse("4991d34b-80a1-4291-83b6-3328366b9097")
 	}
@@ -317,9 +318,9 @@ var callbackA = &nopCallback{name: "a"}
 func fuzzJob(t *testing.T, data []byte) {
 	f := newFx(t)
 	d := &decoder{b: data, fx: f, pad: strings.Repeat("a", 70000)}
-	typ := job.Type(d.byte() % 3)
+	typ := bits.JobType(d.byte() % 3)
 	nfiles := int(d.byte() % 3)
-	if typ != job.Download {
+	if typ != bits.Download {
 		nfiles = min(nfiles, 1)
 	}
 	j := f.newJob(typ, nfiles)
@@ -327,7 +328,7 @@ func fuzzJob(t *testing.T, data []byte) {
 		driveTo(t, j, allStates[int(d.byte())%len(allStates)])
 	}
 	eng := engine.Of(j)
-	callers := map[job.Identity]*job.Job{
+	callers := map[job.Identity]bits.Job{
 		ownerID: j,
 		adminID: eng.As(job.NewCaller(adminID)),
 		otherID: eng.As(job.NewCaller(otherID)),
@@ -350,23 +351,23 @@ func fuzzJob(t *testing.T, data []byte) {
 }
 
 // file returns file i of the job (modulo its count) through h, or nil when it has none.
-func fileOf(t *testing.T, h *job.Job, i int) *job.File {
+func fileOf(t *testing.T, h bits.Job, i int) bits.File {
 	e, err := h.EnumFiles()
 	if err != nil {
 		return nil
 	}
-	n := e.GetCount()
+	n := enumCount(e)
 	if n == 0 {
 		return nil
 	}
-	_ = e.Skip(uint32(i % int(n)))
-	fs, _ := e.Next(1)
+	_, _ = e.Skip(uint32(i % int(n)))
+	fs, _, _ := e.Next(1)
 	require.Len(t, fs, 1)
 	return fs[0]
 }
 
 // runOp decodes one call of op, makes it through h (the handle of caller id) and checks it.
-func runOp(t *testing.T, d *decoder, owner, h *job.Job, id job.Identity, op fuzzOp) {
+func runOp(t *testing.T, d *decoder, owner, h bits.Job, id job.Identity, op fuzzOp) {
 	eng := engine.Of(owner)
 	before := eng.Record()
 	// rd reads the job back: the owner's handle, or an administrator's once another user
@@ -396,20 +397,20 @@ func runOp(t *testing.T, d *decoder, owner, h *job.Job, id job.Identity, op fuzz
 		expect = func(r *job.Record) { r.Description = s }
 		after = func() { got, gerr := rd.GetDescription(); require.NoError(t, gerr); assert.Equal(t, s, got) }
 	case opAddFile, opAddFileSet, opAddFileWithRanges:
-		var infos []job.FileInfo
-		var ranges []job.FileRange
+		var infos []bits.FileInfo
+		var ranges []bits.FileRange
 		switch op {
 		case opAddFile:
-			infos = []job.FileInfo{{RemoteName: d.str(), LocalName: d.str()}}
+			infos = []bits.FileInfo{{RemoteName: d.str(), LocalName: d.str()}}
 			err = h.AddFile(infos[0].RemoteName, infos[0].LocalName)
 		case opAddFileSet:
 			n := int(d.byte() % 4)
 			for range n {
-				infos = append(infos, job.FileInfo{RemoteName: d.str(), LocalName: d.str()})
+				infos = append(infos, bits.FileInfo{RemoteName: d.str(), LocalName: d.str()})
 			}
 			err = h.AddFileSet(infos)
 		default:
-			infos = []job.FileInfo{{RemoteName: d.str(), LocalName: d.str()}}
+			infos = []bits.FileInfo{{RemoteName: d.str(), LocalName: d.str()}}
 			ranges = d.ranges()
 			err = h.AddFileWithRanges(infos[0].RemoteName, infos[0].LocalName, ranges)
 		}
@@ -445,7 +446,7 @@ func runOp(t *testing.T, d *decoder, owner, h *job.Job, id job.Identity, op fuzz
 		after = func() {
 			got, gerr := rd.GetNotifyCmdLine()
 			require.NoError(t, gerr)
-			assert.Equal(t, job.NotifyCmdLine{Program: p, Parameters: a}, got, desc)
+			assert.Equal(t, bits.NotifyCmdLine{Program: p, Parameters: a}, got, desc)
 		}
 	case opSetCustomHeaders:
 		s := d.str()
@@ -468,17 +469,17 @@ func runOp(t *testing.T, d *decoder, owner, h *job.Job, id job.Identity, op fuzz
 		s := d.str()
 		desc = fmt.Sprintf("SetHttpMethod(%.80q)", s)
 		err = h.SetHttpMethod(s)
-		def := map[job.Type]string{job.Download: "GET", job.Upload: "BITS_POST", job.UploadReply: "BITS_POST"}[before.Type]
+		def := map[bits.JobType]string{bits.Download: "GET", bits.Upload: "BITS_POST", bits.UploadReply: "BITS_POST"}[before.Type]
 		expect = func(r *job.Record) {
 			if s == def {
 				r.HTTPMethod = "" // the default verb removes a custom one; the priority stays
 			} else {
-				r.HTTPMethod, r.Priority = s, job.Foreground
+				r.HTTPMethod, r.Priority = s, bits.Foreground
 			}
 		}
 		after = func() { got, gerr := rd.GetHttpMethod(); require.NoError(t, gerr); assert.Equal(t, s, got, desc) }
 	case opSetProxySettings:
-		u := job.ProxyUsage(d.u32())
+		u := bits.ProxyUsage(d.u32())
 		p, b := d.str(), d.str()
 		desc = fmt.Sprintf("SetProxySettings(%d, %.80q, %.80q)", u, p, b)
 		err = h.SetProxySettings(u, p, b)
@@ -486,15 +487,15 @@ func runOp(t *testing.T, d *decoder, owner, h *job.Job, id job.Identity, op fuzz
 		after = func() {
 			got, gerr := rd.GetProxySettings()
 			require.NoError(t, gerr)
-			assert.Equal(t, job.ProxySettings{Usage: u, ProxyList: p, BypassList: b}, got, desc)
+			assert.Equal(t, bits.ProxySettings{Usage: u, ProxyList: p, BypassList: b}, got, desc)
 		}
 	case opSetCredentials:
-		cr := job.Credentials{Target: job.AuthTarget(d.u32()), Scheme: job.AuthScheme(d.u32()), UserName: d.str(), Password: d.str()}
+		cr := bits.Credentials{Target: bits.AuthTarget(d.u32()), Scheme: bits.AuthScheme(d.u32()), UserName: d.str(), Password: d.str()}
 		desc = fmt.Sprintf("SetCredentials(%d, %d, %.40q, %.40q)", cr.Target, cr.Scheme, cr.UserName, cr.Password)
 		err = h.SetCredentials(cr)
 		expect = func(r *job.Record) {
 			creds := slices.Clone(r.Credentials)
-			k := slices.IndexFunc(creds, func(c job.Credentials) bool { return c.Target == cr.Target && c.Scheme == cr.Scheme })
+			k := slices.IndexFunc(creds, func(c bits.Credentials) bool { return c.Target == cr.Target && c.Scheme == cr.Scheme })
 			if k >= 0 {
 				creds[k] = cr
 			} else {
@@ -503,10 +504,10 @@ func runOp(t *testing.T, d *decoder, owner, h *job.Job, id job.Identity, op fuzz
 			r.Credentials = creds
 		}
 	case opRemoveCredentials:
-		tg, sc := job.AuthTarget(d.u32()), job.AuthScheme(d.u32())
+		tg, sc := bits.AuthTarget(d.u32()), bits.AuthScheme(d.u32())
 		desc = fmt.Sprintf("RemoveCredentials(%d, %d)", tg, sc)
 		code, err = h.RemoveCredentials(tg, sc)
-		had := slices.IndexFunc(before.Credentials, func(c job.Credentials) bool { return c.Target == tg && c.Scheme == sc })
+		had := slices.IndexFunc(before.Credentials, func(c bits.Credentials) bool { return c.Target == tg && c.Scheme == sc })
 		expect = func(r *job.Record) {
 			if had >= 0 {
 				r.Credentials = slices.Delete(slices.Clone(r.Credentials), had, had+1)
@@ -554,27 +555,27 @@ func runOp(t *testing.T, d *decoder, owner, h *job.Job, id job.Identity, op fuzz
 			}
 		}
 	case opSetProperty:
-		pid := job.PropertyID(d.u32())
+		pid := bits.PropertyID(d.u32())
 		v := d.value()
 		desc = fmt.Sprintf("SetProperty(%v, %+v)", pid, v)
 		err = h.SetProperty(pid, v)
 		expect = func(r *job.Record) {
 			switch pid {
-			case job.PropertyCostFlags:
+			case bits.PropertyCostFlags:
 				r.CostFlags = v.Dword
-			case job.PropertyNotificationCLSID:
+			case bits.PropertyNotificationCLSID:
 				r.NotificationCLSID = v.ClsID
-			case job.PropertyDynamicContent:
+			case bits.PropertyDynamicContent:
 				r.DynamicContent = v.Enable
-			case job.PropertyHighPerformance:
+			case bits.PropertyHighPerformance:
 				r.HighPerformance = v.Enable
-			case job.PropertyMaxDownloadSize:
+			case bits.PropertyMaxDownloadSize:
 				r.MaxDownloadSize = v.Uint64
-			case job.PropertyUseStoredCredentials:
+			case bits.PropertyUseStoredCredentials:
 				r.UseStoredCredentials = v.Target
-			case job.PropertyMinimumNotificationIntervalMs:
+			case bits.PropertyMinimumNotificationIntervalMs:
 				r.MinNotificationIntervalMs = v.Dword
-			case job.PropertyOnDemandMode:
+			case bits.PropertyOnDemandMode:
 				r.OnDemand = v.Enable
 			default:
 				t.Errorf("%s succeeded for an unknown property", desc)
@@ -583,23 +584,23 @@ func runOp(t *testing.T, d *decoder, owner, h *job.Job, id job.Identity, op fuzz
 		after = func() {
 			got, gerr := rd.GetProperty(pid)
 			require.NoError(t, gerr)
-			var want job.PropertyValue
+			var want bits.PropertyValue
 			switch pid {
-			case job.PropertyCostFlags, job.PropertyMinimumNotificationIntervalMs:
+			case bits.PropertyCostFlags, bits.PropertyMinimumNotificationIntervalMs:
 				want.Dword = v.Dword
-			case job.PropertyNotificationCLSID:
+			case bits.PropertyNotificationCLSID:
 				want.ClsID = v.ClsID
-			case job.PropertyDynamicContent, job.PropertyHighPerformance, job.PropertyOnDemandMode:
+			case bits.PropertyDynamicContent, bits.PropertyHighPerformance, bits.PropertyOnDemandMode:
 				want.Enable = v.Enable
-			case job.PropertyMaxDownloadSize:
+			case bits.PropertyMaxDownloadSize:
 				want.Uint64 = v.Uint64
-			case job.PropertyUseStoredCredentials:
+			case bits.PropertyUseStoredCredentials:
 				want.Target = v.Target
 			}
 			assert.Equal(t, want, got, desc)
 		}
 	case opSetPriority:
-		p := job.Priority(d.u32())
+		p := bits.Priority(d.u32())
 		desc = fmt.Sprintf("SetPriority(%d)", p)
 		err = h.SetPriority(p)
 		expect = func(r *job.Record) { r.Priority = p }
@@ -674,7 +675,7 @@ func runOp(t *testing.T, d *decoder, owner, h *job.Job, id job.Identity, op fuzz
 			mustState(t, rd, want, desc)
 		}
 	case opSetNotifyInterface:
-		var cb job.Callback
+		var cb bits.Callback
 		if d.bool() {
 			cb = callbackA
 		}
@@ -683,7 +684,7 @@ func runOp(t *testing.T, d *decoder, owner, h *job.Job, id job.Identity, op fuzz
 		expect = func(*job.Record) {}
 		after = func() { got, gerr := h.GetNotifyInterface(); require.NoError(t, gerr); assert.Equal(t, cb, got, desc) }
 	case opGetProperty:
-		pid := job.PropertyID(d.u32())
+		pid := bits.PropertyID(d.u32())
 		desc = fmt.Sprintf("GetProperty(%v)", pid)
 		_, err = h.GetProperty(pid)
 		expect = func(*job.Record) {}
@@ -702,7 +703,7 @@ func runOp(t *testing.T, d *decoder, owner, h *job.Job, id job.Identity, op fuzz
 		_, err = fl.GetProperty(pid)
 		expect = func(*job.Record) {}
 		if err == nil {
-			assert.Equal(t, job.FilePropertyHTTPResponseHeaders, pid, desc)
+			assert.Equal(t, bits.FilePropertyHTTPResponseHeaders, pid, desc)
 		}
 	case opLifecycle:
 		runLifecycle(t, d, h)
@@ -734,7 +735,7 @@ func runOp(t *testing.T, d *decoder, owner, h *job.Job, id job.Identity, op fuzz
 
 // fileCaller returns h and its caller id, or rd and its caller when id has no access to the
 // job (file handles are reached through EnumFiles, which such a caller may not call).
-func fileCaller(rd, h *job.Job, id, owner job.Identity) (*job.Job, job.Identity) {
+func fileCaller(rd, h bits.Job, id, owner job.Identity) (bits.Job, job.Identity) {
 	if id.Admin || id.SID == owner.SID {
 		return h, id
 	}
@@ -743,7 +744,7 @@ func fileCaller(rd, h *job.Job, id, owner job.Identity) (*job.Job, job.Identity)
 
 // runLifecycle makes one call without arguments that moves the job, so that a sequence visits
 // the states; its result is checked to be nil or an *hresult.Error.
-func runLifecycle(t *testing.T, d *decoder, h *job.Job) {
+func runLifecycle(t *testing.T, d *decoder, h bits.Job) {
 	var err error
 	switch d.byte() % 6 {
 	case 0:
@@ -766,7 +767,7 @@ func runLifecycle(t *testing.T, d *decoder, h *job.Job) {
 }
 
 // runEngine applies one engine event, as the transfer engine would.
-func runEngine(t *testing.T, d *decoder, j *job.Job) {
+func runEngine(t *testing.T, d *decoder, j bits.Job) {
 	eng := engine.Of(j)
 	var err error
 	switch d.byte() % 5 {
@@ -777,9 +778,9 @@ func runEngine(t *testing.T, d *decoder, j *job.Job) {
 	case 2:
 		_, err = eng.FireFileDone(int(d.byte()) % max(1, len(eng.Record().Files)))
 	case 3:
-		_, err = eng.FireError(state.TransientFailure, job.Failure{Context: job.ContextRemoteFile, Code: hresult.BG_E_HTTP_ERROR_503, File: -1, Protocol: "http"})
+		_, err = eng.FireError(state.TransientFailure, job.Failure{Context: bits.ContextRemoteFile, Code: hresult.BG_E_HTTP_ERROR_503, File: -1, Protocol: "http"})
 	case 4:
-		_, err = eng.FireError(state.FatalFailure, job.Failure{Context: job.ContextRemoteFile, Code: hresult.BG_E_HTTP_ERROR_404, File: -1, Protocol: "http"})
+		_, err = eng.FireError(state.FatalFailure, job.Failure{Context: bits.ContextRemoteFile, Code: hresult.BG_E_HTTP_ERROR_404, File: -1, Protocol: "http"})
 	}
 	if err != nil {
 		var he *hresult.Error
@@ -788,7 +789,7 @@ func runEngine(t *testing.T, d *decoder, j *job.Job) {
 }
 
 // seq builds a fuzz input: job type, file count, state index, then op bytes and their arguments.
-func seq(typ job.Type, nfiles, st byte, rest ...byte) []byte {
+func seq(typ bits.JobType, nfiles, st byte, rest ...byte) []byte {
 	return append([]byte{byte(typ), nfiles, st}, rest...)
 }
 
@@ -799,26 +800,26 @@ func FuzzJobCalls(f *testing.F) {
 	// One seed per method with a valid argument (pool entries) and one with a boundary value.
 	for op := fuzzOp(0); op < opCount; op++ {
 		for _, st := range []byte{0, 1, 3, 6, 8} {
-			f.Add(seq(job.Download, 1, st, byte(op), 1, 2, 1, 2, 1, 2))
-			f.Add(seq(job.Download, 2, st, byte(op), 15, 5, 15, 11, 16, 3))
-			f.Add(seq(job.UploadReply, 1, st, byte(op), 3, 2, 18, 21, 0, 0))
-			f.Add(seq(job.Download, 0, st, byte(op)+8*byte(opCount), 0, 0, 0))
+			f.Add(seq(bits.Download, 1, st, byte(op), 1, 2, 1, 2, 1, 2))
+			f.Add(seq(bits.Download, 2, st, byte(op), 15, 5, 15, 11, 16, 3))
+			f.Add(seq(bits.UploadReply, 1, st, byte(op), 3, 2, 18, 21, 0, 0))
+			f.Add(seq(bits.Download, 0, st, byte(op)+8*byte(opCount), 0, 0, 0))
 		}
 	}
 	// Valid value sequences: display name, headers, command line, ranges, properties.
-	f.Add(seq(job.Download, 0, 0, byte(opSetDisplayName), 15, 1, byte(opSetDisplayName), 15, 2))
-	f.Add(seq(job.Download, 0, 0, byte(opAddFileWithRanges), 1, 2, 2, 0, 10, 5, 20, 0x98))
-	f.Add(seq(job.Download, 0, 0, byte(opSetProperty), 3, 0, 1, 0, 0, byte(opAddFileWithRanges), 1, 2, 1, 0, 10))
-	f.Add(seq(job.Download, 1, 0, byte(opSetCredentials), 2, 1, 1, 1, 1, 2, byte(opRemoveCredentials), 2, 1))
-	f.Add(seq(job.Download, 2, 0, byte(opReplaceRemotePrefix), 23, 19, 'h', 't', 't', 'p', ':', '/', '/', 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'c', 'o', 'm', '/', 4, 0))
-	f.Add(seq(job.Download, 1, 6, byte(opFileSetValidationState), 0, 0, byte(opLifecycle), 0))
-	f.Add(seq(job.Download, 1, 0, byte(opSetHttpMethod), 23, 3, 'P', 'U', 'T', byte(opSetPriority), 2, byte(opSetProperty), 10, 0, 1))
+	f.Add(seq(bits.Download, 0, 0, byte(opSetDisplayName), 15, 1, byte(opSetDisplayName), 15, 2))
+	f.Add(seq(bits.Download, 0, 0, byte(opAddFileWithRanges), 1, 2, 2, 0, 10, 5, 20, 0x98))
+	f.Add(seq(bits.Download, 0, 0, byte(opSetProperty), 3, 0, 1, 0, 0, byte(opAddFileWithRanges), 1, 2, 1, 0, 10))
+	f.Add(seq(bits.Download, 1, 0, byte(opSetCredentials), 2, 1, 1, 1, 1, 2, byte(opRemoveCredentials), 2, 1))
+	f.Add(seq(bits.Download, 2, 0, byte(opReplaceRemotePrefix), 23, 19, 'h', 't', 't', 'p', ':', '/', '/', 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'c', 'o', 'm', '/', 4, 0))
+	f.Add(seq(bits.Download, 1, 6, byte(opFileSetValidationState), 0, 0, byte(opLifecycle), 0))
+	f.Add(seq(bits.Download, 1, 0, byte(opSetHttpMethod), 23, 3, 'P', 'U', 'T', byte(opSetPriority), 2, byte(opSetProperty), 10, 0, 1))
 	f.Fuzz(fuzzJob)
 }
 
 // checkCall asserts that err is nil or an *hresult.Error that op documents for the owner, and
 // that a failure left rec as it was; it returns the error's code (S_OK for nil).
-func checkCall(t *testing.T, j *job.Job, op fuzzOp, before job.Record, err error, desc string) hresult.Code {
+func checkCall(t *testing.T, j bits.Job, op fuzzOp, before job.Record, err error, desc string) hresult.Code {
 	t.Helper()
 	if err == nil {
 		return hresult.S_OK
@@ -853,7 +854,7 @@ func FuzzAddFile(f *testing.F) {
 		if inDir {
 			local = filepath.Join(fx.dir, local)
 		}
-		j := fx.newJob(job.Download, 1)
+		j := fx.newJob(bits.Download, 1)
 		before := engine.Of(j).Record()
 		desc := fmt.Sprintf("AddFile(%q, %q)", remote, local)
 		code := checkCall(t, j, opAddFile, before, j.AddFile(remote, local), desc)
@@ -864,7 +865,7 @@ func FuzzAddFile(f *testing.F) {
 			assert.Equal(t, local, files[1].LocalName)
 		}
 		// Whether the remote name alone is good: AddFile with a good local name, on another job.
-		probe := fx.newJob(job.Download, 0)
+		probe := fx.newJob(bits.Download, 0)
 		pbefore := engine.Of(probe).Record()
 		good := checkCall(t, probe, opAddFile, pbefore, probe.AddFile(remote, fx.local()), "probe "+desc) == hresult.S_OK
 		if code == hresult.S_OK {
@@ -900,7 +901,7 @@ func FuzzSetCustomHeaders(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		j := newFx(t).newJob(job.Download, 0)
+		j := newFx(t).newJob(bits.Download, 0)
 		before := engine.Of(j).Record()
 		code := checkCall(t, j, opSetCustomHeaders, before, j.SetCustomHeaders(s), fmt.Sprintf("SetCustomHeaders(%q)", s))
 		if code != hresult.S_OK {
@@ -929,7 +930,7 @@ func FuzzSetNotifyCmdLine(f *testing.F) {
 		f.Add(s[0], s[1])
 	}
 	f.Fuzz(func(t *testing.T, program, params string) {
-		j := newFx(t).newJob(job.Download, 0)
+		j := newFx(t).newJob(bits.Download, 0)
 		before := engine.Of(j).Record()
 		code := checkCall(t, j, opSetNotifyCmdLine, before, j.SetNotifyCmdLine(program, params),
 			fmt.Sprintf("SetNotifyCmdLine(%q, %q)", program, params))
@@ -939,7 +940,7 @@ func FuzzSetNotifyCmdLine(f *testing.F) {
 		assert.True(t, program == "" && params == "" || filepath.IsAbs(program), "accepted program %q", program)
 		got, err := j.GetNotifyCmdLine()
 		require.NoError(t, err)
-		assert.Equal(t, job.NotifyCmdLine{Program: program, Parameters: params}, got)
+		assert.Equal(t, bits.NotifyCmdLine{Program: program, Parameters: params}, got)
 	})
 }
 
@@ -956,18 +957,18 @@ func FuzzSetProxySettings(f *testing.F) {
 		f.Add(s.u, s.p, s.b)
 	}
 	f.Fuzz(func(t *testing.T, usage uint32, proxy, bypass string) {
-		j := newFx(t).newJob(job.Download, 0)
+		j := newFx(t).newJob(bits.Download, 0)
 		before := engine.Of(j).Record()
-		u := job.ProxyUsage(usage)
+		u := bits.ProxyUsage(usage)
 		code := checkCall(t, j, opSetProxySettings, before, j.SetProxySettings(u, proxy, bypass),
 			fmt.Sprintf("SetProxySettings(%d, %.80q, %.80q)", usage, proxy, bypass))
 		if code != hresult.S_OK {
 			return
 		}
-		assert.Equal(t, u == job.ProxyOverride, proxy != "", "accepted usage %d with proxy list %q", usage, proxy)
+		assert.Equal(t, u == bits.ProxyOverride, proxy != "", "accepted usage %d with proxy list %q", usage, proxy)
 		got, err := j.GetProxySettings()
 		require.NoError(t, err)
-		assert.Equal(t, job.ProxySettings{Usage: u, ProxyList: proxy, BypassList: bypass}, got)
+		assert.Equal(t, bits.ProxySettings{Usage: u, ProxyList: proxy, BypassList: bypass}, got)
 	})
 }
 
@@ -984,7 +985,7 @@ func FuzzReplaceRemotePrefix(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, oldPrefix, newPrefix string) {
 		fx := newFx(t)
-		j := fx.newJob(job.Download, 3)
+		j := fx.newJob(bits.Download, 3)
 		driveTo(t, j, state.Transferring)
 		_, err := engine.Of(j).FireFileDone(1)
 		require.NoError(t, err)
@@ -1000,7 +1001,7 @@ func FuzzReplaceRemotePrefix(f *testing.F) {
 			if !was.Completed && strings.HasPrefix(was.RemoteName, oldPrefix) {
 				want = newPrefix + was.RemoteName[len(oldPrefix):]
 				changed = true
-				probe := fx.newJob(job.Download, 0)
+				probe := fx.newJob(bits.Download, 0)
 				assert.NoError(t, probe.AddFile(want, fx.local()), "rewritten name %q refused by AddFile", want)
 			}
 			assert.Equal(t, want, now.Files[k].RemoteName)
@@ -1020,12 +1021,12 @@ func FuzzReplaceRemotePrefix(f *testing.F) {
 func TestHttpMethodBackToDefault(t *testing.T) {
 	x := newFx(t)
 	for _, tc := range []struct {
-		typ          job.Type
+		typ          bits.JobType
 		custom, back string
-	}{{job.Download, "BITS_POST", "GET"}, {job.Download, "PUT", "GET"}, {job.Upload, "PUT", "BITS_POST"}, {job.UploadReply, "GET", "BITS_POST"}} {
+	}{{bits.Download, "BITS_POST", "GET"}, {bits.Download, "PUT", "GET"}, {bits.Upload, "PUT", "BITS_POST"}, {bits.UploadReply, "GET", "BITS_POST"}} {
 		j := x.newJob(tc.typ, 0)
 		require.NoError(t, j.SetHttpMethod(tc.custom))
-		isCode(t, hresult.BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD, j.SetPriority(job.Normal))
+		isCode(t, hresult.BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD, j.SetPriority(bits.Normal))
 		require.NoError(t, j.SetHttpMethod(tc.back))
 		m, err := j.GetHttpMethod()
 		require.NoError(t, err)
@@ -1033,7 +1034,7 @@ func TestHttpMethodBackToDefault(t *testing.T) {
 		assert.Equal(t, "", engine.Of(j).Record().HTTPMethod, "the record holds the default verb")
 		p, err := j.GetPriority()
 		require.NoError(t, err)
-		assert.Equal(t, job.Foreground, p, "the priority stays")
-		assert.NoError(t, j.SetPriority(job.Normal), "and is no longer pinned")
+		assert.Equal(t, bits.Foreground, p, "the priority stays")
+		assert.NoError(t, j.SetPriority(bits.Normal), "and is no longer pinned")
 	}
 }

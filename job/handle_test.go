@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
@@ -121,13 +122,13 @@ func lastError(out []reflect.Value) (error, bool) {
 	return last.Interface().(error), true
 }
 
-// TestOtherUserDeniedEveryMethod calls every exported method of *job.Job, found by reflection,
+// TestOtherUserDeniedEveryMethod calls every exported method of bits.Job, found by reflection,
 // with zero arguments through another ordinary user's handle: each returns E_ACCESSDENIED
 // (access is checked before the arguments and the state), and the job is untouched. A method
 // added to the handle later is covered without a new row.
 func TestOtherUserDeniedEveryMethod(t *testing.T) {
 	x := newFx(t)
-	j := x.newJob(job.Download, 1)
+	j := x.newJob(bits.Download, 1)
 	require.NoError(t, j.SetCustomHeaders("X-Owner: 1\r\n"))
 	before, err := j.GetTimes()
 	require.NoError(t, err)
@@ -165,7 +166,7 @@ const (
 // getter of every file it enumerates and, for GetProperty, every property ID, and returns all the
 // results printed with their field names, so that a secret anywhere in them shows. calls counts
 // the getters called.
-func readEverything(t *testing.T, h *job.Job) (dump string, calls int) {
+func readEverything(t *testing.T, h bits.Job) (dump string, calls int) {
 	t.Helper()
 	var b strings.Builder
 	isGetter := func(name string) bool {
@@ -178,12 +179,12 @@ func readEverything(t *testing.T, h *job.Job) (dump string, calls int) {
 			}
 			var argSets [][]reflect.Value
 			switch {
-			case m.Name == "GetProperty" && m.Type.In(1) == reflect.TypeFor[job.PropertyID]():
-				for id := job.PropertyID(0); id <= 16; id++ {
+			case m.Name == "GetProperty" && m.Type.In(1) == reflect.TypeFor[bits.PropertyID]():
+				for id := bits.PropertyID(0); id <= 16; id++ {
 					argSets = append(argSets, []reflect.Value{reflect.ValueOf(id)})
 				}
 			case m.Name == "GetProperty":
-				argSets = append(argSets, []reflect.Value{reflect.ValueOf(job.FilePropertyHTTPResponseHeaders)})
+				argSets = append(argSets, []reflect.Value{reflect.ValueOf(bits.FilePropertyHTTPResponseHeaders)})
 			default:
 				argSets = append(argSets, zeroArgs(m))
 			}
@@ -192,8 +193,8 @@ func readEverything(t *testing.T, h *job.Job) (dump string, calls int) {
 				calls++
 				for _, o := range out {
 					fmt.Fprintf(&b, "%s: %+v\n", m.Name, o.Interface())
-					if e, ok := o.Interface().(*job.Enum[*job.File]); ok && e != nil {
-						files, _ := e.Next(e.GetCount())
+					if e, ok := o.Interface().(*job.Enum[bits.File]); ok && e != nil {
+						files, _ := bits.All(e)
 						for _, f := range files {
 							fv := reflect.ValueOf(f)
 							for _, fm := range exportedMethods(fv.Type()) {
@@ -202,7 +203,7 @@ func readEverything(t *testing.T, h *job.Job) (dump string, calls int) {
 								}
 								args := zeroArgs(fm)
 								if fm.Name == "GetProperty" {
-									args = []reflect.Value{reflect.ValueOf(job.FilePropertyHTTPResponseHeaders)}
+									args = []reflect.Value{reflect.ValueOf(bits.FilePropertyHTTPResponseHeaders)}
 								}
 								for _, fo := range fv.Method(fm.Index).Call(args) {
 									fmt.Fprintf(&b, "File.%s: %+v\n", fm.Name, fo.Interface())
@@ -225,10 +226,10 @@ func readEverything(t *testing.T, h *job.Job) (dump string, calls int) {
 // IBackgroundCopyJobHttpOptions3::MakeCustomHeadersWriteOnly).
 func TestSecretsNeverReadBack(t *testing.T) {
 	x := newFx(t)
-	j := x.newJob(job.Download, 2)
-	for _, cr := range []job.Credentials{
-		{Target: job.TargetServer, Scheme: job.SchemeBasic, UserName: secretUser, Password: secretPassword},
-		{Target: job.TargetProxy, Scheme: job.SchemeNTLM, UserName: secretUser, Password: secretPassword},
+	j := x.newJob(bits.Download, 2)
+	for _, cr := range []bits.Credentials{
+		{Target: bits.TargetServer, Scheme: bits.SchemeBasic, UserName: secretUser, Password: secretPassword},
+		{Target: bits.TargetProxy, Scheme: bits.SchemeNTLM, UserName: secretUser, Password: secretPassword},
 	} {
 		require.NoError(t, j.SetCredentials(cr))
 	}
@@ -242,7 +243,7 @@ func TestSecretsNeverReadBack(t *testing.T) {
 
 	admin, err := x.admin.GetJob(engine.Of(j).ID())
 	require.NoError(t, err)
-	check := func(who string, h *job.Job, headersCode hresult.Code, reads bool) {
+	check := func(who string, h bits.Job, headersCode hresult.Code, reads bool) {
 		t.Helper()
 		_, _, err := h.GetCustomHeaders()
 		isCode(t, headersCode, err, who+": GetCustomHeaders")
@@ -263,9 +264,9 @@ func TestSecretsNeverReadBack(t *testing.T) {
 	check("former owner", j, hresult.E_ACCESSDENIED, false)
 
 	// Readable headers stay out of the administrator's reach without TakeOwnership.
-	k := x.newJob(job.Download, 1)
+	k := x.newJob(bits.Download, 1)
 	require.NoError(t, k.SetCustomHeaders("X-Token: "+secretHeader+"\r\n"))
-	require.NoError(t, k.SetCredentials(job.Credentials{Target: job.TargetServer, Scheme: job.SchemeBasic, UserName: secretUser, Password: secretPassword}))
+	require.NoError(t, k.SetCredentials(bits.Credentials{Target: bits.TargetServer, Scheme: bits.SchemeBasic, UserName: secretUser, Password: secretPassword}))
 	ka, err := x.admin.GetJob(engine.Of(k).ID())
 	require.NoError(t, err)
 	check("admin, readable headers", ka, hresult.E_ACCESSDENIED, true)
@@ -278,4 +279,29 @@ func TestSecretsNeverReadBack(t *testing.T) {
 	dump, _ = readEverything(t, ka)
 	assert.NotContains(t, dump, secretHeader)
 	assert.NotContains(t, dump, secretPassword)
+}
+
+// TestHandlesImplementTheClientSurface: the handles carry exactly the methods of package bits's
+// interfaces, so code written against bits runs on bitsemu unchanged, and the interfaces hold
+// only BITS methods.
+func TestHandlesImplementTheClientSurface(t *testing.T) {
+	for _, tc := range []struct {
+		handle, iface reflect.Type
+	}{
+		{reflect.TypeOf(&job.Job{}), reflect.TypeOf((*bits.Job)(nil)).Elem()},
+		{reflect.TypeOf((*job.File)(nil)), reflect.TypeOf((*bits.File)(nil)).Elem()},
+		{reflect.TypeOf((*job.ErrorInfo)(nil)), reflect.TypeOf((*bits.Error)(nil)).Elem()},
+	} {
+		t.Run(tc.iface.String(), func(t *testing.T) {
+			require.True(t, tc.handle.Implements(tc.iface))
+			var want, got []string
+			for i := range tc.iface.NumMethod() {
+				want = append(want, tc.iface.Method(i).Name)
+			}
+			for _, m := range exportedMethods(tc.handle) {
+				got = append(got, m.Name)
+			}
+			assert.Equal(t, want, got, "the handle's methods are the interface's")
+		})
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/clock"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/engine"
@@ -70,7 +71,7 @@ func (f *fx) remote() string {
 }
 
 // newJob creates a job of type typ owned by the fixture's owner, with nfiles files.
-func (f *fx) newJob(typ job.Type, nfiles int) *job.Job {
+func (f *fx) newJob(typ bits.JobType, nfiles int) bits.Job {
 	f.t.Helper()
 	j, err := f.owner.CreateJob("test job", typ)
 	require.NoError(f.t, err)
@@ -82,7 +83,7 @@ func (f *fx) newJob(typ job.Type, nfiles int) *job.Job {
 
 // jobIn builds a job of type typ with nfiles files and drives it into st, the way the brief
 // describes: Resume, then the engine events, then Complete or Cancel.
-func (f *fx) jobIn(typ job.Type, nfiles int, st state.State) *job.Job {
+func (f *fx) jobIn(typ bits.JobType, nfiles int, st state.State) bits.Job {
 	f.t.Helper()
 	j := f.newJob(typ, nfiles)
 	driveTo(f.t, j, st)
@@ -90,7 +91,7 @@ func (f *fx) jobIn(typ job.Type, nfiles int, st state.State) *job.Job {
 }
 
 // driveTo moves a fresh SUSPENDED job that has files into st, and checks it got there.
-func driveTo(t *testing.T, j *job.Job, st state.State) {
+func driveTo(t *testing.T, j bits.Job, st state.State) {
 	t.Helper()
 	step := func(s state.State, err error) {
 		t.Helper()
@@ -122,12 +123,12 @@ func driveTo(t *testing.T, j *job.Job, st state.State) {
 	case state.TransientError:
 		transferring()
 		step(engine.Of(j).FireError(state.TransientFailure, job.Failure{
-			Context: job.ContextRemoteFile, Code: hresult.BG_E_HTTP_ERROR_503, File: -1, Protocol: "http",
+			Context: bits.ContextRemoteFile, Code: hresult.BG_E_HTTP_ERROR_503, File: -1, Protocol: "http",
 		}))
 	case state.Error:
 		transferring()
 		step(engine.Of(j).FireError(state.FatalFailure, job.Failure{
-			Context: job.ContextRemoteFile, Code: hresult.BG_E_HTTP_ERROR_404, File: 0, Protocol: "http",
+			Context: bits.ContextRemoteFile, Code: hresult.BG_E_HTTP_ERROR_404, File: 0, Protocol: "http",
 		}))
 	case state.Transferred:
 		transferred()
@@ -149,7 +150,7 @@ func driveTo(t *testing.T, j *job.Job, st state.State) {
 }
 
 // mustState asserts the job's state.
-func mustState(t *testing.T, j *job.Job, want state.State, msgAndArgs ...any) {
+func mustState(t *testing.T, j bits.Job, want state.State, msgAndArgs ...any) {
 	t.Helper()
 	got, err := j.GetState()
 	require.NoError(t, err)
@@ -157,15 +158,15 @@ func mustState(t *testing.T, j *job.Job, want state.State, msgAndArgs ...any) {
 }
 
 // fileAt returns file i of j through EnumFiles.
-func fileAt(t *testing.T, j *job.Job, i int) *job.File {
+func fileAt(t *testing.T, j bits.Job, i int) bits.File {
 	t.Helper()
 	e, err := j.EnumFiles()
 	require.NoError(t, err)
-	require.Greater(t, int(e.GetCount()), i)
+	require.Greater(t, int(enumCount(e)), i)
 	if i > 0 {
-		require.Equal(t, hresult.S_OK, e.Skip(uint32(i)))
+		require.Equal(t, hresult.S_OK, enumSkip(e, uint32(i)))
 	}
-	fs, code := e.Next(1)
+	fs, code, _ := e.Next(1)
 	require.Equal(t, hresult.S_OK, code)
 	require.Len(t, fs, 1)
 	return fs[0]
@@ -195,9 +196,9 @@ func isCode(t *testing.T, want hresult.Code, err error, msgAndArgs ...any) bool 
 	return checkResult(t, want, 0, err, msgAndArgs...)
 }
 
-// nopCallback is a job.Callback that does nothing.
+// nopCallback is a bits.Callback that does nothing.
 type nopCallback struct{ name string }
 
-func (*nopCallback) JobTransferred(*job.Job) error           { return nil }
-func (*nopCallback) JobError(*job.Job, *job.ErrorInfo) error { return nil }
-func (*nopCallback) JobModification(*job.Job) error          { return nil }
+func (*nopCallback) JobTransferred(bits.Job) error       { return nil }
+func (*nopCallback) JobError(bits.Job, bits.Error) error { return nil }
+func (*nopCallback) JobModification(bits.Job) error      { return nil }

@@ -3,6 +3,7 @@ package job
 import (
 	"strings"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/state"
 )
@@ -87,8 +88,8 @@ func (j *Job) MakeCustomHeadersWriteOnly() (err error) {
 	return nil
 }
 
-const securityMask = SSLEnableCRLCheck | SSLIgnoreCertCNInvalid | SSLIgnoreCertDateInvalid |
-	SSLIgnoreUnknownCA | SSLIgnoreCertWrongUsage | RedirectPolicyMask | RedirectPolicyAllowHTTPSToHTTP
+const securityMask = bits.SSLEnableCRLCheck | bits.SSLIgnoreCertCNInvalid | bits.SSLIgnoreCertDateInvalid |
+	bits.SSLIgnoreUnknownCA | bits.SSLIgnoreCertWrongUsage | bits.RedirectPolicyMask | bits.RedirectPolicyAllowHTTPSToHTTP
 
 // SetSecurityFlags sets the TLS and redirect flags (IBackgroundCopyJobHttpOptions::SetSecurityFlags):
 // any OR of the SSL* flags, one redirect policy (RedirectPolicyAllowSilent, ...AllowReport or
@@ -96,13 +97,13 @@ const securityMask = SSLEnableCRLCheck | SSLIgnoreCertCNInvalid | SSLIgnoreCertD
 // for anything else.
 func (j *Job) SetSecurityFlags(flags uint32) error {
 	arg := hresult.S_OK
-	policy := flags & RedirectPolicyMask
+	policy := flags & bits.RedirectPolicyMask
 	switch {
 	case flags&^securityMask != 0:
 		arg = hresult.E_NOTIMPL
-	case policy != RedirectPolicyAllowSilent && policy != RedirectPolicyAllowReport && policy != RedirectPolicyDisallow:
+	case policy != bits.RedirectPolicyAllowSilent && policy != bits.RedirectPolicyAllowReport && policy != bits.RedirectPolicyDisallow:
 		arg = hresult.E_NOTIMPL
-	case policy == RedirectPolicyDisallow && flags&RedirectPolicyAllowHTTPSToHTTP != 0:
+	case policy == bits.RedirectPolicyDisallow && flags&bits.RedirectPolicyAllowHTTPSToHTTP != 0:
 		arg = hresult.E_NOTIMPL
 	}
 	return j.set(state.SetSecurityFlags, "SetSecurityFlags", arg, func() hresult.Code { j.c.security = flags; return hresult.S_OK })
@@ -114,8 +115,8 @@ func (j *Job) GetSecurityFlags() (uint32, error) {
 }
 
 // defaultMethod is the HTTP verb a job of type t uses unless told otherwise.
-func defaultMethod(t Type) string {
-	if t == Download {
+func defaultMethod(t bits.JobType) string {
+	if t == bits.Download {
 		return "GET"
 	}
 	return "BITS_POST"
@@ -151,7 +152,7 @@ func (j *Job) SetHttpMethod(method string) error { //nolint:revive // BITS spell
 			return hresult.BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD
 		}
 		c.httpMethod = method
-		c.priority = Foreground
+		c.priority = bits.Foreground
 		return hresult.S_OK
 	})
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/clock"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/state"
@@ -110,19 +111,19 @@ const (
 
 // wants computes Change.Wants. Called with the job locked.
 func (c *core) wants() uint8 {
-	if c.notify&NotifyDisable != 0 {
+	if c.notify&bits.NotifyDisable != 0 {
 		return 0
 	}
 	var w uint8
 	if c.callback != nil {
-		if c.notify&NotifyJobModification != 0 {
+		if c.notify&bits.NotifyJobModification != 0 {
 			w |= WantModification
 		}
-		if c.notify&NotifyFileTransferred != 0 {
+		if c.notify&bits.NotifyFileTransferred != 0 {
 			w |= WantFiles
 		}
 	}
-	if (c.callback != nil || c.cmdProgram != "") && c.notify&(NotifyJobTransferred|NotifyJobError) != 0 {
+	if (c.callback != nil || c.cmdProgram != "") && c.notify&(bits.NotifyJobTransferred|bits.NotifyJobError) != 0 {
 		w |= WantTerminal
 	}
 	return w
@@ -176,7 +177,7 @@ type core struct {
 type jobState struct {
 	env *Env
 	id  uuid.UUID
-	typ Type
+	typ bits.JobType
 	seq uint64
 
 	owner      Identity
@@ -184,9 +185,9 @@ type jobState struct {
 	resumed    bool
 	name       string
 	desc       string
-	priority   Priority
+	priority   bits.Priority
 	notify     uint32
-	callback   Callback
+	callback   bits.Callback
 	cbCaller   *Caller
 	cmdProgram string
 	cmdParams  string
@@ -194,10 +195,10 @@ type jobState struct {
 
 	retryDelay, noProgress, maxDownload uint32
 
-	proxyUsage  ProxyUsage
+	proxyUsage  bits.ProxyUsage
 	proxyList   string
 	proxyBypass string
-	creds       []Credentials
+	creds       []bits.Credentials
 
 	headers          string
 	headersWriteOnly bool
@@ -222,7 +223,7 @@ type jobState struct {
 
 // New creates a job owned by caller's identity, in state SUSPENDED, with every BITS default. It
 // checks the display name and type as CreateJob does; the job-count limits are the manager's.
-func New(env *Env, caller *Caller, id uuid.UUID, displayName string, t Type) (*Job, error) {
+func New(env *Env, caller *Caller, id uuid.UUID, displayName string, t bits.JobType) (*Job, error) {
 	if err := checkString("CreateJob", displayName, MaxDisplayName, hresult.E_INVALIDARG); err != nil {
 		return nil, err
 	}
@@ -240,8 +241,8 @@ func New(env *Env, caller *Caller, id uuid.UUID, displayName string, t Type) (*J
 		owner:       caller.id,
 		st:          state.Suspended,
 		name:        displayName,
-		priority:    Normal,
-		notify:      DefaultNotifyFlags,
+		priority:    bits.Normal,
+		notify:      bits.DefaultNotifyFlags,
 		retryDelay:  DefaultMinimumRetryDelay,
 		noProgress:  DefaultNoProgressTimeout,
 		maxDownload: DefaultMaximumDownload,
@@ -257,7 +258,10 @@ func New(env *Env, caller *Caller, id uuid.UUID, displayName string, t Type) (*J
 func (e *Engine) As(caller *Caller) *Job { return &Job{c: e.c, caller: caller} }
 
 // Same reports whether two handles refer to the same job.
-func (e *Engine) Same(other *Job) bool { return other != nil && e.c == other.c }
+func (e *Engine) Same(other bits.Job) bool {
+	o, ok := other.(*Job)
+	return ok && o != nil && e.c == o.c
+}
 
 // ID returns the job's GUID, without GetId's access check.
 func (e *Engine) ID() uuid.UUID { return e.Job.c.id }
@@ -335,8 +339,8 @@ func (j *Job) beginChange(m state.Method, name string) (op, error) {
 // saved is a job as it was before a call, for commit to put back.
 type saved struct {
 	st    jobState
-	creds []Credentials // the credentials, which calls change in place
-	files []fileCore    // the job's files, which calls change in place
+	creds []bits.Credentials // the credentials, which calls change in place
+	files []fileCore         // the job's files, which calls change in place
 }
 
 // save copies the job. Called with the job locked.
@@ -472,8 +476,8 @@ func (o *op) end() bool {
 func (c *core) facts() state.Facts {
 	f := state.Facts{
 		Files:        len(c.files),
-		Upload:       c.typ != Download,
-		UploadReply:  c.typ == UploadReply,
+		Upload:       c.typ != bits.Download,
+		UploadReply:  c.typ == bits.UploadReply,
 		Resumed:      c.resumed,
 		HasErrorInfo: c.errInfo != nil,
 	}
@@ -508,3 +512,10 @@ func isNil(v any) bool {
 	}
 	return false
 }
+
+// The handles implement the client surface.
+var (
+	_ bits.Job   = (*Job)(nil)
+	_ bits.File  = (*File)(nil)
+	_ bits.Error = (*ErrorInfo)(nil)
+)

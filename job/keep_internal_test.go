@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/clock"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/state"
@@ -40,9 +41,9 @@ func (c *changeCount) JobChanged(Change) { c.n++ }
 
 type nopCallback struct{}
 
-func (nopCallback) JobTransferred(*Job) error       { return nil }
-func (nopCallback) JobError(*Job, *ErrorInfo) error { return nil }
-func (nopCallback) JobModification(*Job) error      { return nil }
+func (nopCallback) JobTransferred(bits.Job) error       { return nil }
+func (nopCallback) JobError(bits.Job, bits.Error) error { return nil }
+func (nopCallback) JobModification(bits.Job) error      { return nil }
 
 // TestKeepFailureChangesNothing calls every method that changes a job with an Env.Keep that fails:
 // each fails with Keep's HRESULT and cause, naming the call, and leaves the job's record exactly
@@ -58,19 +59,19 @@ func TestKeepFailureChangesNothing(t *testing.T) {
 	}
 	// setup makes a job with two files, credentials, headers and a command line; with done,
 	// the files finished, their temporary files on disk, the job TRANSFERRED.
-	setup := func(t *testing.T, env *Env, typ Type, done bool) fixture {
+	setup := func(t *testing.T, env *Env, typ bits.JobType, done bool) fixture {
 		dir := t.TempDir()
 		j, err := New(env, NewCaller(owner), uuid.New(), "before", typ)
 		require.NoError(t, err)
 		nfiles := 2
-		if typ != Download {
+		if typ != bits.Download {
 			nfiles = 1
 		}
 		for i := range nfiles {
 			require.NoError(t, j.AddFile("http://example.com/f"+string(rune('a'+i)), filepath.Join(dir, "out"+string(rune('a'+i)))))
 		}
-		require.NoError(t, j.SetCredentials(Credentials{Target: TargetServer, Scheme: SchemeBasic, UserName: "u", Password: "old"}))
-		require.NoError(t, j.SetCredentials(Credentials{Target: TargetProxy, Scheme: SchemeNTLM, UserName: "p", Password: "x"}))
+		require.NoError(t, j.SetCredentials(bits.Credentials{Target: bits.TargetServer, Scheme: bits.SchemeBasic, UserName: "u", Password: "old"}))
+		require.NoError(t, j.SetCredentials(bits.Credentials{Target: bits.TargetProxy, Scheme: bits.SchemeNTLM, UserName: "p", Password: "x"}))
 		require.NoError(t, j.SetCustomHeaders("X-A: 1\r\n"))
 		require.NoError(t, j.SetNotifyCmdLine("/bin/true", "before"))
 		f := fixture{j: j, dir: dir}
@@ -97,57 +98,60 @@ func TestKeepFailureChangesNothing(t *testing.T) {
 	fileOf := func(j *Job) *File {
 		e, err := j.EnumFiles()
 		require.NoError(t, err)
-		fs, _ := e.Next(1)
-		return fs[0]
+		fs, _, _ := e.Next(1)
+		return fs[0].(*File)
 	}
 	for _, tc := range []struct {
 		name string
-		typ  Type
+		typ  bits.JobType
 		done bool
 		call func(f fixture) error
 	}{
-		{"SetDisplayName", Download, false, func(f fixture) error { return f.j.SetDisplayName("after") }},
-		{"SetDescription", Download, false, func(f fixture) error { return f.j.SetDescription("after") }},
-		{"SetPriority", Download, false, func(f fixture) error { return f.j.SetPriority(Low) }},
-		{"SetNotifyFlags", Download, false, func(f fixture) error { return f.j.SetNotifyFlags(NotifyJobModification) }},
-		{"SetNotifyInterface", Download, false, func(f fixture) error { return f.j.SetNotifyInterface(nopCallback{}) }},
-		{"SetMinimumRetryDelay", Download, false, func(f fixture) error { return f.j.SetMinimumRetryDelay(5) }},
-		{"SetNoProgressTimeout", Download, false, func(f fixture) error { return f.j.SetNoProgressTimeout(5) }},
-		{"SetMaximumDownloadTime", Download, false, func(f fixture) error { return f.j.SetMaximumDownloadTime(5) }},
-		{"SetProxySettings", Download, false, func(f fixture) error { return f.j.SetProxySettings(ProxyOverride, "proxy:8080", "") }},
-		{"SetNotifyCmdLine", Download, false, func(f fixture) error { return f.j.SetNotifyCmdLine("/bin/false", "after") }},
-		{"SetCredentials", Download, false, func(f fixture) error {
-			return f.j.SetCredentials(Credentials{Target: TargetServer, Scheme: SchemeBasic, UserName: "u", Password: "new"})
+		{"SetDisplayName", bits.Download, false, func(f fixture) error { return f.j.SetDisplayName("after") }},
+		{"SetDescription", bits.Download, false, func(f fixture) error { return f.j.SetDescription("after") }},
+		{"SetPriority", bits.Download, false, func(f fixture) error { return f.j.SetPriority(bits.Low) }},
+		{"SetNotifyFlags", bits.Download, false, func(f fixture) error { return f.j.SetNotifyFlags(bits.NotifyJobModification) }},
+		{"SetNotifyInterface", bits.Download, false, func(f fixture) error { return f.j.SetNotifyInterface(nopCallback{}) }},
+		{"SetMinimumRetryDelay", bits.Download, false, func(f fixture) error { return f.j.SetMinimumRetryDelay(5) }},
+		{"SetNoProgressTimeout", bits.Download, false, func(f fixture) error { return f.j.SetNoProgressTimeout(5) }},
+		{"SetMaximumDownloadTime", bits.Download, false, func(f fixture) error { return f.j.SetMaximumDownloadTime(5) }},
+		{"SetProxySettings", bits.Download, false, func(f fixture) error { return f.j.SetProxySettings(bits.ProxyOverride, "proxy:8080", "") }},
+		{"SetNotifyCmdLine", bits.Download, false, func(f fixture) error { return f.j.SetNotifyCmdLine("/bin/false", "after") }},
+		{"SetCredentials", bits.Download, false, func(f fixture) error {
+			return f.j.SetCredentials(bits.Credentials{Target: bits.TargetServer, Scheme: bits.SchemeBasic, UserName: "u", Password: "new"})
 		}},
-		{"RemoveCredentials", Download, false, func(f fixture) error { _, err := f.j.RemoveCredentials(TargetServer, SchemeBasic); return err }},
-		{"ReplaceRemotePrefix", Download, false, func(f fixture) error {
+		{"RemoveCredentials", bits.Download, false, func(f fixture) error {
+			_, err := f.j.RemoveCredentials(bits.TargetServer, bits.SchemeBasic)
+			return err
+		}},
+		{"ReplaceRemotePrefix", bits.Download, false, func(f fixture) error {
 			_, err := f.j.ReplaceRemotePrefix("http://example.com/", "http://mirror.example.com/")
 			return err
 		}},
-		{"SetFileACLFlags", Download, false, func(f fixture) error { return f.j.SetFileACLFlags(CopyFileOwner) }},
-		{"SetPeerCachingFlags", Download, false, func(f fixture) error { return f.j.SetPeerCachingFlags(1) }},
-		{"SetCustomHeaders", Download, false, func(f fixture) error { return f.j.SetCustomHeaders("X-B: 2\r\n") }},
-		{"MakeCustomHeadersWriteOnly", Download, false, func(f fixture) error { return f.j.MakeCustomHeadersWriteOnly() }},
-		{"SetSecurityFlags", Download, false, func(f fixture) error { return f.j.SetSecurityFlags(SSLEnableCRLCheck) }},
-		{"SetHttpMethod", Download, false, func(f fixture) error { return f.j.SetHttpMethod("POST") }},
-		{"SetProperty", Download, false, func(f fixture) error {
-			return f.j.SetProperty(PropertyDynamicContent, PropertyValue{Enable: true})
+		{"SetFileACLFlags", bits.Download, false, func(f fixture) error { return f.j.SetFileACLFlags(bits.CopyFileOwner) }},
+		{"SetPeerCachingFlags", bits.Download, false, func(f fixture) error { return f.j.SetPeerCachingFlags(1) }},
+		{"SetCustomHeaders", bits.Download, false, func(f fixture) error { return f.j.SetCustomHeaders("X-B: 2\r\n") }},
+		{"MakeCustomHeadersWriteOnly", bits.Download, false, func(f fixture) error { return f.j.MakeCustomHeadersWriteOnly() }},
+		{"SetSecurityFlags", bits.Download, false, func(f fixture) error { return f.j.SetSecurityFlags(bits.SSLEnableCRLCheck) }},
+		{"SetHttpMethod", bits.Download, false, func(f fixture) error { return f.j.SetHttpMethod("POST") }},
+		{"SetProperty", bits.Download, false, func(f fixture) error {
+			return f.j.SetProperty(bits.PropertyDynamicContent, bits.PropertyValue{Enable: true})
 		}},
-		{"AddFile", Download, false, func(f fixture) error { return f.j.AddFile("http://example.com/z", filepath.Join(f.dir, "z")) }},
-		{"AddFileSet", Download, false, func(f fixture) error {
-			return f.j.AddFileSet([]FileInfo{{RemoteName: "http://example.com/y", LocalName: filepath.Join(f.dir, "y")}})
+		{"AddFile", bits.Download, false, func(f fixture) error { return f.j.AddFile("http://example.com/z", filepath.Join(f.dir, "z")) }},
+		{"AddFileSet", bits.Download, false, func(f fixture) error {
+			return f.j.AddFileSet([]bits.FileInfo{{RemoteName: "http://example.com/y", LocalName: filepath.Join(f.dir, "y")}})
 		}},
-		{"AddFileWithRanges", Download, false, func(f fixture) error {
-			return f.j.AddFileWithRanges("http://example.com/x", filepath.Join(f.dir, "x"), []FileRange{{InitialOffset: 0, Length: 10}})
+		{"AddFileWithRanges", bits.Download, false, func(f fixture) error {
+			return f.j.AddFileWithRanges("http://example.com/x", filepath.Join(f.dir, "x"), []bits.FileRange{{InitialOffset: 0, Length: 10}})
 		}},
-		{"File.SetRemoteName", Download, false, func(f fixture) error { return fileOf(f.j).SetRemoteName("http://example.com/moved") }},
-		{"File.SetValidationState", Download, true, func(f fixture) error { return fileOf(f.j).SetValidationState(false) }},
-		{"Resume", Download, false, func(f fixture) error { return f.j.Resume() }},
-		{"Suspend", Download, true, func(f fixture) error { return f.j.Suspend() }},
-		{"Cancel", Download, true, func(f fixture) error { _, err := f.j.Cancel(); return err }},
-		{"Complete", Download, true, func(f fixture) error { _, err := f.j.Complete(); return err }},
-		{"TakeOwnership", Download, false, func(f fixture) error { return eng(f.j).As(NewCaller(admin)).TakeOwnership() }},
-		{"SetReplyFileName", UploadReply, false, func(f fixture) error { return f.j.SetReplyFileName(filepath.Join(f.dir, "reply")) }},
+		{"File.SetRemoteName", bits.Download, false, func(f fixture) error { return fileOf(f.j).SetRemoteName("http://example.com/moved") }},
+		{"File.SetValidationState", bits.Download, true, func(f fixture) error { return fileOf(f.j).SetValidationState(false) }},
+		{"Resume", bits.Download, false, func(f fixture) error { return f.j.Resume() }},
+		{"Suspend", bits.Download, true, func(f fixture) error { return f.j.Suspend() }},
+		{"Cancel", bits.Download, true, func(f fixture) error { _, err := f.j.Cancel(); return err }},
+		{"Complete", bits.Download, true, func(f fixture) error { _, err := f.j.Complete(); return err }},
+		{"TakeOwnership", bits.Download, false, func(f fixture) error { return eng(f.j).As(NewCaller(admin)).TakeOwnership() }},
+		{"SetReplyFileName", bits.UploadReply, false, func(f fixture) error { return f.j.SetReplyFileName(filepath.Join(f.dir, "reply")) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			k := &keeper{}

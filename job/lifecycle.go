@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/state"
 )
@@ -118,7 +119,7 @@ func (j *Job) Complete() (hresult.Code, error) {
 		return 0, err
 	}
 	c := j.c
-	if c.typ == Download {
+	if c.typ == bits.Download {
 		doomed, verified, ferr := c.completeFiles()
 		if ferr != nil {
 			if verified {
@@ -176,30 +177,14 @@ func (j *Job) TakeOwnership() (err error) {
 	return nil
 }
 
-// Progress is BG_JOB_PROGRESS. BytesTotal is SizeUnknown while any file's size is unknown, and
-// 0 for a job with no files.
-type Progress struct {
-	BytesTotal       uint64
-	BytesTransferred uint64
-	FilesTotal       uint32
-	FilesTransferred uint32
-}
-
-// Times is BG_JOB_TIMES. TransferCompletionTime is zero until the job first becomes TRANSFERRED.
-type Times struct {
-	CreationTime           time.Time
-	ModificationTime       time.Time
-	TransferCompletionTime time.Time
-}
-
 // GetId returns the job's GUID (IBackgroundCopyJob::GetId).
 func (j *Job) GetId() (uuid.UUID, error) { //nolint:revive // BITS spelling
 	return get(j, state.GetId, "GetId", func(c *core) uuid.UUID { return c.id })
 }
 
 // GetType returns the job type (IBackgroundCopyJob::GetType).
-func (j *Job) GetType() (Type, error) {
-	return get(j, state.GetType, "GetType", func(c *core) Type { return c.typ })
+func (j *Job) GetType() (bits.JobType, error) {
+	return get(j, state.GetType, "GetType", func(c *core) bits.JobType { return c.typ })
 }
 
 // GetState returns the job state (IBackgroundCopyJob::GetState). It works in every state,
@@ -209,19 +194,19 @@ func (j *Job) GetState() (state.State, error) {
 }
 
 // GetProgress returns the job's progress (IBackgroundCopyJob::GetProgress).
-func (j *Job) GetProgress() (Progress, error) {
-	return get(j, state.GetProgress, "GetProgress", func(c *core) Progress { return c.progress() })
+func (j *Job) GetProgress() (bits.Progress, error) {
+	return get(j, state.GetProgress, "GetProgress", func(c *core) bits.Progress { return c.progress() })
 }
 
-func (c *core) progress() Progress {
-	p := Progress{FilesTotal: uint32(len(c.files))}
+func (c *core) progress() bits.Progress {
+	p := bits.Progress{FilesTotal: uint32(len(c.files))}
 	for _, fc := range c.files {
 		if fc.done {
 			p.FilesTransferred++
 		}
 		p.BytesTransferred += fc.transferred
-		if fc.total == SizeUnknown || p.BytesTotal == SizeUnknown {
-			p.BytesTotal = SizeUnknown
+		if fc.total == bits.SizeUnknown || p.BytesTotal == bits.SizeUnknown {
+			p.BytesTotal = bits.SizeUnknown
 		} else {
 			p.BytesTotal += fc.total
 		}
@@ -231,9 +216,9 @@ func (c *core) progress() Progress {
 
 // GetTimes returns the job's creation, modification and transfer-completion times
 // (IBackgroundCopyJob::GetTimes).
-func (j *Job) GetTimes() (Times, error) {
-	return get(j, state.GetTimes, "GetTimes", func(c *core) Times {
-		return Times{CreationTime: c.created, ModificationTime: c.modified, TransferCompletionTime: c.completed}
+func (j *Job) GetTimes() (bits.Times, error) {
+	return get(j, state.GetTimes, "GetTimes", func(c *core) bits.Times {
+		return bits.Times{CreationTime: c.created, ModificationTime: c.modified, TransferCompletionTime: c.completed}
 	})
 }
 

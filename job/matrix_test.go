@@ -1,10 +1,12 @@
 package job_test
 
 import (
-	"github.com/bitsemu/bitsemu/internal/engine"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/bitsemu/bitsemu/bits"
+	"github.com/bitsemu/bitsemu/internal/engine"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
@@ -84,7 +86,7 @@ func parseCells(t *testing.T, spec string) []cell {
 
 // callFn makes one call through handle h; f is h's handle on the job's first file (nil when h
 // cannot enumerate files). It returns the success code (S_OK for calls without one) or the error.
-type callFn func(x *fx, h *job.Job, f *job.File) (hresult.Code, error)
+type callFn func(x *fx, h bits.Job, f bits.File) (hresult.Code, error)
 
 type methodRow struct {
 	name    string
@@ -113,260 +115,260 @@ func jobRows() []methodRow {
 	cb := &nopCallback{name: "matrix"}
 	return []methodRow{
 		// IBackgroundCopyJob
-		{name: "AddFile", want: live, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "AddFile", want: live, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok(h.AddFile(x.remote(), x.local()))
 		}},
-		{name: "AddFileSet", want: live, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
-			return ok(h.AddFileSet([]job.FileInfo{
+		{name: "AddFileSet", want: live, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
+			return ok(h.AddFileSet([]bits.FileInfo{
 				{RemoteName: x.remote(), LocalName: x.local()},
 				{RemoteName: x.remote(), LocalName: x.local()},
 			}))
 		}},
-		{name: "AddFileSet(empty)", want: live, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "AddFileSet(empty)", want: live, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok(h.AddFileSet(nil))
 		}},
-		{name: "EnumFiles", want: any9, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "EnumFiles", want: any9, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.EnumFiles())
 		}},
-		{name: "Suspend", want: "ok ok>SUSP*6 INV*2", call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "Suspend", want: "ok ok>SUSP*6 INV*2", call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok(h.Suspend())
 		}},
 		// Resume: SUSPENDED/ERROR/TRANSIENT_ERROR → QUEUED, action states unchanged, TRANSFERRED with
 		// nothing pending unchanged (§14.1).
-		{name: "Resume", want: "ok>QUEUED ok ok ok ok>QUEUED ok>QUEUED ok INV INV", call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "Resume", want: "ok>QUEUED ok ok ok ok>QUEUED ok>QUEUED ok INV INV", call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok(h.Resume())
 		}},
-		{name: "Cancel", want: "ok>CANC*7 INV*2", call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "Cancel", want: "ok>CANC*7 INV*2", call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return h.Cancel()
 		}},
 		// Complete of a download: any live state; partial unless every file is done.
-		{name: "Complete", want: "PART>ACK*6 ok>ACK INV INV", call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "Complete", want: "PART>ACK*6 ok>ACK INV INV", call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return h.Complete()
 		}},
-		{name: "GetId", want: any9, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetId", want: any9, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetId())
 		}},
-		{name: "GetType", want: any9, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetType", want: any9, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetType())
 		}},
-		{name: "GetProgress", want: any9, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetProgress", want: any9, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetProgress())
 		}},
-		{name: "GetTimes", want: any9, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetTimes", want: any9, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetTimes())
 		}},
-		{name: "GetState", want: any9, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetState", want: any9, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetState())
 		}},
 		// GetError: only while an error is recorded (TRANSIENT_ERROR and ERROR here).
-		{name: "GetError", want: "NOINFO*4 ok ok NOINFO*3", call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetError", want: "NOINFO*4 ok ok NOINFO*3", call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetError())
 		}},
-		{name: "GetOwner", want: any9, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetOwner", want: any9, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetOwner())
 		}},
-		{name: "SetDisplayName", want: live, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "SetDisplayName", want: live, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok(h.SetDisplayName("renamed"))
 		}},
-		{name: "GetDisplayName", want: any9, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetDisplayName", want: any9, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetDisplayName())
 		}},
-		{name: "SetDescription", want: live, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "SetDescription", want: live, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok(h.SetDescription("described"))
 		}},
-		{name: "GetDescription", want: any9, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetDescription", want: any9, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetDescription())
 		}},
-		{name: "SetPriority", want: live, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
-			return ok(h.SetPriority(job.High))
+		{name: "SetPriority", want: live, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
+			return ok(h.SetPriority(bits.High))
 		}},
-		{name: "GetPriority", want: any9, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetPriority", want: any9, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetPriority())
 		}},
-		{name: "SetNotifyFlags", want: live, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
-			return ok(h.SetNotifyFlags(job.NotifyJobModification | job.NotifyFileTransferred))
+		{name: "SetNotifyFlags", want: live, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
+			return ok(h.SetNotifyFlags(bits.NotifyJobModification | bits.NotifyFileTransferred))
 		}},
-		{name: "GetNotifyFlags", want: any9, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetNotifyFlags", want: any9, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetNotifyFlags())
 		}},
-		{name: "SetNotifyInterface(cb)", want: live, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "SetNotifyInterface(cb)", want: live, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok(h.SetNotifyInterface(cb))
 		}},
-		{name: "SetNotifyInterface(nil)", want: live, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "SetNotifyInterface(nil)", want: live, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok(h.SetNotifyInterface(nil))
 		}},
-		{name: "GetNotifyInterface", want: any9, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetNotifyInterface", want: any9, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetNotifyInterface())
 		}},
-		{name: "SetMinimumRetryDelay", want: live, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "SetMinimumRetryDelay", want: live, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok(h.SetMinimumRetryDelay(60))
 		}},
-		{name: "GetMinimumRetryDelay", want: any9, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetMinimumRetryDelay", want: any9, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetMinimumRetryDelay())
 		}},
-		{name: "SetNoProgressTimeout", want: live, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "SetNoProgressTimeout", want: live, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok(h.SetNoProgressTimeout(3600))
 		}},
-		{name: "GetNoProgressTimeout", want: any9, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetNoProgressTimeout", want: any9, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetNoProgressTimeout())
 		}},
-		{name: "GetErrorCount", want: any9, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetErrorCount", want: any9, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetErrorCount())
 		}},
-		{name: "SetProxySettings", want: live, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
-			return ok(h.SetProxySettings(job.ProxyOverride, "proxy.example.com:8080", "<local>"))
+		{name: "SetProxySettings", want: live, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
+			return ok(h.SetProxySettings(bits.ProxyOverride, "proxy.example.com:8080", "<local>"))
 		}},
-		{name: "GetProxySettings", want: any9, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetProxySettings", want: any9, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetProxySettings())
 		}},
-		{name: "TakeOwnership(admin)", asAdmin: true, want: live, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "TakeOwnership(admin)", asAdmin: true, want: live, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok(h.TakeOwnership())
 		}},
 		// IBackgroundCopyJob2
-		{name: "SetNotifyCmdLine", want: live, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "SetNotifyCmdLine", want: live, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok(h.SetNotifyCmdLine("/usr/bin/notify", "/usr/bin/notify done"))
 		}},
-		{name: "GetNotifyCmdLine", want: any9, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetNotifyCmdLine", want: any9, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetNotifyCmdLine())
 		}},
 		// Reply methods on a DOWNLOAD job: E_NOTIMPL whatever the state.
-		{name: "GetReplyProgress", want: "NOTIMPL*9", call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetReplyProgress", want: "NOTIMPL*9", call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetReplyProgress())
 		}},
-		{name: "GetReplyData", want: "NOTIMPL*9", call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetReplyData", want: "NOTIMPL*9", call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetReplyData())
 		}},
-		{name: "SetReplyFileName", want: "NOTIMPL*9", call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "SetReplyFileName", want: "NOTIMPL*9", call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok(h.SetReplyFileName(x.local()))
 		}},
-		{name: "GetReplyFileName", want: "NOTIMPL*9", call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetReplyFileName", want: "NOTIMPL*9", call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetReplyFileName())
 		}},
-		{name: "SetCredentials", want: live, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
-			return ok(h.SetCredentials(job.Credentials{Target: job.TargetServer, Scheme: job.SchemeBasic, UserName: "u", Password: "p"}))
+		{name: "SetCredentials", want: live, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
+			return ok(h.SetCredentials(bits.Credentials{Target: bits.TargetServer, Scheme: bits.SchemeBasic, UserName: "u", Password: "p"}))
 		}},
 		// Nothing was set, so S_FALSE.
-		{name: "RemoveCredentials", want: "SFALSE*7 INV*2", call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
-			return h.RemoveCredentials(job.TargetServer, job.SchemeBasic)
+		{name: "RemoveCredentials", want: "SFALSE*7 INV*2", call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
+			return h.RemoveCredentials(bits.TargetServer, bits.SchemeBasic)
 		}},
 		// IBackgroundCopyJob3. In TRANSFERRED every file is finished and finished files are left
 		// alone, so nothing matches: S_FALSE.
-		{name: "ReplaceRemotePrefix", want: "ok*6 SFALSE INV*2", call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "ReplaceRemotePrefix", want: "ok*6 SFALSE INV*2", call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return h.ReplaceRemotePrefix("http://example.com/", "https://mirror.example.com/")
 		}},
-		{name: "AddFileWithRanges", want: live, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
-			return ok(h.AddFileWithRanges(x.remote(), x.local(), []job.FileRange{{InitialOffset: 0, Length: 100}, {InitialOffset: 200, Length: job.LengthToEOF}}))
+		{name: "AddFileWithRanges", want: live, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
+			return ok(h.AddFileWithRanges(x.remote(), x.local(), []bits.FileRange{{InitialOffset: 0, Length: 100}, {InitialOffset: 200, Length: bits.LengthToEOF}}))
 		}},
-		{name: "SetFileACLFlags", want: "ok*6 INV*3", call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
-			return ok(h.SetFileACLFlags(job.CopyFileOwner | job.CopyFileDACL))
+		{name: "SetFileACLFlags", want: "ok*6 INV*3", call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
+			return ok(h.SetFileACLFlags(bits.CopyFileOwner | bits.CopyFileDACL))
 		}},
-		{name: "GetFileACLFlags", want: any9, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetFileACLFlags", want: any9, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetFileACLFlags())
 		}},
 		// IBackgroundCopyJob4
-		{name: "SetPeerCachingFlags", want: live, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
-			return ok(h.SetPeerCachingFlags(job.EnablePeerCachingClient))
+		{name: "SetPeerCachingFlags", want: live, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
+			return ok(h.SetPeerCachingFlags(bits.EnablePeerCachingClient))
 		}},
-		{name: "GetPeerCachingFlags", want: any9, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetPeerCachingFlags", want: any9, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetPeerCachingFlags())
 		}},
-		{name: "GetOwnerIntegrityLevel", want: any9, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetOwnerIntegrityLevel", want: any9, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetOwnerIntegrityLevel())
 		}},
-		{name: "GetOwnerElevationState", want: any9, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetOwnerElevationState", want: any9, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetOwnerElevationState())
 		}},
-		{name: "SetMaximumDownloadTime", want: live, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "SetMaximumDownloadTime", want: live, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok(h.SetMaximumDownloadTime(3600))
 		}},
-		{name: "GetMaximumDownloadTime", want: any9, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetMaximumDownloadTime", want: any9, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetMaximumDownloadTime())
 		}},
 		// IBackgroundCopyJob5
-		{name: "SetProperty(COST_FLAGS)", want: live, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
-			return ok(h.SetProperty(job.PropertyCostFlags, job.PropertyValue{Dword: job.TransferPolicyStandard}))
+		{name: "SetProperty(COST_FLAGS)", want: live, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
+			return ok(h.SetProperty(bits.PropertyCostFlags, bits.PropertyValue{Dword: bits.TransferPolicyStandard}))
 		}},
-		{name: "SetProperty(NOTIFICATION_CLSID)", want: live, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
-			return ok(h.SetProperty(job.PropertyNotificationCLSID, job.PropertyValue{ClsID: uuid.MustParse("4991d34b-80a1-4291-83b6-3328366b9097")}))
+		{name: "SetProperty(NOTIFICATION_CLSID)", want: live, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
+			return ok(h.SetProperty(bits.PropertyNotificationCLSID, bits.PropertyValue{ClsID: uuid.MustParse("4991d34b-80a1-4291-83b6-3328366b9097")}))
 		}},
 		// Before the first Resume only: every state but SUSPENDED (fresh) has been resumed.
-		{name: "SetProperty(DYNAMIC_CONTENT)", want: "ok RO_RESUME*6 INV*2", call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
-			return ok(h.SetProperty(job.PropertyDynamicContent, job.PropertyValue{Enable: true}))
+		{name: "SetProperty(DYNAMIC_CONTENT)", want: "ok RO_RESUME*6 INV*2", call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
+			return ok(h.SetProperty(bits.PropertyDynamicContent, bits.PropertyValue{Enable: true}))
 		}},
 		// Before any file: the job has files in every state.
-		{name: "SetProperty(HIGH_PERFORMANCE)", want: "RO_ADDFILE*7 INV*2", call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
-			return ok(h.SetProperty(job.PropertyHighPerformance, job.PropertyValue{Enable: true}))
+		{name: "SetProperty(HIGH_PERFORMANCE)", want: "RO_ADDFILE*7 INV*2", call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
+			return ok(h.SetProperty(bits.PropertyHighPerformance, bits.PropertyValue{Enable: true}))
 		}},
-		{name: "SetProperty(MAX_DOWNLOAD_SIZE)", want: "ok RO_RESUME*6 INV*2", call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
-			return ok(h.SetProperty(job.PropertyMaxDownloadSize, job.PropertyValue{Uint64: 1 << 20}))
+		{name: "SetProperty(MAX_DOWNLOAD_SIZE)", want: "ok RO_RESUME*6 INV*2", call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
+			return ok(h.SetProperty(bits.PropertyMaxDownloadSize, bits.PropertyValue{Uint64: 1 << 20}))
 		}},
-		{name: "SetProperty(USE_STORED_CREDENTIALS)", want: live, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
-			return ok(h.SetProperty(job.PropertyUseStoredCredentials, job.PropertyValue{Target: job.TargetProxy}))
+		{name: "SetProperty(USE_STORED_CREDENTIALS)", want: live, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
+			return ok(h.SetProperty(bits.PropertyUseStoredCredentials, bits.PropertyValue{Target: bits.TargetProxy}))
 		}},
-		{name: "SetProperty(MINIMUM_NOTIFICATION_INTERVAL_MS)", want: live, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
-			return ok(h.SetProperty(job.PropertyMinimumNotificationIntervalMs, job.PropertyValue{Dword: 1000}))
+		{name: "SetProperty(MINIMUM_NOTIFICATION_INTERVAL_MS)", want: live, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
+			return ok(h.SetProperty(bits.PropertyMinimumNotificationIntervalMs, bits.PropertyValue{Dword: 1000}))
 		}},
-		{name: "SetProperty(ON_DEMAND_MODE)", want: "ok RO_RESUME*6 INV*2", call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
-			return ok(h.SetProperty(job.PropertyOnDemandMode, job.PropertyValue{Enable: true}))
+		{name: "SetProperty(ON_DEMAND_MODE)", want: "ok RO_RESUME*6 INV*2", call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
+			return ok(h.SetProperty(bits.PropertyOnDemandMode, bits.PropertyValue{Enable: true}))
 		}},
-		{name: "GetProperty", want: any9, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
-			return ok1(h.GetProperty(job.PropertyMinimumNotificationIntervalMs))
+		{name: "GetProperty", want: any9, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
+			return ok1(h.GetProperty(bits.PropertyMinimumNotificationIntervalMs))
 		}},
 		// IBackgroundCopyJobHttpOptions 1–3
-		{name: "SetCustomHeaders", want: live, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "SetCustomHeaders", want: live, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok(h.SetCustomHeaders("X-Test: 1\r\n"))
 		}},
-		{name: "GetCustomHeaders", want: "SFALSE*9", call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetCustomHeaders", want: "SFALSE*9", call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok2(h.GetCustomHeaders())
 		}},
-		{name: "SetSecurityFlags", want: live, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
-			return ok(h.SetSecurityFlags(job.SSLEnableCRLCheck | job.RedirectPolicyAllowReport))
+		{name: "SetSecurityFlags", want: live, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
+			return ok(h.SetSecurityFlags(bits.SSLEnableCRLCheck | bits.RedirectPolicyAllowReport))
 		}},
-		{name: "GetSecurityFlags", want: any9, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetSecurityFlags", want: any9, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetSecurityFlags())
 		}},
 		// Before the first Resume only (code is a README decision).
-		{name: "SetHttpMethod", want: "ok RO_RESUME*6 INV*2", call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "SetHttpMethod", want: "ok RO_RESUME*6 INV*2", call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok(h.SetHttpMethod("PUT"))
 		}},
-		{name: "GetHttpMethod", want: any9, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetHttpMethod", want: any9, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetHttpMethod())
 		}},
 		// "always S_OK" (bits-api §1.10).
-		{name: "MakeCustomHeadersWriteOnly", want: any9, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "MakeCustomHeadersWriteOnly", want: any9, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok(h.MakeCustomHeadersWriteOnly())
 		}},
 		// IBackgroundCopyFile 1–5
-		{name: "File.GetRemoteName", file: true, want: any9, call: func(x *fx, h *job.Job, f *job.File) (hresult.Code, error) {
+		{name: "File.GetRemoteName", file: true, want: any9, call: func(x *fx, h bits.Job, f bits.File) (hresult.Code, error) {
 			return ok1(f.GetRemoteName())
 		}},
-		{name: "File.GetLocalName", file: true, want: any9, call: func(x *fx, h *job.Job, f *job.File) (hresult.Code, error) {
+		{name: "File.GetLocalName", file: true, want: any9, call: func(x *fx, h bits.Job, f bits.File) (hresult.Code, error) {
 			return ok1(f.GetLocalName())
 		}},
-		{name: "File.GetProgress", file: true, want: any9, call: func(x *fx, h *job.Job, f *job.File) (hresult.Code, error) {
+		{name: "File.GetProgress", file: true, want: any9, call: func(x *fx, h bits.Job, f bits.File) (hresult.Code, error) {
 			return ok1(f.GetProgress())
 		}},
-		{name: "File.GetFileRanges", file: true, want: "SFALSE*9", call: func(x *fx, h *job.Job, f *job.File) (hresult.Code, error) {
+		{name: "File.GetFileRanges", file: true, want: "SFALSE*9", call: func(x *fx, h bits.Job, f bits.File) (hresult.Code, error) {
 			return ok2(f.GetFileRanges())
 		}},
-		{name: "File.SetRemoteName", file: true, want: live, call: func(x *fx, h *job.Job, f *job.File) (hresult.Code, error) {
+		{name: "File.SetRemoteName", file: true, want: live, call: func(x *fx, h bits.Job, f bits.File) (hresult.Code, error) {
 			return ok(f.SetRemoteName("https://mirror.example.com/other.bin"))
 		}},
-		{name: "File.GetTemporaryName", file: true, want: any9, call: func(x *fx, h *job.Job, f *job.File) (hresult.Code, error) {
+		{name: "File.GetTemporaryName", file: true, want: any9, call: func(x *fx, h bits.Job, f bits.File) (hresult.Code, error) {
 			return ok1(f.GetTemporaryName())
 		}},
 		// E_PENDING until the file has finished; it has only in TRANSFERRED.
-		{name: "File.SetValidationState", file: true, want: "PENDING*6 ok INV*2", call: func(x *fx, h *job.Job, f *job.File) (hresult.Code, error) {
+		{name: "File.SetValidationState", file: true, want: "PENDING*6 ok INV*2", call: func(x *fx, h bits.Job, f bits.File) (hresult.Code, error) {
 			return ok(f.SetValidationState(true))
 		}},
-		{name: "File.GetValidationState", file: true, want: any9, call: func(x *fx, h *job.Job, f *job.File) (hresult.Code, error) {
+		{name: "File.GetValidationState", file: true, want: any9, call: func(x *fx, h bits.Job, f bits.File) (hresult.Code, error) {
 			return ok1(f.GetValidationState())
 		}},
-		{name: "File.IsDownloadedFromPeer", file: true, want: any9, call: func(x *fx, h *job.Job, f *job.File) (hresult.Code, error) {
+		{name: "File.IsDownloadedFromPeer", file: true, want: any9, call: func(x *fx, h bits.Job, f bits.File) (hresult.Code, error) {
 			return ok1(f.IsDownloadedFromPeer())
 		}},
-		{name: "File.GetProperty", file: true, want: any9, call: func(x *fx, h *job.Job, f *job.File) (hresult.Code, error) {
-			return ok1(f.GetProperty(job.FilePropertyHTTPResponseHeaders))
+		{name: "File.GetProperty", file: true, want: any9, call: func(x *fx, h bits.Job, f bits.File) (hresult.Code, error) {
+			return ok1(f.GetProperty(bits.FilePropertyHTTPResponseHeaders))
 		}},
 	}
 }
@@ -375,51 +377,51 @@ func jobRows() []methodRow {
 func uploadRows() []methodRow {
 	return []methodRow{
 		// Upload jobs hold exactly one file: the state is checked first, then the type.
-		{name: "AddFile", want: "TOOMANY*7 INV*2", call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "AddFile", want: "TOOMANY*7 INV*2", call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok(h.AddFile(x.remote(), x.local()))
 		}},
-		{name: "Suspend", want: "ok ok>SUSP*6 INV*2", call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "Suspend", want: "ok ok>SUSP*6 INV*2", call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok(h.Suspend())
 		}},
-		{name: "Resume", want: "ok>QUEUED ok ok ok ok>QUEUED ok>QUEUED ok INV INV", call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "Resume", want: "ok>QUEUED ok ok ok ok>QUEUED ok>QUEUED ok INV INV", call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok(h.Resume())
 		}},
-		{name: "Cancel", want: "ok>CANC*7 INV*2", call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "Cancel", want: "ok>CANC*7 INV*2", call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return h.Cancel()
 		}},
 		// Upload jobs can be completed only when TRANSFERRED.
-		{name: "Complete", want: "INV*6 ok>ACK INV INV", call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "Complete", want: "INV*6 ok>ACK INV INV", call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return h.Complete()
 		}},
-		{name: "ReplaceRemotePrefix", want: "NOTIMPL*7 INV*2", call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "ReplaceRemotePrefix", want: "NOTIMPL*7 INV*2", call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return h.ReplaceRemotePrefix("http://example.com/", "https://mirror.example.com/")
 		}},
-		{name: "AddFileWithRanges", want: "NOTIMPL*7 INV*2", call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
-			return ok(h.AddFileWithRanges(x.remote(), x.local(), []job.FileRange{{InitialOffset: 0, Length: 10}}))
+		{name: "AddFileWithRanges", want: "NOTIMPL*7 INV*2", call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
+			return ok(h.AddFileWithRanges(x.remote(), x.local(), []bits.FileRange{{InitialOffset: 0, Length: 10}}))
 		}},
-		{name: "File.SetRemoteName", file: true, want: "NOTIMPL*7 INV*2", call: func(x *fx, h *job.Job, f *job.File) (hresult.Code, error) {
+		{name: "File.SetRemoteName", file: true, want: "NOTIMPL*7 INV*2", call: func(x *fx, h bits.Job, f bits.File) (hresult.Code, error) {
 			return ok(f.SetRemoteName("https://mirror.example.com/up"))
 		}},
 		// Download-only properties: the type is checked before the resume rule.
-		{name: "SetProperty(DYNAMIC_CONTENT)", want: "DLONLY*7 INV*2", call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
-			return ok(h.SetProperty(job.PropertyDynamicContent, job.PropertyValue{Enable: true}))
+		{name: "SetProperty(DYNAMIC_CONTENT)", want: "DLONLY*7 INV*2", call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
+			return ok(h.SetProperty(bits.PropertyDynamicContent, bits.PropertyValue{Enable: true}))
 		}},
-		{name: "SetProperty(COST_FLAGS)", want: live, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
-			return ok(h.SetProperty(job.PropertyCostFlags, job.PropertyValue{Dword: job.TransferPolicyAlways}))
+		{name: "SetProperty(COST_FLAGS)", want: live, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
+			return ok(h.SetProperty(bits.PropertyCostFlags, bits.PropertyValue{Dword: bits.TransferPolicyAlways}))
 		}},
-		{name: "GetReplyProgress", want: "NOTIMPL*9", call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetReplyProgress", want: "NOTIMPL*9", call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetReplyProgress())
 		}},
-		{name: "GetReplyData", want: "NOTIMPL*9", call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetReplyData", want: "NOTIMPL*9", call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetReplyData())
 		}},
-		{name: "SetReplyFileName", want: "NOTIMPL*9", call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "SetReplyFileName", want: "NOTIMPL*9", call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok(h.SetReplyFileName(""))
 		}},
-		{name: "GetReplyFileName", want: "NOTIMPL*9", call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetReplyFileName", want: "NOTIMPL*9", call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetReplyFileName())
 		}},
-		{name: "File.SetValidationState", file: true, want: "PENDING*6 ok INV*2", call: func(x *fx, h *job.Job, f *job.File) (hresult.Code, error) {
+		{name: "File.SetValidationState", file: true, want: "PENDING*6 ok INV*2", call: func(x *fx, h bits.Job, f bits.File) (hresult.Code, error) {
 			return ok(f.SetValidationState(true))
 		}},
 	}
@@ -428,33 +430,33 @@ func uploadRows() []methodRow {
 // replyRows are the reply methods of an UPLOAD_REPLY job.
 func replyRows() []methodRow {
 	return []methodRow{
-		{name: "GetReplyProgress", want: any9, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetReplyProgress", want: any9, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetReplyProgress())
 		}},
 		// TRANSFERRED, and ACKNOWLEDGED by README decision.
-		{name: "GetReplyData", want: "INV*6 ok ok INV", call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetReplyData", want: "INV*6 ok ok INV", call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetReplyData())
 		}},
 		// Before the reply download begins (it never does here); not in a final state.
-		{name: "SetReplyFileName(path)", want: live, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "SetReplyFileName(path)", want: live, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok(h.SetReplyFileName(x.local()))
 		}},
-		{name: "SetReplyFileName(empty)", want: live, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "SetReplyFileName(empty)", want: live, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok(h.SetReplyFileName(""))
 		}},
-		{name: "GetReplyFileName", want: any9, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetReplyFileName", want: any9, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetReplyFileName())
 		}},
-		{name: "Complete", want: "INV*6 ok>ACK INV INV", call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "Complete", want: "INV*6 ok>ACK INV INV", call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return h.Complete()
 		}},
-		{name: "GetHttpMethod", want: any9, call: func(x *fx, h *job.Job, _ *job.File) (hresult.Code, error) {
+		{name: "GetHttpMethod", want: any9, call: func(x *fx, h bits.Job, _ bits.File) (hresult.Code, error) {
 			return ok1(h.GetHttpMethod())
 		}},
 	}
 }
 
-func runMatrix(t *testing.T, typ job.Type, nfiles int, rows []methodRow) {
+func runMatrix(t *testing.T, typ bits.JobType, nfiles int, rows []methodRow) {
 	for _, r := range rows {
 		cells := parseCells(t, r.want)
 		for i, st := range allStates {
@@ -466,7 +468,7 @@ func runMatrix(t *testing.T, typ job.Type, nfiles int, rows []methodRow) {
 				if r.asAdmin {
 					h = engine.Of(j).As(job.NewCaller(adminID))
 				}
-				var f *job.File
+				var f bits.File
 				if r.file {
 					f = fileAt(t, h, 0)
 				}
@@ -485,25 +487,25 @@ func runMatrix(t *testing.T, typ job.Type, nfiles int, rows []methodRow) {
 // TestEveryMethodInEveryState: every job and file method of a download job in each of the nine
 // states, against the hand-typed table.
 func TestEveryMethodInEveryState(t *testing.T) {
-	runMatrix(t, job.Download, 2, jobRows())
+	runMatrix(t, bits.Download, 2, jobRows())
 }
 
 func TestEveryMethodInEveryStateUpload(t *testing.T) {
-	runMatrix(t, job.Upload, 1, uploadRows())
+	runMatrix(t, bits.Upload, 1, uploadRows())
 }
 
 func TestEveryMethodInEveryStateUploadReply(t *testing.T) {
-	runMatrix(t, job.UploadReply, 1, replyRows())
+	runMatrix(t, bits.UploadReply, 1, replyRows())
 }
 
 // TestStateHelper checks that the helper really reaches each state for every job type.
 func TestStateHelper(t *testing.T) {
-	for _, typ := range []job.Type{job.Download, job.Upload, job.UploadReply} {
+	for _, typ := range []bits.JobType{bits.Download, bits.Upload, bits.UploadReply} {
 		for _, st := range allStates {
 			t.Run(typ.String()+"/"+st.String(), func(t *testing.T) {
 				x := newFx(t)
 				n := 1
-				if typ == job.Download {
+				if typ == bits.Download {
 					n = 3
 				}
 				j := x.jobIn(typ, n, st)
@@ -527,7 +529,7 @@ func TestFinalJobsRefuseMutatorsAndKeepValues(t *testing.T) {
 	for _, st := range []state.State{state.Acknowledged, state.Cancelled} {
 		t.Run(st.String(), func(t *testing.T) {
 			x := newFx(t)
-			j := x.newJob(job.Download, 1)
+			j := x.newJob(bits.Download, 1)
 			cb := &nopCallback{name: "kept"}
 			require.NoError(t, j.SetNotifyInterface(cb))
 			require.NoError(t, j.SetDescription("before"))
@@ -556,14 +558,14 @@ func TestFinalJobsRefuseMutatorsAndKeepValues(t *testing.T) {
 
 func TestResumeEmptyJob(t *testing.T) {
 	x := newFx(t)
-	j := x.newJob(job.Download, 0)
+	j := x.newJob(bits.Download, 0)
 	isCode(t, hresult.BG_E_EMPTY, j.Resume())
 	mustState(t, j, state.Suspended)
 	// A failed Resume does not count as "resumed": SetHttpMethod is still allowed.
 	assert.NoError(t, j.SetHttpMethod("PUT"))
 
 	// The final-state check comes first.
-	j2 := x.newJob(job.Download, 0)
+	j2 := x.newJob(bits.Download, 0)
 	_, err := j2.Cancel()
 	require.NoError(t, err)
 	isCode(t, hresult.BG_E_INVALID_STATE, j2.Resume())
@@ -572,7 +574,7 @@ func TestResumeEmptyJob(t *testing.T) {
 func TestCompleteCodes(t *testing.T) {
 	t.Run("no files", func(t *testing.T) {
 		x := newFx(t)
-		j := x.newJob(job.Download, 0)
+		j := x.newJob(bits.Download, 0)
 		code, err := j.Complete()
 		require.NoError(t, err)
 		assert.Equal(t, hresult.S_OK, code)
@@ -580,7 +582,7 @@ func TestCompleteCodes(t *testing.T) {
 	})
 	t.Run("first of two done", func(t *testing.T) {
 		x := newFx(t)
-		j := x.jobIn(job.Download, 2, state.Transferring)
+		j := x.jobIn(bits.Download, 2, state.Transferring)
 		st, err := engine.Of(j).FireFileDone(0)
 		require.NoError(t, err)
 		require.Equal(t, state.Transferring, st)
@@ -598,7 +600,7 @@ func TestCompleteCodes(t *testing.T) {
 	})
 	t.Run("suspended untransferred", func(t *testing.T) {
 		x := newFx(t)
-		j := x.newJob(job.Download, 1)
+		j := x.newJob(bits.Download, 1)
 		code, err := j.Complete()
 		require.NoError(t, err)
 		assert.Equal(t, hresult.BG_S_PARTIAL_COMPLETE, code)
@@ -610,7 +612,7 @@ func TestCompleteCodes(t *testing.T) {
 // (bits-behaviour T6, §14.4).
 func TestAddFileToTransferredJob(t *testing.T) {
 	x := newFx(t)
-	j := x.jobIn(job.Download, 1, state.Transferred)
+	j := x.jobIn(bits.Download, 1, state.Transferred)
 	require.NoError(t, j.AddFile(x.remote(), x.local()))
 	mustState(t, j, state.Transferred)
 	require.NoError(t, j.Resume())
@@ -625,7 +627,7 @@ func TestAddFileToTransferredJob(t *testing.T) {
 // and resets the file's progress (bits-api §1.7).
 func TestSetValidationStateFalse(t *testing.T) {
 	x := newFx(t)
-	j := x.jobIn(job.Download, 1, state.Transferred)
+	j := x.jobIn(bits.Download, 1, state.Transferred)
 	f := fileAt(t, j, 0)
 	require.NoError(t, f.SetValidationState(false))
 	mustState(t, j, state.Error)
@@ -635,9 +637,9 @@ func TestSetValidationStateFalse(t *testing.T) {
 	assert.False(t, fp.Completed)
 	e, err := j.GetError()
 	require.NoError(t, err)
-	ctx, code := e.GetError()
+	ctx, code, _ := e.GetError()
 	assert.Equal(t, hresult.BG_E_VALIDATION_FAILED, code)
-	assert.Equal(t, job.ContextRemoteFile, ctx)
+	assert.Equal(t, bits.ContextRemoteFile, ctx)
 	// Resume downloads it again.
 	require.NoError(t, j.Resume())
 	mustState(t, j, state.Queued)

@@ -1,8 +1,10 @@
 package job_test
 
 import (
-	"github.com/bitsemu/bitsemu/internal/engine"
 	"testing"
+
+	"github.com/bitsemu/bitsemu/bits"
+	"github.com/bitsemu/bitsemu/internal/engine"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -15,7 +17,7 @@ import (
 // (bits-api §4). No Observer or notification delivery is involved.
 func TestNotifyInterfaceLastWriterWins(t *testing.T) {
 	x := newFx(t)
-	j := x.newJob(job.Download, 1)
+	j := x.newJob(bits.Download, 1)
 
 	c1 := job.NewCaller(ownerID)
 	c2 := job.NewCaller(ownerID) // a second application of the same user
@@ -56,7 +58,7 @@ func TestNotifyInterfaceLastWriterWins(t *testing.T) {
 
 func TestNotifyInterfaceNilClears(t *testing.T) {
 	x := newFx(t)
-	j := x.newJob(job.Download, 0)
+	j := x.newJob(bits.Download, 0)
 	cb := &nopCallback{name: "x"}
 
 	require.NoError(t, j.SetNotifyInterface(cb))
@@ -81,7 +83,7 @@ func TestNotifyInterfaceNilClears(t *testing.T) {
 // owner's, and disappears when the admin's caller closes.
 func TestNotifyInterfaceAdmin(t *testing.T) {
 	x := newFx(t)
-	j := x.newJob(job.Download, 0)
+	j := x.newJob(bits.Download, 0)
 	require.NoError(t, j.SetNotifyInterface(&nopCallback{name: "owner"}))
 	ac := job.NewCaller(adminID)
 	acb := &nopCallback{name: "admin"}

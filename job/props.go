@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/state"
 )
@@ -92,13 +93,13 @@ func (j *Job) GetDescription() (string, error) {
 // SetPriority changes the priority (IBackgroundCopyJob::SetPriority): E_NOTIMPL for an undefined
 // value; BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD when a custom HTTP method pins the job at
 // FOREGROUND and another priority is asked for.
-func (j *Job) SetPriority(p Priority) error {
+func (j *Job) SetPriority(p bits.Priority) error {
 	arg := hresult.S_OK
 	if !p.Valid() {
 		arg = hresult.E_NOTIMPL
 	}
 	return j.set(state.SetPriority, "SetPriority", arg, func() hresult.Code {
-		if j.c.customMethod() && p != Foreground {
+		if j.c.customMethod() && p != bits.Foreground {
 			return hresult.BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD
 		}
 		j.c.priority = p
@@ -107,8 +108,8 @@ func (j *Job) SetPriority(p Priority) error {
 }
 
 // GetPriority returns the priority, NORMAL by default (IBackgroundCopyJob::GetPriority).
-func (j *Job) GetPriority() (Priority, error) {
-	return get(j, state.GetPriority, "GetPriority", func(c *core) Priority { return c.priority })
+func (j *Job) GetPriority() (bits.Priority, error) {
+	return get(j, state.GetPriority, "GetPriority", func(c *core) bits.Priority { return c.priority })
 }
 
 // SetNotifyFlags chooses which events are notified (IBackgroundCopyJob::SetNotifyFlags): any OR of
@@ -126,38 +127,11 @@ func (j *Job) GetNotifyFlags() (uint32, error) {
 	return get(j, state.GetNotifyFlags, "GetNotifyFlags", func(c *core) uint32 { return c.notify })
 }
 
-// Callback receives a job's notifications (IBackgroundCopyCallback). A method returns nil for
-// S_OK; JobTransferred and JobError are called again until they return nil.
-type Callback interface {
-	// JobTransferred is called when every file of the job has been transferred.
-	JobTransferred(j *Job) error
-	// JobError is called when the job enters ERROR (never for TRANSIENT_ERROR).
-	JobError(j *Job, e *ErrorInfo) error
-	// JobModification is called when the job's state, progress, files or properties change.
-	JobModification(j *Job) error
-}
-
-// Callback2 is a Callback that also wants to hear of each finished file
-// (IBackgroundCopyCallback2). It is detected by type assertion, as BITS uses QueryInterface.
-type Callback2 interface {
-	Callback
-	// FileTransferred is called when one file of the job has been transferred.
-	FileTransferred(j *Job, f *File) error
-}
-
-// Callback3 is a Callback2 that also wants to hear of finished ranges of on-demand jobs
-// (IBackgroundCopyCallback3).
-type Callback3 interface {
-	Callback2
-	// FileRangesTransferred is called with the ranges of f transferred since the last call.
-	FileRangesTransferred(j *Job, f *File, ranges []FileRange) error
-}
-
 // SetNotifyInterface registers the job's callback (IBackgroundCopyJob::SetNotifyInterface): one
 // per job, the last caller wins, nil (or a nil pointer) removes it. The callback belongs to the
 // caller that set it and stops being valid when that caller closes. It is never persisted.
 // BG_E_INVALID_STATE for a final job, even for nil.
-func (j *Job) SetNotifyInterface(cb Callback) error {
+func (j *Job) SetNotifyInterface(cb bits.Callback) error {
 	if isNil(cb) {
 		cb = nil
 	}
@@ -173,11 +147,11 @@ func (j *Job) SetNotifyInterface(cb Callback) error {
 
 // GetNotifyInterface returns the registered callback, or nil when there is none or the caller
 // that set it has closed (IBackgroundCopyJob::GetNotifyInterface).
-func (j *Job) GetNotifyInterface() (Callback, error) {
-	return get(j, state.GetNotifyInterface, "GetNotifyInterface", func(c *core) Callback { return c.liveCallback() })
+func (j *Job) GetNotifyInterface() (bits.Callback, error) {
+	return get(j, state.GetNotifyInterface, "GetNotifyInterface", func(c *core) bits.Callback { return c.liveCallback() })
 }
 
-func (c *core) liveCallback() Callback {
+func (c *core) liveCallback() bits.Callback {
 	if c.callback == nil || c.cbCaller == nil || c.cbCaller.Closed() {
 		return nil
 	}
@@ -233,16 +207,16 @@ func (j *Job) GetMaximumDownloadTime() (uint32, error) {
 // usage or hold a NUL or invalid UTF-8, BG_E_PROXY_LIST_TOO_LARGE and
 // BG_E_PROXY_BYPASS_LIST_TOO_LARGE over 32,767 characters. The entries themselves are checked
 // when the job transfers.
-func (j *Job) SetProxySettings(usage ProxyUsage, proxyList, bypassList string) error {
+func (j *Job) SetProxySettings(usage bits.ProxyUsage, proxyList, bypassList string) error {
 	arg := hresult.S_OK
 	switch {
-	case usage > ProxyAutodetect:
+	case usage > bits.ProxyAutodetect:
 		arg = hresult.E_NOTIMPL
 	case badText(proxyList) || badText(bypassList):
 		arg = hresult.E_INVALIDARG
-	case usage == ProxyOverride && proxyList == "":
+	case usage == bits.ProxyOverride && proxyList == "":
 		arg = hresult.E_INVALIDARG
-	case usage != ProxyOverride && (proxyList != "" || bypassList != ""):
+	case usage != bits.ProxyOverride && (proxyList != "" || bypassList != ""):
 		arg = hresult.E_INVALIDARG
 	case tooLong(proxyList, MaxProxyList):
 		arg = hresult.BG_E_PROXY_LIST_TOO_LARGE
@@ -255,18 +229,11 @@ func (j *Job) SetProxySettings(usage ProxyUsage, proxyList, bypassList string) e
 	})
 }
 
-// ProxySettings is the result of GetProxySettings.
-type ProxySettings struct {
-	Usage      ProxyUsage
-	ProxyList  string
-	BypassList string
-}
-
 // GetProxySettings returns the proxy usage and lists, ProxyPreconfig and empty lists by default
 // (IBackgroundCopyJob::GetProxySettings).
-func (j *Job) GetProxySettings() (ProxySettings, error) {
-	return get(j, state.GetProxySettings, "GetProxySettings", func(c *core) ProxySettings {
-		return ProxySettings{Usage: c.proxyUsage, ProxyList: c.proxyList, BypassList: c.proxyBypass}
+func (j *Job) GetProxySettings() (bits.ProxySettings, error) {
+	return get(j, state.GetProxySettings, "GetProxySettings", func(c *core) bits.ProxySettings {
+		return bits.ProxySettings{Usage: c.proxyUsage, ProxyList: c.proxyList, BypassList: c.proxyBypass}
 	})
 }
 
@@ -295,27 +262,12 @@ func (j *Job) SetNotifyCmdLine(program, parameters string) error {
 	})
 }
 
-// NotifyCmdLine is the result of GetNotifyCmdLine.
-type NotifyCmdLine struct {
-	Program    string
-	Parameters string
-}
-
 // GetNotifyCmdLine returns the command line; both strings are empty when none is set
 // (IBackgroundCopyJob2::GetNotifyCmdLine).
-func (j *Job) GetNotifyCmdLine() (NotifyCmdLine, error) {
-	return get(j, state.GetNotifyCmdLine, "GetNotifyCmdLine", func(c *core) NotifyCmdLine {
-		return NotifyCmdLine{Program: c.cmdProgram, Parameters: c.cmdParams}
+func (j *Job) GetNotifyCmdLine() (bits.NotifyCmdLine, error) {
+	return get(j, state.GetNotifyCmdLine, "GetNotifyCmdLine", func(c *core) bits.NotifyCmdLine {
+		return bits.NotifyCmdLine{Program: c.cmdProgram, Parameters: c.cmdParams}
 	})
-}
-
-// Credentials are one set of BG_AUTH_CREDENTIALS: a user name and password for one target and
-// scheme. For NTLM and NEGOTIATE, an empty user name and password mean "the caller's own logon".
-type Credentials struct {
-	Target   AuthTarget
-	Scheme   AuthScheme
-	UserName string
-	Password string
 }
 
 // SetCredentials adds or replaces the credentials for one (target, scheme) pair
@@ -324,12 +276,12 @@ type Credentials struct {
 // BG_E_PASSWORD_TOO_LARGE (over 65,535), E_INVALIDARG for an empty user name with BASIC, DIGEST
 // or PASSPORT, a password without a user name, or text with a NUL or invalid UTF-8, BG_E_INVALID_STATE for a final job. Credentials
 // cannot be read back.
-func (j *Job) SetCredentials(cr Credentials) error {
+func (j *Job) SetCredentials(cr bits.Credentials) error {
 	arg := hresult.S_OK
 	switch {
-	case cr.Target != TargetServer && cr.Target != TargetProxy:
+	case cr.Target != bits.TargetServer && cr.Target != bits.TargetProxy:
 		arg = hresult.BG_E_INVALID_AUTH_TARGET
-	case cr.Scheme < SchemeBasic || cr.Scheme > SchemePassport:
+	case cr.Scheme < bits.SchemeBasic || cr.Scheme > bits.SchemePassport:
 		arg = hresult.BG_E_INVALID_AUTH_SCHEME
 	case badText(cr.UserName) || badText(cr.Password):
 		arg = hresult.E_INVALIDARG
@@ -337,7 +289,7 @@ func (j *Job) SetCredentials(cr Credentials) error {
 		arg = hresult.BG_E_USERNAME_TOO_LARGE
 	case tooLong(cr.Password, MaxPassword):
 		arg = hresult.BG_E_PASSWORD_TOO_LARGE
-	case cr.UserName == "" && (cr.Password != "" || cr.Scheme == SchemeBasic || cr.Scheme == SchemeDigest || cr.Scheme == SchemePassport):
+	case cr.UserName == "" && (cr.Password != "" || cr.Scheme == bits.SchemeBasic || cr.Scheme == bits.SchemeDigest || cr.Scheme == bits.SchemePassport):
 		arg = hresult.E_INVALIDARG
 	}
 	return j.setAs(state.SetCredentials, "SetCredentials", true, arg, func() hresult.Code {
@@ -356,12 +308,12 @@ func (j *Job) SetCredentials(cr Credentials) error {
 // (IBackgroundCopyJob2::RemoveCredentials): S_OK, or S_FALSE when there were none. Only the
 // owner may call it. Errors: BG_E_INVALID_AUTH_TARGET, BG_E_INVALID_AUTH_SCHEME,
 // BG_E_INVALID_STATE for a final job.
-func (j *Job) RemoveCredentials(target AuthTarget, scheme AuthScheme) (hresult.Code, error) {
+func (j *Job) RemoveCredentials(target bits.AuthTarget, scheme bits.AuthScheme) (hresult.Code, error) {
 	arg := hresult.S_OK
 	switch {
-	case target != TargetServer && target != TargetProxy:
+	case target != bits.TargetServer && target != bits.TargetProxy:
 		arg = hresult.BG_E_INVALID_AUTH_TARGET
-	case scheme < SchemeBasic || scheme > SchemePassport:
+	case scheme < bits.SchemeBasic || scheme > bits.SchemePassport:
 		arg = hresult.BG_E_INVALID_AUTH_SCHEME
 	}
 	code := hresult.S_FALSE
@@ -429,7 +381,7 @@ func (j *Job) ReplaceRemotePrefix(oldPrefix, newPrefix string) (hresult.Code, er
 // bits; BG_E_INVALID_STATE once the job is TRANSFERRED or final. bitsemu stores the flags.
 func (j *Job) SetFileACLFlags(flags uint32) error {
 	arg := hresult.S_OK
-	if flags&^CopyFileAll != 0 {
+	if flags&^bits.CopyFileAll != 0 {
 		arg = hresult.E_INVALIDARG
 	}
 	return j.set(state.SetFileACLFlags, "SetFileACLFlags", arg, func() hresult.Code { j.c.aclFlags = flags; return hresult.S_OK })
@@ -445,7 +397,7 @@ func (j *Job) GetFileACLFlags() (uint32, error) {
 // bits. bitsemu does no peer caching.
 func (j *Job) SetPeerCachingFlags(flags uint32) error {
 	arg := hresult.S_OK
-	if flags&^(EnablePeerCachingClient|EnablePeerCachingServer|DisableBranchCache) != 0 {
+	if flags&^(bits.EnablePeerCachingClient|bits.EnablePeerCachingServer|bits.DisableBranchCache) != 0 {
 		arg = hresult.E_INVALIDARG
 	}
 	return j.set(state.SetPeerCachingFlags, "SetPeerCachingFlags", arg, func() hresult.Code { j.c.peerFlags = flags; return hresult.S_OK })

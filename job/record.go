@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/state"
 )
@@ -15,14 +16,14 @@ import (
 // keeps jobs across restarts but not the interface pointers applications registered.
 type Record struct {
 	ID    uuid.UUID
-	Type  Type
+	Type  bits.JobType
 	State state.State
 	Seq   uint64 // the number of changes the job had when the record was taken
 	Owner Identity
 
 	DisplayName string
 	Description string
-	Priority    Priority
+	Priority    bits.Priority
 	NotifyFlags uint32
 	CmdProgram  string
 	CmdParams   string
@@ -32,10 +33,10 @@ type Record struct {
 	NoProgressTimeout   uint32 // seconds
 	MaximumDownloadTime uint32 // seconds
 
-	ProxyUsage  ProxyUsage
+	ProxyUsage  bits.ProxyUsage
 	ProxyList   string
 	ProxyBypass string
-	Credentials []Credentials
+	Credentials []bits.Credentials
 
 	CustomHeaders          string
 	CustomHeadersWriteOnly bool
@@ -50,7 +51,7 @@ type Record struct {
 	DynamicContent            bool
 	HighPerformance           bool
 	MaxDownloadSize           uint64
-	UseStoredCredentials      AuthTarget
+	UseStoredCredentials      bits.AuthTarget
 	MinNotificationIntervalMs uint32
 	OnDemand                  bool
 
@@ -66,7 +67,7 @@ type Record struct {
 
 // ErrorRecord is a job's error in a Record.
 type ErrorRecord struct {
-	Context  ErrorContext
+	Context  bits.ErrorContext
 	Code     hresult.Code
 	File     int // index of the file concerned, -1 for none
 	Protocol string
@@ -76,7 +77,7 @@ type ErrorRecord struct {
 type FileRecord struct {
 	RemoteName      string
 	LocalName       string
-	Ranges          []FileRange
+	Ranges          []bits.FileRange
 	BytesTotal      uint64
 	BytesDone       uint64 // bytes of the output in the temporary file
 	Completed       bool   // all bytes arrived
@@ -111,7 +112,7 @@ func (c *core) record() Record {
 		CmdProgram: c.cmdProgram, CmdParams: c.cmdParams, CmdCaller: c.cmdCaller,
 		MinimumRetryDelay: c.retryDelay, NoProgressTimeout: c.noProgress, MaximumDownloadTime: c.maxDownload,
 		ProxyUsage: c.proxyUsage, ProxyList: c.proxyList, ProxyBypass: c.proxyBypass,
-		Credentials:   append([]Credentials(nil), c.creds...),
+		Credentials:   append([]bits.Credentials(nil), c.creds...),
 		CustomHeaders: c.headers, CustomHeadersWriteOnly: c.headersWriteOnly,
 		SecurityFlags: c.security, HTTPMethod: c.httpMethod, ReplyFileName: c.replyFile,
 		FileACLFlags: c.aclFlags, PeerCachingFlags: c.peerFlags,
@@ -128,7 +129,7 @@ func (c *core) record() Record {
 	for i, fc := range c.files {
 		index[fc] = i
 		r.Files[i] = FileRecord{
-			RemoteName: fc.remote, LocalName: fc.local, Ranges: append([]FileRange(nil), fc.ranges...),
+			RemoteName: fc.remote, LocalName: fc.local, Ranges: append([]bits.FileRange(nil), fc.ranges...),
 			BytesTotal: fc.total, BytesDone: fc.transferred, Completed: fc.done,
 			Validated: fc.validated, ValidationSet: fc.validationSet,
 			TempName: fc.tempName, TempCreated: fc.tempCreated, Kept: fc.kept,
@@ -170,7 +171,7 @@ func Restore(env *Env, caller *Caller, r Record) (*Job, error) {
 	c.cmdProgram, c.cmdParams, c.cmdCaller = r.CmdProgram, r.CmdParams, r.CmdCaller
 	c.retryDelay, c.noProgress, c.maxDownload = r.MinimumRetryDelay, r.NoProgressTimeout, r.MaximumDownloadTime
 	c.proxyUsage, c.proxyList, c.proxyBypass = r.ProxyUsage, r.ProxyList, r.ProxyBypass
-	c.creds = append([]Credentials(nil), r.Credentials...)
+	c.creds = append([]bits.Credentials(nil), r.Credentials...)
 	c.headers, c.headersWriteOnly = r.CustomHeaders, r.CustomHeadersWriteOnly
 	c.security, c.httpMethod, c.replyFile = r.SecurityFlags, r.HTTPMethod, r.ReplyFileName
 	c.aclFlags, c.peerFlags = r.FileACLFlags, r.PeerCachingFlags
@@ -187,7 +188,7 @@ func Restore(env *Env, caller *Caller, r Record) (*Job, error) {
 		kind, _ := parseRemote(f.RemoteName)
 		c.files[i] = &fileCore{
 			remote: f.RemoteName, local: f.LocalName, kind: kind,
-			ranges: append([]FileRange(nil), f.Ranges...),
+			ranges: append([]bits.FileRange(nil), f.Ranges...),
 			total:  f.BytesTotal, transferred: f.BytesDone, done: f.Completed,
 			validated: f.Validated, validationSet: f.ValidationSet,
 			tempName: f.TempName, tempCreated: f.TempCreated, kept: f.Kept,
@@ -219,7 +220,7 @@ func (r *Record) check() error {
 		return fmt.Errorf("undefined priority %d", r.Priority)
 	case r.Owner.SID == "":
 		return fmt.Errorf("no owner")
-	case r.Type != Download && len(r.Files) > 1:
+	case r.Type != bits.Download && len(r.Files) > 1:
 		return fmt.Errorf("an upload job with %d files", len(r.Files))
 	case r.Error != nil && (r.Error.File < -1 || r.Error.File >= len(r.Files)):
 		return fmt.Errorf("error of file %d of %d", r.Error.File, len(r.Files))
@@ -233,7 +234,7 @@ func (r *Record) check() error {
 		if f.LocalName == "" {
 			return fmt.Errorf("file %d: no local name", i)
 		}
-		if f.BytesTotal != SizeUnknown && f.BytesDone > f.BytesTotal {
+		if f.BytesTotal != bits.SizeUnknown && f.BytesDone > f.BytesTotal {
 			return fmt.Errorf("file %d: %d of %d bytes", i, f.BytesDone, f.BytesTotal)
 		}
 	}

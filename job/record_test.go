@@ -1,8 +1,10 @@
 package job_test
 
 import (
-	"github.com/bitsemu/bitsemu/internal/engine"
 	"testing"
+
+	"github.com/bitsemu/bitsemu/bits"
+	"github.com/bitsemu/bitsemu/internal/engine"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
@@ -18,7 +20,7 @@ func TestRecordRestoreRoundTrip(t *testing.T) {
 		state.TransientError, state.Error, state.Transferred} {
 		t.Run(st.String(), func(t *testing.T) {
 			x := newFx(t)
-			j := x.jobIn(job.Download, 2, st)
+			j := x.jobIn(bits.Download, 2, st)
 			require.NoError(t, j.SetDescription("kept"))
 			r := engine.Of(j).Record()
 			back, err := job.Restore(&job.Env{Clock: x.clk}, job.NewCaller(ownerID), r)
@@ -34,7 +36,7 @@ func TestRecordRestoreRoundTrip(t *testing.T) {
 			if r.Error != nil {
 				e, err := back.GetError()
 				require.NoError(t, err)
-				_, code := e.GetError()
+				_, code, _ := e.GetError()
 				assert.Equal(t, r.Error.Code, code)
 			}
 			cb, err := back.GetNotifyInterface()
@@ -46,7 +48,7 @@ func TestRecordRestoreRoundTrip(t *testing.T) {
 
 func TestRestoreRefusesBadRecords(t *testing.T) {
 	x := newFx(t)
-	good := engine.Of(x.jobIn(job.Download, 1, state.Error)).Record()
+	good := engine.Of(x.jobIn(bits.Download, 1, state.Error)).Record()
 	for name, spoil := range map[string]func(r *job.Record){
 		"no id":          func(r *job.Record) { r.ID = uuid.Nil },
 		"final state":    func(r *job.Record) { r.State = state.Cancelled },
@@ -59,7 +61,7 @@ func TestRestoreRefusesBadRecords(t *testing.T) {
 		"remote name":    func(r *job.Record) { r.Files[0].RemoteName = "gopher://x" },
 		"progress":       func(r *job.Record) { r.Files[0].BytesTotal, r.Files[0].BytesDone = 10, 11 },
 		"long name":      func(r *job.Record) { r.DisplayName = string(make([]byte, 300)) },
-		"upload 2 files": func(r *job.Record) { r.Type = job.Upload; r.Files = append(r.Files, r.Files[0]) },
+		"upload 2 files": func(r *job.Record) { r.Type = bits.Upload; r.Files = append(r.Files, r.Files[0]) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := good
@@ -76,7 +78,7 @@ func TestRestoreRefusesBadRecords(t *testing.T) {
 func TestLocalRootsInTheEnv(t *testing.T) {
 	x := newFx(t)
 	env := &job.Env{Clock: x.clk, LocalRoots: []string{x.dir}}
-	j, err := job.New(env, job.NewCaller(ownerID), uuid.New(), "confined", job.Download)
+	j, err := job.New(env, job.NewCaller(ownerID), uuid.New(), "confined", bits.Download)
 	require.NoError(t, err)
 	assert.NoError(t, j.AddFile("http://example.com/a", x.local()))
 	assert.ErrorIs(t, j.AddFile("http://example.com/b", "/tmp/elsewhere.bin"), hresult.E_ACCESSDENIED)

@@ -4,21 +4,16 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/state"
 )
 
-// ReplyProgress is BG_JOB_REPLY_PROGRESS. BytesTotal is SizeUnknown until the reply starts.
-type ReplyProgress struct {
-	BytesTotal       uint64
-	BytesTransferred uint64
-}
-
 // GetReplyProgress returns the progress of an upload-reply job's reply
 // (IBackgroundCopyJob2::GetReplyProgress). E_NOTIMPL for other job types.
-func (j *Job) GetReplyProgress() (ReplyProgress, error) {
-	return get(j, state.GetReplyProgress, "GetReplyProgress", func(c *core) ReplyProgress {
-		return ReplyProgress{BytesTotal: SizeUnknown}
+func (j *Job) GetReplyProgress() (bits.ReplyProgress, error) {
+	return get(j, state.GetReplyProgress, "GetReplyProgress", func(c *core) bits.ReplyProgress {
+		return bits.ReplyProgress{BytesTotal: bits.SizeUnknown}
 	})
 }
 
@@ -41,7 +36,7 @@ func (j *Job) SetReplyFileName(name string) (err error) {
 		return err
 	}
 	defer o.commit(&err)
-	if j.c.typ != UploadReply {
+	if j.c.typ != bits.UploadReply {
 		return o.fail(hresult.E_NOTIMPL)
 	}
 	if name != "" {

@@ -1,11 +1,13 @@
 package job_test
 
 import (
-	"github.com/bitsemu/bitsemu/internal/engine"
 	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	"github.com/bitsemu/bitsemu/bits"
+	"github.com/bitsemu/bitsemu/internal/engine"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -71,7 +73,7 @@ func TestOpenTempNeverWritesThroughAReplacedTemporaryFile(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fx := newFx(t)
-			j := fx.jobIn(job.Download, 1, state.Transferring)
+			j := fx.jobIn(bits.Download, 1, state.Transferring)
 			writeFile(t, j, 0, "partial", false)
 			_, temp := names(t, j, 0)
 			v := victim(t, tc.keep)
@@ -96,7 +98,7 @@ func TestOpenTempNeverWritesThroughAReplacedTemporaryFile(t *testing.T) {
 
 func TestOpenTempRecreatesARemovedTemporaryFile(t *testing.T) {
 	fx := newFx(t)
-	j := fx.jobIn(job.Download, 1, state.Transferring)
+	j := fx.jobIn(bits.Download, 1, state.Transferring)
 	writeFile(t, j, 0, "partial", false)
 	_, temp := names(t, j, 0)
 	require.NoError(t, os.Remove(temp))
@@ -117,7 +119,7 @@ func TestOpenTempRecreatesARemovedTemporaryFile(t *testing.T) {
 func TestTemporaryFileIdentityOutlivesARestart(t *testing.T) {
 	needLinks(t)
 	fx := newFx(t)
-	j := fx.jobIn(job.Download, 2, state.Transferring)
+	j := fx.jobIn(bits.Download, 2, state.Transferring)
 	writeFile(t, j, 0, "partial", false)
 	writeFile(t, j, 1, "second", false)
 	rec := engine.Of(j).Record()
@@ -162,7 +164,7 @@ func TestCompleteRefusesATemporaryFileThatIsNotTheJobs(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fx := newFx(t)
-			j := fx.jobIn(job.Download, 2, state.Transferring)
+			j := fx.jobIn(bits.Download, 2, state.Transferring)
 			local0, temp0 := names(t, j, 0)
 			local1, _ := names(t, j, 1)
 			require.NoError(t, os.WriteFile(local1, []byte("old version"), 0o644))
@@ -190,13 +192,13 @@ func TestCompleteRefusesATemporaryFileThatIsNotTheJobs(t *testing.T) {
 
 // rootedJob makes a job of a manager confined to a local root, whose one file goes to
 // root/sub/f.bin, and a directory outside the root.
-func rootedJob(t *testing.T) (j *job.Job, root, outside string) {
+func rootedJob(t *testing.T) (j bits.Job, root, outside string) {
 	t.Helper()
 	root = t.TempDir()
 	outside = t.TempDir()
 	require.NoError(t, os.Mkdir(filepath.Join(root, "sub"), 0o755))
 	fx := newFx(t, manager.WithLocalRoots(root))
-	j, err := fx.owner.CreateJob("rooted", job.Download)
+	j, err := fx.owner.CreateJob("rooted", bits.Download)
 	require.NoError(t, err)
 	require.NoError(t, j.AddFile("http://example.com/f.bin", filepath.Join(root, "sub", "f.bin")))
 	driveTo(t, j, state.Transferring)
@@ -264,7 +266,7 @@ func TestLocalRootsHoldAfterAddFile(t *testing.T) {
 func TestCancelLeavesALinkAtTheTemporaryNameAlone(t *testing.T) {
 	needLinks(t)
 	fx := newFx(t)
-	j := fx.jobIn(job.Download, 1, state.Transferring)
+	j := fx.jobIn(bits.Download, 1, state.Transferring)
 	writeFile(t, j, 0, "partial", false)
 	_, temp := names(t, j, 0)
 	v := victim(t, "target of the link")

@@ -10,9 +10,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/engine"
-	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/state"
 )
@@ -34,15 +34,15 @@ func connect(t testing.TB, m *manager.Manager, id manager.Identity) *manager.Cli
 }
 
 // mustCreate creates a download job and fails the test on error.
-func mustCreate(t testing.TB, c *manager.Client, name string) *job.Job {
+func mustCreate(t testing.TB, c *manager.Client, name string) bits.Job {
 	t.Helper()
-	j, err := c.CreateJob(name, job.Download)
+	j, err := c.CreateJob(name, bits.Download)
 	require.NoError(t, err)
 	return j
 }
 
 // stateOf returns the job's state through the handle, failing the test on error.
-func stateOf(t testing.TB, j *job.Job) state.State {
+func stateOf(t testing.TB, j bits.Job) state.State {
 	t.Helper()
 	st, err := j.GetState()
 	require.NoError(t, err)
@@ -54,7 +54,7 @@ func enumIDs(t testing.TB, c *manager.Client, flags uint32) []uuid.UUID {
 	t.Helper()
 	e, err := c.EnumJobs(flags)
 	require.NoError(t, err)
-	jobs, _ := e.Next(e.GetCount())
+	jobs, _ := bits.All(e)
 	var ids []uuid.UUID // nil when there is none
 	for _, j := range jobs {
 		ids = append(ids, engine.Of(j).ID())
@@ -86,10 +86,10 @@ func TestDefaultPerUserLimitIs60(t *testing.T) {
 	m := manager.New(manager.WithManualTransfers())
 	c := connect(t, m, idAlice)
 	for i := range 60 {
-		_, err := c.CreateJob("job", job.Download)
+		_, err := c.CreateJob("job", bits.Download)
 		require.NoError(t, err, "job %d", i+1)
 	}
-	_, err := c.CreateJob("job 61", job.Download)
+	_, err := c.CreateJob("job 61", bits.Download)
 	assert.ErrorIs(t, err, hresult.BG_E_TOO_MANY_JOBS_PER_USER)
 	assert.Equal(t, 60, m.JobCount())
 }
@@ -98,23 +98,23 @@ func TestCreateJobArguments(t *testing.T) {
 	tests := []struct {
 		name    string
 		display string
-		typ     job.Type
+		typ     bits.JobType
 		want    hresult.Code
 	}{
-		{"empty name", "", job.Download, hresult.S_OK},
-		{"plain", "nightly update", job.Download, hresult.S_OK},
-		{"upload", "up", job.Upload, hresult.S_OK},
-		{"upload reply", "up-reply", job.UploadReply, hresult.S_OK},
-		{"256 chars", strings.Repeat("a", 256), job.Download, hresult.S_OK},
-		{"257 chars", strings.Repeat("a", 257), job.Download, hresult.E_INVALIDARG},
-		{"256 non-ASCII chars", strings.Repeat("é", 256), job.Download, hresult.S_OK},
-		{"257 non-ASCII chars", strings.Repeat("é", 257), job.Download, hresult.E_INVALIDARG},
-		{"128 surrogate pairs are 256 UTF-16 units", strings.Repeat("😀", 128), job.Download, hresult.S_OK},
-		{"129 surrogate pairs are 258 UTF-16 units", strings.Repeat("😀", 129), job.Download, hresult.E_INVALIDARG},
-		{"NUL", "a\x00b", job.Download, hresult.E_INVALIDARG},
-		{"invalid UTF-8", "a\xffb", job.Download, hresult.E_INVALIDARG},
-		{"type 3", "x", job.Type(3), hresult.E_INVALIDARG},
-		{"type max", "x", job.Type(^uint32(0)), hresult.E_INVALIDARG},
+		{"empty name", "", bits.Download, hresult.S_OK},
+		{"plain", "nightly update", bits.Download, hresult.S_OK},
+		{"upload", "up", bits.Upload, hresult.S_OK},
+		{"upload reply", "up-reply", bits.UploadReply, hresult.S_OK},
+		{"256 chars", strings.Repeat("a", 256), bits.Download, hresult.S_OK},
+		{"257 chars", strings.Repeat("a", 257), bits.Download, hresult.E_INVALIDARG},
+		{"256 non-ASCII chars", strings.Repeat("é", 256), bits.Download, hresult.S_OK},
+		{"257 non-ASCII chars", strings.Repeat("é", 257), bits.Download, hresult.E_INVALIDARG},
+		{"128 surrogate pairs are 256 UTF-16 units", strings.Repeat("😀", 128), bits.Download, hresult.S_OK},
+		{"129 surrogate pairs are 258 UTF-16 units", strings.Repeat("😀", 129), bits.Download, hresult.E_INVALIDARG},
+		{"NUL", "a\x00b", bits.Download, hresult.E_INVALIDARG},
+		{"invalid UTF-8", "a\xffb", bits.Download, hresult.E_INVALIDARG},
+		{"type 3", "x", bits.JobType(3), hresult.E_INVALIDARG},
+		{"type max", "x", bits.JobType(^uint32(0)), hresult.E_INVALIDARG},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -150,7 +150,7 @@ func TestCreateJobNewJob(t *testing.T) {
 	assert.NotEqual(t, uuid.Nil, engine.Of(a).ID())
 	assert.NotEqual(t, engine.Of(a).ID(), engine.Of(b).ID(), "each job gets a fresh GUID")
 	assert.False(t, engine.Of(a).Same(b))
-	for _, j := range []*job.Job{a, b} {
+	for _, j := range []bits.Job{a, b} {
 		assert.Equal(t, state.Suspended, stateOf(t, j))
 		id, err := j.GetId()
 		require.NoError(t, err)
@@ -160,7 +160,7 @@ func TestCreateJobNewJob(t *testing.T) {
 		assert.Equal(t, idAlice.SID, owner)
 		p, err := j.GetProgress()
 		require.NoError(t, err)
-		assert.Equal(t, job.Progress{}, p)
+		assert.Equal(t, bits.Progress{}, p)
 		name, err := j.GetDisplayName()
 		require.NoError(t, err)
 		assert.Equal(t, "same name", name, "duplicate display names are allowed")
@@ -255,7 +255,7 @@ func TestJobLimits(t *testing.T) {
 					c = connect(t, m, s.who)
 					clients[s.who.SID] = c
 				}
-				_, err := c.CreateJob("j", job.Download)
+				_, err := c.CreateJob("j", bits.Download)
 				assert.Equal(t, s.want, hresult.Of(err), "step %d (%s): %v", i, s.who.SID, err)
 			}
 		})
@@ -266,10 +266,10 @@ func TestJobLimitsFinalJobsFreeTheirSlot(t *testing.T) {
 	dir := t.TempDir()
 	for _, finish := range []struct {
 		name string
-		do   func(j *job.Job) (hresult.Code, error)
+		do   func(j bits.Job) (hresult.Code, error)
 	}{
-		{"cancel", (*job.Job).Cancel},
-		{"complete", (*job.Job).Complete},
+		{"cancel", (bits.Job).Cancel},
+		{"complete", (bits.Job).Complete},
 	} {
 		t.Run(finish.name, func(t *testing.T) {
 			m := manager.New(manager.WithManualTransfers(), manager.WithLimits(manager.Limits{MaxJobsPerUser: 2, MaxJobsPerMachine: 3}))
@@ -277,7 +277,7 @@ func TestJobLimitsFinalJobsFreeTheirSlot(t *testing.T) {
 			bob := connect(t, m, idBob)
 			a1 := mustCreate(t, alice, "a1")
 			mustCreate(t, alice, "a2")
-			_, err := alice.CreateJob("a3", job.Download)
+			_, err := alice.CreateJob("a3", bits.Download)
 			require.ErrorIs(t, err, hresult.BG_E_TOO_MANY_JOBS_PER_USER)
 
 			require.NoError(t, a1.AddFile("http://example.com/a", filepath.Join(dir, "a")))
@@ -285,11 +285,11 @@ func TestJobLimitsFinalJobsFreeTheirSlot(t *testing.T) {
 			_, err = finish.do(a1)
 			require.NoError(t, err)
 			mustCreate(t, alice, "a3")
-			_, err = alice.CreateJob("a4", job.Download)
+			_, err = alice.CreateJob("a4", bits.Download)
 			assert.ErrorIs(t, err, hresult.BG_E_TOO_MANY_JOBS_PER_USER)
 
 			b1 := mustCreate(t, bob, "b1")
-			_, err = bob.CreateJob("b2", job.Download)
+			_, err = bob.CreateJob("b2", bits.Download)
 			require.ErrorIs(t, err, hresult.BG_E_TOO_MANY_JOBS_PER_MACHINE)
 			_, err = finish.do(b1)
 			require.NoError(t, err)
@@ -305,7 +305,7 @@ func TestJobLimitsTakeOwnershipMovesTheCount(t *testing.T) {
 	admin := connect(t, m, idAdmin)
 	a1 := mustCreate(t, alice, "a1")
 	a2 := mustCreate(t, alice, "a2")
-	_, err := alice.CreateJob("a3", job.Download)
+	_, err := alice.CreateJob("a3", bits.Download)
 	require.ErrorIs(t, err, hresult.BG_E_TOO_MANY_JOBS_PER_USER)
 
 	// Alice herself may not take ownership.
@@ -320,9 +320,9 @@ func TestJobLimitsTakeOwnershipMovesTheCount(t *testing.T) {
 
 	assert.Equal(t, []uuid.UUID{engine.Of(a2).ID()}, enumIDs(t, alice, 0))
 	assert.Equal(t, []uuid.UUID{engine.Of(a1).ID()}, enumIDs(t, admin, 0))
-	assert.Equal(t, []uuid.UUID{engine.Of(a1).ID(), engine.Of(a2).ID()}, enumIDs(t, admin, job.EnumAllUsers))
+	assert.Equal(t, []uuid.UUID{engine.Of(a1).ID(), engine.Of(a2).ID()}, enumIDs(t, admin, bits.EnumAllUsers))
 	a3 := mustCreate(t, alice, "a3")
-	_, err = alice.CreateJob("a4", job.Download)
+	_, err = alice.CreateJob("a4", bits.Download)
 	assert.ErrorIs(t, err, hresult.BG_E_TOO_MANY_JOBS_PER_USER)
 
 	// Alice's old handle now refers to someone else's job.
@@ -335,7 +335,7 @@ func TestJobLimitsTakeOwnershipMovesTheCount(t *testing.T) {
 	require.NoError(t, h.TakeOwnership())
 	_, err = h.Cancel()
 	require.NoError(t, err)
-	_, err = alice.CreateJob("a4", job.Download)
+	_, err = alice.CreateJob("a4", bits.Download)
 	assert.ErrorIs(t, err, hresult.BG_E_TOO_MANY_JOBS_PER_USER)
 	assert.Equal(t, []uuid.UUID{engine.Of(a2).ID(), engine.Of(a3).ID()}, enumIDs(t, alice, 0))
 	assert.Empty(t, enumIDs(t, admin, 0))
@@ -350,13 +350,13 @@ func TestTakeOwnershipFreesTheMachineSlot(t *testing.T) {
 	admin := connect(t, m, idAdmin)
 	a1 := mustCreate(t, alice, "a1")
 	mustCreate(t, bob, "b1")
-	_, err := bob.CreateJob("b2", job.Download)
+	_, err := bob.CreateJob("b2", bits.Download)
 	require.ErrorIs(t, err, hresult.BG_E_TOO_MANY_JOBS_PER_MACHINE)
 	h, err := admin.GetJob(engine.Of(a1).ID())
 	require.NoError(t, err)
 	require.NoError(t, h.TakeOwnership())
 	mustCreate(t, bob, "b2")
-	_, err = bob.CreateJob("b3", job.Download)
+	_, err = bob.CreateJob("b3", bits.Download)
 	assert.ErrorIs(t, err, hresult.BG_E_TOO_MANY_JOBS_PER_MACHINE)
 }
 
@@ -410,57 +410,57 @@ func TestGetJob(t *testing.T) {
 	assert.Equal(t, "renamed by admin", name)
 }
 
-// nopCallback is a job.Callback that does nothing.
+// nopCallback is a bits.Callback that does nothing.
 type nopCallback struct{}
 
-func (nopCallback) JobTransferred(*job.Job) error           { return nil }
-func (nopCallback) JobError(*job.Job, *job.ErrorInfo) error { return nil }
-func (nopCallback) JobModification(*job.Job) error          { return nil }
+func (nopCallback) JobTransferred(bits.Job) error       { return nil }
+func (nopCallback) JobError(bits.Job, bits.Error) error { return nil }
+func (nopCallback) JobModification(bits.Job) error      { return nil }
 
 // mutators lists every job method that changes the job, called with valid arguments.
-func mutators(dir string) map[string]func(j *job.Job) error {
+func mutators(dir string) map[string]func(j bits.Job) error {
 	drop := func(_ hresult.Code, err error) error { return err }
 	local := filepath.Join(dir, "more")
-	return map[string]func(j *job.Job) error{
-		"AddFile": func(j *job.Job) error { return j.AddFile("http://example.com/more", local) },
-		"AddFileSet": func(j *job.Job) error {
-			return j.AddFileSet([]job.FileInfo{{RemoteName: "http://example.com/more", LocalName: local}})
+	return map[string]func(j bits.Job) error{
+		"AddFile": func(j bits.Job) error { return j.AddFile("http://example.com/more", local) },
+		"AddFileSet": func(j bits.Job) error {
+			return j.AddFileSet([]bits.FileInfo{{RemoteName: "http://example.com/more", LocalName: local}})
 		},
-		"AddFileWithRanges": func(j *job.Job) error {
-			return j.AddFileWithRanges("http://example.com/more", local, []job.FileRange{{InitialOffset: 0, Length: 10}})
+		"AddFileWithRanges": func(j bits.Job) error {
+			return j.AddFileWithRanges("http://example.com/more", local, []bits.FileRange{{InitialOffset: 0, Length: 10}})
 		},
-		"Suspend":                 (*job.Job).Suspend,
-		"Resume":                  (*job.Job).Resume,
-		"Cancel":                  func(j *job.Job) error { return drop(j.Cancel()) },
-		"Complete":                func(j *job.Job) error { return drop(j.Complete()) },
-		"SetDisplayName":          func(j *job.Job) error { return j.SetDisplayName("new") },
-		"SetDescription":          func(j *job.Job) error { return j.SetDescription("new") },
-		"SetPriority":             func(j *job.Job) error { return j.SetPriority(job.High) },
-		"SetNotifyFlags":          func(j *job.Job) error { return j.SetNotifyFlags(job.NotifyJobModification) },
-		"SetNotifyInterface":      func(j *job.Job) error { return j.SetNotifyInterface(nopCallback{}) },
-		"SetNotifyInterface(nil)": func(j *job.Job) error { return j.SetNotifyInterface(nil) },
-		"SetMinimumRetryDelay":    func(j *job.Job) error { return j.SetMinimumRetryDelay(60) },
-		"SetNoProgressTimeout":    func(j *job.Job) error { return j.SetNoProgressTimeout(60) },
-		"SetMaximumDownloadTime": func(j *job.Job) error {
+		"Suspend":                 (bits.Job).Suspend,
+		"Resume":                  (bits.Job).Resume,
+		"Cancel":                  func(j bits.Job) error { return drop(j.Cancel()) },
+		"Complete":                func(j bits.Job) error { return drop(j.Complete()) },
+		"SetDisplayName":          func(j bits.Job) error { return j.SetDisplayName("new") },
+		"SetDescription":          func(j bits.Job) error { return j.SetDescription("new") },
+		"SetPriority":             func(j bits.Job) error { return j.SetPriority(bits.High) },
+		"SetNotifyFlags":          func(j bits.Job) error { return j.SetNotifyFlags(bits.NotifyJobModification) },
+		"SetNotifyInterface":      func(j bits.Job) error { return j.SetNotifyInterface(nopCallback{}) },
+		"SetNotifyInterface(nil)": func(j bits.Job) error { return j.SetNotifyInterface(nil) },
+		"SetMinimumRetryDelay":    func(j bits.Job) error { return j.SetMinimumRetryDelay(60) },
+		"SetNoProgressTimeout":    func(j bits.Job) error { return j.SetNoProgressTimeout(60) },
+		"SetMaximumDownloadTime": func(j bits.Job) error {
 			return j.SetMaximumDownloadTime(60)
 		},
-		"SetProxySettings": func(j *job.Job) error { return j.SetProxySettings(job.ProxyNoProxy, "", "") },
-		"SetNotifyCmdLine": func(j *job.Job) error { return j.SetNotifyCmdLine("", "") },
-		"SetCredentials": func(j *job.Job) error {
-			return j.SetCredentials(job.Credentials{Target: job.TargetServer, Scheme: job.SchemeBasic, UserName: "u", Password: "p"})
+		"SetProxySettings": func(j bits.Job) error { return j.SetProxySettings(bits.ProxyNoProxy, "", "") },
+		"SetNotifyCmdLine": func(j bits.Job) error { return j.SetNotifyCmdLine("", "") },
+		"SetCredentials": func(j bits.Job) error {
+			return j.SetCredentials(bits.Credentials{Target: bits.TargetServer, Scheme: bits.SchemeBasic, UserName: "u", Password: "p"})
 		},
-		"RemoveCredentials": func(j *job.Job) error {
-			return drop(j.RemoveCredentials(job.TargetServer, job.SchemeBasic))
+		"RemoveCredentials": func(j bits.Job) error {
+			return drop(j.RemoveCredentials(bits.TargetServer, bits.SchemeBasic))
 		},
-		"ReplaceRemotePrefix": func(j *job.Job) error {
+		"ReplaceRemotePrefix": func(j bits.Job) error {
 			return drop(j.ReplaceRemotePrefix("http://example.com", "http://example.org"))
 		},
-		"SetFileACLFlags":     func(j *job.Job) error { return j.SetFileACLFlags(job.CopyFileOwner) },
-		"SetPeerCachingFlags": func(j *job.Job) error { return j.SetPeerCachingFlags(job.EnablePeerCachingClient) },
-		"SetCustomHeaders":    func(j *job.Job) error { return j.SetCustomHeaders("X-A: b\r\n") },
-		"SetSecurityFlags":    func(j *job.Job) error { return j.SetSecurityFlags(job.SSLEnableCRLCheck) },
-		"SetHttpMethod":       func(j *job.Job) error { return j.SetHttpMethod("GET") },
-		"TakeOwnership":       (*job.Job).TakeOwnership,
+		"SetFileACLFlags":     func(j bits.Job) error { return j.SetFileACLFlags(bits.CopyFileOwner) },
+		"SetPeerCachingFlags": func(j bits.Job) error { return j.SetPeerCachingFlags(bits.EnablePeerCachingClient) },
+		"SetCustomHeaders":    func(j bits.Job) error { return j.SetCustomHeaders("X-A: b\r\n") },
+		"SetSecurityFlags":    func(j bits.Job) error { return j.SetSecurityFlags(bits.SSLEnableCRLCheck) },
+		"SetHttpMethod":       func(j bits.Job) error { return j.SetHttpMethod("GET") },
+		"TakeOwnership":       (bits.Job).TakeOwnership,
 	}
 }
 
@@ -471,12 +471,12 @@ func TestGetJobFinalJobs(t *testing.T) {
 	dir := t.TempDir()
 	for _, tt := range []struct {
 		name   string
-		finish func(j *job.Job) (hresult.Code, error)
+		finish func(j bits.Job) (hresult.Code, error)
 		code   hresult.Code
 		final  state.State
 	}{
-		{"cancelled", (*job.Job).Cancel, hresult.S_OK, state.Cancelled},
-		{"acknowledged", (*job.Job).Complete, hresult.BG_S_PARTIAL_COMPLETE, state.Acknowledged},
+		{"cancelled", (bits.Job).Cancel, hresult.S_OK, state.Cancelled},
+		{"acknowledged", (bits.Job).Complete, hresult.BG_S_PARTIAL_COMPLETE, state.Acknowledged},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			m := manager.New(manager.WithManualTransfers())
@@ -496,11 +496,11 @@ func TestGetJobFinalJobs(t *testing.T) {
 			_, err = admin.GetJob(engine.Of(j).ID())
 			assert.ErrorIs(t, err, hresult.BG_E_NOT_FOUND)
 			assert.Empty(t, enumIDs(t, alice, 0))
-			assert.Empty(t, enumIDs(t, admin, job.EnumAllUsers))
+			assert.Empty(t, enumIDs(t, admin, bits.EnumAllUsers))
 			assert.Equal(t, 0, m.JobCount())
 
 			// Handles already held keep answering getters.
-			for _, h := range []*job.Job{j, adminHandle} {
+			for _, h := range []bits.Job{j, adminHandle} {
 				assert.Equal(t, tt.final, stateOf(t, h))
 				name, err := h.GetDisplayName()
 				require.NoError(t, err)
@@ -514,7 +514,7 @@ func TestGetJobFinalJobs(t *testing.T) {
 			}
 			// Every mutator fails with BG_E_INVALID_STATE and changes nothing.
 			for name, mut := range mutators(dir) {
-				for _, h := range []*job.Job{j, adminHandle} {
+				for _, h := range []bits.Job{j, adminHandle} {
 					err := mut(h)
 					if (name == "TakeOwnership" && h == j) || (ownerOnly[name] && h == adminHandle) {
 						// Access comes before the state: TakeOwnership needs an administrator,
@@ -559,7 +559,7 @@ func TestEnumJobs(t *testing.T) {
 	assert.Equal(t, aliceIDs, enumIDs(t, alice, 0), "own jobs, in creation order")
 	assert.Len(t, enumIDs(t, bob, 0), 3)
 	assert.Equal(t, []uuid.UUID{engine.Of(adminJob).ID()}, enumIDs(t, admin, 0), "flags 0 lists only the admin's own jobs")
-	assert.Equal(t, allIDs, enumIDs(t, admin, job.EnumAllUsers), "every user's jobs, in creation order")
+	assert.Equal(t, allIDs, enumIDs(t, admin, bits.EnumAllUsers), "every user's jobs, in creation order")
 
 	for _, tt := range []struct {
 		name  string
@@ -567,13 +567,13 @@ func TestEnumJobs(t *testing.T) {
 		flags uint32
 		want  hresult.Code
 	}{
-		{"all users, not admin", alice, job.EnumAllUsers, hresult.E_ACCESSDENIED},
+		{"all users, not admin", alice, bits.EnumAllUsers, hresult.E_ACCESSDENIED},
 		{"flag 0x2", alice, 0x2, hresult.E_INVALIDARG},
 		{"flag 0x2, admin", admin, 0x2, hresult.E_INVALIDARG},
 		{"flags 0x3, admin", admin, 0x3, hresult.E_INVALIDARG},
 		{"flags 0x3, not admin", alice, 0x3, hresult.E_INVALIDARG},
 		{"high bit", admin, 0x80000000, hresult.E_INVALIDARG},
-		{"all users, service account", connect(t, m, idService), job.EnumAllUsers, hresult.E_ACCESSDENIED},
+		{"all users, service account", connect(t, m, idService), bits.EnumAllUsers, hresult.E_ACCESSDENIED},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e, err := tt.c.EnumJobs(tt.flags)
@@ -584,9 +584,9 @@ func TestEnumJobs(t *testing.T) {
 	}
 
 	// Handles from the enumerator act as the caller that enumerated.
-	e, err := admin.EnumJobs(job.EnumAllUsers)
+	e, err := admin.EnumJobs(bits.EnumAllUsers)
 	require.NoError(t, err)
-	jobs, code := e.Next(100)
+	jobs, code, _ := e.Next(100)
 	assert.Equal(t, hresult.S_FALSE, code)
 	require.Len(t, jobs, len(allIDs))
 	for _, j := range jobs {
@@ -606,14 +606,14 @@ func TestEnumJobsSnapshot(t *testing.T) {
 
 	e, err := alice.EnumJobs(0)
 	require.NoError(t, err)
-	require.Equal(t, uint32(2), e.GetCount(), "final jobs are never listed")
+	require.Equal(t, uint32(2), enumCount(e), "final jobs are never listed")
 
 	j4 := mustCreate(t, alice, "4")
 	_, err = j3.Cancel()
 	require.NoError(t, err)
 
-	assert.Equal(t, uint32(2), e.GetCount(), "the enumerator is a snapshot")
-	got, code := e.Next(10)
+	assert.Equal(t, uint32(2), enumCount(e), "the enumerator is a snapshot")
+	got, code, _ := e.Next(10)
 	assert.Equal(t, hresult.S_FALSE, code)
 	require.Len(t, got, 2)
 	assert.Equal(t, engine.Of(j1).ID(), engine.Of(got[0]).ID())
@@ -631,7 +631,7 @@ func TestEnumeratorSemantics(t *testing.T) {
 	for range 5 {
 		ids = append(ids, engine.Of(mustCreate(t, alice, "j")).ID())
 	}
-	idsOf := func(jobs []*job.Job) []uuid.UUID {
+	idsOf := func(jobs []bits.Job) []uuid.UUID {
 		out := []uuid.UUID{}
 		for _, j := range jobs {
 			out = append(out, engine.Of(j).ID())
@@ -641,59 +641,59 @@ func TestEnumeratorSemantics(t *testing.T) {
 
 	e, err := alice.EnumJobs(0)
 	require.NoError(t, err)
-	assert.Equal(t, uint32(5), e.GetCount())
+	assert.Equal(t, uint32(5), enumCount(e))
 
-	got, code := e.Next(0)
+	got, code, _ := e.Next(0)
 	assert.Equal(t, hresult.S_OK, code, "Next(0)")
 	assert.Empty(t, got)
 
-	got, code = e.Next(2)
+	got, code, _ = e.Next(2)
 	assert.Equal(t, hresult.S_OK, code)
 	assert.Equal(t, ids[:2], idsOf(got))
 
-	clone := e.Clone()
-	assert.Equal(t, uint32(5), clone.GetCount())
+	clone, _ := e.Clone()
+	assert.Equal(t, uint32(5), enumCount(clone))
 
-	assert.Equal(t, hresult.S_OK, e.Skip(1))
-	got, code = e.Next(1)
+	assert.Equal(t, hresult.S_OK, enumSkip(e, 1))
+	got, code, _ = e.Next(1)
 	assert.Equal(t, hresult.S_OK, code)
 	assert.Equal(t, ids[3:4], idsOf(got))
 
 	// The clone kept the position it was cloned at, independently.
-	got, code = clone.Next(1)
+	got, code, _ = clone.Next(1)
 	assert.Equal(t, hresult.S_OK, code)
 	assert.Equal(t, ids[2:3], idsOf(got))
 
-	got, code = e.Next(3)
+	got, code, _ = e.Next(3)
 	assert.Equal(t, hresult.S_FALSE, code, "fewer than asked")
 	assert.Equal(t, ids[4:], idsOf(got))
-	got, code = e.Next(1)
+	got, code, _ = e.Next(1)
 	assert.Equal(t, hresult.S_FALSE, code, "at the end")
 	assert.Empty(t, got)
-	got, code = e.Next(0)
+	got, code, _ = e.Next(0)
 	assert.Equal(t, hresult.S_OK, code, "Next(0) at the end")
 	assert.Empty(t, got)
-	assert.Equal(t, hresult.S_OK, e.Skip(0))
-	assert.Equal(t, hresult.S_FALSE, e.Skip(1), "skip past the end")
-	assert.Equal(t, uint32(5), e.GetCount(), "GetCount ignores the position")
+	assert.Equal(t, hresult.S_OK, enumSkip(e, 0))
+	assert.Equal(t, hresult.S_FALSE, enumSkip(e, 1), "skip past the end")
+	assert.Equal(t, uint32(5), enumCount(e), "GetCount ignores the position")
 
 	e.Reset()
-	assert.Equal(t, hresult.S_FALSE, e.Skip(6), "skip past the end from the start")
-	got, _ = e.Next(1)
+	assert.Equal(t, hresult.S_FALSE, enumSkip(e, 6), "skip past the end from the start")
+	got, _, _ = e.Next(1)
 	assert.Empty(t, got, "a skip past the end leaves the position at the end")
 	e.Reset()
-	assert.Equal(t, hresult.S_OK, e.Skip(5), "skip exactly to the end")
-	got, code = e.Next(1)
+	assert.Equal(t, hresult.S_OK, enumSkip(e, 5), "skip exactly to the end")
+	got, code, _ = e.Next(1)
 	assert.Equal(t, hresult.S_FALSE, code)
 	assert.Empty(t, got)
 
 	e.Reset()
-	got, code = e.Next(5)
+	got, code, _ = e.Next(5)
 	assert.Equal(t, hresult.S_OK, code, "exactly n left")
 	assert.Equal(t, ids, idsOf(got))
 
 	// The clone still runs on its own.
-	got, code = clone.Next(^uint32(0))
+	got, code, _ = clone.Next(^uint32(0))
 	assert.Equal(t, hresult.S_FALSE, code)
 	assert.Equal(t, ids[3:], idsOf(got))
 
@@ -701,15 +701,15 @@ func TestEnumeratorSemantics(t *testing.T) {
 	bob := connect(t, m, idBob)
 	empty, err := bob.EnumJobs(0)
 	require.NoError(t, err)
-	assert.Equal(t, uint32(0), empty.GetCount())
-	got, code = empty.Next(1)
+	assert.Equal(t, uint32(0), enumCount(empty))
+	got, code, _ = empty.Next(1)
 	assert.Equal(t, hresult.S_FALSE, code)
 	assert.Empty(t, got)
-	got, code = empty.Next(0)
+	got, code, _ = empty.Next(0)
 	assert.Equal(t, hresult.S_OK, code)
 	assert.Empty(t, got)
-	assert.Equal(t, hresult.S_OK, empty.Skip(0))
-	assert.Equal(t, hresult.S_FALSE, empty.Skip(1))
+	assert.Equal(t, hresult.S_OK, enumSkip(empty, 0))
+	assert.Equal(t, hresult.S_FALSE, enumSkip(empty, 1))
 }
 
 func TestGetErrorDescription(t *testing.T) {
@@ -755,7 +755,7 @@ func TestClientClose(t *testing.T) {
 	require.NoError(t, j.AddFile("http://example.com/a", filepath.Join(dir, "a")))
 	e, err := alice.EnumJobs(0)
 	require.NoError(t, err)
-	fromEnum, _ := e.Next(1)
+	fromEnum, _, _ := e.Next(1)
 	require.Len(t, fromEnum, 1)
 	adminHandle, err := admin.GetJob(engine.Of(j).ID())
 	require.NoError(t, err)
@@ -769,7 +769,7 @@ func TestClientClose(t *testing.T) {
 		assert.ErrorIs(t, err, hresult.RPC_E_DISCONNECTED, name)
 		assert.Equal(t, hresult.RPC_E_DISCONNECTED, hresult.Of(err), name)
 	}
-	_, err = alice.CreateJob("x", job.Download)
+	_, err = alice.CreateJob("x", bits.Download)
 	disconnected("CreateJob", err)
 	_, err = alice.GetJob(engine.Of(j).ID())
 	disconnected("GetJob", err)
@@ -777,7 +777,7 @@ func TestClientClose(t *testing.T) {
 	disconnected("EnumJobs", err)
 	_, err = alice.GetErrorDescription(hresult.BG_E_INVALID_STATE, 0x0409)
 	disconnected("GetErrorDescription", err)
-	for _, h := range []*job.Job{j, fromEnum[0]} {
+	for _, h := range []bits.Job{j, fromEnum[0]} {
 		_, err = h.GetState()
 		disconnected("GetState", err)
 		_, err = h.GetDisplayName()
@@ -794,10 +794,10 @@ func TestClientClose(t *testing.T) {
 	// The job stays in the queue, untouched, and other clients are unaffected.
 	assert.Equal(t, 1, m.JobCount())
 	assert.Equal(t, state.Suspended, stateOf(t, adminHandle))
-	assert.Equal(t, []uuid.UUID{engine.Of(j).ID()}, enumIDs(t, admin, job.EnumAllUsers))
+	assert.Equal(t, []uuid.UUID{engine.Of(j).ID()}, enumIDs(t, admin, bits.EnumAllUsers))
 	require.NoError(t, adminHandle.Resume())
 	assert.Equal(t, state.Queued, stateOf(t, adminHandle))
-	_, err = admin.CreateJob("admin's", job.Download)
+	_, err = admin.CreateJob("admin's", bits.Download)
 	assert.NoError(t, err)
 
 	// The same user reconnects and finds the job again.
@@ -812,7 +812,7 @@ func TestClientClose(t *testing.T) {
 
 	// Closing the administrator's client leaves Alice's new client alone.
 	require.NoError(t, admin.Close())
-	_, err = again.CreateJob("y", job.Download)
+	_, err = again.CreateJob("y", bits.Download)
 	assert.NoError(t, err)
 }
 

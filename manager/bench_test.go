@@ -1,7 +1,6 @@
 package manager_test
 
 import (
-	"github.com/bitsemu/bitsemu/internal/engine"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -9,6 +8,9 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+
+	"github.com/bitsemu/bitsemu/bits"
+	"github.com/bitsemu/bitsemu/internal/engine"
 
 	"github.com/google/uuid"
 
@@ -41,7 +43,7 @@ func fillJobs(b *testing.B, c *manager.Client, n int) []uuid.UUID {
 	b.Helper()
 	ids := make([]uuid.UUID, n)
 	for i := range ids {
-		j, err := c.CreateJob("bench", job.Download)
+		j, err := c.CreateJob("bench", bits.Download)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -92,7 +94,7 @@ func benchLifecycle(b *testing.B, c *manager.Client) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		j, err := c.CreateJob("bench", job.Download)
+		j, err := c.CreateJob("bench", bits.Download)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -193,7 +195,7 @@ func BenchmarkEnumJobs100k(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		jobs, _ := e.Next(enumN)
+		jobs, _, _ := e.Next(enumN)
 		if len(jobs) != enumN {
 			b.Fatalf("got %d jobs", len(jobs))
 		}
@@ -248,7 +250,7 @@ func BenchmarkIdleJobMemory(b *testing.B) {
 			b.Fatal(err)
 		}
 		for i := range idleN {
-			j, err := c.CreateJob("bench", job.Download)
+			j, err := c.CreateJob("bench", bits.Download)
 			if err != nil {
 				b.Fatal(err)
 			}

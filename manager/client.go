@@ -3,6 +3,7 @@ package manager
 import (
 	"github.com/google/uuid"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
@@ -38,7 +39,7 @@ func (c *Client) closedErr(op string) error {
 // BG_E_TOO_MANY_JOBS_PER_USER and BG_E_TOO_MANY_JOBS_PER_MACHINE over the limits, which do not
 // apply to administrators and service accounts; their jobs do not count toward the machine limit
 // either. Display names need not be unique.
-func (c *Client) CreateJob(displayName string, t job.Type) (*job.Job, error) {
+func (c *Client) CreateJob(displayName string, t bits.JobType) (bits.Job, error) {
 	if err := c.closedErr("CreateJob"); err != nil {
 		return nil, err
 	}
@@ -73,7 +74,7 @@ func (c *Client) CreateJob(displayName string, t job.Type) (*job.Job, error) {
 // GetJob returns the job with the given GUID (IBackgroundCopyManager::GetJob). BG_E_NOT_FOUND when
 // no job in the queue has it (final jobs have left the queue); E_ACCESSDENIED when the job belongs
 // to another user and the caller is not an administrator.
-func (c *Client) GetJob(id uuid.UUID) (*job.Job, error) {
+func (c *Client) GetJob(id uuid.UUID) (bits.Job, error) {
 	if err := c.closedErr("GetJob"); err != nil {
 		return nil, err
 	}
@@ -95,22 +96,19 @@ func (c *Client) GetJob(id uuid.UUID) (*job.Job, error) {
 	return e.job.As(c.caller), nil
 }
 
-// JobEnum enumerates jobs (IEnumBackgroundCopyJobs).
-type JobEnum = job.Enum[*job.Job]
-
 // EnumJobs returns an enumerator over a snapshot of the queue, in creation order
-// (IBackgroundCopyManager::EnumJobs). flags 0 lists the caller's own jobs; job.EnumAllUsers lists
+// (IBackgroundCopyManager::EnumJobs). flags 0 lists the caller's own jobs; bits.EnumAllUsers lists
 // every user's, and needs an administrator (E_ACCESSDENIED otherwise). E_INVALIDARG for any other
 // flag bit. Final jobs are never listed.
-func (c *Client) EnumJobs(flags uint32) (*JobEnum, error) {
+func (c *Client) EnumJobs(flags uint32) (bits.JobEnum, error) {
 	if err := c.closedErr("EnumJobs"); err != nil {
 		return nil, err
 	}
-	if flags&^job.EnumAllUsers != 0 {
+	if flags&^bits.EnumAllUsers != 0 {
 		return nil, &hresult.Error{Op: "EnumJobs", Code: hresult.E_INVALIDARG}
 	}
 	who := c.caller.Identity()
-	all := flags&job.EnumAllUsers != 0
+	all := flags&bits.EnumAllUsers != 0
 	if all && !who.Admin {
 		return nil, &hresult.Error{Op: "EnumJobs", Code: hresult.E_ACCESSDENIED}
 	}
@@ -128,7 +126,7 @@ func (c *Client) EnumJobs(flags uint32) (*JobEnum, error) {
 		handles = append(handles, *e.job.As(c.caller))
 	}
 	m.mu.Unlock()
-	out := make([]*job.Job, len(handles))
+	out := make([]bits.Job, len(handles))
 	for i := range handles {
 		out[i] = &handles[i]
 	}
@@ -144,3 +142,6 @@ func (c *Client) GetErrorDescription(code hresult.Code, lang uint16) (string, er
 	}
 	return hresult.Description(code, lang)
 }
+
+// A Client is the in-process implementation of the BITS client surface.
+var _ bits.Manager = (*Client)(nil)

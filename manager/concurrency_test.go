@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
@@ -24,10 +25,10 @@ import (
 type sharedJobs struct {
 	mu   sync.Mutex
 	ids  []uuid.UUID
-	seen map[uuid.UUID]*job.Job // the creator's handle of every job ever created
+	seen map[uuid.UUID]bits.Job // the creator's handle of every job ever created
 }
 
-func (s *sharedJobs) add(j *job.Job) {
+func (s *sharedJobs) add(j bits.Job) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ids = append(s.ids, engine.Of(j).ID())
@@ -71,7 +72,7 @@ func TestConcurrentUse(t *testing.T) {
 		{SID: "S-1-5-21-3003"},
 		{SID: "S-1-5-21-3500", Admin: true},
 	}
-	pool := &sharedJobs{seen: map[uuid.UUID]*job.Job{}}
+	pool := &sharedJobs{seen: map[uuid.UUID]bits.Job{}}
 
 	const workers = 8
 	const opsPerWorker = 400
@@ -93,7 +94,7 @@ func TestConcurrentUse(t *testing.T) {
 			for i := range opsPerWorker {
 				op := r.IntN(20)
 				if op == 0 || op == 1 {
-					j, err := c.CreateJob(fmt.Sprintf("w%d-%d", w, i), job.Download)
+					j, err := c.CreateJob(fmt.Sprintf("w%d-%d", w, i), bits.Download)
 					check("CreateJob", err)
 					if err == nil {
 						pool.add(j)
@@ -104,14 +105,14 @@ func TestConcurrentUse(t *testing.T) {
 					e, err := c.EnumJobs(0)
 					check("EnumJobs", err)
 					if err == nil {
-						jobs, _ := e.Next(e.GetCount())
+						jobs, _ := bits.All(e)
 						for _, j := range jobs {
 							_, err := j.GetState()
 							check("GetState(enumerated)", err)
 						}
 					}
 					if id.Admin {
-						_, err := c.EnumJobs(job.EnumAllUsers)
+						_, err := c.EnumJobs(bits.EnumAllUsers)
 						check("EnumJobs(ALL_USERS)", err)
 					}
 					continue
@@ -159,7 +160,7 @@ func TestConcurrentUse(t *testing.T) {
 					_, err := engine.Of(j).Fire(state.FileDone)
 					check("Fire(FileDone)", err)
 				case 17:
-					_, err := engine.Of(j).FireError(state.TransientFailure, job.Failure{Context: job.ContextRemoteFile, Code: hresult.HTTP(503), File: -1, Protocol: "http"})
+					_, err := engine.Of(j).FireError(state.TransientFailure, job.Failure{Context: bits.ContextRemoteFile, Code: hresult.HTTP(503), File: -1, Protocol: "http"})
 					check("FireError", err)
 				case 18:
 					ev := []state.Event{state.NetworkLost, state.NetworkRestored, state.RetryDelayElapsed, state.SliceEnd}[r.IntN(4)]
@@ -203,7 +204,7 @@ func TestConcurrentUse(t *testing.T) {
 	assert.Equal(t, len(live), m.JobCount())
 	// Workers add jobs to the pool after CreateJob returns, so the pool's order is not quite
 	// the creation order: compare as sets.
-	assert.ElementsMatch(t, live, enumIDs(t, admin, job.EnumAllUsers), "the queue lists the live jobs")
+	assert.ElementsMatch(t, live, enumIDs(t, admin, bits.EnumAllUsers), "the queue lists the live jobs")
 
 	counted := 0
 	for _, u := range users {

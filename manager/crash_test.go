@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/bitstest"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/engine"
@@ -79,15 +80,15 @@ func crashChild() {
 	say := func(format string, args ...any) { fmt.Printf(format+"\n", args...) }
 	for step := 0; ; step++ {
 		e, _ := c.EnumJobs(0)
-		jobs, _ := e.Next(1000)
-		var j *job.Job
+		jobs, _, _ := e.Next(1000)
+		var j bits.Job
 		if len(jobs) > 0 {
 			j = jobs[r.IntN(len(jobs))]
 		}
 		switch op := r.IntN(10); {
 		case j == nil || (op == 0 && len(jobs) < 8):
 			say("try create")
-			nj, err := c.CreateJob("crash", job.Download)
+			nj, err := c.CreateJob("crash", bits.Download)
 			if err == nil {
 				_ = nj.SetMinimumRetryDelay(5)
 				say("ok create %s", engine.Of(nj).ID())
@@ -227,7 +228,7 @@ func (cm *crashModel) check(t *testing.T, m *manager.Manager, sources map[string
 	c := connectAs(t, m, crashAdmin)
 	e, err := c.EnumJobs(0)
 	require.NoError(t, err)
-	present, _ := e.Next(1000)
+	present, _, _ := e.Next(1000)
 	seen := map[uuid.UUID]bool{}
 	for _, j := range present {
 		id := engine.Of(j).ID()
@@ -387,7 +388,7 @@ func TestCrashKeepsEveryReturnedCall(t *testing.T) {
 	defer m.Close()
 	c := connectAs(t, m, crashAdmin)
 	e, _ := c.EnumJobs(0)
-	jobs, _ := e.Next(1000)
+	jobs, _, _ := e.Next(1000)
 	srv.ClearFaults()
 	for _, j := range jobs {
 		p, _ := j.GetProgress()

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/state"
@@ -69,8 +70,8 @@ func bigFile(b *testing.B, dir string, size int64) {
 }
 
 // jobDownload runs one job of the given files to TRANSFERRED and completes it.
-func jobDownload(b *testing.B, m *manager.Manager, c *manager.Client, files []job.FileInfo) {
-	j, err := c.CreateJob("bench", job.Download)
+func jobDownload(b *testing.B, m *manager.Manager, c *manager.Client, files []bits.FileInfo) {
+	j, err := c.CreateJob("bench", bits.Download)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -132,7 +133,7 @@ func BenchmarkDownload1GiB(b *testing.B) {
 	b.SetBytes(size)
 	b.ReportAllocs()
 	for b.Loop() {
-		jobDownload(b, m, c, []job.FileInfo{{RemoteName: url, LocalName: local}})
+		jobDownload(b, m, c, []bits.FileInfo{{RemoteName: url, LocalName: local}})
 		b.StopTimer()
 		_ = os.Remove(local)
 		b.StartTimer()
@@ -177,9 +178,9 @@ func BenchmarkJob1000Files(b *testing.B) {
 	url := staticServer(b, src)
 	m, c := benchManager(b)
 	out := b.TempDir()
-	files := make([]job.FileInfo, len(names))
+	files := make([]bits.FileInfo, len(names))
 	for i, n := range names {
-		files[i] = job.FileInfo{RemoteName: url + "/" + n, LocalName: filepath.Join(out, n)}
+		files[i] = bits.FileInfo{RemoteName: url + "/" + n, LocalName: filepath.Join(out, n)}
 	}
 	b.ReportAllocs()
 	for b.Loop() {

@@ -11,9 +11,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/engine"
-	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 )
 
@@ -21,7 +21,7 @@ import (
 // outcome on done.
 type notifier struct{ done chan string }
 
-func (n notifier) JobTransferred(j *job.Job) error {
+func (n notifier) JobTransferred(j bits.Job) error {
 	code, err := j.Complete()
 	if err != nil {
 		return err // BITS calls JobTransferred again later
@@ -30,14 +30,14 @@ func (n notifier) JobTransferred(j *job.Job) error {
 	return nil
 }
 
-func (n notifier) JobError(j *job.Job, e *job.ErrorInfo) error {
-	_, code := e.GetError()
+func (n notifier) JobError(j bits.Job, e bits.Error) error {
+	_, code, _ := e.GetError()
 	n.done <- "failed: " + code.Name()
 	_, err := j.Cancel()
 	return err
 }
 
-func (notifier) JobModification(*job.Job) error { return nil }
+func (notifier) JobModification(bits.Job) error { return nil }
 
 // A real download: a loopback HTTP server, a job with one file, a callback that completes the
 // job once it is transferred.
@@ -60,7 +60,7 @@ func Example_download() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	j, err := app.CreateJob("update", job.Download)
+	j, err := app.CreateJob("update", bits.Download)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func Example_download() {
 	if err := j.SetNotifyInterface(notifier{done}); err != nil {
 		log.Fatal(err)
 	}
-	if err := j.SetNotifyFlags(job.NotifyJobTransferred | job.NotifyJobError); err != nil {
+	if err := j.SetNotifyFlags(bits.NotifyJobTransferred | bits.NotifyJobError); err != nil {
 		log.Fatal(err)
 	}
 	if err := j.Resume(); err != nil {

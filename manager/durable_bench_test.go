@@ -3,7 +3,7 @@ package manager_test
 import (
 	"testing"
 
-	"github.com/bitsemu/bitsemu/job"
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/manager"
 )
 
@@ -20,7 +20,7 @@ func BenchmarkDurableSetDescription(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	j, err := c.CreateJob("bench", job.Download)
+	j, err := c.CreateJob("bench", bits.Download)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -3,7 +3,6 @@
 package manager_test
 
 import (
-	"github.com/bitsemu/bitsemu/internal/engine"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,6 +10,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bitsemu/bitsemu/bits"
+	"github.com/bitsemu/bitsemu/internal/engine"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -64,12 +66,12 @@ func (d *fullDisk) mend() {
 // modifications counts JobModification callbacks.
 type modifications struct{ n atomic.Int32 }
 
-func (m *modifications) JobModification(*job.Job) error        { m.n.Add(1); return nil }
-func (*modifications) JobTransferred(*job.Job) error           { return nil }
-func (*modifications) JobError(*job.Job, *job.ErrorInfo) error { return nil }
+func (m *modifications) JobModification(bits.Job) error    { m.n.Add(1); return nil }
+func (*modifications) JobTransferred(bits.Job) error       { return nil }
+func (*modifications) JobError(bits.Job, bits.Error) error { return nil }
 
 // requireDiskFull checks a call's failure: the disk's HRESULT, the call and the job named.
-func requireDiskFull(t *testing.T, err error, op string, j *job.Job) {
+func requireDiskFull(t *testing.T, err error, op string, j bits.Job) {
 	t.Helper()
 	require.Error(t, err, op)
 	require.ErrorIs(t, err, hresult.ERROR_DISK_FULL, op)
@@ -112,7 +114,7 @@ func TestFailedWriteChangesNothing(t *testing.T) {
 	cancelled := download(t, c, out, "http://127.0.0.1:9/c")
 	count := m.JobCount()
 	events := &modifications{}
-	require.NoError(t, suspended.SetNotifyFlags(job.NotifyJobModification))
+	require.NoError(t, suspended.SetNotifyFlags(bits.NotifyJobModification))
 	require.NoError(t, suspended.SetNotifyInterface(events))
 	h.Settle()
 	h.Step(time.Minute)
@@ -121,33 +123,33 @@ func TestFailedWriteChangesNothing(t *testing.T) {
 	disk := breakDisk(t, dir)
 	type call struct {
 		op    string
-		j     *job.Job
+		j     bits.Job
 		do    func() error
-		check func(t *testing.T, j *job.Job) // the old value is there
+		check func(t *testing.T, j bits.Job) // the old value is there
 	}
 	calls := []call{
-		{"SetDisplayName", suspended, func() error { return suspended.SetDisplayName("after") }, func(t *testing.T, j *job.Job) {
+		{"SetDisplayName", suspended, func() error { return suspended.SetDisplayName("after") }, func(t *testing.T, j bits.Job) {
 			name, err := j.GetDisplayName()
 			require.NoError(t, err)
 			assert.Equal(t, "download", name)
 		}},
-		{"Resume", suspended, suspended.Resume, func(t *testing.T, j *job.Job) {
+		{"Resume", suspended, suspended.Resume, func(t *testing.T, j bits.Job) {
 			assert.Equal(t, state.Suspended, stateOf(t, j))
 		}},
-		{"Suspend", queued, queued.Suspend, func(t *testing.T, j *job.Job) {
+		{"Suspend", queued, queued.Suspend, func(t *testing.T, j bits.Job) {
 			assert.Equal(t, state.Queued, stateOf(t, j))
 		}},
-		{"AddFile", suspended, func() error { return suspended.AddFile("http://127.0.0.1:9/z", filepath.Join(out, "z.bin")) }, func(t *testing.T, j *job.Job) {
+		{"AddFile", suspended, func() error { return suspended.AddFile("http://127.0.0.1:9/z", filepath.Join(out, "z.bin")) }, func(t *testing.T, j bits.Job) {
 			p, err := j.GetProgress()
 			require.NoError(t, err)
 			assert.EqualValues(t, 1, p.FilesTotal)
 		}},
-		{"SetNotifyCmdLine", suspended, func() error { return suspended.SetNotifyCmdLine("/bin/false", "after") }, func(t *testing.T, j *job.Job) {
+		{"SetNotifyCmdLine", suspended, func() error { return suspended.SetNotifyCmdLine("/bin/false", "after") }, func(t *testing.T, j bits.Job) {
 			cmd, err := j.GetNotifyCmdLine()
 			require.NoError(t, err)
-			assert.Equal(t, job.NotifyCmdLine{Program: "/bin/true", Parameters: "before"}, cmd)
+			assert.Equal(t, bits.NotifyCmdLine{Program: "/bin/true", Parameters: "before"}, cmd)
 		}},
-		{"TakeOwnership", suspended, engine.Of(suspended).As(job.NewCaller(admin)).TakeOwnership, func(t *testing.T, j *job.Job) {
+		{"TakeOwnership", suspended, engine.Of(suspended).As(job.NewCaller(admin)).TakeOwnership, func(t *testing.T, j bits.Job) {
 			owner, err := j.GetOwner()
 			require.NoError(t, err)
 			assert.Equal(t, alice.SID, owner)
@@ -155,10 +157,10 @@ func TestFailedWriteChangesNothing(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, "/bin/true", cmd.Program, "TakeOwnership would have cleared it")
 		}},
-		{"Cancel", cancelled, func() error { _, err := cancelled.Cancel(); return err }, func(t *testing.T, j *job.Job) {
+		{"Cancel", cancelled, func() error { _, err := cancelled.Cancel(); return err }, func(t *testing.T, j bits.Job) {
 			assert.Equal(t, state.Suspended, stateOf(t, j))
 		}},
-		{"Complete", done, func() error { _, err := done.Complete(); return err }, func(t *testing.T, j *job.Job) {
+		{"Complete", done, func() error { _, err := done.Complete(); return err }, func(t *testing.T, j bits.Job) {
 			assert.Equal(t, state.Transferred, stateOf(t, j))
 			f := fileAt(t, j, 0)
 			name, err := f.GetTemporaryName()
@@ -231,8 +233,8 @@ func TestFailedCheckpointStopsTransfer(t *testing.T) {
 	c := connectAs(t, h.Manager, alice)
 	j := download(t, c, out, srv.URLFor("big.bin"))
 	reached := make(chan struct{})
-	require.NoError(t, j.SetProperty(job.PropertyMinimumNotificationIntervalMs, job.PropertyValue{Dword: 0}))
-	require.NoError(t, j.SetNotifyFlags(job.NotifyJobModification))
+	require.NoError(t, j.SetProperty(bits.PropertyMinimumNotificationIntervalMs, bits.PropertyValue{Dword: 0}))
+	require.NoError(t, j.SetNotifyFlags(bits.NotifyJobModification))
 	require.NoError(t, j.SetNotifyInterface(&progressWatch{at: 1 << 20, reached: reached}))
 	require.NoError(t, j.Resume())
 	h.Settle()
@@ -245,7 +247,7 @@ func TestFailedCheckpointStopsTransfer(t *testing.T) {
 		require.Equal(t, state.TransientError, st)
 	}
 	ctx, code := jobError(t, j)
-	assert.Equal(t, job.ContextGeneralQueueManager, ctx)
+	assert.Equal(t, bits.ContextGeneralQueueManager, ctx)
 	assert.Equal(t, hresult.ERROR_DISK_FULL, code)
 	assert.ErrorIs(t, h.Manager.StoreErr(), hresult.ERROR_DISK_FULL)
 	p, err := j.GetProgress()

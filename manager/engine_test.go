@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
@@ -16,7 +17,7 @@ import (
 )
 
 // queuedJob returns a job of Alice's with n files, resumed (QUEUED).
-func queuedJob(t *testing.T, n int) *job.Job {
+func queuedJob(t *testing.T, n int) bits.Job {
 	t.Helper()
 	dir := t.TempDir()
 	c := connect(t, manager.New(manager.WithManualTransfers()), idAlice)
@@ -67,7 +68,7 @@ func TestEngineErrorRecord(t *testing.T) {
 	assert.Equal(t, state.TransientError, stateOf(t, j))
 	info, err := j.GetError()
 	require.NoError(t, err)
-	_, code := info.GetError()
+	_, code, _ := info.GetError()
 	assert.Equal(t, hresult.BG_E_NETWORK_DISCONNECTED, code)
 	n, err := j.GetErrorCount()
 	require.NoError(t, err)
@@ -77,7 +78,7 @@ func TestEngineErrorRecord(t *testing.T) {
 	require.NoError(t, err)
 	_, err = engine.Of(j).Fire(state.Pick)
 	require.NoError(t, err)
-	st, err := engine.Of(j).FireError(state.FatalFailure, job.Failure{Context: job.ContextRemoteFile, Code: hresult.HTTP(404), File: 0, Protocol: "http"})
+	st, err := engine.Of(j).FireError(state.FatalFailure, job.Failure{Context: bits.ContextRemoteFile, Code: hresult.HTTP(404), File: 0, Protocol: "http"})
 	require.NoError(t, err)
 	assert.Equal(t, state.Error, st)
 	n, err = j.GetErrorCount()
@@ -88,9 +89,9 @@ func TestEngineErrorRecord(t *testing.T) {
 	assert.Equal(t, state.Queued, stateOf(t, j))
 	info, err = j.GetError()
 	require.NoError(t, err, "the record outlives Resume")
-	ctx, code := info.GetError()
+	ctx, code, _ := info.GetError()
 	assert.Equal(t, hresult.HTTP(404), code)
-	assert.Equal(t, job.ContextRemoteFile, ctx)
+	assert.Equal(t, bits.ContextRemoteFile, ctx)
 	f, err := info.GetFile()
 	require.NoError(t, err)
 	name, err := f.GetRemoteName()

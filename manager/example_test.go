@@ -7,9 +7,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/engine"
-	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 )
 
@@ -19,7 +19,7 @@ func ExampleClient_CreateJob() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	j, err := app.CreateJob("nightly update", job.Download)
+	j, err := app.CreateJob("nightly update", bits.Download)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -60,13 +60,13 @@ func ExampleClient_EnumJobs() {
 		log.Fatal(err)
 	}
 	for _, name := range []string{"fonts", "maps", "manuals"} {
-		if _, err := app.CreateJob(name, job.Download); err != nil {
+		if _, err := app.CreateJob(name, bits.Download); err != nil {
 			log.Fatal(err)
 		}
 	}
 	// Another user's job is not listed: flags 0 means the caller's own jobs.
 	other, _ := m.Connect(manager.Identity{SID: "S-1-5-21-2000"})
-	if _, err := other.CreateJob("someone else's", job.Download); err != nil {
+	if _, err := other.CreateJob("someone else's", bits.Download); err != nil {
 		log.Fatal(err)
 	}
 
@@ -74,9 +74,10 @@ func ExampleClient_EnumJobs() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(e.GetCount(), "jobs")
+	n, _ := e.GetCount()
+	fmt.Println(n, "jobs")
 	for {
-		jobs, _ := e.Next(1)
+		jobs, _, _ := e.Next(1)
 		if len(jobs) == 0 {
 			break
 		}
@@ -98,7 +99,7 @@ func Example_invalidState() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	j, err := app.CreateJob("short-lived", job.Download)
+	j, err := app.CreateJob("short-lived", bits.Download)
 	if err != nil {
 		log.Fatal(err)
 	}

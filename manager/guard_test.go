@@ -11,20 +11,20 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/bitstest"
 	"github.com/bitsemu/bitsemu/hresult"
-	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/state"
 	"github.com/bitsemu/bitsemu/store"
 )
 
 // tempSize returns the size of file i's temporary file, or -1 when there is none.
-func tempSize(t *testing.T, j *job.Job, i int) int64 {
+func tempSize(t *testing.T, j bits.Job, i int) int64 {
 	t.Helper()
 	files, err := j.EnumFiles()
 	require.NoError(t, err)
-	all, _ := files.Next(files.GetCount())
+	all, _ := bits.All(files)
 	require.Greater(t, len(all), i)
 	name, err := all[i].GetTemporaryName()
 	require.NoError(t, err)
@@ -45,9 +45,9 @@ func TestJobsCannotReadTheStore(t *testing.T) {
 	out := t.TempDir()
 	db := filepath.Join(dir, store.FileName)
 	for _, cl := range []*manager.Client{c, admin} {
-		j, err := cl.CreateJob("steal", job.Download)
+		j, err := cl.CreateJob("steal", bits.Download)
 		require.NoError(t, err)
-		require.NoError(t, j.SetCredentials(job.Credentials{Target: job.TargetServer, Scheme: job.SchemeBasic, UserName: "u", Password: "secret"}))
+		require.NoError(t, j.SetCredentials(bits.Credentials{Target: bits.TargetServer, Scheme: bits.SchemeBasic, UserName: "u", Password: "secret"}))
 		local := filepath.Join(out, "copy.db")
 		require.NoError(t, j.AddFile("file://"+filepath.ToSlash(db), local))
 		require.NoError(t, j.Resume())
@@ -55,7 +55,7 @@ func TestJobsCannotReadTheStore(t *testing.T) {
 		require.Equal(t, state.Error, stateOf(t, j))
 		ctx, code := jobError(t, j)
 		assert.Equal(t, hresult.E_ACCESSDENIED, code)
-		assert.Equal(t, job.ContextRemoteFile, ctx)
+		assert.Equal(t, bits.ContextRemoteFile, ctx)
 		assert.LessOrEqual(t, tempSize(t, j, 0), int64(0), "nothing is copied")
 		_, err = j.Cancel()
 		require.NoError(t, err)
@@ -111,14 +111,14 @@ func TestMaxDownloadSize(t *testing.T) {
 		t.Cleanup(srv.Close)
 		h, c, dir := setup(t)
 		j := download(t, c, dir, srv.URL+"/endless")
-		require.NoError(t, j.SetProperty(job.PropertyDynamicContent, job.PropertyValue{Enable: true}))
-		require.NoError(t, j.SetProperty(job.PropertyMaxDownloadSize, job.PropertyValue{Uint64: max}))
+		require.NoError(t, j.SetProperty(bits.PropertyDynamicContent, bits.PropertyValue{Enable: true}))
+		require.NoError(t, j.SetProperty(bits.PropertyMaxDownloadSize, bits.PropertyValue{Uint64: max}))
 		require.NoError(t, j.Resume())
 		h.Settle()
 		require.Equal(t, state.Error, stateOf(t, j))
 		ctx, code := jobError(t, j)
 		assert.Equal(t, hresult.BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED, code)
-		assert.Equal(t, job.ContextRemoteFile, ctx)
+		assert.Equal(t, bits.ContextRemoteFile, ctx)
 		assert.LessOrEqual(t, tempSize(t, j, 0), int64(max), "at most the cap is on disk")
 		p, err := j.GetProgress()
 		require.NoError(t, err)
@@ -130,7 +130,7 @@ func TestMaxDownloadSize(t *testing.T) {
 		srv := newServer(t, map[string][]byte{"a.bin": a, "b.bin": b})
 		h, c, dir := setup(t)
 		j := download(t, c, dir, srv.URLFor("a.bin"), srv.URLFor("b.bin"))
-		require.NoError(t, j.SetProperty(job.PropertyMaxDownloadSize, job.PropertyValue{Uint64: max}))
+		require.NoError(t, j.SetProperty(bits.PropertyMaxDownloadSize, bits.PropertyValue{Uint64: max}))
 		require.NoError(t, j.Resume())
 		h.Settle()
 		require.Equal(t, state.Error, stateOf(t, j))
@@ -154,7 +154,7 @@ func TestMaxDownloadSize(t *testing.T) {
 		srv := newServer(t, map[string][]byte{"a.bin": a})
 		h, c, dir := setup(t)
 		j := download(t, c, dir, srv.URLFor("a.bin"))
-		require.NoError(t, j.SetProperty(job.PropertyMaxDownloadSize, job.PropertyValue{Uint64: uint64(len(a))}))
+		require.NoError(t, j.SetProperty(bits.PropertyMaxDownloadSize, bits.PropertyValue{Uint64: uint64(len(a))}))
 		require.NoError(t, j.Resume())
 		h.Settle()
 		require.Equal(t, state.Transferred, stateOf(t, j))
@@ -175,7 +175,7 @@ func TestResumeNeverWritesThroughALinkAtTheTemporaryName(t *testing.T) {
 	require.Equal(t, state.TransientError, stateOf(t, j), "the cut happened")
 	files, err := j.EnumFiles()
 	require.NoError(t, err)
-	all, _ := files.Next(1)
+	all, _, _ := files.Next(1)
 	require.Len(t, all, 1)
 	temp, err := all[0].GetTemporaryName()
 	require.NoError(t, err)
@@ -190,7 +190,7 @@ func TestResumeNeverWritesThroughALinkAtTheTemporaryName(t *testing.T) {
 	require.Equal(t, state.Error, stateOf(t, j))
 	ctx, code := jobError(t, j)
 	assert.Equal(t, hresult.BG_E_LOCAL_FILE_CHANGED, code)
-	assert.Equal(t, job.ContextLocalFile, ctx)
+	assert.Equal(t, bits.ContextLocalFile, ctx)
 	got, err := os.ReadFile(victim)
 	require.NoError(t, err)
 	assert.Equal(t, precious, got, "the link's target is untouched")

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/bitstest"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/engine"
@@ -80,7 +81,7 @@ var hammerCodes = map[string][]hresult.Code{
 
 // hammerJob is what the test knows of one job.
 type hammerJob struct {
-	creator *job.Job
+	creator bits.Job
 	mu      sync.Mutex
 	locals  []string // local names of the files added (AddFile succeeded)
 	resumed bool     // a Resume succeeded
@@ -128,14 +129,14 @@ type hammerCallback struct {
 	calls atomic.Int64
 }
 
-func (c *hammerCallback) note(j *job.Job) error {
+func (c *hammerCallback) note(j bits.Job) error {
 	c.calls.Add(1)
 	_, _ = j.GetState() // re-entry from a delivery goroutine
 	return nil
 }
-func (c *hammerCallback) JobTransferred(j *job.Job) error             { return c.note(j) }
-func (c *hammerCallback) JobError(j *job.Job, _ *job.ErrorInfo) error { return c.note(j) }
-func (c *hammerCallback) JobModification(j *job.Job) error            { return c.note(j) }
+func (c *hammerCallback) JobTransferred(j bits.Job) error         { return c.note(j) }
+func (c *hammerCallback) JobError(j bits.Job, _ bits.Error) error { return c.note(j) }
+func (c *hammerCallback) JobModification(j bits.Job) error        { return c.note(j) }
 
 // TestHammer runs 64 goroutines of random API calls against a manager whose transfer engine is
 // on (real clock, real loopback server with faults, a bandwidth limit), then checks that every
@@ -265,7 +266,7 @@ func TestHammer(t *testing.T) {
 				ok := false
 				switch op {
 				case hCreate:
-					j, err := c.CreateJob(fmt.Sprintf("w%d-%d", w, i), job.Download)
+					j, err := c.CreateJob(fmt.Sprintf("w%d-%d", w, i), bits.Download)
 					if ok = record(w, "CreateJob", 0, err); ok {
 						hj := &hammerJob{creator: j}
 						poolMu.Lock()
@@ -275,11 +276,11 @@ func TestHammer(t *testing.T) {
 				case hEnumJobs:
 					flags := uint32(0)
 					if id.Admin && r.IntN(2) == 0 {
-						flags = job.EnumAllUsers
+						flags = bits.EnumAllUsers
 					}
 					e, err := c.EnumJobs(flags)
 					if ok = record(w, "EnumJobs", 0, err); ok {
-						jobs, _ := e.Next(e.GetCount())
+						jobs, _ := bits.All(e)
 						for _, j := range jobs {
 							_, err := j.GetState()
 							record(w, "GetState(enumerated)", 0, err)
@@ -346,9 +347,9 @@ func TestHammer(t *testing.T) {
 	jobs := slices.Clone(pool)
 	poolMu.Unlock()
 	viewer := job.NewCaller(manager.Identity{SID: "S-1-5-21-7999", Admin: true})
-	view := func(hj *hammerJob) *job.Job { return engine.Of(hj.creator).As(viewer) }
+	view := func(hj *hammerJob) bits.Job { return engine.Of(hj.creator).As(viewer) }
 	for _, hj := range jobs {
-		if err := view(hj).SetPriority(job.Foreground); err != nil {
+		if err := view(hj).SetPriority(bits.Foreground); err != nil {
 			require.ErrorIs(t, err, hresult.BG_E_INVALID_STATE)
 		}
 	}
@@ -360,7 +361,7 @@ func TestHammer(t *testing.T) {
 		if st == state.TransientError {
 			e, err := h.GetError()
 			require.NoError(t, err)
-			_, code := e.GetError()
+			_, code, _ := e.GetError()
 			assert.NotEqual(t, hresult.BG_E_NETWORK_DISCONNECTED, code,
 				"job %v waits for a network that is back", engine.Of(hj.creator).ID())
 		}
@@ -392,9 +393,9 @@ func TestHammer(t *testing.T) {
 				continue
 			}
 			pending++
-			require.NoError(t, h.SetPriority(job.Foreground))
+			require.NoError(t, h.SetPriority(bits.Foreground))
 			require.NoError(t, h.SetNotifyInterface(cb2))
-			require.NoError(t, h.SetNotifyFlags(job.NotifyJobTransferred|job.NotifyJobError))
+			require.NoError(t, h.SetNotifyFlags(bits.NotifyJobTransferred|bits.NotifyJobError))
 			if st != state.Queued && st != state.Connecting && st != state.Transferring {
 				require.NoError(t, h.Resume(), "job %v in %v", engine.Of(hj.creator).ID(), st)
 			}
@@ -560,7 +561,7 @@ func TestHammer(t *testing.T) {
 
 // hammerCall makes one call of op on h, a handle of the job hj, and records its outcome. It
 // reports whether the call succeeded.
-func hammerCall(r *rand.Rand, w int, op hammerOp, h *job.Job, hj *hammerJob, cb job.Callback,
+func hammerCall(r *rand.Rand, w int, op hammerOp, h bits.Job, hj *hammerJob, cb bits.Callback,
 	srv *bitstest.Server, dir string, names []string, localSrc *sync.Map, nLocal *atomic.Int64,
 	record func(int, string, hresult.Code, error) bool) bool {
 	switch op {
@@ -604,10 +605,10 @@ func hammerCall(r *rand.Rand, w int, op hammerOp, h *job.Job, hj *hammerJob, cb 
 		}
 		return ok
 	case hPriority:
-		p := []job.Priority{job.High, job.Normal, job.Low}[r.IntN(3)]
+		p := []bits.Priority{bits.High, bits.Normal, bits.Low}[r.IntN(3)]
 		return record(w, "SetPriority", 0, h.SetPriority(p))
 	case hForeground:
-		return record(w, "SetPriority", 0, h.SetPriority(job.Foreground))
+		return record(w, "SetPriority", 0, h.SetPriority(bits.Foreground))
 	case hGetters:
 		_, err := h.GetState()
 		ok := record(w, "GetState", 0, err)
@@ -618,12 +619,12 @@ func hammerCall(r *rand.Rand, w int, op hammerOp, h *job.Job, hj *hammerJob, cb 
 		_, err = h.GetNotifyInterface()
 		ok = record(w, "GetNotifyInterface", 0, err) && ok
 		if e, err := h.GetError(); record(w, "GetError", 0, err) && e != nil {
-			_, _ = e.GetError()
+			_, _, _ = e.GetError()
 			_, err := e.GetErrorDescription(0x409)
 			record(w, "ErrorInfo.GetErrorDescription", 0, err)
 		}
 		if e, err := h.EnumFiles(); record(w, "EnumFiles", 0, err) {
-			fs, _ := e.Next(e.GetCount())
+			fs, _ := bits.All(e)
 			for _, f := range fs {
 				_, err := f.GetProgress()
 				record(w, "File.GetProgress", 0, err)
@@ -636,10 +637,10 @@ func hammerCall(r *rand.Rand, w int, op hammerOp, h *job.Job, hj *hammerJob, cb 
 		return record(w, "SetNotifyInterface", 0, h.SetNotifyInterface(nil))
 	case hNotifyFlags:
 		flags := []uint32{
-			job.NotifyJobTransferred | job.NotifyJobError,
-			job.NotifyJobTransferred | job.NotifyJobError | job.NotifyJobModification,
-			job.NotifyJobModification | job.NotifyFileTransferred,
-			job.NotifyDisable,
+			bits.NotifyJobTransferred | bits.NotifyJobError,
+			bits.NotifyJobTransferred | bits.NotifyJobError | bits.NotifyJobModification,
+			bits.NotifyJobModification | bits.NotifyFileTransferred,
+			bits.NotifyDisable,
 		}[r.IntN(4)]
 		return record(w, "SetNotifyFlags", 0, h.SetNotifyFlags(flags))
 	case hTakeOwnership:
@@ -649,7 +650,7 @@ func hammerCall(r *rand.Rand, w int, op hammerOp, h *job.Job, hj *hammerJob, cb 
 }
 
 // hammerSignature sums up the states and progress of the jobs, to tell whether anything moved.
-func hammerSignature(t *testing.T, jobs []*hammerJob, view func(*hammerJob) *job.Job) string {
+func hammerSignature(t *testing.T, jobs []*hammerJob, view func(*hammerJob) bits.Job) string {
 	var b strings.Builder
 	for _, hj := range jobs {
 		h := view(hj)
@@ -694,11 +695,11 @@ func TestConcurrentNetworkChanges(t *testing.T) {
 	m := manager.New(manager.WithLogger(slog.New(log)))
 	defer m.Close()
 	c := connect(t, m, manager.Identity{SID: "S-1-5-21-7600"})
-	var jobs []*job.Job
+	var jobs []bits.Job
 	for i := range 20 {
 		j := mustCreate(t, c, fmt.Sprintf("n%d", i))
 		require.NoError(t, j.AddFile(srv.URLFor("s.bin"), filepath.Join(dir, fmt.Sprintf("n%d.bin", i))))
-		require.NoError(t, j.SetPriority(job.Foreground))
+		require.NoError(t, j.SetPriority(bits.Foreground))
 		jobs = append(jobs, j)
 	}
 	for round := range 100 {
@@ -721,7 +722,7 @@ func TestConcurrentNetworkChanges(t *testing.T) {
 			}
 			e, err := j.GetError()
 			require.NoError(t, err)
-			_, code := e.GetError()
+			_, code, _ := e.GetError()
 			if !assert.NotEqual(t, hresult.BG_E_NETWORK_DISCONNECTED, code, "round %d: a job waits for a network that is back", round) {
 				return
 			}

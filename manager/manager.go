@@ -472,7 +472,7 @@ func (m *Manager) logChange(j *job.Engine, ch job.Change) {
 	}
 	if ch.To == state.Error || ch.To == state.TransientError {
 		if e := j.ErrorSnapshot(); e != nil {
-			if _, code := e.GetError(); code != 0 {
+			if _, code, _ := e.GetError(); code != 0 {
 				r.AddAttrs(slog.String("error", code.Name()))
 			}
 		}

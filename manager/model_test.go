@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/clock"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/engine"
@@ -24,15 +25,15 @@ import (
 // service's side of a job goes through these four functions, so that the engine methods can move
 // without touching the tests' logic.
 
-func engineFire(j *job.Job, ev state.Event) (state.State, error) { return engine.Of(j).Fire(ev) }
+func engineFire(j bits.Job, ev state.Event) (state.State, error) { return engine.Of(j).Fire(ev) }
 
-func engineFireError(j *job.Job, ev state.Event, f job.Failure) (state.State, error) {
+func engineFireError(j bits.Job, ev state.Event, f job.Failure) (state.State, error) {
 	return engine.Of(j).FireError(ev, f)
 }
 
-func engineFireFileDone(j *job.Job, i int) (state.State, error) { return engine.Of(j).FireFileDone(i) }
+func engineFireFileDone(j bits.Job, i int) (state.State, error) { return engine.Of(j).FireFileDone(i) }
 
-func engineFileProgress(j *job.Job, i int, total, transferred uint64) error {
+func engineFileProgress(j bits.Job, i int, total, transferred uint64) error {
 	return engine.Of(j).FileProgress(i, total, transferred)
 }
 
@@ -87,9 +88,9 @@ const inactivity = 90 * 24 * time.Hour
 // modelFile is what the model knows of one file.
 type modelFile struct {
 	remote, local string
-	ranges        []job.FileRange
+	ranges        []bits.FileRange
 	done          bool
-	total         uint64 // BytesTotal: job.SizeUnknown until known
+	total         uint64 // BytesTotal: bits.SizeUnknown until known
 	transferred   uint64
 	validated     bool
 }
@@ -97,26 +98,26 @@ type modelFile struct {
 // modelError is a job's error record.
 type modelError struct {
 	code     hresult.Code
-	ctx      job.ErrorContext
+	ctx      bits.ErrorContext
 	file     int    // index of the file concerned, -1 for none
 	protocol string // "" when none
 }
 
 // modelCreds identifies one set of credentials.
 type modelCreds struct {
-	target job.AuthTarget
-	scheme job.AuthScheme
+	target bits.AuthTarget
+	scheme bits.AuthScheme
 }
 
 // modelJob is what the model knows of one job.
 type modelJob struct {
 	id       uuid.UUID
-	typ      job.Type
+	typ      bits.JobType
 	owner    int // index in modelUsers
 	st       state.State
 	files    []*modelFile
-	handles  [3]*job.Job // per user: the handle that user holds, or nil
-	engine   *job.Job    // an administrator's handle used to check and drive the job
+	handles  [3]bits.Job // per user: the handle that user holds, or nil
+	engine   bits.Job    // an administrator's handle used to check and drive the job
 	created  int         // creation sequence number
 	counter  int         // names of files
 	resumed  bool        // Resume succeeded at least once
@@ -125,14 +126,14 @@ type modelJob struct {
 
 	// Properties (IBackgroundCopyJob through IBackgroundCopyJob5, HttpOptions).
 	name, desc          string
-	priority            job.Priority
+	priority            bits.Priority
 	notify              uint32
-	callback            job.Callback
+	callback            bits.Callback
 	noProgress          uint32 // no-progress timeout, seconds
 	retryDelay          uint32 // minimum retry delay, seconds
 	maxDownload         uint32 // maximum download time, seconds; 0: none
-	proxy               job.ProxySettings
-	cmd                 job.NotifyCmdLine
+	proxy               bits.ProxySettings
+	cmd                 bits.NotifyCmdLine
 	creds               map[modelCreds]bool
 	aclFlags, peerFlags uint32
 	headers             string
@@ -145,7 +146,7 @@ type modelJob struct {
 	dynamic, highPerf   bool
 	onDemand            bool
 	maxSize             uint64
-	storedCreds         job.AuthTarget
+	storedCreds         bits.AuthTarget
 
 	// Times and timers.
 	createdAt, modifiedAt, completedAt time.Time
@@ -187,12 +188,12 @@ func (j *modelJob) noRetry(now time.Time) bool {
 }
 
 // progress is the job's BG_JOB_PROGRESS.
-func (j *modelJob) progress() job.Progress {
-	p := job.Progress{FilesTotal: uint32(len(j.files)), FilesTransferred: j.filesDone()}
+func (j *modelJob) progress() bits.Progress {
+	p := bits.Progress{FilesTotal: uint32(len(j.files)), FilesTransferred: j.filesDone()}
 	for _, f := range j.files {
 		p.BytesTransferred += f.transferred
-		if f.total == job.SizeUnknown || p.BytesTotal == job.SizeUnknown {
-			p.BytesTotal = job.SizeUnknown
+		if f.total == bits.SizeUnknown || p.BytesTotal == bits.SizeUnknown {
+			p.BytesTotal = bits.SizeUnknown
 		} else {
 			p.BytesTotal += f.total
 		}
@@ -205,7 +206,7 @@ func (j *modelJob) method() string {
 	switch {
 	case j.httpMethod != "":
 		return j.httpMethod
-	case j.typ == job.Download:
+	case j.typ == bits.Download:
 		return "GET"
 	}
 	return "BITS_POST"
@@ -361,12 +362,12 @@ func (h *modelHarness) apply(j *modelJob, ev modelEvent, to state.State, fail *j
 		}
 	case evMaxDownload:
 		j.errCount++
-		j.err = &modelError{code: hresult.BG_E_MAXDOWNLOAD_TIMEOUT, ctx: job.ContextGeneralQueueManager, file: -1}
+		j.err = &modelError{code: hresult.BG_E_MAXDOWNLOAD_TIMEOUT, ctx: bits.ContextGeneralQueueManager, file: -1}
 	case evNetworkLost: // T19: not counted
-		j.err = &modelError{code: hresult.BG_E_NETWORK_DISCONNECTED, ctx: job.ContextGeneralTransport, file: -1}
+		j.err = &modelError{code: hresult.BG_E_NETWORK_DISCONNECTED, ctx: bits.ContextGeneralTransport, file: -1}
 	case evNoProgress:
 		if j.err == nil {
-			j.err = &modelError{code: hresult.BG_E_NO_PROGRESS, ctx: job.ContextGeneralQueueManager, file: -1}
+			j.err = &modelError{code: hresult.BG_E_NO_PROGRESS, ctx: bits.ContextGeneralQueueManager, file: -1}
 		}
 	}
 	h.move(j, to)
@@ -430,7 +431,7 @@ func (h *modelHarness) pickJob(label string) *modelJob {
 }
 
 // pickHandle draws a job and one of the users that hold a handle to it.
-func (h *modelHarness) pickHandle() (*modelJob, int, *job.Job) {
+func (h *modelHarness) pickHandle() (*modelJob, int, bits.Job) {
 	j := h.pickJob("job")
 	if j == nil {
 		return nil, 0, nil
@@ -450,7 +451,7 @@ func (h *modelHarness) pickHandle() (*modelJob, int, *job.Job) {
 func (h *modelHarness) createJob() {
 	t := h.t
 	u := rapid.IntRange(0, len(modelUsers)-1).Draw(t, "user")
-	typ := rapid.SampledFrom([]job.Type{job.Download, job.Download, job.Download, job.Upload, job.UploadReply}).Draw(t, "type")
+	typ := rapid.SampledFrom([]bits.JobType{bits.Download, bits.Download, bits.Download, bits.Upload, bits.UploadReply}).Draw(t, "type")
 	long := rapid.IntRange(0, 9).Draw(t, "nameKind") == 0
 	name := fmt.Sprintf("job %d", h.seq)
 	if long {
@@ -482,9 +483,9 @@ func (h *modelHarness) createJob() {
 	now := h.model.now
 	mj := &modelJob{
 		id: engine.Of(jb).ID(), typ: typ, owner: u, st: state.Suspended, name: name,
-		priority: job.Normal, notify: job.NotifyJobTransferred | job.NotifyJobError,
+		priority: bits.Normal, notify: bits.NotifyJobTransferred | bits.NotifyJobError,
 		noProgress: 1_209_600, retryDelay: 600, maxDownload: 7_776_000, engine: eng, created: len(h.model.jobs),
-		creds: map[modelCreds]bool{}, cost: job.TransferPolicyAlways, minInterval: 500,
+		creds: map[modelCreds]bool{}, cost: bits.TransferPolicyAlways, minInterval: 500,
 		createdAt: now, modifiedAt: now,
 	}
 	mj.handles[u] = jb
@@ -526,12 +527,12 @@ func (h *modelHarness) getJob() {
 func (h *modelHarness) enumJobs() {
 	t := h.t
 	u := rapid.IntRange(0, len(modelUsers)-1).Draw(t, "user")
-	flags := rapid.SampledFrom([]uint32{0, 0, job.EnumAllUsers, 0x2}).Draw(t, "flags")
+	flags := rapid.SampledFrom([]uint32{0, 0, bits.EnumAllUsers, 0x2}).Draw(t, "flags")
 	want := hresult.S_OK
 	switch {
-	case flags&^job.EnumAllUsers != 0:
+	case flags&^bits.EnumAllUsers != 0:
 		want = hresult.E_INVALIDARG
-	case flags == job.EnumAllUsers && !modelUsers[u].Admin:
+	case flags == bits.EnumAllUsers && !modelUsers[u].Admin:
 		want = hresult.E_ACCESSDENIED
 	}
 	e, err := h.clients[u].EnumJobs(flags)
@@ -540,15 +541,15 @@ func (h *modelHarness) enumJobs() {
 		return
 	}
 	owner := u
-	if flags == job.EnumAllUsers {
+	if flags == bits.EnumAllUsers {
 		owner = -1
 	}
 	var wantIDs []uuid.UUID
 	for _, j := range h.model.live(owner) {
 		wantIDs = append(wantIDs, j.id)
 	}
-	require.Equal(t, uint32(len(wantIDs)), e.GetCount())
-	got, code := e.Next(e.GetCount() + 1)
+	require.Equal(t, uint32(len(wantIDs)), enumCount(e))
+	got, code, _ := e.Next(enumCount(e) + 1)
 	require.Equal(t, hresult.S_FALSE, code)
 	var gotIDs []uuid.UUID
 	for _, j := range got {
@@ -580,7 +581,7 @@ func (h *modelHarness) fileArgs(j *modelJob, kind string) (remote, local string,
 	switch kind {
 	case "file-url":
 		remote = fmt.Sprintf("file:///srv/share/f%d", j.counter)
-		if j.typ != job.Download {
+		if j.typ != bits.Download {
 			arg = hresult.E_INVALIDARG // uploads go over HTTP
 		}
 	case "bad-scheme":
@@ -606,7 +607,7 @@ func (h *modelHarness) addFile() {
 	h.doAddFile(j, u, hd, rapid.SampledFrom(fileKinds).Draw(h.t, "fileKind"))
 }
 
-func (h *modelHarness) doAddFile(j *modelJob, u int, hd *job.Job, kind string) {
+func (h *modelHarness) doAddFile(j *modelJob, u int, hd bits.Job, kind string) {
 	remote, local, arg := h.fileArgs(j, kind)
 	// Check order: access, arguments, state, job type, limits (README "Order of checks").
 	want := access(j, u)
@@ -616,7 +617,7 @@ func (h *modelHarness) doAddFile(j *modelJob, u int, hd *job.Job, kind string) {
 		want = arg
 	case j.final():
 		want = hresult.BG_E_INVALID_STATE
-	case j.typ != job.Download && len(j.files) >= 1:
+	case j.typ != bits.Download && len(j.files) >= 1:
 		want = hresult.BG_E_TOO_MANY_FILES
 	case !exempt(u) && len(j.files)+1 > modelLimits.MaxFilesPerJob:
 		want = hresult.BG_E_TOO_MANY_FILES_IN_JOB
@@ -625,7 +626,7 @@ func (h *modelHarness) doAddFile(j *modelJob, u int, hd *job.Job, kind string) {
 	h.expect(fmt.Sprintf("AddFile(%s) by %d in %v", kind, u, j.st), want, err)
 	if want == hresult.S_OK {
 		// The state does not change, even in TRANSFERRED (§14.4).
-		j.files = append(j.files, &modelFile{remote: remote, local: local, total: job.SizeUnknown})
+		j.files = append(j.files, &modelFile{remote: remote, local: local, total: bits.SizeUnknown})
 		h.touch(j)
 	}
 }
@@ -637,7 +638,7 @@ func (h *modelHarness) addFileSet() {
 		return
 	}
 	n := rapid.IntRange(0, 3).Draw(h.t, "count")
-	var set []job.FileInfo
+	var set []bits.FileInfo
 	arg := hresult.S_OK
 	for range n {
 		kind := rapid.SampledFrom(fileKinds).Draw(h.t, "fileKind")
@@ -645,7 +646,7 @@ func (h *modelHarness) addFileSet() {
 		if arg == hresult.S_OK {
 			arg = a
 		}
-		set = append(set, job.FileInfo{RemoteName: remote, LocalName: local})
+		set = append(set, bits.FileInfo{RemoteName: remote, LocalName: local})
 	}
 	want := access(j, u)
 	switch {
@@ -655,7 +656,7 @@ func (h *modelHarness) addFileSet() {
 	case j.final():
 		want = hresult.BG_E_INVALID_STATE
 	case n == 0: // an empty set changes nothing
-	case j.typ != job.Download && len(j.files)+n > 1:
+	case j.typ != bits.Download && len(j.files)+n > 1:
 		want = hresult.BG_E_TOO_MANY_FILES
 	case !exempt(u) && len(j.files)+n > modelLimits.MaxFilesPerJob:
 		want = hresult.BG_E_TOO_MANY_FILES_IN_JOB
@@ -664,7 +665,7 @@ func (h *modelHarness) addFileSet() {
 	h.expect(fmt.Sprintf("AddFileSet(%d) by %d in %v", n, u, j.st), want, err)
 	if want == hresult.S_OK && n > 0 {
 		for _, fi := range set {
-			j.files = append(j.files, &modelFile{remote: fi.RemoteName, local: fi.LocalName, total: job.SizeUnknown})
+			j.files = append(j.files, &modelFile{remote: fi.RemoteName, local: fi.LocalName, total: bits.SizeUnknown})
 		}
 		h.touch(j)
 	}
@@ -683,24 +684,24 @@ func (h *modelHarness) addFileWithRanges() {
 		arg = hresult.E_INVALIDARG // no ranges over SMB since BITS 3.0
 	}
 	rk := rapid.SampledFrom([]string{"two", "two", "eof", "none", "overlap", "zero", "eof-offset", "many"}).Draw(t, "ranges")
-	var ranges []job.FileRange
+	var ranges []bits.FileRange
 	var total uint64
 	rangeArg := hresult.S_OK
 	switch rk {
 	case "two":
-		ranges, total = []job.FileRange{{InitialOffset: 500, Length: 100}, {InitialOffset: 0, Length: 50}}, 150
+		ranges, total = []bits.FileRange{{InitialOffset: 500, Length: 100}, {InitialOffset: 0, Length: 50}}, 150
 	case "eof":
-		ranges, total = []job.FileRange{{InitialOffset: 0, Length: 10}, {InitialOffset: 100, Length: job.LengthToEOF}}, job.SizeUnknown
+		ranges, total = []bits.FileRange{{InitialOffset: 0, Length: 10}, {InitialOffset: 100, Length: bits.LengthToEOF}}, bits.SizeUnknown
 	case "none":
 	case "overlap":
-		ranges, rangeArg = []job.FileRange{{InitialOffset: 0, Length: 100}, {InitialOffset: 99, Length: 5}}, hresult.BG_E_OVERLAPPING_RANGES
+		ranges, rangeArg = []bits.FileRange{{InitialOffset: 0, Length: 100}, {InitialOffset: 99, Length: 5}}, hresult.BG_E_OVERLAPPING_RANGES
 	case "zero":
-		ranges, rangeArg = []job.FileRange{{InitialOffset: 10, Length: 0}}, hresult.BG_E_INVALID_RANGE
+		ranges, rangeArg = []bits.FileRange{{InitialOffset: 10, Length: 0}}, hresult.BG_E_INVALID_RANGE
 	case "eof-offset":
-		ranges, rangeArg = []job.FileRange{{InitialOffset: job.LengthToEOF, Length: 1}}, hresult.BG_E_INVALID_RANGE
+		ranges, rangeArg = []bits.FileRange{{InitialOffset: bits.LengthToEOF, Length: 1}}, hresult.BG_E_INVALID_RANGE
 	case "many":
 		for k := range modelLimits.MaxRangesPerFile + 1 {
-			ranges = append(ranges, job.FileRange{InitialOffset: uint64(k) * 10, Length: 5})
+			ranges = append(ranges, bits.FileRange{InitialOffset: uint64(k) * 10, Length: 5})
 		}
 		total = 5 * uint64(len(ranges))
 	}
@@ -715,7 +716,7 @@ func (h *modelHarness) addFileWithRanges() {
 		want = rangeArg
 	case j.final():
 		want = hresult.BG_E_INVALID_STATE
-	case j.typ != job.Download:
+	case j.typ != bits.Download:
 		want = hresult.E_NOTIMPL
 	case j.dynamic || j.onDemand:
 		want = hresult.BG_E_UNSUPPORTED_JOB_CONFIGURATION // README "Properties"
@@ -740,7 +741,7 @@ func (h *modelHarness) resume() {
 	h.doResume(j, u, hd)
 }
 
-func (h *modelHarness) doResume(j *modelJob, u int, hd *job.Job) {
+func (h *modelHarness) doResume(j *modelJob, u int, hd bits.Job) {
 	want, to := access(j, u), j.st
 	switch {
 	case want.Failed():
@@ -813,13 +814,13 @@ func (h *modelHarness) complete() {
 	h.doComplete(j, u, hd)
 }
 
-func (h *modelHarness) doComplete(j *modelJob, u int, hd *job.Job) {
+func (h *modelHarness) doComplete(j *modelJob, u int, hd bits.Job) {
 	want := access(j, u)
 	switch {
 	case want.Failed():
 	case j.final():
 		want = hresult.BG_E_INVALID_STATE
-	case j.typ != job.Download && j.st != state.Transferred:
+	case j.typ != bits.Download && j.st != state.Transferred:
 		want = hresult.BG_E_INVALID_STATE // T29
 	case j.pending() > 0:
 		want = hresult.BG_S_PARTIAL_COMPLETE // T27, §14.3
@@ -842,7 +843,7 @@ func (h *modelHarness) takeOwnership() {
 	}
 }
 
-func (h *modelHarness) takeOwnershipOn(j *modelJob, u int, hd *job.Job) {
+func (h *modelHarness) takeOwnershipOn(j *modelJob, u int, hd bits.Job) {
 	want := access(j, u)
 	switch {
 	case want.Failed():
@@ -858,7 +859,7 @@ func (h *modelHarness) takeOwnershipOn(j *modelJob, u int, hd *job.Job) {
 		// (IBackgroundCopyJob::TakeOwnership).
 		j.creds = map[modelCreds]bool{}
 		j.headers = ""
-		j.cmd = job.NotifyCmdLine{}
+		j.cmd = bits.NotifyCmdLine{}
 		h.touch(j)
 	}
 }
@@ -901,21 +902,21 @@ func (h *modelHarness) query() {
 	require.Equal(t, j.progress(), p)
 	require.Equal(t, j.id, id)
 	require.Equal(t, j.typ, typ)
-	require.Equal(t, job.Times{CreationTime: j.createdAt, ModificationTime: j.modifiedAt, TransferCompletionTime: j.completedAt}, times)
+	require.Equal(t, bits.Times{CreationTime: j.createdAt, ModificationTime: j.modifiedAt, TransferCompletionTime: j.completedAt}, times)
 	require.Equal(t, modelUsers[j.owner].SID, owner)
-	wantLevel := job.IntegrityMedium // GetOwnerIntegrityLevel, README "Manager"
+	wantLevel := bits.IntegrityMedium // GetOwnerIntegrityLevel, README "Manager"
 	if modelUsers[j.owner].Admin {
-		wantLevel = job.IntegrityHigh
+		wantLevel = bits.IntegrityHigh
 	}
 	require.Equal(t, wantLevel, level)
 	require.Equal(t, modelUsers[j.owner].Admin, elevated)
 	require.Equal(t, j.errCount, n)
-	require.Equal(t, uint32(len(j.files)), files.GetCount())
+	require.Equal(t, uint32(len(j.files)), enumCount(files))
 	h.checkError(j, hd)
 }
 
 // checkError compares GetError and the error object with the model's error record.
-func (h *modelHarness) checkError(j *modelJob, hd *job.Job) {
+func (h *modelHarness) checkError(j *modelJob, hd bits.Job) {
 	t := h.t
 	want := hresult.S_OK
 	if j.err == nil {
@@ -926,7 +927,7 @@ func (h *modelHarness) checkError(j *modelJob, hd *job.Job) {
 	if err != nil {
 		return
 	}
-	ctx, code := info.GetError()
+	ctx, code, _ := info.GetError()
 	require.Equal(t, j.err.code.Name(), code.Name())
 	require.Equal(t, j.err.ctx, ctx)
 	f, err := info.GetFile()
@@ -1014,7 +1015,7 @@ func (h *modelHarness) focus() {
 
 // shortTimers gives j a short retry delay and no-progress timeout, so that retries and the
 // no-progress timeout play out within a sequence: through the owner's handle, as any setter.
-func (h *modelHarness) shortTimers(j *modelJob, hd *job.Job) {
+func (h *modelHarness) shortTimers(j *modelJob, hd bits.Job) {
 	retry := rapid.SampledFrom([]uint32{5, 20, 60}).Draw(h.t, "retry delay")
 	np := rapid.SampledFrom([]uint32{30, 90, 3600}).Draw(h.t, "no-progress timeout")
 	h.expect("SetMinimumRetryDelay", hresult.S_OK, hd.SetMinimumRetryDelay(retry))
@@ -1109,11 +1110,11 @@ func (h *modelHarness) fire(j *modelJob, kind int) {
 		got, err = engineFire(e, state.FileDone)
 	case 7:
 		ev, what = evTransient, "TransientFailure"
-		fail = &job.Failure{Context: job.ContextRemoteFile, Code: hresult.HTTP(503), File: fileIdx, Protocol: "http"}
+		fail = &job.Failure{Context: bits.ContextRemoteFile, Code: hresult.HTTP(503), File: fileIdx, Protocol: "http"}
 		got, err = engineFireError(e, state.TransientFailure, *fail)
 	case 8:
 		ev, what = evFatal, "FatalFailure"
-		fail = &job.Failure{Context: job.ContextLocalFile, Code: hresult.E_ACCESSDENIED, File: fileIdx}
+		fail = &job.Failure{Context: bits.ContextLocalFile, Code: hresult.E_ACCESSDENIED, File: fileIdx}
 		got, err = engineFireError(e, state.FatalFailure, *fail)
 	case 9:
 		ev, what = evRetryDelay, "RetryDelayElapsed"
@@ -1189,7 +1190,7 @@ func (h *modelHarness) settle(j *modelJob, ev modelEvent, what string, got state
 		if !f.done {
 			f.done = true
 			// All of a file's bytes have arrived: its size is what arrived when it was unknown.
-			if f.total != job.SizeUnknown {
+			if f.total != bits.SizeUnknown {
 				f.transferred = f.total
 			} else {
 				f.total = f.transferred
@@ -1207,11 +1208,11 @@ func (h *modelHarness) settle(j *modelJob, ev modelEvent, what string, got state
 func (h *modelHarness) fileProgress(j *modelJob) {
 	t := h.t
 	i := rapid.IntRange(-1, len(j.files)).Draw(t, "file")
-	total := rapid.SampledFrom([]uint64{job.SizeUnknown, 1000, 4000}).Draw(t, "total")
+	total := rapid.SampledFrom([]uint64{bits.SizeUnknown, 1000, 4000}).Draw(t, "total")
 	transferred := rapid.SampledFrom([]uint64{0, 10, 500, 1000, 3000, 5000}).Draw(t, "transferred")
 	want := hresult.S_OK
 	switch {
-	case i < 0 || i >= len(j.files), total != job.SizeUnknown && transferred > total:
+	case i < 0 || i >= len(j.files), total != bits.SizeUnknown && transferred > total:
 		want = hresult.E_INVALIDARG
 	case j.final():
 		want = hresult.BG_E_INVALID_STATE
@@ -1222,7 +1223,7 @@ func (h *modelHarness) fileProgress(j *modelJob) {
 		return
 	}
 	f := j.files[i]
-	if len(f.ranges) == 0 || f.total == job.SizeUnknown {
+	if len(f.ranges) == 0 || f.total == bits.SizeUnknown {
 		f.total = total // a ranged file's total is the ranges' total
 	}
 	if transferred != f.transferred {
@@ -1338,7 +1339,7 @@ func (h *modelHarness) check() {
 		require.Equal(t, j.errCount, n, "%s error count", what)
 		times, err := e.GetTimes()
 		require.NoError(t, err)
-		require.Equal(t, job.Times{CreationTime: j.createdAt, ModificationTime: j.modifiedAt, TransferCompletionTime: j.completedAt}, times, what)
+		require.Equal(t, bits.Times{CreationTime: j.createdAt, ModificationTime: j.modifiedAt, TransferCompletionTime: j.completedAt}, times, what)
 		owner, err := e.GetOwner()
 		require.NoError(t, err)
 		require.Equal(t, modelUsers[j.owner].SID, owner, what)
@@ -1354,9 +1355,9 @@ func (h *modelHarness) check() {
 	for _, j := range live {
 		wantIDs = append(wantIDs, j.id)
 	}
-	en, err := h.watcher.EnumJobs(job.EnumAllUsers)
+	en, err := h.watcher.EnumJobs(bits.EnumAllUsers)
 	require.NoError(t, err)
-	all, _ := en.Next(en.GetCount())
+	all, _ := bits.All(en)
 	for _, j := range all {
 		gotIDs = append(gotIDs, engine.Of(j).ID())
 	}
@@ -1364,7 +1365,7 @@ func (h *modelHarness) check() {
 	for u := range modelUsers {
 		e, err := h.clients[u].EnumJobs(0)
 		require.NoError(t, err)
-		require.Equal(t, uint32(len(h.model.live(u))), e.GetCount(), "EnumJobs(0) of user %d", u)
+		require.Equal(t, uint32(len(h.model.live(u))), enumCount(e), "EnumJobs(0) of user %d", u)
 	}
 }
 

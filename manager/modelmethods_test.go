@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
-	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/state"
 )
 
@@ -20,13 +20,13 @@ import (
 // that GetNotifyInterface can be checked to return the last one set.
 type modelCallback struct{ n int }
 
-func (*modelCallback) JobTransferred(*job.Job) error                                    { return nil }
-func (*modelCallback) JobError(*job.Job, *job.ErrorInfo) error                          { return nil }
-func (*modelCallback) JobModification(*job.Job) error                                   { return nil }
-func (*modelCallback) FileTransferred(*job.Job, *job.File) error                        { return nil }
-func (*modelCallback) String() string                                                   { return "callback" }
-func (c *modelCallback) GoString() string                                               { return fmt.Sprintf("callback %d", c.n) }
-func (*modelCallback) FileRangesTransferred(*job.Job, *job.File, []job.FileRange) error { return nil }
+func (*modelCallback) JobTransferred(bits.Job) error                                     { return nil }
+func (*modelCallback) JobError(bits.Job, bits.Error) error                               { return nil }
+func (*modelCallback) JobModification(bits.Job) error                                    { return nil }
+func (*modelCallback) FileTransferred(bits.Job, bits.File) error                         { return nil }
+func (*modelCallback) String() string                                                    { return "callback" }
+func (c *modelCallback) GoString() string                                                { return fmt.Sprintf("callback %d", c.n) }
+func (*modelCallback) FileRangesTransferred(bits.Job, bits.File, []bits.FileRange) error { return nil }
 
 // setOutcome is the outcome of a setter (README "Order of checks"): access (owner only for the
 // methods whose page says so), the arguments, a final state (BG_E_INVALID_STATE), the method's
@@ -62,7 +62,7 @@ func (h *modelHarness) setter() {
 	}
 }
 
-func (h *modelHarness) setterOn(j *modelJob, u int, hd *job.Job) {
+func (h *modelHarness) setterOn(j *modelJob, u int, hd bits.Job) {
 	t := h.t
 	ok := hresult.S_OK
 	// do checks one call: its name, the predicted outcome, the call, and what it changes.
@@ -103,16 +103,16 @@ func (h *modelHarness) setterOn(j *modelJob, u int, hd *job.Job) {
 		do("SetDescription("+kind+")", setOutcome(j, u, false, arg, ok, ok), func() error { return hd.SetDescription(desc) },
 			func() { j.desc = desc })
 	case 2: // IBackgroundCopyJob::SetPriority: E_NOTIMPL outside 0..3; a custom verb pins FOREGROUND
-		p := job.Priority(rapid.Uint32Range(0, 5).Draw(t, "priority"))
-		apply := okIf(j.httpMethod == "" || p == job.Foreground, hresult.BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD)
-		do(fmt.Sprintf("SetPriority(%d)", p), setOutcome(j, u, false, okIf(p <= job.Low, hresult.E_NOTIMPL), ok, apply),
+		p := bits.Priority(rapid.Uint32Range(0, 5).Draw(t, "priority"))
+		apply := okIf(j.httpMethod == "" || p == bits.Foreground, hresult.BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD)
+		do(fmt.Sprintf("SetPriority(%d)", p), setOutcome(j, u, false, okIf(p <= bits.Low, hresult.E_NOTIMPL), ok, apply),
 			func() error { return hd.SetPriority(p) }, func() { j.priority = p })
 	case 3: // IBackgroundCopyJob::SetNotifyFlags: E_NOTIMPL for bits outside 0x3F
 		f := rapid.Uint32Range(0, 0x7F).Draw(t, "flags")
 		do(fmt.Sprintf("SetNotifyFlags(%#x)", f), setOutcome(j, u, false, okIf(f&^0x3F == 0, hresult.E_NOTIMPL), ok, ok),
 			func() error { return hd.SetNotifyFlags(f) }, func() { j.notify = f })
 	case 4: // IBackgroundCopyJob::SetNotifyInterface: last writer wins, nil removes
-		var cb job.Callback
+		var cb bits.Callback
 		if rapid.IntRange(0, 2).Draw(t, "nil") > 0 {
 			h.seq++
 			cb = &modelCallback{n: h.seq}
@@ -132,7 +132,7 @@ func (h *modelHarness) setterOn(j *modelJob, u int, hd *job.Job) {
 		do(fmt.Sprintf("SetMaximumDownloadTime(%d)", v), setOutcome(j, u, false, ok, ok, ok),
 			func() error { return hd.SetMaximumDownloadTime(v) }, func() { j.maxDownload = v })
 	case 8: // IBackgroundCopyJob::SetProxySettings
-		usage := job.ProxyUsage(rapid.SampledFrom([]uint32{0, 1, 2, 2, 3, 7}).Draw(t, "usage"))
+		usage := bits.ProxyUsage(rapid.SampledFrom([]uint32{0, 1, 2, 2, 3, 7}).Draw(t, "usage"))
 		list := rapid.SampledFrom([]string{"", "proxy.example:8080", "long"}).Draw(t, "list")
 		if list == "long" {
 			list = strings.Repeat("p", 32_768)
@@ -140,18 +140,18 @@ func (h *modelHarness) setterOn(j *modelJob, u int, hd *job.Job) {
 		bypass := rapid.SampledFrom([]string{"", "<local>"}).Draw(t, "bypass")
 		arg := ok
 		switch {
-		case usage > job.ProxyAutodetect:
+		case usage > bits.ProxyAutodetect:
 			arg = hresult.E_NOTIMPL
-		case usage == job.ProxyOverride && list == "":
+		case usage == bits.ProxyOverride && list == "":
 			arg = hresult.E_INVALIDARG
-		case usage != job.ProxyOverride && (list != "" || bypass != ""):
+		case usage != bits.ProxyOverride && (list != "" || bypass != ""):
 			arg = hresult.E_INVALIDARG // the lists must be NULL unless usage is OVERRIDE
 		case len(list) > 32_767:
 			arg = hresult.BG_E_PROXY_LIST_TOO_LARGE
 		}
 		do(fmt.Sprintf("SetProxySettings(%d, %d chars, %q)", usage, len(list), bypass), setOutcome(j, u, false, arg, ok, ok),
 			func() error { return hd.SetProxySettings(usage, list, bypass) },
-			func() { j.proxy = job.ProxySettings{Usage: usage, ProxyList: list, BypassList: bypass} })
+			func() { j.proxy = bits.ProxySettings{Usage: usage, ProxyList: list, BypassList: bypass} })
 	case 9: // IBackgroundCopyJob2::SetNotifyCmdLine
 		kind := rapid.SampledFrom([]string{"ok", "ok", "remove", "relative", "no-program", "long"}).Draw(t, "cmdKind")
 		prog, params, arg := "/usr/bin/notify", fmt.Sprintf("notify %d", h.seq), ok
@@ -167,20 +167,20 @@ func (h *modelHarness) setterOn(j *modelJob, u int, hd *job.Job) {
 			prog, arg = "/"+strings.Repeat("p", 260), hresult.BG_E_STRING_TOO_LONG // MAX_PATH
 		}
 		do("SetNotifyCmdLine("+kind+")", setOutcome(j, u, false, arg, ok, ok), func() error { return hd.SetNotifyCmdLine(prog, params) },
-			func() { j.cmd = job.NotifyCmdLine{Program: prog, Parameters: params} })
+			func() { j.cmd = bits.NotifyCmdLine{Program: prog, Parameters: params} })
 	case 10: // IBackgroundCopyJob2::SetCredentials: the owner only
-		cr := job.Credentials{
-			Target:   job.AuthTarget(rapid.Uint32Range(1, 3).Draw(t, "target")),
-			Scheme:   job.AuthScheme(rapid.Uint32Range(0, 6).Draw(t, "scheme")),
+		cr := bits.Credentials{
+			Target:   bits.AuthTarget(rapid.Uint32Range(1, 3).Draw(t, "target")),
+			Scheme:   bits.AuthScheme(rapid.Uint32Range(0, 6).Draw(t, "scheme")),
 			UserName: rapid.SampledFrom([]string{"", "user"}).Draw(t, "user"),
 			Password: rapid.SampledFrom([]string{"", "secret"}).Draw(t, "password"),
 		}
 		arg := ok
-		named := cr.Scheme == job.SchemeBasic || cr.Scheme == job.SchemeDigest || cr.Scheme == job.SchemePassport
+		named := cr.Scheme == bits.SchemeBasic || cr.Scheme == bits.SchemeDigest || cr.Scheme == bits.SchemePassport
 		switch {
-		case cr.Target != job.TargetServer && cr.Target != job.TargetProxy:
+		case cr.Target != bits.TargetServer && cr.Target != bits.TargetProxy:
 			arg = hresult.BG_E_INVALID_AUTH_TARGET
-		case cr.Scheme < job.SchemeBasic || cr.Scheme > job.SchemePassport:
+		case cr.Scheme < bits.SchemeBasic || cr.Scheme > bits.SchemePassport:
 			arg = hresult.BG_E_INVALID_AUTH_SCHEME
 		case cr.UserName == "" && (cr.Password != "" || named):
 			arg = hresult.E_INVALIDARG // README "Properties": credentials
@@ -188,13 +188,13 @@ func (h *modelHarness) setterOn(j *modelJob, u int, hd *job.Job) {
 		do(fmt.Sprintf("SetCredentials(%d, %d)", cr.Target, cr.Scheme), setOutcome(j, u, true, arg, ok, ok),
 			func() error { return hd.SetCredentials(cr) }, func() { j.creds[modelCreds{cr.Target, cr.Scheme}] = true })
 	case 11: // IBackgroundCopyJob2::RemoveCredentials: S_FALSE when none were set
-		target := job.AuthTarget(rapid.Uint32Range(1, 3).Draw(t, "target"))
-		scheme := job.AuthScheme(rapid.Uint32Range(1, 6).Draw(t, "scheme"))
+		target := bits.AuthTarget(rapid.Uint32Range(1, 3).Draw(t, "target"))
+		scheme := bits.AuthScheme(rapid.Uint32Range(1, 6).Draw(t, "scheme"))
 		arg := ok
 		switch {
-		case target != job.TargetServer && target != job.TargetProxy:
+		case target != bits.TargetServer && target != bits.TargetProxy:
 			arg = hresult.BG_E_INVALID_AUTH_TARGET
-		case scheme > job.SchemePassport:
+		case scheme > bits.SchemePassport:
 			arg = hresult.BG_E_INVALID_AUTH_SCHEME
 		}
 		want := setOutcome(j, u, true, arg, ok, ok)
@@ -211,9 +211,9 @@ func (h *modelHarness) setterOn(j *modelJob, u int, hd *job.Job) {
 	case 12:
 		h.replaceRemotePrefix(j, u, hd)
 	case 13: // IBackgroundCopyJob3::SetFileACLFlags: not once TRANSFERRED
-		f := rapid.SampledFrom([]uint32{0, job.CopyFileOwner, job.CopyFileDACL | job.CopyFileSACL, job.CopyFileAll, 0x10}).Draw(t, "flags")
+		f := rapid.SampledFrom([]uint32{0, bits.CopyFileOwner, bits.CopyFileDACL | bits.CopyFileSACL, bits.CopyFileAll, 0x10}).Draw(t, "flags")
 		do(fmt.Sprintf("SetFileACLFlags(%#x)", f),
-			setOutcome(j, u, false, okIf(f&^job.CopyFileAll == 0, hresult.E_INVALIDARG), okIf(j.st != state.Transferred, hresult.BG_E_INVALID_STATE), ok),
+			setOutcome(j, u, false, okIf(f&^bits.CopyFileAll == 0, hresult.E_INVALIDARG), okIf(j.st != state.Transferred, hresult.BG_E_INVALID_STATE), ok),
 			func() error { return hd.SetFileACLFlags(f) }, func() { j.aclFlags = f })
 	case 14: // IBackgroundCopyJob4::SetPeerCachingFlags
 		f := rapid.SampledFrom([]uint32{0, 1, 2, 4, 7, 8}).Draw(t, "flags")
@@ -241,15 +241,15 @@ func (h *modelHarness) setterOn(j *modelJob, u int, hd *job.Job) {
 			h.touch(j)
 		}
 	case 17: // IBackgroundCopyJobHttpOptions::SetSecurityFlags: E_NOTIMPL for an unsupported flag
-		f := rapid.SampledFrom([]uint32{0, job.SSLEnableCRLCheck, job.RedirectPolicyAllowReport, job.RedirectPolicyDisallow,
-			job.RedirectPolicyDisallow | job.RedirectPolicyAllowHTTPSToHTTP, 0x300, job.RedirectPolicyAllowHTTPSToHTTP, 0x1000,
-			0x1F | job.RedirectPolicyAllowReport | job.RedirectPolicyAllowHTTPSToHTTP}).Draw(t, "flags")
-		policy := f & job.RedirectPolicyMask
+		f := rapid.SampledFrom([]uint32{0, bits.SSLEnableCRLCheck, bits.RedirectPolicyAllowReport, bits.RedirectPolicyDisallow,
+			bits.RedirectPolicyDisallow | bits.RedirectPolicyAllowHTTPSToHTTP, 0x300, bits.RedirectPolicyAllowHTTPSToHTTP, 0x1000,
+			0x1F | bits.RedirectPolicyAllowReport | bits.RedirectPolicyAllowHTTPSToHTTP}).Draw(t, "flags")
+		policy := f & bits.RedirectPolicyMask
 		arg := ok
 		switch {
-		case f&^(0x1F|job.RedirectPolicyMask|job.RedirectPolicyAllowHTTPSToHTTP) != 0,
-			policy != job.RedirectPolicyAllowSilent && policy != job.RedirectPolicyAllowReport && policy != job.RedirectPolicyDisallow,
-			policy == job.RedirectPolicyDisallow && f&job.RedirectPolicyAllowHTTPSToHTTP != 0:
+		case f&^(0x1F|bits.RedirectPolicyMask|bits.RedirectPolicyAllowHTTPSToHTTP) != 0,
+			policy != bits.RedirectPolicyAllowSilent && policy != bits.RedirectPolicyAllowReport && policy != bits.RedirectPolicyDisallow,
+			policy == bits.RedirectPolicyDisallow && f&bits.RedirectPolicyAllowHTTPSToHTTP != 0:
 			arg = hresult.E_NOTIMPL
 		}
 		do(fmt.Sprintf("SetSecurityFlags(%#x)", f), setOutcome(j, u, false, arg, ok, ok),
@@ -257,7 +257,7 @@ func (h *modelHarness) setterOn(j *modelJob, u int, hd *job.Job) {
 	case 18: // IBackgroundCopyJobHttpOptions2::SetHttpMethod: before the first Resume; pins FOREGROUND
 		m := rapid.SampledFrom([]string{"FETCH", "PUT", "GET", "BITS_POST", "", "BAD VERB"}).Draw(t, "method")
 		arg := okIf(m != "" && !strings.Contains(m, " "), hresult.E_INVALIDARG)
-		def := m == "GET" && j.typ == job.Download || m == "BITS_POST" && j.typ != job.Download
+		def := m == "GET" && j.typ == bits.Download || m == "BITS_POST" && j.typ != bits.Download
 		apply := okIf(def || !j.dynamic && !j.onDemand, hresult.BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD)
 		do(fmt.Sprintf("SetHttpMethod(%q)", m),
 			setOutcome(j, u, false, arg, okIf(!j.resumed, hresult.BG_E_READ_ONLY_PROPERTY_AFTER_RESUME), apply),
@@ -266,7 +266,7 @@ func (h *modelHarness) setterOn(j *modelJob, u int, hd *job.Job) {
 				if def { // the default verb removes a custom one; the priority stays
 					j.httpMethod = ""
 				} else {
-					j.httpMethod, j.priority = m, job.Foreground
+					j.httpMethod, j.priority = m, bits.Foreground
 				}
 			})
 	case 19:
@@ -278,7 +278,7 @@ func (h *modelHarness) setterOn(j *modelJob, u int, hd *job.Job) {
 // files whose remote name starts with the old prefix; S_FALSE when none does; E_INVALIDARG for
 // an empty prefix or a rewritten name that is invalid (and then nothing changes); E_NOTIMPL for
 // upload jobs.
-func (h *modelHarness) replaceRemotePrefix(j *modelJob, u int, hd *job.Job) {
+func (h *modelHarness) replaceRemotePrefix(j *modelJob, u int, hd bits.Job) {
 	t := h.t
 	from := rapid.SampledFrom([]string{"http://example.com/", "http://mirror.example/", "file:///srv/", "", "zzz"}).Draw(t, "old")
 	to := rapid.SampledFrom([]string{"http://mirror.example/", "http://example.com/", "file:///srv/", "ftp://x/", ""}).Draw(t, "new")
@@ -294,7 +294,7 @@ func (h *modelHarness) replaceRemotePrefix(j *modelJob, u int, hd *job.Job) {
 			apply = hresult.E_INVALIDARG // an unsupported scheme; ranges need HTTP
 		}
 	}
-	want := setOutcome(j, u, false, arg, okIf(j.typ == job.Download, hresult.E_NOTIMPL), apply)
+	want := setOutcome(j, u, false, arg, okIf(j.typ == bits.Download, hresult.E_NOTIMPL), apply)
 	if want == hresult.S_OK && matched == 0 {
 		want = hresult.S_FALSE
 	}
@@ -312,13 +312,13 @@ func (h *modelHarness) replaceRemotePrefix(j *modelJob, u int, hd *job.Job) {
 
 // setProperty calls IBackgroundCopyJob5::SetProperty with an id and a value drawn (the
 // BITS_JOB_PROPERTY_ID page, bits-api §1.6, README "Properties").
-func (h *modelHarness) setProperty(j *modelJob, u int, hd *job.Job) {
+func (h *modelHarness) setProperty(j *modelJob, u int, hd bits.Job) {
 	t := h.t
-	id := job.PropertyID(rapid.SampledFrom([]uint32{1, 2, 3, 4, 5, 6, 7, 9, 10, 11}).Draw(t, "property"))
-	var v job.PropertyValue
+	id := bits.PropertyID(rapid.SampledFrom([]uint32{1, 2, 3, 4, 5, 6, 7, 9, 10, 11}).Draw(t, "property"))
+	var v bits.PropertyValue
 	arg, stateRule, apply := hresult.S_OK, hresult.S_OK, hresult.S_OK
 	downloadOnly := func() hresult.Code {
-		return okIf(j.typ == job.Download, hresult.BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY)
+		return okIf(j.typ == bits.Download, hresult.BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY)
 	}
 	beforeResume := func() hresult.Code {
 		if c := downloadOnly(); c.Failed() {
@@ -328,14 +328,14 @@ func (h *modelHarness) setProperty(j *modelJob, u int, hd *job.Job) {
 	}
 	var change func()
 	switch id {
-	case job.PropertyCostFlags:
-		v.Dword = rapid.SampledFrom([]uint32{job.TransferPolicyAlways, job.TransferPolicyStandard, job.CostStateUnrestricted, 0x100}).Draw(t, "cost")
-		arg = okIf(v.Dword&^(0xFF|job.CostOptionIgnoreCongestion|job.CostStateReserved) == 0, hresult.E_INVALIDARG)
+	case bits.PropertyCostFlags:
+		v.Dword = rapid.SampledFrom([]uint32{bits.TransferPolicyAlways, bits.TransferPolicyStandard, bits.CostStateUnrestricted, 0x100}).Draw(t, "cost")
+		arg = okIf(v.Dword&^(0xFF|bits.CostOptionIgnoreCongestion|bits.CostStateReserved) == 0, hresult.E_INVALIDARG)
 		change = func() { j.cost = v.Dword }
-	case job.PropertyNotificationCLSID:
+	case bits.PropertyNotificationCLSID:
 		v.ClsID = rapid.SampledFrom([]uuid.UUID{uuid.Nil, uuid.MustParse("4b3a2b1c-0000-4000-8000-000000000001")}).Draw(t, "clsid")
 		change = func() { j.clsid = v.ClsID }
-	case job.PropertyDynamicContent:
+	case bits.PropertyDynamicContent:
 		v.Enable = rapid.Bool().Draw(t, "enable")
 		stateRule = beforeResume()
 		switch {
@@ -346,26 +346,26 @@ func (h *modelHarness) setProperty(j *modelJob, u int, hd *job.Job) {
 			apply = hresult.BG_E_UNSUPPORTED_JOB_CONFIGURATION
 		}
 		change = func() { j.dynamic = v.Enable }
-	case job.PropertyHighPerformance:
+	case bits.PropertyHighPerformance:
 		v.Enable = rapid.Bool().Draw(t, "enable")
 		stateRule = downloadOnly()
 		if stateRule == hresult.S_OK && len(j.files) > 0 {
 			stateRule = hresult.BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE // set before any file is added
 		}
 		change = func() { j.highPerf = v.Enable }
-	case job.PropertyMaxDownloadSize:
+	case bits.PropertyMaxDownloadSize:
 		v.Uint64 = rapid.SampledFrom([]uint64{0, 1, 1 << 20}).Draw(t, "size")
 		arg = okIf(v.Uint64 != 0, hresult.BG_E_MAX_DOWNLOAD_SIZE_INVALID_VALUE)
 		stateRule = beforeResume()
 		change = func() { j.maxSize = v.Uint64 }
-	case job.PropertyUseStoredCredentials:
-		v.Target = job.AuthTarget(rapid.Uint32Range(0, 2).Draw(t, "target"))
-		arg = okIf(v.Target == job.TargetProxy, hresult.BG_E_USE_STORED_CREDENTIALS_NOT_SUPPORTED)
+	case bits.PropertyUseStoredCredentials:
+		v.Target = bits.AuthTarget(rapid.Uint32Range(0, 2).Draw(t, "target"))
+		arg = okIf(v.Target == bits.TargetProxy, hresult.BG_E_USE_STORED_CREDENTIALS_NOT_SUPPORTED)
 		change = func() { j.storedCreds = v.Target }
-	case job.PropertyMinimumNotificationIntervalMs:
+	case bits.PropertyMinimumNotificationIntervalMs:
 		v.Dword = rapid.SampledFrom([]uint32{0, 500, 2000}).Draw(t, "interval")
 		change = func() { j.minInterval = v.Dword }
-	case job.PropertyOnDemandMode:
+	case bits.PropertyOnDemandMode:
 		v.Enable = rapid.Bool().Draw(t, "enable")
 		stateRule = beforeResume()
 		switch {
@@ -388,26 +388,26 @@ func (h *modelHarness) setProperty(j *modelJob, u int, hd *job.Job) {
 }
 
 // propertyOf is the model's value of a job property, in the field it uses.
-func (j *modelJob) propertyOf(id job.PropertyID) (job.PropertyValue, bool) {
+func (j *modelJob) propertyOf(id bits.PropertyID) (bits.PropertyValue, bool) {
 	switch id {
-	case job.PropertyCostFlags:
-		return job.PropertyValue{Dword: j.cost}, true
-	case job.PropertyNotificationCLSID:
-		return job.PropertyValue{ClsID: j.clsid}, true
-	case job.PropertyDynamicContent:
-		return job.PropertyValue{Enable: j.dynamic}, true
-	case job.PropertyHighPerformance:
-		return job.PropertyValue{Enable: j.highPerf}, true
-	case job.PropertyMaxDownloadSize:
-		return job.PropertyValue{Uint64: j.maxSize}, true
-	case job.PropertyUseStoredCredentials:
-		return job.PropertyValue{Target: j.storedCreds}, true
-	case job.PropertyMinimumNotificationIntervalMs:
-		return job.PropertyValue{Dword: j.minInterval}, true
-	case job.PropertyOnDemandMode:
-		return job.PropertyValue{Enable: j.onDemand}, true
+	case bits.PropertyCostFlags:
+		return bits.PropertyValue{Dword: j.cost}, true
+	case bits.PropertyNotificationCLSID:
+		return bits.PropertyValue{ClsID: j.clsid}, true
+	case bits.PropertyDynamicContent:
+		return bits.PropertyValue{Enable: j.dynamic}, true
+	case bits.PropertyHighPerformance:
+		return bits.PropertyValue{Enable: j.highPerf}, true
+	case bits.PropertyMaxDownloadSize:
+		return bits.PropertyValue{Uint64: j.maxSize}, true
+	case bits.PropertyUseStoredCredentials:
+		return bits.PropertyValue{Target: j.storedCreds}, true
+	case bits.PropertyMinimumNotificationIntervalMs:
+		return bits.PropertyValue{Dword: j.minInterval}, true
+	case bits.PropertyOnDemandMode:
+		return bits.PropertyValue{Enable: j.onDemand}, true
 	}
-	return job.PropertyValue{}, false
+	return bits.PropertyValue{}, false
 }
 
 // getter calls one of the job's property getters through a user's handle: access, then the
@@ -418,7 +418,7 @@ func (h *modelHarness) getter() {
 	}
 }
 
-func (h *modelHarness) getterOn(j *modelJob, u int, hd *job.Job) {
+func (h *modelHarness) getterOn(j *modelJob, u int, hd bits.Job) {
 	t := h.t
 	want := access(j, u)
 	what := func(name string) string { return fmt.Sprintf("%s by %d in %v", name, u, j.st) }
@@ -440,7 +440,7 @@ func (h *modelHarness) getterOn(j *modelJob, u int, hd *job.Job) {
 			require.Equal(t, j.headers, got)
 		}
 	case 1:
-		id := job.PropertyID(rapid.SampledFrom([]uint32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}).Draw(t, "property"))
+		id := bits.PropertyID(rapid.SampledFrom([]uint32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}).Draw(t, "property"))
 		wantV, known := j.propertyOf(id)
 		if want == hresult.S_OK && !known {
 			want = hresult.BG_E_UNKNOWN_PROPERTY_ID
@@ -479,7 +479,7 @@ func (h *modelHarness) getterOn(j *modelJob, u int, hd *job.Job) {
 
 // checkProperties compares every property getter of handle hd with the model. hd is the
 // watcher's handle or one of a user with access.
-func (h *modelHarness) checkProperties(j *modelJob, hd *job.Job) {
+func (h *modelHarness) checkProperties(j *modelJob, hd bits.Job) {
 	t := h.t
 	what := fmt.Sprintf("job %d", j.created)
 	get := func(name string, want, got any, err error) {
@@ -516,12 +516,12 @@ func (h *modelHarness) checkProperties(j *modelJob, hd *job.Job) {
 	get("GetSecurityFlags", j.security, sec, err)
 	method, err := hd.GetHttpMethod()
 	get("GetHttpMethod", j.method(), method, err)
-	for _, id := range []job.PropertyID{1, 2, 3, 4, 5, 7, 9, 10} {
+	for _, id := range []bits.PropertyID{1, 2, 3, 4, 5, 7, 9, 10} {
 		v, _ := j.propertyOf(id)
 		got, err := hd.GetProperty(id)
 		get("GetProperty("+id.String()+")", v, got, err)
 	}
-	if j.typ == job.UploadReply {
+	if j.typ == bits.UploadReply {
 		name, err := hd.GetReplyFileName()
 		h.expect("GetReplyFileName", hresult.S_OK, err)
 		switch {
@@ -544,7 +544,7 @@ func (h *modelHarness) fileMethod() {
 	}
 }
 
-func (h *modelHarness) fileMethodOn(j *modelJob, u int, hd *job.Job) {
+func (h *modelHarness) fileMethodOn(j *modelJob, u int, hd bits.Job) {
 	t := h.t
 	if len(j.files) == 0 || !canAccess(j, u) {
 		return
@@ -552,8 +552,8 @@ func (h *modelHarness) fileMethodOn(j *modelJob, u int, hd *job.Job) {
 	i := rapid.IntRange(0, len(j.files)-1).Draw(t, "file")
 	en, err := hd.EnumFiles()
 	require.NoError(t, err)
-	require.Equal(t, hresult.S_OK, en.Skip(uint32(i)))
-	fs, code := en.Next(1)
+	require.Equal(t, hresult.S_OK, enumSkip(en, uint32(i)))
+	fs, code, _ := en.Next(1)
 	require.Equal(t, hresult.S_OK, code)
 	f, mf := fs[0], j.files[i]
 	what := func(name string) string { return fmt.Sprintf("File.%s on file %d by %d in %v", name, i, u, j.st) }
@@ -573,7 +573,7 @@ func (h *modelHarness) fileMethodOn(j *modelJob, u int, hd *job.Job) {
 		case "empty":
 			remote, arg = "", hresult.E_INVALIDARG
 		}
-		want := setOutcome(j, u, false, arg, okIf(j.typ == job.Download, hresult.E_NOTIMPL), hresult.S_OK)
+		want := setOutcome(j, u, false, arg, okIf(j.typ == bits.Download, hresult.E_NOTIMPL), hresult.S_OK)
 		h.expect(what("SetRemoteName("+kind+")"), want, f.SetRemoteName(remote))
 		if want == hresult.S_OK {
 			mf.remote = remote
@@ -596,14 +596,14 @@ func (h *modelHarness) fileMethodOn(j *modelJob, u int, hd *job.Job) {
 			if strings.HasPrefix(mf.remote, "http") {
 				proto = "http"
 			}
-			j.err = &modelError{code: hresult.BG_E_VALIDATION_FAILED, ctx: job.ContextRemoteFile, file: i, protocol: proto}
+			j.err = &modelError{code: hresult.BG_E_VALIDATION_FAILED, ctx: bits.ContextRemoteFile, file: i, protocol: proto}
 			j.errCount++ // README "Errors and progress": a failed validation counts
 			h.move(j, state.Error)
 		}
 	case 2: // IBackgroundCopyFile5::GetProperty: only HTTP_RESPONSE_HEADERS
 		id := rapid.Uint32Range(0, 2).Draw(t, "property")
 		got, err := f.GetProperty(id)
-		h.expect(what(fmt.Sprintf("GetProperty(%d)", id)), okIf(id == job.FilePropertyHTTPResponseHeaders, hresult.BG_E_UNKNOWN_PROPERTY_ID), err)
+		h.expect(what(fmt.Sprintf("GetProperty(%d)", id)), okIf(id == bits.FilePropertyHTTPResponseHeaders, hresult.BG_E_UNKNOWN_PROPERTY_ID), err)
 		require.Empty(t, got, "no response yet: no transfer runs")
 	default:
 		h.checkFile(j, i, f)
@@ -611,7 +611,7 @@ func (h *modelHarness) fileMethodOn(j *modelJob, u int, hd *job.Job) {
 }
 
 // checkFile compares the getters of file handle f, file i of j, with the model.
-func (h *modelHarness) checkFile(j *modelJob, i int, f *job.File) {
+func (h *modelHarness) checkFile(j *modelJob, i int, f bits.File) {
 	t := h.t
 	mf := j.files[i]
 	what := fmt.Sprintf("job %d file %d", j.created, i)
@@ -623,7 +623,7 @@ func (h *modelHarness) checkFile(j *modelJob, i int, f *job.File) {
 	require.Equal(t, mf.local, local, what)
 	p, err := f.GetProgress()
 	h.expect("File.GetProgress", hresult.S_OK, err)
-	require.Equal(t, job.FileProgress{BytesTotal: mf.total, BytesTransferred: mf.transferred, Completed: mf.done}, p, what)
+	require.Equal(t, bits.FileProgress{BytesTotal: mf.total, BytesTransferred: mf.transferred, Completed: mf.done}, p, what)
 	ranges, code, err := f.GetFileRanges()
 	if len(mf.ranges) == 0 {
 		h.expect("File.GetFileRanges", hresult.S_FALSE, err, code)
@@ -645,10 +645,10 @@ func (h *modelHarness) checkFile(j *modelJob, i int, f *job.File) {
 }
 
 // checkFiles compares every file of j, through handle hd, with the model.
-func (h *modelHarness) checkFiles(j *modelJob, hd *job.Job) {
+func (h *modelHarness) checkFiles(j *modelJob, hd bits.Job) {
 	en, err := hd.EnumFiles()
 	require.NoError(h.t, err)
-	fs, _ := en.Next(en.GetCount())
+	fs, _ := bits.All(en)
 	require.Len(h.t, fs, len(j.files))
 	for i, f := range fs {
 		h.checkFile(j, i, f)
@@ -663,10 +663,10 @@ func (h *modelHarness) replyMethod() {
 	}
 }
 
-func (h *modelHarness) replyMethodOn(j *modelJob, u int, hd *job.Job) {
+func (h *modelHarness) replyMethodOn(j *modelJob, u int, hd bits.Job) {
 	t := h.t
 	want := access(j, u)
-	if want == hresult.S_OK && j.typ != job.UploadReply {
+	if want == hresult.S_OK && j.typ != bits.UploadReply {
 		want = hresult.E_NOTIMPL
 	}
 	what := func(name string) string { return fmt.Sprintf("%s by %d in %v of a %v job", name, u, j.st, j.typ) }
@@ -675,7 +675,7 @@ func (h *modelHarness) replyMethodOn(j *modelJob, u int, hd *job.Job) {
 		p, err := hd.GetReplyProgress()
 		h.expect(what("GetReplyProgress"), want, err)
 		if want == hresult.S_OK {
-			require.Equal(t, job.ReplyProgress{BytesTotal: job.SizeUnknown}, p, "no reply has started")
+			require.Equal(t, bits.ReplyProgress{BytesTotal: bits.SizeUnknown}, p, "no reply has started")
 		}
 	case 1:
 		// GetReplyData: TRANSFERRED, and after Complete (README "States").

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
@@ -158,7 +159,7 @@ func (m *Manager) persist(j *job.Engine) {
 	p.mu.Unlock()
 	if err != nil && state.Running.Has(r.State) {
 		// Outside the lock: the error is a change, which comes back here (and is refused too).
-		_, _ = j.FireError(state.TransientFailure, job.Failure{Context: job.ContextGeneralQueueManager,
+		_, _ = j.FireError(state.TransientFailure, job.Failure{Context: bits.ContextGeneralQueueManager,
 			Code: hresult.Of(err), File: -1})
 	}
 }
@@ -234,7 +235,7 @@ func (s *sched) restored(jobs []*job.Engine) {
 			s.mu.Unlock()
 		case state.TransientError:
 			if e := j.ErrorSnapshot(); e != nil {
-				if _, code := e.GetError(); code == hresult.BG_E_NETWORK_DISCONNECTED {
+				if _, code, _ := e.GetError(); code == hresult.BG_E_NETWORK_DISCONNECTED {
 					_, _ = j.Fire(state.NetworkRestored)
 					continue
 				}

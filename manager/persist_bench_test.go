@@ -1,9 +1,11 @@
 package manager_test
 
 import (
-	"github.com/bitsemu/bitsemu/internal/engine"
 	"path/filepath"
 	"testing"
+
+	"github.com/bitsemu/bitsemu/bits"
+	"github.com/bitsemu/bitsemu/internal/engine"
 
 	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
@@ -32,7 +34,7 @@ func BenchmarkDurableCreateJob(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := c.CreateJob("bench", job.Download); err != nil {
+		if _, err := c.CreateJob("bench", bits.Download); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -47,7 +49,7 @@ func BenchmarkDurableCreateJobFloor(b *testing.B) {
 	defer db.Close()
 	m := manager.New(manager.WithManualTransfers())
 	c, _ := m.Connect(manager.Identity{SID: benchSID})
-	j, _ := c.CreateJob("bench", job.Download)
+	j, _ := c.CreateJob("bench", bits.Download)
 	r := engine.Of(j).Record()
 	value := store.Encode(&r)
 	bucket := []byte("jobs")
@@ -73,7 +75,7 @@ func BenchmarkReopen100k(b *testing.B) {
 	dir := b.TempDir()
 	tmpl := manager.New(manager.WithManualTransfers())
 	c, _ := tmpl.Connect(manager.Identity{SID: benchSID})
-	j, _ := c.CreateJob("a job among many", job.Download)
+	j, _ := c.CreateJob("a job among many", bits.Download)
 	if err := j.AddFile("https://example.com/files/update.bin", filepath.Join(b.TempDir(), "update.bin")); err != nil {
 		b.Fatal(err)
 	}

@@ -7,23 +7,23 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/internal/engine"
-	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 )
 
 // announcer prints JobTransferred and completes the job.
 type announcer struct{ done chan struct{} }
 
-func (a announcer) JobTransferred(j *job.Job) error {
+func (a announcer) JobTransferred(j bits.Job) error {
 	name, _ := j.GetDisplayName()
 	fmt.Println("JobTransferred:", name)
 	_, err := j.Complete()
 	close(a.done)
 	return err
 }
-func (announcer) JobError(*job.Job, *job.ErrorInfo) error { return nil }
-func (announcer) JobModification(*job.Job) error          { return nil }
+func (announcer) JobError(bits.Job, bits.Error) error { return nil }
+func (announcer) JobModification(bits.Job) error      { return nil }
 
 // Jobs outlive the manager that ran them; callbacks do not. An application that starts again
 // finds its job, registers its callback again, and hears at once about the transfer that ended
@@ -47,7 +47,7 @@ func Example_restart() {
 		log.Fatal(err)
 	}
 	app, _ := m.Connect(user)
-	j, _ := app.CreateJob("survivor", job.Download)
+	j, _ := app.CreateJob("survivor", bits.Download)
 	_ = j.AddFile(src, filepath.Join(dir, "copy.txt"))
 	_ = j.SetNotifyCmdLine("/bin/echo", "echo transferred")
 	_ = j.Resume()
@@ -72,7 +72,7 @@ func Example_restart() {
 	fmt.Println("state:", st, "| callback kept:", cb != nil, "| command line kept:", cmd.Program)
 
 	done := make(chan struct{})
-	_ = j.SetNotifyFlags(job.NotifyJobTransferred)
+	_ = j.SetNotifyFlags(bits.NotifyJobTransferred)
 	_ = j.SetNotifyInterface(announcer{done})
 	<-done
 	data, _ := os.ReadFile(filepath.Join(dir, "copy.txt"))

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/bitstest"
 	"github.com/bitsemu/bitsemu/clock"
 	"github.com/bitsemu/bitsemu/hresult"
@@ -37,7 +38,7 @@ func connectAs(t *testing.T, m *manager.Manager, id manager.Identity) *manager.C
 	return c
 }
 
-func getJob(t *testing.T, c *manager.Client, j *job.Job) *job.Job {
+func getJob(t *testing.T, c *manager.Client, j bits.Job) bits.Job {
 	t.Helper()
 	got, err := c.GetJob(engine.Of(j).ID())
 	require.NoError(t, err)
@@ -46,7 +47,7 @@ func getJob(t *testing.T, c *manager.Client, j *job.Job) *job.Job {
 
 // recordOf is a job's record with the fields a restart may change cleared: the change count,
 // and the state of a job that was transferring (it comes back QUEUED).
-func recordOf(j *job.Job) job.Record {
+func recordOf(j bits.Job) job.Record {
 	r := engine.Of(j).Record()
 	r.Seq = 0
 	return r
@@ -66,32 +67,32 @@ func TestRestartKeepsJobsButNotCallbacks(t *testing.T) {
 	c1 := connectAs(t, m1.Manager, alice)
 
 	// A suspended job with every kind of property.
-	props, err := c1.CreateJob("props", job.Download)
+	props, err := c1.CreateJob("props", bits.Download)
 	require.NoError(t, err)
 	require.NoError(t, props.AddFile(srv.URLFor("small.bin"), filepath.Join(out, "props.bin")))
 	require.NoError(t, props.SetDescription("all the properties"))
-	require.NoError(t, props.SetPriority(job.High))
-	require.NoError(t, props.SetNotifyFlags(job.NotifyJobTransferred|job.NotifyJobModification))
+	require.NoError(t, props.SetPriority(bits.High))
+	require.NoError(t, props.SetNotifyFlags(bits.NotifyJobTransferred|bits.NotifyJobModification))
 	require.NoError(t, props.SetNotifyCmdLine("/bin/true", "true --job"))
 	require.NoError(t, props.SetCustomHeaders("X-Key: 1\r\n"))
-	require.NoError(t, props.SetProxySettings(job.ProxyOverride, "proxy.example:8080", "<local>"))
+	require.NoError(t, props.SetProxySettings(bits.ProxyOverride, "proxy.example:8080", "<local>"))
 	require.NoError(t, props.SetMinimumRetryDelay(77))
 	require.NoError(t, props.SetNoProgressTimeout(7777))
-	require.NoError(t, props.SetCredentials(job.Credentials{Target: job.TargetServer, Scheme: job.SchemeBasic, UserName: "u", Password: "p"}))
+	require.NoError(t, props.SetCredentials(bits.Credentials{Target: bits.TargetServer, Scheme: bits.SchemeBasic, UserName: "u", Password: "p"}))
 
 	// A job transferred while its callback listened, one in ERROR, one in TRANSIENT_ERROR.
 	done := download(t, c1, out, srv.URLFor("small.bin"))
-	require.NoError(t, done.SetPriority(job.Foreground))
+	require.NoError(t, done.SetPriority(bits.Foreground))
 	cb := &countingCallback{transferred: make(chan struct{}, 4)}
 	require.NoError(t, done.SetNotifyInterface(cb))
 	require.NoError(t, done.Resume())
 	m1.Settle()
 	<-cb.transferred
 	failed := download(t, c1, out, srv.URLFor("gone.bin"))
-	require.NoError(t, failed.SetPriority(job.Foreground))
+	require.NoError(t, failed.SetPriority(bits.Foreground))
 	require.NoError(t, failed.Resume())
 	waiting := download(t, c1, out, srv.URLFor("busy.bin"))
-	require.NoError(t, waiting.SetPriority(job.Foreground))
+	require.NoError(t, waiting.SetPriority(bits.Foreground))
 	require.NoError(t, waiting.SetMinimumRetryDelay(600))
 	require.NoError(t, waiting.Resume())
 	m1.Settle()
@@ -102,15 +103,15 @@ func TestRestartKeepsJobsButNotCallbacks(t *testing.T) {
 	// A job part-way through a file, stalled by the server.
 	partial := download(t, c1, out, srv.URLFor("big.bin"))
 	reached := make(chan struct{})
-	require.NoError(t, partial.SetProperty(job.PropertyMinimumNotificationIntervalMs, job.PropertyValue{Dword: 0}))
-	require.NoError(t, partial.SetNotifyFlags(job.NotifyJobModification))
+	require.NoError(t, partial.SetProperty(bits.PropertyMinimumNotificationIntervalMs, bits.PropertyValue{Dword: 0}))
+	require.NoError(t, partial.SetNotifyFlags(bits.NotifyJobModification))
 	require.NoError(t, partial.SetNotifyInterface(&progressWatch{at: 150_000, reached: reached}))
 	require.NoError(t, partial.Resume())
 	m1.Settle()
 	<-reached // the bytes before the stall are in the temporary file
 
 	before := map[string]job.Record{}
-	for name, j := range map[string]*job.Job{"props": props, "done": done, "failed": failed, "waiting": waiting} {
+	for name, j := range map[string]bits.Job{"props": props, "done": done, "failed": failed, "waiting": waiting} {
 		before[name] = recordOf(j)
 	}
 	m1.Close()
@@ -124,7 +125,7 @@ func TestRestartKeepsJobsButNotCallbacks(t *testing.T) {
 	m2 := openVM(t, dir, clk)
 	defer m2.Close()
 	c2 := connectAs(t, m2.Manager, alice)
-	for name, j := range map[string]*job.Job{"props": props, "done": done, "failed": failed, "waiting": waiting} {
+	for name, j := range map[string]bits.Job{"props": props, "done": done, "failed": failed, "waiting": waiting} {
 		got := getJob(t, c2, j)
 		assert.Equal(t, before[name], recordOf(got), "%s: every property, file, time and error is back", name)
 	}
@@ -134,7 +135,7 @@ func TestRestartKeepsJobsButNotCallbacks(t *testing.T) {
 	assert.Nil(t, cbNow, "callbacks are not kept")
 	cmd, err := getJob(t, c2, props).GetNotifyCmdLine()
 	require.NoError(t, err)
-	assert.Equal(t, job.NotifyCmdLine{Program: "/bin/true", Parameters: "true --job"}, cmd, "the command line is kept")
+	assert.Equal(t, bits.NotifyCmdLine{Program: "/bin/true", Parameters: "true --job"}, cmd, "the command line is kept")
 	owner, err := got.GetOwner()
 	require.NoError(t, err)
 	assert.Equal(t, alice.SID, owner)
@@ -177,24 +178,24 @@ type progressWatch struct {
 	once    sync.Once
 }
 
-func (w *progressWatch) JobModification(j *job.Job) error {
+func (w *progressWatch) JobModification(j bits.Job) error {
 	if p, err := j.GetProgress(); err == nil && p.BytesTransferred >= w.at {
 		w.once.Do(func() { close(w.reached) })
 	}
 	return nil
 }
-func (*progressWatch) JobTransferred(*job.Job) error           { return nil }
-func (*progressWatch) JobError(*job.Job, *job.ErrorInfo) error { return nil }
+func (*progressWatch) JobTransferred(bits.Job) error       { return nil }
+func (*progressWatch) JobError(bits.Job, bits.Error) error { return nil }
 
 // countingCallback signals every JobTransferred.
 type countingCallback struct{ transferred chan struct{} }
 
-func (c *countingCallback) JobTransferred(*job.Job) error {
+func (c *countingCallback) JobTransferred(bits.Job) error {
 	c.transferred <- struct{}{}
 	return nil
 }
-func (*countingCallback) JobError(*job.Job, *job.ErrorInfo) error { return nil }
-func (*countingCallback) JobModification(*job.Job) error          { return nil }
+func (*countingCallback) JobError(bits.Job, bits.Error) error { return nil }
+func (*countingCallback) JobModification(bits.Job) error      { return nil }
 
 func TestRestartOwnershipAndAccess(t *testing.T) {
 	dir, out := t.TempDir(), t.TempDir()
@@ -219,20 +220,20 @@ func TestRestartOwnershipAndAccess(t *testing.T) {
 	assert.ErrorIs(t, bobsView.SetDescription("x"), hresult.E_ACCESSDENIED)
 	_, err = bobsView.GetState()
 	assert.ErrorIs(t, err, hresult.E_ACCESSDENIED)
-	all, err := cadm.EnumJobs(job.EnumAllUsers)
+	all, err := cadm.EnumJobs(bits.EnumAllUsers)
 	require.NoError(t, err)
-	n := all.GetCount()
+	n := enumCount(all)
 	assert.EqualValues(t, 3, n)
 	mine, err := cb.EnumJobs(0)
 	require.NoError(t, err)
-	n = mine.GetCount()
+	n = enumCount(mine)
 	assert.EqualValues(t, 1, n, "the job the administrator took is no longer Bob's")
 	_ = b
 	jt := getJob(t, cadm, taken)
 	owner, _ := jt.GetOwner()
 	assert.Equal(t, admin.SID, owner)
 	cmd, _ := jt.GetNotifyCmdLine()
-	assert.Equal(t, job.NotifyCmdLine{}, cmd, "TakeOwnership cleared the command line, and that was kept")
+	assert.Equal(t, bits.NotifyCmdLine{}, cmd, "TakeOwnership cleared the command line, and that was kept")
 }
 
 func TestOpenTwiceIsRefused(t *testing.T) {
@@ -287,7 +288,7 @@ func TestInactiveJobsExpire(t *testing.T) {
 	temp, err := fileAt(t, idle, 0).GetTemporaryName()
 	require.NoError(t, err)
 	require.FileExists(t, temp)
-	touched, err := c.CreateJob("touched", job.Download)
+	touched, err := c.CreateJob("touched", bits.Download)
 	require.NoError(t, err)
 
 	m.Step(60 * 24 * time.Hour)
@@ -309,7 +310,7 @@ func TestInactiveJobsExpire(t *testing.T) {
 
 func TestInactivityTimeoutIsConfigurable(t *testing.T) {
 	h := bitstest.NewHarness(t, manager.WithInactivityTimeout(time.Hour))
-	j, err := h.Connect(userSID).CreateJob("short-lived", job.Download)
+	j, err := h.Connect(userSID).CreateJob("short-lived", bits.Download)
 	require.NoError(t, err)
 	h.Step(time.Hour)
 	assert.Equal(t, state.Cancelled, stateOf(t, j))
@@ -321,31 +322,31 @@ func TestLocalRoots(t *testing.T) {
 	require.NoError(t, os.Symlink(outside, filepath.Join(root, "escape")))
 	m := manager.New(manager.WithManualTransfers(), manager.WithLocalRoots(root))
 	c := connectAs(t, m, manager.Identity{SID: userSID})
-	j, err := c.CreateJob("confined", job.Download)
+	j, err := c.CreateJob("confined", bits.Download)
 	require.NoError(t, err)
 	const remote = "http://127.0.0.1:9/f"
 	assert.NoError(t, j.AddFile(remote, filepath.Join(root, "a.bin")))
 	assert.NoError(t, j.AddFile(remote, filepath.Join(root, "sub", "b.bin")))
 	assert.ErrorIs(t, j.AddFile(remote, filepath.Join(outside, "c.bin")), hresult.E_ACCESSDENIED)
 	assert.ErrorIs(t, j.AddFile(remote, filepath.Join(root, "escape", "d.bin")), hresult.E_ACCESSDENIED, "a link cannot lead out")
-	assert.ErrorIs(t, j.AddFileSet([]job.FileInfo{{RemoteName: remote, LocalName: filepath.Join(root, "e.bin")},
+	assert.ErrorIs(t, j.AddFileSet([]bits.FileInfo{{RemoteName: remote, LocalName: filepath.Join(root, "e.bin")},
 		{RemoteName: remote, LocalName: filepath.Join(outside, "f.bin")}}), hresult.E_ACCESSDENIED)
-	assert.ErrorIs(t, j.AddFileWithRanges(remote, filepath.Join(outside, "g.bin"), []job.FileRange{{InitialOffset: 0, Length: 1}}), hresult.E_ACCESSDENIED)
+	assert.ErrorIs(t, j.AddFileWithRanges(remote, filepath.Join(outside, "g.bin"), []bits.FileRange{{InitialOffset: 0, Length: 1}}), hresult.E_ACCESSDENIED)
 	p, _ := j.GetProgress()
 	assert.EqualValues(t, 2, p.FilesTotal)
-	r, err := c.CreateJob("reply", job.UploadReply)
+	r, err := c.CreateJob("reply", bits.UploadReply)
 	require.NoError(t, err)
 	assert.ErrorIs(t, r.SetReplyFileName(filepath.Join(outside, "reply.bin")), hresult.E_ACCESSDENIED)
 	assert.NoError(t, r.SetReplyFileName(filepath.Join(root, "reply.bin")))
 }
 
 // fileAt returns file i of j.
-func fileAt(t *testing.T, j *job.Job, i int) *job.File {
+func fileAt(t *testing.T, j bits.Job, i int) bits.File {
 	t.Helper()
 	e, err := j.EnumFiles()
 	require.NoError(t, err)
 	e.Skip(uint32(i))
-	fs, _ := e.Next(1)
+	fs, _, _ := e.Next(1)
 	require.Len(t, fs, 1)
 	return fs[0]
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/job"
 )
 
@@ -30,12 +31,12 @@ type queued struct {
 }
 
 const (
-	lineUnpicked = int(job.Low) + 1 // jobs no transport moves
+	lineUnpicked = int(bits.Low) + 1 // jobs no transport moves
 	lineCount    = lineUnpicked + 1
 )
 
-func lineFor(t job.Type, p job.Priority) int {
-	if t != job.Download || p > job.Low {
+func lineFor(t bits.JobType, p bits.Priority) int {
+	if t != bits.Download || p > bits.Low {
 		return lineUnpicked
 	}
 	return int(p)
@@ -90,7 +91,7 @@ func (q *queue) reprioritize(id uuid.UUID) {
 
 // first returns the job that has waited longest in the line of priority p for which skip is
 // false, or nil.
-func (q *queue) first(p job.Priority, skip func(*job.Engine) bool) *job.Engine {
+func (q *queue) first(p bits.Priority, skip func(*job.Engine) bool) *job.Engine {
 	for el := q.lines[int(p)].Front(); el != nil; el = el.Next() {
 		if j := el.Value.(*queued).j; !skip(j) {
 			return j
@@ -101,8 +102,8 @@ func (q *queue) first(p job.Priority, skip func(*job.Engine) bool) *job.Engine {
 
 // waiting reports whether a background download job of priority p or higher is queued, other
 // than those skip excludes.
-func (q *queue) waiting(p job.Priority, skip func(*job.Engine) bool) bool {
-	for prio := job.High; prio <= p && prio <= job.Low; prio++ {
+func (q *queue) waiting(p bits.Priority, skip func(*job.Engine) bool) bool {
+	for prio := bits.High; prio <= p && prio <= bits.Low; prio++ {
 		if q.first(prio, skip) != nil {
 			return true
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/engine"
 	"github.com/bitsemu/bitsemu/job"
@@ -24,8 +25,8 @@ import (
 func TestOpenRecordThatIsNoJob(t *testing.T) {
 	good := func() job.Record {
 		return job.Record{
-			ID: uuid.MustParse("0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f1"), Type: job.Download, State: state.Suspended,
-			Seq: 3, Owner: job.Identity{SID: "S-1-5-21-100"}, Priority: job.Normal, DisplayName: "kept",
+			ID: uuid.MustParse("0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f1"), Type: bits.Download, State: state.Suspended,
+			Seq: 3, Owner: job.Identity{SID: "S-1-5-21-100"}, Priority: bits.Normal, DisplayName: "kept",
 		}
 	}
 	for _, tc := range []struct {

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/time/rate"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/clock"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/state"
@@ -65,7 +66,7 @@ type sched struct {
 type run struct {
 	j        *job.Engine
 	fg       atomic.Bool // the job is FOREGROUND: written under sched.mu, read by the worker too
-	prio     job.Priority
+	prio     bits.Priority
 	started  bool // Pick succeeded: the job is CONNECTING or TRANSFERRING
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -273,7 +274,7 @@ func (s *sched) decide() (pick *run, preempt *job.Engine, offline []*job.Engine)
 	for _, r := range s.runs {
 		_, p := r.j.SchedInfo()
 		r.prio = p
-		if fg := p == job.Foreground; fg != r.fg.Load() {
+		if fg := p == bits.Foreground; fg != r.fg.Load() {
 			r.fg.Store(fg)
 			switch {
 			case fg && s.bgRun == r:
@@ -286,12 +287,12 @@ func (s *sched) decide() (pick *run, preempt *job.Engine, offline []*job.Engine)
 			}
 		}
 	}
-	if j := s.queue.first(job.Foreground, s.reserved); j != nil {
-		return s.reserve(j, job.Foreground), nil, nil
+	if j := s.queue.first(bits.Foreground, s.reserved); j != nil {
+		return s.reserve(j, bits.Foreground), nil, nil
 	}
 	var best *job.Engine
-	bestPrio := job.Low + 1
-	for p := job.High; p <= job.Low && best == nil; p++ {
+	bestPrio := bits.Low + 1
+	for p := bits.High; p <= bits.Low && best == nil; p++ {
 		if best = s.queue.first(p, s.reserved); best != nil {
 			bestPrio = p
 		}
@@ -313,9 +314,9 @@ func (s *sched) decide() (pick *run, preempt *job.Engine, offline []*job.Engine)
 func (s *sched) reserved(j *job.Engine) bool { return s.runs[j.ID()] != nil }
 
 // reserve records a run for j before it is picked. Called with s.mu held.
-func (s *sched) reserve(j *job.Engine, p job.Priority) *run {
+func (s *sched) reserve(j *job.Engine, p bits.Priority) *run {
 	r := &run{j: j, prio: p, done: make(chan struct{})}
-	r.fg.Store(p == job.Foreground)
+	r.fg.Store(p == bits.Foreground)
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	s.runs[j.ID()] = r
 	r.prev = s.live[j.ID()]

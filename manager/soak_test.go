@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/bitstest"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/job"
@@ -48,7 +49,7 @@ func TestFaultCutsResumeByteExact(t *testing.T) {
 	srv := newServer(t, nil)
 	h, c, dir := setup(t, manager.WithLimits(job.Limits{}), manager.WithTransfer(transfer.Config{ChunkSize: chunk}))
 	type dl struct {
-		j    *job.Job
+		j    bits.Job
 		name string
 		sum  [32]byte
 		size int
@@ -62,11 +63,11 @@ func TestFaultCutsResumeByteExact(t *testing.T) {
 		srv.SetContent(name, data)
 		cut := int64(r.IntN(size))
 		srv.AddFaults(bitstest.DropAfter(cut).On(name).Times(1))
-		j, err := c.CreateJob(name, job.Download)
+		j, err := c.CreateJob(name, bits.Download)
 		require.NoError(t, err)
 		require.NoError(t, j.AddFile(srv.URLFor(name), filepath.Join(dir, name)))
 		require.NoError(t, j.SetMinimumRetryDelay(5))
-		require.NoError(t, j.SetPriority(job.Foreground))
+		require.NoError(t, j.SetPriority(bits.Foreground))
 		dls[i] = dl{j: j, name: name, sum: sha256.Sum256(data), size: size, cut: cut}
 	}
 	for _, d := range dls {
@@ -160,11 +161,11 @@ func TestSimulationFlakyServer30Days(t *testing.T) {
 	)
 	srv := newServer(t, nil, bitstest.Flaky(42, 0.7))
 	h, c, dir := setup(t, manager.WithLimits(job.Limits{}))
-	jobs := make([]*job.Job, n)
+	jobs := make([]bits.Job, n)
 	for i := range jobs {
 		name := fmt.Sprintf("s%04d.bin", i)
 		srv.SetContent(name, content(5000+i, size))
-		j, err := c.CreateJob(name, job.Download)
+		j, err := c.CreateJob(name, bits.Download)
 		require.NoError(t, err)
 		require.NoError(t, j.AddFile(srv.URLFor(name), filepath.Join(dir, name)))
 		require.NoError(t, j.SetMinimumRetryDelay(uint32(retry/time.Second)))
@@ -231,12 +232,12 @@ func TestSimulationFlakyServer30Days(t *testing.T) {
 }
 
 // errorOf describes j's error record, for failure messages.
-func errorOf(j *job.Job) string {
+func errorOf(j bits.Job) string {
 	e, err := j.GetError()
 	if err != nil {
 		return err.Error()
 	}
-	ctx, code := e.GetError()
+	ctx, code, _ := e.GetError()
 	return fmt.Sprintf("%v %v", ctx, code)
 }
 

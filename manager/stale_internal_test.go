@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/clock"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/engine"
@@ -25,8 +26,8 @@ func TestSchedulerIgnoresStaleChanges(t *testing.T) {
 	defer m.Close()
 	c, err := m.Connect(Identity{SID: "S-1-5-21-8100"})
 	require.NoError(t, err)
-	newJob := func() (*job.Job, *job.Engine) {
-		j, err := c.CreateJob("stale", job.Download)
+	newJob := func() (bits.Job, *job.Engine) {
+		j, err := c.CreateJob("stale", bits.Download)
 		require.NoError(t, err)
 		require.NoError(t, j.AddFile("http://127.0.0.1:9/x.bin", filepath.Join(t.TempDir(), "x.bin")))
 		// QUEUED; on the virtual clock the scheduler's kick waits for a step that never comes.
@@ -34,8 +35,8 @@ func TestSchedulerIgnoresStaleChanges(t *testing.T) {
 		return j, engine.Of(j)
 	}
 	s := m.sched
-	late := func(j *job.Job, from, to state.State, ev state.Event) {
-		s.changed(engine.Of(j), job.Change{Job: j, Kind: job.StateChanged, From: from, To: to, Event: ev})
+	late := func(j bits.Job, from, to state.State, ev state.Event) {
+		s.changed(engine.Of(j), job.Change{Job: engine.Job(j), Kind: job.StateChanged, From: from, To: to, Event: ev})
 	}
 
 	// A QUEUED→TRANSIENT_ERROR reported after the job was queued again.
@@ -45,7 +46,7 @@ func TestSchedulerIgnoresStaleChanges(t *testing.T) {
 	_, listed := s.queue.where[e1.ID()]
 	assert.True(t, listed, "the queued job was dropped from the queue")
 	// The run the scheduler reserved for it, before its Pick.
-	r := s.reserve(e1, job.Normal)
+	r := s.reserve(e1, bits.Normal)
 	s.mu.Unlock()
 	late(j1, state.Connecting, state.TransientError, state.NetworkLost)
 	s.mu.Lock()
@@ -57,7 +58,7 @@ func TestSchedulerIgnoresStaleChanges(t *testing.T) {
 	j2, e2 := newJob()
 	_, err = e2.Fire(state.Pick)
 	require.NoError(t, err)
-	_, err = e2.FireError(state.TransientFailure, job.Failure{Context: job.ContextRemoteFile, Code: hresult.BG_E_HTTP_ERROR_503, File: 0, Protocol: "http"})
+	_, err = e2.FireError(state.TransientFailure, job.Failure{Context: bits.ContextRemoteFile, Code: hresult.BG_E_HTTP_ERROR_503, File: 0, Protocol: "http"})
 	require.NoError(t, err)
 	s.mu.Lock()
 	require.NotNil(t, s.timers[e2.ID()], "the retry timer is set")

@@ -11,9 +11,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/bitstest"
 	"github.com/bitsemu/bitsemu/hresult"
-	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/state"
 )
@@ -27,7 +27,7 @@ func TestRetriesInASynctestBubble(t *testing.T) {
 		defer m.Close()
 		c, err := m.Connect(manager.Identity{SID: userSID})
 		require.NoError(t, err)
-		j, err := c.CreateJob("refused", job.Download)
+		j, err := c.CreateJob("refused", bits.Download)
 		require.NoError(t, err)
 		require.NoError(t, j.AddFile("http://127.0.0.1:9/nothing-listens-here", filepath.Join(dir, "x.bin")))
 		require.NoError(t, j.SetMinimumRetryDelay(60))
@@ -64,7 +64,7 @@ func TestBandwidthLimitsBackgroundJobsOnly(t *testing.T) {
 	// One byte per second: a background job gets its first burst (4 KiB) and then waits.
 	h, c, dir := setup(t, manager.WithBandwidth(1))
 	fg := download(t, c, dir, srv.URLFor("d.bin"))
-	require.NoError(t, fg.SetPriority(job.Foreground))
+	require.NoError(t, fg.SetPriority(bits.Foreground))
 	require.NoError(t, fg.Resume())
 	h.Settle()
 	require.Equal(t, state.Transferred, stateOf(t, fg), "FOREGROUND jobs are not limited")
@@ -95,7 +95,7 @@ func TestInMemoryNetworkInASynctestBubble(t *testing.T) {
 		defer m.Close()
 		c, err := m.Connect(manager.Identity{SID: userSID})
 		require.NoError(t, err)
-		j, err := c.CreateJob("bubble", job.Download)
+		j, err := c.CreateJob("bubble", bits.Download)
 		require.NoError(t, err)
 		require.NoError(t, j.AddFile(srv.URLFor("d.bin"), filepath.Join(dir, "d.bin")))
 		require.NoError(t, j.SetMinimumRetryDelay(60))

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
@@ -28,7 +29,7 @@ func TestModelFromStateTables(t *testing.T) {
 		require.NoError(rt, err)
 
 		type tracked struct {
-			j       *job.Job
+			j       bits.Job
 			st      state.State
 			done    []bool
 			resumed bool
@@ -84,7 +85,7 @@ func TestModelFromStateTables(t *testing.T) {
 				if len(jobs) >= 4 {
 					rt.Skip("enough jobs")
 				}
-				j, err := app.CreateJob("model", job.Download)
+				j, err := app.CreateJob("model", bits.Download)
 				require.NoError(rt, err)
 				jobs = append(jobs, &tracked{j: j, st: state.Suspended})
 			},
@@ -118,7 +119,7 @@ func TestModelFromStateTables(t *testing.T) {
 				case 6:
 					method(x, state.SetNotifyInterface, func() (hresult.Code, error) { return noCode(x.j.SetNotifyInterface(nil)) })
 				case 7:
-					method(x, state.SetFileACLFlags, func() (hresult.Code, error) { return noCode(x.j.SetFileACLFlags(job.CopyFileDACL)) })
+					method(x, state.SetFileACLFlags, func() (hresult.Code, error) { return noCode(x.j.SetFileACLFlags(bits.CopyFileDACL)) })
 				case 8:
 					method(x, state.GetError, func() (hresult.Code, error) { _, err := x.j.GetError(); return noCode(err) })
 				}
@@ -128,7 +129,7 @@ func TestModelFromStateTables(t *testing.T) {
 					rt.Skip("no job")
 				}
 				x := rapid.SampledFrom(jobs).Draw(rt, "job")
-				fail := job.Failure{Context: job.ContextRemoteFile, Code: hresult.HTTP(503), File: -1, Protocol: "http"}
+				fail := job.Failure{Context: bits.ContextRemoteFile, Code: hresult.HTTP(503), File: -1, Protocol: "http"}
 				switch rapid.IntRange(0, 8).Draw(rt, "event") {
 				case 0:
 					event(x, state.Pick, func() (state.State, error) { return engineFire(x.j, state.Pick) })

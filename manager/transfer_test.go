@@ -14,9 +14,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/bitstest"
 	"github.com/bitsemu/bitsemu/hresult"
-	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/state"
 	"github.com/bitsemu/bitsemu/transfer"
@@ -56,9 +56,9 @@ func setup(t *testing.T, opts ...manager.Option) (*bitstest.Harness, *manager.Cl
 }
 
 // download creates a job with the given files (remote → local name in dir).
-func download(t *testing.T, c *manager.Client, dir string, remotes ...string) *job.Job {
+func download(t *testing.T, c *manager.Client, dir string, remotes ...string) bits.Job {
 	t.Helper()
-	j, err := c.CreateJob("download", job.Download)
+	j, err := c.CreateJob("download", bits.Download)
 	require.NoError(t, err)
 	for i, r := range remotes {
 		require.NoError(t, j.AddFile(r, filepath.Join(dir, fmt.Sprintf("out%d.bin", i))))
@@ -68,14 +68,16 @@ func download(t *testing.T, c *manager.Client, dir string, remotes ...string) *j
 
 // jobError returns the context and code of the job's error object, failing the test when it has
 // none.
-func jobError(t *testing.T, j *job.Job) (job.ErrorContext, hresult.Code) {
+func jobError(t *testing.T, j bits.Job) (bits.ErrorContext, hresult.Code) {
 	t.Helper()
 	e, err := j.GetError()
 	require.NoError(t, err)
-	return e.GetError()
+	ctx, code, err := e.GetError()
+	require.NoError(t, err)
+	return ctx, code
 }
 
-func completeAndRead(t *testing.T, j *job.Job, dir string, n int) [][]byte {
+func completeAndRead(t *testing.T, j bits.Job, dir string, n int) [][]byte {
 	t.Helper()
 	code, err := j.Complete()
 	require.NoError(t, err)
@@ -127,7 +129,7 @@ func TestDownloadEndToEnd(t *testing.T) {
 
 	p, err := j.GetProgress()
 	require.NoError(t, err)
-	assert.Equal(t, job.Progress{BytesTotal: 301_234, BytesTransferred: 301_234, FilesTotal: 2, FilesTransferred: 2}, p)
+	assert.Equal(t, bits.Progress{BytesTotal: 301_234, BytesTransferred: 301_234, FilesTotal: 2, FilesTransferred: 2}, p)
 	times, err := j.GetTimes()
 	require.NoError(t, err)
 	assert.Equal(t, bitstest.Epoch, times.TransferCompletionTime, "no virtual time passed")
@@ -190,8 +192,8 @@ func TestMissingSourceFileIsFatal(t *testing.T) {
 	require.Equal(t, state.Error, stateOf(t, j))
 	e, err := j.GetError()
 	require.NoError(t, err)
-	ctx, code := e.GetError()
-	assert.Equal(t, job.ContextRemoteFile, ctx)
+	ctx, code, _ := e.GetError()
+	assert.Equal(t, bits.ContextRemoteFile, ctx)
 	assert.Equal(t, hresult.ERROR_FILE_NOT_FOUND, code)
 	proto, err := e.GetProtocol()
 	require.NoError(t, err)
@@ -243,9 +245,9 @@ func TestHTTPRequirements(t *testing.T) {
 			require.Equal(t, state.Error, stateOf(t, j), "http-requirements: a fatal error")
 			e, err := j.GetError()
 			require.NoError(t, err)
-			ctx, code := e.GetError()
+			ctx, code, _ := e.GetError()
 			assert.Equal(t, tt.code, code)
-			assert.Equal(t, job.ContextRemoteFile, ctx)
+			assert.Equal(t, bits.ContextRemoteFile, ctx)
 			f, err := e.GetFile()
 			require.NoError(t, err)
 			remote, err := f.GetRemoteName()
@@ -260,7 +262,7 @@ func TestNoRangeSupportFailsTheResume(t *testing.T) {
 	srv := newServer(t, map[string][]byte{"d.bin": data}, bitstest.DropAfter(1000).Times(1), bitstest.NoRange())
 	h, c, dir := setup(t)
 	j := download(t, c, dir, srv.URLFor("d.bin"))
-	require.NoError(t, j.SetPriority(job.Foreground)) // only foreground jobs take a 200 at all
+	require.NoError(t, j.SetPriority(bits.Foreground)) // only foreground jobs take a 200 at all
 	require.NoError(t, j.Resume())
 	h.Settle()
 	require.Equal(t, state.TransientError, stateOf(t, j))
@@ -270,7 +272,7 @@ func TestNoRangeSupportFailsTheResume(t *testing.T) {
 	faultsServed(t, srv, 1)
 	ctx, code := jobError(t, j)
 	assert.Equal(t, hresult.BG_E_INSUFFICIENT_RANGE_SUPPORT, code)
-	assert.Equal(t, job.ContextRemoteFile, ctx)
+	assert.Equal(t, bits.ContextRemoteFile, ctx)
 }
 
 func TestNoRangeSupportFailsABackgroundJob(t *testing.T) {
@@ -283,9 +285,9 @@ func TestNoRangeSupportFailsABackgroundJob(t *testing.T) {
 	require.Equal(t, state.Error, stateOf(t, j), "http-requirements: only a foreground job may take the whole file in one answer")
 	ctx, code := jobError(t, j)
 	assert.Equal(t, hresult.BG_E_INSUFFICIENT_RANGE_SUPPORT, code)
-	assert.Equal(t, job.ContextRemoteFile, ctx)
+	assert.Equal(t, bits.ContextRemoteFile, ctx)
 
-	require.NoError(t, j.SetPriority(job.Foreground))
+	require.NoError(t, j.SetPriority(bits.Foreground))
 	require.NoError(t, j.Resume())
 	h.Settle()
 	require.Equal(t, state.Transferred, stateOf(t, j))
@@ -297,7 +299,7 @@ func TestDynamicContentAllowsAPlainServer(t *testing.T) {
 	srv := newServer(t, map[string][]byte{"d.bin": data}, bitstest.NoContentLength(), bitstest.NoRange(), bitstest.NoHead())
 	h, c, dir := setup(t)
 	j := download(t, c, dir, srv.URLFor("d.bin"))
-	require.NoError(t, j.SetProperty(job.PropertyDynamicContent, job.PropertyValue{Enable: true}))
+	require.NoError(t, j.SetProperty(bits.PropertyDynamicContent, bits.PropertyValue{Enable: true}))
 	require.NoError(t, j.Resume())
 	h.Settle()
 	require.Equal(t, state.Transferred, stateOf(t, j))
@@ -315,7 +317,7 @@ func TestTransientErrorRetriesAfterTheDelay(t *testing.T) {
 	require.Equal(t, state.TransientError, stateOf(t, j))
 	ctx, code := jobError(t, j)
 	assert.Equal(t, hresult.BG_E_HTTP_ERROR_503, code)
-	assert.Equal(t, job.ContextRemoteFile, ctx)
+	assert.Equal(t, bits.ContextRemoteFile, ctx)
 	n, _ := j.GetErrorCount()
 	assert.EqualValues(t, 1, n)
 
@@ -416,11 +418,11 @@ func TestRangesDownloadOnlyTheRequestedBytes(t *testing.T) {
 	data := content(15, 100_000)
 	srv := newServer(t, map[string][]byte{"r.bin": data})
 	h, c, dir := setup(t)
-	j, err := c.CreateJob("ranges", job.Download)
+	j, err := c.CreateJob("ranges", bits.Download)
 	require.NoError(t, err)
 	local := filepath.Join(dir, "out0.bin")
-	require.NoError(t, j.AddFileWithRanges(srv.URLFor("r.bin"), local, []job.FileRange{
-		{InitialOffset: 50_000, Length: 1000}, {InitialOffset: 10, Length: 20}, {InitialOffset: 99_990, Length: job.LengthToEOF},
+	require.NoError(t, j.AddFileWithRanges(srv.URLFor("r.bin"), local, []bits.FileRange{
+		{InitialOffset: 50_000, Length: 1000}, {InitialOffset: 10, Length: 20}, {InitialOffset: 99_990, Length: bits.LengthToEOF},
 	}))
 	require.NoError(t, j.Resume())
 	h.Settle()
@@ -443,7 +445,7 @@ func TestRedirectPolicies(t *testing.T) {
 		h.Settle()
 		require.Equal(t, state.Transferred, stateOf(t, j))
 		f, _ := j.EnumFiles()
-		files, _ := f.Next(1)
+		files, _, _ := f.Next(1)
 		remote, _ := files[0].GetRemoteName()
 		assert.Equal(t, srv.URLFor("old.bin"), remote)
 	})
@@ -451,12 +453,12 @@ func TestRedirectPolicies(t *testing.T) {
 		srv := newServer(t, map[string][]byte{"new.bin": data}, bitstest.Redirect("new.bin", 302).On("old.bin"))
 		h, c, dir := setup(t)
 		j := download(t, c, dir, srv.URLFor("old.bin"))
-		require.NoError(t, j.SetSecurityFlags(job.RedirectPolicyAllowReport))
+		require.NoError(t, j.SetSecurityFlags(bits.RedirectPolicyAllowReport))
 		require.NoError(t, j.Resume())
 		h.Settle()
 		require.Equal(t, state.Transferred, stateOf(t, j))
 		f, _ := j.EnumFiles()
-		files, _ := f.Next(1)
+		files, _, _ := f.Next(1)
 		remote, _ := files[0].GetRemoteName()
 		assert.Equal(t, srv.URLFor("new.bin"), remote, "SetSecurityFlags: ALLOW_REPORT rewrites the remote name")
 		assert.Equal(t, data, completeAndRead(t, j, dir, 1)[0])
@@ -465,7 +467,7 @@ func TestRedirectPolicies(t *testing.T) {
 		srv := newServer(t, map[string][]byte{"new.bin": data}, bitstest.Redirect("new.bin", 302).On("old.bin"))
 		h, c, dir := setup(t)
 		j := download(t, c, dir, srv.URLFor("old.bin"))
-		require.NoError(t, j.SetSecurityFlags(job.RedirectPolicyDisallow))
+		require.NoError(t, j.SetSecurityFlags(bits.RedirectPolicyDisallow))
 		require.NoError(t, j.Resume())
 		h.Settle()
 		require.Equal(t, state.Error, stateOf(t, j))
@@ -479,7 +481,7 @@ func TestCustomHeadersMethodAndCredentialsReachTheServer(t *testing.T) {
 	h, c, dir := setup(t)
 	j := download(t, c, dir, srv.URLFor("d.bin"))
 	require.NoError(t, j.SetCustomHeaders("X-Token: abc\r\nX-Other: 1\r\n"))
-	require.NoError(t, j.SetCredentials(job.Credentials{Target: job.TargetServer, Scheme: job.SchemeBasic, UserName: "u", Password: "p"}))
+	require.NoError(t, j.SetCredentials(bits.Credentials{Target: bits.TargetServer, Scheme: bits.SchemeBasic, UserName: "u", Password: "p"}))
 	require.NoError(t, j.Resume())
 	h.Settle()
 	require.Equal(t, state.Transferred, stateOf(t, j))
@@ -603,8 +605,8 @@ func TestStalledConnectionIsATransientError(t *testing.T) {
 	j := download(t, c, dir, srv.URLFor("d.bin"))
 	require.NoError(t, j.SetMinimumRetryDelay(60))
 	reached := make(chan struct{})
-	require.NoError(t, j.SetProperty(job.PropertyMinimumNotificationIntervalMs, job.PropertyValue{Dword: 0}))
-	require.NoError(t, j.SetNotifyFlags(job.NotifyJobModification))
+	require.NoError(t, j.SetProperty(bits.PropertyMinimumNotificationIntervalMs, bits.PropertyValue{Dword: 0}))
+	require.NoError(t, j.SetNotifyFlags(bits.NotifyJobModification))
 	require.NoError(t, j.SetNotifyInterface(&progressWatch{at: 1000, reached: reached}))
 	require.NoError(t, j.Resume())
 	h.Settle() // the transfer starts, reads the bytes before the stall, and waits
@@ -619,13 +621,13 @@ func TestStalledConnectionIsATransientError(t *testing.T) {
 
 // stalledJobs creates one job per priority given, each on its own file, every GET of which
 // stalls after 1 byte until the server is released.
-func stalledJobs(t *testing.T, c *manager.Client, srv *bitstest.Server, dir string, prios ...job.Priority) []*job.Job {
+func stalledJobs(t *testing.T, c *manager.Client, srv *bitstest.Server, dir string, prios ...bits.Priority) []bits.Job {
 	t.Helper()
-	var jobs []*job.Job
+	var jobs []bits.Job
 	for i, p := range prios {
 		name := fmt.Sprintf("s%d.bin", i)
 		srv.SetContent(name, content(100+i, 10_000))
-		j, err := c.CreateJob(name, job.Download)
+		j, err := c.CreateJob(name, bits.Download)
 		require.NoError(t, err)
 		require.NoError(t, j.AddFile(srv.URLFor(name), filepath.Join(dir, name)))
 		require.NoError(t, j.SetPriority(p))
@@ -634,7 +636,7 @@ func stalledJobs(t *testing.T, c *manager.Client, srv *bitstest.Server, dir stri
 	return jobs
 }
 
-func states(t *testing.T, jobs []*job.Job) []state.State {
+func states(t *testing.T, jobs []bits.Job) []state.State {
 	t.Helper()
 	out := make([]state.State, len(jobs))
 	for i, j := range jobs {
@@ -646,7 +648,7 @@ func states(t *testing.T, jobs []*job.Job) []state.State {
 func TestSchedulerForegroundJobsRunTogetherWithOneBackgroundJob(t *testing.T) {
 	srv := newServer(t, nil, bitstest.Stall(1))
 	h, c, dir := setup(t)
-	jobs := stalledJobs(t, c, srv, dir, job.Foreground, job.Normal, job.Foreground, job.Normal, job.Foreground)
+	jobs := stalledJobs(t, c, srv, dir, bits.Foreground, bits.Normal, bits.Foreground, bits.Normal, bits.Foreground)
 	for _, j := range jobs {
 		require.NoError(t, j.Resume())
 	}
@@ -662,7 +664,7 @@ func TestSchedulerForegroundJobsRunTogetherWithOneBackgroundJob(t *testing.T) {
 func TestSchedulerPreemptsForAHigherPriority(t *testing.T) {
 	srv := newServer(t, nil, bitstest.Stall(1))
 	h, c, dir := setup(t)
-	jobs := stalledJobs(t, c, srv, dir, job.Low, job.Normal, job.High)
+	jobs := stalledJobs(t, c, srv, dir, bits.Low, bits.Normal, bits.High)
 	require.NoError(t, jobs[0].Resume())
 	waitServer(t, h, srv, func(st bitstest.Stats) bool { return st.Gets == 1 && st.Stalled == 1 })
 	require.NoError(t, jobs[1].Resume())
@@ -671,7 +673,7 @@ func TestSchedulerPreemptsForAHigherPriority(t *testing.T) {
 	require.NoError(t, jobs[2].Resume())
 	waitServer(t, h, srv, func(st bitstest.Stats) bool { return st.Gets == 3 && st.Stalled == 1 })
 	assert.Equal(t, []state.State{state.Queued, state.Queued, state.Transferring}, states(t, jobs), "HIGH pre-empts NORMAL")
-	require.NoError(t, jobs[1].SetPriority(job.High))
+	require.NoError(t, jobs[1].SetPriority(bits.High))
 	// Same priority: no pre-emption, NORMAL-now-HIGH waits for the slice to end.
 	assert.Equal(t, []state.State{state.Queued, state.Queued, state.Transferring}, states(t, jobs))
 	for _, j := range jobs {
@@ -682,7 +684,7 @@ func TestSchedulerPreemptsForAHigherPriority(t *testing.T) {
 func TestSchedulerRoundRobinTimeSlices(t *testing.T) {
 	srv := newServer(t, nil, bitstest.Stall(1))
 	h, c, dir := setup(t, manager.WithTimeSlice(time.Minute))
-	jobs := stalledJobs(t, c, srv, dir, job.Normal, job.Normal, job.Normal)
+	jobs := stalledJobs(t, c, srv, dir, bits.Normal, bits.Normal, bits.Normal)
 	for _, j := range jobs {
 		require.NoError(t, j.Resume())
 	}
@@ -753,7 +755,7 @@ func TestNetworkLostAndRestored(t *testing.T) {
 
 func TestUploadJobsAreNotScheduled(t *testing.T) {
 	h, c, _ := setup(t)
-	j, err := c.CreateJob("up", job.Upload)
+	j, err := c.CreateJob("up", bits.Upload)
 	require.NoError(t, err)
 	require.NoError(t, j.AddFile("http://127.0.0.1:9/up", filepath.Join(t.TempDir(), "x")))
 	require.NoError(t, j.Resume())
@@ -781,7 +783,7 @@ func TestCompleteInsideJobTransferred(t *testing.T) {
 // completer completes the job from JobTransferred, the usual pattern.
 type completer struct{ done chan hresult.Code }
 
-func (c completer) JobTransferred(j *job.Job) error {
+func (c completer) JobTransferred(j bits.Job) error {
 	code, err := j.Complete()
 	if err != nil {
 		return err
@@ -789,5 +791,5 @@ func (c completer) JobTransferred(j *job.Job) error {
 	c.done <- code
 	return nil
 }
-func (completer) JobError(*job.Job, *job.ErrorInfo) error { return nil }
-func (completer) JobModification(*job.Job) error          { return nil }
+func (completer) JobError(bits.Job, bits.Error) error { return nil }
+func (completer) JobModification(bits.Job) error      { return nil }

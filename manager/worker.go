@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/state"
@@ -94,7 +95,7 @@ func sizeLeft(v job.TransferView, i int) (bool, uint64) {
 			continue
 		}
 		n := f.Transferred
-		if f.Done && f.Total != job.SizeUnknown {
+		if f.Done && f.Total != bits.SizeUnknown {
 			n = f.Total
 		}
 		used += min(n, v.MaxDownloadSize-used) // never past the cap, never overflowing
@@ -109,7 +110,7 @@ func (s *sched) fetchFile(r *run, i int, opts transfer.Options, obs *fileObserve
 	dst, err := j.OpenTemp(i)
 	if err != nil {
 		if r.ctx.Err() == nil && !errors.Is(err, hresult.BG_E_INVALID_STATE) {
-			s.fail(j, i, &transfer.Error{Code: hresult.Of(err), Context: job.ContextLocalFile, Err: err}, false)
+			s.fail(j, i, &transfer.Error{Code: hresult.Of(err), Context: bits.ContextLocalFile, Err: err}, false)
 		}
 		return false
 	}
@@ -134,7 +135,7 @@ func (s *sched) fetchFile(r *run, i int, opts transfer.Options, obs *fileObserve
 		}
 	}
 	if cerr := dst.Close(); err == nil && cerr != nil {
-		err = &transfer.Error{Code: job.DiskCode(cerr), Context: job.ContextLocalFile, Transient: true, Err: cerr}
+		err = &transfer.Error{Code: job.DiskCode(cerr), Context: bits.ContextLocalFile, Transient: true, Err: cerr}
 	}
 	if r.ctx.Err() != nil || obs.stopped {
 		return false
@@ -142,7 +143,7 @@ func (s *sched) fetchFile(r *run, i int, opts transfer.Options, obs *fileObserve
 	if err != nil {
 		var te *transfer.Error
 		if !errors.As(err, &te) {
-			te = &transfer.Error{Code: hresult.E_FAIL, Context: job.ContextGeneralTransport, Transient: true, Err: err}
+			te = &transfer.Error{Code: hresult.E_FAIL, Context: bits.ContextGeneralTransport, Transient: true, Err: err}
 		}
 		s.fail(j, i, te, opts.Method != "")
 		return false

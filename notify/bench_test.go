@@ -9,16 +9,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bitsemu/bitsemu/job"
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/manager"
 )
 
 // benchSignalCallback records, in JobModification, when it was called and hands the time over.
 type benchSignalCallback struct{ at chan time.Time }
 
-func (c benchSignalCallback) JobTransferred(*job.Job) error           { return nil }
-func (c benchSignalCallback) JobError(*job.Job, *job.ErrorInfo) error { return nil }
-func (c benchSignalCallback) JobModification(*job.Job) error {
+func (c benchSignalCallback) JobTransferred(bits.Job) error       { return nil }
+func (c benchSignalCallback) JobError(bits.Job, bits.Error) error { return nil }
+func (c benchSignalCallback) JobModification(bits.Job) error {
 	c.at <- time.Now()
 	return nil
 }
@@ -26,9 +26,9 @@ func (c benchSignalCallback) JobModification(*job.Job) error {
 // benchCountCallback takes every notification and counts the JobModification calls.
 type benchCountCallback struct{ mods *atomic.Int64 }
 
-func (benchCountCallback) JobTransferred(*job.Job) error           { return nil }
-func (benchCountCallback) JobError(*job.Job, *job.ErrorInfo) error { return nil }
-func (c benchCountCallback) JobModification(*job.Job) error {
+func (benchCountCallback) JobTransferred(bits.Job) error       { return nil }
+func (benchCountCallback) JobError(bits.Job, bits.Error) error { return nil }
+func (c benchCountCallback) JobModification(bits.Job) error {
 	c.mods.Add(1)
 	return nil
 }
@@ -53,17 +53,17 @@ func BenchmarkChangeToCallback(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	j, err := app.CreateJob("bench", job.Download)
+	j, err := app.CreateJob("bench", bits.Download)
 	if err != nil {
 		b.Fatal(err)
 	}
 	if err := j.AddFile("http://example.invalid/a", filepath.Join(b.TempDir(), "a")); err != nil {
 		b.Fatal(err)
 	}
-	if err := j.SetProperty(job.PropertyMinimumNotificationIntervalMs, job.PropertyValue{Dword: 0}); err != nil {
+	if err := j.SetProperty(bits.PropertyMinimumNotificationIntervalMs, bits.PropertyValue{Dword: 0}); err != nil {
 		b.Fatal(err)
 	}
-	if err := j.SetNotifyFlags(job.NotifyJobModification | job.DefaultNotifyFlags); err != nil {
+	if err := j.SetNotifyFlags(bits.NotifyJobModification | bits.DefaultNotifyFlags); err != nil {
 		b.Fatal(err)
 	}
 	cb := benchSignalCallback{at: make(chan time.Time, 1)}
@@ -154,13 +154,13 @@ func benchIdleGoroutines(tb testing.TB, jobs int) (extra int, close func()) {
 		tb.Fatal(err)
 	}
 	var mods atomic.Int64
-	var cb job.Callback = benchCountCallback{mods: &mods}
+	var cb bits.Callback = benchCountCallback{mods: &mods}
 	for i := range jobs {
-		j, err := app.CreateJob("idle", job.Download)
+		j, err := app.CreateJob("idle", bits.Download)
 		if err != nil {
 			tb.Fatalf("job %d: %v", i, err)
 		}
-		if err := j.SetNotifyFlags(job.NotifyJobModification | job.DefaultNotifyFlags); err != nil {
+		if err := j.SetNotifyFlags(bits.NotifyJobModification | bits.DefaultNotifyFlags); err != nil {
 			tb.Fatal(err)
 		}
 		if err := j.SetNotifyInterface(cb); err != nil {

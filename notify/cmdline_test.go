@@ -1,16 +1,17 @@
 package notify_test
 
 import (
-	"github.com/bitsemu/bitsemu/internal/engine"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/bitsemu/bitsemu/bits"
+	"github.com/bitsemu/bitsemu/internal/engine"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/bitsemu/bitsemu/hresult"
-	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/notify"
 	"github.com/bitsemu/bitsemu/state"
@@ -110,7 +111,7 @@ func TestCmdLineRemovedByTakeOwnership(t *testing.T) {
 		require.NoError(t, ja.TakeOwnership())
 		cl, err := ja.GetNotifyCmdLine()
 		require.NoError(t, err)
-		assert.Equal(t, job.NotifyCmdLine{}, cl)
+		assert.Equal(t, bits.NotifyCmdLine{}, cl)
 		sleep(24 * time.Hour)
 		assert.Len(t, runs(), 1, "no run after TakeOwnership")
 	})
@@ -132,7 +133,7 @@ func TestFailedCallbackFallsBackToCmdLine(t *testing.T) {
 				j := newJob(t, connect(t, m, user), 1)
 				require.NoError(t, j.SetMinimumRetryDelay(uint32(delay/time.Second)))
 				r := newRecorder("r", nil)
-				r.onTransferred = func(*job.Job, int) error { return hresult.E_FAIL }
+				r.onTransferred = func(bits.Job, int) error { return hresult.E_FAIL }
 				require.NoError(t, j.SetNotifyInterface(r))
 				require.NoError(t, j.SetNotifyCmdLine(prog, `"`+prog+`" fallback`))
 				transfer(t, j)
@@ -168,7 +169,7 @@ func TestCmdLineNeverForServiceAccounts(t *testing.T) {
 		svc, err := m.Connect(manager.Identity{SID: "S-1-5-18", Service: true})
 		require.NoError(t, err)
 		jt, je := newJob(t, svc, 1), newJob(t, svc, 1)
-		for _, j := range []*job.Job{jt, je} {
+		for _, j := range []bits.Job{jt, je} {
 			require.NoError(t, j.SetNotifyCmdLine(prog, `"`+prog+`" service`))
 		}
 		transfer(t, jt)

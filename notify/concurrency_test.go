@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/internal/engine"
-	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/notify"
 	"github.com/bitsemu/bitsemu/state"
@@ -29,7 +29,7 @@ func TestConcurrentSettersAndEngine(t *testing.T) {
 		m := manager.New(manager.WithManualTransfers())
 		app := connect(t, m, user)
 		var running, peak, calls atomic.Int32
-		track := func(*job.Job, int) error {
+		track := func(bits.Job, int) error {
 			n := running.Add(1)
 			calls.Add(1)
 			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
@@ -41,10 +41,10 @@ func TestConcurrentSettersAndEngine(t *testing.T) {
 		mkRec := func(name string) *recorder {
 			r := newRecorder(name, nil)
 			r.onTransferred, r.onError, r.onMod = track, track, track
-			r.onFile = func(j *job.Job, _ *job.File, n int) error { return track(j, n) }
+			r.onFile = func(j bits.Job, _ bits.File, n int) error { return track(j, n) }
 			return r
 		}
-		recs := make([]job.Callback, 8)
+		recs := make([]bits.Callback, 8)
 		for i := range recs {
 			recs[i] = mkRec(fmt.Sprint("r", i))
 		}
@@ -52,14 +52,14 @@ func TestConcurrentSettersAndEngine(t *testing.T) {
 		const rounds = 25
 		const nJobs = 4
 		var mu sync.Mutex // guards jobs
-		jobs := make([]*job.Job, nJobs)
+		jobs := make([]bits.Job, nJobs)
 		newShared := func(k int) {
 			j := newJob(t, app, 2)
 			mu.Lock()
 			jobs[k] = j
 			mu.Unlock()
 		}
-		pick := func(rng *rand.Rand) *job.Job {
+		pick := func(rng *rand.Rand) bits.Job {
 			mu.Lock()
 			defer mu.Unlock()
 			return jobs[rng.IntN(nJobs)]
@@ -69,9 +69,9 @@ func TestConcurrentSettersAndEngine(t *testing.T) {
 		}
 
 		flagChoices := []uint32{
-			0, job.DefaultNotifyFlags, job.NotifyJobModification,
-			job.DefaultNotifyFlags | job.NotifyJobModification | job.NotifyFileTransferred,
-			job.NotifyDisable | job.DefaultNotifyFlags, 0x1F,
+			0, bits.DefaultNotifyFlags, bits.NotifyJobModification,
+			bits.DefaultNotifyFlags | bits.NotifyJobModification | bits.NotifyFileTransferred,
+			bits.NotifyDisable | bits.DefaultNotifyFlags, 0x1F,
 		}
 		var wg sync.WaitGroup
 		// Eight goroutines set and clear callbacks and flags.
@@ -88,7 +88,7 @@ func TestConcurrentSettersAndEngine(t *testing.T) {
 					case 3:
 						_ = j.SetNotifyFlags(flagChoices[rng.IntN(len(flagChoices))])
 					case 4:
-						_ = j.SetProperty(job.PropertyMinimumNotificationIntervalMs, job.PropertyValue{Dword: uint32(rng.IntN(2) * 500)})
+						_ = j.SetProperty(bits.PropertyMinimumNotificationIntervalMs, bits.PropertyValue{Dword: uint32(rng.IntN(2) * 500)})
 					}
 					if rng.IntN(10) == 0 {
 						time.Sleep(time.Duration(rng.IntN(1000)) * time.Millisecond)

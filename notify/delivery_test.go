@@ -11,9 +11,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/engine"
-	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/notify"
 	"github.com/bitsemu/bitsemu/state"
@@ -53,7 +53,7 @@ func TestLastRegistrantWinsAndClosedClientFallsBackToCmdLine(t *testing.T) {
 		require.NoError(t, j2b.SetNotifyInterface(rb))
 		require.NoError(t, j2.SetNotifyCmdLine(prog, `"`+prog+`" second`))
 		require.NoError(t, b.Close())
-		for _, j := range []*job.Job{j1, j2} {
+		for _, j := range []bits.Job{j1, j2} {
 			cb, err := j.GetNotifyInterface()
 			require.NoError(t, err)
 			assert.Nil(t, cb, "the callback of a closed client is invalid")
@@ -118,10 +118,10 @@ func TestAtLeastOnce(t *testing.T) {
 			synctest.Wait()
 			require.Equal(t, 1, r.nTransferred(), "a successful JobTransferred is not repeated on its own")
 			t0 := time.Now()
-			require.NoError(t, j.SetNotifyFlags(job.DefaultNotifyFlags))
+			require.NoError(t, j.SetNotifyFlags(bits.DefaultNotifyFlags))
 			synctest.Wait()
 			assert.Equal(t, 2, r.nTransferred())
-			require.NoError(t, j.SetNotifyFlags(job.NotifyJobTransferred|job.NotifyJobModification))
+			require.NoError(t, j.SetNotifyFlags(bits.NotifyJobTransferred|bits.NotifyJobModification))
 			synctest.Wait()
 			assert.Equal(t, 3, r.nTransferred())
 			assert.Equal(t, t0, time.Now(), "delivered at once")
@@ -153,10 +153,10 @@ func TestFailedCallbackIsRetriedAfterMinimumRetryDelay(t *testing.T) {
 	const delay = 30 * time.Second
 	for _, tc := range []struct {
 		name string
-		hook func(*job.Job, int) error
+		hook func(bits.Job, int) error
 	}{
 		{"error", failFirst(2)},
-		{"panic", func(_ *job.Job, n int) error {
+		{"panic", func(_ bits.Job, n int) error {
 			if n <= 2 {
 				panic(fmt.Sprintf("callback panic %d", n))
 			}
@@ -193,7 +193,7 @@ func TestFailedCallbackIsRetriedAfterMinimumRetryDelay(t *testing.T) {
 				j2 := newJob(t, app, 1)
 				r2 := newRecorder("r2", nil)
 				var code hresult.Code
-				r2.onTransferred = func(j *job.Job, _ int) error {
+				r2.onTransferred = func(j bits.Job, _ int) error {
 					c, err := j.Complete()
 					r2.mu.Lock()
 					code = c
@@ -221,10 +221,10 @@ func TestFailedFileTransferredBlocksLaterNotifications(t *testing.T) {
 		defer m.Close()
 		j := newJob(t, connect(t, m, user), 3)
 		require.NoError(t, j.SetMinimumRetryDelay(uint32(delay/time.Second)))
-		require.NoError(t, j.SetNotifyFlags(job.DefaultNotifyFlags|job.NotifyFileTransferred))
+		require.NoError(t, j.SetNotifyFlags(bits.DefaultNotifyFlags|bits.NotifyFileTransferred))
 		log := &eventLog{}
 		r := newRecorder("r", log)
-		r.onFile = func(_ *job.Job, _ *job.File, n int) error {
+		r.onFile = func(_ bits.Job, _ bits.File, n int) error {
 			if n <= 2 {
 				return hresult.E_FAIL
 			}
@@ -268,7 +268,7 @@ func TestCallbacksCallIntoTheirJob(t *testing.T) {
 				code hresult.Code
 				cerr error
 			)
-			r.onTransferred = func(j *job.Job, _ int) error {
+			r.onTransferred = func(j bits.Job, _ int) error {
 				st, _ := j.GetState()
 				c, err := j.Complete()
 				mu.Lock()
@@ -296,7 +296,7 @@ func TestCallbacksCallIntoTheirJob(t *testing.T) {
 			j := newJob(t, connect(t, m, user), 1)
 			r := newRecorder("r", nil)
 			var cerr atomic.Value
-			r.onError = func(j *job.Job, _ int) error {
+			r.onError = func(j bits.Job, _ int) error {
 				_, err := j.Cancel()
 				cerr.Store(fmt.Sprint(err))
 				return err
@@ -314,10 +314,10 @@ func TestCallbacksCallIntoTheirJob(t *testing.T) {
 			m := manager.New(manager.WithManualTransfers())
 			defer m.Close()
 			j := newJob(t, connect(t, m, user), 1)
-			require.NoError(t, j.SetNotifyFlags(job.DefaultNotifyFlags|job.NotifyJobModification))
+			require.NoError(t, j.SetNotifyFlags(bits.DefaultNotifyFlags|bits.NotifyJobModification))
 			r := newRecorder("r", nil)
 			var rerr atomic.Value
-			r.onMod = func(j *job.Job, n int) error {
+			r.onMod = func(j bits.Job, n int) error {
 				if st, _ := j.GetState(); st == state.Suspended {
 					rerr.Store(fmt.Sprint(j.Resume()))
 				}
@@ -373,10 +373,10 @@ func TestJobErrorOnlyForError(t *testing.T) {
 // JobModification comes for state changes, progress, files added and property changes, but not
 // for the moves into TRANSFERRED and ERROR.
 func TestJobModificationEvents(t *testing.T) {
-	setup := func(t *testing.T, m *manager.Manager, files int) (*job.Job, *recorder) {
+	setup := func(t *testing.T, m *manager.Manager, files int) (bits.Job, *recorder) {
 		j := newJob(t, connect(t, m, user), files)
-		require.NoError(t, j.SetProperty(job.PropertyMinimumNotificationIntervalMs, job.PropertyValue{Dword: 0}))
-		require.NoError(t, j.SetNotifyFlags(job.DefaultNotifyFlags|job.NotifyJobModification))
+		require.NoError(t, j.SetProperty(bits.PropertyMinimumNotificationIntervalMs, bits.PropertyValue{Dword: 0}))
+		require.NoError(t, j.SetNotifyFlags(bits.DefaultNotifyFlags|bits.NotifyJobModification))
 		r := newRecorder("r", nil)
 		require.NoError(t, j.SetNotifyInterface(r))
 		synctest.Wait()
@@ -465,7 +465,7 @@ func TestFileTransferredBeforeJobTransferred(t *testing.T) {
 		app := connect(t, m, user)
 		log := &eventLog{}
 		j := newJob(t, app, 4)
-		require.NoError(t, j.SetNotifyFlags(job.DefaultNotifyFlags|job.NotifyFileTransferred))
+		require.NoError(t, j.SetNotifyFlags(bits.DefaultNotifyFlags|bits.NotifyFileTransferred))
 		r := newRecorder("r", log)
 		require.NoError(t, j.SetNotifyInterface(r))
 		start(t, j)
@@ -492,7 +492,7 @@ func TestFileTransferredBeforeJobTransferred(t *testing.T) {
 		// A plain IBackgroundCopyCallback with the flag.
 		log3 := &eventLog{}
 		j3 := newJob(t, app, 2)
-		require.NoError(t, j3.SetNotifyFlags(job.DefaultNotifyFlags|job.NotifyFileTransferred))
+		require.NoError(t, j3.SetNotifyFlags(bits.DefaultNotifyFlags|bits.NotifyFileTransferred))
 		require.NoError(t, j3.SetNotifyInterface(plain{newRecorder("r3", log3)}))
 		transfer(t, j3)
 		synctest.Wait()
@@ -508,7 +508,7 @@ func TestJobModificationCoalescing(t *testing.T) {
 		defer m.Close()
 		app := connect(t, m, user)
 		j := newJob(t, app, 1)
-		require.NoError(t, j.SetNotifyFlags(job.DefaultNotifyFlags|job.NotifyJobModification))
+		require.NoError(t, j.SetNotifyFlags(bits.DefaultNotifyFlags|bits.NotifyJobModification))
 		r := newRecorder("r", nil)
 		require.NoError(t, j.SetNotifyInterface(r))
 		sleep(time.Second)
@@ -537,7 +537,7 @@ func TestJobModificationCoalescing(t *testing.T) {
 		assert.Equal(t, t0, time.Now())
 
 		j2 := newJob(t, app, 1)
-		require.NoError(t, j2.SetNotifyFlags(job.DefaultNotifyFlags|job.NotifyJobModification))
+		require.NoError(t, j2.SetNotifyFlags(bits.DefaultNotifyFlags|bits.NotifyJobModification))
 		r2 := newRecorder("r2", nil)
 		require.NoError(t, j2.SetNotifyInterface(r2))
 		start(t, j2)
@@ -561,11 +561,11 @@ func TestNotifyFlags(t *testing.T) {
 			defer m.Close()
 			app := connect(t, m, user)
 			r := newRecorder("r", nil)
-			const all = job.NotifyJobTransferred | job.NotifyJobError | job.NotifyDisable | job.NotifyJobModification | job.NotifyFileTransferred
-			jobs := []*job.Job{newJob(t, app, 2), newJob(t, app, 1)}
+			const all = bits.NotifyJobTransferred | bits.NotifyJobError | bits.NotifyDisable | bits.NotifyJobModification | bits.NotifyFileTransferred
+			jobs := []bits.Job{newJob(t, app, 2), newJob(t, app, 1)}
 			for _, j := range jobs {
 				require.NoError(t, j.SetNotifyFlags(all))
-				require.NoError(t, j.SetProperty(job.PropertyMinimumNotificationIntervalMs, job.PropertyValue{Dword: 0}))
+				require.NoError(t, j.SetProperty(bits.PropertyMinimumNotificationIntervalMs, bits.PropertyValue{Dword: 0}))
 				require.NoError(t, j.SetNotifyInterface(r))
 				require.NoError(t, j.SetNotifyCmdLine(prog, `"`+prog+`" disabled`))
 			}
@@ -591,7 +591,7 @@ func TestNotifyFlags(t *testing.T) {
 			transfer(t, j)
 			synctest.Wait()
 			require.Equal(t, 1, r.nTransferred())
-			require.NoError(t, j.SetNotifyFlags(job.NotifyDisable|job.DefaultNotifyFlags))
+			require.NoError(t, j.SetNotifyFlags(bits.NotifyDisable|bits.DefaultNotifyFlags))
 			require.NoError(t, j.SetNotifyCmdLine(prog, `"`+prog+`" disabled`))
 			sleep(24 * time.Hour)
 			assert.Equal(t, 1, r.nTransferred(), "a retry due after DISABLE is not made")
@@ -606,8 +606,8 @@ func TestNotifyFlags(t *testing.T) {
 			app := connect(t, m, user)
 			r := newRecorder("r", nil)
 			jt, je := newJob(t, app, 1), newJob(t, app, 1)
-			for _, j := range []*job.Job{jt, je} {
-				require.NoError(t, j.SetNotifyFlags(job.NotifyJobTransferred))
+			for _, j := range []bits.Job{jt, je} {
+				require.NoError(t, j.SetNotifyFlags(bits.NotifyJobTransferred))
 				require.NoError(t, j.SetNotifyInterface(r))
 			}
 			require.NoError(t, je.SetNotifyCmdLine(prog, `"`+prog+`" error`))
@@ -627,8 +627,8 @@ func TestNotifyFlags(t *testing.T) {
 			app := connect(t, m, user)
 			r := newRecorder("r", nil)
 			jt, je := newJob(t, app, 1), newJob(t, app, 1)
-			for _, j := range []*job.Job{jt, je} {
-				require.NoError(t, j.SetNotifyFlags(job.NotifyJobError))
+			for _, j := range []bits.Job{jt, je} {
+				require.NoError(t, j.SetNotifyFlags(bits.NotifyJobError))
 				require.NoError(t, j.SetNotifyInterface(r))
 			}
 			require.NoError(t, jt.SetNotifyCmdLine(prog, `"`+prog+`" transferred`))
@@ -645,7 +645,7 @@ func TestNotifyFlags(t *testing.T) {
 			m := manager.New(manager.WithManualTransfers())
 			defer m.Close()
 			j := newJob(t, connect(t, m, user), 1)
-			const flags = job.DefaultNotifyFlags | job.NotifyJobModification
+			const flags = bits.DefaultNotifyFlags | bits.NotifyJobModification
 			require.NoError(t, j.SetNotifyFlags(flags))
 			r := newRecorder("r", nil)
 			require.NoError(t, j.SetNotifyInterface(r))
@@ -674,7 +674,7 @@ func TestInFlightLimitPerUser(t *testing.T) {
 		defer m.Close()
 		gate := make(chan struct{})
 		var running, peak, started atomic.Int32
-		block := func(*job.Job, int) error {
+		block := func(bits.Job, int) error {
 			n := running.Add(1)
 			started.Add(1)
 			for {

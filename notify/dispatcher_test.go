@@ -1,11 +1,13 @@
 package notify_test
 
 import (
-	"github.com/bitsemu/bitsemu/internal/engine"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
+
+	"github.com/bitsemu/bitsemu/bits"
+	"github.com/bitsemu/bitsemu/internal/engine"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
@@ -26,11 +28,11 @@ func TestDispatcherTransferWhileDeliveringIsNotDropped(t *testing.T) {
 		d := notify.New(clock.Real())
 		defer d.Close()
 		env := &job.Env{Clock: clock.Real(), Limits: job.DefaultLimits(), Observer: d}
-		j, err := job.New(env, job.NewCaller(job.Identity{SID: user}), uuid.New(), "busy", job.Download)
+		j, err := job.New(env, job.NewCaller(job.Identity{SID: user}), uuid.New(), "busy", bits.Download)
 		require.NoError(t, err)
 		require.NoError(t, j.AddFile("http://h/a", t.TempDir()+"/a"))
-		require.NoError(t, j.SetProperty(job.PropertyMinimumNotificationIntervalMs, job.PropertyValue{Dword: 0}))
-		require.NoError(t, j.SetNotifyFlags(job.DefaultNotifyFlags|job.NotifyJobModification))
+		require.NoError(t, j.SetProperty(bits.PropertyMinimumNotificationIntervalMs, bits.PropertyValue{Dword: 0}))
+		require.NoError(t, j.SetNotifyFlags(bits.DefaultNotifyFlags|bits.NotifyJobModification))
 		r := newRecorder("r", nil)
 		require.NoError(t, j.SetNotifyInterface(r))
 		start(t, j)
@@ -40,7 +42,7 @@ func TestDispatcherTransferWhileDeliveringIsNotDropped(t *testing.T) {
 		inside, release := make(chan struct{}), make(chan struct{})
 		var once sync.Once
 		r.set(func(r *recorder) {
-			r.onMod = func(*job.Job, int) error {
+			r.onMod = func(bits.Job, int) error {
 				once.Do(func() { close(inside); <-release })
 				return nil
 			}
@@ -65,7 +67,7 @@ func TestCloseStartsNoWaitingCallback(t *testing.T) {
 		gate := make(chan struct{})
 		var started atomic.Int32
 		r := newRecorder("r", nil)
-		r.onTransferred = func(*job.Job, int) error {
+		r.onTransferred = func(bits.Job, int) error {
 			started.Add(1)
 			<-gate
 			return nil

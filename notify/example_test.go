@@ -6,9 +6,9 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/engine"
-	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/state"
 )
@@ -23,7 +23,7 @@ type completeOnTransferred struct {
 	err  error
 }
 
-func (c *completeOnTransferred) JobTransferred(j *job.Job) error {
+func (c *completeOnTransferred) JobTransferred(j bits.Job) error {
 	c.once.Do(func() {
 		c.saw, _ = j.GetState()
 		c.code, c.err = j.Complete()
@@ -31,8 +31,8 @@ func (c *completeOnTransferred) JobTransferred(j *job.Job) error {
 	})
 	return nil
 }
-func (c *completeOnTransferred) JobError(*job.Job, *job.ErrorInfo) error { return nil }
-func (c *completeOnTransferred) JobModification(*job.Job) error          { return nil }
+func (c *completeOnTransferred) JobError(bits.Job, bits.Error) error { return nil }
+func (c *completeOnTransferred) JobModification(bits.Job) error      { return nil }
 
 // An application registers a callback that completes the job when it has been transferred.
 func Example_completeOnTransferred() {
@@ -42,7 +42,7 @@ func Example_completeOnTransferred() {
 	dir, _ := os.MkdirTemp("", "bitsemu-example")
 	defer os.RemoveAll(dir)
 
-	j, _ := app.CreateJob("update", job.Download)
+	j, _ := app.CreateJob("update", bits.Download)
 	_ = j.AddFile("http://example.com/update.bin", filepath.Join(dir, "update.bin"))
 	cb := &completeOnTransferred{done: make(chan struct{})}
 	_ = j.SetNotifyInterface(cb)
@@ -81,9 +81,9 @@ func (c *countingCallback) called() error {
 	c.calls++
 	return nil
 }
-func (c *countingCallback) JobTransferred(*job.Job) error           { return c.called() }
-func (c *countingCallback) JobError(*job.Job, *job.ErrorInfo) error { return c.called() }
-func (c *countingCallback) JobModification(*job.Job) error          { return c.called() }
+func (c *countingCallback) JobTransferred(bits.Job) error       { return c.called() }
+func (c *countingCallback) JobError(bits.Job, bits.Error) error { return c.called() }
+func (c *countingCallback) JobModification(bits.Job) error      { return c.called() }
 
 // The callback pointer is not persisted: an application that restarts registers again, and
 // gets at once the JobTransferred it missed while it was gone.
@@ -96,7 +96,7 @@ func Example_reregisterAfterRestart() {
 
 	// First run: create the job, register, start it, remember its GUID, exit.
 	first, _ := m.Connect(who)
-	j, _ := first.CreateJob("nightly", job.Download)
+	j, _ := first.CreateJob("nightly", bits.Download)
 	_ = j.AddFile("http://example.com/data.zip", filepath.Join(dir, "data.zip"))
 	old := &countingCallback{}
 	_ = j.SetNotifyInterface(old)

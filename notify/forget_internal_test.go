@@ -8,15 +8,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/clock"
 	"github.com/bitsemu/bitsemu/job"
 )
 
 type nopCallback struct{}
 
-func (nopCallback) JobTransferred(*job.Job) error           { return nil }
-func (nopCallback) JobError(*job.Job, *job.ErrorInfo) error { return nil }
-func (nopCallback) JobModification(*job.Job) error          { return nil }
+func (nopCallback) JobTransferred(bits.Job) error       { return nil }
+func (nopCallback) JobError(bits.Job, bits.Error) error { return nil }
+func (nopCallback) JobModification(bits.Job) error      { return nil }
 
 func (d *Dispatcher) tracked() int {
 	d.mu.Lock()
@@ -30,9 +31,9 @@ func TestFinalJobWithoutListenerIsForgotten(t *testing.T) {
 		d := New(clock.Real())
 		defer d.Close()
 		env := &job.Env{Clock: clock.Real(), Limits: job.DefaultLimits(), Observer: d}
-		j, err := job.New(env, job.NewCaller(job.Identity{SID: "S-1-5-21-9"}), uuid.New(), "gone", job.Download)
+		j, err := job.New(env, job.NewCaller(job.Identity{SID: "S-1-5-21-9"}), uuid.New(), "gone", bits.Download)
 		require.NoError(t, err)
-		require.NoError(t, j.SetNotifyFlags(job.DefaultNotifyFlags|job.NotifyJobModification))
+		require.NoError(t, j.SetNotifyFlags(bits.DefaultNotifyFlags|bits.NotifyJobModification))
 		require.NoError(t, j.SetNotifyInterface(nopCallback{}))
 		require.NoError(t, j.SetDescription("tracked now"))
 		synctest.Wait()

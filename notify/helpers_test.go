@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/childproc"
 	"github.com/bitsemu/bitsemu/internal/engine"
@@ -46,13 +47,13 @@ type recorder struct {
 	files       []string // local names, in call order
 	errCodes    []hresult.Code
 
-	onTransferred func(j *job.Job, n int) error
-	onError       func(j *job.Job, n int) error
-	onMod         func(j *job.Job, n int) error
-	onFile        func(j *job.Job, f *job.File, n int) error
+	onTransferred func(j bits.Job, n int) error
+	onError       func(j bits.Job, n int) error
+	onMod         func(j bits.Job, n int) error
+	onFile        func(j bits.Job, f bits.File, n int) error
 }
 
-func (r *recorder) JobTransferred(j *job.Job) error {
+func (r *recorder) JobTransferred(j bits.Job) error {
 	r.mu.Lock()
 	r.transferred++
 	n, hook := r.transferred, r.onTransferred
@@ -64,11 +65,11 @@ func (r *recorder) JobTransferred(j *job.Job) error {
 	return nil
 }
 
-func (r *recorder) JobError(j *job.Job, e *job.ErrorInfo) error {
+func (r *recorder) JobError(j bits.Job, e bits.Error) error {
 	r.mu.Lock()
 	r.errs++
 	if e != nil {
-		_, code := e.GetError()
+		_, code, _ := e.GetError()
 		r.errCodes = append(r.errCodes, code)
 	}
 	n, hook := r.errs, r.onError
@@ -80,7 +81,7 @@ func (r *recorder) JobError(j *job.Job, e *job.ErrorInfo) error {
 	return nil
 }
 
-func (r *recorder) JobModification(j *job.Job) error {
+func (r *recorder) JobModification(j bits.Job) error {
 	st, _ := j.GetState()
 	r.mu.Lock()
 	r.mods++
@@ -94,7 +95,7 @@ func (r *recorder) JobModification(j *job.Job) error {
 	return nil
 }
 
-func (r *recorder) FileTransferred(j *job.Job, f *job.File) error {
+func (r *recorder) FileTransferred(j bits.Job, f bits.File) error {
 	name, err := f.GetLocalName()
 	if err != nil {
 		name = "?" + err.Error()
@@ -144,13 +145,13 @@ func newRecorder(name string, log *eventLog) *recorder { return &recorder{name: 
 // plain hides FileTransferred: it is only an IBackgroundCopyCallback.
 type plain struct{ r *recorder }
 
-func (p plain) JobTransferred(j *job.Job) error             { return p.r.JobTransferred(j) }
-func (p plain) JobError(j *job.Job, e *job.ErrorInfo) error { return p.r.JobError(j, e) }
-func (p plain) JobModification(j *job.Job) error            { return p.r.JobModification(j) }
+func (p plain) JobTransferred(j bits.Job) error         { return p.r.JobTransferred(j) }
+func (p plain) JobError(j bits.Job, e bits.Error) error { return p.r.JobError(j, e) }
+func (p plain) JobModification(j bits.Job) error        { return p.r.JobModification(j) }
 
 // failFirst returns a hook that fails the first n calls with E_FAIL.
-func failFirst(n int) func(*job.Job, int) error {
-	return func(_ *job.Job, k int) error {
+func failFirst(n int) func(bits.Job, int) error {
+	return func(_ bits.Job, k int) error {
 		if k <= n {
 			return hresult.E_FAIL
 		}
@@ -159,8 +160,8 @@ func failFirst(n int) func(*job.Job, int) error {
 }
 
 // always returns a hook that returns err.
-func always(err error) func(*job.Job, int) error {
-	return func(*job.Job, int) error { return err }
+func always(err error) func(bits.Job, int) error {
+	return func(bits.Job, int) error { return err }
 }
 
 // eventLog is an ordered record of calls across callbacks.
@@ -193,9 +194,9 @@ func connect(t *testing.T, m *manager.Manager, sid string) *manager.Client {
 }
 
 // newJob creates a download job with n files named f0, f1, … under a temporary directory.
-func newJob(t *testing.T, c *manager.Client, n int) *job.Job {
+func newJob(t *testing.T, c *manager.Client, n int) bits.Job {
 	t.Helper()
-	j, err := c.CreateJob("notify test", job.Download)
+	j, err := c.CreateJob("notify test", bits.Download)
 	require.NoError(t, err)
 	dir := t.TempDir()
 	for i := range n {
@@ -205,7 +206,7 @@ func newJob(t *testing.T, c *manager.Client, n int) *job.Job {
 }
 
 // start moves a suspended job to TRANSFERRING.
-func start(t *testing.T, j *job.Job) {
+func start(t *testing.T, j bits.Job) {
 	t.Helper()
 	require.NoError(t, j.Resume())
 	_, err := engine.Of(j).Fire(state.Pick)
@@ -216,11 +217,11 @@ func start(t *testing.T, j *job.Job) {
 }
 
 // finish marks every file of a TRANSFERRING job done: the job becomes TRANSFERRED.
-func finish(t *testing.T, j *job.Job) {
+func finish(t *testing.T, j bits.Job) {
 	t.Helper()
 	files, err := j.EnumFiles()
 	require.NoError(t, err)
-	n := int(files.GetCount())
+	n := int(enumCount(files))
 	var st state.State
 	for i := range n {
 		st, err = engine.Of(j).FireFileDone(i)
@@ -230,16 +231,16 @@ func finish(t *testing.T, j *job.Job) {
 }
 
 // transfer drives a suspended job to TRANSFERRED.
-func transfer(t *testing.T, j *job.Job) {
+func transfer(t *testing.T, j bits.Job) {
 	t.Helper()
 	start(t, j)
 	finish(t, j)
 }
 
-var notFound = job.Failure{Context: job.ContextRemoteFile, Code: hresult.HTTP(404), File: 0, Protocol: "http"}
+var notFound = job.Failure{Context: bits.ContextRemoteFile, Code: hresult.HTTP(404), File: 0, Protocol: "http"}
 
 // fail drives a suspended job to ERROR.
-func fail(t *testing.T, j *job.Job) {
+func fail(t *testing.T, j bits.Job) {
 	t.Helper()
 	start(t, j)
 	st, err := engine.Of(j).FireError(state.FatalFailure, notFound)
@@ -247,7 +248,7 @@ func fail(t *testing.T, j *job.Job) {
 	require.Equal(t, state.Error, st)
 }
 
-func stateOf(t *testing.T, j *job.Job) state.State {
+func stateOf(t *testing.T, j bits.Job) state.State {
 	t.Helper()
 	st, err := j.GetState()
 	require.NoError(t, err)

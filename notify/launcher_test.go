@@ -12,9 +12,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/engine"
-	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/notify"
 	"github.com/bitsemu/bitsemu/state"
@@ -179,7 +179,7 @@ func TestLauncherAfterFailedCallback(t *testing.T) {
 		defer m.Close()
 		j := newJob(t, connect(t, m, user), 1)
 		r := newRecorder("r", nil)
-		r.onError = func(*job.Job, int) error { return hresult.E_FAIL }
+		r.onError = func(bits.Job, int) error { return hresult.E_FAIL }
 		require.NoError(t, j.SetNotifyInterface(r))
 		require.NoError(t, j.SetNotifyCmdLine("/bin/notify", "x"))
 		fail(t, j)

@@ -39,6 +39,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/clock"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/engine"
@@ -46,14 +47,14 @@ import (
 	"github.com/bitsemu/bitsemu/state"
 )
 
-// Callback is IBackgroundCopyCallback; see job.Callback.
-type Callback = job.Callback
+// Callback is IBackgroundCopyCallback; see bits.Callback.
+type Callback = bits.Callback
 
-// Callback2 is IBackgroundCopyCallback2 (FileTransferred); see job.Callback2.
-type Callback2 = job.Callback2
+// Callback2 is IBackgroundCopyCallback2 (FileTransferred); see bits.Callback2.
+type Callback2 = bits.Callback2
 
-// Callback3 is IBackgroundCopyCallback3 (FileRangesTransferred); see job.Callback3.
-type Callback3 = job.Callback3
+// Callback3 is IBackgroundCopyCallback3 (FileRangesTransferred); see bits.Callback3.
+type Callback3 = bits.Callback3
 
 // MaxInFlightPerUser is how many notifications of one user's jobs may run at once.
 const MaxInFlightPerUser = 4
@@ -99,7 +100,7 @@ type entry struct {
 	// Kept by the worker that drains the entry (one at a time), from the last view it read.
 	minInterval time.Duration
 	final       bool
-	handle      *job.Job    // the handle callbacks get, acting as the callback's caller
+	handle      bits.Job    // the handle callbacks get, acting as the callback's caller
 	caller      *job.Caller // handle's caller
 	sem         *slots      // the owner's in-flight slots
 	semUser     string
@@ -449,7 +450,7 @@ func (d *Dispatcher) drain(e *entry) {
 }
 
 // handleFor returns the job handle callbacks get: one acting as the callback's caller.
-func (e *entry) handleFor(v *job.NotifyView) *job.Job {
+func (e *entry) handleFor(v *job.NotifyView) bits.Job {
 	if e.handle == nil || e.caller != v.Caller {
 		e.handle, e.caller = e.j.As(v.Caller), v.Caller
 	}
@@ -459,15 +460,15 @@ func (e *entry) handleFor(v *job.NotifyView) *job.Job {
 // deliver makes one notification. ok is false when it must be retried; callbackFailed reports
 // that the callback failed a terminal event for which a command line then ran.
 func (d *Dispatcher) deliver(e *entry, v *job.NotifyView, it item, file int, skipCallback bool) (ok, callbackFailed bool) {
-	enabled := v.Flags&job.NotifyDisable == 0
+	enabled := v.Flags&bits.NotifyDisable == 0
 	switch it {
 	case itemMod:
-		if v.Callback != nil && enabled && v.Flags&job.NotifyJobModification != 0 {
+		if v.Callback != nil && enabled && v.Flags&bits.NotifyJobModification != 0 {
 			_ = d.invoke(e, v, callJobModification, nil)
 		}
 		return true, false
 	case itemFile:
-		if _, is2 := v.Callback.(Callback2); !is2 || !enabled || v.Flags&job.NotifyFileTransferred == 0 {
+		if _, is2 := v.Callback.(Callback2); !is2 || !enabled || v.Flags&bits.NotifyFileTransferred == 0 {
 			return true, false
 		}
 		f := engine.Of(e.handleFor(v)).FileAt(file)
@@ -480,9 +481,9 @@ func (d *Dispatcher) deliver(e *entry, v *job.NotifyView, it item, file int, ski
 	var flag uint32
 	switch v.State {
 	case state.Transferred:
-		flag = job.NotifyJobTransferred
+		flag = bits.NotifyJobTransferred
 	case state.Error:
-		flag = job.NotifyJobError
+		flag = bits.NotifyJobError
 	default:
 		return true, false
 	}
@@ -517,7 +518,7 @@ const (
 
 // invoke runs one callback method under the owner's in-flight limit, turning a panic into an
 // error.
-func (d *Dispatcher) invoke(e *entry, v *job.NotifyView, c call, f *job.File) (err error) {
+func (d *Dispatcher) invoke(e *entry, v *job.NotifyView, c call, f bits.File) (err error) {
 	sem, ok := d.acquire(e, v.OwnerSID)
 	if !ok {
 		return errClosed

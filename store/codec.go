@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/state"
@@ -271,19 +272,19 @@ func decodeInto(b []byte, r *job.Record) error {
 	r.Resumed = flags&fResumed != 0
 	r.Created = d.time("Created", flags&fCreated != 0)
 
-	r.Type = job.Type(d.u32("Type"))
+	r.Type = bits.JobType(d.u32("Type"))
 	r.State = state.State(d.u32("State"))
-	r.Priority = job.Priority(d.u32("Priority"))
+	r.Priority = bits.Priority(d.u32("Priority"))
 	r.NotifyFlags = d.u32("NotifyFlags")
 	r.MinimumRetryDelay = d.u32("MinimumRetryDelay")
 	r.NoProgressTimeout = d.u32("NoProgressTimeout")
 	r.MaximumDownloadTime = d.u32("MaximumDownloadTime")
-	r.ProxyUsage = job.ProxyUsage(d.u32("ProxyUsage"))
+	r.ProxyUsage = bits.ProxyUsage(d.u32("ProxyUsage"))
 	r.SecurityFlags = d.u32("SecurityFlags")
 	r.FileACLFlags = d.u32("FileACLFlags")
 	r.PeerCachingFlags = d.u32("PeerCachingFlags")
 	r.CostFlags = d.u32("CostFlags")
-	r.UseStoredCredentials = job.AuthTarget(d.u32("UseStoredCredentials"))
+	r.UseStoredCredentials = bits.AuthTarget(d.u32("UseStoredCredentials"))
 	r.MinNotificationIntervalMs = d.u32("MinNotificationIntervalMs")
 	r.ErrorCount = d.u32("ErrorCount")
 	r.MaxDownloadSize = d.uvarint("MaxDownloadSize")
@@ -309,7 +310,7 @@ func decodeInto(b []byte, r *job.Record) error {
 
 	if flags&fError != 0 {
 		e := &job.ErrorRecord{
-			Context: job.ErrorContext(d.u32("Error.Context")),
+			Context: bits.ErrorContext(d.u32("Error.Context")),
 			Code:    hresult.Code(d.u32("Error.Code")),
 		}
 		file := d.varint("Error.File")
@@ -325,11 +326,11 @@ func decodeInto(b []byte, r *job.Record) error {
 	}
 
 	if n, isNil := d.count("Credentials", minCredential); !isNil && d.err == nil {
-		r.Credentials = make([]job.Credentials, n)
+		r.Credentials = make([]bits.Credentials, n)
 		for i := range r.Credentials {
 			c := &r.Credentials[i]
-			c.Target = job.AuthTarget(d.u32("Credentials.Target"))
-			c.Scheme = job.AuthScheme(d.u32("Credentials.Scheme"))
+			c.Target = bits.AuthTarget(d.u32("Credentials.Target"))
+			c.Scheme = bits.AuthScheme(d.u32("Credentials.Scheme"))
 			c.UserName = d.text("Credentials.UserName")
 			c.Password = d.text("Credentials.Password")
 		}
@@ -358,7 +359,7 @@ func (d *decoder) decodeFile(f *job.FileRecord) {
 	f.RemoteName = d.text("File.RemoteName")
 	f.LocalName = d.text("File.LocalName")
 	if n, isNil := d.count("File.Ranges", minRange); !isNil && d.err == nil {
-		f.Ranges = make([]job.FileRange, n)
+		f.Ranges = make([]bits.FileRange, n)
 		for j := range f.Ranges {
 			f.Ranges[j].InitialOffset = d.uvarint("File.Ranges.InitialOffset")
 			f.Ranges[j].Length = d.uvarint("File.Ranges.Length") - 1

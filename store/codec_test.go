@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/store"
 )
@@ -131,9 +132,9 @@ func TestTimesRoundTrip(t *testing.T) {
 func TestNilAndEmptySlices(t *testing.T) {
 	for _, r := range []job.Record{
 		{ID: idOf(1)},
-		{ID: idOf(1), Credentials: []job.Credentials{}, Files: []job.FileRecord{}},
-		{ID: idOf(1), Files: []job.FileRecord{{}, {Ranges: []job.FileRange{}}}},
-		{ID: idOf(1), Files: []job.FileRecord{{BytesTotal: job.SizeUnknown, Ranges: []job.FileRange{{Length: 1<<64 - 1}}}}},
+		{ID: idOf(1), Credentials: []bits.Credentials{}, Files: []job.FileRecord{}},
+		{ID: idOf(1), Files: []job.FileRecord{{}, {Ranges: []bits.FileRange{}}}},
+		{ID: idOf(1), Files: []job.FileRecord{{BytesTotal: bits.SizeUnknown, Ranges: []bits.FileRange{{Length: 1<<64 - 1}}}}},
 	} {
 		got, err := store.Decode(store.Encode(&r))
 		require.NoError(t, err)

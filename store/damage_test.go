@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/store"
@@ -28,19 +29,19 @@ func smallStore(t testing.TB, dir string) []job.Record {
 	var want []job.Record
 	for n := 1; n <= 4; n++ {
 		r := typical(n)
-		r.Credentials = []job.Credentials{
-			{Target: job.TargetServer, Scheme: job.SchemeBasic, UserName: fmt.Sprintf("user%d", n), Password: "pässwörd"},
-			{Target: job.TargetProxy, Scheme: job.SchemeNTLM, UserName: "proxy", Password: ""},
+		r.Credentials = []bits.Credentials{
+			{Target: bits.TargetServer, Scheme: bits.SchemeBasic, UserName: fmt.Sprintf("user%d", n), Password: "pässwörd"},
+			{Target: bits.TargetProxy, Scheme: bits.SchemeNTLM, UserName: "proxy", Password: ""},
 		}
 		r.CustomHeaders = fmt.Sprintf("X-Tenant: %d\r\nAuthorization: Bearer abc%d\r\n", n, n)
 		r.Files = append(r.Files, job.FileRecord{
 			RemoteName: fmt.Sprintf("https://mirror.example.net/extra/%d.bin", n),
 			LocalName:  fmt.Sprintf("/srv/extra/%d.bin", n),
-			Ranges:     []job.FileRange{{InitialOffset: 0, Length: 100}, {InitialOffset: 4096, Length: 1<<64 - 1}},
+			Ranges:     []bits.FileRange{{InitialOffset: 0, Length: 100}, {InitialOffset: 4096, Length: 1<<64 - 1}},
 			BytesTotal: 1<<64 - 1,
 		})
 		if n == 3 {
-			r.Error = &job.ErrorRecord{Context: job.ContextRemoteFile, Code: hresult.BG_E_HTTP_ERROR_404, File: 1, Protocol: "http"}
+			r.Error = &job.ErrorRecord{Context: bits.ContextRemoteFile, Code: hresult.BG_E_HTTP_ERROR_404, File: 1, Protocol: "http"}
 		}
 		require.NoError(t, s.Put(&r))
 		r.Seq += 5

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/state"
 	"github.com/bitsemu/bitsemu/store"
@@ -29,12 +30,12 @@ func Example() {
 	}
 	r := job.Record{
 		ID:          uuid.MustParse("6f2b8a52-1c3d-4e5f-8a9b-0c1d2e3f4a5b"),
-		Type:        job.Download,
+		Type:        bits.Download,
 		State:       state.Suspended,
 		Seq:         1,
 		Owner:       job.Identity{SID: "S-1-5-21-1004"},
 		DisplayName: "nightly backup",
-		Priority:    job.Normal,
+		Priority:    bits.Normal,
 		Created:     time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC),
 	}
 	if err := s.Put(&r); err != nil {

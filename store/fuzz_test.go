@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/store"
@@ -23,8 +24,8 @@ import (
 func FuzzDecode(f *testing.F) {
 	withError := typical(2)
 	withError.Error = &job.ErrorRecord{Code: hresult.BG_E_HTTP_ERROR_404, File: 0, Protocol: "http"}
-	withError.Credentials = []job.Credentials{{Target: job.TargetServer, Scheme: job.SchemeBasic, UserName: "u", Password: "p"}}
-	withError.Files[0].Ranges = []job.FileRange{{InitialOffset: 10, Length: 20}, {InitialOffset: 100, Length: 1<<64 - 1}}
+	withError.Credentials = []bits.Credentials{{Target: bits.TargetServer, Scheme: bits.SchemeBasic, UserName: "u", Password: "p"}}
+	withError.Files[0].Ranges = []bits.FileRange{{InitialOffset: 10, Length: 20}, {InitialOffset: 100, Length: 1<<64 - 1}}
 	seeds := [][]byte{
 		store.Encode(&job.Record{ID: idOf(1)}),
 		store.Encode(ptr(typical(1))),

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/state"
@@ -35,13 +36,13 @@ func typical(n int) job.Record {
 	created := base.Add(time.Duration(n) * time.Second)
 	return job.Record{
 		ID:          idOf(n),
-		Type:        job.Download,
+		Type:        bits.Download,
 		State:       state.Transferring,
 		Seq:         uint64(40 + n%7),
 		Owner:       job.Identity{SID: "S-1-5-21-3623811015-3361044348-30300820-1013"},
 		DisplayName: fmt.Sprintf("Windows Update package %d", n),
 		Description: "Downloads the cumulative update for the operating system.",
-		Priority:    job.Normal,
+		Priority:    bits.Normal,
 		NotifyFlags: 3,
 
 		MinimumRetryDelay:   600,
@@ -110,14 +111,14 @@ func genRecord(t *rapid.T) job.Record {
 	b := func(label string) bool { return rapid.Bool().Draw(t, label) }
 	r := job.Record{
 		ID:    uuid.UUID(rapid.SliceOfN(rapid.Byte(), 16, 16).Draw(t, "ID")),
-		Type:  job.Type(u32("Type")),
+		Type:  bits.JobType(u32("Type")),
 		State: state.State(u32("State")),
 		Seq:   rapid.Uint64().Draw(t, "Seq"),
 		Owner: job.Identity{SID: genBytes(t, "Owner.SID"), Admin: b("Owner.Admin"), Service: b("Owner.Service")},
 
 		DisplayName: genText(t, "DisplayName"),
 		Description: genText(t, "Description"),
-		Priority:    job.Priority(u32("Priority")),
+		Priority:    bits.Priority(u32("Priority")),
 		NotifyFlags: u32("NotifyFlags"),
 		CmdProgram:  genText(t, "CmdProgram"),
 		CmdParams:   genText(t, "CmdParams"),
@@ -127,12 +128,12 @@ func genRecord(t *rapid.T) job.Record {
 		NoProgressTimeout:   u32("NoProgressTimeout"),
 		MaximumDownloadTime: u32("MaximumDownloadTime"),
 
-		ProxyUsage:  job.ProxyUsage(u32("ProxyUsage")),
+		ProxyUsage:  bits.ProxyUsage(u32("ProxyUsage")),
 		ProxyList:   genText(t, "ProxyList"),
 		ProxyBypass: genText(t, "ProxyBypass"),
-		Credentials: genSlice(t, "Credentials", 3, func(t *rapid.T, l string) job.Credentials {
-			return job.Credentials{
-				Target: job.AuthTarget(u32(l + ".Target")), Scheme: job.AuthScheme(u32(l + ".Scheme")),
+		Credentials: genSlice(t, "Credentials", 3, func(t *rapid.T, l string) bits.Credentials {
+			return bits.Credentials{
+				Target: bits.AuthTarget(u32(l + ".Target")), Scheme: bits.AuthScheme(u32(l + ".Scheme")),
 				UserName: genText(t, l+".UserName"), Password: genText(t, l+".Password"),
 			}
 		}),
@@ -149,7 +150,7 @@ func genRecord(t *rapid.T) job.Record {
 		DynamicContent:            b("DynamicContent"),
 		HighPerformance:           b("HighPerformance"),
 		MaxDownloadSize:           rapid.Uint64().Draw(t, "MaxDownloadSize"),
-		UseStoredCredentials:      job.AuthTarget(u32("UseStoredCredentials")),
+		UseStoredCredentials:      bits.AuthTarget(u32("UseStoredCredentials")),
 		MinNotificationIntervalMs: u32("MinNotificationIntervalMs"),
 		OnDemand:                  b("OnDemand"),
 
@@ -165,8 +166,8 @@ func genRecord(t *rapid.T) job.Record {
 			return job.FileRecord{
 				RemoteName: genText(t, l+".RemoteName"),
 				LocalName:  genText(t, l+".LocalName"),
-				Ranges: genSlice(t, l+".Ranges", 5, func(t *rapid.T, l string) job.FileRange {
-					return job.FileRange{InitialOffset: rapid.Uint64().Draw(t, l+".Offset"), Length: rapid.Uint64().Draw(t, l+".Length")}
+				Ranges: genSlice(t, l+".Ranges", 5, func(t *rapid.T, l string) bits.FileRange {
+					return bits.FileRange{InitialOffset: rapid.Uint64().Draw(t, l+".Offset"), Length: rapid.Uint64().Draw(t, l+".Length")}
 				}),
 				BytesTotal:      rapid.Uint64().Draw(t, l+".BytesTotal"),
 				BytesDone:       rapid.Uint64().Draw(t, l+".BytesDone"),
@@ -188,7 +189,7 @@ func genRecord(t *rapid.T) job.Record {
 	}
 	if rapid.Bool().Draw(t, "hasError") {
 		r.Error = &job.ErrorRecord{
-			Context:  job.ErrorContext(u32("Error.Context")),
+			Context:  bits.ErrorContext(u32("Error.Context")),
 			Code:     hresult.Code(u32("Error.Code")),
 			File:     rapid.Int().Draw(t, "Error.File"),
 			Protocol: genBytes(t, "Error.Protocol"),

@@ -10,14 +10,14 @@ import (
 	"slices"
 	"time"
 
-	"github.com/bitsemu/bitsemu/job"
+	"github.com/bitsemu/bitsemu/bits"
 )
 
 // sslIgnoreMask are the BG_SSL_IGNORE_* security flags: each lets one class of certificate
 // fault through (IBackgroundCopyJobHttpOptions::SetSecurityFlags). BG_SSL_ENABLE_CRL_CHECK is
 // not among them: revocation is not checked.
-const sslIgnoreMask = job.SSLIgnoreCertCNInvalid | job.SSLIgnoreCertDateInvalid |
-	job.SSLIgnoreUnknownCA | job.SSLIgnoreCertWrongUsage
+const sslIgnoreMask = bits.SSLIgnoreCertCNInvalid | bits.SSLIgnoreCertDateInvalid |
+	bits.SSLIgnoreUnknownCA | bits.SSLIgnoreCertWrongUsage
 
 // laxTLS makes tr check server certificates itself, letting through the faults named by the
 // BG_SSL_IGNORE_* flags in ignore and no others (SetSecurityFlags):
@@ -107,13 +107,13 @@ func (v *verifier) verify(cs tls.ConnectionState, host string) error {
 	for _, c := range certs[1:] {
 		opts.Intermediates.AddCert(c)
 	}
-	if v.ignore&job.SSLIgnoreCertWrongUsage != 0 {
+	if v.ignore&bits.SSLIgnoreCertWrongUsage != 0 {
 		opts.KeyUsages = []x509.ExtKeyUsage{x509.ExtKeyUsageAny}
 	}
 	if err := v.chain(certs, opts); err != nil {
 		return fail(err)
 	}
-	if v.ignore&job.SSLIgnoreCertCNInvalid == 0 {
+	if v.ignore&bits.SSLIgnoreCertCNInvalid == 0 {
 		if err := leaf.VerifyHostname(host); err != nil {
 			return fail(err)
 		}
@@ -133,7 +133,7 @@ func (v *verifier) chain(certs []*x509.Certificate, opts x509.VerifyOptions) err
 		return nil
 	}
 	var invalid x509.CertificateInvalidError
-	if v.ignore&job.SSLIgnoreCertDateInvalid != 0 && errors.As(err, &invalid) && invalid.Reason == x509.Expired {
+	if v.ignore&bits.SSLIgnoreCertDateInvalid != 0 && errors.As(err, &invalid) && invalid.Reason == x509.Expired {
 		// Verify again at a moment when the certificates the server sent are valid: any
 		// other fault then shows.
 		if t, ok := validMoment(certs, opts.CurrentTime); ok {
@@ -144,7 +144,7 @@ func (v *verifier) chain(certs []*x509.Certificate, opts x509.VerifyOptions) err
 		}
 	}
 	var unknown x509.UnknownAuthorityError
-	if v.ignore&job.SSLIgnoreUnknownCA != 0 && errors.As(err, &unknown) {
+	if v.ignore&bits.SSLIgnoreUnknownCA != 0 && errors.As(err, &unknown) {
 		// No trusted root: the certificates the server sent are all there is to check.
 		return v.untrusted(certs, opts.CurrentTime)
 	}
@@ -154,7 +154,7 @@ func (v *verifier) chain(certs []*x509.Certificate, opts x509.VerifyOptions) err
 // untrusted checks the certificates of a chain that leads to no trusted root: the dates of
 // every one (unless ignored) and the leaf's extended key usage (unless ignored).
 func (v *verifier) untrusted(certs []*x509.Certificate, now time.Time) error {
-	if v.ignore&job.SSLIgnoreCertDateInvalid == 0 {
+	if v.ignore&bits.SSLIgnoreCertDateInvalid == 0 {
 		for _, c := range certs {
 			if now.Before(c.NotBefore) || now.After(c.NotAfter) {
 				return x509.CertificateInvalidError{Cert: c, Reason: x509.Expired}
@@ -162,7 +162,7 @@ func (v *verifier) untrusted(certs []*x509.Certificate, now time.Time) error {
 		}
 	}
 	leaf := certs[0]
-	if v.ignore&job.SSLIgnoreCertWrongUsage == 0 && (len(leaf.ExtKeyUsage) > 0 || len(leaf.UnknownExtKeyUsage) > 0) &&
+	if v.ignore&bits.SSLIgnoreCertWrongUsage == 0 && (len(leaf.ExtKeyUsage) > 0 || len(leaf.UnknownExtKeyUsage) > 0) &&
 		!slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageServerAuth) && !slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageAny) {
 		return x509.CertificateInvalidError{Cert: leaf, Reason: x509.IncompatibleUsage}
 	}

@@ -21,8 +21,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
-	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/transfer"
 )
 
@@ -118,10 +118,10 @@ func tlsOrigin(t *testing.T, cert tls.Certificate, content []byte) *httptest.Ser
 }
 
 const (
-	ignoreCN    = job.SSLIgnoreCertCNInvalid
-	ignoreDate  = job.SSLIgnoreCertDateInvalid
-	ignoreCA    = job.SSLIgnoreUnknownCA
-	ignoreUsage = job.SSLIgnoreCertWrongUsage
+	ignoreCN    = bits.SSLIgnoreCertCNInvalid
+	ignoreDate  = bits.SSLIgnoreCertDateInvalid
+	ignoreCA    = bits.SSLIgnoreUnknownCA
+	ignoreUsage = bits.SSLIgnoreCertWrongUsage
 	ignoreAll   = ignoreCN | ignoreDate | ignoreCA | ignoreUsage
 )
 
@@ -150,7 +150,7 @@ func TestFetchSecurityFlags(t *testing.T) {
 	flagSets := []uint32{0, ignoreCN, ignoreDate, ignoreCA, ignoreUsage,
 		ignoreCN | ignoreDate, ignoreCA | ignoreDate, ignoreCA | ignoreUsage, ignoreCN | ignoreUsage,
 		ignoreAll &^ ignoreCN, ignoreAll &^ ignoreDate, ignoreAll &^ ignoreCA, ignoreAll &^ ignoreUsage, ignoreAll,
-		ignoreAll | job.SSLEnableCRLCheck | job.RedirectPolicyAllowReport}
+		ignoreAll | bits.SSLEnableCRLCheck | bits.RedirectPolicyAllowReport}
 
 	// One client for everything: fetches with different flags must not share connections.
 	c := newClient(t, transfer.Config{TLS: &tls.Config{RootCAs: p.roots}})
@@ -167,7 +167,7 @@ func TestFetchSecurityFlags(t *testing.T) {
 					passed++
 					return
 				}
-				requireError(t, res.err, hresult.ERROR_WINHTTP_SECURE_FAILURE, job.ContextRemoteFile, false, "http")
+				requireError(t, res.err, hresult.ERROR_WINHTTP_SECURE_FAILURE, bits.ContextRemoteFile, false, "http")
 				assert.Zero(t, res.obs.connects())
 				failed++
 			})
@@ -188,9 +188,9 @@ func TestFetchSecurityFlagsDoNotLeak(t *testing.T) {
 		res := fetch(t, c, wholeSpec(urlOf(srv, "f")), transfer.Options{SecurityFlags: ignoreCA}, nil)
 		require.NoError(t, res.err)
 		res = fetch(t, c, wholeSpec(urlOf(srv, "f")), transfer.Options{}, nil)
-		requireError(t, res.err, hresult.ERROR_WINHTTP_SECURE_FAILURE, job.ContextRemoteFile, false, "http")
+		requireError(t, res.err, hresult.ERROR_WINHTTP_SECURE_FAILURE, bits.ContextRemoteFile, false, "http")
 		res = fetch(t, c, wholeSpec(urlOf(srv, "f")), transfer.Options{SecurityFlags: ignoreCN}, nil)
-		requireError(t, res.err, hresult.ERROR_WINHTTP_SECURE_FAILURE, job.ContextRemoteFile, false, "http")
+		requireError(t, res.err, hresult.ERROR_WINHTTP_SECURE_FAILURE, bits.ContextRemoteFile, false, "http")
 	}
 }
 
@@ -213,14 +213,14 @@ func TestFetchSecurityFlagsThroughProxy(t *testing.T) {
 	c := newClient(t, transfer.Config{TLS: &tls.Config{RootCAs: p.roots}})
 	via := func(srv *httptest.Server, host string, flags uint32) error {
 		_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "https://"))
-		opt := transfer.Options{ProxyUsage: job.ProxyOverride, ProxyList: strings.TrimPrefix(psrv.URL, "http://"), SecurityFlags: flags}
+		opt := transfer.Options{ProxyUsage: bits.ProxyOverride, ProxyList: strings.TrimPrefix(psrv.URL, "http://"), SecurityFlags: flags}
 		return fetch(t, c, wholeSpec("https://"+net.JoinHostPort(host, port)+"/f"), opt, nil).err
 	}
 	assert.NoError(t, via(good, "secure.test", 0))
 	assert.NoError(t, via(good, "secure.test", ignoreDate), "a good certificate with a flag")
 	assert.NoError(t, via(self, "secure.test", ignoreCA))
-	requireError(t, via(self, "secure.test", ignoreCN), hresult.ERROR_WINHTTP_SECURE_FAILURE, job.ContextRemoteFile, false, "http")
-	requireError(t, via(good, "other.test", ignoreCA), hresult.ERROR_WINHTTP_SECURE_FAILURE, job.ContextRemoteFile, false, "http")
+	requireError(t, via(self, "secure.test", ignoreCN), hresult.ERROR_WINHTTP_SECURE_FAILURE, bits.ContextRemoteFile, false, "http")
+	requireError(t, via(good, "other.test", ignoreCA), hresult.ERROR_WINHTTP_SECURE_FAILURE, bits.ContextRemoteFile, false, "http")
 	assert.NoError(t, via(good, "other.test", ignoreCN))
 	assert.NotEmpty(t, px.log())
 }
@@ -233,7 +233,7 @@ func flagNames(flags uint32) string {
 	for _, f := range []struct {
 		bit  uint32
 		name string
-	}{{ignoreCN, "CN"}, {ignoreDate, "date"}, {ignoreCA, "CA"}, {ignoreUsage, "usage"}, {job.SSLEnableCRLCheck, "CRL"}, {job.RedirectPolicyAllowReport, "report"}} {
+	}{{ignoreCN, "CN"}, {ignoreDate, "date"}, {ignoreCA, "CA"}, {ignoreUsage, "usage"}, {bits.SSLEnableCRLCheck, "CRL"}, {bits.RedirectPolicyAllowReport, "report"}} {
 		if flags&f.bit != 0 {
 			names = append(names, f.name)
 		}

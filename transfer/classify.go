@@ -13,8 +13,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
-	"github.com/bitsemu/bitsemu/job"
 )
 
 // Error.Protocol values.
@@ -33,11 +33,11 @@ const (
 // os.ErrDeadlineExceeded, so errors.Is(err, os.ErrDeadlineExceeded) holds for a stalled fetch.
 var errStalled = fmt.Errorf("transfer: no data arrived within the stall timeout: %w", os.ErrDeadlineExceeded)
 
-func fatal(code hresult.Code, ctx job.ErrorContext, proto string, err error) *Error {
+func fatal(code hresult.Code, ctx bits.ErrorContext, proto string, err error) *Error {
 	return &Error{Code: code, Context: ctx, Protocol: proto, Err: err}
 }
 
-func transient(code hresult.Code, ctx job.ErrorContext, proto string, err error) *Error {
+func transient(code hresult.Code, ctx bits.ErrorContext, proto string, err error) *Error {
 	return &Error{Code: code, Context: ctx, Transient: true, Protocol: proto, Err: err}
 }
 
@@ -65,7 +65,7 @@ func statusTransient(status int) bool {
 // BG_E_HTTP_ERROR_nnn (statusCode), context REMOTE_FILE, transient per statusTransient.
 func statusError(method, redacted string, status int, text string) *Error {
 	err := fmt.Errorf("%s %s: %s", method, redacted, text)
-	e := fatal(statusCode(status), job.ContextRemoteFile, protoHTTP, err)
+	e := fatal(statusCode(status), bits.ContextRemoteFile, protoHTTP, err)
 	e.Transient = statusTransient(status)
 	return e
 }
@@ -115,28 +115,28 @@ func netError(err error, started bool) *Error {
 	)
 	switch {
 	case errors.As(err, &cert), errors.As(err, &unknown), errors.As(err, &invalid), errors.As(err, &hostname):
-		return fatal(hresult.ERROR_WINHTTP_SECURE_FAILURE, job.ContextRemoteFile, protoHTTP, err)
+		return fatal(hresult.ERROR_WINHTTP_SECURE_FAILURE, bits.ContextRemoteFile, protoHTTP, err)
 	case errors.As(err, &pstatus):
-		e := fatal(statusCode(pstatus.status), job.ContextRemoteFile, protoHTTP, err)
+		e := fatal(statusCode(pstatus.status), bits.ContextRemoteFile, protoHTTP, err)
 		e.Transient = statusTransient(pstatus.status)
 		return e
 	case errors.Is(err, errStalled):
-		return transient(hresult.ERROR_WINHTTP_TIMEOUT, job.ContextGeneralTransport, protoHTTP, err)
+		return transient(hresult.ERROR_WINHTTP_TIMEOUT, bits.ContextGeneralTransport, protoHTTP, err)
 	case started:
-		return transient(hresult.BG_E_CONNECTION_CLOSED, job.ContextGeneralTransport, protoHTTP, err)
+		return transient(hresult.BG_E_CONNECTION_CLOSED, bits.ContextGeneralTransport, protoHTTP, err)
 	case errors.As(err, &dns):
-		return transient(hresult.BG_E_CONNECT_FAILURE, job.ContextGeneralTransport, protoHTTP, err)
+		return transient(hresult.BG_E_CONNECT_FAILURE, bits.ContextGeneralTransport, protoHTTP, err)
 	case errors.As(err, &op) && (op.Op == "dial" || op.Op == "proxyconnect"):
-		return transient(hresult.BG_E_CONNECT_FAILURE, job.ContextGeneralTransport, protoHTTP, err)
+		return transient(hresult.BG_E_CONNECT_FAILURE, bits.ContextGeneralTransport, protoHTTP, err)
 	case isTLSHandshake(err):
-		return transient(hresult.BG_E_CONNECT_FAILURE, job.ContextGeneralTransport, protoHTTP, err)
+		return transient(hresult.BG_E_CONNECT_FAILURE, bits.ContextGeneralTransport, protoHTTP, err)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET),
 		errors.Is(err, syscall.EPIPE), errors.Is(err, net.ErrClosed):
-		return transient(hresult.BG_E_CONNECTION_CLOSED, job.ContextGeneralTransport, protoHTTP, err)
+		return transient(hresult.BG_E_CONNECTION_CLOSED, bits.ContextGeneralTransport, protoHTTP, err)
 	case strings.Contains(err.Error(), "malformed HTTP"):
-		return transient(hresult.BG_E_INVALID_SERVER_RESPONSE, job.ContextGeneralTransport, protoHTTP, err)
+		return transient(hresult.BG_E_INVALID_SERVER_RESPONSE, bits.ContextGeneralTransport, protoHTTP, err)
 	}
-	return transient(hresult.BG_E_CONNECTION_CLOSED, job.ContextGeneralTransport, protoHTTP, err)
+	return transient(hresult.BG_E_CONNECTION_CLOSED, bits.ContextGeneralTransport, protoHTTP, err)
 }
 
 // isTLSHandshake reports whether err is a TLS failure other than certificate validation (an
@@ -161,11 +161,11 @@ func localError(err error, proto string) *Error {
 	switch {
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT),
 		runtime.GOOS == "windows" && errors.As(err, &errno) && errno == errWin32DiskFull:
-		return transient(hresult.ERROR_DISK_FULL, job.ContextLocalFile, proto, err)
+		return transient(hresult.ERROR_DISK_FULL, bits.ContextLocalFile, proto, err)
 	case errors.Is(err, os.ErrPermission), errors.Is(err, syscall.EBADF), errors.Is(err, syscall.EROFS):
-		return fatal(hresult.E_ACCESSDENIED, job.ContextLocalFile, proto, err)
+		return fatal(hresult.E_ACCESSDENIED, bits.ContextLocalFile, proto, err)
 	}
-	return fatal(hresult.E_FAIL, job.ContextLocalFile, proto, err)
+	return fatal(hresult.E_FAIL, bits.ContextLocalFile, proto, err)
 }
 
 // ctxErr returns ctx's error when ctx has ended, so that a cancelled fetch returns ctx.Err()

@@ -11,9 +11,9 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/clock"
 	"github.com/bitsemu/bitsemu/hresult"
-	"github.com/bitsemu/bitsemu/job"
 )
 
 // run is what every transport keeps for one fetch.
@@ -95,11 +95,11 @@ func (r *run) start(size uint64, validator string, restart bool, proto string) (
 	return remaining(segs, offset), nil
 }
 
-// checkSize fails when an output of total bytes (job.SizeUnknown: not known yet) is over the
+// checkSize fails when an output of total bytes (bits.SizeUnknown: not known yet) is over the
 // job's maximum download size. The source's size is known before anything is written, so
 // nothing is (BITS_JOB_PROPERTY_ID: MAX_DOWNLOAD_SIZE).
 func (r *run) checkSize(total uint64) error {
-	if !r.opt.LimitSize || total == job.SizeUnknown || total <= r.opt.MaxSize {
+	if !r.opt.LimitSize || total == bits.SizeUnknown || total <= r.opt.MaxSize {
 		return nil
 	}
 	return tooLarge(r.proto, fmt.Errorf("the output is %d bytes, over the %d the job's maximum download size leaves", total, r.opt.MaxSize))
@@ -107,7 +107,7 @@ func (r *run) checkSize(total uint64) error {
 
 // tooLarge is the error for an output over the job's maximum download size.
 func tooLarge(proto string, err error) *Error {
-	return fatal(hresult.BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED, job.ContextRemoteFile, proto, err)
+	return fatal(hresult.BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED, bits.ContextRemoteFile, proto, err)
 }
 
 // room is how many more bytes the output may take under the maximum download size, and false

@@ -8,7 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 
-	"github.com/bitsemu/bitsemu/job"
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/transfer"
 )
 
@@ -43,7 +43,7 @@ func Example() {
 	c := transfer.New(transfer.Config{})
 	defer c.Close()
 	obs := &progressPrinter{}
-	spec := transfer.Spec{Remote: srv.URL + "/file.bin", Total: job.SizeUnknown}
+	spec := transfer.Spec{Remote: srv.URL + "/file.bin", Total: bits.SizeUnknown}
 	if err := c.Fetch(context.Background(), spec, transfer.Options{}, dst, obs); err != nil {
 		panic(err)
 	}

@@ -13,8 +13,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
-	"github.com/bitsemu/bitsemu/job"
 )
 
 // source is a parsed remote name: an http or https URL, or a local path.
@@ -44,7 +44,7 @@ func parseRemote(remote string) (source, error) {
 	}
 	u, err := url.Parse(remote)
 	if err != nil {
-		return source{}, fatal(hresult.E_INVALIDARG, job.ContextRemoteFile, "", fmt.Errorf("remote name %q: %w", remote, err))
+		return source{}, fatal(hresult.E_INVALIDARG, bits.ContextRemoteFile, "", fmt.Errorf("remote name %q: %w", remote, err))
 	}
 	switch u.Scheme {
 	case "http", "https":
@@ -64,14 +64,14 @@ func parseRemote(remote string) (source, error) {
 			return source{path: p}, nil
 		}
 	}
-	return source{}, fatal(hresult.E_INVALIDARG, job.ContextRemoteFile, "", fmt.Errorf("remote name %q: not an http, https or file URL, UNC name or absolute path", remote))
+	return source{}, fatal(hresult.E_INVALIDARG, bits.ContextRemoteFile, "", fmt.Errorf("remote name %q: not an http, https or file URL, UNC name or absolute path", remote))
 }
 
 func uncSource(name string) (source, error) {
 	if runtime.GOOS == "windows" {
 		return source{path: name}, nil
 	}
-	return source{}, fatal(hresult.ERROR_PATH_NOT_FOUND, job.ContextRemoteFile, protoFile,
+	return source{}, fatal(hresult.ERROR_PATH_NOT_FOUND, bits.ContextRemoteFile, protoFile,
 		fmt.Errorf("%s: UNC names need SMB, which bitsemu has only on Windows", name))
 }
 
@@ -152,7 +152,7 @@ func (r *fileRun) fetch() error {
 			return nil
 		}
 		if changes++; changes > 1 {
-			return transient(hresult.BG_E_REMOTE_FILE_CHANGED, job.ContextRemoteFile, protoFile,
+			return transient(hresult.BG_E_REMOTE_FILE_CHANGED, bits.ContextRemoteFile, protoFile,
 				fmt.Errorf("%s changed twice during one fetch", r.path))
 		}
 		restart = true
@@ -178,7 +178,7 @@ func (r *fileRun) open() (*os.File, error) {
 		}
 	}
 	if !found {
-		return nil, fatal(hresult.E_ACCESSDENIED, job.ContextRemoteFile, protoFile,
+		return nil, fatal(hresult.E_ACCESSDENIED, bits.ContextRemoteFile, protoFile,
 			fmt.Errorf("%s: outside the directories the job may read", r.path))
 	}
 	if err != nil {
@@ -186,7 +186,7 @@ func (r *fileRun) open() (*os.File, error) {
 			return nil, r.openErr(err)
 		}
 		// A link leading out of the root, an absolute link.
-		return nil, fatal(hresult.E_ACCESSDENIED, job.ContextRemoteFile, protoFile,
+		return nil, fatal(hresult.E_ACCESSDENIED, bits.ContextRemoteFile, protoFile,
 			fmt.Errorf("%s: not readable inside the directories the job may read: %w", r.path, err))
 	}
 	return f, nil
@@ -224,7 +224,7 @@ func (r *fileRun) checkNoRead(f *os.File) error {
 	for _, dir := range r.opt.NoRead {
 		entries, err := os.ReadDir(dir)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fatal(hresult.E_ACCESSDENIED, job.ContextRemoteFile, protoFile,
+			return fatal(hresult.E_ACCESSDENIED, bits.ContextRemoteFile, protoFile,
 				fmt.Errorf("%s: cannot tell whether it is a file of %s: %w", r.path, dir, err))
 		}
 		for _, e := range entries {
@@ -232,7 +232,7 @@ func (r *fileRun) checkNoRead(f *os.File) error {
 				continue
 			}
 			if other, err := os.Lstat(filepath.Join(dir, e.Name())); err == nil && os.SameFile(fi, other) {
-				return fatal(hresult.E_ACCESSDENIED, job.ContextRemoteFile, protoFile,
+				return fatal(hresult.E_ACCESSDENIED, bits.ContextRemoteFile, protoFile,
 					fmt.Errorf("%s: a file of %s, which jobs may not read", r.path, dir))
 			}
 		}
@@ -246,7 +246,7 @@ func (r *fileRun) stat(f *os.File) (fileInfo, error) {
 		return fileInfo{}, r.openErr(err)
 	}
 	if fi.IsDir() {
-		return fileInfo{}, fatal(hresult.E_ACCESSDENIED, job.ContextRemoteFile, protoFile, fmt.Errorf("%s is a directory", r.path))
+		return fileInfo{}, fatal(hresult.E_ACCESSDENIED, bits.ContextRemoteFile, protoFile, fmt.Errorf("%s is a directory", r.path))
 	}
 	return fileInfo{size: uint64(fi.Size()), mtime: fi.ModTime().UnixNano()}, nil
 }
@@ -256,15 +256,15 @@ func (r *fileRun) openErr(err error) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if _, derr := os.Stat(filepath.Dir(r.path)); derr != nil {
-			return fatal(hresult.ERROR_PATH_NOT_FOUND, job.ContextRemoteFile, protoFile, err)
+			return fatal(hresult.ERROR_PATH_NOT_FOUND, bits.ContextRemoteFile, protoFile, err)
 		}
-		return fatal(hresult.ERROR_FILE_NOT_FOUND, job.ContextRemoteFile, protoFile, err)
+		return fatal(hresult.ERROR_FILE_NOT_FOUND, bits.ContextRemoteFile, protoFile, err)
 	case errors.Is(err, syscall.ENOTDIR):
-		return fatal(hresult.ERROR_PATH_NOT_FOUND, job.ContextRemoteFile, protoFile, err)
+		return fatal(hresult.ERROR_PATH_NOT_FOUND, bits.ContextRemoteFile, protoFile, err)
 	case errors.Is(err, fs.ErrPermission):
-		return fatal(hresult.E_ACCESSDENIED, job.ContextRemoteFile, protoFile, err)
+		return fatal(hresult.E_ACCESSDENIED, bits.ContextRemoteFile, protoFile, err)
 	}
-	return transient(hresult.E_FAIL, job.ContextRemoteFile, protoFile, err)
+	return transient(hresult.E_FAIL, bits.ContextRemoteFile, protoFile, err)
 }
 
 // readErr classifies a failure to read the source. A file that ends early is passed through
@@ -273,5 +273,5 @@ func (r *fileRun) readErr(err error) error {
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return err
 	}
-	return transient(hresult.E_FAIL, job.ContextRemoteFile, protoFile, err)
+	return transient(hresult.E_FAIL, bits.ContextRemoteFile, protoFile, err)
 }

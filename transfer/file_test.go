@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/time/rate"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
-	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/transfer"
 )
 
@@ -82,7 +82,7 @@ func TestFetchFileResumeAndRanges(t *testing.T) {
 
 	t.Run("ranges", func(t *testing.T) {
 		spec := wholeSpec(fileURL(p))
-		spec.Ranges = []job.FileRange{{InitialOffset: 9000, Length: 5}, {InitialOffset: 100, Length: 2000}, {InitialOffset: 9998, Length: job.LengthToEOF}}
+		spec.Ranges = []bits.FileRange{{InitialOffset: 9000, Length: 5}, {InitialOffset: 100, Length: 2000}, {InitialOffset: 9998, Length: bits.LengthToEOF}}
 		res := fetch(t, c, spec, transfer.Options{}, nil)
 		require.NoError(t, res.err)
 		want := append(append(append([]byte(nil), content[9000:9005]...), content[100:2100]...), content[9998:]...)
@@ -92,9 +92,9 @@ func TestFetchFileResumeAndRanges(t *testing.T) {
 
 	t.Run("range outside the file", func(t *testing.T) {
 		spec := wholeSpec(p)
-		spec.Ranges = []job.FileRange{{InitialOffset: 9999, Length: 2}}
+		spec.Ranges = []bits.FileRange{{InitialOffset: 9999, Length: 2}}
 		res := fetch(t, c, spec, transfer.Options{}, nil)
-		requireError(t, res.err, hresult.BG_E_INVALID_RANGE, job.ContextRemoteFile, false, "file")
+		requireError(t, res.err, hresult.BG_E_INVALID_RANGE, bits.ContextRemoteFile, false, "file")
 	})
 
 	t.Run("changed since the last attempt", func(t *testing.T) {
@@ -151,7 +151,7 @@ func TestFetchFileChangedDuringCopy(t *testing.T) {
 			return nil
 		}}
 		err := c.Fetch(t.Context(), wholeSpec(p), transfer.Options{}, tempFile(t, nil), obs)
-		requireError(t, err, hresult.BG_E_REMOTE_FILE_CHANGED, job.ContextRemoteFile, true, "file")
+		requireError(t, err, hresult.BG_E_REMOTE_FILE_CHANGED, bits.ContextRemoteFile, true, "file")
 	})
 }
 
@@ -185,7 +185,7 @@ func TestFetchFileErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res := fetch(t, c, wholeSpec(tt.remote), transfer.Options{}, nil)
-			requireError(t, res.err, tt.code, job.ContextRemoteFile, false, tt.protocol)
+			requireError(t, res.err, tt.code, bits.ContextRemoteFile, false, tt.protocol)
 			assert.Equal(t, 0, res.obs.connects())
 		})
 	}
@@ -198,5 +198,5 @@ func TestFetchFileLocalWriteFailure(t *testing.T) {
 	require.NoError(t, err)
 	defer ro.Close()
 	err = c.Fetch(t.Context(), wholeSpec(p), transfer.Options{}, ro, &recorder{})
-	requireError(t, err, hresult.E_ACCESSDENIED, job.ContextLocalFile, false, "file")
+	requireError(t, err, hresult.E_ACCESSDENIED, bits.ContextLocalFile, false, "file")
 }

@@ -17,8 +17,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/bitstest"
-	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/transfer"
 )
 
@@ -206,7 +206,7 @@ func fetchRaw(t *testing.T, head, get []byte, mode byte) {
 		var te *transfer.Error
 		require.Truef(t, errors.As(ferr, &te), "Fetch returned %T %v, not a *transfer.Error", ferr, ferr)
 		assert.True(t, te.Code.Failed(), "code %v is not a failure", te.Code)
-		assert.NotEqual(t, job.ContextNone, te.Context, "no error context: %v", ferr)
+		assert.NotEqual(t, bits.ContextNone, te.Context, "no error context: %v", ferr)
 		assert.Equal(t, "http", te.Protocol, "protocol: %v", ferr)
 		assert.True(t, errors.Is(ferr, te.Code), "errors.Is(err, %v)", te.Code)
 		assert.LessOrEqual(t, took, stall+time.Second, "one fetch waits at most the stall timeout: %v", ferr)

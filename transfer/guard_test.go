@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
-	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/transfer"
 )
 
@@ -53,7 +53,7 @@ func TestMaxSizeKnownSizeOverTheCapFailsBeforeWriting(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := fetch(t, c, wholeSpec(tc.remote), tc.opt, nil)
-			requireError(t, res.err, hresult.BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED, job.ContextRemoteFile, false, tc.proto)
+			requireError(t, res.err, hresult.BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED, bits.ContextRemoteFile, false, tc.proto)
 			assert.Empty(t, contents(t, res.dst), "nothing is written")
 			for _, p := range res.obs.all() {
 				assert.Zero(t, p.Transferred)
@@ -73,7 +73,7 @@ func TestMaxSizeUnknownSizeStopsAtTheCap(t *testing.T) {
 	srv := serve(t, e)
 	c := newClient(t, transfer.Config{ChunkSize: 64 << 10})
 	res := fetch(t, c, wholeSpec(urlOf(srv, "stream")), transfer.Options{DynamicContent: true, LimitSize: true, MaxSize: max}, nil)
-	requireError(t, res.err, hresult.BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED, job.ContextRemoteFile, false, "http")
+	requireError(t, res.err, hresult.BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED, bits.ContextRemoteFile, false, "http")
 	assert.Len(t, contents(t, res.dst), max, "the output is cut at the cap")
 	assert.EqualValues(t, max, res.obs.last().Transferred)
 	sent := <-e.written
@@ -102,7 +102,7 @@ func TestMaxSizeAtOrUnderTheCapSucceeds(t *testing.T) {
 			spec := wholeSpec(tc.remote)
 			want := content
 			if tc.name == "ranges under the cap" {
-				spec.Ranges = []job.FileRange{{InitialOffset: 10, Length: 50}, {InitialOffset: 4000, Length: 50}}
+				spec.Ranges = []bits.FileRange{{InitialOffset: 10, Length: 50}, {InitialOffset: 4000, Length: 50}}
 				want = append(append([]byte(nil), content[10:60]...), content[4000:4050]...)
 			}
 			res := fetch(t, c, spec, tc.opt, nil)
@@ -131,7 +131,7 @@ func TestNoReadRefusesTheFilesOfADirectoryByAnyName(t *testing.T) {
 	for name, remote := range names {
 		t.Run(name, func(t *testing.T) {
 			res := fetch(t, c, wholeSpec(remote), opt, nil)
-			requireError(t, res.err, hresult.E_ACCESSDENIED, job.ContextRemoteFile, false, "file")
+			requireError(t, res.err, hresult.E_ACCESSDENIED, bits.ContextRemoteFile, false, "file")
 			assert.Empty(t, contents(t, res.dst), "nothing is copied")
 		})
 	}
@@ -171,7 +171,7 @@ func TestReadRootsConfineSources(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			res := fetch(t, c, wholeSpec(remote), opt, nil)
-			requireError(t, res.err, hresult.E_ACCESSDENIED, job.ContextRemoteFile, false, "file")
+			requireError(t, res.err, hresult.E_ACCESSDENIED, bits.ContextRemoteFile, false, "file")
 			assert.Empty(t, contents(t, res.dst), "nothing is copied")
 		})
 	}

@@ -19,8 +19,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
-	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/transfer"
 )
 
@@ -239,12 +239,12 @@ func fetch(t *testing.T, c *transfer.Client, spec transfer.Spec, opt transfer.Op
 
 // wholeSpec is the Spec of a first attempt at remote.
 func wholeSpec(remote string) transfer.Spec {
-	return transfer.Spec{Remote: remote, Total: job.SizeUnknown}
+	return transfer.Spec{Remote: remote, Total: bits.SizeUnknown}
 }
 
 // requireError checks that err is an *Error with the given classification, and that errors.Is
 // finds its code.
-func requireError(t *testing.T, err error, code hresult.Code, ctx job.ErrorContext, transient bool, protocol string) *transfer.Error {
+func requireError(t *testing.T, err error, code hresult.Code, ctx bits.ErrorContext, transient bool, protocol string) *transfer.Error {
 	t.Helper()
 	require.Error(t, err)
 	var te *transfer.Error
@@ -266,7 +266,7 @@ func checkMonotonic(t *testing.T, reports []transfer.Progress) {
 		if p.Transferred != 0 {
 			assert.GreaterOrEqual(t, p.Transferred, prev, "report %d goes backwards", i)
 		}
-		if p.Total != job.SizeUnknown {
+		if p.Total != bits.SizeUnknown {
 			assert.LessOrEqual(t, p.Transferred, p.Total, "report %d past Total", i)
 		}
 		prev = p.Transferred

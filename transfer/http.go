@@ -11,8 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
-	"github.com/bitsemu/bitsemu/job"
 )
 
 // httpRun is one fetch of an http or https URL.
@@ -50,7 +50,7 @@ import (
 // With Options.DynamicContent there is no HEAD: one GET without Range from byte 0, accepted with
 // any 2xx. The temporary file is truncated and Progressed called with Transferred 0 when the
 // answer arrives (the output always restarts: there is nothing to resume from). Total is the
-// Content-Length, or job.SizeUnknown until the body ends; then a last Progressed reports Total
+// Content-Length, or bits.SizeUnknown until the body ends; then a last Progressed reports Total
 // equal to Transferred. Dynamic content with ranges is refused: fatal
 // BG_E_UNSUPPORTED_JOB_CONFIGURATION (BITS does not allow the combination).
 //
@@ -128,7 +128,7 @@ func requestHeaders(opt Options) (http.Header, string) {
 		h.Add(name, value)
 	}
 	for _, cr := range opt.Credentials {
-		if cr.Target == job.TargetServer && cr.Scheme == job.SchemeBasic {
+		if cr.Target == bits.TargetServer && cr.Scheme == bits.SchemeBasic {
 			h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(cr.UserName+":"+cr.Password)))
 		}
 	}
@@ -162,7 +162,7 @@ func (r *httpRun) ranged() error {
 		}
 		r.changes++
 		if r.changes > 1 {
-			return transient(hresult.BG_E_REMOTE_FILE_CHANGED, job.ContextRemoteFile, protoHTTP,
+			return transient(hresult.BG_E_REMOTE_FILE_CHANGED, bits.ContextRemoteFile, protoHTTP,
 				errors.New("the remote file changed twice during one fetch"))
 		}
 		restart = true
@@ -181,7 +181,7 @@ func (r *httpRun) head() (headInfo, error) {
 	}
 	r.connect()
 	if resp.ContentLength < 0 {
-		return headInfo{}, fatal(hresult.BG_E_MISSING_FILE_SIZE, job.ContextRemoteFile, protoHTTP,
+		return headInfo{}, fatal(hresult.BG_E_MISSING_FILE_SIZE, bits.ContextRemoteFile, protoHTTP,
 			fmt.Errorf("HEAD %s: no Content-Length", r.url.Redacted()))
 	}
 	return headInfo{
@@ -211,7 +211,7 @@ func (r *httpRun) get(s segment, info headInfo) (bool, error) {
 		return true, nil
 	}
 	invalid := func(format string, args ...any) (bool, error) {
-		return false, fatal(hresult.BG_E_INVALID_SERVER_RESPONSE, job.ContextRemoteFile, protoHTTP,
+		return false, fatal(hresult.BG_E_INVALID_SERVER_RESPONSE, bits.ContextRemoteFile, protoHTTP,
 			fmt.Errorf("%s %s: "+format, append([]any{r.method, r.url.Redacted()}, args...)...))
 	}
 	switch {
@@ -221,7 +221,7 @@ func (r *httpRun) get(s segment, info headInfo) (bool, error) {
 			return invalid("asked for bytes %d-%d, got Content-Range %q", s.start, last, resp.Header.Get("Content-Range"))
 		}
 		if resp.ContentLength < 0 {
-			return false, fatal(hresult.BG_E_MISSING_FILE_SIZE, job.ContextRemoteFile, protoHTTP,
+			return false, fatal(hresult.BG_E_MISSING_FILE_SIZE, bits.ContextRemoteFile, protoHTTP,
 				fmt.Errorf("%s %s: 206 without Content-Length", r.method, r.url.Redacted()))
 		}
 		if uint64(resp.ContentLength) != s.length {
@@ -231,7 +231,7 @@ func (r *httpRun) get(s segment, info headInfo) (bool, error) {
 		// The whole file in one answer: accepted (see httpRun); its length is the HEAD's, or
 		// changedAnswer would have said so.
 	default:
-		return false, fatal(hresult.BG_E_INSUFFICIENT_RANGE_SUPPORT, job.ContextRemoteFile, protoHTTP,
+		return false, fatal(hresult.BG_E_INSUFFICIENT_RANGE_SUPPORT, bits.ContextRemoteFile, protoHTTP,
 			fmt.Errorf("%s %s: asked for bytes %d-%d, got %s", r.method, r.url.Redacted(), s.start, last, resp.Status))
 	}
 	return false, r.copyOut(resp.Body, s.length, false, r.bodyErr)
@@ -296,7 +296,7 @@ func parseContentRange(v string) (first, last uint64, size int64, ok bool) {
 // dynamic is a fetch with dynamic content: one plain GET from byte 0 (see httpRun).
 func (r *httpRun) dynamic() error {
 	if r.spec.Ranges != nil {
-		return fatal(hresult.BG_E_UNSUPPORTED_JOB_CONFIGURATION, job.ContextRemoteFile, protoHTTP,
+		return fatal(hresult.BG_E_UNSUPPORTED_JOB_CONFIGURATION, bits.ContextRemoteFile, protoHTTP,
 			errors.New("dynamic content cannot be fetched by ranges"))
 	}
 	resp, err := r.do(r.method, "")
@@ -309,7 +309,7 @@ func (r *httpRun) dynamic() error {
 		return r.statusErr(r.method, resp)
 	}
 	r.connect()
-	total := job.SizeUnknown
+	total := bits.SizeUnknown
 	if resp.ContentLength >= 0 {
 		total = uint64(resp.ContentLength)
 	}
@@ -324,10 +324,10 @@ func (r *httpRun) dynamic() error {
 	if err := r.report(); err != nil {
 		return err
 	}
-	if err := r.copyOut(resp.Body, total, total == job.SizeUnknown, r.bodyErr); err != nil {
+	if err := r.copyOut(resp.Body, total, total == bits.SizeUnknown, r.bodyErr); err != nil {
 		return err
 	}
-	if total == job.SizeUnknown {
+	if total == bits.SizeUnknown {
 		r.prog.Total = r.prog.Transferred
 		return r.report()
 	}

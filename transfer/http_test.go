@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/time/rate"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
-	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/transfer"
 )
 
@@ -115,45 +115,45 @@ func TestFetchRanges(t *testing.T) {
 	}
 	tests := []struct {
 		name       string
-		ranges     []job.FileRange
+		ranges     []bits.FileRange
 		offset     uint64
 		want       []byte
 		wantRanges []string
 	}{
 		{
 			name:       "two ranges in order",
-			ranges:     []job.FileRange{{InitialOffset: 10, Length: 100}, {InitialOffset: 5000, Length: 50}},
+			ranges:     []bits.FileRange{{InitialOffset: 10, Length: 100}, {InitialOffset: 5000, Length: 50}},
 			want:       cat(content[10:110], content[5000:5050]),
 			wantRanges: []string{"bytes=10-109", "bytes=5000-5049"},
 		},
 		{
 			name:       "written in the order given, not the file's",
-			ranges:     []job.FileRange{{InitialOffset: 9000, Length: 10}, {InitialOffset: 0, Length: 5}},
+			ranges:     []bits.FileRange{{InitialOffset: 9000, Length: 10}, {InitialOffset: 0, Length: 5}},
 			want:       cat(content[9000:9010], content[0:5]),
 			wantRanges: []string{"bytes=9000-9009", "bytes=0-4"},
 		},
 		{
 			name:       "length to EOF",
-			ranges:     []job.FileRange{{InitialOffset: 1, Length: 2}, {InitialOffset: 9990, Length: job.LengthToEOF}},
+			ranges:     []bits.FileRange{{InitialOffset: 1, Length: 2}, {InitialOffset: 9990, Length: bits.LengthToEOF}},
 			want:       cat(content[1:3], content[9990:]),
 			wantRanges: []string{"bytes=1-2", "bytes=9990-9999"},
 		},
 		{
 			name:       "whole file as one range",
-			ranges:     []job.FileRange{{InitialOffset: 0, Length: job.LengthToEOF}},
+			ranges:     []bits.FileRange{{InitialOffset: 0, Length: bits.LengthToEOF}},
 			want:       content,
 			wantRanges: []string{"bytes=0-9999"},
 		},
 		{
 			name:       "resume inside the second range",
-			ranges:     []job.FileRange{{InitialOffset: 10, Length: 100}, {InitialOffset: 5000, Length: 50}, {InitialOffset: 7000, Length: 1}},
+			ranges:     []bits.FileRange{{InitialOffset: 10, Length: 100}, {InitialOffset: 5000, Length: 50}, {InitialOffset: 7000, Length: 1}},
 			offset:     120,
 			want:       cat(content[10:110], content[5000:5050], content[7000:7001]),
 			wantRanges: []string{"bytes=5020-5049", "bytes=7000-7000"},
 		},
 		{
 			name:       "resume at a range boundary",
-			ranges:     []job.FileRange{{InitialOffset: 10, Length: 100}, {InitialOffset: 5000, Length: 50}},
+			ranges:     []bits.FileRange{{InitialOffset: 10, Length: 100}, {InitialOffset: 5000, Length: 50}},
 			offset:     100,
 			want:       cat(content[10:110], content[5000:5050]),
 			wantRanges: []string{"bytes=5000-5049"},
@@ -190,19 +190,19 @@ func TestFetchRangeOutsideFile(t *testing.T) {
 	o := newOrigin(pattern(100, 5))
 	srv := serve(t, o)
 	c := newClient(t, transfer.Config{})
-	for _, rg := range []job.FileRange{
+	for _, rg := range []bits.FileRange{
 		{InitialOffset: 100, Length: 1},
 		{InitialOffset: 99, Length: 2},
-		{InitialOffset: 100, Length: job.LengthToEOF},
-		{InitialOffset: 1000, Length: job.LengthToEOF},
+		{InitialOffset: 100, Length: bits.LengthToEOF},
+		{InitialOffset: 1000, Length: bits.LengthToEOF},
 		{InitialOffset: 5, Length: 0},
-		{InitialOffset: job.LengthToEOF, Length: 1},
+		{InitialOffset: bits.LengthToEOF, Length: 1},
 	} {
 		t.Run(fmt.Sprintf("%d+%d", rg.InitialOffset, rg.Length), func(t *testing.T) {
 			spec := wholeSpec(urlOf(srv, "f"))
-			spec.Ranges = []job.FileRange{{InitialOffset: 0, Length: 10}, rg}
+			spec.Ranges = []bits.FileRange{{InitialOffset: 0, Length: 10}, rg}
 			res := fetch(t, c, spec, transfer.Options{}, nil)
-			requireError(t, res.err, hresult.BG_E_INVALID_RANGE, job.ContextRemoteFile, false, "http")
+			requireError(t, res.err, hresult.BG_E_INVALID_RANGE, bits.ContextRemoteFile, false, "http")
 		})
 	}
 	assert.Empty(t, o.ranges(), "nothing is fetched when a range is outside the file")
@@ -214,7 +214,7 @@ func TestFetchServerRequirements(t *testing.T) {
 		name      string
 		breakIt   func(o *origin)
 		offset    uint64
-		ranges    []job.FileRange
+		ranges    []bits.FileRange
 		fg        bool         // Options.Foreground
 		code      hresult.Code // 0: success
 		wantBytes bool
@@ -224,9 +224,9 @@ func TestFetchServerRequirements(t *testing.T) {
 		{name: "Range ignored, foreground, whole file from 0 accepted", breakIt: func(o *origin) { o.ignoreRange = true }, fg: true, wantBytes: true},
 		{name: "Range ignored, not foreground", breakIt: func(o *origin) { o.ignoreRange = true }, code: hresult.BG_E_INSUFFICIENT_RANGE_SUPPORT},
 		{name: "Range ignored when resuming", breakIt: func(o *origin) { o.ignoreRange = true }, fg: true, offset: 100, code: hresult.BG_E_INSUFFICIENT_RANGE_SUPPORT},
-		{name: "Range ignored for a range", breakIt: func(o *origin) { o.ignoreRange = true }, fg: true, ranges: []job.FileRange{{InitialOffset: 10, Length: 10}}, code: hresult.BG_E_INSUFFICIENT_RANGE_SUPPORT},
-		{name: "Range ignored for a range from 0", breakIt: func(o *origin) { o.ignoreRange = true }, fg: true, ranges: []job.FileRange{{InitialOffset: 0, Length: 10}}, code: hresult.BG_E_INSUFFICIENT_RANGE_SUPPORT},
-		{name: "Content-Range for other bytes", breakIt: func(o *origin) { o.shiftRange = true }, ranges: []job.FileRange{{InitialOffset: 10, Length: 10}}, code: hresult.BG_E_INVALID_SERVER_RESPONSE},
+		{name: "Range ignored for a range", breakIt: func(o *origin) { o.ignoreRange = true }, fg: true, ranges: []bits.FileRange{{InitialOffset: 10, Length: 10}}, code: hresult.BG_E_INSUFFICIENT_RANGE_SUPPORT},
+		{name: "Range ignored for a range from 0", breakIt: func(o *origin) { o.ignoreRange = true }, fg: true, ranges: []bits.FileRange{{InitialOffset: 0, Length: 10}}, code: hresult.BG_E_INSUFFICIENT_RANGE_SUPPORT},
+		{name: "Content-Range for other bytes", breakIt: func(o *origin) { o.shiftRange = true }, ranges: []bits.FileRange{{InitialOffset: 10, Length: 10}}, code: hresult.BG_E_INVALID_SERVER_RESPONSE},
 		{name: "Content-Length not the range's", breakIt: func(o *origin) { o.wrongLength = true }, code: hresult.BG_E_INVALID_SERVER_RESPONSE},
 		{name: "no Content-Length on GET", breakIt: func(o *origin) { o.chunked = true }, code: hresult.BG_E_INSUFFICIENT_RANGE_SUPPORT},
 	}
@@ -245,7 +245,7 @@ func TestFetchServerRequirements(t *testing.T) {
 				assert.Equal(t, content, contents(t, res.dst))
 				return
 			}
-			requireError(t, res.err, tt.code, job.ContextRemoteFile, false, "http")
+			requireError(t, res.err, tt.code, bits.ContextRemoteFile, false, "http")
 		})
 	}
 }
@@ -265,7 +265,7 @@ func TestFetchPartialWithoutLength(t *testing.T) {
 	}))
 	c := newClient(t, transfer.Config{})
 	res := fetch(t, c, wholeSpec(urlOf(srv, "f")), transfer.Options{}, nil)
-	requireError(t, res.err, hresult.BG_E_MISSING_FILE_SIZE, job.ContextRemoteFile, false, "http")
+	requireError(t, res.err, hresult.BG_E_MISSING_FILE_SIZE, bits.ContextRemoteFile, false, "http")
 }
 
 func TestFetchValidatorChangedBetweenAttempts(t *testing.T) {
@@ -324,7 +324,7 @@ func TestFetchValidatorChangedBetweenAttempts(t *testing.T) {
 		assert.Equal(t, uint64(0), res.obs.all()[0].Transferred)
 	})
 	t.Run("offset beyond the file", func(t *testing.T) {
-		spec := transfer.Spec{Remote: urlOf(srv, "f"), Offset: 5000, Total: job.SizeUnknown}
+		spec := transfer.Spec{Remote: urlOf(srv, "f"), Offset: 5000, Total: bits.SizeUnknown}
 		res := fetch(t, c, spec, transfer.Options{}, pattern(5000, 0))
 		require.NoError(t, res.err)
 		assert.Equal(t, v1, contents(t, res.dst), "truncated and fetched again")
@@ -333,7 +333,7 @@ func TestFetchValidatorChangedBetweenAttempts(t *testing.T) {
 
 func TestFetchChangedMidTransfer(t *testing.T) {
 	v1, v2 := pattern(3000, 10), pattern(2500, 11)
-	ranges := []job.FileRange{{InitialOffset: 0, Length: 1000}, {InitialOffset: 2000, Length: job.LengthToEOF}}
+	ranges := []bits.FileRange{{InitialOffset: 0, Length: 1000}, {InitialOffset: 2000, Length: bits.LengthToEOF}}
 
 	t.Run("restarts once", func(t *testing.T) {
 		o := newOrigin(v1)
@@ -369,7 +369,7 @@ func TestFetchChangedMidTransfer(t *testing.T) {
 		srv := serve(t, o)
 		c := newClient(t, transfer.Config{})
 		res := fetch(t, c, wholeSpec(urlOf(srv, "f")), transfer.Options{}, nil)
-		requireError(t, res.err, hresult.BG_E_REMOTE_FILE_CHANGED, job.ContextRemoteFile, true, "http")
+		requireError(t, res.err, hresult.BG_E_REMOTE_FILE_CHANGED, bits.ContextRemoteFile, true, "http")
 		assert.Len(t, o.ranges(), 2)
 	})
 
@@ -397,8 +397,8 @@ func TestFetchDynamicContent(t *testing.T) {
 		offset    uint64
 		wantTotal uint64 // of the first report
 	}{
-		{name: "no length", chunked: true, wantTotal: job.SizeUnknown},
-		{name: "no length, restarted", chunked: true, offset: 5000, wantTotal: job.SizeUnknown},
+		{name: "no length", chunked: true, wantTotal: bits.SizeUnknown},
+		{name: "no length, restarted", chunked: true, offset: 5000, wantTotal: bits.SizeUnknown},
 		{name: "with length", wantTotal: uint64(len(content))},
 	}
 	for _, tt := range tests {
@@ -407,7 +407,7 @@ func TestFetchDynamicContent(t *testing.T) {
 			o.noHead, o.ignoreRange, o.chunked = true, true, tt.chunked
 			srv := serve(t, o)
 			c := newClient(t, transfer.Config{ChunkSize: 16 << 10})
-			spec := transfer.Spec{Remote: urlOf(srv, "gen"), Offset: tt.offset, Total: job.SizeUnknown, Validator: "whatever"}
+			spec := transfer.Spec{Remote: urlOf(srv, "gen"), Offset: tt.offset, Total: bits.SizeUnknown, Validator: "whatever"}
 			res := fetch(t, c, spec, transfer.Options{DynamicContent: true}, pattern(int(tt.offset)+100_000, 99))
 			require.NoError(t, res.err)
 			assert.Equal(t, content, contents(t, res.dst), "the temporary file holds exactly the answer")
@@ -429,9 +429,9 @@ func TestFetchDynamicContent(t *testing.T) {
 	t.Run("with ranges", func(t *testing.T) {
 		c := newClient(t, transfer.Config{})
 		spec := wholeSpec("http://127.0.0.1:1/x")
-		spec.Ranges = []job.FileRange{{InitialOffset: 0, Length: 1}}
+		spec.Ranges = []bits.FileRange{{InitialOffset: 0, Length: 1}}
 		res := fetch(t, c, spec, transfer.Options{DynamicContent: true}, nil)
-		requireError(t, res.err, hresult.BG_E_UNSUPPORTED_JOB_CONFIGURATION, job.ContextRemoteFile, false, "http")
+		requireError(t, res.err, hresult.BG_E_UNSUPPORTED_JOB_CONFIGURATION, bits.ContextRemoteFile, false, "http")
 	})
 }
 
@@ -443,9 +443,9 @@ func TestFetchHeadersMethodAndCredentials(t *testing.T) {
 	opt := transfer.Options{
 		Headers: "X-One: 1\r\nX-Two:  two words \r\nHost: files.example\r\n",
 		Method:  "FETCH",
-		Credentials: []job.Credentials{
-			{Target: job.TargetServer, Scheme: job.SchemeBasic, UserName: "alice", Password: "s3cret:x"},
-			{Target: job.TargetProxy, Scheme: job.SchemeBasic, UserName: "proxyuser", Password: "p"},
+		Credentials: []bits.Credentials{
+			{Target: bits.TargetServer, Scheme: bits.SchemeBasic, UserName: "alice", Password: "s3cret:x"},
+			{Target: bits.TargetProxy, Scheme: bits.SchemeBasic, UserName: "proxyuser", Password: "p"},
 		},
 	}
 	res := fetch(t, c, wholeSpec(urlOf(srv, "f")), opt, nil)
@@ -481,14 +481,14 @@ func TestFetchBasicAuth(t *testing.T) {
 	c := newClient(t, transfer.Config{})
 	tests := []struct {
 		name  string
-		creds []job.Credentials
+		creds []bits.Credentials
 		ok    bool
 	}{
-		{name: "basic", creds: []job.Credentials{{Target: job.TargetServer, Scheme: job.SchemeBasic, UserName: "bob", Password: "pw"}}, ok: true},
+		{name: "basic", creds: []bits.Credentials{{Target: bits.TargetServer, Scheme: bits.SchemeBasic, UserName: "bob", Password: "pw"}}, ok: true},
 		{name: "none"},
-		{name: "wrong password", creds: []job.Credentials{{Target: job.TargetServer, Scheme: job.SchemeBasic, UserName: "bob", Password: "no"}}},
-		{name: "NTLM is not sent", creds: []job.Credentials{{Target: job.TargetServer, Scheme: job.SchemeNTLM, UserName: "bob", Password: "pw"}}},
-		{name: "proxy credentials are not for the server", creds: []job.Credentials{{Target: job.TargetProxy, Scheme: job.SchemeBasic, UserName: "bob", Password: "pw"}}},
+		{name: "wrong password", creds: []bits.Credentials{{Target: bits.TargetServer, Scheme: bits.SchemeBasic, UserName: "bob", Password: "no"}}},
+		{name: "NTLM is not sent", creds: []bits.Credentials{{Target: bits.TargetServer, Scheme: bits.SchemeNTLM, UserName: "bob", Password: "pw"}}},
+		{name: "proxy credentials are not for the server", creds: []bits.Credentials{{Target: bits.TargetProxy, Scheme: bits.SchemeBasic, UserName: "bob", Password: "pw"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -498,7 +498,7 @@ func TestFetchBasicAuth(t *testing.T) {
 				assert.Equal(t, content, contents(t, res.dst))
 				return
 			}
-			requireError(t, res.err, hresult.BG_E_HTTP_ERROR_401, job.ContextRemoteFile, false, "http")
+			requireError(t, res.err, hresult.BG_E_HTTP_ERROR_401, bits.ContextRemoteFile, false, "http")
 			assert.Equal(t, 0, res.obs.connects())
 		})
 	}
@@ -534,7 +534,7 @@ func TestFetchStatusClassification(t *testing.T) {
 				if tt.status > 599 {
 					code = hresult.BG_E_INVALID_SERVER_RESPONSE // no BG_E_HTTP_ERROR code beyond 599
 				}
-				te := requireError(t, res.err, code, job.ContextRemoteFile, tt.transient, "http")
+				te := requireError(t, res.err, code, bits.ContextRemoteFile, tt.transient, "http")
 				assert.Contains(t, te.Error(), strconv.Itoa(tt.status))
 			})
 		}
@@ -598,7 +598,7 @@ func TestFetchNoRangesTooBigForOneAnswer(t *testing.T) {
 	c := newClient(t, transfer.Config{})
 	big := serve(t, plain(2<<30))
 	res := fetch(t, c, wholeSpec(urlOf(big, "f")), transfer.Options{Foreground: true}, nil)
-	requireError(t, res.err, hresult.BG_E_INSUFFICIENT_RANGE_SUPPORT, job.ContextRemoteFile, false, "http")
+	requireError(t, res.err, hresult.BG_E_INSUFFICIENT_RANGE_SUPPORT, bits.ContextRemoteFile, false, "http")
 	assert.Equal(t, int32(1), gets.Load())
 	assert.Empty(t, contents(t, res.dst))
 

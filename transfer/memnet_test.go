@@ -12,9 +12,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/bitstest"
 	"github.com/bitsemu/bitsemu/hresult"
-	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/transfer"
 )
 
@@ -62,7 +62,7 @@ func TestFetchThroughConfigDial(t *testing.T) {
 
 	t.Run("nothing listens", func(t *testing.T) {
 		res := fetch(t, c, wholeSpec("http://elsewhere.test/a.bin"), transfer.Options{}, nil)
-		requireError(t, res.err, hresult.BG_E_CONNECT_FAILURE, job.ContextGeneralTransport, true, "http")
+		requireError(t, res.err, hresult.BG_E_CONNECT_FAILURE, bits.ContextGeneralTransport, true, "http")
 	})
 
 	// Proxies are reached through Config.Dial too, for plain requests and CONNECT tunnels.
@@ -70,7 +70,7 @@ func TestFetchThroughConfigDial(t *testing.T) {
 	for _, srv := range []*bitstest.Server{plain, secure} {
 		t.Run("proxied "+srv.URL, func(t *testing.T) {
 			before := len(p.log())
-			opt := transfer.Options{ProxyUsage: job.ProxyOverride, ProxyList: "proxy.test:3128"}
+			opt := transfer.Options{ProxyUsage: bits.ProxyOverride, ProxyList: "proxy.test:3128"}
 			res := fetch(t, c, wholeSpec(srv.URLFor("a.bin")), opt, nil)
 			require.NoError(t, res.err)
 			assert.Equal(t, data, contents(t, res.dst))
@@ -138,7 +138,7 @@ func TestFetchInSynctest(t *testing.T) {
 		start := time.Now()
 		err = <-done
 		assert.Equal(t, time.Minute, time.Since(start))
-		requireError(t, err, hresult.ERROR_WINHTTP_TIMEOUT, job.ContextGeneralTransport, true, "http")
+		requireError(t, err, hresult.ERROR_WINHTTP_TIMEOUT, bits.ContextGeneralTransport, true, "http")
 		synctest.Wait()
 		assert.Equal(t, 0, srv.Stats().Stalled, "the client went away and the stall ended")
 	})

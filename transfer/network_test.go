@@ -17,9 +17,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/time/rate"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/clock"
 	"github.com/bitsemu/bitsemu/hresult"
-	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/transfer"
 )
 
@@ -42,7 +42,7 @@ func TestFetchConnectionRefused(t *testing.T) {
 
 	c := newClient(t, transfer.Config{})
 	res := fetch(t, c, wholeSpec("http://"+addr+"/f"), transfer.Options{}, nil)
-	requireError(t, res.err, hresult.BG_E_CONNECT_FAILURE, job.ContextGeneralTransport, true, "http")
+	requireError(t, res.err, hresult.BG_E_CONNECT_FAILURE, bits.ContextGeneralTransport, true, "http")
 	assert.Equal(t, 0, res.obs.connects())
 	assert.Empty(t, res.obs.all())
 }
@@ -62,7 +62,7 @@ func TestFetchBrokenAnswers(t *testing.T) {
 			srv := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hijack(w, tt.raw) }))
 			c := newClient(t, transfer.Config{})
 			res := fetch(t, c, wholeSpec(urlOf(srv, "f")), transfer.Options{}, nil)
-			requireError(t, res.err, tt.code, job.ContextGeneralTransport, true, "http")
+			requireError(t, res.err, tt.code, bits.ContextGeneralTransport, true, "http")
 		})
 	}
 }
@@ -82,7 +82,7 @@ func TestFetchConnectionCutMidBody(t *testing.T) {
 	}))
 	c := newClient(t, transfer.Config{ChunkSize: 1000})
 	res := fetch(t, c, wholeSpec(urlOf(srv, "f")), transfer.Options{}, nil)
-	requireError(t, res.err, hresult.BG_E_CONNECTION_CLOSED, job.ContextGeneralTransport, true, "http")
+	requireError(t, res.err, hresult.BG_E_CONNECTION_CLOSED, bits.ContextGeneralTransport, true, "http")
 	assert.Equal(t, content[:cut], contents(t, res.dst), "every byte received is kept")
 	last := res.obs.last()
 	assert.Equal(t, uint64(cut), last.Transferred, "and reported")
@@ -143,7 +143,7 @@ func TestFetchStallTimeout(t *testing.T) {
 		v.Advance(stall - time.Second)
 		v.Advance(time.Second)
 		err := <-errc
-		requireError(t, err, hresult.ERROR_WINHTTP_TIMEOUT, job.ContextGeneralTransport, true, "http")
+		requireError(t, err, hresult.ERROR_WINHTTP_TIMEOUT, bits.ContextGeneralTransport, true, "http")
 		assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
 		assert.Equal(t, content[:3000], contents(t, dst))
 	})
@@ -160,7 +160,7 @@ func TestFetchStallTimeout(t *testing.T) {
 		<-arrived
 		v.Advance(stall)
 		err := <-errc
-		requireError(t, err, hresult.ERROR_WINHTTP_TIMEOUT, job.ContextGeneralTransport, true, "http")
+		requireError(t, err, hresult.ERROR_WINHTTP_TIMEOUT, bits.ContextGeneralTransport, true, "http")
 		assert.Equal(t, 0, obs.connects())
 	})
 
@@ -271,7 +271,7 @@ func TestFetchLocalWriteFailure(t *testing.T) {
 	require.NoError(t, err)
 	defer ro.Close()
 	err = c.Fetch(t.Context(), wholeSpec(urlOf(srv, "f")), transfer.Options{}, ro, &recorder{})
-	requireError(t, err, hresult.E_ACCESSDENIED, job.ContextLocalFile, false, "http")
+	requireError(t, err, hresult.E_ACCESSDENIED, bits.ContextLocalFile, false, "http")
 }
 
 // TestFetchMemoryBounded checks that a fetch holds O(ChunkSize) memory, not the file: the heap
@@ -330,7 +330,7 @@ func TestFetchStatusOutsideHTTP(t *testing.T) {
 			}))
 			c := newClient(t, transfer.Config{})
 			res := fetch(t, c, wholeSpec(srv.URL+"/f"), transfer.Options{}, nil)
-			te := requireError(t, res.err, tt.code, job.ContextRemoteFile, true, "http")
+			te := requireError(t, res.err, tt.code, bits.ContextRemoteFile, true, "http")
 			assert.NotContains(t, te.Code.Name(), "0x", "a named code")
 			desc, err := hresult.Description(te.Code, 0)
 			require.NoError(t, err)
@@ -345,9 +345,9 @@ func TestFetchStatusOutsideHTTP(t *testing.T) {
 		p, psrv := newProxy(t)
 		p.refuse = 600
 		c := newClient(t, transfer.Config{TLS: trusting(origin)})
-		opt := transfer.Options{ProxyUsage: job.ProxyOverride, ProxyList: strings.TrimPrefix(psrv.URL, "http://")}
+		opt := transfer.Options{ProxyUsage: bits.ProxyOverride, ProxyList: strings.TrimPrefix(psrv.URL, "http://")}
 		res := fetch(t, c, wholeSpec(urlOf(origin, "f")), opt, nil)
-		requireError(t, res.err, hresult.BG_E_INVALID_SERVER_RESPONSE, job.ContextRemoteFile, true, "http")
+		requireError(t, res.err, hresult.BG_E_INVALID_SERVER_RESPONSE, bits.ContextRemoteFile, true, "http")
 	})
 
 }

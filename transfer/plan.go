@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
-	"github.com/bitsemu/bitsemu/job"
 )
 
 // segment is a piece of the output: length bytes of the remote file from start, written to the
@@ -19,7 +19,7 @@ type segment struct {
 // A range that is empty, starts at LengthToEOF, or does not lie inside the file gives a fatal
 // BG_E_INVALID_RANGE (context REMOTE_FILE): the ranges were checked against each other when the
 // file was added, but only now against the file. It returns the segments and the output's size.
-func plan(ranges []job.FileRange, size uint64, proto string) ([]segment, uint64, error) {
+func plan(ranges []bits.FileRange, size uint64, proto string) ([]segment, uint64, error) {
 	if ranges == nil {
 		if size == 0 {
 			return nil, 0, nil
@@ -30,7 +30,7 @@ func plan(ranges []job.FileRange, size uint64, proto string) ([]segment, uint64,
 	var out uint64
 	for _, rg := range ranges {
 		length := rg.Length
-		if length == job.LengthToEOF && rg.InitialOffset < size {
+		if length == bits.LengthToEOF && rg.InitialOffset < size {
 			length = size - rg.InitialOffset
 		}
 		if length == 0 || rg.InitialOffset >= size || length > size-rg.InitialOffset {
@@ -42,8 +42,8 @@ func plan(ranges []job.FileRange, size uint64, proto string) ([]segment, uint64,
 	return segs, out, nil
 }
 
-func fmtRange(rg job.FileRange) string {
-	if rg.Length == job.LengthToEOF {
+func fmtRange(rg bits.FileRange) string {
+	if rg.Length == bits.LengthToEOF {
 		return strconv.FormatUint(rg.InitialOffset, 10) + "+EOF"
 	}
 	return strconv.FormatUint(rg.InitialOffset, 10) + "+" + strconv.FormatUint(rg.Length, 10)
@@ -80,7 +80,7 @@ func startOffset(spec Spec, total uint64, validator string) (uint64, bool) {
 	switch {
 	case spec.Validator != "" && spec.Validator != validator:
 		return 0, true
-	case spec.Validator == "" && spec.Offset > 0 && spec.Total != job.SizeUnknown && spec.Total != total:
+	case spec.Validator == "" && spec.Offset > 0 && spec.Total != bits.SizeUnknown && spec.Total != total:
 		return 0, true
 	case spec.Offset > total:
 		return 0, true
@@ -90,5 +90,5 @@ func startOffset(spec Spec, total uint64, validator string) (uint64, bool) {
 
 // rangeError is the fatal error for a range outside the remote file.
 func rangeError(proto string, err error) *Error {
-	return fatal(hresult.BG_E_INVALID_RANGE, job.ContextRemoteFile, proto, err)
+	return fatal(hresult.BG_E_INVALID_RANGE, bits.ContextRemoteFile, proto, err)
 }

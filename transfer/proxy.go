@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
-	"github.com/bitsemu/bitsemu/job"
 )
 
 // proxyConfig is a fetch's proxy choice, parsed from Options once per fetch and carried to the
@@ -36,7 +36,7 @@ import (
 // BASIC credentials for the proxy target go to whichever proxy is used, as the proxy URL's user
 // information: the transport sends them in Proxy-Authorization, on CONNECT for https remotes.
 type proxyConfig struct {
-	usage      job.ProxyUsage
+	usage      bits.ProxyUsage
 	http, tls  *url.URL // OVERRIDE: the proxy for http and for https remotes, nil for direct
 	bypass     []string // OVERRIDE: lower-case patterns; "<local>" for hosts without a dot
 	user       *url.Userinfo
@@ -49,15 +49,15 @@ type proxyKey struct{}
 func parseProxy(opt Options) (*proxyConfig, error) {
 	pc := &proxyConfig{usage: opt.ProxyUsage, envProxyFn: http.ProxyFromEnvironment}
 	for _, cr := range opt.Credentials {
-		if cr.Target == job.TargetProxy && cr.Scheme == job.SchemeBasic {
+		if cr.Target == bits.TargetProxy && cr.Scheme == bits.SchemeBasic {
 			pc.user = url.UserPassword(cr.UserName, cr.Password)
 		}
 	}
-	if opt.ProxyUsage != job.ProxyOverride {
+	if opt.ProxyUsage != bits.ProxyOverride {
 		return pc, nil
 	}
 	fail := func(format string, args ...any) error {
-		return fatal(hresult.BG_E_INVALID_PROXY_INFO, job.ContextGeneralTransport, protoHTTP, fmt.Errorf(format, args...))
+		return fatal(hresult.BG_E_INVALID_PROXY_INFO, bits.ContextGeneralTransport, protoHTTP, fmt.Errorf(format, args...))
 	}
 	entries := splitList(opt.ProxyList)
 	if len(entries) == 0 {
@@ -163,9 +163,9 @@ func validHostName(s string) bool {
 func (pc *proxyConfig) proxyFor(req *http.Request) (*url.URL, error) {
 	var p *url.URL
 	switch pc.usage {
-	case job.ProxyNoProxy:
+	case bits.ProxyNoProxy:
 		return nil, nil
-	case job.ProxyOverride:
+	case bits.ProxyOverride:
 		if req.URL.Scheme == "https" {
 			p = pc.tls
 		} else {

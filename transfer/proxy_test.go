@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
-	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/transfer"
 )
 
@@ -114,15 +114,15 @@ func TestFetchThroughProxy(t *testing.T) {
 	p, psrv := newProxy(t)
 	proxyHost := strings.TrimPrefix(psrv.URL, "http://")
 	c := newClient(t, transfer.Config{})
-	creds := []job.Credentials{
-		{Target: job.TargetProxy, Scheme: job.SchemeBasic, UserName: "pu", Password: "pp"},
-		{Target: job.TargetServer, Scheme: job.SchemeBasic, UserName: "su", Password: "sp"},
+	creds := []bits.Credentials{
+		{Target: bits.TargetProxy, Scheme: bits.SchemeBasic, UserName: "pu", Password: "pp"},
+		{Target: bits.TargetServer, Scheme: bits.SchemeBasic, UserName: "su", Password: "sp"},
 	}
 
 	for _, list := range []string{proxyHost, "http=" + proxyHost, "http://" + proxyHost, "https=127.0.0.1:1 http=http://" + proxyHost, proxyHost + " 127.0.0.1:1"} {
 		t.Run(list, func(t *testing.T) {
 			before := len(p.log())
-			opt := transfer.Options{ProxyUsage: job.ProxyOverride, ProxyList: list, ProxyBypass: "*.example.com other", Credentials: creds}
+			opt := transfer.Options{ProxyUsage: bits.ProxyOverride, ProxyList: list, ProxyBypass: "*.example.com other", Credentials: creds}
 			res := fetch(t, c, wholeSpec(urlOf(origin, "f")), opt, nil)
 			require.NoError(t, res.err)
 			assert.Equal(t, content, contents(t, res.dst))
@@ -144,9 +144,9 @@ func TestFetchHTTPSThroughProxy(t *testing.T) {
 	p, psrv := newProxy(t)
 	c := newClient(t, transfer.Config{TLS: trusting(origin)})
 	opt := transfer.Options{
-		ProxyUsage:  job.ProxyOverride,
+		ProxyUsage:  bits.ProxyOverride,
 		ProxyList:   "https=" + strings.TrimPrefix(psrv.URL, "http://"),
-		Credentials: []job.Credentials{{Target: job.TargetProxy, Scheme: job.SchemeBasic, UserName: "pu", Password: "pp"}},
+		Credentials: []bits.Credentials{{Target: bits.TargetProxy, Scheme: bits.SchemeBasic, UserName: "pu", Password: "pp"}},
 	}
 	res := fetch(t, c, wholeSpec(urlOf(origin, "f")), opt, nil)
 	require.NoError(t, res.err)
@@ -163,7 +163,7 @@ func TestFetchHTTPSThroughProxy(t *testing.T) {
 	p.mu.Unlock()
 	c2 := newClient(t, transfer.Config{TLS: trusting(origin)})
 	res = fetch(t, c2, wholeSpec(urlOf(origin, "f")), opt, nil)
-	requireError(t, res.err, hresult.BG_E_HTTP_ERROR_407, job.ContextRemoteFile, false, "http")
+	requireError(t, res.err, hresult.BG_E_HTTP_ERROR_407, bits.ContextRemoteFile, false, "http")
 }
 
 func TestFetchProxyBypass(t *testing.T) {
@@ -178,19 +178,19 @@ func TestFetchProxyBypass(t *testing.T) {
 
 	tests := []struct {
 		name, remote, list, bypass string
-		usage                      job.ProxyUsage
+		usage                      bits.ProxyUsage
 		viaProxy                   bool
 	}{
-		{name: "bypassed by name", remote: origin.URL + "/f", list: proxyHost, bypass: "127.0.0.1", usage: job.ProxyOverride},
-		{name: "bypassed by wildcard", remote: origin.URL + "/f", list: proxyHost, bypass: "example.com;*.0.0.1", usage: job.ProxyOverride},
-		{name: "bypassed by host and port", remote: origin.URL + "/f", list: proxyHost, bypass: "127.0.0.1:" + port, usage: job.ProxyOverride},
-		{name: "other port not bypassed", remote: origin.URL + "/f", list: proxyHost, bypass: "127.0.0.1:1", usage: job.ProxyOverride, viaProxy: true},
-		{name: "<local> bypasses a name without a dot", remote: "http://localhost:" + port + "/f", list: proxyHost, bypass: "<local>", usage: job.ProxyOverride},
-		{name: "<local> keeps dotted names", remote: origin.URL + "/f", list: proxyHost, bypass: "<LOCAL>", usage: job.ProxyOverride, viaProxy: true},
-		{name: "no entry for the scheme", remote: origin.URL + "/f", list: "https=" + proxyHost, usage: job.ProxyOverride},
-		{name: "no proxy", remote: origin.URL + "/f", list: proxyHost, usage: job.ProxyNoProxy},
-		{name: "preconfigured never proxies loopback", remote: origin.URL + "/f", usage: job.ProxyPreconfig},
-		{name: "autodetect never proxies loopback", remote: origin.URL + "/f", usage: job.ProxyAutodetect},
+		{name: "bypassed by name", remote: origin.URL + "/f", list: proxyHost, bypass: "127.0.0.1", usage: bits.ProxyOverride},
+		{name: "bypassed by wildcard", remote: origin.URL + "/f", list: proxyHost, bypass: "example.com;*.0.0.1", usage: bits.ProxyOverride},
+		{name: "bypassed by host and port", remote: origin.URL + "/f", list: proxyHost, bypass: "127.0.0.1:" + port, usage: bits.ProxyOverride},
+		{name: "other port not bypassed", remote: origin.URL + "/f", list: proxyHost, bypass: "127.0.0.1:1", usage: bits.ProxyOverride, viaProxy: true},
+		{name: "<local> bypasses a name without a dot", remote: "http://localhost:" + port + "/f", list: proxyHost, bypass: "<local>", usage: bits.ProxyOverride},
+		{name: "<local> keeps dotted names", remote: origin.URL + "/f", list: proxyHost, bypass: "<LOCAL>", usage: bits.ProxyOverride, viaProxy: true},
+		{name: "no entry for the scheme", remote: origin.URL + "/f", list: "https=" + proxyHost, usage: bits.ProxyOverride},
+		{name: "no proxy", remote: origin.URL + "/f", list: proxyHost, usage: bits.ProxyNoProxy},
+		{name: "preconfigured never proxies loopback", remote: origin.URL + "/f", usage: bits.ProxyPreconfig},
+		{name: "autodetect never proxies loopback", remote: origin.URL + "/f", usage: bits.ProxyAutodetect},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -234,16 +234,16 @@ func TestFetchMalformedProxyList(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.list+"|"+tt.bypass, func(t *testing.T) {
-			opt := transfer.Options{ProxyUsage: job.ProxyOverride, ProxyList: tt.list, ProxyBypass: tt.bypass}
+			opt := transfer.Options{ProxyUsage: bits.ProxyOverride, ProxyList: tt.list, ProxyBypass: tt.bypass}
 			res := fetch(t, c, wholeSpec(urlOf(srv, "f")), opt, nil)
-			requireError(t, res.err, hresult.BG_E_INVALID_PROXY_INFO, job.ContextGeneralTransport, false, "http")
+			requireError(t, res.err, hresult.BG_E_INVALID_PROXY_INFO, bits.ContextGeneralTransport, false, "http")
 		})
 	}
 	assert.Empty(t, o.log(), "no request is made with a malformed list")
 
 	t.Run("well-formed lists", func(t *testing.T) {
 		for _, list := range []string{"proxy", "proxy:8080", "HTTP=HTTPS://proxy.example.com:443/", "[::1]:3128", "[::1]", "10.0.0.1"} {
-			opt := transfer.Options{ProxyUsage: job.ProxyOverride, ProxyList: list, ProxyBypass: "*"}
+			opt := transfer.Options{ProxyUsage: bits.ProxyOverride, ProxyList: list, ProxyBypass: "*"}
 			res := fetch(t, c, wholeSpec(urlOf(srv, "f")), opt, nil)
 			assert.NoError(t, res.err, list)
 		}

@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
-	"github.com/bitsemu/bitsemu/job"
 )
 
 // do sends one request to r.url and follows its redirects (see redirect). It returns the first
@@ -15,7 +15,7 @@ func (r *httpRun) do(method, rng string) (*http.Response, error) {
 	for hops := 0; ; hops++ {
 		req, err := http.NewRequestWithContext(r.rctx, method, r.url.String(), nil)
 		if err != nil {
-			return nil, fatal(hresult.E_INVALIDARG, job.ContextRemoteFile, protoHTTP, err)
+			return nil, fatal(hresult.E_INVALIDARG, bits.ContextRemoteFile, protoHTTP, err)
 		}
 		req.Header = r.hdr.Clone()
 		if r.host != "" {
@@ -78,7 +78,7 @@ func redirectCode(status int) hresult.Code {
 	return hresult.HTTP_STATUS_MOVED
 }
 
-// redirect applies the redirect policy (Options.SecurityFlags & job.RedirectPolicyMask) to a
+// redirect applies the redirect policy (Options.SecurityFlags & bits.RedirectPolicyMask) to a
 // redirect from r.url to next, the hops-th of the request:
 //
 //   - ALLOW_SILENT (and any undefined policy value): followed; Progress.URL stays "".
@@ -89,16 +89,16 @@ func redirectCode(status int) hresult.Code {
 //
 // Whatever the policy, these are not followed and fail the same way (fatal, redirectCode,
 // REMOTE_FILE, no URL reported): a target whose scheme is not http or https (never to SMB or
-// files); https to http unless job.RedirectPolicyAllowHTTPSToHTTP is set; an 11th redirect of
+// files); https to http unless bits.RedirectPolicyAllowHTTPSToHTTP is set; an 11th redirect of
 // one request.
 func (r *httpRun) redirect(status int, next *url.URL, hops int) error {
-	policy := r.opt.SecurityFlags & job.RedirectPolicyMask
+	policy := r.opt.SecurityFlags & bits.RedirectPolicyMask
 	refuse := func(why string) error {
-		return fatal(redirectCode(status), job.ContextRemoteFile, protoHTTP,
+		return fatal(redirectCode(status), bits.ContextRemoteFile, protoHTTP,
 			fmt.Errorf("%d redirect from %s to %s %s", status, r.url.Redacted(), next.Redacted(), why))
 	}
 	switch {
-	case policy == job.RedirectPolicyDisallow:
+	case policy == bits.RedirectPolicyDisallow:
 		r.setURL(next)
 		if err := r.report(); err != nil {
 			return err
@@ -106,13 +106,13 @@ func (r *httpRun) redirect(status int, next *url.URL, hops int) error {
 		return refuse("not followed: the redirect policy disallows redirects")
 	case next.Scheme != "http" && next.Scheme != "https":
 		return refuse("refused: not an http or https URL")
-	case r.url.Scheme == "https" && next.Scheme == "http" && r.opt.SecurityFlags&job.RedirectPolicyAllowHTTPSToHTTP == 0:
+	case r.url.Scheme == "https" && next.Scheme == "http" && r.opt.SecurityFlags&bits.RedirectPolicyAllowHTTPSToHTTP == 0:
 		return refuse("refused: https to http needs BG_HTTP_REDIRECT_POLICY_ALLOW_HTTPS_TO_HTTP")
 	case hops >= maxRedirects:
 		return refuse(fmt.Sprintf("refused: more than %d redirects", maxRedirects))
 	}
 	r.url = next
-	if policy == job.RedirectPolicyAllowReport {
+	if policy == bits.RedirectPolicyAllowReport {
 		r.setURL(next)
 	}
 	return nil

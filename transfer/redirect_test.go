@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
-	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/transfer"
 )
 
@@ -46,20 +46,20 @@ func TestFetchRedirectPolicy(t *testing.T) {
 		code    hresult.Code // 0: followed
 		wantURL bool         // Progress.URL is the new location
 	}{
-		{status: 301, policy: job.RedirectPolicyAllowSilent},
-		{status: 302, policy: job.RedirectPolicyAllowSilent},
-		{status: 303, policy: job.RedirectPolicyAllowSilent},
-		{status: 307, policy: job.RedirectPolicyAllowSilent},
-		{status: 308, policy: job.RedirectPolicyAllowSilent},
-		{status: 300, policy: job.RedirectPolicyAllowSilent},
-		{status: 301, policy: job.RedirectPolicyAllowReport, wantURL: true},
-		{status: 307, policy: job.RedirectPolicyAllowReport, wantURL: true},
-		{status: 300, policy: job.RedirectPolicyDisallow, code: hresult.HTTP_STATUS_AMBIGUOUS, wantURL: true},
-		{status: 301, policy: job.RedirectPolicyDisallow, code: hresult.HTTP_STATUS_MOVED, wantURL: true},
-		{status: 302, policy: job.RedirectPolicyDisallow, code: hresult.HTTP_STATUS_REDIRECT, wantURL: true},
-		{status: 303, policy: job.RedirectPolicyDisallow, code: hresult.HTTP_STATUS_REDIRECT_METHOD, wantURL: true},
-		{status: 307, policy: job.RedirectPolicyDisallow, code: hresult.HTTP_STATUS_REDIRECT_KEEP_VERB, wantURL: true},
-		{status: 308, policy: job.RedirectPolicyDisallow, code: hresult.HTTP_STATUS_MOVED, wantURL: true},
+		{status: 301, policy: bits.RedirectPolicyAllowSilent},
+		{status: 302, policy: bits.RedirectPolicyAllowSilent},
+		{status: 303, policy: bits.RedirectPolicyAllowSilent},
+		{status: 307, policy: bits.RedirectPolicyAllowSilent},
+		{status: 308, policy: bits.RedirectPolicyAllowSilent},
+		{status: 300, policy: bits.RedirectPolicyAllowSilent},
+		{status: 301, policy: bits.RedirectPolicyAllowReport, wantURL: true},
+		{status: 307, policy: bits.RedirectPolicyAllowReport, wantURL: true},
+		{status: 300, policy: bits.RedirectPolicyDisallow, code: hresult.HTTP_STATUS_AMBIGUOUS, wantURL: true},
+		{status: 301, policy: bits.RedirectPolicyDisallow, code: hresult.HTTP_STATUS_MOVED, wantURL: true},
+		{status: 302, policy: bits.RedirectPolicyDisallow, code: hresult.HTTP_STATUS_REDIRECT, wantURL: true},
+		{status: 303, policy: bits.RedirectPolicyDisallow, code: hresult.HTTP_STATUS_REDIRECT_METHOD, wantURL: true},
+		{status: 307, policy: bits.RedirectPolicyDisallow, code: hresult.HTTP_STATUS_REDIRECT_KEEP_VERB, wantURL: true},
+		{status: 308, policy: bits.RedirectPolicyDisallow, code: hresult.HTTP_STATUS_MOVED, wantURL: true},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%d policy %#x", tt.status, tt.policy), func(t *testing.T) {
@@ -72,7 +72,7 @@ func TestFetchRedirectPolicy(t *testing.T) {
 				wantURL = urlOf(srv, "new")
 			}
 			if tt.code != 0 {
-				requireError(t, res.err, tt.code, job.ContextRemoteFile, false, "http")
+				requireError(t, res.err, tt.code, bits.ContextRemoteFile, false, "http")
 				require.NotEmpty(t, res.obs.all(), "the new location is reported")
 				assert.Equal(t, wantURL, res.obs.last().URL)
 				assert.Empty(t, o.log(), "not followed")
@@ -105,7 +105,7 @@ func TestFetchRedirectOnGet(t *testing.T) {
 		o.ServeHTTP(w, r)
 	}))
 	c := newClient(t, transfer.Config{})
-	res := fetch(t, c, wholeSpec(urlOf(srv, "f")), transfer.Options{Method: "FETCH", SecurityFlags: job.RedirectPolicyAllowReport}, nil)
+	res := fetch(t, c, wholeSpec(urlOf(srv, "f")), transfer.Options{Method: "FETCH", SecurityFlags: bits.RedirectPolicyAllowReport}, nil)
 	require.NoError(t, res.err)
 	assert.Equal(t, content, contents(t, res.dst))
 	log := o.log()
@@ -127,10 +127,10 @@ func TestFetchRedirectRefused(t *testing.T) {
 		c := newClient(t, transfer.Config{TLS: trusting(tlsSrv)})
 
 		res := fetch(t, c, wholeSpec(urlOf(tlsSrv, "old")), transfer.Options{}, nil)
-		requireError(t, res.err, hresult.HTTP_STATUS_REDIRECT, job.ContextRemoteFile, false, "http")
+		requireError(t, res.err, hresult.HTTP_STATUS_REDIRECT, bits.ContextRemoteFile, false, "http")
 		assert.Empty(t, res.obs.all(), "a refused redirect rewrites nothing")
 
-		opt := transfer.Options{SecurityFlags: job.RedirectPolicyAllowReport | job.RedirectPolicyAllowHTTPSToHTTP}
+		opt := transfer.Options{SecurityFlags: bits.RedirectPolicyAllowReport | bits.RedirectPolicyAllowHTTPSToHTTP}
 		res = fetch(t, c, wholeSpec(urlOf(tlsSrv, "old")), opt, nil)
 		require.NoError(t, res.err)
 		assert.Equal(t, content, contents(t, res.dst))
@@ -141,7 +141,7 @@ func TestFetchRedirectRefused(t *testing.T) {
 		srv := serve(t, redirector(http.StatusMovedPermanently, "file:///etc/passwd", newOrigin(content)))
 		c := newClient(t, transfer.Config{})
 		res := fetch(t, c, wholeSpec(urlOf(srv, "old")), transfer.Options{}, nil)
-		requireError(t, res.err, hresult.HTTP_STATUS_MOVED, job.ContextRemoteFile, false, "http")
+		requireError(t, res.err, hresult.HTTP_STATUS_MOVED, bits.ContextRemoteFile, false, "http")
 	})
 
 	t.Run("too many", func(t *testing.T) {
@@ -151,7 +151,7 @@ func TestFetchRedirectRefused(t *testing.T) {
 		}))
 		c := newClient(t, transfer.Config{})
 		res := fetch(t, c, wholeSpec(urlOf(srv, "old")), transfer.Options{}, nil)
-		requireError(t, res.err, hresult.HTTP_STATUS_REDIRECT_KEEP_VERB, job.ContextRemoteFile, false, "http")
+		requireError(t, res.err, hresult.HTTP_STATUS_REDIRECT_KEEP_VERB, bits.ContextRemoteFile, false, "http")
 		assert.Equal(t, int32(11), n.Load(), "ten redirects followed, the eleventh refused")
 	})
 
@@ -191,6 +191,6 @@ func TestFetchTLS(t *testing.T) {
 
 	untrusting := newClient(t, transfer.Config{TLS: &tls.Config{RootCAs: x509.NewCertPool(), MinVersion: tls.VersionTLS12}})
 	res = fetch(t, untrusting, wholeSpec(urlOf(srv, "f")), transfer.Options{}, nil)
-	requireError(t, res.err, hresult.FromWin32(12175), job.ContextRemoteFile, false, "http")
+	requireError(t, res.err, hresult.FromWin32(12175), bits.ContextRemoteFile, false, "http")
 	assert.Equal(t, 0, res.obs.connects())
 }

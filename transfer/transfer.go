@@ -58,9 +58,9 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/clock"
 	"github.com/bitsemu/bitsemu/hresult"
-	"github.com/bitsemu/bitsemu/job"
 )
 
 // Spec is one file to fetch, and what earlier attempts learnt about it.
@@ -69,12 +69,12 @@ type Spec struct {
 	// absolute path.
 	Remote string
 	// Ranges are the byte ranges to fetch (AddFileWithRanges), written back to back in the
-	// order given; nil means the whole file. A range's Length may be job.LengthToEOF.
-	Ranges []job.FileRange
+	// order given; nil means the whole file. A range's Length may be bits.LengthToEOF.
+	Ranges []bits.FileRange
 	// Offset is how many bytes of the output are already in the temporary file and need not
 	// be fetched again: the fetch continues from there.
 	Offset uint64
-	// Total is the output's size as an earlier attempt learnt it, or job.SizeUnknown.
+	// Total is the output's size as an earlier attempt learnt it, or bits.SizeUnknown.
 	Total uint64
 	// Validator identifies the remote file's version as an earlier attempt saw it ("" when
 	// none did). When the remote file's version differs, the fetch restarts from byte 0.
@@ -91,9 +91,9 @@ type Options struct {
 	// Credentials are the job's credentials (SetCredentials). BASIC credentials for the
 	// server target are sent in an Authorization header; BASIC credentials for the proxy
 	// target in a Proxy-Authorization header; other schemes are not sent.
-	Credentials []job.Credentials
+	Credentials []bits.Credentials
 	// ProxyUsage, ProxyList and ProxyBypass are the job's proxy settings (SetProxySettings).
-	ProxyUsage  job.ProxyUsage
+	ProxyUsage  bits.ProxyUsage
 	ProxyList   string
 	ProxyBypass string
 	// SecurityFlags are the job's BG_SSL_* and BG_HTTP_REDIRECT_POLICY_* flags
@@ -136,7 +136,7 @@ type Options struct {
 // Progress is reported as data arrives.
 type Progress struct {
 	// Total is the output's size (the sum of the ranges for a ranged file), or
-	// job.SizeUnknown while it is not known.
+	// bits.SizeUnknown while it is not known.
 	Total uint64
 	// Transferred is the number of bytes of the output written to the temporary file.
 	Transferred uint64
@@ -217,10 +217,10 @@ func (c *Client) Fetch(ctx context.Context, spec Spec, opt Options, dst *os.File
 type Error struct {
 	// Code is the HRESULT the job records (GetError).
 	Code hresult.Code
-	// Context is the BG_ERROR_CONTEXT: job.ContextRemoteFile for server answers and remote
-	// files, job.ContextLocalFile for the temporary file, job.ContextGeneralTransport for
+	// Context is the BG_ERROR_CONTEXT: bits.ContextRemoteFile for server answers and remote
+	// files, bits.ContextLocalFile for the temporary file, bits.ContextGeneralTransport for
 	// network failures.
-	Context job.ErrorContext
+	Context bits.ErrorContext
 	// Transient reports whether BITS retries the failure (TRANSIENT_ERROR) rather than giving
 	// up (ERROR).
 	Transient bool

@@ -12,9 +12,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/bitstest"
 	"github.com/bitsemu/bitsemu/hresult"
-	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/state"
 )
@@ -117,7 +117,7 @@ func demoDownload(c *cli, out io.Writer, dir string) (*demoResult, error) {
 	}
 	defer client.Close()
 
-	j, err := client.CreateJob("bitsemu demo", job.Download)
+	j, err := client.CreateJob("bitsemu demo", bits.Download)
 	if err != nil {
 		return nil, failed("create the job", err)
 	}
@@ -238,7 +238,7 @@ func demoVirtualDay(c *cli, out io.Writer, dir string) (*dayResult, error) {
 	fmt.Fprintf(out, "\nPart 2: a day of retries in virtual time.\n")
 	fmt.Fprintf(out, "A second manager runs on a virtual clock (a bitstest.Harness). Its server answers 503 for\n"+
 		"the first %d hours; the job's minimum retry delay is %d minutes.\n", int(demoOutage.Hours()), int(demoRetryDelay.Minutes()))
-	j, err := app.CreateJob("a day of retries", job.Download)
+	j, err := app.CreateJob("a day of retries", bits.Download)
 	if err != nil {
 		return nil, failed("create the job", err)
 	}
@@ -272,7 +272,7 @@ func demoVirtualDay(c *cli, out io.Writer, dir string) (*dayResult, error) {
 	fmt.Fprintf(out, "\nPart 3: notification rules, on the same clock.\n")
 	var mu sync.Mutex
 	var done error
-	late := &bitstest.Callback{Transferred: func(j *job.Job) error {
+	late := &bitstest.Callback{Transferred: func(j bits.Job) error {
 		at := since()
 		code, err := j.Complete()
 		mu.Lock()
@@ -300,7 +300,7 @@ func demoVirtualDay(c *cli, out io.Writer, dir string) (*dayResult, error) {
 	fmt.Fprintf(out, "A callback set after the job became TRANSFERRED is called at once: JobTransferred ran at\n"+
 		"+%s, and Complete inside it gave %s (the file arrived whole).\n", lateAt, lateCode.Name())
 
-	j2, err := app.CreateJob("last registration wins", job.Download)
+	j2, err := app.CreateJob("last registration wins", bits.Download)
 	if err != nil {
 		return nil, failed("create the job", err)
 	}
@@ -308,7 +308,7 @@ func demoVirtualDay(c *cli, out io.Writer, dir string) (*dayResult, error) {
 		return nil, failed("add the file", err)
 	}
 	count := func(n *int, complete bool) *bitstest.Callback {
-		return &bitstest.Callback{Transferred: func(j *job.Job) error {
+		return &bitstest.Callback{Transferred: func(j bits.Job) error {
 			mu.Lock()
 			*n++
 			mu.Unlock()

@@ -5,44 +5,44 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/bitsemu/bitsemu/job"
+	"github.com/bitsemu/bitsemu/bits"
 )
 
 // getter is a /GET verb: it reads one thing of a job and prints it as text or as JSON members.
 type getter struct {
 	name, summary string
-	get           func(j *job.Job) (text string, fields obj, err error)
+	get           func(j bits.Job) (text string, fields obj, err error)
 }
 
 var getters = []getter{
-	{"getstate", "show the job state", func(j *job.Job) (string, obj, error) {
+	{"getstate", "show the job state", func(j bits.Job) (string, obj, error) {
 		st, err := j.GetState()
 		return st.String(), obj{{"state", st.String()}}, err
 	}},
-	{"getprogress", "show the files and bytes transferred", func(j *job.Job) (string, obj, error) {
+	{"getprogress", "show the files and bytes transferred", func(j bits.Job) (string, obj, error) {
 		p, err := j.GetProgress()
 		text := fmt.Sprintf("FILES: %d / %d BYTES: %s / %s%s", p.FilesTransferred, p.FilesTotal,
 			byteCount(p.BytesTransferred), byteCount(p.BytesTotal), percent(p))
 		return text, obj{{"bytes_total", byteJSON(p.BytesTotal)}, {"bytes_transferred", p.BytesTransferred},
 			{"files_total", p.FilesTotal}, {"files_transferred", p.FilesTransferred}}, err
 	}},
-	{"getbytestotal", "show the job's size in bytes (UNKNOWN until every size is known)", func(j *job.Job) (string, obj, error) {
+	{"getbytestotal", "show the job's size in bytes (UNKNOWN until every size is known)", func(j bits.Job) (string, obj, error) {
 		p, err := j.GetProgress()
 		return byteCount(p.BytesTotal), obj{{"bytes_total", byteJSON(p.BytesTotal)}}, err
 	}},
-	{"getbytestransferred", "show the bytes transferred", func(j *job.Job) (string, obj, error) {
+	{"getbytestransferred", "show the bytes transferred", func(j bits.Job) (string, obj, error) {
 		p, err := j.GetProgress()
 		return strconv.FormatUint(p.BytesTransferred, 10), obj{{"bytes_transferred", p.BytesTransferred}}, err
 	}},
-	{"getfilestotal", "show the number of files", func(j *job.Job) (string, obj, error) {
+	{"getfilestotal", "show the number of files", func(j bits.Job) (string, obj, error) {
 		p, err := j.GetProgress()
 		return strconv.FormatUint(uint64(p.FilesTotal), 10), obj{{"files_total", p.FilesTotal}}, err
 	}},
-	{"getfilestransferred", "show the number of files transferred", func(j *job.Job) (string, obj, error) {
+	{"getfilestransferred", "show the number of files transferred", func(j bits.Job) (string, obj, error) {
 		p, err := j.GetProgress()
 		return strconv.FormatUint(uint64(p.FilesTransferred), 10), obj{{"files_transferred", p.FilesTransferred}}, err
 	}},
-	{"geterror", "show the job's error: file, HRESULT and context", func(j *job.Job) (string, obj, error) {
+	{"geterror", "show the job's error: file, HRESULT and context", func(j bits.Job) (string, obj, error) {
 		// GetError itself, so that a job without an error gives BG_E_ERROR_INFORMATION_UNAVAILABLE.
 		if _, err := j.GetError(); err != nil {
 			return "", nil, err
@@ -55,59 +55,59 @@ var getters = []getter{
 		e.write(&b)
 		return strings.TrimRight(b.String(), "\n"), obj{{"error", e.json()}}, nil
 	}},
-	{"geterrorcount", "show how many transfer attempts failed", func(j *job.Job) (string, obj, error) {
+	{"geterrorcount", "show how many transfer attempts failed", func(j bits.Job) (string, obj, error) {
 		n, err := j.GetErrorCount()
 		return strconv.FormatUint(uint64(n), 10), obj{{"error_count", n}}, err
 	}},
-	{"getdisplayname", "show the display name", func(j *job.Job) (string, obj, error) {
+	{"getdisplayname", "show the display name", func(j bits.Job) (string, obj, error) {
 		s, err := j.GetDisplayName()
 		return s, obj{{"name", s}}, err
 	}},
-	{"getdescription", "show the description", func(j *job.Job) (string, obj, error) {
+	{"getdescription", "show the description", func(j bits.Job) (string, obj, error) {
 		s, err := j.GetDescription()
 		return s, obj{{"description", s}}, err
 	}},
-	{"gettype", "show the job type", func(j *job.Job) (string, obj, error) {
+	{"gettype", "show the job type", func(j bits.Job) (string, obj, error) {
 		t, err := j.GetType()
 		return t.String(), obj{{"type", t.String()}}, err
 	}},
-	{"getpriority", "show the priority", func(j *job.Job) (string, obj, error) {
+	{"getpriority", "show the priority", func(j bits.Job) (string, obj, error) {
 		p, err := j.GetPriority()
 		return p.String(), obj{{"priority", p.String()}}, err
 	}},
-	{"getowner", "show the owner's SID", func(j *job.Job) (string, obj, error) {
+	{"getowner", "show the owner's SID", func(j bits.Job) (string, obj, error) {
 		s, err := j.GetOwner()
 		return s, obj{{"owner", s}}, err
 	}},
-	{"getcreationtime", "show when the job was created", func(j *job.Job) (string, obj, error) {
+	{"getcreationtime", "show when the job was created", func(j bits.Job) (string, obj, error) {
 		t, err := j.GetTimes()
 		return timeText(t.CreationTime), obj{{"creation_time", timeJSON(t.CreationTime)}}, err
 	}},
-	{"getmodificationtime", "show when the job last changed", func(j *job.Job) (string, obj, error) {
+	{"getmodificationtime", "show when the job last changed", func(j bits.Job) (string, obj, error) {
 		t, err := j.GetTimes()
 		return timeText(t.ModificationTime), obj{{"modification_time", timeJSON(t.ModificationTime)}}, err
 	}},
-	{"getcompletiontime", "show when the job became TRANSFERRED (UNKNOWN before)", func(j *job.Job) (string, obj, error) {
+	{"getcompletiontime", "show when the job became TRANSFERRED (UNKNOWN before)", func(j bits.Job) (string, obj, error) {
 		t, err := j.GetTimes()
 		return timeText(t.TransferCompletionTime), obj{{"completion_time", timeJSON(t.TransferCompletionTime)}}, err
 	}},
-	{"getminretrydelay", "show the minimum retry delay in seconds", func(j *job.Job) (string, obj, error) {
+	{"getminretrydelay", "show the minimum retry delay in seconds", func(j bits.Job) (string, obj, error) {
 		n, err := j.GetMinimumRetryDelay()
 		return strconv.FormatUint(uint64(n), 10), obj{{"min_retry_delay", n}}, err
 	}},
-	{"getnoprogresstimeout", "show the no-progress timeout in seconds", func(j *job.Job) (string, obj, error) {
+	{"getnoprogresstimeout", "show the no-progress timeout in seconds", func(j bits.Job) (string, obj, error) {
 		n, err := j.GetNoProgressTimeout()
 		return strconv.FormatUint(uint64(n), 10), obj{{"no_progress_timeout", n}}, err
 	}},
-	{"getmaxdownloadtime", "show the maximum download time in seconds", func(j *job.Job) (string, obj, error) {
+	{"getmaxdownloadtime", "show the maximum download time in seconds", func(j bits.Job) (string, obj, error) {
 		n, err := j.GetMaximumDownloadTime()
 		return strconv.FormatUint(uint64(n), 10), obj{{"max_download_time", n}}, err
 	}},
-	{"getnotifyflags", "show the notify flags", func(j *job.Job) (string, obj, error) {
+	{"getnotifyflags", "show the notify flags", func(j bits.Job) (string, obj, error) {
 		n, err := j.GetNotifyFlags()
 		return strconv.FormatUint(uint64(n), 10), obj{{"notify_flags", n}}, err
 	}},
-	{"getnotifycmdline", "show the notify command line (NULL: none)", func(j *job.Job) (string, obj, error) {
+	{"getnotifycmdline", "show the notify command line (NULL: none)", func(j bits.Job) (string, obj, error) {
 		cl, err := j.GetNotifyCmdLine()
 		if cl.Program == "" {
 			return "NULL", obj{{"notify_cmdline", nil}}, err
@@ -115,15 +115,15 @@ var getters = []getter{
 		return fmt.Sprintf("'%s' '%s'", cl.Program, cl.Parameters),
 			obj{{"notify_cmdline", obj{{"program", cl.Program}, {"parameters", cl.Parameters}}}}, err
 	}},
-	{"getproxyusage", "show the proxy usage", func(j *job.Job) (string, obj, error) {
+	{"getproxyusage", "show the proxy usage", func(j bits.Job) (string, obj, error) {
 		p, err := j.GetProxySettings()
 		return p.Usage.String(), obj{{"proxy_usage", p.Usage.String()}}, err
 	}},
-	{"getproxylist", "show the proxy list (NULL: none)", func(j *job.Job) (string, obj, error) {
+	{"getproxylist", "show the proxy list (NULL: none)", func(j bits.Job) (string, obj, error) {
 		p, err := j.GetProxySettings()
 		return nullText(p.ProxyList), obj{{"proxy_list", p.ProxyList}}, err
 	}},
-	{"getproxybypasslist", "show the proxy bypass list (NULL: none)", func(j *job.Job) (string, obj, error) {
+	{"getproxybypasslist", "show the proxy bypass list (NULL: none)", func(j bits.Job) (string, obj, error) {
 		p, err := j.GetProxySettings()
 		return nullText(p.BypassList), obj{{"proxy_bypass_list", p.BypassList}}, err
 	}},

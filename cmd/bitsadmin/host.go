@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/state"
 )
@@ -15,20 +16,20 @@ import (
 
 // transferOptions reads /TRANSFER's arguments: the job type, the priority (and whether one was
 // given) and the files.
-func transferOptions(a *args) (job.Type, job.Priority, bool, []job.FileInfo, error) {
+func transferOptions(a *args) (bits.JobType, bits.Priority, bool, []bits.FileInfo, error) {
 	v := lookupVerb("transfer")
 	pairs := a.pos[1:]
 	if len(pairs)%2 != 0 {
 		return 0, 0, false, nil, usagef(v, "remote and local names come in pairs; %d names given", len(pairs))
 	}
-	typ := job.Download
+	typ := bits.Download
 	switch {
 	case a.flag("download") && a.flag("upload"):
 		return 0, 0, false, nil, usagef(v, "choose one of /download and /upload")
 	case a.flag("upload"):
-		typ = job.Upload
+		typ = bits.Upload
 	}
-	prio := job.Normal
+	prio := bits.Normal
 	pname, setPrio := a.value("priority")
 	if setPrio {
 		p, err := parsePriority(v, pname)
@@ -37,9 +38,9 @@ func transferOptions(a *args) (job.Type, job.Priority, bool, []job.FileInfo, err
 		}
 		prio = p
 	}
-	files := make([]job.FileInfo, 0, len(pairs)/2)
+	files := make([]bits.FileInfo, 0, len(pairs)/2)
 	for i := 0; i < len(pairs); i += 2 {
-		files = append(files, job.FileInfo{RemoteName: pairs[i], LocalName: pairs[i+1]})
+		files = append(files, bits.FileInfo{RemoteName: pairs[i], LocalName: pairs[i+1]})
 	}
 	return typ, prio, setPrio, files, nil
 }
@@ -67,7 +68,7 @@ func transferPrepare(c *cli, s *session, a *args) error {
 	if err := j.AddFileSet(files); err != nil {
 		return abandon("add the files", err)
 	}
-	if typ != job.Download {
+	if typ != bits.Download {
 		_, _ = j.Cancel()
 		return errors.New("bitsemu has no transport for upload jobs yet: they would stay QUEUED " +
 			"(the job was created, checked and cancelled)")
@@ -182,7 +183,7 @@ func verbWait(c *cli, s *session, a *args) error {
 	if err != nil {
 		return failed("find job "+job.GUIDString(a.id), err)
 	}
-	if typ, _ := j.GetType(); typ != job.Download {
+	if typ, _ := j.GetType(); typ != bits.Download {
 		fmt.Fprintf(c.stderr, "Note: bitsemu does not transfer %s jobs yet; the job stays QUEUED.\n", typ)
 	}
 	var pv *progressView
@@ -235,19 +236,19 @@ const notifyGrace = 5 * time.Second
 // settleNotification lets the job's notify command line for st (TRANSFERRED or ERROR) run
 // before the service stops, since stopping it kills running command lines and notifications are
 // not kept: it waits until the service is idle, at most notifyGrace.
-func (c *cli) settleNotification(s *session, j *job.Job, st state.State) {
+func (c *cli) settleNotification(s *session, j bits.Job, st state.State) {
 	var want uint32
 	switch st {
 	case state.Transferred:
-		want = job.NotifyJobTransferred
+		want = bits.NotifyJobTransferred
 	case state.Error:
-		want = job.NotifyJobError
+		want = bits.NotifyJobError
 	default:
 		return
 	}
 	flags, _ := j.GetNotifyFlags()
 	cl, _ := j.GetNotifyCmdLine()
-	if cl.Program == "" || flags&job.NotifyDisable != 0 || flags&want == 0 {
+	if cl.Program == "" || flags&bits.NotifyDisable != 0 || flags&want == 0 {
 		return
 	}
 	idle := make(chan struct{})

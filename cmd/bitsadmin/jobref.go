@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/job"
 )
@@ -44,7 +45,7 @@ func parseGUID(ref string) (uuid.UUID, bool) {
 // display name among the jobs the caller may see (every user's for an administrator). A
 // malformed GUID is a usage error; no job by that name is BG_E_NOT_FOUND; a display name several
 // jobs share is an ambiguousError.
-func (c *cli) findJob(s *session, v *verbSpec, ref string) (*job.Job, error) {
+func (c *cli) findJob(s *session, v *verbSpec, ref string) (bits.Job, error) {
 	if looksLikeGUID(ref) {
 		id, ok := parseGUID(ref)
 		if !ok {
@@ -58,13 +59,13 @@ func (c *cli) findJob(s *session, v *verbSpec, ref string) (*job.Job, error) {
 	}
 	var flags uint32
 	if s.client.Identity().Admin {
-		flags = job.EnumAllUsers
+		flags = bits.EnumAllUsers
 	}
 	jobs, err := enumJobs(s, flags)
 	if err != nil {
 		return nil, failed("list the jobs", err)
 	}
-	var found []*job.Job
+	var found []bits.Job
 	for _, j := range jobs {
 		if name, err := j.GetDisplayName(); err == nil && name == ref {
 			found = append(found, j)
@@ -89,11 +90,11 @@ func (c *cli) findJob(s *session, v *verbSpec, ref string) (*job.Job, error) {
 }
 
 // enumJobs returns the jobs of the queue the caller may list, in creation order.
-func enumJobs(s *session, flags uint32) ([]*job.Job, error) {
+func enumJobs(s *session, flags uint32) ([]bits.Job, error) {
 	en, err := s.client.EnumJobs(flags)
 	if err != nil {
 		return nil, err
 	}
-	jobs, _ := en.Next(en.GetCount())
+	jobs, _ := bits.All(en)
 	return jobs, nil
 }

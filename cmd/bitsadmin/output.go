@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/state"
@@ -62,18 +63,18 @@ func (c *cli) printJSON(v any) error {
 }
 
 // guid formats a job's GUID as BITS prints it: {1AC396AD-BE73-...}, upper case.
-func guid(j *job.Job) string { return job.GUIDString(jobID(j)) }
+func guid(j bits.Job) string { return job.GUIDString(jobID(j)) }
 
 // jobID is j's GUID. GetId fails only for a handle whose access ended, and every handle here was
 // just obtained; such a handle gives the nil GUID.
-func jobID(j *job.Job) uuid.UUID {
+func jobID(j bits.Job) uuid.UUID {
 	id, _ := j.GetId()
 	return id
 }
 
 // byteCount prints a byte count, UNKNOWN for BG_SIZE_UNKNOWN.
 func byteCount(n uint64) string {
-	if n == job.SizeUnknown {
+	if n == bits.SizeUnknown {
 		return "UNKNOWN"
 	}
 	return strconv.FormatUint(n, 10)
@@ -81,7 +82,7 @@ func byteCount(n uint64) string {
 
 // byteJSON is a byte count for JSON: null for BG_SIZE_UNKNOWN.
 func byteJSON(n uint64) any {
-	if n == job.SizeUnknown {
+	if n == bits.SizeUnknown {
 		return nil
 	}
 	return n
@@ -104,8 +105,8 @@ func timeJSON(t time.Time) any {
 }
 
 // percent returns " (42%)" when the total is known and not zero.
-func percent(p job.Progress) string {
-	if p.BytesTotal == job.SizeUnknown || p.BytesTotal == 0 {
+func percent(p bits.Progress) string {
+	if p.BytesTotal == bits.SizeUnknown || p.BytesTotal == 0 {
 		return ""
 	}
 	return fmt.Sprintf(" (%d%%)", p.BytesTransferred*100/p.BytesTotal)
@@ -113,15 +114,15 @@ func percent(p job.Progress) string {
 
 // errInfo is a job's error object, read.
 type errInfo struct {
-	context     job.ErrorContext
+	context     bits.ErrorContext
 	contextText string
 	code        hresult.Code
 	protocol    string
-	file        *job.FileInfo // nil when the error concerns no file
+	file        *bits.FileInfo // nil when the error concerns no file
 }
 
 // readError returns the job's error, or nil when it holds none.
-func readError(j *job.Job) (*errInfo, error) {
+func readError(j bits.Job) (*errInfo, error) {
 	e, err := j.GetError()
 	if errors.Is(err, hresult.BG_E_ERROR_INFORMATION_UNAVAILABLE) {
 		return nil, nil
@@ -130,13 +131,13 @@ func readError(j *job.Job) (*errInfo, error) {
 		return nil, err
 	}
 	ei := &errInfo{}
-	ei.context, ei.code = e.GetError()
+	ei.context, ei.code, _ = e.GetError()
 	ei.contextText, _ = e.GetErrorContextDescription(englishUS)
 	ei.protocol, _ = e.GetProtocol()
 	if f, err := e.GetFile(); err == nil {
 		r, _ := f.GetRemoteName()
 		l, _ := f.GetLocalName()
-		ei.file = &job.FileInfo{RemoteName: r, LocalName: l}
+		ei.file = &bits.FileInfo{RemoteName: r, LocalName: l}
 	}
 	return ei, nil
 }
@@ -170,18 +171,18 @@ func (e *errInfo) write(w io.Writer) {
 // fileInfo is one file of a job, read.
 type fileInfo struct {
 	remote, local, temp string
-	progress            job.FileProgress
+	progress            bits.FileProgress
 }
 
 // jobInfo is what /list and /info show of a job, read at one moment.
 type jobInfo struct {
 	id, name, description, owner string
-	typ                          job.Type
+	typ                          bits.JobType
 	state                        state.State
-	priority                     job.Priority
-	progress                     job.Progress
+	priority                     bits.Priority
+	progress                     bits.Progress
 	errorCount                   uint32
-	times                        job.Times
+	times                        bits.Times
 	err                          *errInfo
 
 	verbose           bool
@@ -190,8 +191,8 @@ type jobInfo struct {
 	maxDownloadTime   uint32
 	notifyFlags       uint32
 	notifyRegistered  bool
-	cmdLine           job.NotifyCmdLine
-	proxy             job.ProxySettings
+	cmdLine           bits.NotifyCmdLine
+	proxy             bits.ProxySettings
 	integrity         uint32
 	elevated          bool
 	headers           string // custom headers; "" for none
@@ -200,7 +201,7 @@ type jobInfo struct {
 }
 
 // snapshot reads a job. verbose adds its settings and files.
-func snapshot(j *job.Job, verbose bool) (*jobInfo, error) {
+func snapshot(j bits.Job, verbose bool) (*jobInfo, error) {
 	ji := &jobInfo{id: guid(j), verbose: verbose}
 	var err error
 	read := func(e error) {
@@ -258,12 +259,12 @@ func snapshot(j *job.Job, verbose bool) (*jobInfo, error) {
 }
 
 // readFiles reads a job's files, in the order they were added.
-func readFiles(j *job.Job) ([]fileInfo, error) {
+func readFiles(j bits.Job) ([]fileInfo, error) {
 	en, err := j.EnumFiles()
 	if err != nil {
 		return nil, err
 	}
-	fs, _ := en.Next(en.GetCount())
+	fs, _ := bits.All(en)
 	out := make([]fileInfo, 0, len(fs))
 	for _, f := range fs {
 		var fi fileInfo
@@ -291,11 +292,11 @@ func (ji *jobInfo) line() string {
 // integrityName names a mandatory integrity level as bitsadmin does.
 func integrityName(level uint32) string {
 	switch level {
-	case job.IntegritySystem:
+	case bits.IntegritySystem:
 		return "SYSTEM"
-	case job.IntegrityHigh:
+	case bits.IntegrityHigh:
 		return "HIGH"
-	case job.IntegrityMedium:
+	case bits.IntegrityMedium:
 		return "MEDIUM"
 	}
 	return fmt.Sprintf("%#x", level)

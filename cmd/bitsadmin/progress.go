@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bitsemu/bitsemu/job"
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/state"
 )
 
@@ -43,17 +43,17 @@ type progressView struct {
 func newProgress(w io.Writer, tty bool) *progressView { return &progressView{w: w, tty: tty} }
 
 // bar draws a 20-character progress bar.
-func bar(p job.Progress) string {
+func bar(p bits.Progress) string {
 	const width = 20
 	n := 0
-	if p.BytesTotal != job.SizeUnknown && p.BytesTotal > 0 {
+	if p.BytesTotal != bits.SizeUnknown && p.BytesTotal > 0 {
 		n = int(p.BytesTransferred * width / p.BytesTotal)
 	}
 	return "[" + strings.Repeat("#", n) + strings.Repeat(".", width-n) + "]"
 }
 
 // show displays the job's state and progress; note is added after it (an error name).
-func (v *progressView) show(st state.State, p job.Progress, note string) {
+func (v *progressView) show(st state.State, p bits.Progress, note string) {
 	text := fmt.Sprintf("%-15s FILES: %d / %d BYTES: %s / %s%s", st, p.FilesTransferred, p.FilesTotal,
 		byteCount(p.BytesTransferred), byteCount(p.BytesTotal), percent(p))
 	if note != "" {
@@ -86,7 +86,7 @@ func (v *progressView) end() {
 }
 
 // errorNote names the error of a job in TRANSIENT_ERROR or ERROR, for the progress line.
-func errorNote(j *job.Job, st state.State) string {
+func errorNote(j bits.Job, st state.State) string {
 	if st != state.TransientError && st != state.Error {
 		return ""
 	}
@@ -100,12 +100,12 @@ func errorNote(j *job.Job, st state.State) string {
 // watch reads the job every pollInterval, showing its progress on v (when not nil), until it
 // leaves the action states or ctx ends. It returns the last state read and ctx's error if ctx
 // ended first.
-func watch(ctx context.Context, j *job.Job, v *progressView) (state.State, error) {
+func watch(ctx context.Context, j bits.Job, v *progressView) (state.State, error) {
 	return watchUntil(ctx, j, v, func(st state.State) bool { return !active(st) })
 }
 
 // watchUntil is watch with another end: until done holds for the job's state.
-func watchUntil(ctx context.Context, j *job.Job, v *progressView, done func(state.State) bool) (state.State, error) {
+func watchUntil(ctx context.Context, j bits.Job, v *progressView, done func(state.State) bool) (state.State, error) {
 	t := time.NewTicker(pollInterval)
 	defer t.Stop()
 	for {

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/state"
 )
@@ -81,24 +82,24 @@ func TestOrderedJSON(t *testing.T) {
 	b, err := json.Marshal(obj{{"z", 1}, {"a", nil}, {"m", obj{{"y", "x"}}}})
 	require.NoError(t, err)
 	assert.Equal(t, `{"z":1,"a":null,"m":{"y":"x"}}`, string(b))
-	assert.Nil(t, byteJSON(job.SizeUnknown))
-	assert.Equal(t, "UNKNOWN", byteCount(job.SizeUnknown))
+	assert.Nil(t, byteJSON(bits.SizeUnknown))
+	assert.Equal(t, "UNKNOWN", byteCount(bits.SizeUnknown))
 }
 
 func TestProgressView(t *testing.T) {
 	var b strings.Builder
 	tty := newProgress(&b, true)
-	tty.show(state.Transferring, job.Progress{BytesTotal: 100, BytesTransferred: 50, FilesTotal: 1}, "")
-	tty.show(state.Transferred, job.Progress{BytesTotal: 100, BytesTransferred: 100, FilesTotal: 1, FilesTransferred: 1}, "")
+	tty.show(state.Transferring, bits.Progress{BytesTotal: 100, BytesTransferred: 50, FilesTotal: 1}, "")
+	tty.show(state.Transferred, bits.Progress{BytesTotal: 100, BytesTransferred: 100, FilesTotal: 1, FilesTransferred: 1}, "")
 	tty.end()
 	assert.Equal(t, "\r\x1b[K[##########..........] TRANSFERRING    FILES: 0 / 1 BYTES: 50 / 100 (50%)"+
 		"\r\x1b[K[####################] TRANSFERRED     FILES: 1 / 1 BYTES: 100 / 100 (100%)\n", b.String())
 
 	b.Reset()
 	plain := newProgress(&b, false)
-	plain.show(state.Queued, job.Progress{BytesTotal: job.SizeUnknown, FilesTotal: 1}, "")
-	plain.show(state.Queued, job.Progress{BytesTotal: job.SizeUnknown, FilesTotal: 1}, "")
-	plain.show(state.TransientError, job.Progress{BytesTotal: job.SizeUnknown, FilesTotal: 1}, "BG_E_CONNECTION_CLOSED")
+	plain.show(state.Queued, bits.Progress{BytesTotal: bits.SizeUnknown, FilesTotal: 1}, "")
+	plain.show(state.Queued, bits.Progress{BytesTotal: bits.SizeUnknown, FilesTotal: 1}, "")
+	plain.show(state.TransientError, bits.Progress{BytesTotal: bits.SizeUnknown, FilesTotal: 1}, "BG_E_CONNECTION_CLOSED")
 	plain.end()
 	assert.Equal(t, "QUEUED          FILES: 0 / 1 BYTES: 0 / UNKNOWN\n"+
 		"TRANSIENT_ERROR FILES: 0 / 1 BYTES: 0 / UNKNOWN BG_E_CONNECTION_CLOSED\n", b.String())

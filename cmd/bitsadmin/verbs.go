@@ -7,8 +7,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
-	"github.com/bitsemu/bitsemu/job"
 )
 
 // verbs is every verb, in the order /help lists them. getters adds the /GET verbs.
@@ -56,13 +56,13 @@ func init() {
 		&verbSpec{name: "setpriority", syntax: "job FOREGROUND|HIGH|NORMAL|LOW", summary: "set the priority",
 			min: 2, max: 2, mode: oneShot, run: verbSetPriority},
 		&verbSpec{name: "setminretrydelay", syntax: "job seconds", summary: "set the minimum retry delay",
-			min: 2, max: 2, mode: oneShot, run: verbSetUint32("setminretrydelay", "minimum retry delay", (*job.Job).SetMinimumRetryDelay)},
+			min: 2, max: 2, mode: oneShot, run: verbSetUint32("setminretrydelay", "minimum retry delay", (bits.Job).SetMinimumRetryDelay)},
 		&verbSpec{name: "setnoprogresstimeout", syntax: "job seconds", summary: "set the no-progress timeout",
-			min: 2, max: 2, mode: oneShot, run: verbSetUint32("setnoprogresstimeout", "no-progress timeout", (*job.Job).SetNoProgressTimeout)},
+			min: 2, max: 2, mode: oneShot, run: verbSetUint32("setnoprogresstimeout", "no-progress timeout", (bits.Job).SetNoProgressTimeout)},
 		&verbSpec{name: "setmaxdownloadtime", syntax: "job seconds", summary: "set the maximum download time (0: none)",
-			min: 2, max: 2, mode: oneShot, run: verbSetUint32("setmaxdownloadtime", "maximum download time", (*job.Job).SetMaximumDownloadTime)},
+			min: 2, max: 2, mode: oneShot, run: verbSetUint32("setmaxdownloadtime", "maximum download time", (bits.Job).SetMaximumDownloadTime)},
 		&verbSpec{name: "setnotifyflags", syntax: "job flags", summary: "set the notify flags (1 transferred, 2 error, 4 disable, 8 modification, ...)",
-			min: 2, max: 2, mode: oneShot, run: verbSetUint32("setnotifyflags", "notify flags", (*job.Job).SetNotifyFlags)},
+			min: 2, max: 2, mode: oneShot, run: verbSetUint32("setnotifyflags", "notify flags", (bits.Job).SetNotifyFlags)},
 		&verbSpec{name: "setnotifycmdline", syntax: "job program parameters", summary: "set the program run on TRANSFERRED and ERROR (NULL NULL: none)",
 			min: 3, max: 3, mode: oneShot, run: verbSetNotifyCmdLine},
 		&verbSpec{name: "setcustomheaders", syntax: "job \"Name: value\"... | job NULL", summary: "set the HTTP headers sent with every request (NULL: none)",
@@ -128,7 +128,7 @@ func verbHelp(c *cli, _ *session, _ *args) error {
 }
 
 // result prints the outcome of a verb that changes a job: text, or {"id", "result"} in JSON.
-func (c *cli) result(j *job.Job, code hresult.Code, text string) error {
+func (c *cli) result(j bits.Job, code hresult.Code, text string) error {
 	if c.json {
 		return c.printJSON(obj{{"id", guid(j)}, {"result", code.Name()}, {"message", text}})
 	}
@@ -137,14 +137,14 @@ func (c *cli) result(j *job.Job, code hresult.Code, text string) error {
 }
 
 // jobArg finds the job named by the first argument, with the usage of the verb name.
-func (c *cli) jobArg(s *session, a *args, name string) (*job.Job, error) {
+func (c *cli) jobArg(s *session, a *args, name string) (bits.Job, error) {
 	return c.findJob(s, lookupVerb(name), a.pos[0])
 }
 
 func verbCreate(c *cli, s *session, a *args) error {
 	v := lookupVerb("create")
-	typ, n := job.Download, 0
-	for flag, t := range map[string]job.Type{"download": job.Download, "upload": job.Upload, "upload-reply": job.UploadReply} {
+	typ, n := bits.Download, 0
+	for flag, t := range map[string]bits.JobType{"download": bits.Download, "upload": bits.Upload, "upload-reply": bits.UploadReply} {
 		if a.flag(flag) {
 			typ = t
 			n++
@@ -177,13 +177,13 @@ func verbAddFile(c *cli, s *session, a *args) error {
 
 // readFileSet reads a list file of "remote local" lines; blank lines and lines starting with #
 // are skipped.
-func readFileSet(v *verbSpec, name string) ([]job.FileInfo, error) {
+func readFileSet(v *verbSpec, name string) ([]bits.FileInfo, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the file list: %w", err)
 	}
 	defer f.Close()
-	var files []job.FileInfo
+	var files []bits.FileInfo
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
 	for n := 1; sc.Scan(); n++ {
@@ -195,7 +195,7 @@ func readFileSet(v *verbSpec, name string) ([]job.FileInfo, error) {
 		if len(fields) != 2 {
 			return nil, usagef(v, "%s:%d: want \"remote local\", got %q", name, n, line)
 		}
-		files = append(files, job.FileInfo{RemoteName: fields[0], LocalName: fields[1]})
+		files = append(files, bits.FileInfo{RemoteName: fields[0], LocalName: fields[1]})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("cannot read the file list: %w", err)
@@ -309,7 +309,7 @@ func verbComplete(c *cli, s *session, a *args) error {
 func verbReset(c *cli, s *session, a *args) error {
 	var flags uint32
 	if a.flag("allusers") {
-		flags = job.EnumAllUsers
+		flags = bits.EnumAllUsers
 	}
 	jobs, err := enumJobs(s, flags)
 	if err != nil {
@@ -353,7 +353,7 @@ func verbReset(c *cli, s *session, a *args) error {
 func listInfos(s *session, allUsers, verbose bool) ([]*jobInfo, error) {
 	var flags uint32
 	if allUsers {
-		flags = job.EnumAllUsers
+		flags = bits.EnumAllUsers
 	}
 	jobs, err := enumJobs(s, flags)
 	if err != nil {
@@ -450,8 +450,8 @@ func verbSetDescription(c *cli, s *session, a *args) error {
 }
 
 // parsePriority reads FOREGROUND, HIGH, NORMAL or LOW, in any case.
-func parsePriority(v *verbSpec, s string) (job.Priority, error) {
-	for p := job.Foreground; p <= job.Low; p++ {
+func parsePriority(v *verbSpec, s string) (bits.Priority, error) {
+	for p := bits.Foreground; p <= bits.Low; p++ {
 		if strings.EqualFold(s, p.String()) {
 			return p, nil
 		}
@@ -476,7 +476,7 @@ func verbSetPriority(c *cli, s *session, a *args) error {
 }
 
 // verbSetUint32 makes the verb name, which sets one number of a job.
-func verbSetUint32(name, what string, set func(*job.Job, uint32) error) func(*cli, *session, *args) error {
+func verbSetUint32(name, what string, set func(bits.Job, uint32) error) func(*cli, *session, *args) error {
 	return func(c *cli, s *session, a *args) error {
 		v := lookupVerb(name)
 		n, err := parseUint32(v, "the "+what, a.pos[1])
@@ -536,8 +536,8 @@ func verbSetCustomHeaders(c *cli, s *session, a *args) error {
 }
 
 // parseProxyUsage reads PRECONFIG, NO_PROXY, OVERRIDE or AUTODETECT, in any case.
-func parseProxyUsage(v *verbSpec, s string) (job.ProxyUsage, error) {
-	for u := job.ProxyPreconfig; u <= job.ProxyAutodetect; u++ {
+func parseProxyUsage(v *verbSpec, s string) (bits.ProxyUsage, error) {
+	for u := bits.ProxyPreconfig; u <= bits.ProxyAutodetect; u++ {
 		if strings.EqualFold(s, u.String()) || strings.EqualFold(s, strings.ReplaceAll(u.String(), "_", "")) {
 			return u, nil
 		}
@@ -553,9 +553,9 @@ func verbSetProxySettings(c *cli, s *session, a *args) error {
 	}
 	var list, bypass string
 	switch {
-	case usage == job.ProxyOverride && len(a.pos) < 3:
+	case usage == bits.ProxyOverride && len(a.pos) < 3:
 		return usagef(v, "OVERRIDE needs a proxy list")
-	case usage != job.ProxyOverride && len(a.pos) > 2:
+	case usage != bits.ProxyOverride && len(a.pos) > 2:
 		return usagef(v, "only OVERRIDE takes a proxy list and a bypass list")
 	}
 	if len(a.pos) > 2 {
@@ -576,13 +576,13 @@ func verbSetProxySettings(c *cli, s *session, a *args) error {
 }
 
 var (
-	authTargets = map[string]job.AuthTarget{"SERVER": job.TargetServer, "PROXY": job.TargetProxy}
-	authSchemes = map[string]job.AuthScheme{"BASIC": job.SchemeBasic, "DIGEST": job.SchemeDigest,
-		"NTLM": job.SchemeNTLM, "NEGOTIATE": job.SchemeNegotiate, "PASSPORT": job.SchemePassport}
+	authTargets = map[string]bits.AuthTarget{"SERVER": bits.TargetServer, "PROXY": bits.TargetProxy}
+	authSchemes = map[string]bits.AuthScheme{"BASIC": bits.SchemeBasic, "DIGEST": bits.SchemeDigest,
+		"NTLM": bits.SchemeNTLM, "NEGOTIATE": bits.SchemeNegotiate, "PASSPORT": bits.SchemePassport}
 )
 
 // parseAuth reads a target (SERVER, PROXY) and a scheme (BASIC, ...), in any case.
-func parseAuth(v *verbSpec, target, scheme string) (job.AuthTarget, job.AuthScheme, error) {
+func parseAuth(v *verbSpec, target, scheme string) (bits.AuthTarget, bits.AuthScheme, error) {
 	t, ok := authTargets[strings.ToUpper(target)]
 	if !ok {
 		return 0, 0, usagef(v, "the target must be SERVER or PROXY, not %q", target)
@@ -604,7 +604,7 @@ func verbSetCredentials(c *cli, s *session, a *args) error {
 	if err != nil {
 		return err
 	}
-	cr := job.Credentials{Target: t, Scheme: sc, UserName: nullArg(a.pos[3]), Password: nullArg(a.pos[4])}
+	cr := bits.Credentials{Target: t, Scheme: sc, UserName: nullArg(a.pos[3]), Password: nullArg(a.pos[4])}
 	if err := j.SetCredentials(cr); err != nil {
 		return failed("set the credentials of job "+guid(j), err)
 	}
