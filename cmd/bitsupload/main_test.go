@@ -31,6 +31,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bitsemu/bitsemu/internal/childproc"
+
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/bup"
 )
@@ -44,29 +46,14 @@ func TestMain(m *testing.M) {
 }
 
 func buildAndRun(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "bitsupload-test-")
+	var cleanup func()
+	var err error
+	bin, cleanup, err = childproc.Build(".", "bitsupload")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	bin = filepath.Join(dir, "bitsupload")
-	if runtime.GOOS == "windows" {
-		bin += ".exe"
-	}
-	gotool, err := exec.LookPath("go")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "the tests build the command and need the go tool:", err)
-		return 1
-	}
-	args := []string{"build", "-o", bin}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	if out, err := exec.Command(gotool, append(args, ".")...).CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
-		return 1
-	}
+	defer cleanup()
 	return m.Run()
 }
 
