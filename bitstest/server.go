@@ -109,26 +109,29 @@ func (s *Server) Quiet() bool { return s.host.quiet() }
 // live holds the servers and networks not yet closed, for a Harness's steps.
 var live struct {
 	sync.Mutex
-	servers  map[*Server]struct{}
+	servers  map[quieter]struct{}
 	networks map[*Network]struct{}
 }
 
-func register(s *Server) {
+// quieter is a loopback server a Harness's steps wait for: a Server or an UploadServer.
+type quieter interface{ Quiet() bool }
+
+func register(s quieter) {
 	live.Lock()
 	defer live.Unlock()
 	if live.servers == nil {
-		live.servers = make(map[*Server]struct{})
+		live.servers = make(map[quieter]struct{})
 	}
 	live.servers[s] = struct{}{}
 }
 
-func unregister(s *Server) {
+func unregister(s quieter) {
 	live.Lock()
 	defer live.Unlock()
 	delete(live.servers, s)
 }
 
-// peersQuiet reports whether every live Server and Network is quiet.
+// peersQuiet reports whether every live Server, UploadServer and Network is quiet.
 func peersQuiet() bool {
 	live.Lock()
 	defer live.Unlock()
@@ -323,13 +326,20 @@ func (s *Server) setContentLocked(name string, data []byte) {
 func (s *Server) AddFaults(faults ...Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.faults = appendFaults(s.faults, faults)
+}
+
+// appendFaults appends faults to a script, each with its use counts (and its random source,
+// for Flaky).
+func appendFaults(script []*active, faults []Fault) []*active {
 	for _, f := range faults {
 		a := &active{f: f}
 		if f.kind == kindFlaky {
 			a.rng = mrand.New(mrand.NewPCG(uint64(f.seed), 0x6269747374657374))
 		}
-		s.faults = append(s.faults, a)
+		script = append(script, a)
 	}
+	return script
 }
 
 // ClearFaults removes every fault from the script, used or not. Responses already under way
@@ -448,11 +458,17 @@ type Request struct {
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Request, len(s.requests))
-	for i, r := range s.requests {
-		r.Header = r.Header.Clone()
-		r.Faults = slices.Clone(r.Faults)
-		out[i] = r
+	return cloneLog(s.requests, func(r *Request) (http.Header, []string) { return r.Header, r.Faults },
+		func(r *Request, h http.Header, f []string) { r.Header, r.Faults = h, f })
+}
+
+// cloneLog returns a copy of a request log in which each entry's header and fault list (read
+// by get, written by set) are copies too.
+func cloneLog[T any](log []T, get func(*T) (http.Header, []string), set func(*T, http.Header, []string)) []T {
+	out := slices.Clone(log)
+	for i := range out {
+		h, f := get(&out[i])
+		set(&out[i], h.Clone(), slices.Clone(f))
 	}
 	return out
 }
@@ -491,6 +507,7 @@ const (
 	kindDropAfter
 	kindStall
 	kindFlaky
+	kindLoseSession // upload servers only
 )
 
 // Fault is one entry of a server's fault script: a way to misbehave, and the requests it
@@ -583,6 +600,8 @@ func (f Fault) String() string {
 		fmt.Fprintf(&b, "Stall(%d)", f.n)
 	case kindFlaky:
 		fmt.Fprintf(&b, "Flaky(%d, %g)", f.seed, f.p)
+	case kindLoseSession:
+		b.WriteString("LoseSession()")
 	default:
 		return "Fault{}"
 	}
@@ -717,6 +736,53 @@ func (f *Fault) appliesTo(method, name string, hasRange bool) bool {
 	return false
 }
 
+// flakyRoll is how a Flaky fault that takes effect fails a request: a cut at the fraction at of
+// the body, or (cut false) a 503 answer.
+type flakyRoll struct {
+	cut bool
+	at  float64
+}
+
+// play plays a fault script for one request: for each fault that applies (its kind, file and
+// method fit, says applies), has uses left, and is not the second of its kind for the request,
+// it counts a skip or takes effect. A fault taking effect uses one of its Times, is described
+// in the list play returns, and is handed to take (with the roll of its die, for Flaky; a
+// Flaky whose die spares the request is passed over); take returns true to end the scan.
+func play(script []*active, applies func(*Fault) bool, take func(f *Fault, roll flakyRoll) (stop bool)) []string {
+	var applied []string
+	var usedKinds uint32
+	for _, a := range script {
+		f := &a.f
+		if f.kind == 0 || f.times > 0 && a.used >= f.times || usedKinds&(1<<f.kind) != 0 || !applies(f) {
+			continue
+		}
+		if a.skipped < f.skip {
+			a.skipped++
+			continue
+		}
+		desc := f.String()
+		var roll flakyRoll
+		if f.kind == kindFlaky {
+			if !(a.rng.Float64() < f.p) {
+				continue
+			}
+			if a.rng.IntN(2) == 0 {
+				desc += ": 503"
+			} else {
+				desc += ": cut"
+				roll = flakyRoll{cut: true, at: a.rng.Float64()}
+			}
+		}
+		a.used++
+		usedKinds |= 1 << f.kind
+		applied = append(applied, desc)
+		if take(f, roll) {
+			break
+		}
+	}
+	return applied
+}
+
 // plan is what the faults make of one request.
 type plan struct {
 	status   int // an answer in place of the file's, 0 if none
@@ -737,73 +803,52 @@ type plan struct {
 // planLocked plays the fault script for a request.
 func (s *Server) planLocked(method, name string, hasRange bool) *plan {
 	p := &plan{dropAt: -1, stallAt: -1, changeAt: -1}
-	var usedKinds uint32
-scan:
-	for _, a := range s.faults {
-		f := &a.f
-		if f.kind == 0 || f.times > 0 && a.used >= f.times || usedKinds&(1<<f.kind) != 0 ||
-			!f.appliesTo(method, name, hasRange) {
-			continue
-		}
-		if a.skipped < f.skip {
-			a.skipped++
-			continue
-		}
-		desc := f.String()
-		if f.kind == kindFlaky {
-			if !(a.rng.Float64() < f.p) {
-				continue
+	p.applied = play(s.faults, func(f *Fault) bool { return f.appliesTo(method, name, hasRange) },
+		func(f *Fault, roll flakyRoll) (stop bool) {
+			if roll.cut {
+				p.flakyDrop, p.flakyFrac = true, roll.at
 			}
-			if a.rng.IntN(2) == 0 {
-				desc += ": 503"
-			} else {
-				desc += ": cut"
-				p.flakyDrop, p.flakyFrac = true, a.rng.Float64()
+			switch f.kind {
+			case kindStatus:
+				p.status = f.code
+				return true
+			case kindRedirect:
+				p.status = f.code
+				p.location = f.to
+				if !strings.Contains(f.to, "://") {
+					p.location = s.URLFor(f.to)
+				}
+				return true
+			case kindNoHead:
+				p.status, p.allow = http.StatusMethodNotAllowed, "GET"
+				return true
+			case kindHangup:
+				p.hangup = true
+				return true
+			case kindFlaky:
+				if !p.flakyDrop {
+					p.status = http.StatusServiceUnavailable
+					return true
+				}
+			case kindNoRange:
+				p.noRange = true
+			case kindNoContentLength:
+				p.noLength = true
+			case kindNoValidators:
+				p.noValidators = true
+			case kindHTTP10:
+				p.http10 = true
+			case kindChangeContent:
+				s.setContentLocked(name, f.data)
+			case kindChangeAfter:
+				p.changeAt, p.changeData = f.n, f.data
+			case kindDropAfter:
+				p.dropAt = f.n
+			case kindStall:
+				p.stallAt = f.n
 			}
-		}
-		a.used++
-		usedKinds |= 1 << f.kind
-		p.applied = append(p.applied, desc)
-		switch f.kind {
-		case kindStatus:
-			p.status = f.code
-			break scan
-		case kindRedirect:
-			p.status = f.code
-			p.location = f.to
-			if !strings.Contains(f.to, "://") {
-				p.location = s.URLFor(f.to)
-			}
-			break scan
-		case kindNoHead:
-			p.status, p.allow = http.StatusMethodNotAllowed, "GET"
-			break scan
-		case kindHangup:
-			p.hangup = true
-			break scan
-		case kindFlaky:
-			if !p.flakyDrop {
-				p.status = http.StatusServiceUnavailable
-				break scan
-			}
-		case kindNoRange:
-			p.noRange = true
-		case kindNoContentLength:
-			p.noLength = true
-		case kindNoValidators:
-			p.noValidators = true
-		case kindHTTP10:
-			p.http10 = true
-		case kindChangeContent:
-			s.setContentLocked(name, f.data)
-		case kindChangeAfter:
-			p.changeAt, p.changeData = f.n, f.data
-		case kindDropAfter:
-			p.dropAt = f.n
-		case kindStall:
-			p.stallAt = f.n
-		}
-	}
+			return false
+		})
 	return p
 }
 

@@ -24,19 +24,7 @@ import (
 var bin string
 
 func TestMain(m *testing.M) {
-	os.Exit(buildAndRun(m))
-}
-
-func buildAndRun(m *testing.M) int {
-	var cleanup func()
-	var err error
-	bin, cleanup, err = childproc.Build(".", "bitsadmin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer cleanup()
-	return m.Run()
+	os.Exit(childproc.BuildAndRun(m, "bitsadmin", &bin))
 }
 
 // result is what one run of the command gave.

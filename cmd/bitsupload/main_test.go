@@ -31,10 +31,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/bitsemu/bitsemu/internal/childproc"
-
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/bup"
+	"github.com/bitsemu/bitsemu/internal/childproc"
 )
 
 // bin is the bitsupload binary the tests run, built once by TestMain (with -race when the
@@ -42,19 +41,7 @@ import (
 var bin string
 
 func TestMain(m *testing.M) {
-	os.Exit(buildAndRun(m))
-}
-
-func buildAndRun(m *testing.M) int {
-	var cleanup func()
-	var err error
-	bin, cleanup, err = childproc.Build(".", "bitsupload")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer cleanup()
-	return m.Run()
+	os.Exit(childproc.BuildAndRun(m, "bitsupload", &bin))
 }
 
 // server is a running bitsupload process.

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"testing"
 )
 
 // Build compiles the main package pkg (a directory or import path, "." for the package under
@@ -36,4 +37,19 @@ func Build(pkg, name string) (bin string, cleanup func(), err error) {
 		return "", nil, fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
 	}
 	return bin, cleanup, nil
+}
+
+// BuildAndRun builds the main package of the working directory as name (see Build), stores the
+// executable's path in *bin, runs the tests and removes the executable: a command's TestMain is
+// os.Exit(childproc.BuildAndRun(m, "name", &bin)). It returns the tests' exit code, or 1 when
+// the build fails.
+func BuildAndRun(m *testing.M, name string, bin *string) int {
+	path, cleanup, err := Build(".", name)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer cleanup()
+	*bin = path
+	return m.Run()
 }
