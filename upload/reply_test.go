@@ -322,3 +322,16 @@ func TestApplicationTimeout(t *testing.T) {
 	r := <-done
 	assertFailure(t, r, http.StatusRequestTimeout, hresult.Code(0x80070112), bup.ContextRemoteApplication)
 }
+
+// TestApplicationSuccessIsAny2xx takes any 2xx answer of the application as a success: here 202
+// with its reply in the body.
+func TestApplicationSuccessIsAny2xx(t *testing.T) {
+	a := newApp(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, "accepted")
+	})
+	s := newSrv(t, upload.Options{NotifyType: upload.NotifyByValue, NotifyURL: a.ts.URL})
+	id := s.create("/any")
+	r := s.upload("/any", id, []byte("a"), 1)
+	assert.Equal(t, []byte("accepted"), s.get(r.Header.Get(bup.HeaderReplyURL), "").Body)
+}
