@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -127,6 +128,31 @@ var getters = []getter{
 		p, err := j.GetProxySettings()
 		return nullText(p.BypassList), obj{{"proxy_bypass_list", p.BypassList}}, err
 	}},
+	{"getreplyfilename", "show where an upload-reply job's reply goes (NULL: no name yet)", func(j bits.Job) (string, obj, error) {
+		name, err := j.GetReplyFileName()
+		return nullText(name), obj{{"reply_file", nullJSON(name)}}, err
+	}},
+	{"getreplyprogress", "show the bytes of an upload-reply job's reply (UNKNOWN until it starts)", func(j bits.Job) (string, obj, error) {
+		p, err := j.GetReplyProgress()
+		text := fmt.Sprintf("REPLY: %s / %s%s", byteCount(p.BytesTransferred), byteCount(p.BytesTotal),
+			percent(bits.Progress{BytesTotal: p.BytesTotal, BytesTransferred: p.BytesTransferred}))
+		return text, obj{{"reply_bytes_total", byteJSON(p.BytesTotal)}, {"reply_bytes_transferred", p.BytesTransferred}}, err
+	}},
+	{"getreplydata", "show the reply of a TRANSFERRED upload-reply job, in hexadecimal (at most 1 MB)", func(j bits.Job) (string, obj, error) {
+		data, err := j.GetReplyData()
+		if data == nil {
+			return "NULL", obj{{"reply_size", 0}, {"reply_data", nil}}, err
+		}
+		return strings.TrimRight(hex.Dump(data), "\n"), obj{{"reply_size", len(data)}, {"reply_data", hex.EncodeToString(data)}}, err
+	}},
+}
+
+// nullJSON is a string for JSON: null for "".
+func nullJSON(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // getterVerbs makes a verb of each getter.

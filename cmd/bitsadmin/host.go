@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/bitsemu/bitsemu/bits"
@@ -22,12 +23,18 @@ func transferOptions(a *args) (bits.JobType, bits.Priority, bool, []bits.FileInf
 	if len(pairs)%2 != 0 {
 		return 0, 0, false, nil, usagef(v, "remote and local names come in pairs; %d names given", len(pairs))
 	}
-	typ := bits.Download
-	switch {
-	case a.flag("download") && a.flag("upload"):
-		return 0, 0, false, nil, usagef(v, "choose one of /download and /upload")
-	case a.flag("upload"):
-		typ = bits.Upload
+	typ, n := bits.Download, 0
+	for _, t := range []bits.JobType{bits.Download, bits.Upload, bits.UploadReply} {
+		if a.flag(strings.ReplaceAll(strings.ToLower(t.String()), "_", "-")) {
+			typ = t
+			n++
+		}
+	}
+	if n > 1 {
+		return 0, 0, false, nil, usagef(v, "choose one of /download, /upload and /upload-reply")
+	}
+	if _, ok := a.value("replyfile"); ok && typ != bits.UploadReply {
+		return 0, 0, false, nil, usagef(v, "/replyfile is for /upload-reply jobs")
 	}
 	prio := bits.Normal
 	pname, setPrio := a.value("priority")
@@ -68,10 +75,10 @@ func transferPrepare(c *cli, s *session, a *args) error {
 	if err := j.AddFileSet(files); err != nil {
 		return abandon("add the files", err)
 	}
-	if typ != bits.Download {
-		_, _ = j.Cancel()
-		return errors.New("bitsemu has no transport for upload jobs yet: they would stay QUEUED " +
-			"(the job was created, checked and cancelled)")
+	if name, ok := a.value("replyfile"); ok {
+		if err := j.SetReplyFileName(name); err != nil {
+			return abandon("set the reply file name", err)
+		}
 	}
 	a.id, a.created = jobID(j), true
 	return nil
@@ -122,7 +129,14 @@ func verbTransfer(c *cli, s *session, a *args) error {
 		}
 		fmt.Fprintln(c.stdout, "Transfer complete.")
 		for _, f := range files {
-			fmt.Fprintf(c.stdout, "  %s -> %s\n", f.RemoteName, f.LocalName)
+			if typ == bits.Download {
+				fmt.Fprintf(c.stdout, "  %s -> %s\n", f.RemoteName, f.LocalName)
+			} else {
+				fmt.Fprintf(c.stdout, "  %s -> %s\n", f.LocalName, f.RemoteName)
+			}
+		}
+		if typ == bits.UploadReply {
+			fmt.Fprintf(c.stdout, "  reply -> %s\n", ji.replyFile)
 		}
 		return nil
 	case state.Error:
@@ -182,9 +196,6 @@ func verbWait(c *cli, s *session, a *args) error {
 	j, err := s.client.GetJob(a.id)
 	if err != nil {
 		return failed("find job "+job.GUIDString(a.id), err)
-	}
-	if typ, _ := j.GetType(); typ != bits.Download {
-		fmt.Fprintf(c.stderr, "Note: bitsemu does not transfer %s jobs yet; the job stays QUEUED.\n", typ)
 	}
 	var pv *progressView
 	if !c.json && c.isTerminal() {
