@@ -16,6 +16,8 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,6 +83,11 @@ type Server struct {
 	Fault func(p Packet) Fault
 	// ReplyStatus, when not 0, is the status every request for a reply gets.
 	ReplyStatus int
+	// Dir, when not "", is where uploads go: each session's bytes into a file of its own there,
+	// renamed on Close-Session to the base name of its URL's path, so that big uploads need no
+	// memory (File then reads them back; Reply gets no bytes). When "", uploads are kept in
+	// memory.
+	Dir string
 
 	mu        sync.Mutex
 	sessions  map[string]*session
@@ -98,9 +105,11 @@ type Server struct {
 type session struct {
 	path  string
 	name  string
-	total int64 // -1 until the first fragment
-	data  []byte
-	done  bool // the last byte arrived
+	total int64    // -1 until the first fragment
+	data  []byte   // in memory, without Dir
+	f     *os.File // in Dir
+	size  int64    // the bytes received
+	done  bool     // the last byte arrived
 }
 
 // Listen serves s on the in-memory network n at addr and returns its base URL and a function
@@ -298,13 +307,19 @@ func (s *Server) cutAfter(r *http.Request, p Packet, n int64) {
 // store appends the bytes of data, which start at offset first, that extend ss, skipping those
 // it has ("Fragment": overlapping bytes are not written again). Called with s.mu held.
 func (s *Server) store(ss *session, first int64, data []byte) {
-	have := int64(len(ss.data))
-	if first > have {
+	have := ss.size
+	if first > have || first+int64(len(data)) <= have {
 		return
 	}
-	if end := first + int64(len(data)); end > have {
-		ss.data = append(ss.data, data[have-first:]...)
+	more := data[have-first:]
+	if ss.f != nil {
+		if _, err := ss.f.WriteAt(more, have); err != nil {
+			panic(err)
+		}
+	} else {
+		ss.data = append(ss.data, more...)
 	}
+	ss.size += int64(len(more))
 }
 
 func (s *Server) handle(a *answer, r *http.Request, p Packet) {
@@ -320,7 +335,15 @@ func (s *Server) handle(a *answer, r *http.Request, p Packet) {
 		s.mu.Lock()
 		s.n++
 		id := fmt.Sprintf("{00000000-0000-0000-0000-%012d}", s.n)
-		s.sessions[id] = &session{path: p.Path, total: -1}
+		ss := &session{path: p.Path, total: -1}
+		if s.Dir != "" {
+			f, err := os.Create(filepath.Join(s.Dir, fmt.Sprintf("session-%d", s.n)))
+			if err != nil {
+				panic(err)
+			}
+			ss.f = f
+		}
+		s.sessions[id] = ss
 		s.mu.Unlock()
 		a.status = http.StatusCreated
 		a.h.Set("BITS-Protocol", protocolGUID)
@@ -344,11 +367,23 @@ func (s *Server) handle(a *answer, r *http.Request, p Packet) {
 			return
 		}
 		delete(s.sessions, p.Session)
+		if ss.f != nil {
+			ss.f.Close()
+		}
 		if strings.EqualFold(p.Type, "cancel-session") {
 			s.cancelled = append(s.cancelled, p.Session)
+			if ss.f != nil {
+				_ = os.Remove(ss.f.Name())
+			}
 			return
 		}
-		if ss.done {
+		switch {
+		case ss.done && ss.f != nil:
+			if err := os.Rename(ss.f.Name(), filepath.Join(s.Dir, filepath.Base(ss.path))); err != nil {
+				panic(err)
+			}
+			s.files[ss.path] = nil
+		case ss.done:
 			s.files[ss.path] = ss.data
 		}
 		a.h.Set("BITS-Session-Id", p.Session)
@@ -379,7 +414,7 @@ func (s *Server) fragment(a *answer, r *http.Request, p Packet) {
 	}
 	s.mu.Lock()
 	ss.total = total
-	have := int64(len(ss.data))
+	have := ss.size
 	s.mu.Unlock()
 	if first > have {
 		_, _ = io.Copy(io.Discard, r.Body)
@@ -387,21 +422,33 @@ func (s *Server) fragment(a *answer, r *http.Request, p Packet) {
 		a.h.Set("BITS-Received-Content-Range", strconv.FormatInt(have, 10))
 		return
 	}
-	data, err := io.ReadAll(r.Body)
+	// The body is stored as it arrives, so that a cut keeps what came before it.
+	bp := chunks.Get().(*[]byte)
+	defer chunks.Put(bp)
+	for off := first; ; {
+		n, err := r.Body.Read(*bp)
+		if n > 0 {
+			s.mu.Lock()
+			s.body += int64(n)
+			s.store(ss, off, (*bp)[:n])
+			s.mu.Unlock()
+			off += int64(n)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			panic(http.ErrAbortHandler)
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.body += int64(len(data))
-	if err != nil {
-		s.store(ss, first, data)
-		panic(http.ErrAbortHandler)
-	}
 	if ss.name == "" {
 		ss.name = p.Name
 	}
-	s.store(ss, first, data)
 	a.h.Set("BITS-Session-Id", p.Session)
-	a.h.Set("BITS-Received-Content-Range", strconv.FormatInt(int64(len(ss.data)), 10))
-	if int64(len(ss.data)) == total {
+	a.h.Set("BITS-Received-Content-Range", strconv.FormatInt(ss.size, 10))
+	if ss.size == total {
 		ss.done = true
 		if s.Reply != nil {
 			path := "/reply/" + strings.Trim(p.Session, "{}")
@@ -410,6 +457,12 @@ func (s *Server) fragment(a *answer, r *http.Request, p Packet) {
 		}
 	}
 }
+
+// chunks are the buffers fragments are read with.
+var chunks = sync.Pool{New: func() any {
+	b := make([]byte, 256<<10)
+	return &b
+}}
 
 // parseRange parses "bytes first-last/total", or "bytes */0" for the empty upload (first 0,
 // last -1, total 0).
@@ -456,8 +509,14 @@ func (s *Server) serveReply(w http.ResponseWriter, r *http.Request) {
 // File returns the upload published at path (by Close-Session), and whether there is one.
 func (s *Server) File(path string) ([]byte, bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	b, ok := s.files[path]
+	s.mu.Unlock()
+	if ok && s.Dir != "" {
+		var err error
+		if b, err = os.ReadFile(filepath.Join(s.Dir, filepath.Base(path))); err != nil {
+			return nil, false
+		}
+	}
 	return b, ok
 }
 
