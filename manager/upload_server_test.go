@@ -2,6 +2,7 @@ package manager_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -228,4 +229,67 @@ func TestUploadRestartWithUploadServer(t *testing.T) {
 	stats := s.Stats()
 	assert.Equal(t, 1, stats.Packets["Create-Session"], "the restarted manager went on in the same session")
 	assert.LessOrEqual(t, stats.BytesReceived, int64(len(data)+upFragment), "at most the held fragment again")
+}
+
+// TestUploadReplyRestartResumesTheReply: a manager closed while the reply is downloading comes
+// back with the reply's bytes and fetches the rest with a ranged GET; the upload is not sent
+// again.
+func TestUploadReplyRestartResumesTheReply(t *testing.T) {
+	n := bitstest.NewNetwork()
+	defer n.Close()
+	answer := content(44, 300_000)
+	app := serveApp(t, n, "app.test:80", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_, _ = w.Write(answer)
+	}))
+	s := bitstest.NewUploadServerOn(n, "uploads.test:80", t.TempDir(), upload.Options{
+		NotifyType: upload.NotifyByValue, NotifyURL: app, ErrorLog: log.New(io.Discard, "", 0),
+		NotifyClient: &http.Client{Transport: &http.Transport{DialContext: n.Dial}},
+	}, bitstest.Stall(100_000).Method("GET").Times(1))
+	defer s.Close()
+	dir := t.TempDir()
+	opt := manager.WithTransfer(transfer.Config{Dial: n.Dial, FragmentSize: upFragment, ChunkSize: 16 << 10})
+	h, err := bitstest.OpenHarness(t, filepath.Join(dir, "store"), nil, opt)
+	require.NoError(t, err)
+	data := content(45, 2*upFragment)
+	local := filepath.Join(dir, "ask.bin")
+	require.NoError(t, os.WriteFile(local, data, 0o600))
+	j, err := h.Connect(userSID).CreateJob("ask", bits.UploadReply)
+	require.NoError(t, err)
+	require.NoError(t, j.AddFile(s.URLFor("ask.bin"), local))
+	require.NoError(t, j.Resume())
+	h.Settle()
+	require.Equal(t, 1, s.Stats().Stalled, "the reply is held after 100,000 bytes")
+	rp, err := j.GetReplyProgress()
+	require.NoError(t, err)
+	require.Equal(t, uint64(len(answer)), rp.BytesTotal)
+	id, err := j.GetId()
+	require.NoError(t, err)
+	h.Close()
+	s.Release()
+	fragments := s.Stats().Packets["Fragment"]
+
+	h2, err := bitstest.OpenHarness(t, filepath.Join(dir, "store"), h.Clock, opt)
+	require.NoError(t, err)
+	j2, err := h2.Connect(userSID).GetJob(id)
+	require.NoError(t, err)
+	rp, err = j2.GetReplyProgress()
+	require.NoError(t, err)
+	kept := rp.BytesTransferred
+	assert.Positive(t, kept, "the reply's bytes were kept")
+	st, err := h2.WaitState(j2, time.Hour, state.Transferred, state.Error)
+	require.NoError(t, err)
+	require.Equal(t, state.Transferred, st)
+	got, err := j2.GetReplyData()
+	require.NoError(t, err)
+	assert.True(t, bytes.Equal(answer, got))
+	assert.Equal(t, fragments, s.Stats().Packets["Fragment"], "the upload was not sent again")
+	var ranges []string
+	for _, r := range s.Requests() {
+		if r.Method == http.MethodGet {
+			ranges = append(ranges, r.Range)
+		}
+	}
+	require.NotEmpty(t, ranges)
+	assert.Equal(t, fmt.Sprintf("bytes=%d-%d", kept, len(answer)-1), ranges[len(ranges)-1], "the rest of the reply, from the byte kept")
 }
