@@ -32,6 +32,7 @@
 //	name through a link, or under BITS-Sessions   403  E_ACCESSDENIED (0x80070005)           0x5
 //	directory of the name missing                 404  HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND) 0x5
 //	too many sessions for one user                503  BG_E_HTTP_ERROR_503 (0x801901F7)      0x5
+//	disk full                                     500  HRESULT_FROM_WIN32(ERROR_DISK_FULL)   0x5
 //	server application failed                     its status, BG_E_HTTP_ERROR_nnn            0x7
 //
 // Fragments must follow each other from offset 0; a fragment that overlaps bytes already

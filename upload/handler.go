@@ -256,7 +256,8 @@ type SessionInfo struct {
 	LastActive time.Time // when a packet of the session was last processed successfully
 }
 
-// Sessions returns the sessions the handler knows, in no particular order.
+// Sessions returns the sessions the handler knows, in no particular order. It waits for the
+// packets being processed (a last fragment waiting for the server application, say).
 func (h *Handler) Sessions() []SessionInfo {
 	h.mu.Lock()
 	list := make([]*session, 0, len(h.sessions))
@@ -320,8 +321,8 @@ var (
 	errNotFound   = serverFailure(hresult.BG_E_SESSION_NOT_FOUND)
 	errDenied     = serverFailure(hresult.E_ACCESSDENIED)
 	errTooLarge   = serverFailure(hresult.BG_E_TOO_LARGE)
-	errNoPath     = serverFailure(hresult.FromWin32(3))   // ERROR_PATH_NOT_FOUND
-	errDiskFull   = serverFailure(hresult.FromWin32(112)) // ERROR_DISK_FULL
+	errNoPath     = serverFailure(hresult.ERROR_PATH_NOT_FOUND)
+	errDiskFull   = serverFailure(hresult.ERROR_DISK_FULL)
 	errServer     = serverFailure(hresult.E_FAIL)
 )
 

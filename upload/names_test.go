@@ -79,8 +79,8 @@ func TestNamesThatEscapeAreRefused(t *testing.T) {
 		{"/sub", 400, hresult.E_INVALIDARG}, // a directory
 		{"/BITS-Sessions/x", 403, hresult.E_ACCESSDENIED},
 		{"/bits-sessions/x", 403, hresult.E_ACCESSDENIED},
-		{"/nodir/x", 404, hresult.FromWin32(3)},
-		{"/file.txt/x", 404, hresult.FromWin32(3)},
+		{"/nodir/x", 404, hresult.ERROR_PATH_NOT_FOUND},
+		{"/file.txt/x", 404, hresult.ERROR_PATH_NOT_FOUND},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {

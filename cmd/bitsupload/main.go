@@ -15,7 +15,8 @@
 // DIR/reports/may.csv; the directory reports must exist. Sizes take the suffixes K, M, G and T
 // (powers of 1024). With -reply-url, complete uploads are posted to that server application,
 // by reference (-notify-type 1: the file's path in a header, the default) or by value (2: the
-// file as the request body), and its reply is served back to the client.
+// file as the request body), and its reply is served back to the client; the upload is then
+// kept under DIR only when the application answers with BITS-Copy-File-To-Destination.
 //
 // The server prints the address it listens on to standard error, and stops gracefully on
 // SIGINT or SIGTERM: it stops accepting connections, lets the requests under way finish (for
