@@ -166,16 +166,8 @@ func (e *Engine) ReplyProgress(total, transferred uint64, validator string) erro
 	if total != bits.SizeUnknown && transferred > total {
 		return o.fail(hresult.E_INVALIDARG)
 	}
-	r := c.reply
-	r.total, r.validator = total, validator
-	if transferred != r.transferred {
-		if transferred > r.transferred {
-			c.noProgressSince = time.Time{}
-		}
-		r.transferred = transferred
-		c.modified = c.env.Clock.Now()
-		o.emit(Change{Kind: FileProgressed, File: replyIndex})
-	}
+	c.reply.total, c.reply.validator = total, validator
+	o.progressed(replyIndex, c.reply, transferred)
 	return nil
 }
 

@@ -49,10 +49,10 @@ func (s *sched) upload(r *run, v job.TransferView, opts transfer.Options, obs *f
 			s.uploadFailed(r, obs, err)
 			return
 		}
-		spec.Session, spec.Offset = j.UploadSession(), f.Total
+		spec.Session = j.UploadSession()
 	}
 	if spec.Reply {
-		if !reply.Done && !s.fetchReply(r, opts, obs) {
+		if !reply.Done && !s.fetchReply(r, opts) {
 			return
 		}
 		if err := s.client.CloseSession(r.ctx, spec, opts, uo); err != nil {
@@ -69,7 +69,7 @@ func (s *sched) upload(r *run, v job.TransferView, opts transfer.Options, obs *f
 
 // fetchReply downloads an upload-reply job's reply into its temporary file. It reports whether
 // the reply is all there.
-func (s *sched) fetchReply(r *run, opts transfer.Options, obs *fileObserver) bool {
+func (s *sched) fetchReply(r *run, opts transfer.Options) bool {
 	j := r.j
 	dst, err := j.OpenReply()
 	if err != nil {
@@ -83,20 +83,7 @@ func (s *sched) fetchReply(r *run, opts transfer.Options, obs *fileObserver) boo
 		saved: reply.Transferred, savedAt: s.clk.Now()}
 	opts.Method = "" // the reply is an ordinary download (BITS Upload Protocol page)
 	spec := transfer.Spec{Remote: reply.Remote, Offset: reply.Transferred, Total: reply.Total, Validator: reply.Validator}
-	err = s.client.Fetch(r.ctx, spec, opts, dst, ro)
-	if s.m.store != nil {
-		if serr := dst.Sync(); serr == nil && err != nil {
-			s.m.persist(j)
-		}
-	}
-	if cerr := dst.Close(); err == nil && cerr != nil {
-		err = &transfer.Error{Code: job.DiskCode(cerr), Context: bits.ContextLocalFile, Transient: true, Err: cerr}
-	}
-	if r.ctx.Err() != nil || ro.stopped {
-		return false
-	}
-	if err != nil {
-		s.uploadFailed(r, obs, err)
+	if !s.fetched(r, 0, ro, dst, s.client.Fetch(r.ctx, spec, opts, dst, ro), false) {
 		return false
 	}
 	return j.ReplyDone() == nil
@@ -107,11 +94,7 @@ func (s *sched) uploadFailed(r *run, obs *fileObserver, err error) {
 	if r.ctx.Err() != nil || obs.stopped {
 		return
 	}
-	var te *transfer.Error
-	if !errors.As(err, &te) {
-		te = &transfer.Error{Code: hresult.E_FAIL, Context: bits.ContextGeneralTransport, Transient: true, Err: err}
-	}
-	s.fail(r.j, 0, te, false)
+	s.fail(r.j, 0, asTransferError(err), false)
 }
 
 // uploadObserver carries an upload's events into the job: progress is what the server

@@ -10,13 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/bitstest"
+	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/manager"
 	"github.com/bitsemu/bitsemu/state"
 	"github.com/bitsemu/bitsemu/transfer"
@@ -66,12 +66,7 @@ func (e *srvEnv) job(t *testing.T, typ bits.JobType, name string, data []byte) b
 
 func (e *srvEnv) transferred(t *testing.T, j bits.Job) {
 	t.Helper()
-	st, err := e.h.WaitState(j, 24*time.Hour, state.Transferred, state.Error)
-	require.NoError(t, err)
-	if st == state.Error {
-		_, code := jobError(t, j)
-		t.Fatalf("job in ERROR: %v", code)
-	}
+	requireTransferred(t, e.h, j)
 }
 
 func (e *srvEnv) received(t *testing.T, name string) []byte {
@@ -127,12 +122,7 @@ func TestUploadTooLargeForUploadServer(t *testing.T) {
 	e := newSrvEnv(t, upload.Options{MaxUploadSize: 1000})
 	j := e.job(t, bits.Upload, "big.bin", content(41, 5000))
 	require.NoError(t, j.Resume())
-	st, err := e.h.WaitState(j, time.Hour, state.Error, state.Transferred)
-	require.NoError(t, err)
-	require.Equal(t, state.Error, st)
-	ctx, code := jobError(t, j)
-	assert.Equal(t, bits.ContextRemoteFile, ctx)
-	assert.Equal(t, "BG_E_TOO_LARGE", code.Name())
+	requireJobError(t, e.h, j, state.Error, bits.ContextRemoteFile, hresult.BG_E_TOO_LARGE)
 }
 
 // TestUploadReplyThroughUploadServer hands the upload to a server application that answers
@@ -198,31 +188,12 @@ func TestUploadRestartWithUploadServer(t *testing.T) {
 	s := bitstest.NewUploadServerOn(n, "uploads.test:80", srvDir, upload.Options{ErrorLog: log.New(io.Discard, "", 0)},
 		bitstest.Stall(upFragment).Method("Fragment").Skip(3).Times(1))
 	defer s.Close()
-	dir := t.TempDir()
-	opt := manager.WithTransfer(transfer.Config{Dial: n.Dial, FragmentSize: upFragment})
-	h, err := bitstest.OpenHarness(t, filepath.Join(dir, "store"), nil, opt)
-	require.NoError(t, err)
 	data := content(43, 7*upFragment)
-	local := filepath.Join(dir, "data.bin")
-	require.NoError(t, os.WriteFile(local, data, 0o600))
-	j, err := h.Connect(userSID).CreateJob("up", bits.Upload)
-	require.NoError(t, err)
-	require.NoError(t, j.AddFile(s.URLFor("data.bin"), local))
-	require.NoError(t, j.Resume())
-	h.Settle()
+	r := startRestartable(t, n, transfer.Config{}, bits.Upload, s.URLFor("data.bin"), data)
+	r.h.Settle()
 	require.Equal(t, 1, s.Stats().Stalled, "the fourth fragment's Ack is held")
-	id, err := j.GetId()
-	require.NoError(t, err)
-	h.Close()
-	s.Release()
-
-	h2, err := bitstest.OpenHarness(t, filepath.Join(dir, "store"), h.Clock, opt)
-	require.NoError(t, err)
-	j2, err := h2.Connect(userSID).GetJob(id)
-	require.NoError(t, err)
-	st, err := h2.WaitState(j2, time.Hour, state.Transferred, state.Error)
-	require.NoError(t, err)
-	require.Equal(t, state.Transferred, st)
+	r.restart(t, s.Release)
+	requireTransferred(t, r.h, r.j)
 	got, err := os.ReadFile(filepath.Join(srvDir, "data.bin"))
 	require.NoError(t, err)
 	assert.True(t, bytes.Equal(data, got))
@@ -247,40 +218,23 @@ func TestUploadReplyRestartResumesTheReply(t *testing.T) {
 		NotifyClient: &http.Client{Transport: &http.Transport{DialContext: n.Dial}},
 	}, bitstest.Stall(100_000).Method("GET").Times(1))
 	defer s.Close()
-	dir := t.TempDir()
-	opt := manager.WithTransfer(transfer.Config{Dial: n.Dial, FragmentSize: upFragment, ChunkSize: 16 << 10})
-	h, err := bitstest.OpenHarness(t, filepath.Join(dir, "store"), nil, opt)
-	require.NoError(t, err)
-	data := content(45, 2*upFragment)
-	local := filepath.Join(dir, "ask.bin")
-	require.NoError(t, os.WriteFile(local, data, 0o600))
-	j, err := h.Connect(userSID).CreateJob("ask", bits.UploadReply)
-	require.NoError(t, err)
-	require.NoError(t, j.AddFile(s.URLFor("ask.bin"), local))
-	require.NoError(t, j.Resume())
-	h.Settle()
+	r := startRestartable(t, n, transfer.Config{ChunkSize: 16 << 10}, bits.UploadReply, s.URLFor("ask.bin"), content(45, 2*upFragment))
+	r.h.Settle()
 	require.Equal(t, 1, s.Stats().Stalled, "the reply is held after 100,000 bytes")
-	rp, err := j.GetReplyProgress()
+	rp, err := r.j.GetReplyProgress()
 	require.NoError(t, err)
 	require.Equal(t, uint64(len(answer)), rp.BytesTotal)
-	id, err := j.GetId()
-	require.NoError(t, err)
-	h.Close()
-	s.Release()
-	fragments := s.Stats().Packets["Fragment"]
-
-	h2, err := bitstest.OpenHarness(t, filepath.Join(dir, "store"), h.Clock, opt)
-	require.NoError(t, err)
-	j2, err := h2.Connect(userSID).GetJob(id)
-	require.NoError(t, err)
-	rp, err = j2.GetReplyProgress()
+	fragments := 0
+	r.restart(t, func() {
+		s.Release()
+		fragments = s.Stats().Packets["Fragment"]
+	})
+	rp, err = r.j.GetReplyProgress()
 	require.NoError(t, err)
 	kept := rp.BytesTransferred
 	assert.Positive(t, kept, "the reply's bytes were kept")
-	st, err := h2.WaitState(j2, time.Hour, state.Transferred, state.Error)
-	require.NoError(t, err)
-	require.Equal(t, state.Transferred, st)
-	got, err := j2.GetReplyData()
+	requireTransferred(t, r.h, r.j)
+	got, err := r.j.GetReplyData()
 	require.NoError(t, err)
 	assert.True(t, bytes.Equal(answer, got))
 	assert.Equal(t, fragments, s.Stats().Packets["Fragment"], "the upload was not sent again")

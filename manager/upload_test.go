@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -63,6 +62,81 @@ func (e *upEnv) job(t *testing.T, typ bits.JobType, path string, data []byte) bi
 	return j
 }
 
+// transferred steps the clock until j is TRANSFERRED, failing the test if it ends otherwise.
+func (e *upEnv) transferred(t *testing.T, j bits.Job) {
+	t.Helper()
+	requireTransferred(t, e.h, j)
+}
+
+// requireTransferred steps h's clock until j is TRANSFERRED or ERROR, and fails the test with
+// the job's error unless it is TRANSFERRED.
+func requireTransferred(t *testing.T, h *bitstest.Harness, j bits.Job) {
+	t.Helper()
+	st, err := h.WaitState(j, 24*time.Hour, state.Transferred, state.Error)
+	require.NoError(t, err)
+	if st == state.Error {
+		_, code := jobError(t, j)
+		t.Fatalf("job in ERROR: %v", code)
+	}
+}
+
+// requireJobError steps h's clock until j is in an error state (or TRANSFERRED), and checks
+// that it is in want with the error context and code given.
+func requireJobError(t *testing.T, h *bitstest.Harness, j bits.Job, want state.State, ctx bits.ErrorContext, code hresult.Code) {
+	t.Helper()
+	st, err := h.WaitState(j, 24*time.Hour, state.TransientError, state.Error, state.Transferred)
+	require.NoError(t, err)
+	require.Equal(t, want, st)
+	gotCtx, gotCode := jobError(t, j)
+	assert.Equal(t, ctx, gotCtx)
+	assert.Equal(t, code, gotCode)
+}
+
+// restartable is a manager keeping its jobs in a directory, on an in-memory network, with one
+// upload job resumed, for tests that close the manager and open the directory again.
+type restartable struct {
+	dir string
+	opt manager.Option
+	h   *bitstest.Harness
+	j   bits.Job
+}
+
+// startRestartable opens a harness keeping its jobs in a new directory, whose transfers use n
+// and cfg (with fragments of upFragment bytes), and resumes a job of type typ uploading data,
+// written to a local file, to remote.
+func startRestartable(t *testing.T, n *bitstest.Network, cfg transfer.Config, typ bits.JobType, remote string, data []byte) *restartable {
+	t.Helper()
+	dir := t.TempDir()
+	cfg.Dial, cfg.FragmentSize = n.Dial, upFragment
+	r := &restartable{dir: dir, opt: manager.WithTransfer(cfg)}
+	var err error
+	r.h, err = bitstest.OpenHarness(t, filepath.Join(dir, "store"), nil, r.opt)
+	require.NoError(t, err)
+	local := filepath.Join(dir, "upload.bin")
+	require.NoError(t, os.WriteFile(local, data, 0o600))
+	r.j, err = r.h.Connect(userSID).CreateJob("restartable", typ)
+	require.NoError(t, err)
+	require.NoError(t, r.j.AddFile(remote, local))
+	require.NoError(t, r.j.Resume())
+	return r
+}
+
+// restart closes the manager and opens its directory again on the same clock; the job is found
+// again by its GUID.
+func (r *restartable) restart(t *testing.T, between func()) {
+	t.Helper()
+	id, err := r.j.GetId()
+	require.NoError(t, err)
+	r.h.Close()
+	if between != nil {
+		between()
+	}
+	r.h, err = bitstest.OpenHarness(t, filepath.Join(r.dir, "store"), r.h.Clock, r.opt)
+	require.NoError(t, err)
+	r.j, err = r.h.Connect(userSID).GetJob(id)
+	require.NoError(t, err)
+}
+
 // stallAfter makes the server keep silent on the n-th fragment (counting from 1) and after.
 func stallAfter(n int) func(uptest.Packet) uptest.Fault {
 	var mu sync.Mutex
@@ -85,9 +159,7 @@ func TestUploadJob(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, bits.SizeUnknown, p.BytesTotal, "the size is known once the upload starts")
 	require.NoError(t, j.Resume())
-	st, err := e.h.WaitState(j, time.Hour, state.Transferred, state.Error)
-	require.NoError(t, err)
-	require.Equal(t, state.Transferred, st)
+	e.transferred(t, j)
 
 	got, ok := e.s.File("/in/data.bin")
 	require.True(t, ok, "the session was closed before the job became TRANSFERRED")
@@ -132,9 +204,7 @@ func TestUploadReplyJob(t *testing.T) {
 	require.ErrorIs(t, err, hresult.BG_E_INVALID_STATE)
 
 	require.NoError(t, j.Resume())
-	st, err := e.h.WaitState(j, time.Hour, state.Transferred, state.Error)
-	require.NoError(t, err)
-	require.Equal(t, state.Transferred, st)
+	e.transferred(t, j)
 
 	want := "report.bin got 49152 bytes"
 	rp, err = j.GetReplyProgress()
@@ -173,9 +243,7 @@ func TestUploadReplyGeneratedNameAndLimits(t *testing.T) {
 	e := newUpEnv(t, &uptest.Server{Reply: func(string, []byte) []byte { return big }})
 	j := e.job(t, bits.UploadReply, "/app/x", content(3, 100))
 	require.NoError(t, j.Resume())
-	st, err := e.h.WaitState(j, time.Hour, state.Transferred, state.Error)
-	require.NoError(t, err)
-	require.Equal(t, state.Transferred, st)
+	e.transferred(t, j)
 	data, err := j.GetReplyData()
 	require.ErrorIs(t, err, hresult.BG_E_TOO_LARGE, "over MaxReplyDataBytes")
 	assert.Nil(t, data)
@@ -193,9 +261,7 @@ func TestUploadReplyEmpty(t *testing.T) {
 	e := newUpEnv(t, &uptest.Server{Reply: func(string, []byte) []byte { return nil }})
 	j := e.job(t, bits.UploadReply, "/app/x", content(3, 100))
 	require.NoError(t, j.Resume())
-	st, err := e.h.WaitState(j, time.Hour, state.Transferred, state.Error)
-	require.NoError(t, err)
-	require.Equal(t, state.Transferred, st)
+	e.transferred(t, j)
 	data, err := j.GetReplyData()
 	require.NoError(t, err)
 	assert.Nil(t, data, "no reply: a nil buffer")
@@ -209,17 +275,7 @@ func TestUploadReplyEmpty(t *testing.T) {
 
 // uploadCuts is how many connections TestUploadCutsByteExact cuts: 1,000, or 100 under -short;
 // BITSEMU_UPLOAD_CUTS overrides both.
-func uploadCuts(t *testing.T) int {
-	if s := os.Getenv("BITSEMU_UPLOAD_CUTS"); s != "" {
-		n, err := strconv.Atoi(s)
-		require.NoError(t, err, "BITSEMU_UPLOAD_CUTS")
-		return n
-	}
-	if testing.Short() {
-		return 100
-	}
-	return 1000
-}
+func uploadCuts(t *testing.T) int { return envSize(t, "BITSEMU_UPLOAD_CUTS", 1000, 100) }
 
 // TestUploadCutsByteExact cuts upload connections at random moments (in the middle of a
 // fragment, after a fragment before its Ack, on the other packets) until the planned number of
@@ -294,7 +350,6 @@ func TestUploadCutsByteExact(t *testing.T) {
 }
 
 func TestUploadRestartGoesOnInTheSameSession(t *testing.T) {
-	dir := t.TempDir()
 	n := bitstest.NewNetwork()
 	defer n.Close()
 	var stall sync.Mutex
@@ -310,40 +365,24 @@ func TestUploadRestartGoesOnInTheSameSession(t *testing.T) {
 	}}
 	base, stop := s.Listen(n, "up.test:80")
 	defer stop()
-	opt := manager.WithTransfer(transfer.Config{Dial: n.Dial, FragmentSize: upFragment})
-	h, err := bitstest.OpenHarness(t, filepath.Join(dir, "store"), nil, opt)
-	require.NoError(t, err)
-	c := h.Connect(userSID)
 	data := content(4, 8*upFragment)
-	local := filepath.Join(dir, "data.bin")
-	require.NoError(t, os.WriteFile(local, data, 0o600))
-	j, err := c.CreateJob("up", bits.Upload)
-	require.NoError(t, err)
-	require.NoError(t, j.AddFile(base+"/data.bin", local))
-	require.NoError(t, j.Resume())
-	h.Settle() // three fragments acknowledged, the fourth unanswered
-	require.Equal(t, state.Transferring, stateOf(t, j))
-	p, err := j.GetProgress()
+	r := startRestartable(t, n, transfer.Config{}, bits.Upload, base+"/data.bin", data)
+	r.h.Settle() // three fragments acknowledged, the fourth unanswered
+	require.Equal(t, state.Transferring, stateOf(t, r.j))
+	p, err := r.j.GetProgress()
 	require.NoError(t, err)
 	require.Equal(t, uint64(3*upFragment), p.BytesTransferred)
-	id, err := j.GetId()
-	require.NoError(t, err)
-	h.Close()
-
-	stall.Lock()
-	stalling = false
-	stall.Unlock()
-	before := len(s.Packets())
-	h2, err := bitstest.OpenHarness(t, filepath.Join(dir, "store"), h.Clock, opt)
-	require.NoError(t, err)
-	j2, err := h2.Connect(userSID).GetJob(id)
-	require.NoError(t, err)
-	p, err = j2.GetProgress()
+	before := 0
+	r.restart(t, func() {
+		stall.Lock()
+		stalling = false
+		stall.Unlock()
+		before = len(s.Packets())
+	})
+	p, err = r.j.GetProgress()
 	require.NoError(t, err)
 	assert.Equal(t, uint64(3*upFragment), p.BytesTransferred, "the acknowledged offset was kept")
-	st, err := h2.WaitState(j2, time.Hour, state.Transferred, state.Error)
-	require.NoError(t, err)
-	require.Equal(t, state.Transferred, st)
+	requireTransferred(t, r.h, r.j)
 	got, _ := s.File("/data.bin")
 	assert.True(t, bytes.Equal(data, got))
 	assert.Equal(t, 1, s.Count("Create-Session"), "the same session after the restart")
@@ -365,9 +404,7 @@ func TestUploadSessionForgotten(t *testing.T) {
 	data := content(5, 4*upFragment)
 	j := e.job(t, bits.Upload, "/f", data)
 	require.NoError(t, j.Resume())
-	st, err := e.h.WaitState(j, time.Hour, state.Transferred, state.Error)
-	require.NoError(t, err)
-	require.Equal(t, state.Transferred, st)
+	e.transferred(t, j)
 	got, _ := e.s.File("/f")
 	assert.True(t, bytes.Equal(data, got))
 	assert.Equal(t, 2, e.s.Count("Create-Session"), "Create-Session again after BG_E_SESSION_NOT_FOUND")
@@ -380,9 +417,7 @@ func TestUploadTooLargeFragmentsGetSmaller(t *testing.T) {
 	data := content(6, 2*upFragment)
 	j := e.job(t, bits.Upload, "/f", data)
 	require.NoError(t, j.Resume())
-	st, err := e.h.WaitState(j, time.Hour, state.Transferred, state.Error)
-	require.NoError(t, err)
-	require.Equal(t, state.Transferred, st)
+	e.transferred(t, j)
 	got, _ := e.s.File("/f")
 	assert.True(t, bytes.Equal(data, got))
 	for _, p := range e.s.Packets() {
@@ -415,12 +450,7 @@ func TestUploadErrorRepliesBecomeTheJobsError(t *testing.T) {
 			}})
 			j := e.job(t, bits.UploadReply, "/f", content(7, 100))
 			require.NoError(t, j.Resume())
-			st, err := e.h.WaitState(j, time.Hour, state.TransientError, state.Error)
-			require.NoError(t, err)
-			assert.Equal(t, tt.want, st)
-			ctx, code := jobError(t, j)
-			assert.Equal(t, tt.ctx, ctx)
-			assert.Equal(t, tt.code, code)
+			requireJobError(t, e.h, j, tt.want, tt.ctx, tt.code)
 			e2, err := j.GetError()
 			require.NoError(t, err)
 			proto, err := e2.GetProtocol()
@@ -438,12 +468,7 @@ func TestUploadReplyDownloadFails(t *testing.T) {
 	data := content(7, 2*upFragment)
 	j := e.job(t, bits.UploadReply, "/f", data)
 	require.NoError(t, j.Resume())
-	st, err := e.h.WaitState(j, time.Hour, state.Transferred, state.Error)
-	require.NoError(t, err)
-	require.Equal(t, state.Error, st)
-	ctx, code := jobError(t, j)
-	assert.Equal(t, bits.ContextRemoteFile, ctx)
-	assert.Equal(t, hresult.HTTP(404), code)
+	requireJobError(t, e.h, j, state.Error, bits.ContextRemoteFile, hresult.HTTP(404))
 	rp, _ := j.GetReplyProgress()
 	assert.NotEqual(t, bits.SizeUnknown, rp.BytesTotal, "the reply failed, not the upload (GetError page)")
 	p, _ := j.GetProgress()
@@ -453,9 +478,7 @@ func TestUploadReplyDownloadFails(t *testing.T) {
 	fragments := e.s.Count("Fragment")
 	s.ReplyStatus = 0
 	require.NoError(t, j.Resume())
-	st, err = e.h.WaitState(j, time.Hour, state.Transferred, state.Error)
-	require.NoError(t, err)
-	require.Equal(t, state.Transferred, st)
+	e.transferred(t, j)
 	assert.Equal(t, fragments, e.s.Count("Fragment"))
 	assert.Equal(t, 1, e.s.Count("Create-Session"))
 	got, err := j.GetReplyData()
@@ -475,12 +498,7 @@ func TestUploadLocalFileChanged(t *testing.T) {
 	require.NoError(t, os.WriteFile(local, content(9, 6*upFragment), 0o600))
 	e.s.Fault = nil
 	require.NoError(t, j.Resume())
-	st, err := e.h.WaitState(j, time.Hour, state.Transferred, state.Error)
-	require.NoError(t, err)
-	require.Equal(t, state.Error, st)
-	ctx, code := jobError(t, j)
-	assert.Equal(t, bits.ContextLocalFile, ctx)
-	assert.Equal(t, hresult.BG_E_LOCAL_FILE_CHANGED, code)
+	requireJobError(t, e.h, j, state.Error, bits.ContextLocalFile, hresult.BG_E_LOCAL_FILE_CHANGED)
 }
 
 func TestUploadMissingLocalFile(t *testing.T) {
@@ -489,12 +507,7 @@ func TestUploadMissingLocalFile(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, j.AddFile(e.base+"/f", filepath.Join(e.dir, "missing.bin")))
 	require.NoError(t, j.Resume())
-	st, err := e.h.WaitState(j, time.Hour, state.Transferred, state.Error)
-	require.NoError(t, err)
-	require.Equal(t, state.Error, st)
-	ctx, code := jobError(t, j)
-	assert.Equal(t, bits.ContextLocalFile, ctx)
-	assert.Equal(t, hresult.ERROR_FILE_NOT_FOUND, code)
+	requireJobError(t, e.h, j, state.Error, bits.ContextLocalFile, hresult.ERROR_FILE_NOT_FOUND)
 	assert.Empty(t, e.s.Packets(), "nothing sent")
 }
 
@@ -577,9 +590,7 @@ func TestUploadUnderTheBandwidthLimit(t *testing.T) {
 	j := e.job(t, bits.Upload, "/f", data)
 	require.NoError(t, j.Resume())
 	start := e.h.Clock.Now()
-	st, err := e.h.WaitState(j, time.Hour, state.Transferred, state.Error)
-	require.NoError(t, err)
-	require.Equal(t, state.Transferred, st)
+	e.transferred(t, j)
 	took := e.h.Clock.Now().Sub(start)
 	assert.GreaterOrEqual(t, took, 3*time.Second, "64 KiB at 16 KiB/s, less the first burst")
 	assert.Less(t, took, 5*time.Second)

@@ -131,11 +131,23 @@ func (s *sched) fetchFile(r *run, i int, opts transfer.Options, obs *fileObserve
 	obs.file, obs.validator, obs.dst = i, f.Validator, dst
 	obs.saved, obs.savedAt = f.Transferred, s.clk.Now()
 	spec := transfer.Spec{Remote: f.Remote, Ranges: f.Ranges, Offset: f.Transferred, Total: f.Total, Validator: f.Validator}
-	err = s.client.Fetch(r.ctx, spec, opts, dst, obs)
+	if !s.fetched(r, i, obs, dst, s.client.Fetch(r.ctx, spec, opts, dst, obs), opts.Method != "") {
+		return false
+	}
+	obs.connect()
+	_, err = j.FireFileDone(i)
+	return err == nil
+}
+
+// fetched ends the fetch of file i (of the reply, for an upload-reply job, as file 0) into dst,
+// whose error is err: what arrived is synced before the job's record says so, dst is closed,
+// and a failure is recorded (see fail) unless the run was stopped. It reports whether the fetch
+// succeeded.
+func (s *sched) fetched(r *run, i int, obs *fileObserver, dst *os.File, err error, customMethod bool) bool {
 	if s.m.store != nil {
 		// Whatever happened, what arrived is on disk before the job's record says so.
 		if serr := dst.Sync(); serr == nil && err != nil {
-			s.m.persist(j)
+			s.m.persist(r.j)
 		}
 	}
 	if cerr := dst.Close(); err == nil && cerr != nil {
@@ -145,16 +157,19 @@ func (s *sched) fetchFile(r *run, i int, opts transfer.Options, obs *fileObserve
 		return false
 	}
 	if err != nil {
-		var te *transfer.Error
-		if !errors.As(err, &te) {
-			te = &transfer.Error{Code: hresult.E_FAIL, Context: bits.ContextGeneralTransport, Transient: true, Err: err}
-		}
-		s.fail(j, i, te, opts.Method != "")
+		s.fail(r.j, i, asTransferError(err), customMethod)
 		return false
 	}
-	obs.connect()
-	_, err = j.FireFileDone(i)
-	return err == nil
+	return true
+}
+
+// asTransferError is err as a *transfer.Error: itself, or a transient E_FAIL of the transport.
+func asTransferError(err error) *transfer.Error {
+	var te *transfer.Error
+	if !errors.As(err, &te) {
+		te = &transfer.Error{Code: hresult.E_FAIL, Context: bits.ContextGeneralTransport, Transient: true, Err: err}
+	}
+	return te
 }
 
 // fail records a transfer failure of file i: TRANSIENT_ERROR or ERROR as the error says.

@@ -3,6 +3,7 @@ package transfer_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -88,6 +89,20 @@ func (u *upload) attempt(t *testing.T) error {
 	assert.Zero(t, u.obs.depth, "Waiting calls come in pairs")
 	u.obs.mu.Unlock()
 	return err
+}
+
+// stopAt runs an attempt that its observer stops once the server acknowledged n bytes.
+func (u *upload) stopAt(t *testing.T, n uint64) {
+	t.Helper()
+	stop := errors.New("stop")
+	u.obs.onProgress = func(p transfer.Progress) error {
+		if p.Transferred == n {
+			return stop
+		}
+		return nil
+	}
+	require.ErrorIs(t, u.attempt(t), stop)
+	u.obs.onProgress = nil
 }
 
 // localFile writes data to a new file and returns its name.
@@ -262,15 +277,7 @@ func TestUpload416GoesWhereTheServerIs(t *testing.T) {
 	_, base, c := upServer(t, s, "up.test:80", transfer.Config{FragmentSize: 4096})
 	// The first attempt is stopped by its observer after two fragments.
 	u := newUpload(c, base+"/f", localFile(t, data))
-	stop := fmt.Errorf("stop")
-	u.obs.onProgress = func(p transfer.Progress) error {
-		if p.Transferred == 2*4096 {
-			return stop
-		}
-		return nil
-	}
-	require.ErrorIs(t, u.attempt(t), stop)
-	u.obs.onProgress = nil
+	u.stopAt(t, 2*4096)
 	// The client believes the server has more than it has (a record restored from another
 	// time): the server answers 416 with where it is, and the upload goes on from there.
 	u.spec.Offset = 4 * 4096
@@ -419,14 +426,7 @@ func TestUploadLocalFileChanged(t *testing.T) {
 
 	// Between attempts: the next attempt refuses the file.
 	u := newUpload(c, base+"/a", name)
-	stop := fmt.Errorf("stop")
-	u.obs.onProgress = func(p transfer.Progress) error {
-		if p.Transferred == 4096 {
-			return stop
-		}
-		return nil
-	}
-	require.ErrorIs(t, u.attempt(t), stop)
+	u.stopAt(t, 4096)
 	require.NoError(t, os.WriteFile(name, pattern(4*4096, 9), 0o600))
 	requireError(t, u.attempt(t), hresult.BG_E_LOCAL_FILE_CHANGED, bits.ContextLocalFile, false, "http")
 
@@ -472,14 +472,7 @@ func TestUploadHostID(t *testing.T) {
 	n, base, c := upServer(t, s, "farm.test:80", transfer.Config{FragmentSize: 4096, Clock: clk})
 	_, stop2 := s.Listen(n, "node2.test:80")
 	u := newUpload(c, base+"/f", localFile(t, data))
-	stopAt := fmt.Errorf("stop")
-	u.obs.onProgress = func(p transfer.Progress) error {
-		if p.Transferred == 4096 {
-			return stopAt
-		}
-		return nil
-	}
-	require.ErrorIs(t, u.attempt(t), stopAt)
+	u.stopAt(t, 4096)
 	assert.Equal(t, "node2.test", u.spec.Session.HostID)
 	assert.Equal(t, time.Minute, u.spec.Session.HostFallback)
 	var hosts []string
@@ -491,7 +484,6 @@ func TestUploadHostID(t *testing.T) {
 
 	// node2 goes away: the attempt fails to connect and the fallback time starts.
 	stop2()
-	u.obs.onProgress = nil
 	requireError(t, u.attempt(t), hresult.BG_E_CONNECT_FAILURE, bits.ContextGeneralTransport, true, "http")
 	assert.Equal(t, clk.Now(), u.spec.Session.HostFailedSince)
 	// Before the fallback timeout: still node2.
@@ -515,14 +507,7 @@ func TestCancelSession(t *testing.T) {
 	s := &uptest.Server{}
 	_, base, c := upServer(t, s, "up.test:80", transfer.Config{FragmentSize: 4096})
 	u := newUpload(c, base+"/f", localFile(t, pattern(3*4096, 1)))
-	stop := fmt.Errorf("stop")
-	u.obs.onProgress = func(p transfer.Progress) error {
-		if p.Transferred == 4096 {
-			return stop
-		}
-		return nil
-	}
-	require.ErrorIs(t, u.attempt(t), stop)
+	u.stopAt(t, 4096)
 	require.Equal(t, 1, s.Sessions())
 	require.NoError(t, c.CancelSession(context.Background(), u.spec.Remote, u.spec.Session, transfer.Options{}, nil))
 	assert.Equal(t, []string{u.spec.Session.ID}, s.Cancelled())
