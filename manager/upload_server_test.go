@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -246,4 +247,20 @@ func TestUploadReplyRestartResumesTheReply(t *testing.T) {
 	}
 	require.NotEmpty(t, ranges)
 	assert.Equal(t, fmt.Sprintf("bytes=%d-%d", kept, len(answer)-1), ranges[len(ranges)-1], "the rest of the reply, from the byte kept")
+}
+
+// TestUploadOverTLS uploads to an HTTPS upload server whose certificate the manager trusts.
+func TestUploadOverTLS(t *testing.T) {
+	n := bitstest.NewNetwork()
+	defer n.Close()
+	s := bitstest.NewTLSUploadServerOn(n, "uploads.test:443", t.TempDir(), upload.Options{ErrorLog: log.New(io.Discard, "", 0)})
+	defer s.Close()
+	h := bitstest.NewHarness(t, manager.WithTransfer(transfer.Config{Dial: n.Dial, TLS: s.TLSConfig()}))
+	e := &srvEnv{h: h, c: h.Connect(userSID), n: n, s: s, dir: t.TempDir()}
+	data := content(46, 100_000)
+	j := e.job(t, bits.Upload, "secure.bin", data)
+	require.NoError(t, j.Resume())
+	e.transferred(t, j)
+	assert.True(t, bytes.Equal(data, e.received(t, "secure.bin")))
+	assert.True(t, strings.HasPrefix(s.URLFor("secure.bin"), "https://"))
 }
