@@ -1,6 +1,9 @@
-// Package transfer moves the bytes of one file of a BITS download job: from an http://,
-// https:// or file:// URL, a UNC name or an absolute path, into an open temporary file, with
-// BITS's rules.
+// Package transfer moves the bytes of one file of a BITS job with BITS's rules: for a download
+// (Client.Fetch), from an http://, https:// or file:// URL, a UNC name or an absolute path into an
+// open temporary file; for an upload or upload-reply job (Client.Upload, CloseSession,
+// CancelSession), from a local file to a BITS upload server with the BITS upload protocol (see
+// Client.Upload). Both share the Client's connections, proxies, TLS settings, stall timeout and
+// bandwidth limit, and classify their failures the same way.
 //
 // For HTTP it follows BITS's server requirements (HTTP requirements for BITS downloads): a HEAD
 // request for the size, then GET requests with a Range header, each answer checked for
