@@ -35,13 +35,18 @@ import (
 // No job may read the files of dir: a local source that is one of them, under any name, fails
 // with E_ACCESSDENIED, for every owner (the store holds every user's credentials).
 //
-// Errors: the directory is held by another manager (ERROR_SHARING_VIOLATION, store.ErrInUse); the
+// Errors: the directory is held by another manager (ERROR_SHARING_VIOLATION, store.ErrInUse,
+// naming the holder when it described itself with WithStoreHolder); the
 // store or one of its records is damaged, a record does not describe a job, or the store was
 // written in another format (BG_E_DATABASE_CORRUPT and store.ErrCorrupt, store.ErrVersion as
 // well for another format), naming the job when one is concerned. Nothing is dropped or changed
 // silently.
 func Open(dir string, opts ...Option) (*Manager, error) {
-	st, err := store.Open(dir, store.Options{})
+	var cf config
+	for _, o := range opts {
+		o(&cf)
+	}
+	st, err := store.Open(dir, store.Options{Holder: cf.holder})
 	if err != nil {
 		return nil, err
 	}
