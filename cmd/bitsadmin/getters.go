@@ -133,7 +133,7 @@ var getters = []getter{
 func getterVerbs() []*verbSpec {
 	out := make([]*verbSpec, 0, len(getters))
 	for _, g := range getters {
-		out = append(out, &verbSpec{name: g.name, syntax: "job", summary: g.summary, min: 1, max: 1, mode: oneShot,
+		out = append(out, &verbSpec{name: g.name, syntax: "job", summary: g.summary, min: 1, max: 1, mode: viaService,
 			run: func(c *cli, s *session, a *args) error {
 				j, err := c.findJob(s, lookupVerb(g.name), a.pos[0])
 				if err != nil {

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/bitsemu/bitsemu/service/internal/wire"
@@ -80,4 +82,27 @@ func logTail(path string) string {
 		}
 	}
 	return string(b)
+}
+
+// Shutdown asks the service on the store in dir to stop and waits, up to timeout, until it has
+// let the store go. It returns the service's process id, or 0 and no error when no service was
+// running.
+func Shutdown(dir string, timeout time.Duration) (pid int, err error) {
+	m, err := Dial(socketPath(dir))
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	pid = m.ServicePID()
+	if err := m.Shutdown(); err != nil {
+		return pid, err
+	}
+	unlock, err := lockWait(filepath.Join(dir, wire.LockName), time.Now().Add(timeout))
+	if err != nil {
+		return pid, fmt.Errorf("client: the service (pid %d) did not stop within %v: %w", pid, timeout, err)
+	}
+	unlock()
+	return pid, nil
 }
