@@ -73,7 +73,7 @@ func (r result) String() string {
 type user struct {
 	t     *testing.T
 	store string
-	env   []string // more variables, "NAME=value"
+	env   []string    // more variables, "NAME=value"
 	cred  *credential // run as another user (root only); nil: as the test
 }
 

@@ -27,10 +27,11 @@ func verbService(c *cli, _ *session, a *args) error {
 		}
 		return nil
 	}
+	var extra []string
 	if a.flag("allusers") {
-		return usagef(lookupVerb("service"), "/allusers is for /service /foreground")
+		extra = append(extra, "/allusers") // for a service this starts; one that runs keeps its mode
 	}
-	s, err := c.open()
+	s, err := c.open(extra...)
 	if err != nil {
 		return err
 	}

@@ -54,7 +54,7 @@ type session struct {
 
 // open connects to the service on the job store, starting it when none runs. The service knows
 // the caller by the process's uid.
-func (c *cli) open() (*session, error) {
+func (c *cli) open(extra ...string) (*session, error) {
 	dir, err := c.storeDir()
 	if err != nil {
 		return nil, err
@@ -63,6 +63,7 @@ func (c *cli) open() (*session, error) {
 	if err != nil {
 		return nil, err
 	}
+	start = append(start, extra...)
 	m, err := client.Connect(dir, client.Options{Start: start})
 	if err != nil {
 		return nil, &serviceError{dir: dir, err: err}
