@@ -50,7 +50,7 @@ func helper(sock, jobID string) int {
 	}
 	fmt.Println("registered")
 	_, _ = bufio.NewReader(os.Stdin).ReadString('\n') // until the test closes the pipe
-	return 0 // exits without Close: the service sees the connection drop
+	return 0                                          // exits without Close: the service sees the connection drop
 }
 
 // recorder is a Callback3 that records its calls; complete makes JobTransferred complete the job.

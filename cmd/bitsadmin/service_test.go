@@ -157,3 +157,25 @@ func TestServiceEndToEnd(t *testing.T) {
 	assert.GreaterOrEqual(t, st.RangeGets, 1, "the restarted service resumed with a range request")
 	assert.Less(t, st.BytesSent, int64(len(big))+int64(len(big))/2, "it did not download the file again from the start")
 }
+
+// Commands that find no service start one between them: several at once on a new store start
+// exactly one, and all of them succeed.
+func TestServiceStartsOnce(t *testing.T) {
+	t.Parallel()
+	u := newUser(t)
+	results := make([]result, 4)
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Go(func() { results[i] = u.run("/create", "racer"+strconv.Itoa(i)) })
+	}
+	wg.Wait()
+	for _, r := range results {
+		require.Equal(t, 0, r.code, "%s", r)
+	}
+	starts := u.serviceStarts()
+	require.Len(t, starts, 1, "one service started")
+	assert.Equal(t, starts[0], u.servicePID())
+	jobs, _ := u.list()
+	assert.Len(t, jobs, len(results))
+	assert.Contains(t, u.ok("/service"), "runs (pid "+strconv.Itoa(starts[0])+")")
+}
