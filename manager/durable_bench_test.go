@@ -1,6 +1,7 @@
 package manager_test
 
 import (
+	"sync"
 	"testing"
 
 	"github.com/bitsemu/bitsemu/bits"
@@ -30,5 +31,56 @@ func BenchmarkDurableSetDescription(b *testing.B) {
 		if err := j.SetDescription(descs[i%2]); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkDurableMutations64 is 64 durable setter calls, each on a job of its own: made one
+// after another ("serial"), or all at once by 64 goroutines ("concurrent"), where the store's
+// group commit writes the calls that wait together in one synced transaction. One op is the 64
+// calls.
+func BenchmarkDurableMutations64(b *testing.B) {
+	for _, concurrent := range []bool{false, true} {
+		name := "serial"
+		if concurrent {
+			name = "concurrent"
+		}
+		b.Run(name, func(b *testing.B) {
+			m, err := manager.Open(b.TempDir(), manager.WithManualTransfers())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer m.Close()
+			c, err := m.Connect(manager.Identity{SID: benchSID, Admin: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			jobs := make([]bits.Job, 64)
+			for i := range jobs {
+				if jobs[i], err = c.CreateJob("bench", bits.Download); err != nil {
+					b.Fatal(err)
+				}
+			}
+			descs := [2]string{"one description", "another description"}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if !concurrent {
+					for _, j := range jobs {
+						if err := j.SetDescription(descs[i%2]); err != nil {
+							b.Fatal(err)
+						}
+					}
+					continue
+				}
+				var wg sync.WaitGroup
+				for _, j := range jobs {
+					wg.Go(func() {
+						if err := j.SetDescription(descs[i%2]); err != nil {
+							b.Error(err)
+						}
+					})
+				}
+				wg.Wait()
+			}
+		})
 	}
 }

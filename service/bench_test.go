@@ -121,4 +121,3 @@ func BenchmarkDurableMutations64(b *testing.B) {
 		})
 	}
 }
-
