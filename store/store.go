@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -76,6 +77,8 @@ type Store struct {
 	count uint64 // the number of records, as the meta bucket says; used by the committer only
 
 	holder bool // Open wrote HolderName; Close removes it
+
+	commits atomic.Uint64 // transactions committed by Put, PutAll and Delete
 }
 
 // op is one Put, PutAll or Delete waiting to be committed.
@@ -448,6 +451,11 @@ func (s *Store) Close() error {
 	return nil
 }
 
+// Commits returns the number of write transactions the store has committed: fewer than the
+// Put, PutAll and Delete calls that changed something when calls that waited together were
+// committed together.
+func (s *Store) Commits() uint64 { return s.commits.Load() }
+
 // Dir returns the store's directory, as given to Open but cleaned.
 func (s *Store) Dir() string { return s.dir }
 
@@ -611,6 +619,7 @@ func (s *Store) commit(batch []*op) {
 	})
 	if err == nil {
 		s.count = count
+		s.commits.Add(1)
 	}
 	if errors.Is(err, berrors.ErrIncompatibleValue) {
 		err = fmt.Errorf("%s: %w: a bucket in place of a record: %v", s.path, ErrCorrupt, err)
