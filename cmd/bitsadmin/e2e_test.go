@@ -285,6 +285,16 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{[]string{"/transfer", "/upload", "t", srv.URLFor("a.bin"), filepath.Join(dir, "u1"),
 			srv.URLFor("a.bin"), filepath.Join(dir, "u2")}, "BG_E_TOO_MANY_FILES (0x8020001C): "},
 	}
+	if !admin() {
+		// A user who is not root is no administrator (TestUsersAreTheirUIDs covers this as root).
+		for _, args := range [][]string{{"/list", "/allusers"}, {"/reset", "/allusers"},
+			{"/monitor", "/allusers", "/count", "1"}, {"/takeownership", empty}} {
+			failures = append(failures, struct {
+				args []string
+				want string
+			}{args, "E_ACCESSDENIED (0x80070005): "})
+		}
+	}
 	for _, c := range failures {
 		r := u.fails(1, c.args...)
 		assert.Contains(t, r.stderr, c.want, "%q", c.args)
