@@ -1,10 +1,10 @@
 package manager_test
 
 import (
-	"sync"
 	"testing"
 
 	"github.com/bitsemu/bitsemu/bits"
+	"github.com/bitsemu/bitsemu/internal/benchmut"
 	"github.com/bitsemu/bitsemu/manager"
 )
 
@@ -39,48 +39,22 @@ func BenchmarkDurableSetDescription(b *testing.B) {
 // group commit writes the calls that wait together in one synced transaction. One op is the 64
 // calls.
 func BenchmarkDurableMutations64(b *testing.B) {
-	for _, concurrent := range []bool{false, true} {
-		name := "serial"
-		if concurrent {
-			name = "concurrent"
+	benchmut.Run64(b, func(b *testing.B) []bits.Job {
+		m, err := manager.Open(b.TempDir(), manager.WithManualTransfers())
+		if err != nil {
+			b.Fatal(err)
 		}
-		b.Run(name, func(b *testing.B) {
-			m, err := manager.Open(b.TempDir(), manager.WithManualTransfers())
-			if err != nil {
+		b.Cleanup(func() { m.Close() })
+		c, err := m.Connect(manager.Identity{SID: benchSID, Admin: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		jobs := make([]bits.Job, 64)
+		for i := range jobs {
+			if jobs[i], err = c.CreateJob("bench", bits.Download); err != nil {
 				b.Fatal(err)
 			}
-			defer m.Close()
-			c, err := m.Connect(manager.Identity{SID: benchSID, Admin: true})
-			if err != nil {
-				b.Fatal(err)
-			}
-			jobs := make([]bits.Job, 64)
-			for i := range jobs {
-				if jobs[i], err = c.CreateJob("bench", bits.Download); err != nil {
-					b.Fatal(err)
-				}
-			}
-			descs := [2]string{"one description", "another description"}
-			b.ReportAllocs()
-			for i := 0; b.Loop(); i++ {
-				if !concurrent {
-					for _, j := range jobs {
-						if err := j.SetDescription(descs[i%2]); err != nil {
-							b.Fatal(err)
-						}
-					}
-					continue
-				}
-				var wg sync.WaitGroup
-				for _, j := range jobs {
-					wg.Go(func() {
-						if err := j.SetDescription(descs[i%2]); err != nil {
-							b.Error(err)
-						}
-					})
-				}
-				wg.Wait()
-			}
-		})
-	}
+		}
+		return jobs
+	})
 }

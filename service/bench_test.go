@@ -5,10 +5,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/bitsemu/bitsemu/bits"
+	"github.com/bitsemu/bitsemu/internal/benchmut"
 	"github.com/bitsemu/bitsemu/manager"
 )
 
@@ -81,43 +81,16 @@ func benchGetPriority(b *testing.B, m bits.Manager) {
 // of different jobs at the same time and the store commits them together (group commit). One op
 // is the 64 calls.
 func BenchmarkDurableMutations64(b *testing.B) {
-	for _, concurrent := range []bool{false, true} {
-		name := "serial"
-		if concurrent {
-			name = "concurrent"
+	benchmut.Run64(b, func(b *testing.B) []bits.Job {
+		s := serve(b, manager.WithManualTransfers())
+		jobs := make([]bits.Job, 64)
+		for i := range jobs {
+			j, err := s.connect(b).CreateJob("bench", bits.Download)
+			if err != nil {
+				b.Fatal(err)
+			}
+			jobs[i] = j
 		}
-		b.Run(name, func(b *testing.B) {
-			s := serve(b, manager.WithManualTransfers())
-			jobs := make([]bits.Job, 64)
-			for i := range jobs {
-				c := s.connect(b)
-				j, err := c.CreateJob("bench", bits.Download)
-				if err != nil {
-					b.Fatal(err)
-				}
-				jobs[i] = j
-			}
-			descs := [2]string{"one description", "another description"}
-			b.ReportAllocs()
-			for i := 0; b.Loop(); i++ {
-				if !concurrent {
-					for _, j := range jobs {
-						if err := j.SetDescription(descs[i%2]); err != nil {
-							b.Fatal(err)
-						}
-					}
-					continue
-				}
-				var wg sync.WaitGroup
-				for _, j := range jobs {
-					wg.Go(func() {
-						if err := j.SetDescription(descs[i%2]); err != nil {
-							b.Error(err)
-						}
-					})
-				}
-				wg.Wait()
-			}
-		})
-	}
+		return jobs
+	})
 }
