@@ -23,6 +23,7 @@ type cli struct {
 	env            func(string) string
 
 	json      bool   // /json or --json: print one JSON document
+	raw       bool   // /rawreturn: bare values, for scripts
 	storeFlag string // /store DIR or --store DIR
 }
 
@@ -116,6 +117,8 @@ func (c *cli) globals(argv []string) ([]string, error) {
 		switch {
 		case ok && name == "json":
 			c.json = true
+		case ok && name == "rawreturn":
+			c.raw = true
 		case ok && name == "store":
 			if i+1 >= len(argv) || argv[i+1] == "" {
 				return nil, usagef(nil, "%s needs a directory", arg)
@@ -171,7 +174,37 @@ func (v *verbSpec) parse(argv []string) (*args, error) {
 // main runs the command line and maps its outcome to an exit status.
 func (c *cli) main(argv []string) int {
 	err := c.dispatch(argv)
-	return c.report(err)
+	status := c.report(err)
+	if c.json && err != nil && !errors.As(err, new(exitStatus)) {
+		// The verb printed no document: the failure is the document.
+		_ = c.printJSON(obj{{"error", errorJSON(err)}, {"exit_status", status}})
+	}
+	return status
+}
+
+// errorJSON describes a failure for /json: the HRESULT (code, name, message) and what the service
+// said of the call, or the usage error, or the text of any other failure.
+func errorJSON(err error) obj {
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return obj{{"usage", ue.msg}}
+	}
+	var ae *ambiguousError
+	if errors.As(err, &ae) {
+		return obj{{"message", ae.Error()}, {"jobs", ae.jobs}}
+	}
+	var he *hresult.Error
+	var code hresult.Code
+	if !errors.As(err, &he) && !errors.As(err, &code) {
+		return obj{{"message", err.Error()}}
+	}
+	code = hresult.Of(err)
+	o := obj{{"code", fmt.Sprintf("0x%08X", uint32(code))}, {"name", code.Name()}, {"message", code.Message()},
+		{"text", err.Error()}}
+	if he != nil {
+		o = append(o, kv{"operation", he.Op}, kv{"job", he.Job}, kv{"state", he.State})
+	}
+	return o
 }
 
 func (c *cli) dispatch(argv []string) error {

@@ -3,7 +3,7 @@
 //
 // Usage:
 //
-//	bitsadmin [/store DIR] [/json] /VERB [arguments]
+//	bitsadmin [/store DIR] [/json] [/rawreturn] /VERB [arguments]
 //
 // Verbs are case-insensitive and start with a slash (a dash works too). Jobs are named by GUID
 // ({1AC396AD-BE73-4911-949D-5D75FED62934}, braces and case optional) or by display name; a
@@ -62,7 +62,8 @@
 // /REMOVECREDENTIALS job SERVER|PROXY scheme (schemes: BASIC, DIGEST, NTLM, NEGOTIATE, PASSPORT).
 //
 // The service: /SERVICE [/FOREGROUND] [/ALLUSERS] (/ALLUSERS: every user of the machine may
-// connect, each as their uid), /SHUTDOWN.
+// connect, each as their uid), /SHUTDOWN, /VERSION (the version, the service protocol, and
+// whether the store's service runs).
 //
 // /HELP and /? print the usage.
 //
@@ -74,8 +75,11 @@
 // priority, owner, bytes_total (null when unknown), bytes_transferred, files_total,
 // files_transferred, error_count, error {context, code, name, message, file, ...} or null,
 // times; /VERBOSE adds the settings and files), /LIST an array, /MONITOR /COUNT n an array of
-// refreshes (one object per line without /COUNT), verbs that change a job {id, result, message}.
-// /TRANSFER, /WAIT and /DEMO redraw a progress line when standard output is a terminal and
+// refreshes (one object per line without /COUNT), verbs that change a job {id, result, message},
+// and a failure {error: {code, name, message, text, operation, job, state} or {usage}, exit_status}
+// (its text still goes to standard error). /RAWRETURN prints bare values for scripts: the /GET
+// verbs and /CREATE the value alone without a newline, verbs that change a job nothing (or
+// their success code when it is not S_OK). /TRANSFER, /WAIT and /DEMO redraw a progress line when standard output is a terminal and
 // print plain lines otherwise.
 //
 // # Exit status

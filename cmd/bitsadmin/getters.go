@@ -143,10 +143,14 @@ func getterVerbs() []*verbSpec {
 				if err != nil {
 					return failed("run /"+strings.ToUpper(g.name)+" on job "+guid(j), err)
 				}
-				if c.json {
+				switch {
+				case c.json:
 					return c.printJSON(append(obj{{"id", guid(j)}}, fields...))
+				case c.raw:
+					fmt.Fprint(c.stdout, text)
+				default:
+					fmt.Fprintln(c.stdout, text)
 				}
-				fmt.Fprintln(c.stdout, text)
 				return nil
 			}})
 	}

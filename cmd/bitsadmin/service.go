@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/bitsemu/bitsemu/service"
@@ -64,6 +65,47 @@ func verbShutdown(c *cli, _ *session, _ *args) error {
 		fmt.Fprintf(c.stdout, "No service runs on %s.\n", dir)
 	default:
 		fmt.Fprintf(c.stdout, "The service of %s (pid %d) stopped.\n", dir, pid)
+	}
+	return nil
+}
+
+// bitsadminVersion is the version of Microsoft's bitsadmin whose verbs and output this one
+// follows.
+const bitsadminVersion = "3.0"
+
+// verbVersion is /VERSION: this program's version (the module's, when it was built from one),
+// the protocol it speaks with the service, and the store's service if one runs. It starts none.
+func verbVersion(c *cli, _ *session, _ *args) error {
+	dir, err := c.storeDir()
+	if err != nil {
+		return err
+	}
+	version := "(devel)"
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		version = bi.Main.Version
+	}
+	pid := 0
+	if m, err := client.Dial(client.Socket(dir)); err == nil {
+		pid = m.ServicePID()
+		_ = m.Close()
+	}
+	if c.json {
+		var p any
+		if pid != 0 {
+			p = pid
+		}
+		return c.printJSON(obj{{"bitsadmin", bitsadminVersion}, {"bitsemu", version},
+			{"protocol", client.ProtocolVersion}, {"store", dir}, {"service_pid", p}})
+	}
+	if c.raw {
+		fmt.Fprint(c.stdout, version)
+		return nil
+	}
+	fmt.Fprintf(c.stdout, "BITSADMIN version %s (bitsemu %s), service protocol %d\n", bitsadminVersion, version, client.ProtocolVersion)
+	if pid != 0 {
+		fmt.Fprintf(c.stdout, "The service of %s runs (pid %d).\n", dir, pid)
+	} else {
+		fmt.Fprintf(c.stdout, "No service runs on %s.\n", dir)
 	}
 	return nil
 }

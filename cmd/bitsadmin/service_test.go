@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -178,4 +179,47 @@ func TestServiceStartsOnce(t *testing.T) {
 	jobs, _ := u.list()
 	assert.Len(t, jobs, len(results))
 	assert.Contains(t, u.ok("/service"), "runs (pid "+strconv.Itoa(starts[0])+")")
+}
+
+// /RAWRETURN prints bare values for scripts; /VERSION says which service runs; under /JSON a
+// failure is a JSON document too, with its HRESULT.
+func TestRawReturnVersionAndJSONErrors(t *testing.T) {
+	t.Parallel()
+	u := newUser(t)
+	assert.Equal(t, "No service runs on "+u.store+".\n", strings.SplitN(u.ok("/version"), "\n", 2)[1], "/VERSION starts no service")
+	id := u.ok("/rawreturn", "/create", "raw")
+	assert.Regexp(t, `^\{[0-9A-F-]{36}\}$`, id)
+	assert.Equal(t, "SUSPENDED", u.ok("/rawreturn", "/getstate", id))
+	assert.Equal(t, "", u.ok("/rawreturn", "/setdescription", id, "quiet"))
+	assert.Equal(t, "S_FALSE", u.ok("/rawreturn", "/removecredentials", id, "SERVER", "BASIC"))
+
+	var v struct {
+		Protocol   int  `json:"protocol"`
+		ServicePID *int `json:"service_pid"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(u.ok("/version", "/json")), &v))
+	assert.Equal(t, 1, v.Protocol)
+	require.NotNil(t, v.ServicePID)
+	assert.Equal(t, u.servicePID(), *v.ServicePID)
+
+	var failure struct {
+		Error struct {
+			Code, Name, Operation, State, Job, Usage string
+		} `json:"error"`
+		ExitStatus int `json:"exit_status"`
+	}
+	r := u.fails(1, "/resume", id, "--json")
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &failure), r.stdout)
+	assert.Equal(t, "0x80200003", failure.Error.Code)
+	assert.Equal(t, "BG_E_EMPTY", failure.Error.Name)
+	assert.Equal(t, "Resume", failure.Error.Operation)
+	assert.Equal(t, "SUSPENDED", failure.Error.State)
+	assert.Equal(t, id, failure.Error.Job)
+	assert.Equal(t, 1, failure.ExitStatus)
+	assert.Contains(t, r.stderr, "BG_E_EMPTY (0x80200003)", "the text goes to standard error as before")
+
+	r = u.fails(2, "--json", "/nosuchverb")
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &failure), r.stdout)
+	assert.Equal(t, "unknown verb /nosuchverb", failure.Error.Usage)
+	assert.Equal(t, 2, failure.ExitStatus)
 }

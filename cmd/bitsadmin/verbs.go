@@ -84,6 +84,8 @@ func init() {
 			flags:   []string{"foreground", "allusers"}, min: 0, max: 0, mode: noStore, run: verbService},
 		&verbSpec{name: "shutdown", syntax: "", summary: "stop the store's service (administrators and the service's own user)",
 			min: 0, max: 0, mode: noStore, run: verbShutdown},
+		&verbSpec{name: "version", syntax: "", summary: "show bitsadmin's version, the service protocol, and whether the store's service runs",
+			min: 0, max: 0, mode: noStore, run: verbVersion},
 		&verbSpec{name: "help", syntax: "", summary: "show this help", min: 0, max: -1, mode: noStore, run: verbHelp},
 	)
 }
@@ -103,13 +105,14 @@ func lookupVerb(name string) *verbSpec {
 
 // writeUsage prints the command's usage; full adds every verb.
 func writeUsage(w io.Writer, full bool) {
-	fmt.Fprint(w, `Usage: bitsadmin [/store DIR] [/json] /VERB [arguments]
+	fmt.Fprint(w, `Usage: bitsadmin [/store DIR] [/json] [/rawreturn] /VERB [arguments]
 
 Jobs are named by GUID ({1AC396AD-...}, braces and case optional) or by display name.
 Jobs live in the job store: /store DIR, else $BITSEMU_STORE, else bitsemu in the user's
 configuration directory. A service owns each store and transfers its jobs; every verb talks to
 it over the socket beside the store and starts it when none runs. The service knows you by
-your uid (root is an administrator: /allusers, /takeownership). /json prints one JSON document.
+your uid (root is an administrator: /allusers, /takeownership). /json prints one JSON document
+(a failure too); /rawreturn prints bare values with no newline, for scripts.
 `)
 	if !full {
 		fmt.Fprintln(w, "Run bitsadmin /help for every verb.")
@@ -133,10 +136,15 @@ func verbHelp(c *cli, _ *session, _ *args) error {
 
 // result prints the outcome of a verb that changes a job: text, or {"id", "result"} in JSON.
 func (c *cli) result(j bits.Job, code hresult.Code, text string) error {
-	if c.json {
+	switch {
+	case c.json:
 		return c.printJSON(obj{{"id", guid(j)}, {"result", code.Name()}, {"message", text}})
+	case c.raw && code != hresult.S_OK:
+		fmt.Fprint(c.stdout, code.Name()) // a success code other than S_OK is what a script needs
+	case c.raw:
+	default:
+		fmt.Fprintln(c.stdout, text)
 	}
-	fmt.Fprintln(c.stdout, text)
 	return nil
 }
 
@@ -161,10 +169,14 @@ func verbCreate(c *cli, s *session, a *args) error {
 	if err != nil {
 		return failed("create the job", err)
 	}
-	if c.json {
+	switch {
+	case c.json:
 		return c.printJSON(obj{{"id", guid(j)}, {"name", a.pos[0]}, {"type", typ.String()}, {"state", "SUSPENDED"}})
+	case c.raw:
+		fmt.Fprint(c.stdout, guid(j))
+	default:
+		fmt.Fprintf(c.stdout, "Created job %s.\n", guid(j))
 	}
-	fmt.Fprintf(c.stdout, "Created job %s.\n", guid(j))
 	return nil
 }
 

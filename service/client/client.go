@@ -41,6 +41,13 @@ import (
 // MaxMessageSize is the largest message the client takes or sends, as the service's.
 const MaxMessageSize = 64 << 20
 
+// ProtocolVersion is the version of the service protocol this client speaks (bitsemu.proto's
+// PROTOCOL_VERSION).
+const ProtocolVersion = uint32(wire.Version_PROTOCOL_VERSION)
+
+// Socket returns the path of the service's socket for the store in dir.
+func Socket(dir string) string { return socketPath(dir) }
+
 // DefaultStartTimeout is how long Connect waits for a service it started to answer.
 const DefaultStartTimeout = 15 * time.Second
 
