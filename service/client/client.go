@@ -95,14 +95,30 @@ type Manager struct {
 }
 
 // Connect connects to the service on the store in dir, starting it first when none answers and
-// opt.Start says how.
+// opt.Start says how. With opt.Start, a service that refuses the connection because it is
+// stopping is waited for, and a new one started, within opt.StartTimeout.
 func Connect(dir string, opt Options) (*Manager, error) {
 	sock := socketPath(dir)
-	c, err := dialOrStart(dir, sock, opt)
-	if err != nil {
-		return nil, err
+	deadline := time.Now().Add(startTimeout(opt))
+	for {
+		c, err := dialOrStart(dir, sock, opt)
+		if err != nil {
+			return nil, err
+		}
+		m, err := newManager(c)
+		if err == nil || opt.Start == nil || time.Now().After(deadline) {
+			return m, err
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	return newManager(c)
+}
+
+// startTimeout is how long Connect may take to start a service.
+func startTimeout(opt Options) time.Duration {
+	if opt.StartTimeout > 0 {
+		return opt.StartTimeout
+	}
+	return DefaultStartTimeout
 }
 
 // Dial connects to the service listening on the socket at path; it starts nothing.
@@ -167,7 +183,8 @@ func (m *Manager) ServicePID() int { return int(m.hello.GetPid()) }
 
 // Close ends the connection: the handles it gave out fail with RPC_E_DISCONNECTED from now on,
 // and the service no longer calls the callbacks registered through it (their jobs' notify
-// command lines run instead). It waits for the callback calls under way to return.
+// command lines run instead). It waits for the callback calls under way to return, so a callback
+// must not call it.
 func (m *Manager) Close() error {
 	m.cancel()
 	err := m.conn.Close()

@@ -29,10 +29,7 @@ func dialOrStart(dir, sock string, opt Options) (net.Conn, error) {
 	if opt.Start == nil {
 		return nil, fmt.Errorf("%w (%s): %w", ErrNoService, dir, err)
 	}
-	timeout := opt.StartTimeout
-	if timeout <= 0 {
-		timeout = DefaultStartTimeout
-	}
+	timeout := startTimeout(opt)
 	deadline := time.Now().Add(timeout)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
