@@ -159,6 +159,9 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	go func() { served <- srv.Serve(l) }()
 	log.Info("service started", "pid", os.Getpid(), "store", dir, "socket", p.Socket, "jobs", m.JobCount(),
 		"all_users", cfg.AllUsers)
+	if cfg.AllUsers && os.Geteuid() == 0 {
+		log.Warn("a machine-wide service running as root creates the jobs' files as root, wherever its users' jobs name them; run it for trusted users only")
+	}
 	if cfg.Ready != nil {
 		cfg.Ready()
 	}

@@ -223,3 +223,46 @@ func TestRawReturnVersionAndJSONErrors(t *testing.T) {
 	assert.Equal(t, "unknown verb /nosuchverb", failure.Error.Usage)
 	assert.Equal(t, 2, failure.ExitStatus)
 }
+
+// A service in the foreground (as systemd or a container runs it) stops cleanly on SIGTERM in
+// the middle of a transfer: exit status 0, its pid file and socket gone, and the next service
+// continues the transfer from where it stopped, byte-exact.
+func TestServiceForegroundSIGTERM(t *testing.T) {
+	t.Parallel()
+	big := content(manager.CheckpointBytes+2<<20, 24)
+	srv := bitstest.NewServer(map[string][]byte{"big.bin": big}, bitstest.Stall(manager.CheckpointBytes+1<<20).Times(1))
+	defer srv.Close()
+	u := newUser(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	fg := u.command(ctx, "/service", "/foreground")
+	var logs bytes.Buffer
+	fg.Stderr = &logs
+	require.NoError(t, fg.Start())
+	deadline := time.Now().Add(time.Minute)
+	for u.servicePID() != fg.Process.Pid {
+		require.True(t, time.Now().Before(deadline), "the foreground service did not start")
+		time.Sleep(10 * time.Millisecond)
+	}
+	id := u.create("big")
+	dst := filepath.Join(t.TempDir(), "big.bin")
+	u.ok("/addfile", id, srv.URLFor("big.bin"), dst)
+	u.ok("/resume", id)
+	require.NoError(t, srv.WaitFor(ctx, func(s bitstest.Stats) bool { return s.Stalled == 1 }))
+
+	require.NoError(t, fg.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, fg.Wait(), "exit status 0 after SIGTERM:\n%s", logs.String())
+	assert.Contains(t, logs.String(), `msg="service stopping" reason=signal`)
+	for _, f := range []string{"service.pid", "bitsemu.sock"} {
+		_, err := os.Stat(filepath.Join(u.store, f))
+		assert.True(t, os.IsNotExist(err), "%s is left", f)
+	}
+
+	u.pollState(id, "TRANSFERRED") // the first command starts a new service
+	u.ok("/complete", id)
+	got, err := os.ReadFile(dst)
+	require.NoError(t, err)
+	assert.True(t, bytes.Equal(big, got), "byte-exact after the stop and the restart")
+	assert.GreaterOrEqual(t, srv.Stats().RangeGets, 1, "the transfer continued with a range request")
+	assert.Less(t, srv.Stats().BytesSent, int64(len(big))+int64(len(big))/2)
+}
