@@ -129,6 +129,24 @@ func (s *Server) Connections() int {
 	return len(s.sessions)
 }
 
+// Objects returns the number of objects the server holds for its connections: the handles the
+// applications hold, and those they dropped but did not release yet.
+func (s *Server) Objects() int {
+	s.mu.Lock()
+	sessions := make([]*session, 0, len(s.sessions))
+	for se := range s.sessions {
+		sessions = append(sessions, se)
+	}
+	s.mu.Unlock()
+	n := 0
+	for _, se := range sessions {
+		se.mu.Lock()
+		n += len(se.objs)
+		se.mu.Unlock()
+	}
+	return n
+}
+
 // peerCreds is the server's transport security: no bytes are exchanged, but the handshake reads
 // the peer's uid from the socket and opens the connection's session.
 type peerCreds struct{ s *Server }
