@@ -18,7 +18,9 @@ import (
 )
 
 // otherVersion is a service that speaks another protocol version.
-type otherVersion struct{ wire.UnimplementedManagerServer }
+type otherVersion struct {
+	wire.UnimplementedManagerServer
+}
 
 func (otherVersion) Hello(context.Context, *wire.HelloRequest) (*wire.HelloReply, error) {
 	return &wire.HelloReply{Protocol: 2}, nil
