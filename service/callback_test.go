@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
+	"go.uber.org/goleak"
 	"github.com/stretchr/testify/require"
 
 	"github.com/bitsemu/bitsemu/bits"
@@ -31,7 +32,7 @@ func TestMain(m *testing.M) {
 	if sock := os.Getenv("HELPER_SOCKET"); sock != "" {
 		os.Exit(helper(sock, os.Getenv("HELPER_JOB")))
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 func helper(sock, jobID string) int {
