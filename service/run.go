@@ -42,6 +42,10 @@ type Config struct {
 // DefaultLockWait is how long Run waits for the directory by default.
 const DefaultLockWait = 10 * time.Second
 
+// MaxSocketPath is the longest socket path Run accepts: what every Unix system's sockaddr_un holds
+// (104 bytes with its terminating NUL on macOS, 108 on Linux).
+const MaxSocketPath = 103
+
 // ErrRunning is Run's error when another service holds the directory.
 var ErrRunning = errors.New("service: another service runs on this store")
 
@@ -92,6 +96,10 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	p := PathsOf(dir)
+	if len(p.Socket) > MaxSocketPath {
+		return fmt.Errorf("service: the socket path %s is %d bytes long; a Unix-domain socket's may have %d: choose a shorter store directory",
+			p.Socket, len(p.Socket), MaxSocketPath)
+	}
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,4 +156,15 @@ func TestMachineIdentity(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "machine.sid"), []byte("S-1-5-18\n"), 0o600))
 	_, err = service.LoadMachine(dir)
 	assert.Error(t, err, "a damaged machine SID is not replaced silently")
+}
+
+// A store whose socket path would not fit a socket address is refused with a message that says
+// so, before anything is made.
+func TestRunSocketPathTooLong(t *testing.T) {
+	dir := filepath.Join(shortDir(t), strings.Repeat("d", 100))
+	err := service.Run(context.Background(), service.Config{Dir: dir})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "choose a shorter store directory")
+	_, err = os.Stat(dir)
+	assert.True(t, errors.Is(err, os.ErrNotExist), "nothing was made")
 }
