@@ -3,6 +3,7 @@ package scenario
 import (
 	"encoding/json"
 	"os"
+	"strings"
 )
 
 // WriteFile writes the report as indented JSON to path.
@@ -25,4 +26,14 @@ func ReadReport(path string) (*Report, error) {
 		return nil, err
 	}
 	return &r, nil
+}
+
+// WinePath returns the name under which a Windows program running under Wine sees the Linux
+// path p: Wine maps drive Z: to the Linux root, so /tmp/x is Z:\tmp\x. Other paths (already
+// Windows paths) are returned unchanged.
+func WinePath(p string) string {
+	if !strings.HasPrefix(p, "/") {
+		return p
+	}
+	return `Z:` + strings.ReplaceAll(p, "/", `\`)
 }

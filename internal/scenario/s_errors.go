@@ -49,7 +49,7 @@ func (e *Env) jobError(j bits.Job, ctx bits.ErrorContext, code hresult.Code, rem
 	}
 	f, err := je.GetFile()
 	if e.HR("error GetFile", err, hresult.S_OK) && f != nil {
-		Get(e, "error file GetRemoteName", f.GetRemoteName, remote)
+		Same(e, "error file GetRemoteName", f.GetRemoteName, remote)
 	}
 }
 

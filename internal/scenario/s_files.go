@@ -65,8 +65,8 @@ func fileScenarios() []Scenario {
 				if !e.Eq("files", len(fs), 1) {
 					return
 				}
-				Get(e, "GetRemoteName", fs[0].GetRemoteName, remote)
-				Get(e, "GetLocalName", fs[0].GetLocalName, local)
+				Same(e, "GetRemoteName", fs[0].GetRemoteName, remote)
+				Same(e, "GetLocalName", fs[0].GetLocalName, local)
 				e.fileProgress("file GetProgress", fs[0], bits.FileProgress{BytesTotal: bits.SizeUnknown})
 				_, code, err := fs[0].GetFileRanges()
 				// S_FALSE: a file added without ranges has none (IBackgroundCopyFile2::GetFileRanges).

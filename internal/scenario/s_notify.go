@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/bitsemu/bitsemu/bits"
@@ -12,16 +13,17 @@ import (
 // negative fact only; every positive one is waited for with the run's wait bound.
 const grace = 500 * time.Millisecond
 
-// completer returns a Recorder whose JobTransferred completes the job and records the result.
-func completer() *Recorder {
-	return &Recorder{OnTransferred: func(j bits.Job) (string, error) {
-		code, err := j.Complete()
-		if err != nil {
-			code = hresult.Of(err)
-		}
-		return "Complete:" + code.Name(), err
-	}}
+// complete completes the job from inside a callback and describes the result as an event.
+func complete(j bits.Job) (string, error) {
+	code, err := j.Complete()
+	if err != nil {
+		code = hresult.Of(err)
+	}
+	return "Complete:" + code.Name(), err
 }
+
+// completer returns a Recorder whose JobTransferred completes the job and records the result.
+func completer() *Recorder { return &Recorder{OnTransferred: complete} }
 
 func notifyScenarios() []Scenario {
 	return []Scenario{
@@ -165,6 +167,26 @@ func notifyScenarios() []Scenario {
 				e.Must("Resume", j.Resume())
 				e.True("JobTransferred arrived", e.WaitFor(func() bool { return rec.Has("JobTransferred") }))
 				e.Eq("callbacks", rec.Events(), "FileTransferred:one.bin,FileTransferred:two.bin,JobTransferred")
+			},
+		},
+		{
+			Name: "notify/transferred-retried-after-failure",
+			Docs: []string{"IBackgroundCopyCallback::JobTransferred (BITS calls it again later when it does not return S_OK)", "IBackgroundCopyJob::SetMinimumRetryDelay (5 seconds at the least)"},
+			Run: func(e *Env) {
+				j := e.CreateJob(e.Marker(), bits.Download)
+				e.Must("AddFile", j.AddFile(e.Serve("r.bin", []byte("retry")), e.Path("r.bin")))
+				e.Must("SetMinimumRetryDelay(5)", j.SetMinimumRetryDelay(5))
+				var calls atomic.Int32
+				rec := &Recorder{OnTransferred: func(j bits.Job) (string, error) {
+					if calls.Add(1) == 1 {
+						return "failed", hresult.E_FAIL
+					}
+					return complete(j)
+				}}
+				e.Must("SetNotifyInterface", j.SetNotifyInterface(rec))
+				e.Must("Resume", j.Resume())
+				e.True("JobTransferred called again and the job completed", e.WaitForUpTo(8*time.Second, func() bool { return rec.Has("Complete:") }))
+				e.Eq("callbacks", rec.Events(), "JobTransferred,failed,JobTransferred,Complete:S_OK")
 			},
 		},
 		{

@@ -64,6 +64,17 @@ func defaultsScenarios() []Scenario {
 				e.True("TransferCompletionTime zero", t.TransferCompletionTime.IsZero())
 			}
 		}),
+		defaultScenario("modification-time-moves", []string{"BG_JOB_TIMES (ModificationTime changes when a property is set)"}, func(e *Env, j bits.Job) {
+			before, err := j.GetTimes()
+			e.Must("GetTimes", err)
+			e.Hold(50 * time.Millisecond)
+			e.Must("SetDescription", j.SetDescription("changed"))
+			after, err := j.GetTimes()
+			if e.HR("GetTimes after SetDescription", err, sOK) {
+				e.True("ModificationTime later than before", after.ModificationTime.After(before.ModificationTime))
+				e.True("CreationTime unchanged", after.CreationTime.Equal(before.CreationTime))
+			}
+		}),
 		defaultScenario("progress", []string{"BG_JOB_PROGRESS (no files: all zero)", "IBackgroundCopyJob::GetProgress"}, func(e *Env, j bits.Job) {
 			e.progress("GetProgress", j, bits.Progress{})
 		}),

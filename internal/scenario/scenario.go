@@ -270,6 +270,14 @@ func (e *Env) Stall(name string, data []byte) (url string, release func()) {
 	return e.srv.base + p, release
 }
 
+// Cut makes data available on the loopback server at a URL whose every GET announces the
+// whole length but sends only the first half of the body before closing the connection.
+func (e *Env) Cut(name string, data []byte) string {
+	p := e.prefix + "/cut/" + name
+	e.srv.put(p, data)
+	return e.srv.base + p
+}
+
 // Refused returns a URL on a loopback port where nothing listens.
 func (e *Env) Refused() string { return e.srv.refused + "/x" }
 
@@ -301,8 +309,12 @@ func (e *Env) Await(key string, j bits.Job, want state.State, orStates ...state.
 }
 
 // WaitFor polls cond until it holds or the run's wait bound passes, and reports whether it held.
-func (e *Env) WaitFor(cond func() bool) bool {
-	deadline := time.Now().Add(e.cfg.Wait)
+func (e *Env) WaitFor(cond func() bool) bool { return e.WaitForUpTo(e.cfg.Wait, cond) }
+
+// WaitForUpTo is WaitFor with a bound of its own, for the few documented delays longer than the
+// run's wait bound (a notification retried after the 5-second minimum retry delay).
+func (e *Env) WaitForUpTo(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
 			return false

@@ -123,17 +123,21 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, r.URL.Query().Get("to"), http.StatusFound)
 	case !ok:
 		http.NotFound(w, r)
+	case strings.Contains(r.URL.Path, "/cut/") && r.Method == http.MethodGet:
+		// Returning short of Content-Length makes net/http close the connection.
+		s.serveHalf(w, r, data, nil)
 	case stall != nil && r.Method == http.MethodGet:
-		s.serveStall(w, r, data, stall)
+		s.serveHalf(w, r, data, stall)
 	default:
 		http.ServeContent(w, r, "", modTime, bytes.NewReader(data))
 	}
 }
 
-// serveStall answers with the beginning of data (from the requested offset, when the request
-// has a Range) and then waits until released or the client goes away, so that the job stays in
-// TRANSFERRING with a partial file.
-func (s *server) serveStall(w http.ResponseWriter, r *http.Request, data []byte, release chan struct{}) {
+// serveHalf answers with the first half of data (of the rest from the requested offset, when
+// the request has a Range), announcing the whole length, and then, when release is not nil,
+// waits until released or the client goes away, so that the job stays in TRANSFERRING with a
+// partial file.
+func (s *server) serveHalf(w http.ResponseWriter, r *http.Request, data []byte, release chan struct{}) {
 	start := 0
 	if rg, ok := strings.CutPrefix(r.Header.Get("Range"), "bytes="); ok {
 		if n, err := strconv.Atoi(strings.SplitN(rg, "-", 2)[0]); err == nil && n >= 0 && n < len(data) {
@@ -151,6 +155,9 @@ func (s *server) serveStall(w http.ResponseWriter, r *http.Request, data []byte,
 		w.WriteHeader(http.StatusOK)
 	}
 	_, _ = w.Write(data[start : start+(len(data)-start)/2])
+	if release == nil {
+		return
+	}
 	if f, ok := w.(http.Flusher); ok {
 		f.Flush()
 	}
