@@ -291,17 +291,13 @@ func (r *remoteCallback) FileTransferred(j bits.Job, f bits.File) error {
 
 // FileRangesTransferred calls IBackgroundCopyCallback3::FileRangesTransferred.
 func (r *remoteCallback) FileRangesTransferred(j bits.Job, f bits.File, ranges []bits.FileRange) error {
-	rs := make([]bgFileRange, len(ranges))
+	rs := make([]bgFileRange, max(len(ranges), 1)) // never NULL, as for AddFileSet
 	for i, x := range ranges {
 		rs[i] = bgFileRange{initialOffset: x.InitialOffset, length: x.Length}
 	}
 	return r.invoke("FileRangesTransferred", &iidBackgroundCopyCallback3, j, f, func(cb, job, file unsafe.Pointer) hresult.Code {
-		var first *bgFileRange
-		if len(rs) > 0 {
-			first = &rs[0]
-		}
 		res, _, _ := syscall.SyscallN(method(cb, cbFileRangesTransferred), uintptr(cb), uintptr(job), uintptr(file),
-			uintptr(len(rs)), uintptr(unsafe.Pointer(first)))
+			uintptr(len(ranges)), uintptr(unsafe.Pointer(&rs[0])))
 		return code(res)
 	})
 }

@@ -17,8 +17,8 @@ import (
 // for concurrent use.
 type Enum[T any] struct {
 	o    *object
-	name string              // the COM interface, for error messages
-	wrap func(*object) T     // makes an item of an interface pointer Next returned
+	name string          // the COM interface, for error messages
+	wrap func(*object) T // makes an item of an interface pointer Next returned
 }
 
 var (
@@ -39,14 +39,10 @@ func (e *Enum[T]) Release() { e.o.release() }
 // Next returns up to n items, with S_OK when there were n and S_FALSE when the end came first
 // (IEnum...::Next).
 func (e *Enum[T]) Next(n uint32) ([]T, hresult.Code, error) {
-	ptrs := make([]unsafe.Pointer, n)
+	ptrs := make([]unsafe.Pointer, max(n, 1)) // the array is never NULL, even for Next(0)
 	var got uint32
 	c := e.o.use(nil, func(p unsafe.Pointer) hresult.Code {
-		var first *unsafe.Pointer
-		if n > 0 {
-			first = &ptrs[0]
-		}
-		r, _, _ := syscall.SyscallN(method(p, enumNext), uintptr(p), uintptr(n), uintptr(unsafe.Pointer(first)), uintptr(unsafe.Pointer(&got)))
+		r, _, _ := syscall.SyscallN(method(p, enumNext), uintptr(p), uintptr(n), uintptr(unsafe.Pointer(&ptrs[0])), uintptr(unsafe.Pointer(&got)))
 		return code(r)
 	})
 	if c.Failed() {

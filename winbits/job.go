@@ -116,7 +116,8 @@ func (j *Job) getBool(iid *windows.GUID, op string, slot int) (bool, error) {
 
 // AddFileSet adds several files at once (IBackgroundCopyJob::AddFileSet).
 func (j *Job) AddFileSet(files []bits.FileInfo) error {
-	set := make([]bgFileInfo, len(files))
+	// The array is a [ref] pointer, never NULL, even for no files: BITS judges the count.
+	set := make([]bgFileInfo, max(len(files), 1))
 	for i, f := range files {
 		var c1, c2 hresult.Code
 		set[i].remoteName, c1 = wide(f.RemoteName)
@@ -126,11 +127,7 @@ func (j *Job) AddFileSet(files []bits.FileInfo) error {
 		}
 	}
 	return j.call(nil, "AddFileSet", func(p unsafe.Pointer) hresult.Code {
-		var first *bgFileInfo
-		if len(set) > 0 {
-			first = &set[0]
-		}
-		r, _, _ := syscall.SyscallN(method(p, jobAddFileSet), uintptr(p), uintptr(len(set)), uintptr(unsafe.Pointer(first)))
+		r, _, _ := syscall.SyscallN(method(p, jobAddFileSet), uintptr(p), uintptr(len(files)), uintptr(unsafe.Pointer(&set[0])))
 		return code(r)
 	})
 }
@@ -487,17 +484,13 @@ func (j *Job) AddFileWithRanges(remoteURL, localName string, ranges []bits.FileR
 	if c1.Failed() || c2.Failed() {
 		return &hresult.Error{Op: "AddFileWithRanges", Job: j.guid(), Code: hresult.E_INVALIDARG}
 	}
-	rs := make([]bgFileRange, len(ranges))
+	rs := make([]bgFileRange, max(len(ranges), 1)) // never NULL, as for AddFileSet
 	for i, x := range ranges {
 		rs[i] = bgFileRange{initialOffset: x.InitialOffset, length: x.Length}
 	}
 	return j.call(&iidBackgroundCopyJob3, "AddFileWithRanges", func(p unsafe.Pointer) hresult.Code {
-		var first *bgFileRange
-		if len(rs) > 0 {
-			first = &rs[0]
-		}
 		res, _, _ := syscall.SyscallN(method(p, job3AddFileWithRanges), uintptr(p), uintptr(unsafe.Pointer(r)),
-			uintptr(unsafe.Pointer(l)), uintptr(len(rs)), uintptr(unsafe.Pointer(first)))
+			uintptr(unsafe.Pointer(l)), uintptr(len(ranges)), uintptr(unsafe.Pointer(&rs[0])))
 		return code(res)
 	})
 }
