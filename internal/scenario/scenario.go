@@ -260,14 +260,14 @@ func (e *Env) URL(path string) string { return e.srv.base + path }
 func (e *Env) Base() string { return e.srv.base }
 
 // Stall makes data available on the loopback server at a URL whose GET sends the first half of
-// the body (of the rest, for a ranged GET) and then waits, until release is called or the
-// scenario ends; after release the URL serves the file normally. HEAD answers at once, with the
-// size.
-func (e *Env) Stall(name string, data []byte) (url string, release func()) {
+// the body (of the rest, for a ranged GET) and then waits until the client goes away or the
+// scenario ends. After open, new requests get the whole answer; requests already waiting go on
+// waiting. HEAD answers at once, with the size.
+func (e *Env) Stall(name string, data []byte) (url string, open func()) {
 	p := e.prefix + "/stall/" + name
-	release = e.srv.putStall(p, data)
+	open, release := e.srv.putStall(p, data)
 	e.stop = append(e.stop, release)
-	return e.srv.base + p, release
+	return e.srv.base + p, open
 }
 
 // Cut makes data available on the loopback server at a URL whose every GET announces the

@@ -29,7 +29,7 @@ type server struct {
 
 	mu     sync.Mutex
 	files  map[string][]byte
-	stalls map[string]chan struct{}
+	stalls map[string]chan struct{} // paths that stall, with the channel that releases them
 	log    []Request
 }
 
@@ -57,15 +57,9 @@ func newServer() (*server, error) {
 	return s, nil
 }
 
-func (s *server) close() {
-	s.mu.Lock()
-	for p, c := range s.stalls {
-		close(c)
-		delete(s.stalls, p)
-	}
-	s.mu.Unlock()
-	_ = s.hs.Close()
-}
+// close ends the server. Scenarios release their stalls when they end; close only stops the
+// listener and closes the connections.
+func (s *server) close() { _ = s.hs.Close() }
 
 func (s *server) put(path string, data []byte) {
 	s.mu.Lock()
@@ -73,21 +67,28 @@ func (s *server) put(path string, data []byte) {
 	s.files[path] = data
 }
 
-// putStall publishes a stalling file and returns the function that releases its requests.
-func (s *server) putStall(path string, data []byte) func() {
+// putStall publishes a stalling file. It returns open, after which new requests for the path are
+// answered in full (requests already stalled stay so), and release, which also lets the stalled
+// requests end.
+func (s *server) putStall(path string, data []byte) (open, release func()) {
 	c := make(chan struct{})
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.files[path] = data
 	s.stalls[path] = c
-	return func() {
+	open = func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if s.stalls[path] == c {
-			close(c)
 			delete(s.stalls, path)
 		}
 	}
+	var once sync.Once
+	release = func() {
+		open()
+		once.Do(func() { close(c) })
+	}
+	return open, release
 }
 
 func (s *server) requests(prefix string) []Request {
