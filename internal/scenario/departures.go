@@ -56,7 +56,9 @@ var Departures = []Departure{
 	{Scenario: "addfile/wildcard-local-name", Doc: "BG_FILE_INFO",
 		What: "AddFile accepts a wildcard in the local name",
 		Got: map[string]string{
-			"AddFile": "S_OK",
+			"AddFile":                "S_OK",
+			"GetProgress BytesTotal": "BG_SIZE_UNKNOWN",
+			"GetProgress FilesTotal": "1",
 		}},
 	{Scenario: "addfileset/two-files", Doc: "Life Cycle of a BITS Job",
 		What: "EnumFiles lists the files newest first",

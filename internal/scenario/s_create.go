@@ -34,6 +34,25 @@ func Same(e *Env, key string, get func() (string, error), want string) bool {
 	return e.True(key+" gives the name set", v == want)
 }
 
+// createOfType is a scenario creating a job of type t: a new job of the type asked for, in
+// SUSPENDED.
+func createOfType(name string, t bits.JobType) Scenario {
+	return Scenario{Name: name, Docs: []string{"IBackgroundCopyManager::CreateJob", "BG_JOB_TYPE"}, Run: func(e *Env) {
+		j := e.CreateJob(e.Marker(), t)
+		Get(e, "GetType", j.GetType, t)
+		Get(e, "GetState", j.GetState, state.Suspended)
+	}}
+}
+
+// refusedCreate calls CreateJob with arguments it must refuse and records the HRESULT.
+func (e *Env) refusedCreate(key, name string, t bits.JobType, want hresult.Code) {
+	j, err := e.M.CreateJob(name, t)
+	if err == nil {
+		e.Track(j)
+	}
+	e.HR(key, err, want)
+}
+
 // createScenarios: CreateJob and the job's names.
 func createScenarios() []Scenario {
 	return []Scenario{
@@ -57,33 +76,13 @@ func createScenarios() []Scenario {
 				}
 			},
 		},
-		{
-			Name: "create/upload",
-			Docs: []string{"IBackgroundCopyManager::CreateJob", "BG_JOB_TYPE"},
-			Run: func(e *Env) {
-				j := e.CreateJob(e.Marker(), bits.Upload)
-				Get(e, "GetType", j.GetType, bits.Upload)
-				Get(e, "GetState", j.GetState, state.Suspended)
-			},
-		},
-		{
-			Name: "create/upload-reply",
-			Docs: []string{"IBackgroundCopyManager::CreateJob", "BG_JOB_TYPE"},
-			Run: func(e *Env) {
-				j := e.CreateJob(e.Marker(), bits.UploadReply)
-				Get(e, "GetType", j.GetType, bits.UploadReply)
-				Get(e, "GetState", j.GetState, state.Suspended)
-			},
-		},
+		createOfType("create/upload", bits.Upload),
+		createOfType("create/upload-reply", bits.UploadReply),
 		{
 			Name: "create/bad-type",
 			Docs: []string{"IBackgroundCopyManager::CreateJob (E_INVALIDARG for an invalid argument)", "BG_JOB_TYPE"},
 			Run: func(e *Env) {
-				j, err := e.M.CreateJob(e.Marker(), bits.JobType(3))
-				if err == nil {
-					e.Track(j)
-				}
-				e.HR("CreateJob(type 3)", err, hresult.E_INVALIDARG)
+				e.refusedCreate("CreateJob(type 3)", e.Marker(), bits.JobType(3), hresult.E_INVALIDARG)
 			},
 		},
 		{
@@ -99,11 +98,7 @@ func createScenarios() []Scenario {
 			Name: "create/display-name-257",
 			Docs: []string{"IBackgroundCopyManager::CreateJob (E_INVALIDARG: name longer than 256 characters)"},
 			Run: func(e *Env) {
-				j, err := e.M.CreateJob(strings.Repeat("n", 257), bits.Download)
-				if err == nil {
-					e.Track(j)
-				}
-				e.HR("CreateJob(257 characters)", err, hresult.E_INVALIDARG)
+				e.refusedCreate("CreateJob(257 characters)", strings.Repeat("n", 257), bits.Download, hresult.E_INVALIDARG)
 			},
 		},
 		{

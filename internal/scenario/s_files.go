@@ -50,6 +50,19 @@ func (e *Env) fileProgress(key string, f bits.File, want bits.FileProgress) {
 	}
 }
 
+// refusedAddFile is a scenario of AddFile calls that must give E_INVALIDARG and add nothing;
+// each call gives the observation's key, the remote name and the local name.
+func refusedAddFile(name, doc string, calls ...func(e *Env) (key, remote, local string)) Scenario {
+	return Scenario{Name: name, Docs: []string{doc, "BG_FILE_INFO"}, Run: func(e *Env) {
+		j := e.CreateJob(e.Marker(), bits.Download)
+		for _, c := range calls {
+			key, remote, local := c(e)
+			e.HR(key, j.AddFile(remote, local), hresult.E_INVALIDARG)
+		}
+		e.progress("GetProgress", j, bits.Progress{})
+	}}
+}
+
 func fileScenarios() []Scenario {
 	return []Scenario{
 		{
@@ -73,42 +86,21 @@ func fileScenarios() []Scenario {
 				e.Code("GetFileRanges", code, err, hresult.S_FALSE)
 			},
 		},
-		{
-			Name: "addfile/relative-local-name",
-			Docs: []string{"IBackgroundCopyJob::AddFile (E_INVALIDARG: the local name is not a full path)", "BG_FILE_INFO"},
-			Run: func(e *Env) {
-				j := e.CreateJob(e.Marker(), bits.Download)
-				e.HR("AddFile", j.AddFile(e.Serve("a.bin", []byte("abc")), "relative.bin"), hresult.E_INVALIDARG)
-				e.progress("GetProgress", j, bits.Progress{})
-			},
-		},
-		{
-			Name: "addfile/unsupported-scheme",
-			Docs: []string{"IBackgroundCopyJob::AddFile (E_INVALIDARG: the protocol is not supported)", "BG_FILE_INFO"},
-			Run: func(e *Env) {
-				j := e.CreateJob(e.Marker(), bits.Download)
-				e.HR("AddFile(ftp)", j.AddFile("ftp://127.0.0.1/a.bin", e.Path("a.bin")), hresult.E_INVALIDARG)
-				e.progress("GetProgress", j, bits.Progress{})
-			},
-		},
-		{
-			Name: "addfile/empty-names",
-			Docs: []string{"IBackgroundCopyJob::AddFile (E_INVALIDARG: a name is not valid)", "BG_FILE_INFO"},
-			Run: func(e *Env) {
-				j := e.CreateJob(e.Marker(), bits.Download)
-				e.HR("AddFile(empty remote name)", j.AddFile("", e.Path("a.bin")), hresult.E_INVALIDARG)
-				e.HR("AddFile(empty local name)", j.AddFile(e.Serve("a.bin", []byte("a")), ""), hresult.E_INVALIDARG)
-				e.progress("GetProgress", j, bits.Progress{})
-			},
-		},
-		{
-			Name: "addfile/wildcard-local-name",
-			Docs: []string{"BG_FILE_INFO (no wildcard characters in the local name)", "IBackgroundCopyJob::AddFile"},
-			Run: func(e *Env) {
-				j := e.CreateJob(e.Marker(), bits.Download)
-				e.HR("AddFile", j.AddFile(e.Serve("a.bin", []byte("a")), e.Path("a*.bin")), hresult.E_INVALIDARG)
-			},
-		},
+		refusedAddFile("addfile/relative-local-name", "IBackgroundCopyJob::AddFile (E_INVALIDARG: the local name is not a full path)",
+			func(e *Env) (string, string, string) {
+				return "AddFile", e.Serve("a.bin", []byte("abc")), "relative.bin"
+			}),
+		refusedAddFile("addfile/unsupported-scheme", "IBackgroundCopyJob::AddFile (E_INVALIDARG: the protocol is not supported)",
+			func(e *Env) (string, string, string) { return "AddFile(ftp)", "ftp://127.0.0.1/a.bin", e.Path("a.bin") }),
+		refusedAddFile("addfile/empty-names", "IBackgroundCopyJob::AddFile (E_INVALIDARG: a name is not valid)",
+			func(e *Env) (string, string, string) { return "AddFile(empty remote name)", "", e.Path("a.bin") },
+			func(e *Env) (string, string, string) {
+				return "AddFile(empty local name)", e.Serve("a.bin", []byte("a")), ""
+			}),
+		refusedAddFile("addfile/wildcard-local-name", "BG_FILE_INFO (no wildcard characters in the local name)",
+			func(e *Env) (string, string, string) {
+				return "AddFile", e.Serve("a.bin", []byte("a")), e.Path("a*.bin")
+			}),
 		{
 			Name: "addfile/same-file-twice",
 			Docs: []string{"IBackgroundCopyJob::AddFile (no rule against adding a file again)"},
