@@ -1,6 +1,9 @@
 package scenario_test
 
 import (
+	"fmt"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -86,4 +89,12 @@ func TestCompare(t *testing.T) {
 
 	_, ok = scenario.Summary(scenario.Compare(base, base, nil), "bitsemu")
 	assert.True(t, ok)
+}
+
+// TestReadmeCount keeps README's count of the scenarios true.
+func TestReadmeCount(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	assert.Contains(t, strings.Join(strings.Fields(string(b)), " "),
+		fmt.Sprintf("`internal/scenario` holds %d differential scenarios", len(scenario.All())))
 }
