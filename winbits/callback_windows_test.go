@@ -123,11 +123,11 @@ func TestCallbackReferenceCount(t *testing.T) {
 }
 
 // bitsJob returns a real job pointer from BITS, and cancels the job when the test ends.
-func bitsJob(t *testing.T) (*Manager, *Job) {
+func bitsJob(t testing.TB) (*Manager, *Job) {
 	t.Helper()
 	m, err := New()
 	require.NoError(t, err)
-	j, err := m.CreateJob("callback", bits.Download)
+	j, err := m.CreateJob("winbits", bits.Download)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		_, _ = j.Cancel()

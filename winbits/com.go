@@ -216,14 +216,6 @@ func timeOf(ft windows.Filetime) time.Time {
 	return time.Unix(0, ft.Nanoseconds())
 }
 
-// filetimeOf is the inverse of timeOf.
-func filetimeOf(t time.Time) windows.Filetime {
-	if t.IsZero() {
-		return windows.Filetime{}
-	}
-	return windows.NsecToFiletime(t.UnixNano())
-}
-
 // boolOf converts a Windows BOOL.
 func boolOf(b int32) bool { return b != 0 }
 

@@ -3,6 +3,7 @@
 package winbits
 
 import (
+	"reflect"
 	"runtime"
 	"sync"
 	"syscall"
@@ -271,6 +272,9 @@ func (j *Job) GetNotifyFlags() (uint32, error) {
 // made it is closed: BITS can no longer reach cb then.
 func (j *Job) SetNotifyInterface(cb bits.Callback) error {
 	var obj *callbackObject
+	if v := reflect.ValueOf(cb); v.Kind() == reflect.Pointer && v.IsNil() {
+		cb = nil // a nil pointer in the interface is nil too, as for bitsemu's jobs
+	}
 	if cb != nil {
 		var ok bool
 		if obj, ok = newCallbackObject(cb, j.o.conn); !ok {

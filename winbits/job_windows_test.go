@@ -647,3 +647,28 @@ func TestCallbackNotifications(t *testing.T) {
 		assert.Equal(t, hresult.HTTP(404), code)
 	})
 }
+
+func TestNotifyInterfaceRegistration(t *testing.T) {
+	m := newManager(t)
+	j := newJob(t, m, "registration")
+	got, err := j.GetNotifyInterface()
+	require.NoError(t, err)
+	assert.Nil(t, got, "no callback on a new job")
+
+	cb := &completer{}
+	require.NoError(t, j.SetNotifyInterface(cb))
+	got, err = j.GetNotifyInterface()
+	require.NoError(t, err)
+	assert.Same(t, cb, got)
+
+	require.NoError(t, j.SetNotifyInterface((*completer)(nil)))
+	got, err = j.GetNotifyInterface()
+	require.NoError(t, err)
+	assert.Nil(t, got, "a nil pointer removes the callback, as nil does")
+
+	require.NoError(t, j.SetNotifyInterface(cb))
+	require.NoError(t, j.SetNotifyInterface(nil))
+	got, err = j.GetNotifyInterface()
+	require.NoError(t, err)
+	assert.Nil(t, got)
+}

@@ -26,9 +26,13 @@ func newConn() *conn {
 }
 
 // adopt takes over the reference p (which the caller obtained from BITS) as a new object of the
-// connection. On a closed connection p is released at once and the object is dead.
+// connection. On a closed connection p is released at once and the object is dead, as it is
+// for a nil p.
 func (c *conn) adopt(p unsafe.Pointer) *object {
 	o := &object{conn: c}
+	if p == nil {
+		return o // BITS returned no object: a dead one, never listed
+	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -44,10 +48,9 @@ func (c *conn) adopt(p unsafe.Pointer) *object {
 // borrow is adopt for a pointer the caller does not own (one BITS passed to a callback): it
 // takes a reference of its own first.
 func (c *conn) borrow(p unsafe.Pointer) *object {
-	if p == nil {
-		return &object{conn: c}
+	if p != nil {
+		call0(p, slotAddRef)
 	}
-	call0(p, slotAddRef)
 	return c.adopt(p)
 }
 

@@ -8,15 +8,15 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/bitsemu/bitsemu/internal/childproc"
 )
 
 // bin is the bitsadmin binary the tests drive, built once by TestMain (with -race when the
@@ -24,35 +24,7 @@ import (
 var bin string
 
 func TestMain(m *testing.M) {
-	os.Exit(buildAndRun(m))
-}
-
-func buildAndRun(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "bitsadmin-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	bin = filepath.Join(dir, "bitsadmin")
-	if runtime.GOOS == "windows" {
-		bin += ".exe"
-	}
-	gotool, err := exec.LookPath("go")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "the end-to-end tests build the command and need the go tool:", err)
-		return 1
-	}
-	buildArgs := []string{"build", "-o", bin}
-	if raceEnabled {
-		buildArgs = append(buildArgs, "-race")
-	}
-	out, err := exec.Command(gotool, append(buildArgs, ".")...).CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
-		return 1
-	}
-	return m.Run()
+	os.Exit(childproc.BuildAndRun(m, "bitsadmin", &bin))
 }
 
 // result is what one run of the command gave.
