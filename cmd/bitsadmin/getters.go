@@ -159,7 +159,7 @@ func nullJSON(s string) any {
 func getterVerbs() []*verbSpec {
 	out := make([]*verbSpec, 0, len(getters))
 	for _, g := range getters {
-		out = append(out, &verbSpec{name: g.name, syntax: "job", summary: g.summary, min: 1, max: 1, mode: oneShot,
+		out = append(out, &verbSpec{name: g.name, syntax: "job", summary: g.summary, min: 1, max: 1, mode: viaService,
 			run: func(c *cli, s *session, a *args) error {
 				j, err := c.findJob(s, lookupVerb(g.name), a.pos[0])
 				if err != nil {
@@ -169,10 +169,14 @@ func getterVerbs() []*verbSpec {
 				if err != nil {
 					return failed("run /"+strings.ToUpper(g.name)+" on job "+guid(j), err)
 				}
-				if c.json {
+				switch {
+				case c.json:
 					return c.printJSON(append(obj{{"id", guid(j)}}, fields...))
+				case c.raw:
+					fmt.Fprint(c.stdout, text)
+				default:
+					fmt.Fprintln(c.stdout, text)
 				}
-				fmt.Fprintln(c.stdout, text)
 				return nil
 			}})
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/bitsemu/bitsemu/state"
 )
 
-// The verbs in this file host the service: while they run, queued jobs of the store transfer.
+// The verbs in this file follow jobs while the service transfers them.
 
 // transferOptions reads /TRANSFER's arguments: the job type, the priority (and whether one was
 // given) and the files.
@@ -52,8 +52,8 @@ func transferOptions(a *args) (bits.JobType, bits.Priority, bool, []bits.FileInf
 	return typ, prio, setPrio, files, nil
 }
 
-// transferPrepare creates /TRANSFER's job and adds every file (and so checks them), with the
-// engine off; if a step fails the job is cancelled, so nothing is left behind.
+// transferPrepare creates /TRANSFER's job and adds every file (and so checks them); if a step
+// fails the job is cancelled, so nothing is left behind.
 func transferPrepare(c *cli, s *session, a *args) error {
 	typ, prio, setPrio, files, err := transferOptions(a)
 	if err != nil {
@@ -84,8 +84,7 @@ func transferPrepare(c *cli, s *session, a *args) error {
 	return nil
 }
 
-// verbTransfer is /TRANSFER: one job, start to finish, hosting the service. transferPrepare made
-// the job.
+// verbTransfer is /TRANSFER: one job, start to finish. transferPrepare made the job.
 func verbTransfer(c *cli, s *session, a *args) error {
 	_, prio, _, files, _ := transferOptions(a)
 	name := a.pos[0]
@@ -172,7 +171,7 @@ func waitTimeout(a *args) (bool, time.Duration, error) {
 	return true, d, err
 }
 
-// waitPrepare checks /WAIT's arguments and finds its job, with the engine off.
+// waitPrepare checks /WAIT's arguments and finds its job.
 func waitPrepare(c *cli, s *session, a *args) error {
 	if _, _, err := waitTimeout(a); err != nil {
 		return err
@@ -185,7 +184,7 @@ func waitPrepare(c *cli, s *session, a *args) error {
 	return nil
 }
 
-// verbWait is /WAIT: host the service until the job leaves the action states.
+// verbWait is /WAIT: wait until the job leaves the action states.
 func verbWait(c *cli, s *session, a *args) error {
 	ctx := c.ctx
 	if ok, d, _ := waitTimeout(a); ok {
@@ -209,9 +208,6 @@ func verbWait(c *cli, s *session, a *args) error {
 	timedOut := werr != nil && !interrupted && errors.Is(werr, context.DeadlineExceeded)
 	if werr != nil && !interrupted && !timedOut {
 		return failed("read job "+guid(j), werr)
-	}
-	if werr == nil {
-		c.settleNotification(s, j, st)
 	}
 	if c.json {
 		ji, err := snapshot(j, false)
@@ -241,42 +237,6 @@ func verbWait(c *cli, s *session, a *args) error {
 	return exitStatus(1)
 }
 
-// notifyGrace is how long /WAIT keeps the service up for a notify command line to finish.
-const notifyGrace = 5 * time.Second
-
-// settleNotification lets the job's notify command line for st (TRANSFERRED or ERROR) run
-// before the service stops, since stopping it kills running command lines and notifications are
-// not kept: it waits until the service is idle, at most notifyGrace.
-func (c *cli) settleNotification(s *session, j bits.Job, st state.State) {
-	var want uint32
-	switch st {
-	case state.Transferred:
-		want = bits.NotifyJobTransferred
-	case state.Error:
-		want = bits.NotifyJobError
-	default:
-		return
-	}
-	flags, _ := j.GetNotifyFlags()
-	cl, _ := j.GetNotifyCmdLine()
-	if cl.Program == "" || flags&bits.NotifyDisable != 0 || flags&want == 0 {
-		return
-	}
-	idle := make(chan struct{})
-	go func() {
-		_ = s.m.WaitIdle(c.ctx)
-		close(idle)
-	}()
-	t := time.NewTimer(notifyGrace)
-	defer t.Stop()
-	select {
-	case <-idle:
-	case <-c.ctx.Done():
-	case <-t.C:
-		fmt.Fprintf(c.stderr, "Note: the notify command line %s still runs after %v; it is stopped now.\n", cl.Program, notifyGrace)
-	}
-}
-
 // monitorOptions reads /MONITOR's /refresh and /count.
 func monitorOptions(a *args) (refresh time.Duration, count uint32, err error) {
 	v := lookupVerb("monitor")
@@ -296,7 +256,7 @@ func monitorOptions(a *args) (refresh time.Duration, count uint32, err error) {
 	return refresh, count, nil
 }
 
-// monitorPrepare checks /MONITOR's arguments and the caller's right to list, with the engine off.
+// monitorPrepare checks /MONITOR's arguments and the caller's right to list.
 func monitorPrepare(c *cli, s *session, a *args) error {
 	if _, _, err := monitorOptions(a); err != nil {
 		return err
@@ -305,7 +265,7 @@ func monitorPrepare(c *cli, s *session, a *args) error {
 	return err
 }
 
-// verbMonitor is /MONITOR: host the service and show the jobs at every refresh.
+// verbMonitor is /MONITOR: show the jobs at every refresh.
 func verbMonitor(c *cli, s *session, a *args) error {
 	refresh, count, _ := monitorOptions(a)
 	all := a.flag("allusers")
