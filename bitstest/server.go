@@ -12,22 +12,16 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"log"
 	"math/big"
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
-
-	"github.com/bitsemu/bitsemu/internal/sockq"
 )
 
 // Server is an HTTP or HTTPS server, on loopback or on a [Network], that serves a set of files
@@ -58,22 +52,7 @@ type Server struct {
 	// "https://127.0.0.1:port" on loopback, "http://bits.test" and the like on a [Network].
 	URL string
 
-	srv *httptest.Server // loopback servers
-	// For a loopback server's Quiet: connections between reading a request and handing over
-	// its answer, handlers running, and handlers parked in a wait by design; the open
-	// connections and their states.
-	activeConns, handlers, parked atomic.Int64
-	connMu                        sync.Mutex
-	conns                         map[net.Conn]http.ConnState
-
-	// Servers on a Network.
-	net      *Network
-	ln       *memListener
-	hs       *http.Server
-	cert     *x509.Certificate
-	served   chan struct{} // closed when hs.Serve returned
-	inflight sync.WaitGroup
-	shut     sync.Once
+	*host // where it listens
 
 	mu       sync.Mutex
 	files    map[string]*file
@@ -85,7 +64,6 @@ type Server struct {
 	release  chan struct{} // closed by Release; then replaced unless closed
 	changed  chan struct{} // closed and replaced whenever the stats change
 	closed   bool
-	client   *http.Transport // Client's, for a server on a Network
 }
 
 // file is one version of a file's content. It is never modified: a change makes a new one.
@@ -116,38 +94,8 @@ func NewTLSServer(files map[string][]byte, faults ...Fault) *Server {
 
 func newServer(files map[string][]byte, faults []Fault, useTLS bool) *Server {
 	s := newState(files, faults)
-	s.conns = make(map[net.Conn]http.ConnState)
-	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.handlers.Add(1)
-		defer s.handlers.Add(-1)
-		s.serveOn(w, r, func() func() {
-			s.parked.Add(1)
-			return func() { s.parked.Add(-1) }
-		})
-	}))
-	s.srv.Config.ConnState = func(c net.Conn, st http.ConnState) {
-		s.connMu.Lock()
-		defer s.connMu.Unlock()
-		was := s.conns[c]
-		switch st {
-		case http.StateClosed, http.StateHijacked:
-			delete(s.conns, c)
-		default:
-			s.conns[c] = st
-		}
-		switch {
-		case st == http.StateActive && was != http.StateActive:
-			s.activeConns.Add(1)
-		case st != http.StateActive && was == http.StateActive:
-			s.activeConns.Add(-1)
-		}
-	}
-	if useTLS {
-		s.srv.StartTLS()
-	} else {
-		s.srv.Start()
-	}
-	s.URL = s.srv.URL
+	s.host = startLoopback(s.serveOn, useTLS)
+	s.URL = s.host.url
 	register(s)
 	return s
 }
@@ -156,49 +104,34 @@ func newServer(files map[string][]byte, faults []Fault, useTLS bool) *Server {
 // except answers that wait by design (a [Stall]). On a [Network] it is the network's Quiet. A
 // Harness counts a transfer as waiting on a silent peer only while every live Server and every
 // Network is quiet.
-func (s *Server) Quiet() bool {
-	if s.net != nil {
-		return s.net.Quiet()
-	}
-	p := s.parked.Load()
-	if s.handlers.Load() != p || s.activeConns.Load() > p {
-		return false
-	}
-	// A request whose bytes wait unread on a connection the server has not started on (on
-	// Linux, where the system tells) is a request under way.
-	s.connMu.Lock()
-	defer s.connMu.Unlock()
-	for c, st := range s.conns {
-		if st != http.StateActive && sockq.Unread(c) {
-			return false
-		}
-	}
-	return true
-}
+func (s *Server) Quiet() bool { return s.host.quiet() }
 
 // live holds the servers and networks not yet closed, for a Harness's steps.
 var live struct {
 	sync.Mutex
-	servers  map[*Server]struct{}
+	servers  map[quieter]struct{}
 	networks map[*Network]struct{}
 }
 
-func register(s *Server) {
+// quieter is a loopback server a Harness's steps wait for: a Server or an UploadServer.
+type quieter interface{ Quiet() bool }
+
+func register(s quieter) {
 	live.Lock()
 	defer live.Unlock()
 	if live.servers == nil {
-		live.servers = make(map[*Server]struct{})
+		live.servers = make(map[quieter]struct{})
 	}
 	live.servers[s] = struct{}{}
 }
 
-func unregister(s *Server) {
+func unregister(s quieter) {
 	live.Lock()
 	defer live.Unlock()
 	delete(live.servers, s)
 }
 
-// peersQuiet reports whether every live Server and Network is quiet.
+// peersQuiet reports whether every live Server, UploadServer and Network is quiet.
 func peersQuiet() bool {
 	live.Lock()
 	defer live.Unlock()
@@ -235,64 +168,9 @@ func NewTLSServerOn(n *Network, addr string, files map[string][]byte, faults ...
 }
 
 func newServerOn(n *Network, addr string, files map[string][]byte, faults []Fault, useTLS bool) *Server {
-	if n == nil {
-		panic(errNoNetwork)
-	}
-	l, err := n.Listen(addr)
-	if err != nil {
-		panic("bitstest: " + err.Error())
-	}
 	s := newState(files, faults)
-	s.net, s.ln = n, l.(*memListener)
-	host, port, _ := net.SplitHostPort(s.ln.addr.String())
-	scheme, defPort := "http", "80"
-	var ln net.Listener = s.ln
-	if useTLS {
-		scheme, defPort = "https", "443"
-		cert, err := selfSigned(host)
-		if err != nil {
-			_ = l.Close()
-			panic("bitstest: " + err.Error())
-		}
-		s.cert = cert.Leaf
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}})
-	}
-	s.URL = scheme + "://" + s.ln.addr.String()
-	if port == defPort {
-		if strings.Contains(host, ":") {
-			host = "[" + host + "]" // an IPv6 address
-		}
-		s.URL = scheme + "://" + host
-	}
-	type connKey struct{}
-	s.hs = &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			s.inflight.Add(1)
-			defer s.inflight.Done()
-			c, _ := r.Context().Value(connKey{}).(net.Conn)
-			s.serveOn(w, r, func() func() { return n.Park(c) })
-		}),
-		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			return context.WithValue(ctx, connKey{}, c)
-		},
-		// A connection is busy from the moment a request has been read until its answer has
-		// been handed over: net/http keeps a read pending meanwhile, which must not make the
-		// network look quiet. A hijacked connection stays busy until it is closed.
-		ConnState: func(c net.Conn, st http.ConnState) {
-			switch st {
-			case http.StateActive:
-				n.SetBusy(c, true)
-			case http.StateIdle:
-				n.SetBusy(c, false)
-			}
-		},
-		ErrorLog: log.New(io.Discard, "", 0),
-	}
-	s.served = make(chan struct{})
-	go func() {
-		defer close(s.served)
-		_ = s.hs.Serve(ln)
-	}()
+	s.host = startOn(n, addr, s.serveOn, useTLS)
+	s.URL = s.host.url
 	return s
 }
 
@@ -328,13 +206,6 @@ func selfSigned(host string) (tls.Certificate, error) {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
 }
 
-// closeBound is how long Close waits for the requests of a server on a Network before it
-// reports the connections still open and closes them.
-const closeBound = 5 * time.Second
-
-// closeReport is where Close reports connections it had to close.
-var closeReport io.Writer = os.Stderr
-
 func newState(files map[string][]byte, faults []Fault) *Server {
 	s := &Server{
 		files:   make(map[string]*file, len(files)),
@@ -369,74 +240,20 @@ func (s *Server) Close() {
 	}
 	s.mu.Unlock()
 	unregister(s)
-	if s.srv != nil {
-		s.srv.Close()
-		return
-	}
-	s.shut.Do(s.closeOn)
-}
-
-// closeOn shuts down a server on a Network. Requests still running after closeBound (a client
-// that stopped reading, say) are reported to closeReport, and their connections closed.
-func (s *Server) closeOn() {
-	done := make(chan struct{})
-	go func() {
-		_ = s.hs.Shutdown(context.Background())
-		<-s.served
-		s.inflight.Wait()
-		close(done)
-	}()
-	t := time.NewTimer(closeBound)
-	defer t.Stop()
-	select {
-	case <-done:
-	case <-t.C:
-		stuck := s.ln.closeConns()
-		fmt.Fprintf(closeReport, "bitstest: Server.Close: %s still had %d connection(s) open after %v; closed:\n", s.URL, len(stuck), closeBound)
-		for _, c := range stuck {
-			fmt.Fprintf(closeReport, "\t%s\n", c)
-		}
-		<-done
-	}
-	if s.client != nil {
-		s.client.CloseIdleConnections()
-	}
+	s.host.close()
 }
 
 // Client returns an HTTP client configured for the server: for a TLS server it trusts the
 // server's certificate; for a server on a Network it dials through the Network. Its idle
 // connections are closed by [Server.Close].
-func (s *Server) Client() *http.Client {
-	if s.srv != nil {
-		return s.srv.Client()
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.client == nil {
-		s.client = &http.Transport{DialContext: s.net.Dial, TLSClientConfig: s.TLSConfig(), ForceAttemptHTTP2: false}
-	}
-	return &http.Client{Transport: s.client}
-}
+func (s *Server) Client() *http.Client { return s.host.client() }
 
 // TLSConfig returns a new TLS client configuration that trusts the server's certificate, for
 // clients other than [Server.Client]; nil for a plain HTTP server.
-func (s *Server) TLSConfig() *tls.Config {
-	cert := s.Certificate()
-	if cert == nil {
-		return nil
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &tls.Config{RootCAs: pool}
-}
+func (s *Server) TLSConfig() *tls.Config { return s.host.tlsConfig() }
 
 // Certificate returns the certificate of a TLS server, nil for a plain HTTP server.
-func (s *Server) Certificate() *x509.Certificate {
-	if s.srv != nil {
-		return s.srv.Certificate()
-	}
-	return s.cert
-}
+func (s *Server) Certificate() *x509.Certificate { return s.host.certificate() }
 
 // URLFor returns the URL of the file name (which need not exist), with its path escaped.
 func (s *Server) URLFor(name string) string {
@@ -509,13 +326,20 @@ func (s *Server) setContentLocked(name string, data []byte) {
 func (s *Server) AddFaults(faults ...Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.faults = appendFaults(s.faults, faults)
+}
+
+// appendFaults appends faults to a script, each with its use counts (and its random source,
+// for Flaky).
+func appendFaults(script []*active, faults []Fault) []*active {
 	for _, f := range faults {
 		a := &active{f: f}
 		if f.kind == kindFlaky {
 			a.rng = mrand.New(mrand.NewPCG(uint64(f.seed), 0x6269747374657374))
 		}
-		s.faults = append(s.faults, a)
+		script = append(script, a)
 	}
+	return script
 }
 
 // ClearFaults removes every fault from the script, used or not. Responses already under way
@@ -634,11 +458,17 @@ type Request struct {
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Request, len(s.requests))
-	for i, r := range s.requests {
-		r.Header = r.Header.Clone()
-		r.Faults = slices.Clone(r.Faults)
-		out[i] = r
+	return cloneLog(s.requests, func(r *Request) (http.Header, []string) { return r.Header, r.Faults },
+		func(r *Request, h http.Header, f []string) { r.Header, r.Faults = h, f })
+}
+
+// cloneLog returns a copy of a request log in which each entry's header and fault list (read
+// by get, written by set) are copies too.
+func cloneLog[T any](log []T, get func(*T) (http.Header, []string), set func(*T, http.Header, []string)) []T {
+	out := slices.Clone(log)
+	for i := range out {
+		h, f := get(&out[i])
+		set(&out[i], h.Clone(), slices.Clone(f))
 	}
 	return out
 }
@@ -677,6 +507,7 @@ const (
 	kindDropAfter
 	kindStall
 	kindFlaky
+	kindLoseSession // upload servers only
 )
 
 // Fault is one entry of a server's fault script: a way to misbehave, and the requests it
@@ -769,6 +600,8 @@ func (f Fault) String() string {
 		fmt.Fprintf(&b, "Stall(%d)", f.n)
 	case kindFlaky:
 		fmt.Fprintf(&b, "Flaky(%d, %g)", f.seed, f.p)
+	case kindLoseSession:
+		b.WriteString("LoseSession()")
 	default:
 		return "Fault{}"
 	}
@@ -903,6 +736,53 @@ func (f *Fault) appliesTo(method, name string, hasRange bool) bool {
 	return false
 }
 
+// flakyRoll is how a Flaky fault that takes effect fails a request: a cut at the fraction at of
+// the body, or (cut false) a 503 answer.
+type flakyRoll struct {
+	cut bool
+	at  float64
+}
+
+// play plays a fault script for one request: for each fault that applies (its kind, file and
+// method fit, says applies), has uses left, and is not the second of its kind for the request,
+// it counts a skip or takes effect. A fault taking effect uses one of its Times, is described
+// in the list play returns, and is handed to take (with the roll of its die, for Flaky; a
+// Flaky whose die spares the request is passed over); take returns true to end the scan.
+func play(script []*active, applies func(*Fault) bool, take func(f *Fault, roll flakyRoll) (stop bool)) []string {
+	var applied []string
+	var usedKinds uint32
+	for _, a := range script {
+		f := &a.f
+		if f.kind == 0 || f.times > 0 && a.used >= f.times || usedKinds&(1<<f.kind) != 0 || !applies(f) {
+			continue
+		}
+		if a.skipped < f.skip {
+			a.skipped++
+			continue
+		}
+		desc := f.String()
+		var roll flakyRoll
+		if f.kind == kindFlaky {
+			if !(a.rng.Float64() < f.p) {
+				continue
+			}
+			if a.rng.IntN(2) == 0 {
+				desc += ": 503"
+			} else {
+				desc += ": cut"
+				roll = flakyRoll{cut: true, at: a.rng.Float64()}
+			}
+		}
+		a.used++
+		usedKinds |= 1 << f.kind
+		applied = append(applied, desc)
+		if take(f, roll) {
+			break
+		}
+	}
+	return applied
+}
+
 // plan is what the faults make of one request.
 type plan struct {
 	status   int // an answer in place of the file's, 0 if none
@@ -923,73 +803,52 @@ type plan struct {
 // planLocked plays the fault script for a request.
 func (s *Server) planLocked(method, name string, hasRange bool) *plan {
 	p := &plan{dropAt: -1, stallAt: -1, changeAt: -1}
-	var usedKinds uint32
-scan:
-	for _, a := range s.faults {
-		f := &a.f
-		if f.kind == 0 || f.times > 0 && a.used >= f.times || usedKinds&(1<<f.kind) != 0 ||
-			!f.appliesTo(method, name, hasRange) {
-			continue
-		}
-		if a.skipped < f.skip {
-			a.skipped++
-			continue
-		}
-		desc := f.String()
-		if f.kind == kindFlaky {
-			if !(a.rng.Float64() < f.p) {
-				continue
+	p.applied = play(s.faults, func(f *Fault) bool { return f.appliesTo(method, name, hasRange) },
+		func(f *Fault, roll flakyRoll) (stop bool) {
+			if roll.cut {
+				p.flakyDrop, p.flakyFrac = true, roll.at
 			}
-			if a.rng.IntN(2) == 0 {
-				desc += ": 503"
-			} else {
-				desc += ": cut"
-				p.flakyDrop, p.flakyFrac = true, a.rng.Float64()
+			switch f.kind {
+			case kindStatus:
+				p.status = f.code
+				return true
+			case kindRedirect:
+				p.status = f.code
+				p.location = f.to
+				if !strings.Contains(f.to, "://") {
+					p.location = s.URLFor(f.to)
+				}
+				return true
+			case kindNoHead:
+				p.status, p.allow = http.StatusMethodNotAllowed, "GET"
+				return true
+			case kindHangup:
+				p.hangup = true
+				return true
+			case kindFlaky:
+				if !p.flakyDrop {
+					p.status = http.StatusServiceUnavailable
+					return true
+				}
+			case kindNoRange:
+				p.noRange = true
+			case kindNoContentLength:
+				p.noLength = true
+			case kindNoValidators:
+				p.noValidators = true
+			case kindHTTP10:
+				p.http10 = true
+			case kindChangeContent:
+				s.setContentLocked(name, f.data)
+			case kindChangeAfter:
+				p.changeAt, p.changeData = f.n, f.data
+			case kindDropAfter:
+				p.dropAt = f.n
+			case kindStall:
+				p.stallAt = f.n
 			}
-		}
-		a.used++
-		usedKinds |= 1 << f.kind
-		p.applied = append(p.applied, desc)
-		switch f.kind {
-		case kindStatus:
-			p.status = f.code
-			break scan
-		case kindRedirect:
-			p.status = f.code
-			p.location = f.to
-			if !strings.Contains(f.to, "://") {
-				p.location = s.URLFor(f.to)
-			}
-			break scan
-		case kindNoHead:
-			p.status, p.allow = http.StatusMethodNotAllowed, "GET"
-			break scan
-		case kindHangup:
-			p.hangup = true
-			break scan
-		case kindFlaky:
-			if !p.flakyDrop {
-				p.status = http.StatusServiceUnavailable
-				break scan
-			}
-		case kindNoRange:
-			p.noRange = true
-		case kindNoContentLength:
-			p.noLength = true
-		case kindNoValidators:
-			p.noValidators = true
-		case kindHTTP10:
-			p.http10 = true
-		case kindChangeContent:
-			s.setContentLocked(name, f.data)
-		case kindChangeAfter:
-			p.changeAt, p.changeData = f.n, f.data
-		case kindDropAfter:
-			p.dropAt = f.n
-		case kindStall:
-			p.stallAt = f.n
-		}
-	}
+			return false
+		})
 	return p
 }
 

@@ -129,29 +129,38 @@ func (e *Engine) FileProgress(i int, total, transferred uint64) error {
 	if len(fc.ranges) == 0 || fc.total == bits.SizeUnknown {
 		fc.total = total
 	}
-	if transferred != fc.transferred {
-		if transferred > fc.transferred {
-			c.noProgressSince = time.Time{}
-		}
-		fc.setTransferred(transferred)
-		c.modified = c.env.Clock.Now()
-		o.emit(Change{Kind: FileProgressed, File: i})
-	}
+	o.progressed(i, fc, transferred)
 	return nil
 }
 
-// FileSynced records that the first n bytes of file i's temporary file are on disk: the service
-// synced the file after they were written. When the job's changes are kept (Env.Keep), its
-// record claims for a file still transferring only the bytes reported so, so that after a crash
-// of the machine the record never claims bytes the file does not hold (for the service).
+// progressed records that fc, file i of the job (its reply for replyIndex), holds transferred
+// bytes: more than before restarts the no-progress timer. Called with the job locked.
+func (o *op) progressed(i int, fc *fileCore, transferred uint64) {
+	if transferred == fc.transferred {
+		return
+	}
+	c := o.j.c
+	if transferred > fc.transferred {
+		c.noProgressSince = time.Time{}
+	}
+	fc.setTransferred(transferred)
+	c.modified = c.env.Clock.Now()
+	o.emit(Change{Kind: FileProgressed, File: i})
+}
+
+// FileSynced records that the first n bytes of file i's temporary file (the reply's, for an
+// upload-reply job, when i is -1) are on disk: the service synced the file after they were
+// written. When the job's changes are kept (Env.Keep), its record claims for a download's file
+// or a reply still transferring only the bytes reported so, so that after a crash of the
+// machine the record never claims bytes the file does not hold (for the service).
 func (e *Engine) FileSynced(i int, n uint64) {
 	c := e.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if i < 0 || i >= len(c.files) {
+	if (i != replyIndex && (i < 0 || i >= len(c.files))) || (i == replyIndex && c.reply == nil) {
 		return
 	}
-	fc := c.files[i]
+	fc := c.fileAt(i)
 	if n = min(n, fc.transferred); n > fc.durable {
 		fc.durable = n
 		c.seq++ // the record says more now: a write of it is not skipped as stale

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/bitsemu/bitsemu/bits"
+	"github.com/bitsemu/bitsemu/internal/benchmut"
 	"github.com/bitsemu/bitsemu/manager"
 )
 
@@ -31,4 +32,29 @@ func BenchmarkDurableSetDescription(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkDurableMutations64 is 64 durable setter calls, each on a job of its own: made one
+// after another ("serial"), or all at once by 64 goroutines ("concurrent"), where the store's
+// group commit writes the calls that wait together in one synced transaction. One op is the 64
+// calls.
+func BenchmarkDurableMutations64(b *testing.B) {
+	benchmut.Run64(b, func(b *testing.B) []bits.Job {
+		m, err := manager.Open(b.TempDir(), manager.WithManualTransfers())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { m.Close() })
+		c, err := m.Connect(manager.Identity{SID: benchSID, Admin: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		jobs := make([]bits.Job, 64)
+		for i := range jobs {
+			if jobs[i], err = c.CreateJob("bench", bits.Download); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return jobs
+	})
 }

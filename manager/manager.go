@@ -67,6 +67,7 @@ type config struct {
 	launcher   notify.Launcher
 	logger     *slog.Logger
 	random     io.Reader
+	holder     string
 }
 
 // DefaultInactivityTimeout is the JobInactivityTimeout group policy's default: a job with no
@@ -144,6 +145,11 @@ func WithLogger(l *slog.Logger) Option { return func(cf *config) { cf.logger = l
 // that a simulation given the same seed gives its jobs the same GUIDs every run. The manager
 // serialises its reads of r. A GUID r cannot give (a read error) comes from the system's source.
 func WithRandom(r io.Reader) Option { return func(cf *config) { cf.random = r } }
+
+// WithStoreHolder describes the process that holds the store of a manager made by Open, for
+// the error of another Open of the same directory while this manager has it (for example "the
+// bitsemu service, pid 42, socket /x/bitsemu.sock"); see store.Options.Holder.
+func WithStoreHolder(desc string) Option { return func(cf *config) { cf.holder = desc } }
 
 // Manager is the service: one job queue shared by every connected application.
 type Manager struct {

@@ -35,13 +35,18 @@ import (
 // No job may read the files of dir: a local source that is one of them, under any name, fails
 // with E_ACCESSDENIED, for every owner (the store holds every user's credentials).
 //
-// Errors: the directory is held by another manager (ERROR_SHARING_VIOLATION, store.ErrInUse); the
+// Errors: the directory is held by another manager (ERROR_SHARING_VIOLATION, store.ErrInUse,
+// naming the holder when it described itself with WithStoreHolder); the
 // store or one of its records is damaged, a record does not describe a job, or the store was
 // written in another format (BG_E_DATABASE_CORRUPT and store.ErrCorrupt, store.ErrVersion as
 // well for another format), naming the job when one is concerned. Nothing is dropped or changed
 // silently.
 func Open(dir string, opts ...Option) (*Manager, error) {
-	st, err := store.Open(dir, store.Options{})
+	var cf config
+	for _, o := range opts {
+		o(&cf)
+	}
+	st, err := store.Open(dir, store.Options{Holder: cf.holder})
 	if err != nil {
 		return nil, err
 	}
@@ -97,44 +102,63 @@ const (
 const deleted = ^uint64(0)
 
 // persistence writes jobs to the store. The zero value (no store) does nothing.
+//
+// Writes of one job are serialised (by its stripe), so that the sequence check and the write
+// are one step and a late record never overtakes a removal; writes of different jobs run at the
+// same time, and the store commits the ones that wait together in one synced transaction (group
+// commit), so that many applications changing their jobs at once share each fsync.
 type persistence struct {
-	mu    sync.Mutex           // held across each write: the store takes one writer at a time anyway
+	stripes [256]sync.Mutex // a job's writes hold the stripe its GUID picks
+
+	mu    sync.Mutex           // guards seqs and first; never held across a write
 	seqs  map[uuid.UUID]uint64 // the change count of each job's record on disk
 	first error                // the first write of the service's own changes that failed
+}
+
+// stripe returns the lock of the job's writes.
+func (p *persistence) stripe(id uuid.UUID) *sync.Mutex {
+	return &p.stripes[int(id[15])%len(p.stripes)]
 }
 
 // keep writes a record an application's call produced, before the call returns (job.Env.Keep):
 // the call fails, changing nothing, when this fails. Called with the job locked.
 func (m *Manager) keep(r *job.Record) error {
-	p := &m.persistence
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	return m.write(r)
 }
 
 // write puts the record in the store, or removes the job's record once the job is final. A
 // record no newer than the one on disk is not written again: a call that made several changes,
-// or changes reported out of order, cost one write. Called with p.mu held.
+// or changes reported out of order, cost one write.
 func (m *Manager) write(r *job.Record) error {
 	p := &m.persistence
+	s := p.stripe(r.ID)
+	s.Lock()
+	defer s.Unlock()
+	p.mu.Lock()
+	last, ok := p.seqs[r.ID]
+	p.mu.Unlock()
 	if r.State.Final() {
-		if p.seqs[r.ID] == deleted {
+		if last == deleted {
 			return nil
 		}
 		if err := m.store.Delete(r.ID); err != nil {
 			return err
 		}
 		// A late write of an older record must not bring the job back.
+		p.mu.Lock()
 		p.seqs[r.ID] = deleted
+		p.mu.Unlock()
 		return nil
 	}
-	if last, ok := p.seqs[r.ID]; ok && r.Seq <= last {
+	if ok && r.Seq <= last {
 		return nil
 	}
 	if err := m.store.Put(r); err != nil {
 		return err
 	}
+	p.mu.Lock()
 	p.seqs[r.ID] = r.Seq
+	p.mu.Unlock()
 	return nil
 }
 
@@ -149,13 +173,10 @@ func (m *Manager) persist(j *job.Engine) {
 		return
 	}
 	r := j.Record()
-	p := &m.persistence
-	p.mu.Lock()
 	err := m.write(&r)
-	if err != nil && p.first == nil {
-		p.first = err
+	if err != nil {
+		m.persistErr(err)
 	}
-	p.mu.Unlock()
 	if err != nil && state.Running.Has(r.State) {
 		// Outside the lock: the error is a change, which comes back here (and is refused too).
 		_, _ = j.FireError(state.TransientFailure, job.Failure{Context: bits.ContextGeneralQueueManager,
@@ -196,12 +217,16 @@ func (m *Manager) storeNew(j *job.Engine) error {
 		return nil
 	}
 	r := j.Record()
-	m.persistence.mu.Lock()
+	p := &m.persistence
+	s := p.stripe(r.ID)
+	s.Lock()
 	err := m.store.Put(&r)
 	if err == nil {
-		m.persistence.seqs[r.ID] = r.Seq
+		p.mu.Lock()
+		p.seqs[r.ID] = r.Seq
+		p.mu.Unlock()
 	}
-	m.persistence.mu.Unlock()
+	s.Unlock()
 	if err != nil {
 		m.remove(j.ID())
 		var he *hresult.Error

@@ -9,8 +9,7 @@ import (
 )
 
 // queue holds the QUEUED jobs, one first-in first-out line per priority, so that the scheduler
-// finds the next job without looking at every queued one. Jobs that no transport moves (upload
-// jobs) wait in a line of their own that the scheduler never picks from. Among jobs of one
+// finds the next job without looking at every queued one. Among jobs of one
 // priority the one that has waited longest comes first: a job whose priority changes while it is
 // queued keeps its place in the order of arrival. The lines are linked through the jobs' entries
 // (entry.queued), so queuing a job allocates nothing. Not safe for concurrent use: the scheduler
@@ -32,26 +31,19 @@ type queued struct {
 	prev, next *entry
 }
 
-const (
-	lineUnpicked = int(bits.Low) + 1 // jobs no transport moves
-	lineCount    = lineUnpicked + 1
-)
+// lineCount is the number of lines: one per priority.
+const lineCount = int(bits.Low) + 1
 
-func lineFor(t bits.JobType, p bits.Priority) int {
-	if t != bits.Download || p > bits.Low {
-		return lineUnpicked
-	}
-	return int(p)
-}
+func lineFor(p bits.Priority) int { return int(p) }
 
 // push adds e's job at the end of its line; a job already queued stays where it is.
 func (q *queue) push(e *entry) {
 	if e.q.in {
 		return
 	}
-	t, p := e.job.SchedInfo()
+	_, p := e.job.SchedInfo()
 	q.seq++
-	e.q = queued{in: true, line: lineFor(t, p), seq: q.seq}
+	e.q = queued{in: true, line: lineFor(p), seq: q.seq}
 	q.link(e, q.lines[e.q.line].tail)
 	q.n++
 }
@@ -104,8 +96,8 @@ func (q *queue) reprioritize(e *entry) {
 	if !e.q.in {
 		return
 	}
-	t, p := e.job.SchedInfo()
-	to := lineFor(t, p)
+	_, p := e.job.SchedInfo()
+	to := lineFor(p)
 	if to == e.q.line {
 		return
 	}
@@ -129,8 +121,8 @@ func (q *queue) first(p bits.Priority, skip func(*entry) bool) *entry {
 	return nil
 }
 
-// waiting reports whether a background download job of priority p or higher is queued, other
-// than those skip excludes.
+// waiting reports whether a background job of priority p or higher is queued, other than those
+// skip excludes.
 func (q *queue) waiting(p bits.Priority, skip func(*entry) bool) bool {
 	for prio := bits.High; prio <= p && prio <= bits.Low; prio++ {
 		if q.first(prio, skip) != nil {

@@ -38,6 +38,10 @@ type sched struct {
 	client *transfer.Client
 	slice  time.Duration
 	bg     *rate.Limiter // bandwidth of background jobs; nil means unlimited
+	// stop ends when the scheduler closes: the context of what runs beside the jobs'
+	// transfers (Cancel-Session).
+	stop     context.Context
+	stopping context.CancelFunc
 
 	netMu   sync.Mutex // serialises setOnline
 	mu      sync.Mutex
@@ -142,6 +146,7 @@ func newSched(m *Manager, cf *config) *sched {
 		s.bg = rate.NewLimiter(rate.Limit(cf.bandwidth), burstFor(cf.bandwidth))
 	}
 	s.idle = sync.NewCond(&s.mu)
+	s.stop, s.stopping = context.WithCancel(context.Background())
 	_, s.stepped = cf.clock.(*clock.Virtual)
 	s.timers.init(cf.clock, s.tick, s.tickOne)
 	s.pool = workpool.New(&s.mu, linger, s.work)
@@ -164,6 +169,9 @@ func entryOf(j *job.Engine) *entry {
 func (s *sched) changed(j *job.Engine, ch job.Change) {
 	if s.manual {
 		return // no queue to keep, no transfer to stop, no timer to set
+	}
+	if uploadCancelled(j, ch) {
+		s.cancelSession(j)
 	}
 	e := entryOf(j)
 	if e == nil {
@@ -291,18 +299,19 @@ func (s *sched) runContext(r *run) context.Context {
 }
 
 // waitFinished blocks until r's worker has returned.
-func (s *sched) waitFinished(r *run) {
+func (s *sched) waitFinished(r *run) { <-s.finished(r) }
+
+// finished returns a channel closed once r's worker has returned.
+func (s *sched) finished(r *run) <-chan struct{} {
 	s.mu.Lock()
-	if r.finished {
-		s.mu.Unlock()
-		return
-	}
+	defer s.mu.Unlock()
 	if r.done == nil {
 		r.done = make(chan struct{})
+		if r.finished {
+			close(r.done)
+		}
 	}
-	done := r.done
-	s.mu.Unlock()
-	<-done
+	return r.done
 }
 
 // kick starts every job the rules allow to start, and pre-empts a background job that a
@@ -731,6 +740,7 @@ func (s *sched) close() {
 	s.queue.drain()
 	s.pool.Close()
 	s.mu.Unlock()
+	s.stopping()
 	for _, c := range cancels {
 		c()
 	}

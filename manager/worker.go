@@ -45,6 +45,10 @@ func (s *sched) transfer(r *run) {
 	// What the job may read: below the local roots when there are some, never the store.
 	opts.ReadRoots, opts.NoRead = s.m.env.LocalRoots, s.m.noRead
 	obs := &fileObserver{s: s, j: j, connected: v.State == state.Transferring}
+	if v.Type != bits.Download {
+		s.upload(r, v, opts, obs)
+		return
+	}
 	pending := false
 	for from := 0; ; {
 		for i := from; i < len(v.Files); i++ {
@@ -122,7 +126,19 @@ func (s *sched) fetchFile(ctx context.Context, r *run, i int, opts transfer.Opti
 	obs.file, obs.validator, obs.dst = i, f.Validator, dst
 	obs.saved, obs.savedAt, obs.cp = f.Transferred, s.clk.Now(), nil
 	spec := transfer.Spec{Remote: f.Remote, Ranges: f.Ranges, Offset: f.Transferred, Total: f.Total, Validator: f.Validator}
-	err = s.client.Fetch(ctx, spec, opts, dst, obs)
+	if !s.fetched(r, i, obs, dst, s.client.Fetch(ctx, spec, opts, dst, obs), opts.Method != "") {
+		return false
+	}
+	obs.connect()
+	_, err = j.FireFileDone(i)
+	return err == nil
+}
+
+// fetched ends the fetch of file i (of the reply, for an upload-reply job, as file 0) into dst,
+// whose error is err: what arrived is synced before the job's record says so, dst is closed,
+// and a failure is recorded (see fail) unless the run was stopped. It reports whether the fetch
+// succeeded.
+func (s *sched) fetched(r *run, i int, obs *fileObserver, dst *os.File, err error, customMethod bool) bool {
 	if s.m.store != nil {
 		// Whatever happened, what arrived is on disk before the job's record says so.
 		if obs.cp != nil {
@@ -130,9 +146,9 @@ func (s *sched) fetchFile(ctx context.Context, r *run, i int, opts transfer.Opti
 		}
 		serr := dataSync(dst)
 		if serr == nil {
-			j.FileSynced(i, ^uint64(0))
+			r.j.FileSynced(obs.index(), ^uint64(0))
 			if err != nil {
-				s.m.persist(j)
+				s.m.persist(r.j)
 			}
 		} else if err == nil {
 			err = &transfer.Error{Code: job.DiskCode(serr), Context: bits.ContextLocalFile, Transient: true, Err: serr}
@@ -145,16 +161,19 @@ func (s *sched) fetchFile(ctx context.Context, r *run, i int, opts transfer.Opti
 		return false
 	}
 	if err != nil {
-		var te *transfer.Error
-		if !errors.As(err, &te) {
-			te = &transfer.Error{Code: hresult.E_FAIL, Context: bits.ContextGeneralTransport, Transient: true, Err: err}
-		}
-		s.fail(j, i, te, opts.Method != "")
+		s.fail(r.j, i, asTransferError(err), customMethod)
 		return false
 	}
-	obs.connect()
-	_, err = j.FireFileDone(i)
-	return err == nil
+	return true
+}
+
+// asTransferError is err as a *transfer.Error: itself, or a transient E_FAIL of the transport.
+func asTransferError(err error) *transfer.Error {
+	var te *transfer.Error
+	if !errors.As(err, &te) {
+		te = &transfer.Error{Code: hresult.E_FAIL, Context: bits.ContextGeneralTransport, Transient: true, Err: err}
+	}
+	return te
 }
 
 // fail records a transfer failure of file i: TRANSIENT_ERROR or ERROR as the error says.
@@ -181,23 +200,36 @@ type fileObserver struct {
 	saved   uint64        // progress as recorded when the fetch began
 	savedAt time.Time     // when the fetch began
 	cp      *checkpointer // the fetch's, once it wrote enough to need one (kept jobs only)
+
+	reply bool // the file is an upload-reply job's reply
+}
+
+// replyFile is the file index job.Engine.FileSynced takes for an upload-reply job's reply.
+const replyFile = -1
+
+// index is the observed file's index for job.Engine.FileSynced.
+func (o *fileObserver) index() int {
+	if o.reply {
+		return replyFile
+	}
+	return o.file
 }
 
 // Waiting counts the transfers that wait on their peer, for Manager.WaitIdle.
-func (o *fileObserver) Waiting(w bool) { o.count(&o.s.waiting, w) }
+func (o *fileObserver) Waiting(w bool) { o.s.count(&o.s.waiting, w) }
 
 // Sleeping counts the transfers that wait on the clock alone (the bandwidth limit), for
 // Manager.WaitIdle.
-func (o *fileObserver) Sleeping(w bool) { o.count(&o.s.sleeping, w) }
+func (o *fileObserver) Sleeping(w bool) { o.s.count(&o.s.sleeping, w) }
 
-// count adds this transfer to n while a wait lasts; the wait's end is activity.
-func (o *fileObserver) count(n *atomic.Int64, w bool) {
+// count adds a transfer to n while a wait lasts; the wait's end is activity.
+func (s *sched) count(n *atomic.Int64, w bool) {
 	if w {
 		n.Add(1)
 		return
 	}
 	n.Add(-1)
-	o.s.m.activity()
+	s.m.activity()
 }
 
 // Connected moves the job from CONNECTING to TRANSFERRING, once.
@@ -212,6 +244,17 @@ func (o *fileObserver) connect() {
 
 // Progressed records the file's progress, its remote version and a reported redirect.
 func (o *fileObserver) Progressed(p transfer.Progress) error {
+	if o.reply {
+		// The reply keeps its URL: a redirect is followed, not reported.
+		if err := o.j.ReplyProgress(p.Total, p.Transferred, p.Validator); err != nil {
+			o.stopped = true
+			return err
+		}
+		if o.s.m.store != nil {
+			o.checkpoint(p.Transferred)
+		}
+		return nil
+	}
 	if p.Validator != o.validator {
 		o.validator = p.Validator
 		_ = o.j.SetFileValidator(o.file, p.Validator)
@@ -241,7 +284,7 @@ func (o *fileObserver) checkpoint(n uint64) {
 			return
 		}
 		if dataSync(o.dst) == nil {
-			o.j.FileSynced(o.file, n)
+			o.j.FileSynced(o.index(), n)
 			o.s.m.persist(o.j)
 			o.saved, o.savedAt = n, now
 		}
@@ -251,7 +294,7 @@ func (o *fileObserver) checkpoint(n uint64) {
 		if n >= o.saved && n-o.saved < writeBackBytes && o.s.clk.Now().Sub(o.savedAt) < CheckpointInterval {
 			return
 		}
-		o.cp = newCheckpointer(o.s, o.j, o.file, o.dst, o.saved, o.savedAt)
+		o.cp = newCheckpointer(o.s, o.j, o.index(), o.dst, o.saved, o.savedAt)
 	}
 	o.cp.wrote(n)
 }

@@ -11,7 +11,9 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -48,7 +50,15 @@ type Options struct {
 	// NoSync turns fsync off: Put and Delete return before their data is on disk, and a crash
 	// of the machine may lose or damage the store. For tests and benchmarks only; unsafe.
 	NoSync bool
+	// Holder says who holds the store, for the error of an Open that finds it in use (for
+	// example "the bitsemu service, pid 42, socket /x/bitsemu.sock"). Open writes it to
+	// HolderName beside the database once the store is locked, and Close removes it. An Open
+	// without a Holder removes the file a holder that died left behind.
+	Holder string
 }
+
+// HolderName is the file, beside the database, that says who holds the store (Options.Holder).
+const HolderName = "holder"
 
 // Store is an open job store. Its methods are safe for concurrent use.
 type Store struct {
@@ -65,6 +75,10 @@ type Store struct {
 	closed  bool
 
 	count uint64 // the number of records, as the meta bucket says; used by the committer only
+
+	holder bool // Open wrote HolderName; Close removes it
+
+	commits atomic.Uint64 // transactions committed by Put, PutAll and Delete
 }
 
 // op is one Put, PutAll or Delete waiting to be committed.
@@ -135,7 +149,7 @@ func Open(dir string, opt Options) (*Store, error) {
 		if err := precheck(path, timeout); err != nil {
 			switch {
 			case errors.Is(err, ErrInUse):
-				return nil, &hresult.Error{Op: "Open", Code: hresult.ERROR_SHARING_VIOLATION, Err: fmt.Errorf("%s: %w", path, err)}
+				return nil, &hresult.Error{Op: "Open", Code: hresult.ERROR_SHARING_VIOLATION, Err: fmt.Errorf("%s: %w%s", path, err, heldBy(dir))}
 			case errors.Is(err, ErrCorrupt):
 				return nil, corrupt("Open", uuid.Nil, fmt.Errorf("%s: %w", path, err))
 			}
@@ -145,6 +159,12 @@ func Open(dir string, opt Options) (*Store, error) {
 
 	db, err := openBolt(path, &bolt.Options{Timeout: timeout, NoSync: opt.NoSync})
 	if err != nil {
+		if errors.Is(err, ErrInUse) {
+			var he *hresult.Error
+			if errors.As(err, &he) {
+				he.Err = fmt.Errorf("%w%s", he.Err, heldBy(dir))
+			}
+		}
 		return nil, err
 	}
 	s := &Store{dir: dir, path: path, db: db, sem: make(chan struct{}, 1)}
@@ -152,7 +172,50 @@ func Open(dir string, opt Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := s.hold(opt.Holder); err != nil {
+		db.Close()
+		return nil, ioError("Open", uuid.Nil, err)
+	}
 	return s, nil
+}
+
+// hold writes the holder's description beside the database (or removes a stale one), under a
+// temporary name renamed into place, so that a reader sees a whole description or none.
+func (s *Store) hold(desc string) error {
+	path := filepath.Join(s.dir, HolderName)
+	if desc == "" {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	f, err := os.CreateTemp(s.dir, HolderName+".new-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	_, err = f.WriteString(desc + "\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	s.holder = true
+	return nil
+}
+
+// heldBy returns ", held by <description>" when the store's holder wrote one.
+func heldBy(dir string) string {
+	b, err := os.ReadFile(filepath.Join(dir, HolderName))
+	desc := strings.TrimSpace(string(b))
+	if err != nil || desc == "" || len(desc) > 4096 {
+		return ""
+	}
+	return ", held by " + desc
 }
 
 // create makes a new, empty store at path: built under a temporary name in dir, synced, then
@@ -378,11 +441,20 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
+	if s.holder {
+		// Before the lock goes: the next holder writes its own.
+		_ = os.Remove(filepath.Join(s.dir, HolderName))
+	}
 	if err := s.db.Close(); err != nil {
 		return ioError("Close", uuid.Nil, fmt.Errorf("%s: %w", s.path, err))
 	}
 	return nil
 }
+
+// Commits returns the number of write transactions the store has committed: fewer than the
+// Put, PutAll and Delete calls that changed something when calls that waited together were
+// committed together.
+func (s *Store) Commits() uint64 { return s.commits.Load() }
 
 // Dir returns the store's directory, as given to Open but cleaned.
 func (s *Store) Dir() string { return s.dir }
@@ -547,6 +619,7 @@ func (s *Store) commit(batch []*op) {
 	})
 	if err == nil {
 		s.count = count
+		s.commits.Add(1)
 	}
 	if errors.Is(err, berrors.ErrIncompatibleValue) {
 		err = fmt.Errorf("%s: %w: a bucket in place of a record: %v", s.path, ErrCorrupt, err)

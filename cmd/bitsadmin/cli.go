@@ -14,7 +14,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/bitsemu/bitsemu/hresult"
-	"github.com/bitsemu/bitsemu/job"
 )
 
 // cli is one run of the command: its streams, environment and global options.
@@ -24,16 +23,16 @@ type cli struct {
 	env            func(string) string
 
 	json      bool   // /json or --json: print one JSON document
+	raw       bool   // /rawreturn: bare values, for scripts
 	storeFlag string // /store DIR or --store DIR
 }
 
-// storeMode says whether a verb needs the job store, and how it runs the service.
+// storeMode says whether a verb talks to the service.
 type storeMode uint8
 
 const (
-	noStore storeMode = iota // the verb needs no store (/help, /demo)
-	oneShot                  // the verb opens the store with the transfer engine off
-	hosting                  // the verb hosts the service: jobs transfer while it runs
+	noStore    storeMode = iota // the verb needs no connection (/help, /demo, /service, /shutdown)
+	viaService                  // the verb connects to the store's service, starting it if need be
 )
 
 // verbSpec describes one verb: its name, its arguments and its implementation.
@@ -45,8 +44,7 @@ type verbSpec struct {
 	values   []string // options that take a value
 	min, max int      // positional arguments; max < 0 means no limit
 	mode     storeMode
-	// prepare, for a hosting verb, checks its arguments (and finds or creates its job) in a
-	// session with the transfer engine off, before run's hosting session opens.
+	// prepare, when set, checks the arguments (and finds or creates the job) before run.
 	prepare func(c *cli, s *session, a *args) error
 	run     func(c *cli, s *session, a *args) error
 }
@@ -119,6 +117,8 @@ func (c *cli) globals(argv []string) ([]string, error) {
 		switch {
 		case ok && name == "json":
 			c.json = true
+		case ok && name == "rawreturn":
+			c.raw = true
 		case ok && name == "store":
 			if i+1 >= len(argv) || argv[i+1] == "" {
 				return nil, usagef(nil, "%s needs a directory", arg)
@@ -174,7 +174,37 @@ func (v *verbSpec) parse(argv []string) (*args, error) {
 // main runs the command line and maps its outcome to an exit status.
 func (c *cli) main(argv []string) int {
 	err := c.dispatch(argv)
-	return c.report(err)
+	status := c.report(err)
+	if c.json && err != nil && !errors.As(err, new(exitStatus)) {
+		// The verb printed no document: the failure is the document.
+		_ = c.printJSON(obj{{"error", errorJSON(err)}, {"exit_status", status}})
+	}
+	return status
+}
+
+// errorJSON describes a failure for /json: the HRESULT (code, name, message) and what the service
+// said of the call, or the usage error, or the text of any other failure.
+func errorJSON(err error) obj {
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return obj{{"usage", ue.msg}}
+	}
+	var ae *ambiguousError
+	if errors.As(err, &ae) {
+		return obj{{"message", ae.Error()}, {"jobs", ae.jobs}}
+	}
+	var he *hresult.Error
+	var code hresult.Code
+	if !errors.As(err, &he) && !errors.As(err, &code) {
+		return obj{{"message", err.Error()}}
+	}
+	code = hresult.Of(err)
+	o := obj{{"code", fmt.Sprintf("0x%08X", uint32(code))}, {"name", code.Name()}, {"message", code.Message()},
+		{"text", err.Error()}}
+	if he != nil {
+		o = append(o, kv{"operation", he.Op}, kv{"job", he.Job}, kv{"state", he.State})
+	}
+	return o
 }
 
 func (c *cli) dispatch(argv []string) error {
@@ -200,32 +230,17 @@ func (c *cli) dispatch(argv []string) error {
 	if v.mode == noStore {
 		return v.run(c, nil, a)
 	}
-	if v.prepare != nil {
-		// Check everything with the engine off first: a hosting verb that fails must not have
-		// let other queued jobs move meanwhile.
-		if err := c.session(false, v.prepare, a); err != nil {
-			return err
-		}
-	}
-	err = c.session(v.mode == hosting, v.run, a)
-	if err != nil && a.created && errors.As(err, new(*storeBusyError)) {
-		fmt.Fprintf(c.stderr, "bitsadmin: job %s was created and is left SUSPENDED: /CANCEL it, or /RESUME and /WAIT.\n",
-			job.GUIDString(a.id))
-	}
-	return err
-}
-
-// session opens the store, runs f in it and closes it.
-func (c *cli) session(host bool, f func(*cli, *session, *args) error, a *args) error {
-	s, err := c.open(host)
+	s, err := c.open()
 	if err != nil {
 		return err
 	}
-	err = f(c, s, a)
-	if cerr := s.close(); cerr != nil && err == nil {
-		fmt.Fprintf(c.stderr, "bitsadmin: warning: %v\n", cerr)
+	defer s.close()
+	if v.prepare != nil {
+		if err := v.prepare(c, s, a); err != nil {
+			return err
+		}
 	}
-	return err
+	return v.run(c, s, a)
 }
 
 // report prints a failure and returns the exit status for it.
@@ -238,7 +253,7 @@ func (c *cli) report(err error) int {
 		be *bitsError
 		es exitStatus
 		ae *ambiguousError
-		se *storeBusyError
+		se *serviceError
 	)
 	switch {
 	case errors.As(err, &ue):
@@ -259,9 +274,7 @@ func (c *cli) report(err error) int {
 		}
 		return 1
 	case errors.As(err, &se):
-		fmt.Fprintf(c.stderr, "bitsadmin: the job store %s is in use by another process (a bitsadmin "+
-			"/monitor, /wait or /transfer, or a program using bitsemu); gave up after %v.\n", se.dir, se.waited)
-		fmt.Fprintf(c.stderr, "%s\n", hresult.Of(se.err).Error())
+		fmt.Fprintf(c.stderr, "bitsadmin: %v\n", se)
 		return 1
 	case errors.As(err, &be):
 		printHRESULT(c.stderr, "Unable to "+be.what, be.err, !be.noState)

@@ -16,6 +16,7 @@ import (
 	"github.com/bitsemu/bitsemu/bitstest"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/manager"
+	"github.com/bitsemu/bitsemu/service"
 	"github.com/bitsemu/bitsemu/state"
 )
 
@@ -111,7 +112,7 @@ func demoDownload(c *cli, out io.Writer, dir string) (*demoResult, error) {
 		_ = m.Close()
 		_ = os.RemoveAll(storeDir)
 	}()
-	client, err := m.Connect(c.identity())
+	client, err := m.Connect(demoIdentity())
 	if err != nil {
 		return nil, failed("connect to the service", err)
 	}
@@ -232,7 +233,7 @@ func demoVirtualDay(c *cli, out io.Writer, dir string) (*dayResult, error) {
 	// The server recovers after the outage: a timer on the harness's virtual clock.
 	h.Clock.AfterFunc(demoOutage, srv.ClearFaults)
 	since := func() time.Duration { return h.Clock.Now().Sub(bitstest.Epoch) }
-	app := h.ConnectAs(c.identity())
+	app := h.ConnectAs(demoIdentity())
 	defer app.Close()
 
 	fmt.Fprintf(out, "\nPart 2: a day of retries in virtual time.\n")
@@ -339,4 +340,10 @@ func demoVirtualDay(c *cli, out io.Writer, dir string) (*dayResult, error) {
 	fmt.Fprintf(out, "Two SetNotifyInterface calls on a new job: the last registration wins. JobTransferred\n"+
 		"calls: first callback %d, second callback %d.\n", d.first, d.later)
 	return d, nil
+}
+
+// demoIdentity is who the demo's jobs belong to: the user, as the service would name them (see
+// package service), in managers of the demo's own.
+func demoIdentity() manager.Identity {
+	return manager.Identity{SID: fmt.Sprintf("S-1-5-21-0-0-0-%d", service.UserRIDBase+os.Getuid())}
 }

@@ -3,7 +3,7 @@
 //
 // Usage:
 //
-//	bitsadmin [/store DIR] [/json] /VERB [arguments]
+//	bitsadmin [/store DIR] [/json] [/rawreturn] /VERB [arguments]
 //
 // Verbs are case-insensitive and start with a slash (a dash works too). Jobs are named by GUID
 // ({1AC396AD-BE73-4911-949D-5D75FED62934}, braces and case optional) or by display name; a
@@ -13,25 +13,27 @@
 //
 // Jobs live in a job store on disk (package store): /store DIR or --store DIR, else
 // $BITSEMU_STORE, else "bitsemu" in the user's configuration directory (os.UserConfigDir:
-// ~/.config/bitsemu on Linux, ~/Library/Application Support/bitsemu on macOS, %AppData%\bitsemu
-// on Windows). There is no background service: jobs transfer only while a bitsadmin process
-// hosts the service on the store, as /TRANSFER, /WAIT and /MONITOR do. Every other verb opens
-// the store with the transfer engine off, makes its change (written to disk before it returns)
-// and exits; /RESUME queues a job, which then transfers during the next /WAIT or /MONITOR. One
-// process at a time holds a store: while a /MONITOR runs, other commands wait for the store up to
-// $BITSEMU_STORE_WAIT (a duration, 5s by default) and then fail with a message saying so.
+// ~/.config/bitsemu on Linux, ~/Library/Application Support/bitsemu on macOS). A service
+// (package service) owns the store and transfers its jobs; every verb talks to it over the
+// Unix-domain socket beside the store (package service/client) and starts it, detached, when
+// none runs. /RESUME queues a job and exits; the service transfers it with no bitsadmin running,
+// and any number of commands (a /MONITOR, a /LIST, a notify command line running
+// bitsadmin /COMPLETE) work at once. /SERVICE starts the service, /SERVICE /FOREGROUND runs it in
+// this process (for systemd, launchd or a container), /SHUTDOWN stops it.
 //
-// The caller is the SID in $BITSEMU_SID (by default S-1-5-21-<uid>, or the user's own SID on
-// Windows), an elevated administrator when $BITSEMU_ADMIN is 1 (needed for /allusers and
-// /TAKEOWNERSHIP; otherwise BITS answers E_ACCESSDENIED).
+// The caller is the process's uid, as the kernel tells the service: uid n is
+// S-1-5-21-<machine>-<1000+n>, root is S-1-5-21-<machine>-500, an elevated administrator (needed
+// for /allusers and /TAKEOWNERSHIP; otherwise BITS answers E_ACCESSDENIED).
 //
 // # Verbs
 //
-// Transfers, each hosting the service while it runs:
+// Transfers:
 //
-//	/TRANSFER name [/DOWNLOAD|/UPLOAD] [/PRIORITY p] remote local [remote local...]
+//	/TRANSFER name [/DOWNLOAD|/UPLOAD|/UPLOAD-REPLY] [/PRIORITY p] [/REPLYFILE path] remote local [remote local...]
 //	    create a job, add every file (a bad one cancels the job), resume it, show progress,
-//	    wait, complete it; exit 1 if it ends in ERROR (the job is then cancelled)
+//	    wait, complete it; exit 1 if it ends in ERROR (the job is then cancelled). An upload's
+//	    remote name is the URL of a BITS upload server, its local name the file sent (one
+//	    file); an upload-reply's reply goes to /REPLYFILE, or to a name beside the local file
 //	/WAIT job [/TIMEOUT sec]
 //	    wait until the job leaves QUEUED, CONNECTING, TRANSFERRING and TRANSIENT_ERROR and print
 //	    its state; exit 0 for TRANSFERRED, 1 otherwise (ERROR, SUSPENDED, timeout)
@@ -52,7 +54,10 @@
 // /GETFILESTRANSFERRED, /GETERROR, /GETERRORCOUNT, /GETDISPLAYNAME, /GETDESCRIPTION, /GETTYPE,
 // /GETPRIORITY, /GETOWNER, /GETCREATIONTIME, /GETMODIFICATIONTIME, /GETCOMPLETIONTIME,
 // /GETMINRETRYDELAY, /GETNOPROGRESSTIMEOUT, /GETMAXDOWNLOADTIME, /GETNOTIFYFLAGS,
-// /GETNOTIFYCMDLINE, /GETPROXYUSAGE, /GETPROXYLIST, /GETPROXYBYPASSLIST (each: job);
+// /GETNOTIFYCMDLINE, /GETPROXYUSAGE, /GETPROXYLIST, /GETPROXYBYPASSLIST, and for upload-reply
+// jobs /GETREPLYFILENAME, /GETREPLYPROGRESS ("REPLY: x / y") and /GETREPLYDATA (the reply of a
+// TRANSFERRED job, at most 1 MB, as a hexadecimal dump; "reply_data" in hexadecimal with /JSON)
+// (each: job); /SETREPLYFILENAME job path (NULL: a name bitsemu chooses);
 // /SETDISPLAYNAME job name, /SETDESCRIPTION job text, /SETPRIORITY job FOREGROUND|HIGH|NORMAL|LOW,
 // /SETMINRETRYDELAY, /SETNOPROGRESSTIMEOUT, /SETMAXDOWNLOADTIME job seconds,
 // /SETNOTIFYFLAGS job flags, /SETNOTIFYCMDLINE job program parameters (NULL NULL removes it),
@@ -60,6 +65,10 @@
 // /SETPROXYSETTINGS job PRECONFIG|AUTODETECT|NO_PROXY, /SETPROXYSETTINGS job OVERRIDE list [bypass]
 // (the list comma-separated; NULL for none), /SETCREDENTIALS job SERVER|PROXY scheme user password,
 // /REMOVECREDENTIALS job SERVER|PROXY scheme (schemes: BASIC, DIGEST, NTLM, NEGOTIATE, PASSPORT).
+//
+// The service: /SERVICE [/FOREGROUND] [/ALLUSERS] (/ALLUSERS: every user of the machine may
+// connect, each as their uid), /SHUTDOWN, /VERSION (the version, the service protocol, and
+// whether the store's service runs).
 //
 // /HELP and /? print the usage.
 //
@@ -71,15 +80,18 @@
 // priority, owner, bytes_total (null when unknown), bytes_transferred, files_total,
 // files_transferred, error_count, error {context, code, name, message, file, ...} or null,
 // times; /VERBOSE adds the settings and files), /LIST an array, /MONITOR /COUNT n an array of
-// refreshes (one object per line without /COUNT), verbs that change a job {id, result, message}.
-// /TRANSFER, /WAIT and /DEMO redraw a progress line when standard output is a terminal and
+// refreshes (one object per line without /COUNT), verbs that change a job {id, result, message},
+// and a failure {error: {code, name, message, text, operation, job, state} or {usage}, exit_status}
+// (its text still goes to standard error). /RAWRETURN prints bare values for scripts: the /GET
+// verbs and /CREATE the value alone without a newline, verbs that change a job nothing (or
+// their success code when it is not S_OK). /TRANSFER, /WAIT and /DEMO redraw a progress line when standard output is a terminal and
 // print plain lines otherwise.
 //
 // # Exit status
 //
 // 0 for success; 1 when BITS fails the call (the HRESULT's name, value and message are printed
 // on standard error, for example "BG_E_INVALID_STATE (0x80200002): the job's current state does
-// not allow this call"), a display name is ambiguous, the store stays held by another process,
+// not allow this call"), a display name is ambiguous, the service cannot be reached or started,
 // or a job does not end TRANSFERRED; 2 for a command line that does not parse (unknown verb,
 // missing or extra arguments, a malformed GUID or number, an unknown priority), with the usage
 // on standard error. A failed command leaves the store as it was.

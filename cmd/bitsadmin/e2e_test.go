@@ -1,18 +1,21 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bitsemu/bitsemu/bitstest"
+	"github.com/bitsemu/bitsemu/upload"
 )
 
 // /TRANSFER over HTTP: both files arrive whole, the job is completed and leaves the queue.
@@ -96,7 +100,7 @@ func TestJobAcrossInvocations(t *testing.T) {
 	info := u.ok("/info", id, "/verbose")
 	for _, want := range []string{
 		"GUID: " + id + " DISPLAY: 'step by step'",
-		"TYPE: DOWNLOAD STATE: SUSPENDED OWNER: " + u.sid,
+		"TYPE: DOWNLOAD STATE: SUSPENDED OWNER: " + u.sid(),
 		"PRIORITY: NORMAL FILES: 0 / 2 BYTES: 0 / UNKNOWN",
 		"COMPLETION TIME: UNKNOWN",
 		"RETRY DELAY: 600 NO PROGRESS TIMEOUT: 1209600 ERROR COUNT: 0",
@@ -107,11 +111,6 @@ func TestJobAcrossInvocations(t *testing.T) {
 		assert.Contains(t, info, want)
 	}
 
-	assert.Equal(t, "Job resumed.\n", u.ok("/resume", id))
-	// One-shot verbs run the service with its engine off: nothing transfers until /WAIT.
-	assert.Equal(t, "QUEUED\n", u.ok("/getstate", id))
-	assert.Zero(t, srv.Stats().Requests)
-
 	jobs, _ := u.list()
 	require.Len(t, jobs, 1)
 	j := jobs[0]
@@ -119,15 +118,17 @@ func TestJobAcrossInvocations(t *testing.T) {
 	assert.Equal(t, "step by step", j.Name)
 	assert.Equal(t, "two files", j.Description)
 	assert.Equal(t, "DOWNLOAD", j.Type)
-	assert.Equal(t, "QUEUED", j.State)
+	assert.Equal(t, "SUSPENDED", j.State)
 	assert.Equal(t, "NORMAL", j.Priority)
-	assert.Equal(t, u.sid, j.Owner)
+	assert.Equal(t, u.sid(), j.Owner)
 	assert.Nil(t, j.BytesTotal, "an unknown size is null")
 	assert.Equal(t, uint32(2), j.FilesTotal)
 	assert.Nil(t, j.Error)
 	assert.NotNil(t, j.CreationTime)
 	assert.Nil(t, j.CompletionTime)
 
+	assert.Equal(t, "Job resumed.\n", u.ok("/resume", id))
+	// The service transfers the job on its own; this command only watches.
 	assert.Equal(t, "TRANSFERRED\n", u.ok("/wait", id, "/timeout", "30"))
 	assert.Equal(t, "FILES: 2 / 2 BYTES: 405000 / 405000 (100%)\n", u.ok("/getprogress", id))
 	assert.Equal(t, "405000\n", u.ok("/getbytestransferred", "step by step"))
@@ -218,10 +219,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 	u.create("dup")
 	u.create("/upload", "up")
 	empty := u.create("empty")
-	// A queued job: no failed command may let it transfer (which hosting verbs would).
 	queued := u.create("queued")
 	u.ok("/addfile", queued, srv.URLFor("a.bin"), filepath.Join(dir, "a.bin"))
-	u.ok("/resume", queued)
 	badList := filepath.Join(dir, "bad.list")
 	require.NoError(t, os.WriteFile(badList, []byte("# comment\n"+srv.URLFor("a.bin")+"\n"), 0o644))
 	halfList := filepath.Join(dir, "half.list")
@@ -245,6 +244,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{[]string{"/transfer", "t", srv.URLFor("a.bin")}, "/TRANSFER needs"},
 		{[]string{"/transfer", "t", srv.URLFor("a.bin"), filepath.Join(dir, "t"), srv.URLFor("a.bin")}, "come in pairs"},
 		{[]string{"/create", "/upload", "/download", "x"}, "choose one of"},
+		{[]string{"/transfer", "t", "/upload", "/upload-reply", srv.URLFor("a.bin"), filepath.Join(dir, "t")}, "choose one of"},
+		{[]string{"/transfer", "t", "/replyfile", filepath.Join(dir, "r"), srv.URLFor("a.bin"), filepath.Join(dir, "t")}, "/replyfile is for /upload-reply jobs"},
 		{[]string{"/setminretrydelay", empty, "-5"}, "must be a number"},
 		{[]string{"/wait", empty, "/timeout", "soon"}, "takes a number of seconds"},
 		{[]string{"/monitor", "/refresh"}, "needs a value"},
@@ -274,11 +275,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{[]string{"/complete", "up"}, "BG_E_INVALID_STATE (0x80200002): the job's current state does not allow this call"},
 		{[]string{"/resume", empty}, "BG_E_EMPTY (0x80200003): "},
 		{[]string{"/geterror", empty}, "BG_E_ERROR_INFORMATION_UNAVAILABLE (0x8020000F): "},
-		{[]string{"/list", "/allusers"}, "E_ACCESSDENIED (0x80070005): "},
-		{[]string{"/reset", "/allusers"}, "E_ACCESSDENIED (0x80070005): "},
-		{[]string{"/monitor", "/allusers", "/count", "1"}, "E_ACCESSDENIED (0x80070005): "},
 		{[]string{"/wait", "nosuch"}, "BG_E_NOT_FOUND (0x80200001): "},
-		{[]string{"/takeownership", empty}, "E_ACCESSDENIED (0x80070005): "},
 		{[]string{"/addfile", empty, srv.URLFor("a.bin"), "relative/a.bin"}, "E_INVALIDARG (0x80070057): "},
 		{[]string{"/addfile", empty, "ftp://example.com/a", filepath.Join(dir, "a")}, "E_INVALIDARG (0x80070057): "},
 		{[]string{"/addfile", empty, srv.URLFor("a.bin"), filepath.Join(dir, "no", "such", "dir")}, "ERROR_PATH_NOT_FOUND) (0x80070003): "},
@@ -295,6 +292,16 @@ func TestBadInputChangesNothing(t *testing.T) {
 			srv.URLFor("a.bin"), filepath.Join(dir, "nodir", "t2")}, "(0x80070003): "},
 		{[]string{"/transfer", "/upload", "t", srv.URLFor("a.bin"), filepath.Join(dir, "u1"),
 			srv.URLFor("a.bin"), filepath.Join(dir, "u2")}, "BG_E_TOO_MANY_FILES (0x8020001C): "},
+	}
+	if !admin() {
+		// A user who is not root is no administrator (TestUsersAreTheirUIDs covers this as root).
+		for _, args := range [][]string{{"/list", "/allusers"}, {"/reset", "/allusers"},
+			{"/monitor", "/allusers", "/count", "1"}, {"/takeownership", empty}} {
+			failures = append(failures, struct {
+				args []string
+				want string
+			}{args, "E_ACCESSDENIED (0x80070005): "})
+		}
 	}
 	for _, c := range failures {
 		r := u.fails(1, c.args...)
@@ -316,7 +323,6 @@ func TestBadInputChangesNothing(t *testing.T) {
 	}
 	_, after := u.list()
 	require.Equal(t, before, after)
-	assert.Zero(t, srv.Stats().Requests, "no failed command let the queued job transfer")
 }
 
 // Setters, getters and NULL, across invocations.
@@ -357,7 +363,7 @@ func TestProperties(t *testing.T) {
 	u.ok("/setmaxdownloadtime", id, "0")
 	assert.Equal(t, "0\n", u.ok("/getmaxdownloadtime", id))
 	assert.Equal(t, "DOWNLOAD\n", u.ok("/gettype", id))
-	assert.Equal(t, u.sid+"\n", u.ok("/getowner", id))
+	assert.Equal(t, u.sid()+"\n", u.ok("/getowner", id))
 	assert.Equal(t, "0\n", u.ok("/getbytestotal", id), "a job without files has 0 bytes")
 	assert.NotEqual(t, "UNKNOWN\n", u.ok("/getcreationtime", id))
 	assert.NotEqual(t, "UNKNOWN\n", u.ok("/getmodificationtime", id))
@@ -372,36 +378,6 @@ func TestProperties(t *testing.T) {
 	assert.Equal(t, "Job canceled.\n", u.ok("/cancel", id))
 	jobs, _ := u.list()
 	assert.Empty(t, jobs)
-}
-
-// Users see their own jobs; an administrator sees and takes every user's.
-func TestUsersAndAdministrators(t *testing.T) {
-	t.Parallel()
-	alice := newUser(t)
-	bob := alice.as("S-1-5-21-4242")
-	admin := alice.as("S-1-5-21-500", "BITSEMU_ADMIN=1")
-	id := alice.create("alice's")
-	bob.create("bob's")
-
-	jobs, _ := bob.list()
-	require.Len(t, jobs, 1)
-	assert.Equal(t, "bob's", jobs[0].Name)
-	r := bob.fails(1, "/getstate", id)
-	assert.Contains(t, r.stderr, "E_ACCESSDENIED (0x80070005)")
-
-	all, _ := admin.list("/allusers")
-	assert.Len(t, all, 2)
-	assert.Contains(t, admin.ok("/list", "/allusers"), alice.sid)
-	assert.Equal(t, "SUSPENDED\n", admin.ok("/getstate", "alice's"), "an administrator finds any user's job by name")
-	admin.ok("/takeownership", id)
-	assert.Equal(t, admin.sid+"\n", admin.ok("/getowner", id))
-	jobs, _ = alice.list()
-	assert.Empty(t, jobs, "the job is the administrator's now")
-
-	out := admin.ok("/reset", "/allusers")
-	assert.Contains(t, out, "2 out of 2 jobs canceled.")
-	all, _ = admin.list("/allusers")
-	assert.Empty(t, all)
 }
 
 // /WAIT /TIMEOUT gives up on a job that does not finish, with exit status 1.
@@ -419,8 +395,8 @@ func TestWaitTimeout(t *testing.T) {
 	require.NotNil(t, got.TimedOut)
 	assert.True(t, *got.TimedOut)
 	assert.Contains(t, r.stderr, "Timed out: job "+id)
-	// The job keeps its place: it transfers again at the next /WAIT.
-	assert.Equal(t, "QUEUED\n", u.ok("/getstate", id))
+	// The job goes on in the service: /WAIT only watched it.
+	assert.Contains(t, []string{"CONNECTING\n", "TRANSFERRING\n"}, u.ok("/getstate", id))
 }
 
 // /MONITOR /COUNT n --json prints n refreshes as one array, hosting the service meanwhile.
@@ -538,54 +514,6 @@ func TestDemoKeepJSON(t *testing.T) {
 	assert.Equal(t, demoName, entries[0].Name())
 }
 
-// A store held by a running /MONITOR: another command waits for it, then fails clearly; once
-// the monitor stops (SIGTERM), the store is free.
-func TestStoreLocked(t *testing.T) {
-	t.Parallel()
-	u := newUser(t)
-	u.create("held")
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	mon := u.command(ctx, "/monitor", "/count", "100000", "/refresh", "0.05")
-	stdout, err := mon.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, mon.Start())
-	done := make(chan error, 1)
-	go func() {
-		// The first line is printed once the monitor holds the store.
-		sc := bufio.NewScanner(stdout)
-		first := ""
-		if sc.Scan() {
-			first = sc.Text()
-		}
-		if !strings.HasPrefix(first, "MONITORING") {
-			done <- &os.PathError{Op: "monitor", Path: first, Err: os.ErrInvalid}
-			return
-		}
-		done <- nil
-		for sc.Scan() { // keep the pipe flowing
-		}
-	}()
-	require.NoError(t, <-done)
-
-	start := time.Now()
-	r := u.as(u.sid, "BITSEMU_STORE_WAIT=200ms").fails(1, "/list")
-	assert.GreaterOrEqual(t, time.Since(start), 200*time.Millisecond, "it waits for the store first")
-	assert.Contains(t, r.stderr, "is in use by another")
-	assert.Contains(t, r.stderr, "ERROR_SHARING_VIOLATION) (0x80070020)")
-
-	if runtime.GOOS == "windows" {
-		require.NoError(t, mon.Process.Kill())
-		_ = mon.Wait()
-	} else {
-		require.NoError(t, mon.Process.Signal(syscall.SIGTERM))
-		require.NoError(t, mon.Wait(), "the monitor stops cleanly on SIGTERM")
-	}
-	jobs, _ := u.list()
-	require.Len(t, jobs, 1)
-	assert.Equal(t, "held", jobs[0].Name)
-}
-
 // /ADDFILESET adds every listed file; /LISTFILES shows them.
 func TestAddFileSet(t *testing.T) {
 	t.Parallel()
@@ -652,22 +580,104 @@ func TestTransferInterrupted(t *testing.T) {
 	assert.Empty(t, left, "the temporary file is deleted with the job")
 }
 
-// /WAIT keeps the service up until the job's notify command line has run.
-func TestWaitRunsNotifyCmdLine(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("uses /bin/sh")
-	}
+// /TRANSFER /UPLOAD sends a file to a BITS upload server; /TRANSFER /UPLOAD-REPLY also brings
+// back the server application's reply to the reply file.
+func TestTransferUpload(t *testing.T) {
 	t.Parallel()
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("BITS-Copy-File-To-Destination", "true") // keep the upload too
+		fmt.Fprintf(w, "got %d bytes", len(b))
+	}))
+	defer app.Close()
+	srv := bitstest.NewUploadServer(t.TempDir(), upload.Options{NotifyType: upload.NotifyByValue, NotifyURL: app.URL,
+		ErrorLog: log.New(io.Discard, "", 0)})
+	defer srv.Close()
+	u := newUser(t)
+	src := t.TempDir()
+	data := content(300_000, 21)
+	local := filepath.Join(src, "report.bin")
+	require.NoError(t, os.WriteFile(local, data, 0o644))
+
+	out := u.ok("/TRANSFER", "up", "/UPLOAD", srv.URLFor("plain.bin"), local)
+	assert.Contains(t, out, "DISPLAY: 'up' TYPE: UPLOAD PRIORITY: NORMAL")
+	assert.Contains(t, out, "TRANSFERRED     FILES: 1 / 1 BYTES: 300000 / 300000 (100%)")
+	assert.Contains(t, out, "Transfer complete.\n  "+local+" -> "+srv.URLFor("plain.bin"))
+	got, err := os.ReadFile(filepath.Join(srv.Dir, "plain.bin"))
+	require.NoError(t, err)
+	assert.Equal(t, data, got)
+
+	reply := filepath.Join(t.TempDir(), "reply.txt")
+	out = u.ok("/transfer", "ask", "/upload-reply", "/replyfile", reply, srv.URLFor("ask.bin"), local)
+	assert.Contains(t, out, "TYPE: UPLOAD_REPLY")
+	assert.Contains(t, out, "  reply -> "+reply)
+	answer, err := os.ReadFile(reply)
+	require.NoError(t, err)
+	assert.Equal(t, "got 300000 bytes", string(answer))
+	jobs, _ := u.list()
+	assert.Empty(t, jobs, "completed jobs leave the queue")
+}
+
+// An upload-reply job step by step: /CREATE /UPLOAD-REPLY, /ADDFILE, /SETREPLYFILENAME,
+// /RESUME, /WAIT, the reply verbs, /COMPLETE.
+func TestUploadReplyAcrossInvocations(t *testing.T) {
+	t.Parallel()
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_, _ = w.Write([]byte("OK\x00\xff"))
+	}))
+	defer app.Close()
+	srv := bitstest.NewUploadServer(t.TempDir(), upload.Options{NotifyType: upload.NotifyByValue, NotifyURL: app.URL,
+		ErrorLog: log.New(io.Discard, "", 0)})
+	defer srv.Close()
 	u := newUser(t)
 	dir := t.TempDir()
-	src, mark := filepath.Join(dir, "src"), filepath.Join(dir, "notified")
-	require.NoError(t, os.WriteFile(src, []byte("data"), 0o644))
-	id := u.create("notifying")
-	u.ok("/addfile", id, src, filepath.Join(dir, "dst"))
-	u.ok("/setnotifycmdline", id, "/bin/sh", `sh -c "sleep 0.3; echo transferred > `+mark+`"`)
+	local := filepath.Join(dir, "in.bin")
+	require.NoError(t, os.WriteFile(local, content(5000, 22), 0o644))
+
+	id := u.create("/UPLOAD-REPLY", "ask")
+	u.ok("/addfile", id, srv.URLFor("in.bin"), local)
+	assert.Equal(t, filepath.Join(dir, "BITS-reply-"+strings.ToLower(strings.Trim(id, "{}"))+".tmp")+"\n", u.ok("/getreplyfilename", id),
+		"a name beside the upload file until one is set")
+	reply := filepath.Join(dir, "answer.bin")
+	assert.Equal(t, "Reply file name set to '"+reply+"'.\n", u.ok("/setreplyfilename", id, reply))
+	assert.Equal(t, reply+"\n", u.ok("/getreplyfilename", id))
+	assert.Equal(t, "REPLY: 0 / UNKNOWN\n", u.ok("/getreplyprogress", id))
+	r := u.fails(1, "/getreplydata", id)
+	assert.Contains(t, r.stderr, "BG_E_INVALID_STATE (0x80200002)")
+
 	u.ok("/resume", id)
-	assert.Equal(t, "TRANSFERRED\n", u.ok("/wait", id))
-	got, err := os.ReadFile(mark)
-	require.NoError(t, err, "the command line ran before /WAIT stopped the service")
-	assert.Equal(t, "transferred\n", string(got))
+	assert.Equal(t, "TRANSFERRED\n", u.ok("/wait", id, "/timeout", "30"))
+	assert.Equal(t, "REPLY: 4 / 4 (100%)\n", u.ok("/getreplyprogress", id))
+	assert.Equal(t, "00000000  4f 4b 00 ff                                       |OK..|\n", u.ok("/getreplydata", id))
+	var data struct {
+		ID   string  `json:"id"`
+		Size int     `json:"reply_size"`
+		Data *string `json:"reply_data"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(u.ok("/getreplydata", id, "/json")), &data))
+	assert.Equal(t, id, data.ID)
+	assert.Equal(t, 4, data.Size)
+	require.NotNil(t, data.Data)
+	assert.Equal(t, "4f4b00ff", *data.Data)
+	r = u.fails(1, "/setreplyfilename", id, filepath.Join(dir, "late.bin"))
+	assert.Contains(t, r.stderr, "BG_E_INVALID_STATE (0x80200002)", "the reply has started")
+	info := u.ok("/info", id, "/verbose")
+	assert.Contains(t, info, "REPLY FILE: "+reply+" REPLY: 4 / 4")
+
+	_, err := os.Stat(reply)
+	assert.True(t, os.IsNotExist(err), "the reply file appears on Complete")
+	assert.Equal(t, "Job completed.\n", u.ok("/complete", id))
+	got, err := os.ReadFile(reply)
+	require.NoError(t, err)
+	assert.Equal(t, "OK\x00\xff", string(got))
+
+	// The reply verbs on a download job: E_NOTIMPL.
+	dl := u.create("dl")
+	for _, verb := range []string{"/getreplyfilename", "/getreplyprogress", "/getreplydata"} {
+		r := u.fails(1, verb, dl)
+		assert.Contains(t, r.stderr, "E_NOTIMPL (0x80004001)", verb)
+	}
+	r = u.fails(1, "/setreplyfilename", dl, reply)
+	assert.Contains(t, r.stderr, "E_NOTIMPL (0x80004001)")
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -127,13 +128,38 @@ var getters = []getter{
 		p, err := j.GetProxySettings()
 		return nullText(p.BypassList), obj{{"proxy_bypass_list", p.BypassList}}, err
 	}},
+	{"getreplyfilename", "show where an upload-reply job's reply goes (NULL: no name yet)", func(j bits.Job) (string, obj, error) {
+		name, err := j.GetReplyFileName()
+		return nullText(name), obj{{"reply_file", nullJSON(name)}}, err
+	}},
+	{"getreplyprogress", "show the bytes of an upload-reply job's reply (UNKNOWN until it starts)", func(j bits.Job) (string, obj, error) {
+		p, err := j.GetReplyProgress()
+		text := fmt.Sprintf("REPLY: %s / %s%s", byteCount(p.BytesTransferred), byteCount(p.BytesTotal),
+			percent(bits.Progress{BytesTotal: p.BytesTotal, BytesTransferred: p.BytesTransferred}))
+		return text, obj{{"reply_bytes_total", byteJSON(p.BytesTotal)}, {"reply_bytes_transferred", p.BytesTransferred}}, err
+	}},
+	{"getreplydata", "show the reply of a TRANSFERRED upload-reply job, in hexadecimal (at most 1 MB)", func(j bits.Job) (string, obj, error) {
+		data, err := j.GetReplyData()
+		if data == nil {
+			return "NULL", obj{{"reply_size", 0}, {"reply_data", nil}}, err
+		}
+		return strings.TrimRight(hex.Dump(data), "\n"), obj{{"reply_size", len(data)}, {"reply_data", hex.EncodeToString(data)}}, err
+	}},
+}
+
+// nullJSON is a string for JSON: null for "".
+func nullJSON(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // getterVerbs makes a verb of each getter.
 func getterVerbs() []*verbSpec {
 	out := make([]*verbSpec, 0, len(getters))
 	for _, g := range getters {
-		out = append(out, &verbSpec{name: g.name, syntax: "job", summary: g.summary, min: 1, max: 1, mode: oneShot,
+		out = append(out, &verbSpec{name: g.name, syntax: "job", summary: g.summary, min: 1, max: 1, mode: viaService,
 			run: func(c *cli, s *session, a *args) error {
 				j, err := c.findJob(s, lookupVerb(g.name), a.pos[0])
 				if err != nil {
@@ -143,10 +169,14 @@ func getterVerbs() []*verbSpec {
 				if err != nil {
 					return failed("run /"+strings.ToUpper(g.name)+" on job "+guid(j), err)
 				}
-				if c.json {
+				switch {
+				case c.json:
 					return c.printJSON(append(obj{{"id", guid(j)}}, fields...))
+				case c.raw:
+					fmt.Fprint(c.stdout, text)
+				default:
+					fmt.Fprintln(c.stdout, text)
 				}
-				fmt.Fprintln(c.stdout, text)
 				return nil
 			}})
 	}

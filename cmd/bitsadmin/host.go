@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/bitsemu/bitsemu/bits"
@@ -12,7 +13,7 @@ import (
 	"github.com/bitsemu/bitsemu/state"
 )
 
-// The verbs in this file host the service: while they run, queued jobs of the store transfer.
+// The verbs in this file follow jobs while the service transfers them.
 
 // transferOptions reads /TRANSFER's arguments: the job type, the priority (and whether one was
 // given) and the files.
@@ -22,12 +23,18 @@ func transferOptions(a *args) (bits.JobType, bits.Priority, bool, []bits.FileInf
 	if len(pairs)%2 != 0 {
 		return 0, 0, false, nil, usagef(v, "remote and local names come in pairs; %d names given", len(pairs))
 	}
-	typ := bits.Download
-	switch {
-	case a.flag("download") && a.flag("upload"):
-		return 0, 0, false, nil, usagef(v, "choose one of /download and /upload")
-	case a.flag("upload"):
-		typ = bits.Upload
+	typ, n := bits.Download, 0
+	for _, t := range []bits.JobType{bits.Download, bits.Upload, bits.UploadReply} {
+		if a.flag(strings.ReplaceAll(strings.ToLower(t.String()), "_", "-")) {
+			typ = t
+			n++
+		}
+	}
+	if n > 1 {
+		return 0, 0, false, nil, usagef(v, "choose one of /download, /upload and /upload-reply")
+	}
+	if _, ok := a.value("replyfile"); ok && typ != bits.UploadReply {
+		return 0, 0, false, nil, usagef(v, "/replyfile is for /upload-reply jobs")
 	}
 	prio := bits.Normal
 	pname, setPrio := a.value("priority")
@@ -45,8 +52,8 @@ func transferOptions(a *args) (bits.JobType, bits.Priority, bool, []bits.FileInf
 	return typ, prio, setPrio, files, nil
 }
 
-// transferPrepare creates /TRANSFER's job and adds every file (and so checks them), with the
-// engine off; if a step fails the job is cancelled, so nothing is left behind.
+// transferPrepare creates /TRANSFER's job and adds every file (and so checks them); if a step
+// fails the job is cancelled, so nothing is left behind.
 func transferPrepare(c *cli, s *session, a *args) error {
 	typ, prio, setPrio, files, err := transferOptions(a)
 	if err != nil {
@@ -68,17 +75,16 @@ func transferPrepare(c *cli, s *session, a *args) error {
 	if err := j.AddFileSet(files); err != nil {
 		return abandon("add the files", err)
 	}
-	if typ != bits.Download {
-		_, _ = j.Cancel()
-		return errors.New("bitsemu has no transport for upload jobs yet: they would stay QUEUED " +
-			"(the job was created, checked and cancelled)")
+	if name, ok := a.value("replyfile"); ok {
+		if err := j.SetReplyFileName(name); err != nil {
+			return abandon("set the reply file name", err)
+		}
 	}
 	a.id, a.created = jobID(j), true
 	return nil
 }
 
-// verbTransfer is /TRANSFER: one job, start to finish, hosting the service. transferPrepare made
-// the job.
+// verbTransfer is /TRANSFER: one job, start to finish. transferPrepare made the job.
 func verbTransfer(c *cli, s *session, a *args) error {
 	_, prio, _, files, _ := transferOptions(a)
 	name := a.pos[0]
@@ -122,7 +128,14 @@ func verbTransfer(c *cli, s *session, a *args) error {
 		}
 		fmt.Fprintln(c.stdout, "Transfer complete.")
 		for _, f := range files {
-			fmt.Fprintf(c.stdout, "  %s -> %s\n", f.RemoteName, f.LocalName)
+			if typ == bits.Download {
+				fmt.Fprintf(c.stdout, "  %s -> %s\n", f.RemoteName, f.LocalName)
+			} else {
+				fmt.Fprintf(c.stdout, "  %s -> %s\n", f.LocalName, f.RemoteName)
+			}
+		}
+		if typ == bits.UploadReply {
+			fmt.Fprintf(c.stdout, "  reply -> %s\n", ji.replyFile)
 		}
 		return nil
 	case state.Error:
@@ -158,7 +171,7 @@ func waitTimeout(a *args) (bool, time.Duration, error) {
 	return true, d, err
 }
 
-// waitPrepare checks /WAIT's arguments and finds its job, with the engine off.
+// waitPrepare checks /WAIT's arguments and finds its job.
 func waitPrepare(c *cli, s *session, a *args) error {
 	if _, _, err := waitTimeout(a); err != nil {
 		return err
@@ -171,7 +184,7 @@ func waitPrepare(c *cli, s *session, a *args) error {
 	return nil
 }
 
-// verbWait is /WAIT: host the service until the job leaves the action states.
+// verbWait is /WAIT: wait until the job leaves the action states.
 func verbWait(c *cli, s *session, a *args) error {
 	ctx := c.ctx
 	if ok, d, _ := waitTimeout(a); ok {
@@ -182,9 +195,6 @@ func verbWait(c *cli, s *session, a *args) error {
 	j, err := s.client.GetJob(a.id)
 	if err != nil {
 		return failed("find job "+job.GUIDString(a.id), err)
-	}
-	if typ, _ := j.GetType(); typ != bits.Download {
-		fmt.Fprintf(c.stderr, "Note: bitsemu does not transfer %s jobs yet; the job stays QUEUED.\n", typ)
 	}
 	var pv *progressView
 	if !c.json && c.isTerminal() {
@@ -198,9 +208,6 @@ func verbWait(c *cli, s *session, a *args) error {
 	timedOut := werr != nil && !interrupted && errors.Is(werr, context.DeadlineExceeded)
 	if werr != nil && !interrupted && !timedOut {
 		return failed("read job "+guid(j), werr)
-	}
-	if werr == nil {
-		c.settleNotification(s, j, st)
 	}
 	if c.json {
 		ji, err := snapshot(j, false)
@@ -230,42 +237,6 @@ func verbWait(c *cli, s *session, a *args) error {
 	return exitStatus(1)
 }
 
-// notifyGrace is how long /WAIT keeps the service up for a notify command line to finish.
-const notifyGrace = 5 * time.Second
-
-// settleNotification lets the job's notify command line for st (TRANSFERRED or ERROR) run
-// before the service stops, since stopping it kills running command lines and notifications are
-// not kept: it waits until the service is idle, at most notifyGrace.
-func (c *cli) settleNotification(s *session, j bits.Job, st state.State) {
-	var want uint32
-	switch st {
-	case state.Transferred:
-		want = bits.NotifyJobTransferred
-	case state.Error:
-		want = bits.NotifyJobError
-	default:
-		return
-	}
-	flags, _ := j.GetNotifyFlags()
-	cl, _ := j.GetNotifyCmdLine()
-	if cl.Program == "" || flags&bits.NotifyDisable != 0 || flags&want == 0 {
-		return
-	}
-	idle := make(chan struct{})
-	go func() {
-		_ = s.m.WaitIdle(c.ctx)
-		close(idle)
-	}()
-	t := time.NewTimer(notifyGrace)
-	defer t.Stop()
-	select {
-	case <-idle:
-	case <-c.ctx.Done():
-	case <-t.C:
-		fmt.Fprintf(c.stderr, "Note: the notify command line %s still runs after %v; it is stopped now.\n", cl.Program, notifyGrace)
-	}
-}
-
 // monitorOptions reads /MONITOR's /refresh and /count.
 func monitorOptions(a *args) (refresh time.Duration, count uint32, err error) {
 	v := lookupVerb("monitor")
@@ -285,7 +256,7 @@ func monitorOptions(a *args) (refresh time.Duration, count uint32, err error) {
 	return refresh, count, nil
 }
 
-// monitorPrepare checks /MONITOR's arguments and the caller's right to list, with the engine off.
+// monitorPrepare checks /MONITOR's arguments and the caller's right to list.
 func monitorPrepare(c *cli, s *session, a *args) error {
 	if _, _, err := monitorOptions(a); err != nil {
 		return err
@@ -294,7 +265,7 @@ func monitorPrepare(c *cli, s *session, a *args) error {
 	return err
 }
 
-// verbMonitor is /MONITOR: host the service and show the jobs at every refresh.
+// verbMonitor is /MONITOR: show the jobs at every refresh.
 func verbMonitor(c *cli, s *session, a *args) error {
 	refresh, count, _ := monitorOptions(a)
 	all := a.flag("allusers")

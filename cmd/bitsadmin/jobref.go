@@ -58,7 +58,7 @@ func (c *cli) findJob(s *session, v *verbSpec, ref string) (bits.Job, error) {
 		return j, nil
 	}
 	var flags uint32
-	if s.client.Identity().Admin {
+	if s.client.Admin() {
 		flags = bits.EnumAllUsers
 	}
 	jobs, err := enumJobs(s, flags)

@@ -10,13 +10,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/bitsemu/bitsemu/internal/childproc"
+	"github.com/bitsemu/bitsemu/service"
 )
 
 // bin is the bitsadmin binary the tests drive, built once by TestMain (with -race when the
@@ -24,35 +25,9 @@ import (
 var bin string
 
 func TestMain(m *testing.M) {
-	os.Exit(buildAndRun(m))
-}
-
-func buildAndRun(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "bitsadmin-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	bin = filepath.Join(dir, "bitsadmin")
-	if runtime.GOOS == "windows" {
-		bin += ".exe"
-	}
-	gotool, err := exec.LookPath("go")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "the end-to-end tests build the command and need the go tool:", err)
-		return 1
-	}
-	buildArgs := []string{"build", "-o", bin}
-	if raceEnabled {
-		buildArgs = append(buildArgs, "-race")
-	}
-	out, err := exec.Command(gotool, append(buildArgs, ".")...).CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
-		return 1
-	}
-	return m.Run()
+	// Commands run in the test's own process start the built binary as their service.
+	serviceProgram = func() (string, error) { return bin, nil }
+	os.Exit(childproc.BuildAndRun(m, "bitsadmin", &bin))
 }
 
 // result is what one run of the command gave.
@@ -65,25 +40,55 @@ func (r result) String() string {
 	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 }
 
-// user is someone running bitsadmin: a store of their own and a SID.
+// user is someone running bitsadmin on a store of their own. The store's service starts on
+// the user's first command and is stopped when the test ends.
 type user struct {
 	t     *testing.T
 	store string
-	sid   string
-	env   []string // more variables, "NAME=value"
+	env   []string    // more variables, "NAME=value"
+	cred  *credential // run as another user (root only); nil: as the test
 }
 
-var sids atomic.Int64
-
-// newUser returns a user with a fresh store and SID.
+// newUser returns a user with a fresh store.
 func newUser(t *testing.T) *user {
-	return &user{t: t, store: t.TempDir(), sid: fmt.Sprintf("S-1-5-21-%d", 5000+sids.Add(1))}
+	u := &user{t: t, store: t.TempDir()}
+	t.Cleanup(func() {
+		r := u.run("/shutdown")
+		if r.code != 0 {
+			t.Errorf("bitsadmin /shutdown:\n%s", r)
+		}
+	})
+	return u
 }
 
-// as returns the same user with another SID and more environment, on the same store.
-func (u *user) as(sid string, env ...string) *user {
-	return &user{t: u.t, store: u.store, sid: sid, env: append(append([]string(nil), u.env...), env...)}
+// with returns the same user with more environment.
+func (u *user) with(env ...string) *user {
+	return &user{t: u.t, store: u.store, cred: u.cred, env: append(append([]string(nil), u.env...), env...)}
 }
+
+// sid is the user's SID as the store's service names the test's uid: an administrator's for
+// root (see package service).
+func (u *user) sid() string {
+	u.t.Helper()
+	b, err := os.ReadFile(filepath.Join(u.store, "machine.sid"))
+	require.NoError(u.t, err, "the service has not run on the store yet")
+	uid := os.Getuid()
+	if u.cred != nil {
+		uid = int(u.cred.Uid)
+	}
+	return sidOf(strings.TrimSpace(string(b)), uid)
+}
+
+// sidOf is the SID the service gives uid on a machine.
+func sidOf(machine string, uid int) string {
+	if uid == 0 {
+		return fmt.Sprintf("%s-%d", machine, service.AdministratorRID)
+	}
+	return fmt.Sprintf("%s-%d", machine, service.UserRIDBase+uid)
+}
+
+// admin reports whether the tests run as root, whom the service makes an administrator.
+func admin() bool { return os.Getuid() == 0 }
 
 // environ is the command's environment: the test's, without BITSEMU_ variables, plus the user's.
 // A race-enabled binary would sleep a second at exit; GORACE turns that off (a race found still
@@ -96,13 +101,16 @@ func (u *user) environ() []string {
 		}
 	}
 	env = append(env, "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
-	return append(env, append([]string{"BITSEMU_STORE=" + u.store, "BITSEMU_SID=" + u.sid}, u.env...)...)
+	return append(env, append([]string{"BITSEMU_STORE=" + u.store}, u.env...)...)
 }
 
 // command returns the command, not started.
 func (u *user) command(ctx context.Context, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = u.environ()
+	if u.cred != nil {
+		setCredential(cmd, u.cred)
+	}
 	return cmd
 }
 

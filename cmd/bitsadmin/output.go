@@ -198,6 +198,8 @@ type jobInfo struct {
 	headers           string // custom headers; "" for none
 	headersErr        error  // why they cannot be read (write-only, not the owner)
 	files             []fileInfo
+	replyFile         string // an upload-reply job's reply file name
+	reply             bits.ReplyProgress
 }
 
 // snapshot reads a job. verbose adds its settings and files.
@@ -255,6 +257,12 @@ func snapshot(j bits.Job, verbose bool) (*jobInfo, error) {
 	files, e := readFiles(j)
 	read(e)
 	ji.files = files
+	if ji.typ == bits.UploadReply {
+		ji.replyFile, e = j.GetReplyFileName()
+		read(e)
+		ji.reply, e = j.GetReplyProgress()
+		read(e)
+	}
 	return ji, err
 }
 
@@ -339,6 +347,10 @@ func (ji *jobInfo) writeVerbose(w io.Writer) {
 		}
 		fmt.Fprintf(w, "\t%s / %s %s %s -> %s\n", byteCount(f.progress.BytesTransferred), byteCount(f.progress.BytesTotal), st, f.remote, f.local)
 	}
+	if ji.typ == bits.UploadReply {
+		fmt.Fprintf(w, "REPLY FILE: %s REPLY: %s / %s\n", nullText(ji.replyFile),
+			byteCount(ji.reply.BytesTransferred), byteCount(ji.reply.BytesTotal))
+	}
 	if ji.cmdLine.Program == "" {
 		fmt.Fprintf(w, "NOTIFICATION COMMAND LINE: none\n")
 	} else {
@@ -402,6 +414,10 @@ func (ji *jobInfo) json() obj {
 	var cmd any
 	if ji.cmdLine.Program != "" {
 		cmd = obj{{"program", ji.cmdLine.Program}, {"parameters", ji.cmdLine.Parameters}}
+	}
+	if ji.typ == bits.UploadReply {
+		o = append(o, kv{"reply_file", nullJSON(ji.replyFile)},
+			kv{"reply_bytes_total", byteJSON(ji.reply.BytesTotal)}, kv{"reply_bytes_transferred", ji.reply.BytesTransferred})
 	}
 	return append(o,
 		kv{"min_retry_delay", ji.minRetryDelay},

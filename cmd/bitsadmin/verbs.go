@@ -16,69 +16,78 @@ var verbs []*verbSpec
 
 func init() {
 	verbs = []*verbSpec{
-		{name: "transfer", syntax: "name [/download|/upload] [/priority p] remote local [remote local...]",
-			summary: "create a job, add the files, transfer them while showing progress, complete it",
-			flags:   []string{"download", "upload"}, values: []string{"priority"}, min: 3, max: -1, mode: hosting, prepare: transferPrepare, run: verbTransfer},
+		{name: "transfer", syntax: "name [/download|/upload|/upload-reply] [/priority p] [/replyfile path] remote local [remote local...]",
+			summary: "create a job, add the files, transfer them while showing progress, complete it (an upload's remote is its URL, its local the file sent)",
+			flags:   []string{"download", "upload", "upload-reply"}, values: []string{"priority", "replyfile"}, min: 3, max: -1, mode: viaService, prepare: transferPrepare, run: verbTransfer},
 		{name: "create", syntax: "[/download|/upload|/upload-reply] name", summary: "create a job (SUSPENDED)",
-			flags: []string{"download", "upload", "upload-reply"}, min: 1, max: 1, mode: oneShot, run: verbCreate},
+			flags: []string{"download", "upload", "upload-reply"}, min: 1, max: 1, mode: viaService, run: verbCreate},
 		{name: "addfile", syntax: "job remote local", summary: "add a file to a job",
-			min: 3, max: 3, mode: oneShot, run: verbAddFile},
+			min: 3, max: 3, mode: viaService, run: verbAddFile},
 		{name: "addfileset", syntax: "job listfile", summary: "add the files listed in listfile, one \"remote local\" per line",
-			min: 2, max: 2, mode: oneShot, run: verbAddFileSet},
+			min: 2, max: 2, mode: viaService, run: verbAddFileSet},
 		{name: "listfiles", syntax: "job", summary: "list a job's files",
-			min: 1, max: 1, mode: oneShot, run: verbListFiles},
-		{name: "resume", syntax: "job", summary: "queue a job (it transfers while a process hosts the service)",
-			min: 1, max: 1, mode: oneShot, run: verbResume},
-		{name: "suspend", syntax: "job", summary: "suspend a job", min: 1, max: 1, mode: oneShot, run: verbSuspend},
+			min: 1, max: 1, mode: viaService, run: verbListFiles},
+		{name: "resume", syntax: "job", summary: "queue a job: the service transfers it",
+			min: 1, max: 1, mode: viaService, run: verbResume},
+		{name: "suspend", syntax: "job", summary: "suspend a job", min: 1, max: 1, mode: viaService, run: verbSuspend},
 		{name: "cancel", syntax: "job", summary: "cancel a job and delete its temporary files",
-			min: 1, max: 1, mode: oneShot, run: verbCancel},
+			min: 1, max: 1, mode: viaService, run: verbCancel},
 		{name: "complete", syntax: "job", summary: "complete a job: its transferred files appear under their local names",
-			min: 1, max: 1, mode: oneShot, run: verbComplete},
+			min: 1, max: 1, mode: viaService, run: verbComplete},
 		{name: "reset", syntax: "[/allusers]", summary: "cancel every job of the user (of every user with /allusers)",
-			flags: []string{"allusers"}, min: 0, max: 0, mode: oneShot, run: verbReset},
+			flags: []string{"allusers"}, min: 0, max: 0, mode: viaService, run: verbReset},
 		{name: "list", syntax: "[/allusers] [/verbose]", summary: "list the jobs",
-			flags: []string{"allusers", "verbose"}, min: 0, max: 0, mode: oneShot, run: verbList},
+			flags: []string{"allusers", "verbose"}, min: 0, max: 0, mode: viaService, run: verbList},
 		{name: "info", syntax: "job [/verbose]", summary: "show a job",
-			flags: []string{"verbose"}, min: 1, max: 1, mode: oneShot, run: verbInfo},
+			flags: []string{"verbose"}, min: 1, max: 1, mode: viaService, run: verbInfo},
 		{name: "monitor", syntax: "[/allusers] [/refresh sec] [/count n]",
-			summary: "host the service and show the jobs every sec seconds (5), until Ctrl-C or n refreshes",
-			flags:   []string{"allusers"}, values: []string{"refresh", "count"}, min: 0, max: 0, mode: hosting, prepare: monitorPrepare, run: verbMonitor},
+			summary: "show the jobs every sec seconds (5), until Ctrl-C or n refreshes",
+			flags:   []string{"allusers"}, values: []string{"refresh", "count"}, min: 0, max: 0, mode: viaService, prepare: monitorPrepare, run: verbMonitor},
 		{name: "wait", syntax: "job [/timeout sec]",
-			summary: "host the service until the job leaves QUEUED/CONNECTING/TRANSFERRING/TRANSIENT_ERROR; exit 0 if TRANSFERRED",
-			values:  []string{"timeout"}, min: 1, max: 1, mode: hosting, prepare: waitPrepare, run: verbWait},
+			summary: "wait until the job leaves QUEUED/CONNECTING/TRANSFERRING/TRANSIENT_ERROR; exit 0 if TRANSFERRED",
+			values:  []string{"timeout"}, min: 1, max: 1, mode: viaService, prepare: waitPrepare, run: verbWait},
 	}
 	verbs = append(verbs, getterVerbs()...)
 	verbs = append(verbs,
 		&verbSpec{name: "setdisplayname", syntax: "job name", summary: "set the display name",
-			min: 2, max: 2, mode: oneShot, run: verbSetDisplayName},
+			min: 2, max: 2, mode: viaService, run: verbSetDisplayName},
 		&verbSpec{name: "setdescription", syntax: "job text", summary: "set the description",
-			min: 2, max: 2, mode: oneShot, run: verbSetDescription},
+			min: 2, max: 2, mode: viaService, run: verbSetDescription},
 		&verbSpec{name: "setpriority", syntax: "job FOREGROUND|HIGH|NORMAL|LOW", summary: "set the priority",
-			min: 2, max: 2, mode: oneShot, run: verbSetPriority},
+			min: 2, max: 2, mode: viaService, run: verbSetPriority},
 		&verbSpec{name: "setminretrydelay", syntax: "job seconds", summary: "set the minimum retry delay",
-			min: 2, max: 2, mode: oneShot, run: verbSetUint32("setminretrydelay", "minimum retry delay", (bits.Job).SetMinimumRetryDelay)},
+			min: 2, max: 2, mode: viaService, run: verbSetUint32("setminretrydelay", "minimum retry delay", (bits.Job).SetMinimumRetryDelay)},
 		&verbSpec{name: "setnoprogresstimeout", syntax: "job seconds", summary: "set the no-progress timeout",
-			min: 2, max: 2, mode: oneShot, run: verbSetUint32("setnoprogresstimeout", "no-progress timeout", (bits.Job).SetNoProgressTimeout)},
+			min: 2, max: 2, mode: viaService, run: verbSetUint32("setnoprogresstimeout", "no-progress timeout", (bits.Job).SetNoProgressTimeout)},
 		&verbSpec{name: "setmaxdownloadtime", syntax: "job seconds", summary: "set the maximum download time (0: none)",
-			min: 2, max: 2, mode: oneShot, run: verbSetUint32("setmaxdownloadtime", "maximum download time", (bits.Job).SetMaximumDownloadTime)},
+			min: 2, max: 2, mode: viaService, run: verbSetUint32("setmaxdownloadtime", "maximum download time", (bits.Job).SetMaximumDownloadTime)},
 		&verbSpec{name: "setnotifyflags", syntax: "job flags", summary: "set the notify flags (1 transferred, 2 error, 4 disable, 8 modification, ...)",
-			min: 2, max: 2, mode: oneShot, run: verbSetUint32("setnotifyflags", "notify flags", (bits.Job).SetNotifyFlags)},
+			min: 2, max: 2, mode: viaService, run: verbSetUint32("setnotifyflags", "notify flags", (bits.Job).SetNotifyFlags)},
 		&verbSpec{name: "setnotifycmdline", syntax: "job program parameters", summary: "set the program run on TRANSFERRED and ERROR (NULL NULL: none)",
-			min: 3, max: 3, mode: oneShot, run: verbSetNotifyCmdLine},
+			min: 3, max: 3, mode: viaService, run: verbSetNotifyCmdLine},
 		&verbSpec{name: "setcustomheaders", syntax: "job \"Name: value\"... | job NULL", summary: "set the HTTP headers sent with every request (NULL: none)",
-			min: 2, max: -1, mode: oneShot, run: verbSetCustomHeaders},
+			min: 2, max: -1, mode: viaService, run: verbSetCustomHeaders},
 		&verbSpec{name: "setproxysettings", syntax: "job PRECONFIG|AUTODETECT|NO_PROXY | job OVERRIDE list [bypass]",
 			summary: "set the proxy usage; OVERRIDE takes a comma-separated proxy list and a bypass list (NULL: none)",
-			min:     2, max: 4, mode: oneShot, run: verbSetProxySettings},
+			min:     2, max: 4, mode: viaService, run: verbSetProxySettings},
 		&verbSpec{name: "setcredentials", syntax: "job SERVER|PROXY BASIC|DIGEST|NTLM|NEGOTIATE|PASSPORT user password",
-			summary: "set the credentials for a target and scheme", min: 5, max: 5, mode: oneShot, run: verbSetCredentials},
+			summary: "set the credentials for a target and scheme", min: 5, max: 5, mode: viaService, run: verbSetCredentials},
 		&verbSpec{name: "removecredentials", syntax: "job SERVER|PROXY BASIC|DIGEST|NTLM|NEGOTIATE|PASSPORT",
-			summary: "remove the credentials of a target and scheme", min: 3, max: 3, mode: oneShot, run: verbRemoveCredentials},
+			summary: "remove the credentials of a target and scheme", min: 3, max: 3, mode: viaService, run: verbRemoveCredentials},
+		&verbSpec{name: "setreplyfilename", syntax: "job path|NULL", summary: "set where an upload-reply job's reply goes (NULL: a name bitsemu chooses)",
+			min: 2, max: 2, mode: viaService, run: verbSetReplyFileName},
 		&verbSpec{name: "takeownership", syntax: "job", summary: "make the caller the job's owner (administrators)",
-			min: 1, max: 1, mode: oneShot, run: verbTakeOwnership},
+			min: 1, max: 1, mode: viaService, run: verbTakeOwnership},
 		&verbSpec{name: "demo", syntax: "[/keep]",
 			summary: "download a file from a loopback server with a real job, then a day of retries in virtual time; /keep keeps the file",
 			flags:   []string{"keep"}, min: 0, max: 0, mode: noStore, run: verbDemo},
+		&verbSpec{name: "service", syntax: "[/foreground] [/allusers]",
+			summary: "start the store's service in the background (a no-op when it runs); /foreground runs it in this process until SIGTERM or /shutdown",
+			flags:   []string{"foreground", "allusers"}, min: 0, max: 0, mode: noStore, run: verbService},
+		&verbSpec{name: "shutdown", syntax: "", summary: "stop the store's service (administrators and the service's own user)",
+			min: 0, max: 0, mode: noStore, run: verbShutdown},
+		&verbSpec{name: "version", syntax: "", summary: "show bitsadmin's version, the service protocol, and whether the store's service runs",
+			min: 0, max: 0, mode: noStore, run: verbVersion},
 		&verbSpec{name: "help", syntax: "", summary: "show this help", min: 0, max: -1, mode: noStore, run: verbHelp},
 	)
 }
@@ -98,14 +107,14 @@ func lookupVerb(name string) *verbSpec {
 
 // writeUsage prints the command's usage; full adds every verb.
 func writeUsage(w io.Writer, full bool) {
-	fmt.Fprint(w, `Usage: bitsadmin [/store DIR] [/json] /VERB [arguments]
+	fmt.Fprint(w, `Usage: bitsadmin [/store DIR] [/json] [/rawreturn] /VERB [arguments]
 
 Jobs are named by GUID ({1AC396AD-...}, braces and case optional) or by display name.
 Jobs live in the job store: /store DIR, else $BITSEMU_STORE, else bitsemu in the user's
-configuration directory. Jobs transfer only while a bitsadmin process hosts the service:
-/transfer, /wait and /monitor do. /json prints one JSON document.
-Environment: BITSEMU_SID (the caller's SID), BITSEMU_ADMIN=1 (administrator: /allusers,
-/takeownership), BITSEMU_STORE_WAIT (how long to wait for a store another process holds, 5s).
+configuration directory. A service owns each store and transfers its jobs; every verb talks to
+it over the socket beside the store and starts it when none runs. The service knows you by
+your uid (root is an administrator: /allusers, /takeownership). /json prints one JSON document
+(a failure too); /rawreturn prints bare values with no newline, for scripts.
 `)
 	if !full {
 		fmt.Fprintln(w, "Run bitsadmin /help for every verb.")
@@ -129,10 +138,15 @@ func verbHelp(c *cli, _ *session, _ *args) error {
 
 // result prints the outcome of a verb that changes a job: text, or {"id", "result"} in JSON.
 func (c *cli) result(j bits.Job, code hresult.Code, text string) error {
-	if c.json {
+	switch {
+	case c.json:
 		return c.printJSON(obj{{"id", guid(j)}, {"result", code.Name()}, {"message", text}})
+	case c.raw && code != hresult.S_OK:
+		fmt.Fprint(c.stdout, code.Name()) // a success code other than S_OK is what a script needs
+	case c.raw:
+	default:
+		fmt.Fprintln(c.stdout, text)
 	}
-	fmt.Fprintln(c.stdout, text)
 	return nil
 }
 
@@ -157,10 +171,14 @@ func verbCreate(c *cli, s *session, a *args) error {
 	if err != nil {
 		return failed("create the job", err)
 	}
-	if c.json {
+	switch {
+	case c.json:
 		return c.printJSON(obj{{"id", guid(j)}, {"name", a.pos[0]}, {"type", typ.String()}, {"state", "SUSPENDED"}})
+	case c.raw:
+		fmt.Fprint(c.stdout, guid(j))
+	default:
+		fmt.Fprintf(c.stdout, "Created job %s.\n", guid(j))
 	}
-	fmt.Fprintf(c.stdout, "Created job %s.\n", guid(j))
 	return nil
 }
 
@@ -515,6 +533,21 @@ func verbSetNotifyCmdLine(c *cli, s *session, a *args) error {
 		return c.result(j, hresult.S_OK, "Notification command line removed.")
 	}
 	return c.result(j, hresult.S_OK, fmt.Sprintf("Notification command line set to '%s' '%s'.", program, params))
+}
+
+func verbSetReplyFileName(c *cli, s *session, a *args) error {
+	j, err := c.jobArg(s, a, "setreplyfilename")
+	if err != nil {
+		return err
+	}
+	name := nullArg(a.pos[1])
+	if err := j.SetReplyFileName(name); err != nil {
+		return failed("set the reply file name of job "+guid(j), err)
+	}
+	if name == "" {
+		return c.result(j, hresult.S_OK, "Reply file name removed: bitsemu chooses one.")
+	}
+	return c.result(j, hresult.S_OK, fmt.Sprintf("Reply file name set to '%s'.", name))
 }
 
 func verbSetCustomHeaders(c *cli, s *session, a *args) error {

@@ -1,6 +1,7 @@
 // Package childproc lets a test binary double as the program a notify command line starts, so
 // that tests run a real process and see exactly the arguments it was given. A package's TestMain
 // calls Main first; a test calls Start to get the program's path and the record of its runs.
+// Build compiles a command for its tests to run as a real process.
 //
 // It is test support for bitsemu's own packages: it imports package testing.
 package childproc

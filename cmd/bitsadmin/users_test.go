@@ -1,0 +1,106 @@
+//go:build unix
+
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The uids the two-user test runs commands as; they need no entry in the user database.
+const (
+	aliceUID = 52001
+	bobUID   = 52002
+)
+
+// openPath makes dir and its parents up to / reachable (search permission) by every user, so
+// that other uids can reach a file by name in it.
+func openPath(t *testing.T, dir string) {
+	for d := dir; d != "/" && d != "."; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		require.NoError(t, err)
+		require.NoError(t, os.Chmod(d, fi.Mode().Perm()|0o111))
+	}
+}
+
+// Users of one service are told apart by their uid, which the kernel gives the service: each
+// sees and changes only their own jobs, whatever their environment claims; root, an
+// administrator, sees and takes everyone's; a job's notify command line runs as its owner.
+func TestUsersAreTheirUIDs(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root, to run commands as two other uids against one service")
+	}
+	t.Parallel()
+	root := newUser(t)
+	openPath(t, root.store)
+	openPath(t, filepath.Dir(bin))
+	// A machine-wide service: every user may reach its socket.
+	out := root.ok("/service", "/allusers")
+	assert.Contains(t, out, "runs (pid ")
+	fi, err := os.Stat(filepath.Join(root.store, "bitsemu.sock"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o666), fi.Mode().Perm())
+
+	alice, bob := root.with(), root.with()
+	alice.cred = &credential{Uid: aliceUID, Gid: 65534}
+	bob.cred = &credential{Uid: bobUID, Gid: 65534}
+	// What the environment claims counts for nothing.
+	bob.env = append(bob.env, "BITSEMU_SID="+alice.sid(), "BITSEMU_ADMIN=1")
+
+	aliceJob := alice.create("alice's")
+	bob.create("bob's")
+	assert.Equal(t, alice.sid()+"\n", alice.ok("/getowner", aliceJob))
+	assert.True(t, strings.HasSuffix(alice.sid(), "-"+strconv.Itoa(1000+aliceUID)))
+
+	jobs, _ := bob.list()
+	require.Len(t, jobs, 1)
+	assert.Equal(t, "bob's", jobs[0].Name)
+	assert.Equal(t, bob.sid(), jobs[0].Owner)
+	for _, args := range [][]string{
+		{"/getstate", aliceJob}, {"/cancel", aliceJob}, {"/setdisplayname", aliceJob, "mine"},
+		{"/takeownership", aliceJob}, {"/list", "/allusers"}, {"/reset", "/allusers"},
+	} {
+		r := bob.fails(1, args...)
+		assert.Contains(t, r.stderr, "E_ACCESSDENIED (0x80070005)", "%q", args)
+	}
+	r := bob.fails(1, "/getstate", "alice's")
+	assert.Contains(t, r.stderr, "BG_E_NOT_FOUND", "a user does not find another's job by name")
+	r = bob.fails(1, "/shutdown")
+	assert.Contains(t, r.stderr, "E_ACCESSDENIED", "a user cannot stop a service that is not theirs")
+	assert.Equal(t, "alice's", alice.ok("/getdisplayname", aliceJob)[:7])
+
+	// The notify command line runs as the job's owner.
+	work := t.TempDir()
+	openPath(t, work)
+	require.NoError(t, os.Chmod(work, 0o777))
+	src, mark := filepath.Join(work, "src"), filepath.Join(work, "who")
+	require.NoError(t, os.WriteFile(src, []byte("data"), 0o644))
+	alice.ok("/addfile", aliceJob, src, filepath.Join(work, "dst"))
+	alice.ok("/setnotifycmdline", aliceJob, "/bin/sh", `sh -c "id -u > `+mark+`"`)
+	alice.ok("/resume", aliceJob)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if b, err := os.ReadFile(mark); err == nil && len(b) > 0 {
+			assert.Equal(t, strconv.Itoa(aliceUID)+"\n", string(b))
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the command line did not run")
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// Root is an administrator: it lists everyone's jobs and takes one.
+	all, _ := root.list("/allusers")
+	assert.Len(t, all, 2)
+	root.ok("/takeownership", aliceJob)
+	assert.Equal(t, root.sid()+"\n", root.ok("/getowner", aliceJob))
+	jobs, _ = alice.list()
+	assert.Empty(t, jobs, "the job is root's now")
+	assert.Contains(t, root.ok("/reset", "/allusers"), "2 out of 2 jobs canceled.")
+}
