@@ -31,6 +31,17 @@ type fileCore struct {
 	tempID        fileID // the temporary file's identity; zero until created (or unknown)
 }
 
+// oneFile returns a job's files slice holding one new file, made in one allocation with it: most
+// jobs have one file.
+func oneFile() ([]*fileCore, *fileCore) {
+	o := new(struct {
+		slot [1]*fileCore
+		fc   fileCore
+	})
+	o.slot[0] = &o.fc
+	return o.slot[:], &o.fc
+}
+
 // setTransferred records that the temporary file holds n bytes of the output; those on disk
 // stay on disk only up to n.
 func (fc *fileCore) setTransferred(n uint64) {
@@ -170,10 +181,14 @@ func (j *Job) addFiles(m state.Method, name string, files []bits.FileInfo, range
 		total = bits.SizeUnknown
 	}
 	for i, fi := range files {
-		c.files = append(c.files, &fileCore{
-			remote: fi.RemoteName, local: fi.LocalName, kind: kinds[i],
-			ranges: ranges, total: total,
-		})
+		var fc *fileCore
+		if len(c.files) == 0 && len(files) == 1 {
+			c.files, fc = oneFile()
+		} else {
+			fc = new(fileCore)
+			c.files = append(c.files, fc)
+		}
+		*fc = fileCore{remote: fi.RemoteName, local: fi.LocalName, kind: kinds[i], ranges: ranges, total: total}
 	}
 	c.modified = now
 	o.emit(Change{Kind: FilesAdded, Files: len(files)})

@@ -26,6 +26,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -366,6 +367,22 @@ func (m *Manager) insert(j *job.Engine, owner Identity) *entry {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.insertLocked(j, owner)
+}
+
+// insertAll adds jobs to the queue, in order, with their owners' identities, and returns their
+// entries.
+func (m *Manager) insertAll(jobs []*job.Engine, owners []Identity) []*entry {
+	out := make([]*entry, len(jobs))
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.jobs) == 0 {
+		m.jobs = make(map[uuid.UUID]*entry, len(jobs))
+	}
+	m.order = slices.Grow(m.order, len(jobs))
+	for i, j := range jobs {
+		out[i] = m.insertLocked(j, owners[i])
+	}
+	return out
 }
 
 // insertLocked adds a job to the queue and attaches its entry to it (job.Engine.SetService).

@@ -50,31 +50,41 @@ func Open(dir string, opts ...Option) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	recs, err := st.Load()
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
 	m := newManager(opts)
 	m.store = st
 	m.noRead = resolveRoots([]string{dir})
 	m.env.Keep = m.keep
-	m.persistence.seqs = make(map[uuid.UUID]uint64, len(recs))
-	jobs := make([]*entry, 0, len(recs))
-	for _, r := range recs {
-		h, err := job.Restore(&m.env, job.NewCaller(r.Owner), r)
-		if err != nil {
-			st.Close()
-			return nil, restoreErr(r.ID, err)
+	m.persistence.seqs = make(map[uuid.UUID]uint64)
+	// The records are decoded and their jobs rebuilt in parallel, straight from the store's
+	// map (store.Scan), and then taken into the queue in creation order.
+	var jobs []*job.Engine
+	var owners []Identity
+	var callers sync.Map // one Caller per owner: the restored jobs' creator is their owner
+	err = st.Scan(func(n int) {
+		jobs, owners = make([]*job.Engine, n), make([]Identity, n)
+	}, func(i int, r *job.Record) error {
+		c, ok := callers.Load(r.Owner)
+		if !ok {
+			c, _ = callers.LoadOrStore(r.Owner, job.NewCaller(r.Owner))
 		}
-		j := engine.Of(h)
+		h, err := job.Restore(&m.env, c.(*job.Caller), *r)
+		if err != nil {
+			return restoreErr(r.ID, err)
+		}
+		jobs[i], owners[i] = engine.Of(h), r.Owner
+		return nil
+	})
+	if err != nil {
+		_ = m.Close()
+		return nil, err
+	}
+	for _, j := range jobs {
 		// Bytes written after the last checkpoint are not vouched for by the record.
 		if err := j.Reconcile(); err != nil {
 			m.persistErr(err)
 		}
-		jobs = append(jobs, m.insert(j, r.Owner))
 	}
-	m.sched.restored(jobs)
+	m.sched.restored(m.insertAll(jobs, owners))
 	return m, nil
 }
 
@@ -250,22 +260,32 @@ func (m *Manager) closeStore() error {
 // TRANSIENT_ERROR get their retry timers (or, when they waited for the network, which is
 // available when a manager starts, are queued at once), and every job gets its inactivity timer.
 func (s *sched) restored(jobs []*entry) {
+	var retry []*entry
+	s.mu.Lock()
 	for _, e := range jobs {
-		s.armExpiry(e)
-		switch e.job.State() {
-		case state.Queued:
-			s.mu.Lock()
-			s.queue.push(e)
-			s.mu.Unlock()
-		case state.TransientError:
-			if ei := e.job.ErrorSnapshot(); ei != nil {
-				if _, code, _ := ei.GetError(); code == hresult.BG_E_NETWORK_DISCONNECTED {
-					_, _ = e.job.Fire(state.NetworkRestored)
-					continue
-				}
-			}
-			s.armRetry(e)
+		t := e.job.Timing() // the job's lock inside the scheduler's, as changed takes them
+		if t.State.Final() {
+			continue
 		}
+		if !s.manual {
+			s.timers.arm(&e.expiry, t.Modified.Add(s.idleFor))
+		}
+		switch t.State {
+		case state.Queued:
+			s.queue.push(e)
+		case state.TransientError:
+			retry = append(retry, e)
+		}
+	}
+	s.mu.Unlock()
+	for _, e := range retry {
+		if ei := e.job.ErrorSnapshot(); ei != nil {
+			if _, code, _ := ei.GetError(); code == hresult.BG_E_NETWORK_DISCONNECTED {
+				_, _ = e.job.Fire(state.NetworkRestored)
+				continue
+			}
+		}
+		s.armRetry(e)
 	}
 	s.kickSoon()
 }
