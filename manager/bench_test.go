@@ -235,15 +235,11 @@ func heapAfterGC() uint64 {
 
 // BenchmarkIdleJobMemory reports the live heap per idle job: 10,000 suspended jobs with one file
 // each (distinct remote and local names, as real jobs have), held by the manager only. The
-// figure is B/job; ns/op is the time to build the 10,000 jobs and is not a target.
+// figure is B/job, measured once; ns/op is the time to build the 10,000 jobs and is not a
+// target.
 func BenchmarkIdleJobMemory(b *testing.B) {
 	dir := b.TempDir()
-	var perJob float64
-	b.ReportAllocs()
-	for b.Loop() {
-		b.StopTimer()
-		before := heapAfterGC()
-		b.StartTimer()
+	build := func() (*manager.Manager, *manager.Client) {
 		m := manager.New(manager.WithLimits(job.Limits{}))
 		c, err := m.Connect(manager.Identity{SID: benchSID})
 		if err != nil {
@@ -259,17 +255,31 @@ func BenchmarkIdleJobMemory(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		b.StopTimer()
-		after := heapAfterGC()
 		if m.JobCount() != idleN {
 			b.Fatal(m.JobCount())
 		}
-		runtime.KeepAlive(m)
-		runtime.KeepAlive(c)
-		perJob = float64(int64(after)-int64(before)) / idleN
-		b.StartTimer()
+		return m, c
+	}
+	perJob := heapPerItem(idleN, func() any {
+		m, c := build()
+		return []any{m, c}
+	})
+	b.ReportAllocs()
+	for b.Loop() {
+		m, _ := build()
+		_ = m.Close()
 	}
 	b.ReportMetric(perJob, "B/job")
+}
+
+// heapPerItem returns the live heap that what build returns holds, per item of n, measured
+// between two full collections.
+func heapPerItem(n int, build func() any) float64 {
+	before := heapAfterGC()
+	kept := build()
+	after := heapAfterGC()
+	runtime.KeepAlive(kept)
+	return float64(int64(after)-int64(before)) / float64(n)
 }
 
 // BenchmarkIdleJobMemoryFloor is the same measure for the floor queue: a map entry and a record
@@ -280,23 +290,173 @@ func BenchmarkIdleJobMemoryFloor(b *testing.B) {
 		remote, local string
 	}
 	dir := b.TempDir()
-	var perJob float64
-	b.ReportAllocs()
-	for b.Loop() {
-		b.StopTimer()
-		before := heapAfterGC()
-		b.StartTimer()
+	build := func() map[uuid.UUID]*rec {
 		q := make(map[uuid.UUID]*rec)
 		for i := range idleN {
 			name := strconv.Itoa(i) + ".bin"
 			q[uuid.New()] = &rec{floorEntry: floorEntry{owner: benchSID, pos: i},
 				remote: "http://example.com/files/" + name, local: dir + "/" + name}
 		}
-		b.StopTimer()
-		after := heapAfterGC()
-		runtime.KeepAlive(q)
-		perJob = float64(int64(after)-int64(before)) / idleN
-		b.StartTimer()
+		return q
+	}
+	perJob := heapPerItem(idleN, func() any { return build() })
+	b.ReportAllocs()
+	for b.Loop() {
+		runtime.KeepAlive(build())
 	}
 	b.ReportMetric(perJob, "B/job")
+}
+
+// manyN is the number of jobs of BenchmarkManyJobs: 1,000,000, 20,000 under -short.
+func manyN() int {
+	if testing.Short() {
+		return 20_000
+	}
+	return 1_000_000
+}
+
+// many is BenchmarkManyJobs's manager, built once per process: idle jobs of one file each, all
+// of one user, and the live heap they cost.
+var many struct {
+	once   sync.Once
+	m      *manager.Manager
+	c      *manager.Client
+	ids    []uuid.UUID
+	perJob float64
+}
+
+func manyJobs(b *testing.B) {
+	b.Helper()
+	many.once.Do(func() {
+		n := manyN()
+		dir := b.TempDir()
+		many.perJob = heapPerItem(n, func() any {
+			m := manager.New(manager.WithLimits(job.Limits{}))
+			c, err := m.Connect(manager.Identity{SID: benchSID})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ids := make([]uuid.UUID, n)
+			for i := range ids {
+				j, err := c.CreateJob("bench", bits.Download)
+				if err != nil {
+					b.Fatal(err)
+				}
+				name := strconv.Itoa(i) + ".bin"
+				if err := j.AddFile("http://example.com/files/"+name, dir+"/"+name); err != nil {
+					b.Fatal(err)
+				}
+				ids[i] = engine.Of(j).ID()
+			}
+			many.m, many.c = m, c
+			return ids
+		})
+		// The GUIDs were in the measured heap too: they are not the jobs' cost.
+		many.perJob -= float64(len(uuid.UUID{}))
+		many.ids = fillIDs(many.m)
+	})
+	if many.m == nil {
+		b.Fatal("the jobs could not be made")
+	}
+}
+
+// fillIDs returns the GUIDs of m's jobs, in creation order.
+func fillIDs(m *manager.Manager) []uuid.UUID {
+	c, _ := m.Connect(manager.Identity{SID: benchSID})
+	e, _ := c.EnumJobs(0)
+	n, _ := e.GetCount()
+	jobs, _, _ := e.Next(n)
+	ids := make([]uuid.UUID, len(jobs))
+	for i, j := range jobs {
+		ids[i] = engine.Of(j).ID()
+	}
+	return ids
+}
+
+// BenchmarkManyJobs holds 1,000,000 idle jobs (one file each, 20,000 under -short) in one
+// manager, beside floors of the same size:
+//
+//   - Memory: the live heap per job (B/job; ns/op is a JobCount and is not a target);
+//   - EnumJobs: EnumJobs(0) and one Next for all of them; its floor copies as many pointers
+//     under a mutex;
+//   - GetJob: a lookup of a random job; its floor is a map lookup under a mutex.
+func BenchmarkManyJobs(b *testing.B) {
+	b.Run("Memory", func(b *testing.B) {
+		manyJobs(b)
+		for b.Loop() {
+			if many.m.JobCount() != manyN() {
+				b.Fatal(many.m.JobCount())
+			}
+		}
+		b.ReportMetric(many.perJob, "B/job")
+	})
+	b.Run("EnumJobs", func(b *testing.B) {
+		manyJobs(b)
+		n := manyN()
+		b.ReportAllocs()
+		for b.Loop() {
+			e, err := many.c.EnumJobs(0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			jobs, _, _ := e.Next(uint32(n))
+			if len(jobs) != n {
+				b.Fatalf("got %d jobs", len(jobs))
+			}
+		}
+	})
+	b.Run("EnumJobsFloor", func(b *testing.B) {
+		n := manyN()
+		var mu sync.Mutex
+		order := make([]*floorEntry, n)
+		for i := range order {
+			order[i] = &floorEntry{owner: benchSID, pos: i}
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			mu.Lock()
+			out := make([]*floorEntry, len(order))
+			copy(out, order)
+			mu.Unlock()
+			if len(out) != n {
+				b.Fatal(len(out))
+			}
+		}
+	})
+	b.Run("GetJob", func(b *testing.B) {
+		manyJobs(b)
+		idx := randomIndexes(len(many.ids))
+		mask := len(idx) - 1
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			j, err := many.c.GetJob(many.ids[idx[i&mask]])
+			if err != nil || j == nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+	b.Run("GetJobFloor", func(b *testing.B) {
+		n := manyN()
+		q := &floorQueue{jobs: make(map[uuid.UUID]*floorEntry, n)}
+		ids := make([]uuid.UUID, n)
+		for i := range ids {
+			ids[i] = uuid.New()
+			q.jobs[ids[i]] = &floorEntry{owner: benchSID, pos: i}
+		}
+		idx := randomIndexes(len(ids))
+		mask := len(idx) - 1
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			q.mu.Lock()
+			e, ok := q.jobs[ids[idx[i&mask]]]
+			q.mu.Unlock()
+			if !ok || e == nil {
+				b.Fatal("missing")
+			}
+			i++
+		}
+	})
 }

@@ -62,7 +62,7 @@ func (c *Client) CreateJob(displayName string, t bits.JobType) (bits.Job, error)
 		}
 	}
 	eng := engine.Of(j)
-	e := m.insertLocked(eng, who)
+	e := m.insertLocked(eng, who, c.caller)
 	m.mu.Unlock()
 	if err := m.storeNew(eng); err != nil {
 		return nil, err
@@ -82,8 +82,9 @@ func (c *Client) GetJob(id uuid.UUID) (bits.Job, error) {
 	m.mu.Lock()
 	e, ok := m.jobs[id]
 	var owner string
+	var creator *job.Caller
 	if ok {
-		owner = e.owner
+		owner, creator = e.owner, e.creator
 	}
 	m.mu.Unlock()
 	if !ok {
@@ -93,7 +94,7 @@ func (c *Client) GetJob(id uuid.UUID) (bits.Job, error) {
 	if !who.Admin && owner != who.SID {
 		return nil, &hresult.Error{Op: "GetJob", Job: job.GUIDString(id), Code: hresult.E_ACCESSDENIED}
 	}
-	return e.job.As(c.caller), nil
+	return handleFor(e.job, creator, c.caller), nil
 }
 
 // EnumJobs returns an enumerator over a snapshot of the queue, in creation order
@@ -118,19 +119,20 @@ func (c *Client) EnumJobs(flags uint32) (bits.JobEnum, error) {
 	if !all {
 		n = m.perUser[who.SID]
 	}
-	handles := make([]job.Job, 0, n)
-	for _, e := range m.order {
-		if e == nil || (!all && e.owner != who.SID) {
+	e := &jobEnum{jobs: make([]*job.Engine, 0, n), mine: mineBits(n), caller: c.caller}
+	for i := range m.order {
+		s := &m.order[i]
+		if s.job == nil || (!all && s.owner != who.SID) {
 			continue
 		}
-		handles = append(handles, *e.job.As(c.caller))
+		if s.creator == c.caller {
+			k := len(e.jobs)
+			e.mine[k/64] |= 1 << (k % 64)
+		}
+		e.jobs = append(e.jobs, s.job)
 	}
 	m.mu.Unlock()
-	out := make([]bits.Job, len(handles))
-	for i := range handles {
-		out[i] = &handles[i]
-	}
-	return job.NewEnum(out), nil
+	return e, nil
 }
 
 // GetErrorDescription returns the text of an HRESULT in the given language

@@ -172,8 +172,8 @@ type Manager struct {
 
 	mu      sync.Mutex
 	jobs    map[uuid.UUID]*entry
-	order   []*entry // creation order; removed entries are nil'ed out and compacted lazily
-	dead    int      // removed entries still in order
+	order   []slot // creation order; removed jobs' slots are zeroed and compacted lazily
+	dead    int    // removed jobs' slots still in order
 	perUser map[string]int
 	// counted is the number of jobs that count toward MaxJobsPerMachine: those whose owner is
 	// not exempt (jobs of administrators and service accounts do not count, as the
@@ -183,11 +183,29 @@ type Manager struct {
 
 // entry is the manager's record of one job, found from the job through job.Engine.Service.
 type entry struct {
-	job    *job.Engine // the creator's handle; As gives others theirs
-	owner  string
-	exempt bool // the owner is exempt from the limits; the job is not in Manager.counted
-	pos    int
+	job     *job.Engine // the creator's handle; As gives others theirs
+	creator *job.Caller // the caller the creator's handle acts as; nil for a restored job
+	owner   string
+	exempt  bool // the owner is exempt from the limits; the job is not in Manager.counted
+	pos     int  // the job's slot in Manager.order
 	jobSched
+}
+
+// slot is one job in the creation order, with what EnumJobs reads of it: kept in the order's
+// array itself, so that listing a million jobs reads one array rather than a million entries.
+type slot struct {
+	job     *job.Engine // nil once the job left the queue
+	owner   string
+	creator *job.Caller
+}
+
+// handleFor returns a handle to j acting as caller: the creator's own handle when caller is the
+// creator, which costs nothing. creator is the job's entry.creator.
+func handleFor(j *job.Engine, creator, caller *job.Caller) *job.Job {
+	if caller == creator {
+		return &j.Job
+	}
+	return j.As(caller)
 }
 
 // New returns an in-memory manager with BITS's default limits and the real clock. Its jobs last
@@ -332,9 +350,9 @@ func (m *Manager) allJobs() []*job.Engine {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make([]*job.Engine, 0, len(m.jobs))
-	for _, e := range m.order {
-		if e != nil {
-			out = append(out, e.job)
+	for i := range m.order {
+		if j := m.order[i].job; j != nil {
+			out = append(out, j)
 		}
 	}
 	return out
@@ -362,13 +380,6 @@ func (m *Manager) JobCount() int {
 	return len(m.jobs)
 }
 
-// insert adds a job to the queue.
-func (m *Manager) insert(j *job.Engine, owner Identity) *entry {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.insertLocked(j, owner)
-}
-
 // insertAll adds jobs to the queue, in order, with their owners' identities, and returns their
 // entries.
 func (m *Manager) insertAll(jobs []*job.Engine, owners []Identity) []*entry {
@@ -380,22 +391,22 @@ func (m *Manager) insertAll(jobs []*job.Engine, owners []Identity) []*entry {
 	}
 	m.order = slices.Grow(m.order, len(jobs))
 	for i, j := range jobs {
-		out[i] = m.insertLocked(j, owners[i])
+		out[i] = m.insertLocked(j, owners[i], nil)
 	}
 	return out
 }
 
 // insertLocked adds a job to the queue and attaches its entry to it (job.Engine.SetService).
 // Called with m.mu held, before the job is shared.
-func (m *Manager) insertLocked(j *job.Engine, owner Identity) *entry {
-	e := &entry{job: j, owner: owner.SID, exempt: owner.Exempt(), pos: len(m.order)}
+func (m *Manager) insertLocked(j *job.Engine, owner Identity, creator *job.Caller) *entry {
+	e := &entry{job: j, creator: creator, owner: owner.SID, exempt: owner.Exempt(), pos: len(m.order)}
 	e.expiry = timerNode{kind: timerExpiry, e: e}
 	j.SetService(e)
 	if !e.exempt {
 		m.counted++
 	}
 	m.jobs[j.ID()] = e
-	m.order = append(m.order, e)
+	m.order = append(m.order, slot{job: j, owner: owner.SID, creator: creator})
 	m.perUser[owner.SID]++
 	return e
 }
@@ -442,7 +453,7 @@ func (m *Manager) remove(id uuid.UUID) {
 	if m.perUser[e.owner] <= 0 {
 		delete(m.perUser, e.owner)
 	}
-	m.order[e.pos] = nil
+	m.order[e.pos] = slot{}
 	m.dead++
 	if m.dead > 64 && m.dead > len(m.order)/2 {
 		m.compact()
@@ -452,10 +463,10 @@ func (m *Manager) remove(id uuid.UUID) {
 // compact drops removed entries from the creation order. Called with m.mu held.
 func (m *Manager) compact() {
 	live := m.order[:0]
-	for _, e := range m.order {
-		if e != nil {
-			e.pos = len(live)
-			live = append(live, e)
+	for _, s := range m.order {
+		if s.job != nil {
+			entryOf(s.job).pos = len(live)
+			live = append(live, s)
 		}
 	}
 	clear(m.order[len(live):])
@@ -483,6 +494,7 @@ func (m *Manager) reown(id uuid.UUID, now string) {
 		delete(m.perUser, prev)
 	}
 	e.owner = now
+	m.order[e.pos].owner = now
 	m.perUser[now]++
 }
 
