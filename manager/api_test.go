@@ -826,3 +826,36 @@ func TestErrorsCarryTheHRESULT(t *testing.T) {
 	assert.Equal(t, "GetJob", he.Op)
 	assert.False(t, errors.Is(err, hresult.E_ACCESSDENIED))
 }
+
+// A job's handles act as the client that obtained them, whether it created the job or not: the
+// creator's handle from EnumJobs or GetJob fails once the creator closes, while those another
+// connection of the same user obtained go on working.
+func TestHandlesActAsTheirClient(t *testing.T) {
+	m := manager.New(manager.WithManualTransfers())
+	alice := connect(t, m, idAlice)
+	again := connect(t, m, idAlice)
+	j := mustCreate(t, alice, "mine")
+	id := engine.Of(j).ID()
+	handles := map[string]bits.Job{}
+	for name, c := range map[string]*manager.Client{"creator": alice, "other": again} {
+		e, err := c.EnumJobs(0)
+		require.NoError(t, err)
+		got, code, err := e.Next(2)
+		require.NoError(t, err)
+		assert.Equal(t, hresult.S_FALSE, code)
+		require.Len(t, got, 1)
+		handles[name+" EnumJobs"] = got[0]
+		h, err := c.GetJob(id)
+		require.NoError(t, err)
+		handles[name+" GetJob"] = h
+	}
+	require.NoError(t, alice.Close())
+	for name, h := range handles {
+		_, err := h.GetState()
+		if strings.HasPrefix(name, "creator") {
+			assert.ErrorIs(t, err, hresult.RPC_E_DISCONNECTED, name)
+		} else {
+			assert.NoError(t, err, name)
+		}
+	}
+}
