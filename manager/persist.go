@@ -102,8 +102,10 @@ func restoreErr(id uuid.UUID, err error) error {
 // The bounds of the progress a crash can lose.
 const (
 	// CheckpointBytes is how many bytes of a file may arrive between two writes of its job's
-	// progress to the store.
-	CheckpointBytes = 8 << 20
+	// progress to the store. Each write syncs the temporary file, and so flushes the disk's
+	// cache: a bound far below what a fast link moves in CheckpointInterval would cost the
+	// transfer the flushes, while what it saves after a crash takes a fast link little time.
+	CheckpointBytes = 64 << 20
 	// CheckpointInterval is how long a transfer may run between two such writes.
 	CheckpointInterval = time.Second
 )

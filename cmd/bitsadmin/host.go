@@ -105,7 +105,7 @@ func verbTransfer(c *cli, s *session, a *args) error {
 	if !c.json {
 		pv = newProgress(c.stdout, c.isTerminal())
 	}
-	st, werr := watch(c.ctx, j, pv)
+	st, werr := watchOwn(c.ctx, j, pv)
 	if pv != nil {
 		pv.end()
 	}
