@@ -177,34 +177,53 @@ func (c *cli) main(argv []string) int {
 	status := c.report(err)
 	if c.json && err != nil && !errors.As(err, new(exitStatus)) {
 		// The verb printed no document: the failure is the document.
-		_ = c.printJSON(obj{{"error", errorJSON(err)}, {"exit_status", status}})
+		_ = c.printJSON(failureDoc{Error: errorJSON(err), ExitStatus: status})
 	}
 	return status
 }
 
-// errorJSON describes a failure for /json: the HRESULT (code, name, message) and what the service
-// said of the call, or the usage error, or the text of any other failure.
-func errorJSON(err error) obj {
+// failureDoc is a failed command in JSON.
+type failureDoc struct {
+	Error      *errorInfoDoc `json:"error"`
+	ExitStatus int           `json:"exit_status"`
+}
+
+// errorInfoDoc describes a failure: the usage error; or the HRESULT (code, name, message, text)
+// with what the service said of the call (operation, job, state); or the message of any other
+// failure, with the jobs an ambiguous display name names.
+type errorInfoDoc struct {
+	Usage     string   `json:"usage,omitempty"`
+	Code      string   `json:"code,omitempty"`
+	Name      string   `json:"name,omitempty"`
+	Message   string   `json:"message,omitempty"`
+	Text      string   `json:"text,omitempty"`
+	Operation *string  `json:"operation,omitempty"`
+	Job       *string  `json:"job,omitempty"`
+	State     *string  `json:"state,omitempty"`
+	Jobs      []string `json:"jobs,omitempty"`
+}
+
+// errorJSON describes a failure for /json.
+func errorJSON(err error) *errorInfoDoc {
 	var ue *usageError
 	if errors.As(err, &ue) {
-		return obj{{"usage", ue.msg}}
+		return &errorInfoDoc{Usage: ue.msg}
 	}
 	var ae *ambiguousError
 	if errors.As(err, &ae) {
-		return obj{{"message", ae.Error()}, {"jobs", ae.jobs}}
+		return &errorInfoDoc{Message: ae.Error(), Jobs: ae.jobs}
 	}
 	var he *hresult.Error
 	var code hresult.Code
 	if !errors.As(err, &he) && !errors.As(err, &code) {
-		return obj{{"message", err.Error()}}
+		return &errorInfoDoc{Message: err.Error()}
 	}
 	code = hresult.Of(err)
-	o := obj{{"code", fmt.Sprintf("0x%08X", uint32(code))}, {"name", code.Name()}, {"message", code.Message()},
-		{"text", err.Error()}}
+	d := &errorInfoDoc{Code: fmt.Sprintf("0x%08X", uint32(code)), Name: code.Name(), Message: code.Message(), Text: err.Error()}
 	if he != nil {
-		o = append(o, kv{"operation", he.Op}, kv{"job", he.Job}, kv{"state", he.State})
+		d.Operation, d.Job, d.State = &he.Op, &he.Job, &he.State
 	}
-	return o
+	return d
 }
 
 func (c *cli) dispatch(argv []string) error {

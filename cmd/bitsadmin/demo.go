@@ -67,9 +67,17 @@ func verbDemo(c *cli, _ *session, a *args) (err error) {
 		return err
 	}
 	if c.json {
-		return c.printJSON(obj{{"id", got.id}, {"local", got.local}, {"kept", keep}, {"size", got.size},
-			{"sha256", got.sha256}, {"verified", true}, {"state", got.state.String()},
-			{"requests", got.requests}, {"virtualDay", day.json()}})
+		return c.printJSON(struct {
+			ID         string   `json:"id"`
+			Local      string   `json:"local"`
+			Kept       bool     `json:"kept"`
+			Size       int      `json:"size"`
+			SHA256     string   `json:"sha256"`
+			Verified   bool     `json:"verified"`
+			State      string   `json:"state"`
+			Requests   []string `json:"requests"`
+			VirtualDay dayDoc   `json:"virtualDay"`
+		}{got.id, got.local, keep, got.size, got.sha256, true, got.state.String(), got.requests, day.json()})
 	}
 	fmt.Fprintln(out)
 	if keep {
@@ -212,11 +220,21 @@ type dayResult struct {
 	first, later int           // calls of the replaced and of the replacing callback
 }
 
-func (d *dayResult) json() obj {
-	return obj{{"virtualElapsed", d.virtual.String()}, {"realMs", d.real.Milliseconds()},
-		{"transientErrors", d.errors}, {"requests", d.requests},
-		{"lateCallbackAt", d.lateAt.String()}, {"lateCallbackComplete", d.lateCode.Name()},
-		{"replacedCallbackCalls", d.first}, {"replacingCallbackCalls", d.later}}
+// dayDoc is the demo's second and third parts in JSON.
+type dayDoc struct {
+	VirtualElapsed         string `json:"virtualElapsed"`
+	RealMs                 int64  `json:"realMs"`
+	TransientErrors        uint32 `json:"transientErrors"`
+	Requests               int    `json:"requests"`
+	LateCallbackAt         string `json:"lateCallbackAt"`
+	LateCallbackComplete   string `json:"lateCallbackComplete"`
+	ReplacedCallbackCalls  int    `json:"replacedCallbackCalls"`
+	ReplacingCallbackCalls int    `json:"replacingCallbackCalls"`
+}
+
+func (d *dayResult) json() dayDoc {
+	return dayDoc{d.virtual.String(), d.real.Milliseconds(), d.errors, d.requests,
+		d.lateAt.String(), d.lateCode.Name(), d.first, d.later}
 }
 
 // demoVirtualDay is the demo's second and third parts, on a bitstest.Harness: a manager on a

@@ -77,6 +77,13 @@ func transferPrepare(c *cli, s *session, a *args) error {
 	return nil
 }
 
+// transferDoc is the job /TRANSFER followed, in JSON, with how it ended.
+type transferDoc struct {
+	jobDoc
+	Result     string `json:"result"`
+	FinalState string `json:"final_state"`
+}
+
 // verbTransfer is /TRANSFER: one job, start to finish. transferPrepare made the job.
 func verbTransfer(c *cli, s *session, a *args) error {
 	_, prio, _, files, _ := transferOptions(a)
@@ -115,9 +122,7 @@ func verbTransfer(c *cli, s *session, a *args) error {
 			return failed("complete job "+guid(j)+" (it stays TRANSFERRED; try /COMPLETE again)", err)
 		}
 		if c.json {
-			o := ji.json()
-			o = append(o, kv{"result", code.Name()}, kv{"final_state", "ACKNOWLEDGED"})
-			return c.printJSON(o)
+			return c.printJSON(transferDoc{jobDoc: ji.json(), Result: code.Name(), FinalState: "ACKNOWLEDGED"})
 		}
 		fmt.Fprintln(c.stdout, "Transfer complete.")
 		for _, f := range files {
@@ -128,7 +133,7 @@ func verbTransfer(c *cli, s *session, a *args) error {
 		e, _ := readError(j)
 		if c.json {
 			if ji, err := snapshot(j, false); err == nil {
-				_ = c.printJSON(append(ji.json(), kv{"result", "ERROR"}, kv{"final_state", "CANCELLED"}))
+				_ = c.printJSON(transferDoc{jobDoc: ji.json(), Result: "ERROR", FinalState: "CANCELLED"})
 			}
 		}
 		if e != nil {
@@ -203,7 +208,11 @@ func verbWait(c *cli, s *session, a *args) error {
 		if err != nil {
 			return failed("read job "+guid(j), err)
 		}
-		if err := c.printJSON(append(ji.json(), kv{"timed_out", timedOut}, kv{"interrupted", interrupted})); err != nil {
+		if err := c.printJSON(struct {
+			jobDoc
+			TimedOut    bool `json:"timed_out"`
+			Interrupted bool `json:"interrupted"`
+		}{ji.json(), timedOut, interrupted}); err != nil {
 			return err
 		}
 	} else {
@@ -259,7 +268,11 @@ func verbMonitor(c *cli, s *session, a *args) error {
 	refresh, count, _ := monitorOptions(a)
 	all := a.flag("allusers")
 	tty := !c.json && c.isTerminal()
-	var snaps []obj
+	type refreshDoc struct {
+		Time *string  `json:"time"`
+		Jobs []jobDoc `json:"jobs"`
+	}
+	snaps := []refreshDoc{}
 	t := time.NewTicker(refresh)
 	defer t.Stop()
 refreshes:
@@ -278,9 +291,9 @@ refreshes:
 		now := time.Now()
 		switch {
 		case c.json && count > 0:
-			snaps = append(snaps, obj{{"time", timeJSON(now)}, {"jobs", infosJSON(infos)}})
+			snaps = append(snaps, refreshDoc{timeJSON(now), infosJSON(infos)})
 		case c.json:
-			b, err := json.Marshal(obj{{"time", timeJSON(now)}, {"jobs", infosJSON(infos)}})
+			b, err := json.Marshal(refreshDoc{timeJSON(now), infosJSON(infos)})
 			if err != nil {
 				return err
 			}
@@ -298,9 +311,6 @@ refreshes:
 		}
 	}
 	if c.json && count > 0 {
-		if snaps == nil {
-			snaps = []obj{}
-		}
 		return c.printJSON(snaps)
 	}
 	return nil

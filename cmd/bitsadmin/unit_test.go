@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bitsemu/bitsemu/bits"
+	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/state"
 )
@@ -79,10 +80,35 @@ func TestOptionParsing(t *testing.T) {
 	assert.Equal(t, "high", p)
 }
 
-func TestOrderedJSON(t *testing.T) {
-	b, err := json.Marshal(obj{{"z", 1}, {"a", nil}, {"m", obj{{"y", "x"}}}})
+// The JSON documents keep their members' names and order: a job, verbose and not, and a failure.
+func TestJSONDocuments(t *testing.T) {
+	ji := &jobInfo{id: "{X}", name: "n", typ: bits.Download, state: state.Suspended, priority: bits.Normal, owner: "S-1",
+		progress: bits.Progress{BytesTotal: bits.SizeUnknown, FilesTotal: 1}}
+	b, err := json.Marshal(ji.json())
 	require.NoError(t, err)
-	assert.Equal(t, `{"z":1,"a":null,"m":{"y":"x"}}`, string(b))
+	assert.Equal(t, `{"id":"{X}","name":"n","description":"","type":"DOWNLOAD","state":"SUSPENDED","priority":"NORMAL",`+
+		`"owner":"S-1","bytes_total":null,"bytes_transferred":0,"files_total":1,"files_transferred":0,"error_count":0,`+
+		`"error":null,"creation_time":null,"modification_time":null,"completion_time":null}`, string(b))
+
+	ji.verbose = true
+	ji.files = []fileInfo{{remote: "r", local: "l", temp: "t", progress: bits.FileProgress{BytesTotal: 5, BytesTransferred: 5, Completed: true}}}
+	ji.cmdLine = bits.NotifyCmdLine{Program: "p", Parameters: "a"}
+	ji.integrity = bits.IntegrityMedium
+	b, err = json.Marshal(transferDoc{jobDoc: ji.json(), Result: "S_OK", FinalState: "ACKNOWLEDGED"})
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"completion_time":null,"min_retry_delay":0,"no_progress_timeout":0,"max_download_time":0,`+
+		`"notify_flags":0,"notify_cmdline":{"program":"p","parameters":"a"},"proxy":{"usage":"PRECONFIG","list":"","bypass":""},`+
+		`"owner_integrity_level":"MEDIUM","owner_elevated":false,"files":[{"remote":"r","local":"l","temporary":"t",`+
+		`"bytes_total":5,"bytes_transferred":5,"completed":true}],"result":"S_OK","final_state":"ACKNOWLEDGED"}`)
+
+	b, err = json.Marshal(failureDoc{Error: errorJSON(failed("resume", &hresult.Error{Op: "Resume", Code: hresult.BG_E_INVALID_STATE})), ExitStatus: 1})
+	require.NoError(t, err)
+	assert.Equal(t, `{"error":{"code":"0x80200002","name":"BG_E_INVALID_STATE","message":"`+hresult.BG_E_INVALID_STATE.Message()+
+		`","text":"unable to resume: Resume: `+hresult.BG_E_INVALID_STATE.Error()+`","operation":"Resume","job":"","state":""},"exit_status":1}`, string(b))
+	b, err = json.Marshal(errorJSON(usagef(nil, "bad")))
+	require.NoError(t, err)
+	assert.Equal(t, `{"usage":"bad"}`, string(b))
+
 	assert.Nil(t, byteJSON(bits.SizeUnknown))
 	assert.Equal(t, "UNKNOWN", byteCount(bits.SizeUnknown))
 }

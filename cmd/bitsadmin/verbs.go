@@ -48,6 +48,7 @@ func init() {
 			values:  []string{"timeout"}, min: 1, max: 1, mode: viaService, prepare: waitPrepare, run: verbWait},
 	}
 	verbs = append(verbs, getterVerbs()...)
+	verbs = append(verbs, propertyVerbs()...)
 	verbs = append(verbs,
 		&verbSpec{name: "setdisplayname", syntax: "job name", summary: "set the display name",
 			min: 2, max: 2, mode: viaService, run: verbSetDisplayName},
@@ -90,10 +91,14 @@ func init() {
 	)
 }
 
-// lookupVerb finds a verb by its lower-case name; "?" is /help.
+// lookupVerb finds a verb by its lower-case name; "?" is /help, and /SETACLFLAGS (the spelling
+// of bitsadmin's own example) is /SETACLFLAG.
 func lookupVerb(name string) *verbSpec {
-	if name == "?" || name == "h" {
+	switch name {
+	case "?", "h":
 		name = "help"
+	case "setaclflags":
+		name = "setaclflag"
 	}
 	for _, v := range verbs {
 		if v.name == name {
@@ -134,11 +139,18 @@ func verbHelp(c *cli, _ *session, _ *args) error {
 	return nil
 }
 
-// result prints the outcome of a verb that changes a job: text, or {"id", "result"} in JSON.
+// resultDoc is the outcome of a verb that changes a job, in JSON.
+type resultDoc struct {
+	ID      string `json:"id"`
+	Result  string `json:"result"`
+	Message string `json:"message"`
+}
+
+// result prints the outcome of a verb that changes a job: text, or a resultDoc in JSON.
 func (c *cli) result(j bits.Job, code hresult.Code, text string) error {
 	switch {
 	case c.json:
-		return c.printJSON(obj{{"id", guid(j)}, {"result", code.Name()}, {"message", text}})
+		return c.printJSON(resultDoc{ID: guid(j), Result: code.Name(), Message: text})
 	case c.raw && code != hresult.S_OK:
 		fmt.Fprint(c.stdout, code.Name()) // a success code other than S_OK is what a script needs
 	case c.raw:
@@ -171,7 +183,12 @@ func verbCreate(c *cli, s *session, a *args) error {
 	}
 	switch {
 	case c.json:
-		return c.printJSON(obj{{"id", guid(j)}, {"name", a.pos[0]}, {"type", typ.String()}, {"state", "SUSPENDED"}})
+		return c.printJSON(struct {
+			ID    string `json:"id"`
+			Name  string `json:"name"`
+			Type  string `json:"type"`
+			State string `json:"state"`
+		}{guid(j), a.pos[0], typ.String(), "SUSPENDED"})
 	case c.raw:
 		fmt.Fprint(c.stdout, guid(j))
 	default:
@@ -246,13 +263,14 @@ func verbListFiles(c *cli, s *session, a *args) error {
 		return failed("list the files of job "+guid(j), err)
 	}
 	if c.json {
-		out := make([]obj, 0, len(files))
-		for _, f := range files {
-			out = append(out, obj{{"remote", f.remote}, {"local", f.local}, {"temporary", f.temp},
-				{"bytes_total", byteJSON(f.progress.BytesTotal)}, {"bytes_transferred", f.progress.BytesTransferred},
-				{"completed", f.progress.Completed}})
+		out := make([]fileDoc, 0, len(files))
+		for i := range files {
+			out = append(out, files[i].json())
 		}
-		return c.printJSON(obj{{"id", guid(j)}, {"files", out}})
+		return c.printJSON(struct {
+			ID    string    `json:"id"`
+			Files []fileDoc `json:"files"`
+		}{guid(j), out})
 	}
 	for _, f := range files {
 		st := "WORKING"
@@ -332,7 +350,11 @@ func verbReset(c *cli, s *session, a *args) error {
 		return failed("list the jobs", err)
 	}
 	var done int
-	var results []obj
+	type jobResult struct {
+		ID     string `json:"id"`
+		Result string `json:"result"`
+	}
+	results := []jobResult{}
 	var firstErr error
 	for _, j := range jobs {
 		code, err := j.Cancel()
@@ -340,20 +362,24 @@ func verbReset(c *cli, s *session, a *args) error {
 			if firstErr == nil {
 				firstErr = failed("cancel job "+guid(j), err)
 			}
-			results = append(results, obj{{"id", guid(j)}, {"result", hresult.Of(err).Name()}})
+			results = append(results, jobResult{guid(j), hresult.Of(err).Name()})
 			if !c.json {
 				printHRESULT(c.stderr, "Unable to cancel job "+guid(j), err, true)
 			}
 			continue
 		}
 		done++
-		results = append(results, obj{{"id", guid(j)}, {"result", code.Name()}})
+		results = append(results, jobResult{guid(j), code.Name()})
 		if !c.json {
 			fmt.Fprintf(c.stdout, "%s canceled.\n", guid(j))
 		}
 	}
 	if c.json {
-		if err := c.printJSON(obj{{"cancelled", done}, {"total", len(jobs)}, {"jobs", results}}); err != nil {
+		if err := c.printJSON(struct {
+			Cancelled int         `json:"cancelled"`
+			Total     int         `json:"total"`
+			Jobs      []jobResult `json:"jobs"`
+		}{done, len(jobs), results}); err != nil {
 			return err
 		}
 	} else {
@@ -403,8 +429,8 @@ func writeList(w io.Writer, infos []*jobInfo, allUsers, verbose bool) {
 	fmt.Fprintf(w, "Listed %d job(s).\n", len(infos))
 }
 
-func infosJSON(infos []*jobInfo) []obj {
-	out := make([]obj, 0, len(infos))
+func infosJSON(infos []*jobInfo) []jobDoc {
+	out := make([]jobDoc, 0, len(infos))
 	for _, ji := range infos {
 		out = append(out, ji.json())
 	}
