@@ -448,12 +448,13 @@ func (s *UploadServer) recordAnswer(id, status int, code string) {
 func (s *UploadServer) stall(id int, park func() func()) {
 	s.mu.Lock()
 	release := s.release
-	s.countLocked(func(st *UploadStats) { st.Stalled++ })
 	s.mu.Unlock()
+	// Parked first, counted second: once Stalled counts the request, Quiet already leaves it out.
 	unpark := func() {}
 	if park != nil {
 		unpark = park()
 	}
+	s.count(func(st *UploadStats) { st.Stalled++ })
 	<-release
 	unpark()
 	s.count(func(st *UploadStats) { st.Stalled-- })
