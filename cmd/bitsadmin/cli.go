@@ -43,6 +43,10 @@ type verbSpec struct {
 	flags    []string // boolean options, lower case, without the slash
 	values   []string // options that take a value
 	min, max int      // positional arguments; max < 0 means no limit
+	// optsBefore, when not zero, ends the options once that many positional arguments have
+	// been seen: /TRANSFER takes its switches before its remote/local pairs, so that a local
+	// name such as /dynamic stays a name.
+	optsBefore int
 	mode     storeMode
 	// prepare, when set, checks the arguments (and finds or creates the job) before run.
 	prepare func(c *cli, s *session, a *args) error
@@ -149,6 +153,9 @@ func (v *verbSpec) parse(argv []string) (*args, error) {
 			break
 		}
 		name, ok := optionName(arg)
+		if v.optsBefore > 0 && len(a.pos) >= v.optsBefore {
+			ok = false
+		}
 		switch {
 		case ok && slices.Contains(v.flags, name):
 			a.flags[name] = true

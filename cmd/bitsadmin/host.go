@@ -14,45 +14,62 @@ import (
 
 // The verbs in this file follow jobs while the service transfers them.
 
-// transferOptions reads /TRANSFER's arguments: the job type, the priority (and whether one was
-// given) and the files.
-func transferOptions(a *args) (bits.JobType, bits.Priority, bool, []bits.FileInfo, error) {
+// transferSpec is what /TRANSFER's arguments ask for.
+type transferSpec struct {
+	typ     bits.JobType
+	prio    bits.Priority
+	setPrio bool   // /PRIORITY was given
+	acl     uint32 // /ACLFLAGS
+	setACL  bool
+	dynamic bool // /DYNAMIC: BITS_JOB_PROPERTY_DYNAMIC_CONTENT
+	files   []bits.FileInfo
+}
+
+// transferOptions reads /TRANSFER's arguments: bitsadmin transfer's syntax is
+// name [type] [/PRIORITY p] [/ACLFLAGS flags] [/DYNAMIC] remote local [remote local...].
+func transferOptions(a *args) (*transferSpec, error) {
 	v := lookupVerb("transfer")
 	pairs := a.pos[1:]
 	if len(pairs)%2 != 0 {
-		return 0, 0, false, nil, usagef(v, "remote and local names come in pairs; %d names given", len(pairs))
+		return nil, usagef(v, "remote and local names come in pairs; %d names given", len(pairs))
 	}
-	typ := bits.Download
+	ts := &transferSpec{typ: bits.Download, prio: bits.Normal}
 	switch {
 	case a.flag("download") && a.flag("upload"):
-		return 0, 0, false, nil, usagef(v, "choose one of /download and /upload")
+		return nil, usagef(v, "choose one of /download and /upload")
 	case a.flag("upload"):
-		typ = bits.Upload
+		ts.typ = bits.Upload
 	}
-	prio := bits.Normal
-	pname, setPrio := a.value("priority")
-	if setPrio {
+	if pname, ok := a.value("priority"); ok {
 		p, err := parsePriority(v, pname)
 		if err != nil {
-			return 0, 0, false, nil, err
+			return nil, err
 		}
-		prio = p
+		ts.prio, ts.setPrio = p, true
 	}
-	files := make([]bits.FileInfo, 0, len(pairs)/2)
+	if f, ok := a.value("aclflags"); ok {
+		acl, err := parseACLFlags(v, f)
+		if err != nil {
+			return nil, err
+		}
+		ts.acl, ts.setACL = acl, true
+	}
+	ts.dynamic = a.flag("dynamic")
+	ts.files = make([]bits.FileInfo, 0, len(pairs)/2)
 	for i := 0; i < len(pairs); i += 2 {
-		files = append(files, bits.FileInfo{RemoteName: pairs[i], LocalName: pairs[i+1]})
+		ts.files = append(ts.files, bits.FileInfo{RemoteName: pairs[i], LocalName: pairs[i+1]})
 	}
-	return typ, prio, setPrio, files, nil
+	return ts, nil
 }
 
-// transferPrepare creates /TRANSFER's job and adds every file (and so checks them); if a step
-// fails the job is cancelled, so nothing is left behind.
+// transferPrepare creates /TRANSFER's job, applies the switches and adds every file (and so
+// checks them); if a step fails the job is cancelled, so nothing is left behind.
 func transferPrepare(c *cli, s *session, a *args) error {
-	typ, prio, setPrio, files, err := transferOptions(a)
+	ts, err := transferOptions(a)
 	if err != nil {
 		return err
 	}
-	j, err := s.client.CreateJob(a.pos[0], typ)
+	j, err := s.client.CreateJob(a.pos[0], ts.typ)
 	if err != nil {
 		return failed("create the job", err)
 	}
@@ -60,15 +77,25 @@ func transferPrepare(c *cli, s *session, a *args) error {
 		_, _ = j.Cancel()
 		return &bitsError{what: what + " (the job was cancelled)", err: err, noState: true}
 	}
-	if setPrio {
-		if err := j.SetPriority(prio); err != nil {
+	if ts.setPrio {
+		if err := j.SetPriority(ts.prio); err != nil {
 			return abandon("set the priority", err)
 		}
 	}
-	if err := j.AddFileSet(files); err != nil {
+	if ts.setACL {
+		if err := j.SetFileACLFlags(ts.acl); err != nil {
+			return abandon("set the ACL flags", err)
+		}
+	}
+	if ts.dynamic {
+		if err := j.SetProperty(bits.PropertyDynamicContent, bits.PropertyValue{Enable: true}); err != nil {
+			return abandon("mark the content dynamic", err)
+		}
+	}
+	if err := j.AddFileSet(ts.files); err != nil {
 		return abandon("add the files", err)
 	}
-	if typ != bits.Download {
+	if ts.typ != bits.Download {
 		_, _ = j.Cancel()
 		return errors.New("bitsemu has no transport for upload jobs yet: they would stay QUEUED " +
 			"(the job was created, checked and cancelled)")
@@ -86,7 +113,8 @@ type transferDoc struct {
 
 // verbTransfer is /TRANSFER: one job, start to finish. transferPrepare made the job.
 func verbTransfer(c *cli, s *session, a *args) error {
-	_, prio, _, files, _ := transferOptions(a)
+	ts, _ := transferOptions(a)
+	prio, files := ts.prio, ts.files
 	name := a.pos[0]
 	j, err := s.client.GetJob(a.id)
 	if err != nil {

@@ -184,6 +184,11 @@ type jobInfo struct {
 	elevated          bool
 	headers           string // custom headers; "" for none
 	headersErr        error  // why they cannot be read (write-only, not the owner)
+	aclFlags          uint32
+	securityFlags     uint32
+	peerFlags         uint32
+	httpMethod        string
+	dynamic           bool // BITS_JOB_PROPERTY_DYNAMIC_CONTENT
 	files             []fileInfo
 }
 
@@ -239,6 +244,17 @@ func snapshot(j bits.Job, verbose bool) (*jobInfo, error) {
 	ji.elevated, e = j.GetOwnerElevationState()
 	read(e)
 	ji.headers, _, ji.headersErr = j.GetCustomHeaders()
+	ji.aclFlags, e = j.GetFileACLFlags()
+	read(e)
+	ji.securityFlags, e = j.GetSecurityFlags()
+	read(e)
+	ji.peerFlags, e = j.GetPeerCachingFlags()
+	read(e)
+	ji.httpMethod, e = j.GetHttpMethod()
+	read(e)
+	dyn, e := j.GetProperty(bits.PropertyDynamicContent)
+	read(e)
+	ji.dynamic = dyn.Enable
 	files, e := readFiles(j)
 	read(e)
 	ji.files = files
@@ -380,6 +396,11 @@ type verboseDoc struct {
 	OwnerIntegrityLevel string      `json:"owner_integrity_level"`
 	OwnerElevated       bool        `json:"owner_elevated"`
 	Files               []fileDoc   `json:"files"`
+	ACLFlags            string      `json:"acl_flags"`
+	SecurityFlags       uint32      `json:"security_flags"`
+	PeerCachingFlags    uint32      `json:"peer_caching_flags"`
+	HTTPMethod          string      `json:"http_method"`
+	DynamicContent      bool        `json:"dynamic_content"`
 }
 
 // cmdLineDoc is a notify command line in JSON.
@@ -458,6 +479,11 @@ func (ji *jobInfo) json() jobDoc {
 		OwnerIntegrityLevel: integrityName(ji.integrity),
 		OwnerElevated:       ji.elevated,
 		Files:               files,
+		ACLFlags:            strings.TrimSuffix(aclText(ji.aclFlags), "NONE"),
+		SecurityFlags:       ji.securityFlags,
+		PeerCachingFlags:    ji.peerFlags,
+		HTTPMethod:          ji.httpMethod,
+		DynamicContent:      ji.dynamic,
 	}
 	return d
 }

@@ -57,6 +57,9 @@ func parseACLFlags(v *verbSpec, s string) (uint32, error) {
 	if strings.EqualFold(s, "NULL") || s == "0" {
 		return 0, nil
 	}
+	if s == "" {
+		return 0, usagef(v, "the ACL flags are letters among o (owner), g (group), d (DACL) and s (SACL); NULL for none")
+	}
 	var flags uint32
 	for i := 0; i < len(s); i++ {
 		c := s[i] | 0x20

@@ -146,3 +146,48 @@ func TestRangesAndPrefix(t *testing.T) {
 	assert.Equal(t, want, got, "the local file holds the ranges, one after another")
 	assert.Zero(t, old.Stats().Gets, "after the prefix was replaced no request went to the old server")
 }
+
+// /TRANSFER's switches: /DYNAMIC lets a server without HEAD serve the job (no HEAD is sent);
+// without it the same server fails the job. /ACLFLAGS and /PRIORITY reach the job.
+func TestTransferSwitches(t *testing.T) {
+	t.Parallel()
+	a, b := content(50_000, 31), content(700, 32)
+	srv := bitstest.NewServer(map[string][]byte{"a.bin": a, "b.bin": b}, bitstest.NoHead())
+	defer srv.Close()
+	u := newUser(t)
+	dst := t.TempDir()
+	la, lb := filepath.Join(dst, "a.bin"), filepath.Join(dst, "b.bin")
+
+	out := u.ok("/transfer", "dyn", "/ACLFLAGS", "og", "/DYNAMIC", "/priority", "high",
+		srv.URLFor("a.bin"), la, srv.URLFor("b.bin"), lb, "--json")
+	var doc struct {
+		Priority       string `json:"priority"`
+		ACLFlags       string `json:"acl_flags"`
+		DynamicContent bool   `json:"dynamic_content"`
+		FinalState     string `json:"final_state"`
+		Files          []struct {
+			Local string `json:"local"`
+		} `json:"files"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &doc), out)
+	assert.Equal(t, "HIGH", doc.Priority)
+	assert.Equal(t, "og", doc.ACLFlags)
+	assert.True(t, doc.DynamicContent)
+	assert.Equal(t, "ACKNOWLEDGED", doc.FinalState)
+	require.Len(t, doc.Files, 2)
+	for name, want := range map[string][]byte{la: a, lb: b} {
+		got, err := os.ReadFile(name)
+		require.NoError(t, err)
+		assert.Equal(t, want, got, name)
+	}
+	assert.Zero(t, srv.Stats().Heads, "a dynamic job sends no HEAD")
+
+	r := u.fails(1, "/transfer", "static", srv.URLFor("a.bin"), filepath.Join(dst, "static.bin"))
+	assert.Contains(t, r.stderr, "Transfer failed: BG_E_HTTP_ERROR_405")
+	assert.Positive(t, srv.Stats().Heads, "a job without /DYNAMIC asks for the size first")
+
+	r = u.fails(2, "/transfer", "bad", "/aclflags", "x", srv.URLFor("a.bin"), la)
+	assert.Contains(t, r.stderr, "letters among o (owner)")
+	jobs, _ := u.list()
+	assert.Empty(t, jobs)
+}

@@ -78,6 +78,34 @@ func TestOptionParsing(t *testing.T) {
 	assert.True(t, a.flag("download"))
 	p, _ := a.value("priority")
 	assert.Equal(t, "high", p)
+
+	// bitsadmin transfer's switches come in any order between the name and the files; after the
+	// first remote name every argument is a name, even one spelled like a switch.
+	a, err = v.parse([]string{"t", "/dynamic", "/ACLFLAGS", "og", "/priority", "low", "/upload", "http://h/a", "/dynamic", "http://h/b", "/priority"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"t", "http://h/a", "/dynamic", "http://h/b", "/priority"}, a.pos)
+	assert.True(t, a.flag("dynamic"))
+	assert.True(t, a.flag("upload"))
+	acl, _ := a.value("aclflags")
+	assert.Equal(t, "og", acl)
+	ts, err := transferOptions(a)
+	require.NoError(t, err)
+	assert.Equal(t, bits.CopyFileOwner|bits.CopyFileGroup, ts.acl)
+	assert.Equal(t, bits.Low, ts.prio)
+	assert.Equal(t, []bits.FileInfo{{RemoteName: "http://h/a", LocalName: "/dynamic"}, {RemoteName: "http://h/b", LocalName: "/priority"}}, ts.files)
+	assert.True(t, ts.dynamic)
+
+	for in, want := range map[string]uint32{"o": 1, "G": 2, "dS": 12, "sdgo": 15, "NULL": 0, "0": 0} {
+		got, err := parseACLFlags(v, in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, got, in)
+	}
+	for _, in := range []string{"", "x", "og1"} {
+		_, err := parseACLFlags(v, in)
+		assert.Error(t, err, in)
+	}
+	assert.Equal(t, "NONE", aclText(0))
+	assert.Equal(t, "ogds", aclText(15))
 }
 
 // The JSON documents keep their members' names and order: a job, verbose and not, and a failure.
@@ -99,7 +127,8 @@ func TestJSONDocuments(t *testing.T) {
 	assert.Contains(t, string(b), `"completion_time":null,"min_retry_delay":0,"no_progress_timeout":0,"max_download_time":0,`+
 		`"notify_flags":0,"notify_cmdline":{"program":"p","parameters":"a"},"proxy":{"usage":"PRECONFIG","list":"","bypass":""},`+
 		`"owner_integrity_level":"MEDIUM","owner_elevated":false,"files":[{"remote":"r","local":"l","temporary":"t",`+
-		`"bytes_total":5,"bytes_transferred":5,"completed":true}],"result":"S_OK","final_state":"ACKNOWLEDGED"}`)
+		`"bytes_total":5,"bytes_transferred":5,"completed":true}],"acl_flags":"","security_flags":0,"peer_caching_flags":0,`+
+		`"http_method":"","dynamic_content":false,"result":"S_OK","final_state":"ACKNOWLEDGED"}`)
 
 	b, err = json.Marshal(failureDoc{Error: errorJSON(failed("resume", &hresult.Error{Op: "Resume", Code: hresult.BG_E_INVALID_STATE})), ExitStatus: 1})
 	require.NoError(t, err)

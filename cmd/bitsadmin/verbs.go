@@ -16,9 +16,10 @@ var verbs []*verbSpec
 
 func init() {
 	verbs = []*verbSpec{
-		{name: "transfer", syntax: "name [/download|/upload] [/priority p] remote local [remote local...]",
-			summary: "create a job, add the files, transfer them while showing progress, complete it",
-			flags:   []string{"download", "upload"}, values: []string{"priority"}, min: 3, max: -1, mode: viaService, prepare: transferPrepare, run: verbTransfer},
+		{name: "transfer", syntax: "name [/download|/upload] [/priority p] [/aclflags ogds] [/dynamic] remote local [remote local...]",
+			summary: "create a job, add the files, transfer them while showing progress, complete it; the switches, in any order, come before the files",
+			flags:   []string{"download", "upload", "dynamic"}, values: []string{"priority", "aclflags"}, min: 3, max: -1, optsBefore: 2,
+			mode: viaService, prepare: transferPrepare, run: verbTransfer},
 		{name: "create", syntax: "[/download|/upload|/upload-reply] name", summary: "create a job (SUSPENDED)",
 			flags: []string{"download", "upload", "upload-reply"}, min: 1, max: 1, mode: viaService, run: verbCreate},
 		{name: "addfile", syntax: "job remote local", summary: "add a file to a job",
