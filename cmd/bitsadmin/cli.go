@@ -47,7 +47,7 @@ type verbSpec struct {
 	// been seen: /TRANSFER takes its switches before its remote/local pairs, so that a local
 	// name such as /dynamic stays a name.
 	optsBefore int
-	mode     storeMode
+	mode       storeMode
 	// prepare, when set, checks the arguments (and finds or creates the job) before run.
 	prepare func(c *cli, s *session, a *args) error
 	run     func(c *cli, s *session, a *args) error
