@@ -94,6 +94,15 @@ func (e *bitsError) Unwrap() error { return e.err }
 
 func failed(what string, err error) error { return &bitsError{what: what, err: err} }
 
+// The exit statuses of the command.
+const (
+	exitOK             = 0 // success
+	exitFailure        = 1 // BITS failed a call (its HRESULT is printed), or another failure
+	exitUsage          = 2 // the command line does not parse
+	exitNotTransferred = 3 // the job /TRANSFER or /WAIT followed did not end TRANSFERRED
+	exitNoService      = 4 // the store's service could not be reached or started
+)
+
 // exitStatus ends the command with a status; its message, if any, has been printed already.
 type exitStatus int
 
@@ -272,7 +281,7 @@ func (c *cli) dispatch(argv []string) error {
 // report prints a failure and returns the exit status for it.
 func (c *cli) report(err error) int {
 	if err == nil {
-		return 0
+		return exitOK
 	}
 	var (
 		ue *usageError
@@ -290,7 +299,7 @@ func (c *cli) report(err error) int {
 		} else {
 			writeUsage(c.stderr, false)
 		}
-		return 2
+		return exitUsage
 	case errors.As(err, &es):
 		return int(es)
 	case errors.As(err, &ae):
@@ -298,16 +307,16 @@ func (c *cli) report(err error) int {
 		for _, line := range ae.jobs {
 			fmt.Fprintf(c.stderr, "  %s\n", line)
 		}
-		return 1
+		return exitFailure
 	case errors.As(err, &se):
 		fmt.Fprintf(c.stderr, "bitsadmin: %v\n", se)
-		return 1
+		return exitNoService
 	case errors.As(err, &be):
 		printHRESULT(c.stderr, "Unable to "+be.what, be.err, !be.noState)
-		return 1
+		return exitFailure
 	default:
 		fmt.Fprintf(c.stderr, "bitsadmin: %v\n", err)
-		return 1
+		return exitFailure
 	}
 }
 

@@ -31,10 +31,10 @@
 //
 //	/TRANSFER name [/DOWNLOAD|/UPLOAD] [/PRIORITY p] remote local [remote local...]
 //	    create a job, add every file (a bad one cancels the job), resume it, show progress,
-//	    wait, complete it; exit 1 if it ends in ERROR (the job is then cancelled)
+//	    wait, complete it; exit 3 if it ends in ERROR (the job is then cancelled)
 //	/WAIT job [/TIMEOUT sec]
 //	    wait until the job leaves QUEUED, CONNECTING, TRANSFERRING and TRANSIENT_ERROR and print
-//	    its state; exit 0 for TRANSFERRED, 1 otherwise (ERROR, SUSPENDED, timeout)
+//	    its state; exit 0 for TRANSFERRED, 3 otherwise (ERROR, SUSPENDED, timeout)
 //	/MONITOR [/ALLUSERS] [/REFRESH sec] [/COUNT n]
 //	    show the jobs every sec seconds (5) until Ctrl-C or SIGTERM, or n refreshes
 //	/DEMO [/KEEP]
@@ -84,10 +84,17 @@
 //
 // # Exit status
 //
-// 0 for success; 1 when BITS fails the call (the HRESULT's name, value and message are printed
-// on standard error, for example "BG_E_INVALID_STATE (0x80200002): the job's current state does
-// not allow this call"), a display name is ambiguous, the service cannot be reached or started,
-// or a job does not end TRANSFERRED; 2 for a command line that does not parse (unknown verb,
-// missing or extra arguments, a malformed GUID or number, an unknown priority), with the usage
-// on standard error. A failed command leaves the store as it was.
+//	0  success
+//	1  BITS failed the call (the HRESULT's name, value and message are printed on standard
+//	   error, for example "BG_E_INVALID_STATE (0x80200002): the job's current state does not
+//	   allow this call"), or a display name is ambiguous, or another failure
+//	2  the command line does not parse (unknown verb, missing or extra arguments, a malformed
+//	   GUID, number, range list or flag letters, an unknown priority); the usage goes to
+//	   standard error
+//	3  the job /TRANSFER or /WAIT followed did not end TRANSFERRED: ERROR, SUSPENDED, a
+//	   /WAIT /TIMEOUT that ran out, or Ctrl-C
+//	4  the store's service could not be reached or started
+//
+// With /JSON every failure is also a document on standard output,
+// {"error": {...}, "exit_status": n}. A failed command leaves the store as it was.
 package main

@@ -164,7 +164,7 @@ func TestFailedDownload(t *testing.T) {
 	u.ok("/addfile", id, srv.URLFor("missing.bin"), local)
 	u.ok("/resume", id)
 
-	r := u.fails(1, "/wait", id)
+	r := u.fails(exitNotTransferred, "/wait", id)
 	assert.Equal(t, "ERROR\n", r.stdout)
 	assert.Contains(t, r.stderr, "BG_E_HTTP_ERROR_404 (0x80190194)")
 
@@ -187,13 +187,13 @@ func TestFailedDownload(t *testing.T) {
 
 	// /WAIT on a suspended job ends at once, exit 1.
 	suspended := u.create("suspended")
-	r = u.fails(1, "/wait", suspended)
+	r = u.fails(exitNotTransferred, "/wait", suspended)
 	assert.Equal(t, "SUSPENDED\n", r.stdout)
 	assert.Contains(t, r.stderr, "/RESUME it first")
 	u.ok("/cancel", suspended)
 
 	// The same through /TRANSFER: exit 1, the error printed, the job cancelled.
-	r = u.fails(1, "/transfer", "doomed too", srv.URLFor("gone.bin"), filepath.Join(t.TempDir(), "gone.bin"))
+	r = u.fails(exitNotTransferred, "/transfer", "doomed too", srv.URLFor("gone.bin"), filepath.Join(t.TempDir(), "gone.bin"))
 	assert.Contains(t, r.stderr, "Transfer failed: BG_E_HTTP_ERROR_404 (0x80190194)")
 	assert.Contains(t, r.stderr, "cancelled")
 	jobs, _ := u.list()
@@ -381,7 +381,7 @@ func TestWaitTimeout(t *testing.T) {
 	id := u.create("slow")
 	u.ok("/addfile", id, srv.URLFor("slow.bin"), filepath.Join(t.TempDir(), "slow.bin"))
 	u.ok("/resume", id)
-	r := u.fails(1, "/wait", id, "/timeout", "0.5", "/json")
+	r := u.fails(exitNotTransferred, "/wait", id, "/timeout", "0.5", "/json")
 	var got jobJSON
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got), r.stdout)
 	require.NotNil(t, got.TimedOut)
@@ -536,8 +536,15 @@ func TestHelp(t *testing.T) {
 	u := newUser(t)
 	for _, v := range []string{"/help", "/?", "/HELP"} {
 		out := u.ok(v)
-		for _, verb := range []string{"/TRANSFER", "/GETERROR", "/SETPROXYSETTINGS", "/DEMO", "/MONITOR"} {
+		for _, verb := range []string{"/TRANSFER", "/GETERROR", "/SETPROXYSETTINGS", "/DEMO", "/MONITOR",
+			"/ADDFILEWITHRANGES", "/REPLACEREMOTEPREFIX", "/GETCUSTOMHEADERS", "/SETSECURITYFLAGS", "/GETSECURITYFLAGS",
+			"/SETACLFLAG", "/GETACLFLAGS", "/SETHTTPMETHOD", "/GETHTTPMETHOD", "/SETPEERCACHINGFLAGS", "/GETPEERCACHINGFLAGS",
+			"/MAKECUSTOMHEADERSWRITEONLY", "/GETNOTIFYINTERFACE", "/GETTEMPORARYNAME", "/SETVALIDATIONSTATE", "/GETVALIDATIONSTATE"} {
 			assert.Contains(t, out, verb)
+		}
+		for _, status := range []string{"1 a BITS failure", "2 a command line that does not parse", "3 a job /TRANSFER or /WAIT",
+			"4 the store's service could\nnot be reached"} {
+			assert.Contains(t, out, strings.ReplaceAll(status, "\\n", "\n"))
 		}
 	}
 }
@@ -562,7 +569,7 @@ func TestTransferInterrupted(t *testing.T) {
 	require.NoError(t, cmd.Process.Signal(os.Interrupt))
 	err := cmd.Wait()
 	require.Error(t, err)
-	assert.Equal(t, 1, cmd.ProcessState.ExitCode())
+	assert.Equal(t, exitNotTransferred, cmd.ProcessState.ExitCode())
 	assert.Contains(t, stderr.String(), "Transfer interrupted")
 	assert.Contains(t, stderr.String(), "cancelled")
 	jobs, _ := u.list()

@@ -140,7 +140,7 @@ func verbTransfer(c *cli, s *session, a *args) error {
 	if werr != nil {
 		_, _ = j.Cancel()
 		fmt.Fprintf(c.stderr, "Transfer interrupted (%v); job %s cancelled.\n", werr, guid(j))
-		return exitStatus(1)
+		return exitStatus(exitNotTransferred)
 	}
 	switch st {
 	case state.Transferred:
@@ -172,11 +172,11 @@ func verbTransfer(c *cli, s *session, a *args) error {
 		}
 		_, _ = j.Cancel()
 		fmt.Fprintf(c.stderr, "Job %s cancelled.\n", guid(j))
-		return exitStatus(1)
+		return exitStatus(exitNotTransferred)
 	default:
 		_, _ = j.Cancel()
 		fmt.Fprintf(c.stderr, "Transfer stopped: the job became %s; job %s cancelled.\n", st, guid(j))
-		return exitStatus(1)
+		return exitStatus(exitNotTransferred)
 	}
 }
 
@@ -260,7 +260,7 @@ func verbWait(c *cli, s *session, a *args) error {
 	case st == state.Suspended:
 		fmt.Fprintf(c.stderr, "Job %s is SUSPENDED: /RESUME it first.\n", guid(j))
 	}
-	return exitStatus(1)
+	return exitStatus(exitNotTransferred)
 }
 
 // monitorOptions reads /MONITOR's /refresh and /count.

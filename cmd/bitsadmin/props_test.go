@@ -182,7 +182,7 @@ func TestTransferSwitches(t *testing.T) {
 	}
 	assert.Zero(t, srv.Stats().Heads, "a dynamic job sends no HEAD")
 
-	r := u.fails(1, "/transfer", "static", srv.URLFor("a.bin"), filepath.Join(dst, "static.bin"))
+	r := u.fails(exitNotTransferred, "/transfer", "static", srv.URLFor("a.bin"), filepath.Join(dst, "static.bin"))
 	assert.Contains(t, r.stderr, "Transfer failed: BG_E_HTTP_ERROR_405")
 	assert.Positive(t, srv.Stats().Heads, "a job without /DYNAMIC asks for the size first")
 

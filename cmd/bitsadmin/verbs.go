@@ -45,7 +45,7 @@ func init() {
 			summary: "show the jobs every sec seconds (5), until Ctrl-C or n refreshes",
 			flags:   []string{"allusers"}, values: []string{"refresh", "count"}, min: 0, max: 0, mode: viaService, prepare: monitorPrepare, run: verbMonitor},
 		{name: "wait", syntax: "job [/timeout sec]",
-			summary: "wait until the job leaves QUEUED/CONNECTING/TRANSFERRING/TRANSIENT_ERROR; exit 0 if TRANSFERRED",
+			summary: "wait until the job leaves QUEUED/CONNECTING/TRANSFERRING/TRANSIENT_ERROR; exit 0 if TRANSFERRED, 3 if not",
 			values:  []string{"timeout"}, min: 1, max: 1, mode: viaService, prepare: waitPrepare, run: verbWait},
 	}
 	verbs = append(verbs, getterVerbs()...)
@@ -130,8 +130,11 @@ your uid (root is an administrator: /allusers, /takeownership). /json prints one
 		fmt.Fprintf(w, "      %s\n", v.summary)
 	}
 	fmt.Fprint(w, `
-Exit status: 0 success, 1 a BITS failure (the HRESULT is printed) or a job that did not
-transfer, 2 a usage error.
+Exit status: 0 success; 1 a BITS failure (the HRESULT is printed), an ambiguous display name
+or another failure; 2 a command line that does not parse; 3 a job /TRANSFER or /WAIT followed
+did not end TRANSFERRED (ERROR, SUSPENDED, timed out, interrupted); 4 the store's service could
+not be reached or started. With /json a failure is a document too: {"error": {...},
+"exit_status": n}.
 `)
 }
 
@@ -387,7 +390,7 @@ func verbReset(c *cli, s *session, a *args) error {
 		fmt.Fprintf(c.stdout, "%d out of %d jobs canceled.\n", done, len(jobs))
 	}
 	if firstErr != nil {
-		return exitStatus(1)
+		return exitStatus(exitFailure)
 	}
 	return nil
 }
