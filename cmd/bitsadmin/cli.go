@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/term"
 
 	"github.com/bitsemu/bitsemu/hresult"
 )
@@ -354,13 +355,34 @@ func parseUint32(v *verbSpec, what, s string) (uint32, error) {
 	return uint32(n), nil
 }
 
-// isTerminal reports whether w is a terminal (a character device), where progress is redrawn
-// in place; elsewhere it is printed as plain lines.
+// isTerminal reports whether standard output is a terminal (term.IsTerminal: the terminal
+// ioctl answers), where progress is redrawn in place; elsewhere, and with TERM=dumb, it is
+// printed as plain lines.
 func (c *cli) isTerminal() bool {
 	f, ok := c.stdout.(*os.File)
 	if !ok || c.env("TERM") == "dumb" {
 		return false
 	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return term.IsTerminal(int(f.Fd()))
+}
+
+// termSize returns standard output's terminal's width and height, read now (the terminal may
+// have been resized); defaultWidth by 24 when it cannot be read.
+func (c *cli) termSize() (width, height int) {
+	if f, ok := c.stdout.(*os.File); ok {
+		if w, h, err := term.GetSize(int(f.Fd())); err == nil && w > 0 && h > 0 {
+			return w, h
+		}
+	}
+	return defaultWidth, 24
+}
+
+// progress returns the progress view of a verb that follows a job on out: redrawn in place on
+// a terminal, to its width; plain lines elsewhere.
+func (c *cli) progress(out io.Writer) *progressView {
+	v := newProgress(out, !c.json && c.isTerminal())
+	if v.tty {
+		v.width = func() int { w, _ := c.termSize(); return w }
+	}
+	return v
 }

@@ -140,7 +140,7 @@ func demoDownload(c *cli, out io.Writer, dir string) (*demoResult, error) {
 	}
 	fmt.Fprintln(out, "Resume:     the job is QUEUED; the scheduler picks it at once")
 
-	pv := newProgress(out, !c.json && c.isTerminal())
+	pv := c.progress(out)
 	st, err := watchUntil(c.ctx, j, pv, func(st state.State) bool { return st == state.TransientError || !active(st) })
 	if err == nil && st == state.TransientError {
 		pv.end()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/bitsemu/bitsemu/bits"
@@ -131,7 +132,7 @@ func verbTransfer(c *cli, s *session, a *args) error {
 	}
 	var pv *progressView
 	if !c.json {
-		pv = newProgress(c.stdout, c.isTerminal())
+		pv = c.progress(c.stdout)
 	}
 	st, werr := watch(c.ctx, j, pv)
 	if pv != nil {
@@ -220,7 +221,7 @@ func verbWait(c *cli, s *session, a *args) error {
 	}
 	var pv *progressView
 	if !c.json && c.isTerminal() {
-		pv = newProgress(c.stdout, true)
+		pv = c.progress(c.stdout)
 	}
 	st, werr := watch(ctx, j, pv)
 	if pv != nil {
@@ -327,14 +328,15 @@ refreshes:
 			}
 			fmt.Fprintf(c.stdout, "%s\n", b)
 		default:
-			if tty {
-				fmt.Fprint(c.stdout, "\x1b[H\x1b[2J")
-			}
-			fmt.Fprintf(c.stdout, "MONITORING BACKGROUND COPY MANAGER (%g second refresh) %s\n",
+			var b strings.Builder
+			fmt.Fprintf(&b, "MONITORING BACKGROUND COPY MANAGER (%g second refresh) %s\n",
 				refresh.Seconds(), now.Format("2006-01-02 15:04:05"))
-			writeList(c.stdout, infos, all, false)
-			if !tty {
-				fmt.Fprintln(c.stdout)
+			writeList(&b, infos, all, false)
+			if tty {
+				w, h := c.termSize()
+				fmt.Fprint(c.stdout, screen(strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n"), w, h))
+			} else {
+				fmt.Fprintln(c.stdout, b.String())
 			}
 		}
 	}
@@ -342,4 +344,24 @@ refreshes:
 		return c.printJSON(snaps)
 	}
 	return nil
+}
+
+// screen is a /MONITOR refresh for a terminal width by height: the cursor to the top left, each
+// line cut to width-1 columns and the rest of it erased, at most height-1 lines (the last one
+// saying how many were left out), and the rest of the screen erased. Nothing wraps and nothing
+// scrolls.
+func screen(lines []string, width, height int) string {
+	room := max(height-1, 1)
+	if len(lines) > room {
+		left := len(lines) - room + 1
+		lines = append(lines[:room-1:room-1], fmt.Sprintf("... %d more line(s); widen or heighten the terminal", left))
+	}
+	var b strings.Builder
+	b.WriteString("\x1b[H")
+	for _, l := range lines {
+		b.WriteString(truncate(l, max(width-1, 1)))
+		b.WriteString("\x1b[K\r\n")
+	}
+	b.WriteString("\x1b[J")
+	return b.String()
 }
