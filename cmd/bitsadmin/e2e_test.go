@@ -465,10 +465,11 @@ func TestDemoKeepJSON(t *testing.T) {
 	t.Parallel()
 	u, tmp := demoUser(t)
 	var got struct {
-		Local      string `json:"local"`
-		Kept       bool   `json:"kept"`
-		Verified   bool   `json:"verified"`
-		State      string `json:"state"`
+		Local      string   `json:"local"`
+		Kept       bool     `json:"kept"`
+		Verified   bool     `json:"verified"`
+		State      string   `json:"state"`
+		Requests   []string `json:"requests"`
 		VirtualDay struct {
 			VirtualElapsed         string `json:"virtualElapsed"`
 			RealMs                 int64  `json:"realMs"`
@@ -484,6 +485,9 @@ func TestDemoKeepJSON(t *testing.T) {
 	assert.True(t, got.Kept)
 	assert.True(t, got.Verified)
 	assert.Equal(t, "ACKNOWLEDGED", got.State)
+	require.GreaterOrEqual(t, len(got.Requests), 3, "HEAD, the cut GET and the resuming GET")
+	assert.Contains(t, got.Requests[1], "(the server cuts it after 419431 bytes)")
+	assert.Contains(t, got.Requests[len(got.Requests)-1], "Range: bytes=419431-")
 	assert.Equal(t, "24h0m0s", got.VirtualDay.VirtualElapsed)
 	assert.Equal(t, 144, got.VirtualDay.TransientErrors)
 	assert.Equal(t, "24h0m0s", got.VirtualDay.LateCallbackAt)
