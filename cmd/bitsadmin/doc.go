@@ -29,7 +29,8 @@
 //
 // Transfers:
 //
-//	/TRANSFER name [/DOWNLOAD|/UPLOAD] [/PRIORITY p] remote local [remote local...]
+//	/TRANSFER name [/DOWNLOAD|/UPLOAD] [/PRIORITY p] [/ACLFLAGS ogds] [/DYNAMIC] remote local [remote local...]
+//	    the switches in any order before the files; /DYNAMIC: BITS_JOB_PROPERTY_DYNAMIC_CONTENT;
 //	    create a job, add every file (a bad one cancels the job), resume it, show progress,
 //	    wait, complete it; exit 3 if it ends in ERROR (the job is then cancelled)
 //	/WAIT job [/TIMEOUT sec]
@@ -61,6 +62,14 @@
 // (the list comma-separated; NULL for none), /SETCREDENTIALS job SERVER|PROXY scheme user password,
 // /REMOVECREDENTIALS job SERVER|PROXY scheme (schemes: BASIC, DIGEST, NTLM, NEGOTIATE, PASSPORT).
 //
+// Later interfaces: /ADDFILEWITHRANGES job remote local offset:length[,...] (a length may be eof),
+// /REPLACEREMOTEPREFIX job old new, /GETCUSTOMHEADERS job, /MAKECUSTOMHEADERSWRITEONLY job,
+// /SETSECURITYFLAGS job value, /GETSECURITYFLAGS job, /SETACLFLAG job [o][g][d][s] (also spelled
+// /SETACLFLAGS; NULL for none), /GETACLFLAGS job, /SETHTTPMETHOD job method, /GETHTTPMETHOD job,
+// /SETPEERCACHINGFLAGS job value, /GETPEERCACHINGFLAGS job, /GETNOTIFYINTERFACE job,
+// /GETTEMPORARYNAME job file_index, /GETVALIDATIONSTATE job file_index,
+// /SETVALIDATIONSTATE job file_index TRUE|FALSE (file indexes count from 0).
+//
 // The service: /SERVICE [/FOREGROUND] [/ALLUSERS] (/ALLUSERS: every user of the machine may
 // connect, each as their uid), /SHUTDOWN, /VERSION (the version, the service protocol, and
 // whether the store's service runs).
@@ -79,8 +88,11 @@
 // and a failure {error: {code, name, message, text, operation, job, state} or {usage}, exit_status}
 // (its text still goes to standard error). /RAWRETURN prints bare values for scripts: the /GET
 // verbs and /CREATE the value alone without a newline, verbs that change a job nothing (or
-// their success code when it is not S_OK). /TRANSFER, /WAIT and /DEMO redraw a progress line when standard output is a terminal and
-// print plain lines otherwise.
+// their success code when it is not S_OK).
+//
+// /TRANSFER, /WAIT and /DEMO show progress with the rate and the time left: on a terminal one
+// line redrawn in place and cut to the terminal's width, elsewhere plain lines. /MONITOR on a
+// terminal redraws its screen within the terminal's width and height.
 //
 // # Exit status
 //
