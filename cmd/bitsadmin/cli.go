@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"golang.org/x/term"
@@ -26,6 +27,30 @@ type cli struct {
 	json      bool   // /json or --json: print one JSON document
 	raw       bool   // /rawreturn: bare values, for scripts
 	storeFlag string // /store DIR or --store DIR
+	wrap      wrapMode
+
+	term *os.File // standard output when it is a terminal; progress is drawn on it directly
+}
+
+// wrapMode is what /WRAP and /NOWRAP ask of lines wider than the terminal.
+type wrapMode uint8
+
+const (
+	wrapDefault wrapMode = iota // bitsadmin's default: every verb wraps but /MONITOR
+	wrapOn                      // /WRAP: the terminal wraps long lines
+	wrapOff                     // /NOWRAP: long lines are cut at the terminal's edge
+)
+
+// wraps reports whether lines wider than the terminal wrap, for a verb that wraps by default
+// or not (bitsadmin: "by default, all switches, except /monitor, wrap output").
+func (c *cli) wraps(byDefault bool) bool {
+	switch c.wrap {
+	case wrapOn:
+		return true
+	case wrapOff:
+		return false
+	}
+	return byDefault
 }
 
 // storeMode says whether a verb talks to the service.
@@ -133,6 +158,10 @@ func (c *cli) globals(argv []string) ([]string, error) {
 			c.json = true
 		case ok && name == "rawreturn":
 			c.raw = true
+		case ok && name == "wrap":
+			c.wrap = wrapOn
+		case ok && name == "nowrap":
+			c.wrap = wrapOff
 		case ok && name == "store":
 			if i+1 >= len(argv) || argv[i+1] == "" {
 				return nil, usagef(nil, "%s needs a directory", arg)
@@ -263,6 +292,15 @@ func (c *cli) dispatch(argv []string) error {
 	if err != nil {
 		return err
 	}
+	if f, ok := c.stdout.(*os.File); ok && c.env("TERM") != "dumb" && term.IsTerminal(int(f.Fd())) {
+		c.term = f
+		if !c.json && !c.wraps(v.name != "monitor") && v.name != "monitor" {
+			// /NOWRAP: every line cut at the terminal's edge (/MONITOR cuts its own).
+			cw := &cutWriter{w: f, width: func() int { w, _ := c.termSize(); return w }}
+			defer cw.flush()
+			c.stdout = cw
+		}
+	}
 	if v.mode == noStore {
 		return v.run(c, nil, a)
 	}
@@ -358,28 +396,93 @@ func parseUint32(v *verbSpec, what, s string) (uint32, error) {
 // isTerminal reports whether standard output is a terminal (term.IsTerminal: the terminal
 // ioctl answers), where progress is redrawn in place; elsewhere, and with TERM=dumb, it is
 // printed as plain lines.
-func (c *cli) isTerminal() bool {
-	f, ok := c.stdout.(*os.File)
-	if !ok || c.env("TERM") == "dumb" {
-		return false
-	}
-	return term.IsTerminal(int(f.Fd()))
-}
+func (c *cli) isTerminal() bool { return c.term != nil }
 
 // termSize returns standard output's terminal's width and height, read now (the terminal may
 // have been resized); defaultWidth by 24 when it cannot be read.
 func (c *cli) termSize() (width, height int) {
-	if f, ok := c.stdout.(*os.File); ok {
-		if w, h, err := term.GetSize(int(f.Fd())); err == nil && w > 0 && h > 0 {
+	if c.term != nil {
+		if w, h, err := term.GetSize(int(c.term.Fd())); err == nil && w > 0 && h > 0 {
 			return w, h
 		}
 	}
 	return defaultWidth, 24
 }
 
+// cutWriter cuts each line written through it to the terminal's width less one column (for
+// /NOWRAP); a carriage return starts a line too. Escape sequences are left whole.
+type cutWriter struct {
+	w     io.Writer
+	width func() int
+	line  []byte
+}
+
+func (cw *cutWriter) Write(p []byte) (int, error) {
+	for _, b := range p {
+		cw.line = append(cw.line, b)
+		if b == '\n' || b == '\r' {
+			if err := cw.flush(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return len(p), nil
+}
+
+// flush writes the line so far, cut.
+func (cw *cutWriter) flush() error {
+	if len(cw.line) == 0 {
+		return nil
+	}
+	line := string(cw.line)
+	end := ""
+	if n := len(line); line[n-1] == '\n' || line[n-1] == '\r' {
+		line, end = line[:n-1], line[n-1:]
+	}
+	_, err := io.WriteString(cw.w, cutVisible(line, max(cw.width()-1, 1))+end)
+	cw.line = cw.line[:0]
+	return err
+}
+
+// cutVisible cuts s after n visible runes, keeping every escape sequence (ESC [ ... letter).
+func cutVisible(s string, n int) string {
+	var b strings.Builder
+	seen := 0
+	for i := 0; i < len(s); {
+		if m := csiLen(s[i:]); m > 0 {
+			b.WriteString(s[i : i+m])
+			i += m
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if seen < n {
+			b.WriteRune(r)
+		}
+		seen++
+		i += size
+	}
+	return b.String()
+}
+
+// csiLen is the length of the escape sequence s starts with, 0 if none.
+func csiLen(s string) int {
+	if len(s) < 2 || s[0] != 0x1b || s[1] != '[' {
+		return 0
+	}
+	for i := 2; i < len(s); i++ {
+		if c := s[i]; (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') {
+			return i + 1
+		}
+	}
+	return 0
+}
+
 // progress returns the progress view of a verb that follows a job on out: redrawn in place on
 // a terminal, to its width; plain lines elsewhere.
 func (c *cli) progress(out io.Writer) *progressView {
+	if _, cut := out.(*cutWriter); cut {
+		out = c.term // the progress line cuts itself
+	}
 	v := newProgress(out, !c.json && c.isTerminal())
 	if v.tty {
 		v.width = func() int { w, _ := c.termSize(); return w }

@@ -3,7 +3,7 @@
 //
 // Usage:
 //
-//	bitsadmin [/store DIR] [/json] [/rawreturn] /VERB [arguments]
+//	bitsadmin [/store DIR] [/json] [/rawreturn] [/wrap|/nowrap] /VERB [arguments]
 //
 // Verbs are case-insensitive and start with a slash (a dash works too). Jobs are named by GUID
 // ({1AC396AD-BE73-4911-949D-5D75FED62934}, braces and case optional) or by display name; a
@@ -92,7 +92,9 @@
 //
 // /TRANSFER, /WAIT and /DEMO show progress with the rate and the time left: on a terminal one
 // line redrawn in place and cut to the terminal's width, elsewhere plain lines. /MONITOR on a
-// terminal redraws its screen within the terminal's width and height.
+// terminal redraws its screen within the terminal's width and height. As in bitsadmin, /NOWRAP
+// cuts every line of output at the terminal's edge and /WRAP lets the terminal wrap them; every
+// verb wraps by default but /MONITOR.
 //
 // # Exit status
 //

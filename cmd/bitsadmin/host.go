@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/job"
@@ -334,7 +335,7 @@ refreshes:
 			writeList(&b, infos, all, false)
 			if tty {
 				w, h := c.termSize()
-				fmt.Fprint(c.stdout, screen(strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n"), w, h))
+				fmt.Fprint(c.stdout, screen(strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n"), w, h, c.wraps(false)))
 			} else {
 				fmt.Fprintln(c.stdout, b.String())
 			}
@@ -347,19 +348,37 @@ refreshes:
 }
 
 // screen is a /MONITOR refresh for a terminal width by height: the cursor to the top left, each
-// line cut to width-1 columns and the rest of it erased, at most height-1 lines (the last one
-// saying how many were left out), and the rest of the screen erased. Nothing wraps and nothing
-// scrolls.
-func screen(lines []string, width, height int) string {
+// line cut to width-1 columns (unless wrap: then a long line takes several rows) and the rest of
+// its row erased, no more rows than height-1 (the last line saying how many lines were left
+// out), and the rest of the screen erased. Nothing scrolls.
+func screen(lines []string, width, height int, wrap bool) string {
+	width = max(width, 2)
+	rows := func(l string) int {
+		if !wrap {
+			return 1
+		}
+		return max(1, (utf8.RuneCountInString(l)+width-1)/width)
+	}
 	room := max(height-1, 1)
-	if len(lines) > room {
-		left := len(lines) - room + 1
-		lines = append(lines[:room-1:room-1], fmt.Sprintf("... %d more line(s); widen or heighten the terminal", left))
+	used, fit := 0, 0
+	for fit < len(lines) && used+rows(lines[fit]) <= room {
+		used += rows(lines[fit])
+		fit++
+	}
+	if fit < len(lines) {
+		for fit > 0 && used+1 > room { // room for the line that says what was left out
+			fit--
+			used -= rows(lines[fit])
+		}
+		lines = append(lines[:fit:fit], fmt.Sprintf("... %d more line(s); widen or heighten the terminal", len(lines)-fit))
 	}
 	var b strings.Builder
 	b.WriteString("\x1b[H")
 	for _, l := range lines {
-		b.WriteString(truncate(l, max(width-1, 1)))
+		if !wrap {
+			l = truncate(l, width-1)
+		}
+		b.WriteString(l)
 		b.WriteString("\x1b[K\r\n")
 	}
 	b.WriteString("\x1b[J")

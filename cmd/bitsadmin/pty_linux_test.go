@@ -122,3 +122,26 @@ func TestMonitorOnTerminal(t *testing.T) {
 	}
 	assert.Contains(t, out, "Listed 1 job(s).")
 }
+
+// /NOWRAP cuts every line at the terminal's edge; by default (and with /WRAP) the terminal wraps
+// them, and /MONITOR /WRAP leaves its rows whole.
+func TestNoWrapOnTerminal(t *testing.T) {
+	t.Parallel()
+	u := newUser(t)
+	name := strings.Repeat("a long display name ", 5)
+	u.create(name)
+	const cols = 50
+	out, code := runOnPTY(t, u, cols, 24, "/list")
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, name, "bitsadmin wraps by default")
+	out, code = runOnPTY(t, u, cols, 24, "/nowrap", "/list")
+	require.Equal(t, 0, code, out)
+	assert.NotContains(t, out, name)
+	for _, l := range screenLines(out) {
+		assert.LessOrEqual(t, utf8.RuneCountInString(l), cols-1, "a row wider than the terminal: %q", l)
+	}
+	assert.Contains(t, out, "Listed 1 job(s).")
+	out, code = runOnPTY(t, u, cols, 24, "/wrap", "/monitor", "/count", "1")
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, name)
+}

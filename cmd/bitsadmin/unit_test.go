@@ -233,10 +233,32 @@ func TestProgressFormatting(t *testing.T) {
 
 func TestMonitorScreen(t *testing.T) {
 	lines := []string{"MONITORING", strings.Repeat("x", 50), "short"}
-	assert.Equal(t, "\x1b[HMONITORING\x1b[K\r\n"+strings.Repeat("x", 19)+"\x1b[K\r\nshort\x1b[K\r\n\x1b[J", screen(lines, 20, 24),
+	assert.Equal(t, "\x1b[HMONITORING\x1b[K\r\n"+strings.Repeat("x", 19)+"\x1b[K\r\nshort\x1b[K\r\n\x1b[J", screen(lines, 20, 24, false),
 		"lines cut to the width, each line's rest and the screen's rest erased")
-	s := screen(append(lines, "4", "5", "6"), 80, 4)
+	s := screen(append(lines, "4", "5", "6"), 80, 4, false)
 	assert.Equal(t, "\x1b[HMONITORING\x1b[K\r\n"+strings.Repeat("x", 50)+"\x1b[K\r\n... 4 more line(s); widen or heighten the terminal\x1b[K\r\n\x1b[J", s,
 		"no more lines than the height less one: the screen never scrolls")
 	assert.Equal(t, 3, strings.Count(s, "\n"))
+
+	// /WRAP: long lines are whole and take the rows they wrap to.
+	s = screen(lines, 20, 24, true)
+	assert.Contains(t, s, strings.Repeat("x", 50)+"\x1b[K")
+	s = screen(lines, 20, 4, true)
+	assert.Equal(t, "\x1b[HMONITORING\x1b[K\r\n... 2 more line(s); widen or heighten the terminal\x1b[K\r\n\x1b[J", s,
+		"the 50-column line needs 3 rows of 20: it does not fit in the 3 rows left")
+}
+
+func TestCutWriter(t *testing.T) {
+	var b strings.Builder
+	width := 8
+	cw := &cutWriter{w: &b, width: func() int { return width }}
+	_, err := io.WriteString(cw, "short\nmuch too long a line\n\x1b[1mbold text here\x1b[0m\rab")
+	require.NoError(t, err)
+	width = 3
+	_, err = io.WriteString(cw, "cdef")
+	require.NoError(t, err)
+	require.NoError(t, cw.flush())
+	assert.Equal(t, "short\nmuch to\n\x1b[1mbold te\x1b[0m\rab", b.String(),
+		"each line cut to width-1 with its escapes kept; a partial line cut to the width when it is flushed")
+	assert.Equal(t, "\x1b[2Kab\x1b[0m", cutVisible("\x1b[2Kabc\x1b[0m", 2))
 }

@@ -111,14 +111,15 @@ func lookupVerb(name string) *verbSpec {
 
 // writeUsage prints the command's usage; full adds every verb.
 func writeUsage(w io.Writer, full bool) {
-	fmt.Fprint(w, `Usage: bitsadmin [/store DIR] [/json] [/rawreturn] /VERB [arguments]
+	fmt.Fprint(w, `Usage: bitsadmin [/store DIR] [/json] [/rawreturn] [/wrap|/nowrap] /VERB [arguments]
 
 Jobs are named by GUID ({1AC396AD-...}, braces and case optional) or by display name.
 Jobs live in the job store: /store DIR, else $BITSEMU_STORE, else bitsemu in the user's
 configuration directory. A service owns each store and transfers its jobs; every verb talks to
 it over the socket beside the store and starts it when none runs. The service knows you by
 your uid (root is an administrator: /allusers, /takeownership). /json prints one JSON document
-(a failure too); /rawreturn prints bare values with no newline, for scripts.
+(a failure too); /rawreturn prints bare values with no newline, for scripts. On a terminal
+/nowrap cuts lines at its edge and /wrap lets them wrap (the default, but for /monitor).
 `)
 	if !full {
 		fmt.Fprintln(w, "Run bitsadmin /help for every verb.")
