@@ -53,7 +53,7 @@ type (
 		ID         string `json:"id"`
 		ErrorCount uint32 `json:"error_count"`
 	}
-	nameDocJ struct {
+	displayNameDoc struct {
 		ID   string `json:"id"`
 		Name string `json:"name"`
 	}
@@ -192,7 +192,7 @@ var getters = []getter{
 	}},
 	{"getdisplayname", "show the display name", func(j bits.Job, id string) (string, any, error) {
 		s, err := j.GetDisplayName()
-		return s, nameDocJ{id, s}, err
+		return s, displayNameDoc{id, s}, err
 	}},
 	{"getdescription", "show the description", func(j bits.Job, id string) (string, any, error) {
 		s, err := j.GetDescription()
