@@ -581,4 +581,26 @@ func TestTransferInterrupted(t *testing.T) {
 	left, err := os.ReadDir(dst)
 	require.NoError(t, err)
 	assert.Empty(t, left, "the temporary file is deleted with the job")
+
+	// Under --json the interrupted job is the document.
+	cmd = u.command(ctx, "--json", "/transfer", "interrupted too", srv.URLFor("big.bin"), filepath.Join(dst, "big.bin"))
+	var stdout strings.Builder
+	cmd.Stdout = &stdout
+	gets := srv.Stats().Gets
+	require.NoError(t, cmd.Start())
+	require.NoError(t, srv.WaitFor(ctx, func(s bitstest.Stats) bool { return s.Gets > gets }))
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	require.Error(t, cmd.Wait())
+	assert.Equal(t, exitNotTransferred, cmd.ProcessState.ExitCode())
+	var doc struct {
+		Name       string `json:"name"`
+		Result     string `json:"result"`
+		FinalState string `json:"final_state"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(stdout.String()), &doc), stdout.String())
+	assert.Equal(t, "interrupted too", doc.Name)
+	assert.Equal(t, "INTERRUPTED", doc.Result)
+	assert.Equal(t, "CANCELLED", doc.FinalState)
+	jobs, _ = u.list()
+	assert.Empty(t, jobs)
 }

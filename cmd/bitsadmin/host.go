@@ -113,6 +113,17 @@ type transferDoc struct {
 	FinalState string `json:"final_state"`
 }
 
+// printEnd prints, under /json, the job /TRANSFER gives up on, as it is before it is cancelled:
+// how it ended (ERROR, INTERRUPTED, or the state it left for) and that it ends CANCELLED.
+func (c *cli) printEnd(j bits.Job, result string) {
+	if !c.json {
+		return
+	}
+	if ji, err := snapshot(j, false); err == nil {
+		_ = c.printJSON(transferDoc{jobDoc: ji.json(), Result: result, FinalState: "CANCELLED"})
+	}
+}
+
 // verbTransfer is /TRANSFER: one job, start to finish. transferPrepare made the job.
 func verbTransfer(c *cli, s *session, a *args) error {
 	ts, _ := transferOptions(a)
@@ -140,6 +151,7 @@ func verbTransfer(c *cli, s *session, a *args) error {
 		pv.end()
 	}
 	if werr != nil {
+		c.printEnd(j, "INTERRUPTED")
 		_, _ = j.Cancel()
 		fmt.Fprintf(c.stderr, "Transfer interrupted (%v); job %s cancelled.\n", werr, guid(j))
 		return exitStatus(exitNotTransferred)
@@ -161,11 +173,7 @@ func verbTransfer(c *cli, s *session, a *args) error {
 		return nil
 	case state.Error:
 		e, _ := readError(j)
-		if c.json {
-			if ji, err := snapshot(j, false); err == nil {
-				_ = c.printJSON(transferDoc{jobDoc: ji.json(), Result: "ERROR", FinalState: "CANCELLED"})
-			}
-		}
+		c.printEnd(j, "ERROR")
 		if e != nil {
 			fmt.Fprintf(c.stderr, "Transfer failed: %s\n", e.code.Error())
 			e.write(c.stderr)
@@ -176,6 +184,7 @@ func verbTransfer(c *cli, s *session, a *args) error {
 		fmt.Fprintf(c.stderr, "Job %s cancelled.\n", guid(j))
 		return exitStatus(exitNotTransferred)
 	default:
+		c.printEnd(j, st.String())
 		_, _ = j.Cancel()
 		fmt.Fprintf(c.stderr, "Transfer stopped: the job became %s; job %s cancelled.\n", st, guid(j))
 		return exitStatus(exitNotTransferred)
