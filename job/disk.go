@@ -53,7 +53,13 @@ func (e *Engine) OpenTemp(i int) (*os.File, error) {
 	if fc.tempName == "" {
 		fc.tempName = tempNameFor(c, fc)
 	}
-	dir, err := c.env.openDir(fc.local)
+	return o.openTemp(i, fc)
+}
+
+// openTemp is OpenTemp for fc, which is file i of the job, or its reply when i is -1. Called with
+// the job locked.
+func (o *op) openTemp(i int, fc *fileCore) (*os.File, error) {
+	dir, err := o.j.c.env.openDir(fc.local)
 	if err != nil {
 		return nil, o.failErr(fileCode(err), err)
 	}
@@ -121,9 +127,12 @@ func (e *Engine) Reconcile() error {
 	o := j.beginEngine("Reconcile")
 	defer o.end()
 	var first error
-	for i, fc := range c.files {
+	for i, fc := range c.withReply() {
 		if !fc.tempCreated || fc.kept {
 			continue
+		}
+		if i == len(c.files) {
+			i = replyIndex
 		}
 		if err := o.reconcile(i, fc); err != nil && first == nil {
 			first = o.failErr(fileCode(err), err)
@@ -164,9 +173,10 @@ func (o *op) reconcile(i int, fc *fileCore) error {
 	return nil
 }
 
-// setTransferred records that file i holds n bytes, reporting a change when it differs.
+// setTransferred records that file i (the reply when i is replyIndex) holds n bytes, reporting a
+// change when it differs.
 func (o *op) setTransferred(i int, n uint64) {
-	fc := o.j.c.files[i]
+	fc := o.j.c.fileAt(i)
 	if fc.transferred == n {
 		return
 	}
@@ -197,7 +207,7 @@ func (c *core) completeFiles() (doomed []*fileCore, verified bool, err error) {
 			d.Close()
 		}
 	}()
-	for _, fc := range c.files {
+	for _, fc := range c.withReply() {
 		if !fc.done || fc.kept || !fc.tempCreated {
 			continue
 		}
@@ -256,7 +266,7 @@ func renamedBefore(dir *os.Root, fc *fileCore) bool {
 // temps returns the files whose temporary file exists. Called with the job locked.
 func (c *core) temps() []*fileCore {
 	var out []*fileCore
-	for _, fc := range c.files {
+	for _, fc := range c.withReply() {
 		if fc.tempCreated {
 			out = append(out, fc)
 		}
@@ -338,6 +348,8 @@ type TransferView struct {
 
 	// RetryDelay is the minimum retry delay.
 	RetryDelay time.Duration
+	// NoProgressTimeout is the no-progress timeout; 0 means the job never retries.
+	NoProgressTimeout time.Duration
 	// NoProgressDeadline is when the no-progress timeout runs out, counted from the first
 	// transient error without progress since; zero when the clock is not running.
 	NoProgressDeadline time.Time
@@ -370,21 +382,22 @@ func (e *Engine) TransferView() TransferView {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	v := TransferView{
-		Type:            c.typ,
-		State:           c.st,
-		Priority:        c.priority,
-		Headers:         c.headers,
-		Method:          c.httpMethod,
-		Credentials:     append([]bits.Credentials(nil), c.creds...),
-		ProxyUsage:      c.proxyUsage,
-		ProxyList:       c.proxyList,
-		ProxyBypass:     c.proxyBypass,
-		SecurityFlags:   c.security,
-		DynamicContent:  c.props.dynamicContent,
-		MaxDownloadSize: c.props.maxDownloadSize,
-		RetryDelay:      time.Duration(c.retryDelay) * time.Second,
-		Modified:        c.modified,
-		Files:           make([]FileView, len(c.files)),
+		Type:              c.typ,
+		State:             c.st,
+		Priority:          c.priority,
+		Headers:           c.headers,
+		Method:            c.httpMethod,
+		Credentials:       append([]bits.Credentials(nil), c.creds...),
+		ProxyUsage:        c.proxyUsage,
+		ProxyList:         c.proxyList,
+		ProxyBypass:       c.proxyBypass,
+		SecurityFlags:     c.security,
+		DynamicContent:    c.props.dynamicContent,
+		MaxDownloadSize:   c.props.maxDownloadSize,
+		RetryDelay:        time.Duration(c.retryDelay) * time.Second,
+		NoProgressTimeout: time.Duration(c.noProgress) * time.Second,
+		Modified:          c.modified,
+		Files:             make([]FileView, len(c.files)),
 	}
 	if !c.noProgressSince.IsZero() {
 		v.NoProgressDeadline = c.noProgressSince.Add(time.Duration(c.noProgress) * time.Second)

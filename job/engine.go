@@ -119,15 +119,23 @@ func (e *Engine) FileProgress(i int, total, transferred uint64) error {
 	if len(fc.ranges) == 0 || fc.total == bits.SizeUnknown {
 		fc.total = total
 	}
-	if transferred != fc.transferred {
-		if transferred > fc.transferred {
-			c.noProgressSince = time.Time{}
-		}
-		fc.transferred = transferred
-		c.modified = c.env.Clock.Now()
-		o.emit(Change{Kind: FileProgressed, File: i})
-	}
+	o.progressed(i, fc, transferred)
 	return nil
+}
+
+// progressed records that fc, file i of the job (its reply for replyIndex), holds transferred
+// bytes: more than before restarts the no-progress timer. Called with the job locked.
+func (o *op) progressed(i int, fc *fileCore, transferred uint64) {
+	if transferred == fc.transferred {
+		return
+	}
+	c := o.j.c
+	if transferred > fc.transferred {
+		c.noProgressSince = time.Time{}
+	}
+	fc.transferred = transferred
+	c.modified = c.env.Clock.Now()
+	o.emit(Change{Kind: FileProgressed, File: i})
 }
 
 // currentFile is the index of the first unfinished file, or -1.

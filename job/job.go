@@ -82,6 +82,7 @@ const (
 	FileProgressed                        // bytes were transferred
 	OwnerChanged                          // TakeOwnership gave the job a new owner (PrevOwner is the old SID)
 	FileCompleted                         // a file finished transferring (File is its index)
+	SessionChanged                        // an upload job's session changed (Engine.SetUploadSession)
 )
 
 // Change is one change to a job, reported to the Observer after the job's lock is released. Seq
@@ -94,7 +95,7 @@ type Change struct {
 	Method    state.Method // the call or
 	Event     state.Event  // the engine event that caused the change (zero when not an event)
 	Files     int          // for FilesAdded
-	File      int          // for FileCompleted and FileProgressed: the file's index
+	File      int          // for FileCompleted and FileProgressed: the file's index, -1 for an upload-reply job's reply
 	PrevOwner string       // for OwnerChanged
 	// Wants says which notifications the job's listeners could take when the change was made:
 	// a bitwise OR of WantModification, WantFiles and WantTerminal. The notification engine skips
@@ -219,6 +220,11 @@ type jobState struct {
 	runSince time.Time
 
 	files []*fileCore
+
+	// session is an upload job's session with its server; reply is an upload-reply job's reply,
+	// nil until it starts (upload.go).
+	session UploadSession
+	reply   *fileCore
 }
 
 // New creates a job owned by caller's identity, in state SUSPENDED, with every BITS default. It
@@ -341,6 +347,7 @@ type saved struct {
 	st    jobState
 	creds []bits.Credentials // the credentials, which calls change in place
 	files []fileCore         // the job's files, which calls change in place
+	reply fileCore           // the reply, which Complete changes in place
 }
 
 // save copies the job. Called with the job locked.
@@ -348,6 +355,9 @@ func (c *core) save() *saved {
 	s := &saved{st: c.jobState, creds: slices.Clone(c.creds), files: make([]fileCore, len(c.files))}
 	for i, fc := range c.files {
 		s.files[i] = *fc
+	}
+	if c.reply != nil {
+		s.reply = *c.reply
 	}
 	return s
 }
@@ -359,6 +369,9 @@ func (c *core) restore(s *saved) {
 	c.creds = s.creds
 	for i, fc := range c.files {
 		*fc = s.files[i]
+	}
+	if c.reply != nil {
+		*c.reply = s.reply
 	}
 }
 
@@ -478,6 +491,7 @@ func (c *core) facts() state.Facts {
 		Files:        len(c.files),
 		Upload:       c.typ != bits.Download,
 		UploadReply:  c.typ == bits.UploadReply,
+		ReplyStarted: c.reply != nil,
 		Resumed:      c.resumed,
 		HasErrorInfo: c.errInfo != nil,
 	}

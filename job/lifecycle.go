@@ -103,8 +103,11 @@ func (j *Job) Cancel() (hresult.Code, error) {
 // checks that every finished file's temporary file is still the job's own file, of the size
 // transferred: otherwise it returns BG_E_LOCAL_FILE_CHANGED (E_ACCESSDENIED when its directory
 // can no longer be reached inside the local roots) and changes nothing. Upload jobs can be
-// completed only when TRANSFERRED. BG_E_INVALID_STATE for a final job, or for an upload job that
-// is not TRANSFERRED. Complete also marks every kept file as validated. When the job's changes
+// completed only when TRANSFERRED; Complete of an upload-reply job renames the reply's temporary
+// file to the reply file name (GetReplyFileName), as it renames a download's files, and Complete
+// of an upload needs no network: the server has the file and the session was closed before the
+// job became TRANSFERRED. BG_E_INVALID_STATE for a final job, or for an upload job that is not
+// TRANSFERRED. Complete also marks every kept file as validated. When the job's changes
 // are kept (Env.Keep) and its end cannot be, Complete fails with that error and the job stays as
 // it was, TRANSFERRED; files it renamed already stay available, and a later Complete finds them
 // done.
@@ -119,20 +122,20 @@ func (j *Job) Complete() (hresult.Code, error) {
 		return 0, err
 	}
 	c := j.c
-	if c.typ == bits.Download {
-		doomed, verified, ferr := c.completeFiles()
-		if ferr != nil {
-			if verified {
-				// A rename failed: the job stays in the queue, TRANSFERRED; files already
-				// renamed stay available (IBackgroundCopyJob::Complete).
-				o.move(state.Transferred, 0)
-			}
-			err := o.failErr(fileCode(ferr), ferr)
-			o.commit(&err)
-			return 0, err
+	// The files of a download, the reply of an upload-reply job (an upload's own file stays
+	// where it is: the server has it).
+	doomed, verified, ferr := c.completeFiles()
+	if ferr != nil {
+		if verified {
+			// A rename failed: the job stays in the queue, TRANSFERRED; files already
+			// renamed stay available (IBackgroundCopyJob::Complete).
+			o.move(state.Transferred, 0)
 		}
-		o.doomed = doomed
+		err := o.failErr(fileCode(ferr), ferr)
+		o.commit(&err)
+		return 0, err
 	}
+	o.doomed = doomed
 	for _, fc := range c.files {
 		if fc.done {
 			fc.validated, fc.validationSet = true, true

@@ -63,6 +63,13 @@ type Record struct {
 	DownloadTime                 time.Duration
 
 	Files []FileRecord
+
+	// Session is an upload job's session with its server (zero for downloads and before the
+	// first Create-Session), so that a restarted service goes on in it.
+	Session UploadSession
+	// Reply is an upload-reply job's reply once it has started (Remote is the reply URL, Local
+	// the reply file name), nil before and for other job types.
+	Reply *FileRecord
 }
 
 // ErrorRecord is a job's error in a Record.
@@ -128,14 +135,12 @@ func (c *core) record() Record {
 	index := map[*fileCore]int{}
 	for i, fc := range c.files {
 		index[fc] = i
-		r.Files[i] = FileRecord{
-			RemoteName: fc.remote, LocalName: fc.local, Ranges: append([]bits.FileRange(nil), fc.ranges...),
-			BytesTotal: fc.total, BytesDone: fc.transferred, Completed: fc.done,
-			Validated: fc.validated, ValidationSet: fc.validationSet,
-			TempName: fc.tempName, TempCreated: fc.tempCreated, Kept: fc.kept,
-			Validator: fc.validator, ResponseHeaders: fc.headers,
-			TempDevice: fc.tempID.dev, TempInode: fc.tempID.ino,
-		}
+		r.Files[i] = fc.record()
+	}
+	r.Session = c.session
+	if c.reply != nil {
+		fr := c.reply.record()
+		r.Reply = &fr
 	}
 	if e := c.errInfo; e != nil {
 		r.Error = &ErrorRecord{Context: e.ctx, Code: e.code, File: -1, Protocol: e.protocol}
@@ -184,17 +189,12 @@ func Restore(env *Env, caller *Caller, r Record) (*Job, error) {
 	c.resumed, c.errorCount, c.noProgressSince = r.Resumed, r.ErrorCount, r.NoProgressSince
 	c.runSpent = r.DownloadTime
 	c.files = make([]*fileCore, len(r.Files))
-	for i, f := range r.Files {
-		kind, _ := parseRemote(f.RemoteName)
-		c.files[i] = &fileCore{
-			remote: f.RemoteName, local: f.LocalName, kind: kind,
-			ranges: append([]bits.FileRange(nil), f.Ranges...),
-			total:  f.BytesTotal, transferred: f.BytesDone, done: f.Completed,
-			validated: f.Validated, validationSet: f.ValidationSet,
-			tempName: f.TempName, tempCreated: f.TempCreated, kept: f.Kept,
-			validator: f.Validator, headers: f.ResponseHeaders,
-			tempID: fileID{dev: f.TempDevice, ino: f.TempInode},
-		}
+	for i := range r.Files {
+		c.files[i] = r.Files[i].core()
+	}
+	c.session = r.Session
+	if r.Reply != nil {
+		c.reply = r.Reply.core()
 	}
 	if e := r.Error; e != nil {
 		c.errInfo = &errorRecord{ctx: e.Context, code: e.Code, protocol: e.Protocol}
@@ -203,6 +203,32 @@ func Restore(env *Env, caller *Caller, r Record) (*Job, error) {
 		}
 	}
 	return j, nil
+}
+
+// record is the file's part of a Record.
+func (fc *fileCore) record() FileRecord {
+	return FileRecord{
+		RemoteName: fc.remote, LocalName: fc.local, Ranges: append([]bits.FileRange(nil), fc.ranges...),
+		BytesTotal: fc.total, BytesDone: fc.transferred, Completed: fc.done,
+		Validated: fc.validated, ValidationSet: fc.validationSet,
+		TempName: fc.tempName, TempCreated: fc.tempCreated, Kept: fc.kept,
+		Validator: fc.validator, ResponseHeaders: fc.headers,
+		TempDevice: fc.tempID.dev, TempInode: fc.tempID.ino,
+	}
+}
+
+// core rebuilds a file from its record.
+func (f *FileRecord) core() *fileCore {
+	kind, _ := parseRemote(f.RemoteName)
+	return &fileCore{
+		remote: f.RemoteName, local: f.LocalName, kind: kind,
+		ranges: append([]bits.FileRange(nil), f.Ranges...),
+		total:  f.BytesTotal, transferred: f.BytesDone, done: f.Completed,
+		validated: f.Validated, validationSet: f.ValidationSet,
+		tempName: f.TempName, tempCreated: f.TempCreated, kept: f.Kept,
+		validator: f.Validator, headers: f.ResponseHeaders,
+		tempID: fileID{dev: f.TempDevice, ino: f.TempInode},
+	}
 }
 
 // check reports why a record cannot describe a live job, or nil.
@@ -226,6 +252,14 @@ func (r *Record) check() error {
 		return fmt.Errorf("error of file %d of %d", r.Error.File, len(r.Files))
 	case r.Error != nil && !r.Error.Code.Failed():
 		return fmt.Errorf("error code %v is not a failure", r.Error.Code)
+	case r.Type == bits.Download && r.Session != (UploadSession{}):
+		return fmt.Errorf("a download job with an upload session")
+	case r.Reply != nil && r.Type != bits.UploadReply:
+		return fmt.Errorf("a reply in a %v job", r.Type)
+	case r.Reply != nil && (len(r.Files) == 0 || r.Reply.LocalName == ""):
+		return fmt.Errorf("a reply without an upload file or a reply file name")
+	case r.Reply != nil && r.Reply.BytesTotal != bits.SizeUnknown && r.Reply.BytesDone > r.Reply.BytesTotal:
+		return fmt.Errorf("reply: %d of %d bytes", r.Reply.BytesDone, r.Reply.BytesTotal)
 	}
 	for i, f := range r.Files {
 		if _, ok := parseRemote(f.RemoteName); !ok {

@@ -1,6 +1,9 @@
 package job
 
 import (
+	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -10,18 +13,76 @@ import (
 )
 
 // GetReplyProgress returns the progress of an upload-reply job's reply
-// (IBackgroundCopyJob2::GetReplyProgress). E_NOTIMPL for other job types.
+// (IBackgroundCopyJob2::GetReplyProgress): BytesTotal is SizeUnknown until the reply's download
+// starts, 0 from then until the server gave the reply's size, then that size. E_NOTIMPL for
+// other job types.
 func (j *Job) GetReplyProgress() (bits.ReplyProgress, error) {
 	return get(j, state.GetReplyProgress, "GetReplyProgress", func(c *core) bits.ReplyProgress {
-		return bits.ReplyProgress{BytesTotal: bits.SizeUnknown}
+		if c.reply == nil {
+			return bits.ReplyProgress{BytesTotal: bits.SizeUnknown}
+		}
+		return bits.ReplyProgress{BytesTotal: c.reply.total, BytesTransferred: c.reply.transferred}
 	})
 }
 
-// GetReplyData returns the reply of a TRANSFERRED upload-reply job held in memory, nil when the
-// server sent none (IBackgroundCopyJob2::GetReplyData). E_NOTIMPL for other job types,
-// BG_E_INVALID_STATE unless the job is TRANSFERRED or ACKNOWLEDGED.
+// GetReplyData returns the reply of a TRANSFERRED upload-reply job, read into memory
+// (IBackgroundCopyJob2::GetReplyData): nil when the server sent no reply (an empty one). It works
+// in TRANSFERRED and, reading the reply file then, after Complete. E_NOTIMPL for other job types,
+// BG_E_INVALID_STATE in any other state, BG_E_TOO_LARGE for a reply over MaxReplyDataBytes
+// (1 MB; the error gives its size), and the file's error when the reply cannot be read (after
+// Complete, the reply file is the application's to move or remove; BG_E_LOCAL_FILE_CHANGED when
+// it no longer holds the reply's bytes).
 func (j *Job) GetReplyData() ([]byte, error) {
-	return get(j, state.GetReplyData, "GetReplyData", func(c *core) []byte { return nil })
+	o, err := j.begin(state.GetReplyData, "GetReplyData")
+	if err != nil {
+		return nil, err
+	}
+	defer o.end()
+	if _, err := o.check(); err != nil {
+		return nil, err
+	}
+	r := j.c.reply
+	if r == nil || !r.done || r.total == 0 {
+		return nil, nil
+	}
+	if r.total > MaxReplyDataBytes {
+		return nil, o.failErr(hresult.BG_E_TOO_LARGE,
+			fmt.Errorf("the reply is %d bytes, over the %d GetReplyData returns", r.total, MaxReplyDataBytes))
+	}
+	data, err := j.c.readReply(r)
+	if err != nil {
+		return nil, o.failErr(fileCode(err), err)
+	}
+	return data, nil
+}
+
+// readReply reads the reply: its temporary file until Complete renamed it, the reply file after.
+// Neither is opened through a link. Called with the job locked.
+func (c *core) readReply(r *fileCore) ([]byte, error) {
+	dir, err := c.env.openDir(r.local)
+	if err != nil {
+		return nil, err
+	}
+	defer dir.Close()
+	var f *os.File
+	if r.kept {
+		f, err = openNoFollow(dir, filepath.Base(r.local), os.O_RDONLY)
+	} else {
+		f, _, err = openOwnTemp(dir, r, os.O_RDONLY)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	// One byte more than the reply shows a file that grew since.
+	data, err := io.ReadAll(io.LimitReader(f, int64(r.total)+1))
+	if err != nil {
+		return nil, err
+	}
+	if uint64(len(data)) != r.total {
+		return nil, changed(f.Name(), fmt.Sprintf("%d bytes where the reply had %d", len(data), r.total))
+	}
+	return data, nil
 }
 
 // SetReplyFileName chooses where an upload-reply job's reply is written
@@ -55,14 +116,10 @@ func (j *Job) SetReplyFileName(name string) (err error) {
 	return nil
 }
 
-// GetReplyFileName returns the reply file name: the one set, else the name bitsemu chose beside
-// the upload file, else "" while the job has no file (IBackgroundCopyJob2::GetReplyFileName).
-// E_NOTIMPL for other job types.
+// GetReplyFileName returns the reply file name (IBackgroundCopyJob2::GetReplyFileName): the one
+// set with SetReplyFileName when the reply started (or now, before), else the name bitsemu chose
+// beside the upload file, else "" while the job has no file. The file holds the reply only after
+// Complete. E_NOTIMPL for other job types.
 func (j *Job) GetReplyFileName() (string, error) {
-	return get(j, state.GetReplyFileName, "GetReplyFileName", func(c *core) string {
-		if c.replyFile != "" || len(c.files) == 0 {
-			return c.replyFile
-		}
-		return filepath.Join(filepath.Dir(c.files[0].local), "BITS-reply-"+c.id.String()+".tmp")
-	})
+	return get(j, state.GetReplyFileName, "GetReplyFileName", func(c *core) string { return c.replyName() })
 }

@@ -12,8 +12,7 @@ import (
 )
 
 // queue holds the QUEUED jobs, one first-in first-out line per priority, so that the scheduler
-// finds the next job without looking at every queued one. Jobs that no transport moves (upload
-// jobs) wait in a line of their own that the scheduler never picks from. Among jobs of one
+// finds the next job without looking at every queued one. Among jobs of one
 // priority the one that has waited longest comes first: a job whose priority changes while it is
 // queued keeps its place in the order of arrival. Not safe for concurrent use: the scheduler
 // holds its lock.
@@ -30,17 +29,10 @@ type queued struct {
 	seq  uint64 // order of arrival
 }
 
-const (
-	lineUnpicked = int(bits.Low) + 1 // jobs no transport moves
-	lineCount    = lineUnpicked + 1
-)
+// lineCount is the number of lines: one per priority.
+const lineCount = int(bits.Low) + 1
 
-func lineFor(t bits.JobType, p bits.Priority) int {
-	if t != bits.Download || p > bits.Low {
-		return lineUnpicked
-	}
-	return int(p)
-}
+func lineFor(p bits.Priority) int { return int(p) }
 
 // push adds j at the end of its line; a job already queued stays where it is.
 func (q *queue) push(j *job.Engine) {
@@ -50,9 +42,9 @@ func (q *queue) push(j *job.Engine) {
 	if _, ok := q.where[j.ID()]; ok {
 		return
 	}
-	t, p := j.SchedInfo()
+	_, p := j.SchedInfo()
 	q.seq++
-	e := &queued{j: j, line: lineFor(t, p), seq: q.seq}
+	e := &queued{j: j, line: lineFor(p), seq: q.seq}
 	q.where[j.ID()] = q.lines[e.line].PushBack(e)
 }
 
@@ -72,8 +64,8 @@ func (q *queue) reprioritize(id uuid.UUID) {
 		return
 	}
 	e := el.Value.(*queued)
-	t, p := e.j.SchedInfo()
-	line := lineFor(t, p)
+	_, p := e.j.SchedInfo()
+	line := lineFor(p)
 	if line == e.line {
 		return
 	}
@@ -100,8 +92,8 @@ func (q *queue) first(p bits.Priority, skip func(*job.Engine) bool) *job.Engine 
 	return nil
 }
 
-// waiting reports whether a background download job of priority p or higher is queued, other
-// than those skip excludes.
+// waiting reports whether a background job of priority p or higher is queued, other than those
+// skip excludes.
 func (q *queue) waiting(p bits.Priority, skip func(*job.Engine) bool) bool {
 	for prio := bits.High; prio <= p && prio <= bits.Low; prio++ {
 		if q.first(prio, skip) != nil {

@@ -38,6 +38,10 @@ type sched struct {
 	client *transfer.Client
 	slice  time.Duration
 	bg     *rate.Limiter // bandwidth of background jobs; nil means unlimited
+	// stop ends when the scheduler closes: the context of what runs beside the jobs'
+	// transfers (Cancel-Session).
+	stop     context.Context
+	stopping context.CancelFunc
 
 	netMu   sync.Mutex // serialises setOnline
 	mu      sync.Mutex
@@ -102,6 +106,7 @@ func newSched(m *Manager, cf *config) *sched {
 		s.bg = rate.NewLimiter(rate.Limit(cf.bandwidth), burstFor(cf.bandwidth))
 	}
 	s.idle = sync.NewCond(&s.mu)
+	s.stop, s.stopping = context.WithCancel(context.Background())
 	_, s.stepped = cf.clock.(*clock.Virtual)
 	return s
 }
@@ -116,6 +121,9 @@ func burstFor(bytesPerSecond int) int {
 func (s *sched) changed(j *job.Engine, ch job.Change) {
 	if s.manual {
 		return // no queue to keep, no transfer to stop, no timer to set
+	}
+	if uploadCancelled(j, ch) {
+		s.cancelSession(j)
 	}
 	switch ch.Kind {
 	case job.StateChanged:
@@ -570,6 +578,7 @@ func (s *sched) close() {
 	}
 	s.queue.drain()
 	s.mu.Unlock()
+	s.stopping()
 	for _, r := range runs {
 		r.cancel()
 	}

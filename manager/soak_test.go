@@ -25,16 +25,20 @@ import (
 
 // soakSize is how many jobs the fault and simulation tests run: 1,000, or 100 under -short. The
 // environment variable BITSEMU_SOAK overrides both.
-func soakSize(t *testing.T) int {
-	if s := os.Getenv("BITSEMU_SOAK"); s != "" {
+func soakSize(t *testing.T) int { return envSize(t, "BITSEMU_SOAK", 1000, 100) }
+
+// envSize is the size of a big test: the number in the environment variable name when it is
+// set, else short under -short, else full.
+func envSize(t *testing.T, name string, full, short int) int {
+	if s := os.Getenv(name); s != "" {
 		n, err := strconv.Atoi(s)
-		require.NoError(t, err, "BITSEMU_SOAK")
+		require.NoError(t, err, name)
 		return n
 	}
 	if testing.Short() {
-		return 100
+		return short
 	}
-	return 1000
+	return full
 }
 
 // TestFaultCutsResumeByteExact downloads files whose connection is cut once at a random byte

@@ -753,16 +753,6 @@ func TestNetworkLostAndRestored(t *testing.T) {
 	assert.Equal(t, data, completeAndRead(t, running, dir, 1)[0])
 }
 
-func TestUploadJobsAreNotScheduled(t *testing.T) {
-	h, c, _ := setup(t)
-	j, err := c.CreateJob("up", bits.Upload)
-	require.NoError(t, err)
-	require.NoError(t, j.AddFile("http://127.0.0.1:9/up", filepath.Join(t.TempDir(), "x")))
-	require.NoError(t, j.Resume())
-	h.Step(time.Hour)
-	assert.Equal(t, state.Queued, stateOf(t, j))
-}
-
 func TestCompleteInsideJobTransferred(t *testing.T) {
 	data := content(24, 5000)
 	srv := newServer(t, map[string][]byte{"d.bin": data})

@@ -50,6 +50,10 @@ func (s *sched) work(r *run, v job.TransferView) {
 	// What the job may read: below the local roots when there are some, never the store.
 	opts.ReadRoots, opts.NoRead = s.m.env.LocalRoots, s.m.noRead
 	obs := &fileObserver{s: s, j: j, connected: v.State == state.Transferring}
+	if v.Type != bits.Download {
+		s.upload(r, v, opts, obs)
+		return
+	}
 	pending := false
 	for from := 0; ; {
 		for i := from; i < len(v.Files); i++ {
@@ -127,11 +131,23 @@ func (s *sched) fetchFile(r *run, i int, opts transfer.Options, obs *fileObserve
 	obs.file, obs.validator, obs.dst = i, f.Validator, dst
 	obs.saved, obs.savedAt = f.Transferred, s.clk.Now()
 	spec := transfer.Spec{Remote: f.Remote, Ranges: f.Ranges, Offset: f.Transferred, Total: f.Total, Validator: f.Validator}
-	err = s.client.Fetch(r.ctx, spec, opts, dst, obs)
+	if !s.fetched(r, i, obs, dst, s.client.Fetch(r.ctx, spec, opts, dst, obs), opts.Method != "") {
+		return false
+	}
+	obs.connect()
+	_, err = j.FireFileDone(i)
+	return err == nil
+}
+
+// fetched ends the fetch of file i (of the reply, for an upload-reply job, as file 0) into dst,
+// whose error is err: what arrived is synced before the job's record says so, dst is closed,
+// and a failure is recorded (see fail) unless the run was stopped. It reports whether the fetch
+// succeeded.
+func (s *sched) fetched(r *run, i int, obs *fileObserver, dst *os.File, err error, customMethod bool) bool {
 	if s.m.store != nil {
 		// Whatever happened, what arrived is on disk before the job's record says so.
 		if serr := dst.Sync(); serr == nil && err != nil {
-			s.m.persist(j)
+			s.m.persist(r.j)
 		}
 	}
 	if cerr := dst.Close(); err == nil && cerr != nil {
@@ -141,16 +157,19 @@ func (s *sched) fetchFile(r *run, i int, opts transfer.Options, obs *fileObserve
 		return false
 	}
 	if err != nil {
-		var te *transfer.Error
-		if !errors.As(err, &te) {
-			te = &transfer.Error{Code: hresult.E_FAIL, Context: bits.ContextGeneralTransport, Transient: true, Err: err}
-		}
-		s.fail(j, i, te, opts.Method != "")
+		s.fail(r.j, i, asTransferError(err), customMethod)
 		return false
 	}
-	obs.connect()
-	_, err = j.FireFileDone(i)
-	return err == nil
+	return true
+}
+
+// asTransferError is err as a *transfer.Error: itself, or a transient E_FAIL of the transport.
+func asTransferError(err error) *transfer.Error {
+	var te *transfer.Error
+	if !errors.As(err, &te) {
+		te = &transfer.Error{Code: hresult.E_FAIL, Context: bits.ContextGeneralTransport, Transient: true, Err: err}
+	}
+	return te
 }
 
 // fail records a transfer failure of file i: TRANSIENT_ERROR or ERROR as the error says.
@@ -176,23 +195,25 @@ type fileObserver struct {
 
 	saved   uint64    // progress as last written to the store
 	savedAt time.Time // when
+
+	reply bool // the file is an upload-reply job's reply
 }
 
 // Waiting counts the transfers that wait on their peer, for Manager.WaitIdle.
-func (o *fileObserver) Waiting(w bool) { o.count(&o.s.waiting, w) }
+func (o *fileObserver) Waiting(w bool) { o.s.count(&o.s.waiting, w) }
 
 // Sleeping counts the transfers that wait on the clock alone (the bandwidth limit), for
 // Manager.WaitIdle.
-func (o *fileObserver) Sleeping(w bool) { o.count(&o.s.sleeping, w) }
+func (o *fileObserver) Sleeping(w bool) { o.s.count(&o.s.sleeping, w) }
 
-// count adds this transfer to n while a wait lasts; the wait's end is activity.
-func (o *fileObserver) count(n *atomic.Int64, w bool) {
+// count adds a transfer to n while a wait lasts; the wait's end is activity.
+func (s *sched) count(n *atomic.Int64, w bool) {
 	if w {
 		n.Add(1)
 		return
 	}
 	n.Add(-1)
-	o.s.m.activity()
+	s.m.activity()
 }
 
 // Connected moves the job from CONNECTING to TRANSFERRING, once.
@@ -207,6 +228,17 @@ func (o *fileObserver) connect() {
 
 // Progressed records the file's progress, its remote version and a reported redirect.
 func (o *fileObserver) Progressed(p transfer.Progress) error {
+	if o.reply {
+		// The reply keeps its URL: a redirect is followed, not reported.
+		if err := o.j.ReplyProgress(p.Total, p.Transferred, p.Validator); err != nil {
+			o.stopped = true
+			return err
+		}
+		if o.s.m.store != nil {
+			o.checkpoint(p.Transferred)
+		}
+		return nil
+	}
 	if p.Validator != o.validator {
 		o.validator = p.Validator
 		_ = o.j.SetFileValidator(o.file, p.Validator)

@@ -15,9 +15,14 @@ import (
 	"github.com/bitsemu/bitsemu/state"
 )
 
-// FormatVersion is the version of the record encoding that Encode writes and the newest that
-// Decode reads. It is the first byte of every record.
-const FormatVersion = 1
+// FormatVersion is the newest version of the record encoding: Encode writes it for the records
+// of upload jobs with a session or a reply, and Decode reads it and every older one. It is the
+// first byte of every record. Version 2 added the upload section (job.Record.Session and Reply)
+// after the files; a record without one is still written as version 1, which older bitsemu reads.
+const FormatVersion = 2
+
+// formatV1 is the first record format: no upload section.
+const formatV1 = 1
 
 // The record flags (a uvarint after Seq).
 const (
@@ -52,6 +57,15 @@ const (
 	ffAll = ffTempID<<1 - 1
 )
 
+// The upload section's flags (format 2).
+const (
+	uCloseSent uint64 = 1 << iota
+	uHostFailedSince
+	uReply // the reply's file encoding follows
+
+	uAll = uReply<<1 - 1
+)
+
 // The smallest encodings of a credential, a file and a range, which bound their counts by the
 // bytes left.
 const (
@@ -60,8 +74,8 @@ const (
 	minRange      = 2
 )
 
-// Encode returns the encoding of r described in the package documentation, starting with
-// FormatVersion. Decode(Encode(r)) gives r back field for field (times equal with Equal, in UTC),
+// Encode returns the encoding of r described in the package documentation, starting with its
+// format version: FormatVersion when r has an upload session or a reply, 1 otherwise. Decode(Encode(r)) gives r back field for field (times equal with Equal, in UTC),
 // provided the strings that must be text are valid UTF-8 (Put checks that).
 func Encode(r *job.Record) []byte {
 	return appendRecord(make([]byte, 0, encodedSizeHint(r)), r)
@@ -84,10 +98,27 @@ func encodedSizeHint(r *job.Record) int {
 	}
 	for i := range r.Files {
 		f := &r.Files[i]
-		n += 2*binary.MaxVarintLen64 + 2*binary.MaxVarintLen32 + 5*str + len(f.RemoteName) + len(f.LocalName) +
-			len(f.TempName) + len(f.Validator) + len(f.ResponseHeaders) + 2*binary.MaxVarintLen64*(len(f.Ranges)+1)
+		n += fileSizeHint(f)
+	}
+	if hasUpload(r) {
+		s := &r.Session
+		n += 4*binary.MaxVarintLen64 + 3*str + len(s.ID) + len(s.HostID) + len(s.ReplyURL)
+		if r.Reply != nil {
+			n += fileSizeHint(r.Reply)
+		}
 	}
 	return n
+}
+
+func fileSizeHint(f *job.FileRecord) int {
+	const str = binary.MaxVarintLen32
+	return 2*binary.MaxVarintLen64 + 2*binary.MaxVarintLen32 + 5*str + len(f.RemoteName) + len(f.LocalName) +
+		len(f.TempName) + len(f.Validator) + len(f.ResponseHeaders) + 2*binary.MaxVarintLen64*(len(f.Ranges)+1)
+}
+
+// hasUpload reports whether r needs the upload section of format 2.
+func hasUpload(r *job.Record) bool {
+	return r.Session != (job.UploadSession{}) || r.Reply != nil
 }
 
 func appendRecord(b []byte, r *job.Record) []byte {
@@ -113,7 +144,12 @@ func appendRecord(b []byte, r *job.Record) []byte {
 	set(fCompleted, !r.Completed.IsZero())
 	set(fNoProgressSince, !r.NoProgressSince.IsZero())
 
-	b = append(b, FormatVersion)
+	upload := hasUpload(r)
+	if upload {
+		b = append(b, FormatVersion)
+	} else {
+		b = append(b, formatV1)
+	}
 	b = append(b, r.ID[:]...)
 	b = binary.AppendUvarint(b, r.Seq)
 	b = binary.AppendUvarint(b, flags)
@@ -161,43 +197,78 @@ func appendRecord(b []byte, r *job.Record) []byte {
 
 	b = appendCount(b, len(r.Files), r.Files == nil)
 	for i := range r.Files {
-		f := &r.Files[i]
-		b = appendString(b, f.RemoteName)
-		b = appendString(b, f.LocalName)
-		b = appendCount(b, len(f.Ranges), f.Ranges == nil)
-		for _, rg := range f.Ranges {
-			b = binary.AppendUvarint(b, rg.InitialOffset)
-			b = binary.AppendUvarint(b, rg.Length+1) // BG_LENGTH_TO_EOF takes one byte
-		}
-		b = binary.AppendUvarint(b, f.BytesTotal+1) // BG_SIZE_UNKNOWN takes one byte
-		b = binary.AppendUvarint(b, f.BytesDone)
-		var ff uint64
-		if f.Completed {
-			ff |= ffCompleted
-		}
-		if f.Validated {
-			ff |= ffValidated
-		}
-		if f.ValidationSet {
-			ff |= ffValidationSet
-		}
-		if f.TempCreated {
-			ff |= ffTempCreated
-		}
-		if f.Kept {
-			ff |= ffKept
-		}
-		if f.TempDevice != 0 || f.TempInode != 0 {
-			ff |= ffTempID
-		}
-		b = binary.AppendUvarint(b, ff)
-		b = appendString(b, f.TempName)
-		b = appendString(b, f.Validator)
-		b = appendString(b, f.ResponseHeaders)
-		if ff&ffTempID != 0 {
-			b = binary.AppendUvarint(b, f.TempDevice)
-			b = binary.AppendUvarint(b, f.TempInode)
-		}
+		b = appendFile(b, &r.Files[i])
+	}
+	if upload {
+		b = appendUpload(b, r)
+	}
+	return b
+}
+
+// appendFile writes one file: its names, ranges, sizes, flags and strings.
+func appendFile(b []byte, f *job.FileRecord) []byte {
+	b = appendString(b, f.RemoteName)
+	b = appendString(b, f.LocalName)
+	b = appendCount(b, len(f.Ranges), f.Ranges == nil)
+	for _, rg := range f.Ranges {
+		b = binary.AppendUvarint(b, rg.InitialOffset)
+		b = binary.AppendUvarint(b, rg.Length+1) // BG_LENGTH_TO_EOF takes one byte
+	}
+	b = binary.AppendUvarint(b, f.BytesTotal+1) // BG_SIZE_UNKNOWN takes one byte
+	b = binary.AppendUvarint(b, f.BytesDone)
+	var ff uint64
+	if f.Completed {
+		ff |= ffCompleted
+	}
+	if f.Validated {
+		ff |= ffValidated
+	}
+	if f.ValidationSet {
+		ff |= ffValidationSet
+	}
+	if f.TempCreated {
+		ff |= ffTempCreated
+	}
+	if f.Kept {
+		ff |= ffKept
+	}
+	if f.TempDevice != 0 || f.TempInode != 0 {
+		ff |= ffTempID
+	}
+	b = binary.AppendUvarint(b, ff)
+	b = appendString(b, f.TempName)
+	b = appendString(b, f.Validator)
+	b = appendString(b, f.ResponseHeaders)
+	if ff&ffTempID != 0 {
+		b = binary.AppendUvarint(b, f.TempDevice)
+		b = binary.AppendUvarint(b, f.TempInode)
+	}
+	return b
+}
+
+// appendUpload writes the upload section of format 2: its flags, the session's strings and
+// numbers, HostFailedSince when set, and the reply's file when there is one.
+func appendUpload(b []byte, r *job.Record) []byte {
+	s := &r.Session
+	var uf uint64
+	if s.CloseSent {
+		uf |= uCloseSent
+	}
+	if !s.HostFailedSince.IsZero() {
+		uf |= uHostFailedSince
+	}
+	if r.Reply != nil {
+		uf |= uReply
+	}
+	b = binary.AppendUvarint(b, uf)
+	b = appendString(b, s.ID)
+	b = appendString(b, s.HostID)
+	b = appendString(b, s.ReplyURL)
+	b = binary.AppendVarint(b, int64(s.HostFallback))
+	b = binary.AppendUvarint(b, s.FragmentLimit)
+	b = appendTime(b, s.HostFailedSince)
+	if r.Reply != nil {
+		b = appendFile(b, r.Reply)
 	}
 	return b
 }
@@ -246,7 +317,8 @@ func decodeInto(b []byte, r *job.Record) error {
 	if len(b) == 0 {
 		return &decodeError{sentinel: ErrCorrupt, reason: "empty"}
 	}
-	switch v := b[0]; {
+	v := b[0]
+	switch {
 	case v == 0:
 		return &decodeError{sentinel: ErrCorrupt, field: "format version", reason: "0 is not a format version"}
 	case v > FormatVersion:
@@ -345,6 +417,9 @@ func decodeInto(b []byte, r *job.Record) error {
 			d.decodeFile(&r.Files[i])
 		}
 	}
+	if v >= 2 && d.err == nil {
+		d.decodeUpload(r)
+	}
 
 	if d.err == nil && d.off != len(d.s) {
 		d.fail("", fmt.Sprintf("%d bytes after the end of the record", len(d.s)-d.off))
@@ -382,6 +457,33 @@ func (d *decoder) decodeFile(f *job.FileRecord) {
 	if ff&ffTempID != 0 {
 		f.TempDevice = d.uvarint("File.TempDevice")
 		f.TempInode = d.uvarint("File.TempInode")
+	}
+}
+
+// decodeUpload reads the upload section of format 2. A section that says nothing (no session,
+// no reply) is refused: Encode writes format 1 then, so such a record is not one Encode wrote.
+func (d *decoder) decodeUpload(r *job.Record) {
+	uf := d.uvarint("upload flags")
+	if uf&^uAll != 0 && d.err == nil {
+		d.fail("upload flags", fmt.Sprintf("unknown flags %#x", uf&^uAll))
+	}
+	s := &r.Session
+	s.CloseSent = uf&uCloseSent != 0
+	s.ID = d.bytes("Session.ID")
+	s.HostID = d.bytes("Session.HostID")
+	s.ReplyURL = d.bytes("Session.ReplyURL")
+	s.HostFallback = time.Duration(d.varint("Session.HostFallback"))
+	s.FragmentLimit = d.uvarint("Session.FragmentLimit")
+	s.HostFailedSince = d.time("Session.HostFailedSince", uf&uHostFailedSince != 0)
+	if uf&uReply != 0 && d.err == nil {
+		r.Reply = &job.FileRecord{}
+		d.decodeFile(r.Reply)
+		if d.err != nil {
+			r.Reply = nil
+		}
+	}
+	if d.err == nil && !hasUpload(r) {
+		d.fail("upload flags", "a format 2 record without an upload session or reply")
 	}
 }
 
@@ -528,7 +630,7 @@ func (d *decoder) count(field string, min int) (n int, isNil bool) {
 // peek reads the start of a record, ID, Seq and Created, without decoding the rest; ok is false
 // when the start is malformed or of another format version (decodeInto says why).
 func peek(b []byte) (id uuid.UUID, seq uint64, created time.Time, ok bool) {
-	if len(b) < 1+16 || b[0] != FormatVersion {
+	if len(b) < 1+16 || b[0] == 0 || b[0] > FormatVersion {
 		return id, 0, time.Time{}, false
 	}
 	copy(id[:], b[1:17])

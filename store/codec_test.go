@@ -3,6 +3,7 @@ package store_test
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"testing"
 	"time"
 
@@ -35,11 +36,25 @@ func TestRoundTripFilled(t *testing.T) {
 	require.Equal(t, r, got)
 }
 
+// upload2 is the upload section of format 2 for filled(): its flags (CloseSent, HostFailedSince,
+// a reply), the session's ID, HostID and ReplyURL, HostFallback, FragmentLimit, HostFailedSince,
+// then the reply's file.
+const upload2 = "" +
+	"07155265636f72642e53657373696f6e2e49442d313433195265636f72642e53657373696f6e2e486f737449442d3134" +
+	"341b5265636f72642e53657373696f6e2e5265706c7955524c2d313439a20293018cafe2fd0ccccec4ff011b5265636f" +
+	"72642e5265706c792e52656d6f74654e616d652d3135321a5265636f72642e5265706c792e4c6f63616c4e616d652d31" +
+	"3533039c019e019f01a101a201a2013f195265636f72642e5265706c792e54656d704e616d652d3136361a5265636f72" +
+	"642e5265706c792e56616c696461746f722d313639205265636f72642e5265706c792e526573706f6e73654865616465" +
+	"72732d313730ab01ac01"
+
 // TestEncodeGolden pins the format: records on disk must stay readable. If this test fails,
 // the encoding changed: bump store.FormatVersion and keep decoding the old one, then update the
 // constant.
 func TestEncodeGolden(t *testing.T) {
 	r := filled(t)
+	// A record without an upload section is written in format 1, byte for byte as before
+	// format 2 existed, so that an older bitsemu still reads it.
+	r.Session, r.Reply = job.UploadSession{}, nil
 	const golden = "" +
 		"01030405060708090a0b0c0d0e0f10111215ffff01cc8fc7fd0ccccec4ff0113141c1d24252627373a3b3c515258503e" +
 		"3f404142434445464748494a4b4c4decc7c7fd0ccccec4ff018c80c8fd0ccccec4ff01acfacbfd0ccccec4ff01c00113" +
@@ -61,6 +76,12 @@ func TestEncodeGolden(t *testing.T) {
 		"5b315d2e526573706f6e7365486561646572732d3133398c018d01"
 	got := hex.EncodeToString(store.Encode(&r))
 	require.Equal(t, golden, got, "the record format changed")
+
+	// Format 2: the same, followed by the upload section.
+	r = filled(t)
+	got = hex.EncodeToString(store.Encode(&r))
+	golden2 := "02" + golden[2:] + upload2
+	require.Equal(t, golden2, got, "the record format changed")
 }
 
 // TestDecodeRecordWithoutTemporaryFileIdentity reads a record written before files kept their
@@ -192,6 +213,11 @@ func TestDecodeErrors(t *testing.T) {
 		fCreated       = 1 << 11
 	)
 	oneFile := cat(m[:offFiles], []byte{2, 0, 0, 0, 1, 0, 0, 0, 0, 0})
+	// An upload job's session: format 2, ending with the upload section's seven bytes (flags, ID
+	// "s", HostID, ReplyURL, HostFallback, FragmentLimit).
+	sess := store.Encode(&job.Record{ID: idOf(1), Session: job.UploadSession{ID: "s"}})
+	require.Equal(t, []byte{0, 1, 's', 0, 0, 0, 0}, sess[len(sess)-7:])
+	require.Equal(t, byte(store.FormatVersion), sess[0])
 	require.NotPanics(t, func() {
 		_, err := store.Decode(oneFile)
 		require.NoError(t, err)
@@ -209,7 +235,7 @@ func TestDecodeErrors(t *testing.T) {
 	}{
 		{"empty", nil, store.ErrCorrupt, "empty"},
 		{"format version 0", set(m, 0, 0), store.ErrCorrupt, "0 is not a format version"},
-		{"newer format", set(m, 0, store.FormatVersion+1), store.ErrVersion, "unknown record format 2 (this code reads 1): written by a newer bitsemu, or damaged"},
+		{"newer format", set(m, 0, store.FormatVersion+1), store.ErrVersion, fmt.Sprintf("unknown record format %d (this code reads %d): written by a newer bitsemu, or damaged", store.FormatVersion+1, store.FormatVersion)},
 		{"truncated id", m[:10], store.ErrCorrupt, "ID: truncated"},
 		{"truncated", m[:len(m)-1], store.ErrCorrupt, "Files: truncated"},
 		{"trailing bytes", cat(m, []byte{0}), store.ErrCorrupt, "1 bytes after the end of the record"},
@@ -223,6 +249,9 @@ func TestDecodeErrors(t *testing.T) {
 		{"unknown file flags", set(oneFile, offFiles+6, 0x40), store.ErrCorrupt, "File.flags: unknown flags 0x40"},
 		{"varint overflow", cat(m[:17], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}), store.ErrCorrupt, "Seq: varint overflows 64 bits"},
 		{"nanoseconds", cat(m[:offFlags], uv(fCreated), uv(0), uv(1e9), m[offFlags+1:]), store.ErrCorrupt, "Created: 1000000000 nanoseconds"},
+		{"unknown upload flags", set(sess, len(sess)-7, 0x40), store.ErrCorrupt, "upload flags: unknown flags 0x40"},
+		{"empty upload section", cat(sess[:len(sess)-7], []byte{0, 0, 0, 0, 0, 0}), store.ErrCorrupt, "a format 2 record without an upload session or reply"},
+		{"truncated upload section", sess[:len(sess)-1], store.ErrCorrupt, "Session.FragmentLimit: truncated"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := store.Decode(tc.b)

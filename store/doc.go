@@ -46,8 +46,8 @@
 // # Record encoding
 //
 // A record is a compact binary encoding, written and read by hand. It starts with its own format
-// version byte (1), then the GUID (16 bytes) and Seq (uvarint), so that Put can compare sequence
-// numbers without decoding the rest. Then:
+// version byte (1, or 2 for an upload job with a session or a reply), then the GUID (16 bytes)
+// and Seq (uvarint), so that Put can compare sequence numbers without decoding the rest. Then:
 //
 //   - a uvarint of flags: every bool of the record, and which optional parts follow (the error,
 //     the notification CLSID, each non-zero time);
@@ -59,7 +59,12 @@
 //   - the credentials and the files, each list a uvarint of its length plus one, 0 meaning a nil
 //     slice, so that nil and empty slices come back as they went in; a file holds its names,
 //     ranges, sizes, a uvarint of flags and its temporary name, validator and response headers,
-//     then, when its flag says so, the temporary file's device and inode (two uvarints).
+//     then, when its flag says so, the temporary file's device and inode (two uvarints);
+//   - in format 2 only, the upload section: a uvarint of flags (CloseSent, HostFailedSince set, a
+//     reply follows), the session's ID, HostID and ReplyURL as strings kept byte for byte,
+//     HostFallback (a zigzag varint of nanoseconds), FragmentLimit, HostFailedSince when set,
+//     and the reply, encoded as a file. Format 2 added it; a record without one is written in
+//     format 1, exactly as before, so an older bitsemu reads every record but those.
 //
 // A time is a zigzag varint of Unix seconds and a uvarint of nanoseconds (below 10⁹), so every
 // time.Time round-trips with Equal; it comes back in UTC, without a monotonic reading. The zero

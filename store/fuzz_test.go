@@ -26,10 +26,15 @@ func FuzzDecode(f *testing.F) {
 	withError.Error = &job.ErrorRecord{Code: hresult.BG_E_HTTP_ERROR_404, File: 0, Protocol: "http"}
 	withError.Credentials = []bits.Credentials{{Target: bits.TargetServer, Scheme: bits.SchemeBasic, UserName: "u", Password: "p"}}
 	withError.Files[0].Ranges = []bits.FileRange{{InitialOffset: 10, Length: 20}, {InitialOffset: 100, Length: 1<<64 - 1}}
+	upload := typical(3)
+	upload.Type = bits.UploadReply
+	upload.Session = job.UploadSession{ID: "{s}", HostID: "node2", HostFallback: time.Minute, FragmentLimit: 4096, ReplyURL: "http://h/r"}
+	upload.Reply = &job.FileRecord{RemoteName: "http://h/r", LocalName: "/tmp/reply", BytesTotal: 10, BytesDone: 4, TempName: "/tmp/BITR.tmp"}
 	seeds := [][]byte{
 		store.Encode(&job.Record{ID: idOf(1)}),
 		store.Encode(ptr(typical(1))),
 		store.Encode(&withError),
+		store.Encode(&upload),
 	}
 	for _, s := range seeds {
 		f.Add(s)

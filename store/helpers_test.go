@@ -162,27 +162,22 @@ func genRecord(t *rapid.T) job.Record {
 		NoProgressSince: genTime(t, "NoProgressSince"),
 		DownloadTime:    time.Duration(rapid.Int64().Draw(t, "DownloadTime")),
 
-		Files: genSlice(t, "Files", 4, func(t *rapid.T, l string) job.FileRecord {
-			return job.FileRecord{
-				RemoteName: genText(t, l+".RemoteName"),
-				LocalName:  genText(t, l+".LocalName"),
-				Ranges: genSlice(t, l+".Ranges", 5, func(t *rapid.T, l string) bits.FileRange {
-					return bits.FileRange{InitialOffset: rapid.Uint64().Draw(t, l+".Offset"), Length: rapid.Uint64().Draw(t, l+".Length")}
-				}),
-				BytesTotal:      rapid.Uint64().Draw(t, l+".BytesTotal"),
-				BytesDone:       rapid.Uint64().Draw(t, l+".BytesDone"),
-				Completed:       b(l + ".Completed"),
-				Validated:       b(l + ".Validated"),
-				ValidationSet:   b(l + ".ValidationSet"),
-				TempName:        genBytes(t, l+".TempName"),
-				TempCreated:     b(l + ".TempCreated"),
-				Kept:            b(l + ".Kept"),
-				Validator:       genBytes(t, l+".Validator"),
-				ResponseHeaders: genBytes(t, l+".ResponseHeaders"),
-				TempDevice:      rapid.OneOf(rapid.Just(uint64(0)), rapid.Uint64()).Draw(t, l+".TempDevice"),
-				TempInode:       rapid.OneOf(rapid.Just(uint64(0)), rapid.Uint64()).Draw(t, l+".TempInode"),
-			}
-		}),
+		Files: genSlice(t, "Files", 4, genFile),
+	}
+	if rapid.Bool().Draw(t, "hasSession") {
+		r.Session = job.UploadSession{
+			ID:              genBytes(t, "Session.ID"),
+			HostID:          genBytes(t, "Session.HostID"),
+			HostFallback:    time.Duration(rapid.Int64().Draw(t, "Session.HostFallback")),
+			HostFailedSince: genTime(t, "Session.HostFailedSince"),
+			FragmentLimit:   rapid.Uint64().Draw(t, "Session.FragmentLimit"),
+			CloseSent:       b("Session.CloseSent"),
+			ReplyURL:        genBytes(t, "Session.ReplyURL"),
+		}
+	}
+	if rapid.Bool().Draw(t, "hasReply") {
+		f := genFile(t, "Reply")
+		r.Reply = &f
 	}
 	if rapid.Bool().Draw(t, "hasCLSID") {
 		r.NotificationCLSID = uuid.UUID(rapid.SliceOfN(rapid.Byte(), 16, 16).Draw(t, "CLSID"))
@@ -196,6 +191,30 @@ func genRecord(t *rapid.T) job.Record {
 		}
 	}
 	return r
+}
+
+// genFile draws any file record, labelled l.
+func genFile(t *rapid.T, l string) job.FileRecord {
+	b := func(label string) bool { return rapid.Bool().Draw(t, label) }
+	return job.FileRecord{
+		RemoteName: genText(t, l+".RemoteName"),
+		LocalName:  genText(t, l+".LocalName"),
+		Ranges: genSlice(t, l+".Ranges", 5, func(t *rapid.T, l string) bits.FileRange {
+			return bits.FileRange{InitialOffset: rapid.Uint64().Draw(t, l+".Offset"), Length: rapid.Uint64().Draw(t, l+".Length")}
+		}),
+		BytesTotal:      rapid.Uint64().Draw(t, l+".BytesTotal"),
+		BytesDone:       rapid.Uint64().Draw(t, l+".BytesDone"),
+		Completed:       b(l + ".Completed"),
+		Validated:       b(l + ".Validated"),
+		ValidationSet:   b(l + ".ValidationSet"),
+		TempName:        genBytes(t, l+".TempName"),
+		TempCreated:     b(l + ".TempCreated"),
+		Kept:            b(l + ".Kept"),
+		Validator:       genBytes(t, l+".Validator"),
+		ResponseHeaders: genBytes(t, l+".ResponseHeaders"),
+		TempDevice:      rapid.OneOf(rapid.Just(uint64(0)), rapid.Uint64()).Draw(t, l+".TempDevice"),
+		TempInode:       rapid.OneOf(rapid.Just(uint64(0)), rapid.Uint64()).Draw(t, l+".TempInode"),
+	}
 }
 
 // filled returns a record whose every field, at every depth, is set to something other than its

@@ -402,7 +402,7 @@ func TestLoadCorruptRecord(t *testing.T) {
 		{"garbage with an unknown format byte", put(victim[:], []byte("garbage")), store.ErrVersion, []string{"{00000000-0000-4000-8000-000000000002}", "unknown record format 103"}},
 		{"truncated", put(victim[:], enc[:len(enc)-3]), store.ErrCorrupt, []string{"{00000000-0000-4000-8000-000000000002}", "truncated"}},
 		{"empty value", put(victim[:], []byte{}), store.ErrCorrupt, []string{"{00000000-0000-4000-8000-000000000002}", "empty"}},
-		{"newer format", put(victim[:], newer), store.ErrVersion, []string{"{00000000-0000-4000-8000-000000000002}", "unknown record format 2 (this code reads 1): written by a newer bitsemu, or damaged"}},
+		{"newer format", put(victim[:], newer), store.ErrVersion, []string{"{00000000-0000-4000-8000-000000000002}", fmt.Sprintf("unknown record format %d (this code reads %d): written by a newer bitsemu, or damaged", store.FormatVersion+1, store.FormatVersion)}},
 		{"stored under another key", func(tx *bolt.Tx) error {
 			other := idOf(7)
 			if err := jobs(tx).Delete(victim[:]); err != nil {

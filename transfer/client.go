@@ -26,6 +26,7 @@ type state struct {
 	clk   clock.Clock
 	stall time.Duration
 	chunk int
+	frag  uint64          // the upload fragment size
 	tr    *http.Transport // for fetches without BG_SSL_IGNORE_* flags
 	bufs  sync.Pool       // *[]byte of len chunk
 	conns conns           // every connection the transports opened
@@ -49,6 +50,10 @@ func New(cfg Config) *Client {
 	c.chunk = cfg.ChunkSize
 	if c.chunk <= 0 {
 		c.chunk = defaultChunkSize
+	}
+	c.frag = DefaultFragmentSize
+	if cfg.FragmentSize > 0 {
+		c.frag = uint64(max(cfg.FragmentSize, MinFragmentSize))
 	}
 	size := c.chunk
 	c.bufs.New = func() any {

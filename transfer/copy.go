@@ -260,17 +260,24 @@ func (r *run) wait(n int) error {
 }
 
 // sleep waits d on the Client's clock, or until the fetch's context ends. The fetch counts as
-// sleeping meanwhile (Waiter): nothing but the clock ends the wait.
+// sleeping meanwhile (Waiter): nothing but the clock ends the wait. The sleep ends in the timer's
+// function, which a virtual clock runs on the goroutine that steps it, so that a manager stepping
+// the clock never counts a transfer whose time has come as still sleeping.
 func (r *run) sleep(d time.Duration) error {
 	done := make(chan struct{})
-	t := r.c.clk.AfterFunc(d, func() { close(done) })
+	var once sync.Once
+	wake := func() { once.Do(func() { r.sleeping(false) }) }
 	r.sleeping(true)
-	defer r.sleeping(false)
+	t := r.c.clk.AfterFunc(d, func() {
+		wake()
+		close(done)
+	})
 	select {
 	case <-done:
 		return nil
 	case <-r.ctx.Done():
 		t.Stop()
+		wake()
 		return r.ctx.Err()
 	}
 }

@@ -1,6 +1,9 @@
-// Package transfer moves the bytes of one file of a BITS download job: from an http://,
-// https:// or file:// URL, a UNC name or an absolute path, into an open temporary file, with
-// BITS's rules.
+// Package transfer moves the bytes of one file of a BITS job with BITS's rules: for a download
+// (Client.Fetch), from an http://, https:// or file:// URL, a UNC name or an absolute path into an
+// open temporary file; for an upload or upload-reply job (Client.Upload, CloseSession,
+// CancelSession), from a local file to a BITS upload server with the BITS upload protocol (see
+// Client.Upload). Both share the Client's connections, proxies, TLS settings, stall timeout and
+// bandwidth limit, and classify their failures the same way.
 //
 // For HTTP it follows BITS's server requirements (HTTP requirements for BITS downloads): a HEAD
 // request for the size, then GET requests with a Range header, each answer checked for
@@ -184,6 +187,10 @@ type Config struct {
 	// ChunkSize is the size of each read, and so the most data a cut connection can lose
 	// before it is recorded. Zero means 256 KiB.
 	ChunkSize int
+	// FragmentSize is the size of the fragments an upload sends, and so the most data a cut
+	// connection makes it send again. Zero means DefaultFragmentSize (8 MiB); a server that
+	// refuses a fragment as too large (413) gets smaller ones.
+	FragmentSize int64
 	// Dial, when not nil, makes every network connection the Client opens: to HTTP and HTTPS
 	// servers and to proxies alike (TLS is layered on top of the connection Dial returns).
 	// nil means a net.Dialer's DialContext.

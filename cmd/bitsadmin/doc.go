@@ -29,10 +29,13 @@
 //
 // Transfers:
 //
-//	/TRANSFER name [/DOWNLOAD|/UPLOAD] [/PRIORITY p] [/ACLFLAGS ogds] [/DYNAMIC] remote local [remote local...]
+//	/TRANSFER name [/DOWNLOAD|/UPLOAD|/UPLOAD-REPLY] [/PRIORITY p] [/ACLFLAGS ogds] [/DYNAMIC]
+//	    [/REPLYFILE path] remote local [remote local...]
 //	    the switches in any order before the files; /DYNAMIC: BITS_JOB_PROPERTY_DYNAMIC_CONTENT;
 //	    create a job, add every file (a bad one cancels the job), resume it, show progress,
-//	    wait, complete it; exit 3 if it ends in ERROR (the job is then cancelled)
+//	    wait, complete it; exit 3 if it ends in ERROR (the job is then cancelled). An upload's
+//	    remote name is the URL of a BITS upload server, its local name the file sent (one
+//	    file); an upload-reply's reply goes to /REPLYFILE, or to a name beside the local file
 //	/WAIT job [/TIMEOUT sec]
 //	    wait until the job leaves QUEUED, CONNECTING, TRANSFERRING and TRANSIENT_ERROR and print
 //	    its state; exit 0 for TRANSFERRED, 3 otherwise (ERROR, SUSPENDED, timeout)
@@ -53,7 +56,10 @@
 // /GETFILESTRANSFERRED, /GETERROR, /GETERRORCOUNT, /GETDISPLAYNAME, /GETDESCRIPTION, /GETTYPE,
 // /GETPRIORITY, /GETOWNER, /GETCREATIONTIME, /GETMODIFICATIONTIME, /GETCOMPLETIONTIME,
 // /GETMINRETRYDELAY, /GETNOPROGRESSTIMEOUT, /GETMAXDOWNLOADTIME, /GETNOTIFYFLAGS,
-// /GETNOTIFYCMDLINE, /GETPROXYUSAGE, /GETPROXYLIST, /GETPROXYBYPASSLIST (each: job);
+// /GETNOTIFYCMDLINE, /GETPROXYUSAGE, /GETPROXYLIST, /GETPROXYBYPASSLIST, and for upload-reply
+// jobs /GETREPLYFILENAME, /GETREPLYPROGRESS ("REPLY: x / y") and /GETREPLYDATA (the reply of a
+// TRANSFERRED job, at most 1 MB, as a hexadecimal dump; "reply_data" in hexadecimal with /JSON)
+// (each: job); /SETREPLYFILENAME job path (NULL: a name bitsemu chooses);
 // /SETDISPLAYNAME job name, /SETDESCRIPTION job text, /SETPRIORITY job FOREGROUND|HIGH|NORMAL|LOW,
 // /SETMINRETRYDELAY, /SETNOPROGRESSTIMEOUT, /SETMAXDOWNLOADTIME job seconds,
 // /SETNOTIFYFLAGS job flags, /SETNOTIFYCMDLINE job program parameters (NULL NULL removes it),

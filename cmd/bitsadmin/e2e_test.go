@@ -5,6 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bitsemu/bitsemu/bitstest"
+	"github.com/bitsemu/bitsemu/upload"
 )
 
 // /TRANSFER over HTTP: both files arrive whole, the job is completed and leaves the queue.
@@ -238,6 +244,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{[]string{"/transfer", "t", srv.URLFor("a.bin")}, "/TRANSFER needs"},
 		{[]string{"/transfer", "t", srv.URLFor("a.bin"), filepath.Join(dir, "t"), srv.URLFor("a.bin")}, "come in pairs"},
 		{[]string{"/create", "/upload", "/download", "x"}, "choose one of"},
+		{[]string{"/transfer", "t", "/upload", "/upload-reply", srv.URLFor("a.bin"), filepath.Join(dir, "t")}, "choose one of"},
+		{[]string{"/transfer", "t", "/replyfile", filepath.Join(dir, "r"), srv.URLFor("a.bin"), filepath.Join(dir, "t")}, "/replyfile is for /upload-reply jobs"},
 		{[]string{"/setminretrydelay", empty, "-5"}, "must be a number"},
 		{[]string{"/wait", empty, "/timeout", "soon"}, "takes a number of seconds"},
 		{[]string{"/monitor", "/refresh"}, "needs a value"},
@@ -603,4 +611,106 @@ func TestTransferInterrupted(t *testing.T) {
 	assert.Equal(t, "CANCELLED", doc.FinalState)
 	jobs, _ = u.list()
 	assert.Empty(t, jobs)
+}
+
+// /TRANSFER /UPLOAD sends a file to a BITS upload server; /TRANSFER /UPLOAD-REPLY also brings
+// back the server application's reply to the reply file.
+func TestTransferUpload(t *testing.T) {
+	t.Parallel()
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("BITS-Copy-File-To-Destination", "true") // keep the upload too
+		fmt.Fprintf(w, "got %d bytes", len(b))
+	}))
+	defer app.Close()
+	srv := bitstest.NewUploadServer(t.TempDir(), upload.Options{NotifyType: upload.NotifyByValue, NotifyURL: app.URL,
+		ErrorLog: log.New(io.Discard, "", 0)})
+	defer srv.Close()
+	u := newUser(t)
+	src := t.TempDir()
+	data := content(300_000, 21)
+	local := filepath.Join(src, "report.bin")
+	require.NoError(t, os.WriteFile(local, data, 0o644))
+
+	out := u.ok("/TRANSFER", "up", "/UPLOAD", srv.URLFor("plain.bin"), local)
+	assert.Contains(t, out, "DISPLAY: 'up' TYPE: UPLOAD PRIORITY: NORMAL")
+	assert.Contains(t, out, "TRANSFERRED     FILES: 1 / 1 BYTES: 300000 / 300000 (100%)")
+	assert.Contains(t, out, "Transfer complete.\n  "+local+" -> "+srv.URLFor("plain.bin"))
+	got, err := os.ReadFile(filepath.Join(srv.Dir, "plain.bin"))
+	require.NoError(t, err)
+	assert.Equal(t, data, got)
+
+	reply := filepath.Join(t.TempDir(), "reply.txt")
+	out = u.ok("/transfer", "ask", "/upload-reply", "/replyfile", reply, srv.URLFor("ask.bin"), local)
+	assert.Contains(t, out, "TYPE: UPLOAD_REPLY")
+	assert.Contains(t, out, "  reply -> "+reply)
+	answer, err := os.ReadFile(reply)
+	require.NoError(t, err)
+	assert.Equal(t, "got 300000 bytes", string(answer))
+	jobs, _ := u.list()
+	assert.Empty(t, jobs, "completed jobs leave the queue")
+}
+
+// An upload-reply job step by step: /CREATE /UPLOAD-REPLY, /ADDFILE, /SETREPLYFILENAME,
+// /RESUME, /WAIT, the reply verbs, /COMPLETE.
+func TestUploadReplyAcrossInvocations(t *testing.T) {
+	t.Parallel()
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_, _ = w.Write([]byte("OK\x00\xff"))
+	}))
+	defer app.Close()
+	srv := bitstest.NewUploadServer(t.TempDir(), upload.Options{NotifyType: upload.NotifyByValue, NotifyURL: app.URL,
+		ErrorLog: log.New(io.Discard, "", 0)})
+	defer srv.Close()
+	u := newUser(t)
+	dir := t.TempDir()
+	local := filepath.Join(dir, "in.bin")
+	require.NoError(t, os.WriteFile(local, content(5000, 22), 0o644))
+
+	id := u.create("/UPLOAD-REPLY", "ask")
+	u.ok("/addfile", id, srv.URLFor("in.bin"), local)
+	assert.Equal(t, filepath.Join(dir, "BITS-reply-"+strings.ToLower(strings.Trim(id, "{}"))+".tmp")+"\n", u.ok("/getreplyfilename", id),
+		"a name beside the upload file until one is set")
+	reply := filepath.Join(dir, "answer.bin")
+	assert.Equal(t, "Reply file name set to '"+reply+"'.\n", u.ok("/setreplyfilename", id, reply))
+	assert.Equal(t, reply+"\n", u.ok("/getreplyfilename", id))
+	assert.Equal(t, "REPLY: 0 / UNKNOWN\n", u.ok("/getreplyprogress", id))
+	r := u.fails(1, "/getreplydata", id)
+	assert.Contains(t, r.stderr, "BG_E_INVALID_STATE (0x80200002)")
+
+	u.ok("/resume", id)
+	assert.Equal(t, "TRANSFERRED\n", u.ok("/wait", id, "/timeout", "30"))
+	assert.Equal(t, "REPLY: 4 / 4 (100%)\n", u.ok("/getreplyprogress", id))
+	assert.Equal(t, "00000000  4f 4b 00 ff                                       |OK..|\n", u.ok("/getreplydata", id))
+	var data struct {
+		ID   string  `json:"id"`
+		Size int     `json:"reply_size"`
+		Data *string `json:"reply_data"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(u.ok("/getreplydata", id, "/json")), &data))
+	assert.Equal(t, id, data.ID)
+	assert.Equal(t, 4, data.Size)
+	require.NotNil(t, data.Data)
+	assert.Equal(t, "4f4b00ff", *data.Data)
+	r = u.fails(1, "/setreplyfilename", id, filepath.Join(dir, "late.bin"))
+	assert.Contains(t, r.stderr, "BG_E_INVALID_STATE (0x80200002)", "the reply has started")
+	info := u.ok("/info", id, "/verbose")
+	assert.Contains(t, info, "REPLY FILE: "+reply+" REPLY: 4 / 4")
+
+	_, err := os.Stat(reply)
+	assert.True(t, os.IsNotExist(err), "the reply file appears on Complete")
+	assert.Equal(t, "Job completed.\n", u.ok("/complete", id))
+	got, err := os.ReadFile(reply)
+	require.NoError(t, err)
+	assert.Equal(t, "OK\x00\xff", string(got))
+
+	// The reply verbs on a download job: E_NOTIMPL.
+	dl := u.create("dl")
+	for _, verb := range []string{"/getreplyfilename", "/getreplyprogress", "/getreplydata"} {
+		r := u.fails(1, verb, dl)
+		assert.Contains(t, r.stderr, "E_NOTIMPL (0x80004001)", verb)
+	}
+	r = u.fails(1, "/setreplyfilename", dl, reply)
+	assert.Contains(t, r.stderr, "E_NOTIMPL (0x80004001)")
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -141,6 +142,20 @@ type (
 	peerCachingDoc struct {
 		ID               string `json:"id"`
 		PeerCachingFlags uint32 `json:"peer_caching_flags"`
+	}
+	replyFileDoc struct {
+		ID        string  `json:"id"`
+		ReplyFile *string `json:"reply_file"`
+	}
+	replyProgressDoc struct {
+		ID                    string  `json:"id"`
+		ReplyBytesTotal       *uint64 `json:"reply_bytes_total"`
+		ReplyBytesTransferred uint64  `json:"reply_bytes_transferred"`
+	}
+	replyDataDoc struct {
+		ID        string  `json:"id"`
+		ReplySize int     `json:"reply_size"`
+		ReplyData *string `json:"reply_data"`
 	}
 )
 
@@ -291,6 +306,32 @@ var getters = []getter{
 		n, err := j.GetPeerCachingFlags()
 		return fmt.Sprintf("0x%X", n), peerCachingDoc{id, n}, err
 	}},
+	{"getreplyfilename", "show where an upload-reply job's reply goes (NULL: no name yet)", func(j bits.Job, id string) (string, any, error) {
+		name, err := j.GetReplyFileName()
+		return nullText(name), replyFileDoc{id, nullJSON(name)}, err
+	}},
+	{"getreplyprogress", "show the bytes of an upload-reply job's reply (UNKNOWN until it starts)", func(j bits.Job, id string) (string, any, error) {
+		p, err := j.GetReplyProgress()
+		text := fmt.Sprintf("REPLY: %s / %s%s", byteCount(p.BytesTransferred), byteCount(p.BytesTotal),
+			percent(bits.Progress{BytesTotal: p.BytesTotal, BytesTransferred: p.BytesTransferred}))
+		return text, replyProgressDoc{id, byteJSON(p.BytesTotal), p.BytesTransferred}, err
+	}},
+	{"getreplydata", "show the reply of a TRANSFERRED upload-reply job, in hexadecimal (at most 1 MB)", func(j bits.Job, id string) (string, any, error) {
+		data, err := j.GetReplyData()
+		if data == nil {
+			return "NULL", replyDataDoc{id, 0, nil}, err
+		}
+		h := hex.EncodeToString(data)
+		return strings.TrimRight(hex.Dump(data), "\n"), replyDataDoc{id, len(data), &h}, err
+	}},
+}
+
+// nullJSON is a string for JSON: null for "".
+func nullJSON(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 // value prints a getter's value: text, bare with /rawreturn, or doc with /json.

@@ -25,10 +25,14 @@ type transferSpec struct {
 	setACL  bool
 	dynamic bool // /DYNAMIC: BITS_JOB_PROPERTY_DYNAMIC_CONTENT
 	files   []bits.FileInfo
+
+	replyFile string // /REPLYFILE: an upload-reply job's reply file
+	setReply  bool
 }
 
 // transferOptions reads /TRANSFER's arguments: bitsadmin transfer's syntax is
-// name [type] [/PRIORITY p] [/ACLFLAGS flags] [/DYNAMIC] remote local [remote local...].
+// name [type] [/PRIORITY p] [/ACLFLAGS flags] [/DYNAMIC] remote local [remote local...], with
+// bitsemu's /UPLOAD-REPLY type and /REPLYFILE path besides.
 func transferOptions(a *args) (*transferSpec, error) {
 	v := lookupVerb("transfer")
 	pairs := a.pos[1:]
@@ -36,11 +40,21 @@ func transferOptions(a *args) (*transferSpec, error) {
 		return nil, usagef(v, "remote and local names come in pairs; %d names given", len(pairs))
 	}
 	ts := &transferSpec{typ: bits.Download, prio: bits.Normal}
-	switch {
-	case a.flag("download") && a.flag("upload"):
-		return nil, usagef(v, "choose one of /download and /upload")
-	case a.flag("upload"):
-		ts.typ = bits.Upload
+	n := 0
+	for _, t := range []bits.JobType{bits.Download, bits.Upload, bits.UploadReply} {
+		if a.flag(strings.ReplaceAll(strings.ToLower(t.String()), "_", "-")) {
+			ts.typ = t
+			n++
+		}
+	}
+	if n > 1 {
+		return nil, usagef(v, "choose one of /download, /upload and /upload-reply")
+	}
+	if name, ok := a.value("replyfile"); ok {
+		if ts.typ != bits.UploadReply {
+			return nil, usagef(v, "/replyfile is for /upload-reply jobs")
+		}
+		ts.replyFile, ts.setReply = name, true
 	}
 	if pname, ok := a.value("priority"); ok {
 		p, err := parsePriority(v, pname)
@@ -97,10 +111,10 @@ func transferPrepare(c *cli, s *session, a *args) error {
 	if err := j.AddFileSet(ts.files); err != nil {
 		return abandon("add the files", err)
 	}
-	if ts.typ != bits.Download {
-		_, _ = j.Cancel()
-		return errors.New("bitsemu has no transport for upload jobs yet: they would stay QUEUED " +
-			"(the job was created, checked and cancelled)")
+	if ts.setReply {
+		if err := j.SetReplyFileName(ts.replyFile); err != nil {
+			return abandon("set the reply file name", err)
+		}
 	}
 	a.id, a.created = jobID(j), true
 	return nil
@@ -168,7 +182,14 @@ func verbTransfer(c *cli, s *session, a *args) error {
 		}
 		fmt.Fprintln(c.stdout, "Transfer complete.")
 		for _, f := range files {
-			fmt.Fprintf(c.stdout, "  %s -> %s\n", f.RemoteName, f.LocalName)
+			if typ == bits.Download {
+				fmt.Fprintf(c.stdout, "  %s -> %s\n", f.RemoteName, f.LocalName)
+			} else {
+				fmt.Fprintf(c.stdout, "  %s -> %s\n", f.LocalName, f.RemoteName)
+			}
+		}
+		if typ == bits.UploadReply {
+			fmt.Fprintf(c.stdout, "  reply -> %s\n", ji.replyFile)
 		}
 		return nil
 	case state.Error:
@@ -225,9 +246,6 @@ func verbWait(c *cli, s *session, a *args) error {
 	j, err := s.client.GetJob(a.id)
 	if err != nil {
 		return failed("find job "+job.GUIDString(a.id), err)
-	}
-	if typ, _ := j.GetType(); typ != bits.Download {
-		fmt.Fprintf(c.stderr, "Note: bitsemu does not transfer %s jobs yet; the job stays QUEUED.\n", typ)
 	}
 	var pv *progressView
 	if !c.json && c.isTerminal() {

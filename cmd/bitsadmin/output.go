@@ -190,6 +190,8 @@ type jobInfo struct {
 	httpMethod        string
 	dynamic           bool // BITS_JOB_PROPERTY_DYNAMIC_CONTENT
 	files             []fileInfo
+	replyFile         string // an upload-reply job's reply file name
+	reply             bits.ReplyProgress
 }
 
 // snapshot reads a job. verbose adds its settings and files.
@@ -258,6 +260,12 @@ func snapshot(j bits.Job, verbose bool) (*jobInfo, error) {
 	files, e := readFiles(j)
 	read(e)
 	ji.files = files
+	if ji.typ == bits.UploadReply {
+		ji.replyFile, e = j.GetReplyFileName()
+		read(e)
+		ji.reply, e = j.GetReplyProgress()
+		read(e)
+	}
 	return ji, err
 }
 
@@ -342,6 +350,10 @@ func (ji *jobInfo) writeVerbose(w io.Writer) {
 		}
 		fmt.Fprintf(w, "\t%s / %s %s %s -> %s\n", byteCount(f.progress.BytesTransferred), byteCount(f.progress.BytesTotal), st, f.remote, f.local)
 	}
+	if ji.typ == bits.UploadReply {
+		fmt.Fprintf(w, "REPLY FILE: %s REPLY: %s / %s\n", nullText(ji.replyFile),
+			byteCount(ji.reply.BytesTransferred), byteCount(ji.reply.BytesTotal))
+	}
 	if ji.cmdLine.Program == "" {
 		fmt.Fprintf(w, "NOTIFICATION COMMAND LINE: none\n")
 	} else {
@@ -387,6 +399,7 @@ type jobDoc struct {
 
 // verboseDoc is what /VERBOSE adds to a job in JSON.
 type verboseDoc struct {
+	*replyDoc
 	MinRetryDelay       uint32      `json:"min_retry_delay"`
 	NoProgressTimeout   uint32      `json:"no_progress_timeout"`
 	MaxDownloadTime     uint32      `json:"max_download_time"`
@@ -401,6 +414,13 @@ type verboseDoc struct {
 	PeerCachingFlags    uint32      `json:"peer_caching_flags"`
 	HTTPMethod          string      `json:"http_method"`
 	DynamicContent      bool        `json:"dynamic_content"`
+}
+
+// replyDoc is an upload-reply job's reply in JSON (only such jobs have one).
+type replyDoc struct {
+	ReplyFile             *string `json:"reply_file"`
+	ReplyBytesTotal       *uint64 `json:"reply_bytes_total"`
+	ReplyBytesTransferred uint64  `json:"reply_bytes_transferred"`
 }
 
 // cmdLineDoc is a notify command line in JSON.
@@ -484,6 +504,10 @@ func (ji *jobInfo) json() jobDoc {
 		PeerCachingFlags:    ji.peerFlags,
 		HTTPMethod:          ji.httpMethod,
 		DynamicContent:      ji.dynamic,
+	}
+	if ji.typ == bits.UploadReply {
+		d.replyDoc = &replyDoc{ReplyFile: nullJSON(ji.replyFile), ReplyBytesTotal: byteJSON(ji.reply.BytesTotal),
+			ReplyBytesTransferred: ji.reply.BytesTransferred}
 	}
 	return d
 }

@@ -16,9 +16,9 @@ var verbs []*verbSpec
 
 func init() {
 	verbs = []*verbSpec{
-		{name: "transfer", syntax: "name [/download|/upload] [/priority p] [/aclflags ogds] [/dynamic] remote local [remote local...]",
-			summary: "create a job, add the files, transfer them while showing progress, complete it; the switches, in any order, come before the files",
-			flags:   []string{"download", "upload", "dynamic"}, values: []string{"priority", "aclflags"}, min: 3, max: -1, optsBefore: 2,
+		{name: "transfer", syntax: "name [/download|/upload|/upload-reply] [/priority p] [/aclflags ogds] [/dynamic] [/replyfile path] remote local [remote local...]",
+			summary: "create a job, add the files, transfer them while showing progress, complete it; the switches, in any order, come before the files (an upload's remote is its URL, its local the file sent)",
+			flags:   []string{"download", "upload", "upload-reply", "dynamic"}, values: []string{"priority", "aclflags", "replyfile"}, min: 3, max: -1, optsBefore: 2,
 			mode: viaService, prepare: transferPrepare, run: verbTransfer},
 		{name: "create", syntax: "[/download|/upload|/upload-reply] name", summary: "create a job (SUSPENDED)",
 			flags: []string{"download", "upload", "upload-reply"}, min: 1, max: 1, mode: viaService, run: verbCreate},
@@ -76,6 +76,8 @@ func init() {
 			summary: "set the credentials for a target and scheme", min: 5, max: 5, mode: viaService, run: verbSetCredentials},
 		&verbSpec{name: "removecredentials", syntax: "job SERVER|PROXY BASIC|DIGEST|NTLM|NEGOTIATE|PASSPORT",
 			summary: "remove the credentials of a target and scheme", min: 3, max: 3, mode: viaService, run: verbRemoveCredentials},
+		&verbSpec{name: "setreplyfilename", syntax: "job path|NULL", summary: "set where an upload-reply job's reply goes (NULL: a name bitsemu chooses)",
+			min: 2, max: 2, mode: viaService, run: verbSetReplyFileName},
 		&verbSpec{name: "takeownership", syntax: "job", summary: "make the caller the job's owner (administrators)",
 			min: 1, max: 1, mode: viaService, run: verbTakeOwnership},
 		&verbSpec{name: "demo", syntax: "[/keep]",
@@ -562,6 +564,21 @@ func verbSetNotifyCmdLine(c *cli, s *session, a *args) error {
 		return c.result(j, hresult.S_OK, "Notification command line removed.")
 	}
 	return c.result(j, hresult.S_OK, fmt.Sprintf("Notification command line set to '%s' '%s'.", program, params))
+}
+
+func verbSetReplyFileName(c *cli, s *session, a *args) error {
+	j, err := c.jobArg(s, a, "setreplyfilename")
+	if err != nil {
+		return err
+	}
+	name := nullArg(a.pos[1])
+	if err := j.SetReplyFileName(name); err != nil {
+		return failed("set the reply file name of job "+guid(j), err)
+	}
+	if name == "" {
+		return c.result(j, hresult.S_OK, "Reply file name removed: bitsemu chooses one.")
+	}
+	return c.result(j, hresult.S_OK, fmt.Sprintf("Reply file name set to '%s'.", name))
 }
 
 func verbSetCustomHeaders(c *cli, s *session, a *args) error {
