@@ -85,6 +85,7 @@ func (e *Engine) FireFileDone(i int) (state.State, error) {
 	if !ok {
 		return c.st, o.fail(hresult.BG_E_INVALID_STATE)
 	}
+	now := c.env.Clock.Now()
 	fc := c.files[i]
 	if !fc.done {
 		fc.done = true
@@ -96,8 +97,8 @@ func (e *Engine) FireFileDone(i int) (state.State, error) {
 		c.noProgressSince = time.Time{}
 		o.emit(Change{Kind: FileCompleted, File: i, Event: ev})
 	}
-	o.move(t.To, ev)
-	c.modified = c.env.Clock.Now()
+	o.moveAt(t.To, ev, now)
+	c.modified = now
 	return c.st, nil
 }
 
@@ -194,7 +195,7 @@ func (j *Job) fire(ev state.Event, f *Failure) (state.State, error) {
 		// JobInactivityTimeout).
 		o.doomed = c.temps()
 	}
-	o.move(t.To, ev)
+	o.moveAt(t.To, ev, now)
 	return c.st, nil
 }
 

@@ -425,13 +425,19 @@ func (o *op) touch() {
 
 // move changes the state, recording the change when the state really moves.
 func (o *op) move(to state.State, ev state.Event) {
+	if to != o.j.c.st {
+		o.moveAt(to, ev, o.j.c.env.Clock.Now())
+	}
+}
+
+// moveAt is move for a caller that read the clock already: now is the time of the change.
+func (o *op) moveAt(to state.State, ev state.Event, now time.Time) {
 	c := o.j.c
 	from := c.st
 	if to == from {
 		return
 	}
 	c.st = to
-	now := c.env.Clock.Now()
 	c.modified = now
 	if was, is := state.Running.Has(from), state.Running.Has(to); was != is {
 		if is {

@@ -47,19 +47,20 @@ func (j *Job) Resume() (err error) {
 	}
 	c := j.c
 	c.resumed = true
+	now := c.env.Clock.Now()
 	// Resume restarts the maximum download time (IBackgroundCopyJob4::SetMaximumDownloadTime).
 	c.runSpent = 0
 	if state.Running.Has(c.st) {
-		c.runSince = c.env.Clock.Now()
+		c.runSince = now
 	}
 	if out.To == c.st {
-		c.modified = c.env.Clock.Now()
+		c.modified = now
 	}
 	if c.st == state.Error {
 		// The job had given up; the application starts it afresh.
 		c.noProgressSince = time.Time{}
 	}
-	o.move(out.To, 0)
+	o.moveAt(out.To, 0, now)
 	return nil
 }
 

@@ -24,8 +24,9 @@
 //     seam through which tests record or script the command lines instead of running them.
 //   - At most MaxInFlightPerUser notifications of one user's jobs run at once.
 //
-// When no work is due a Dispatcher runs no goroutine at all (a worker lingers 20 ms after its
-// last notification, then exits); retries wait on the clock's timers. On a clock.Virtual the
+// When no work is due a Dispatcher runs no goroutine at all (a worker that delivered its last
+// notification stays parked, ready for the next, for 20 to 40 ms, then exits); retries wait on
+// the clock's timers. On a clock.Virtual the
 // start of every delivery is posted through the clock too, so nothing is delivered until the
 // clock is stepped.
 package notify
@@ -35,6 +36,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -43,6 +45,7 @@ import (
 	"github.com/bitsemu/bitsemu/clock"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/engine"
+	"github.com/bitsemu/bitsemu/internal/workpool"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/state"
 )
@@ -69,16 +72,18 @@ type Dispatcher struct {
 	stepped  bool // clock is a *clock.Virtual: deliveries start when it is stepped
 	ctx      context.Context
 	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-
-	idle chan *entry // a worker that finished its entry waits here briefly for another
 
 	mu      sync.Mutex
 	closed  bool
 	jobs    map[uuid.UUID]*entry
+	entries atomic.Int32 // len(jobs), read without the lock
 	users   map[string]*slots
 	active  int        // entries being drained
 	settled *sync.Cond // signalled when active drops to 0; uses mu
+
+	// Workers that drained their entry wait there, parked, for another.
+	pool *workpool.Pool[*entry]
+	free []*entry // dropped entries, for reuse
 }
 
 // entry is the notification state of one job.
@@ -91,7 +96,9 @@ type entry struct {
 	files    []int     // FileTransferred due, in order
 	mod      bool      // a JobModification is due
 	lastMod  time.Time // when the last JobModification was started
+	gen      uint64    // changes each time the entry is reused for another job
 	retrying bool      // a retry delay is running: nothing is delivered until it ends
+	gone     bool      // the job reached a final state while a worker ran: drop the entry when it is done
 	posted   bool      // on a virtual clock: a start is posted through the clock
 	retry    clock.Timer
 	modWait  bool // the notification interval is running: the due JobModification waits
@@ -109,10 +116,11 @@ type entry struct {
 // New returns a dispatcher whose retries and intervals run on clk, configured by opts.
 func New(clk clock.Clock, opts ...Option) *Dispatcher {
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &Dispatcher{clock: clk, launcher: ExecLauncher{}, ctx: ctx, cancel: cancel, idle: make(chan *entry),
+	d := &Dispatcher{clock: clk, launcher: ExecLauncher{}, ctx: ctx, cancel: cancel,
 		jobs: make(map[uuid.UUID]*entry), users: make(map[string]*slots)}
 	_, d.stepped = clk.(*clock.Virtual)
 	d.settled = sync.NewCond(&d.mu)
+	d.pool = workpool.New(&d.mu, linger, d.drain)
 	for _, o := range opts {
 		o(d)
 	}
@@ -133,9 +141,10 @@ func (d *Dispatcher) Close() {
 			e.modTimer.Stop()
 		}
 	}
+	d.pool.Close()
 	d.mu.Unlock()
 	d.cancel()
-	d.wg.Wait()
+	d.pool.Wait()
 }
 
 // stopped marks e's delivery as no longer running. Called with d.mu held.
@@ -230,8 +239,7 @@ func (d *Dispatcher) JobChanged(ch job.Change) {
 	eng := engine.Of(ch.Job)
 	e := d.jobs[eng.ID()]
 	if e == nil {
-		e = &entry{j: eng}
-		d.jobs[eng.ID()] = e
+		e = d.newEntry(eng)
 	}
 	if due&job.WantTerminal != 0 {
 		d.requestTerminal(e, listener)
@@ -248,19 +256,20 @@ func (d *Dispatcher) JobChanged(ch job.Change) {
 // forget drops the entry of a job that reached a final state with nothing left to deliver, so
 // that jobs whose listeners went away before the end are not kept for ever.
 func (d *Dispatcher) forget(id uuid.UUID) {
+	if d.entries.Load() == 0 {
+		return // nothing to forget: no lock taken
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	e := d.jobs[id]
-	if e == nil || e.running || e.terminal || e.mod || len(e.files) > 0 {
-		return // a worker will drop it when done
+	if e == nil {
+		return
 	}
-	if e.retry != nil {
-		e.retry.Stop()
+	if e.running || e.terminal || e.mod || len(e.files) > 0 {
+		e.gone = true // the worker drops it when done
+		return
 	}
-	if e.modTimer != nil {
-		e.modTimer.Stop()
-	}
-	delete(d.jobs, id)
+	d.dropLocked(e)
 }
 
 // requestTerminal makes the job's TRANSFERRED or ERROR notification due again. With now, for a
@@ -287,9 +296,13 @@ func (d *Dispatcher) kick(e *entry) {
 	}
 	if d.stepped {
 		e.posted = true
+		gen := e.gen
 		d.clock.AfterFunc(0, func() {
 			d.mu.Lock()
 			defer d.mu.Unlock()
+			if e.gen != gen {
+				return
+			}
 			e.posted = false
 			d.start(e)
 		})
@@ -298,31 +311,31 @@ func (d *Dispatcher) kick(e *entry) {
 	d.start(e)
 }
 
-// start starts a worker for e, or hands e to a lingering one. Called with d.mu held.
+// start starts a worker for e, or hands e to a parked one. Called with d.mu held.
 func (d *Dispatcher) start(e *entry) {
 	if e.running || e.retrying || d.closed {
 		return
 	}
 	e.running = true
 	d.active++
-	select {
-	case d.idle <- e: // a lingering worker takes it
-	default:
-		d.wg.Add(1)
-		go d.work(e)
-	}
+	d.pool.Go(e)
 }
 
-// linger is how long a worker that drained its entry waits for another before it exits. It saves
-// starting a goroutine per notification under load; when idle, no worker remains.
+// linger is how long at least a worker that drained its entry stays parked, ready for another,
+// before it exits (workpool.Pool): it saves starting a goroutine per notification under load;
+// when idle, no worker remains.
 const linger = 20 * time.Millisecond
 
 // retryAfter pauses every delivery of e for dur. Called with d.mu held.
 func (d *Dispatcher) retryAfter(e *entry, dur time.Duration) {
 	e.retrying = true
+	gen := e.gen
 	e.retry = d.clock.AfterFunc(dur, func() {
 		d.mu.Lock()
 		defer d.mu.Unlock()
+		if e.gen != gen {
+			return
+		}
 		e.retrying, e.retry = false, nil
 		d.kick(e)
 	})
@@ -334,118 +347,134 @@ func (d *Dispatcher) modAfter(e *entry, dur time.Duration) {
 		return
 	}
 	e.modWait = true
+	gen := e.gen
 	e.modTimer = d.clock.AfterFunc(dur, func() {
 		d.mu.Lock()
 		defer d.mu.Unlock()
+		if e.gen != gen {
+			return
+		}
 		e.modWait, e.modTimer = false, nil
 		d.kick(e)
 	})
 }
 
-type item uint8
-
-const (
-	itemNone item = iota
-	itemFile
-	itemTerminal
-	itemMod
-)
-
-func (d *Dispatcher) work(e *entry) {
-	defer d.wg.Done()
-	var t *time.Timer
-	for {
-		d.drain(e)
-		if t == nil {
-			t = time.NewTimer(linger)
-		} else {
-			t.Reset(linger)
+// drain delivers what is due for e, in order: the FileTransferred calls, then the TRANSFERRED or
+// ERROR notification, then a JobModification. Each pass takes everything due at once and
+// records the outcome at once; it repeats until nothing is due or a wait begins. It returns with
+// d.mu held and e stopped.
+func (d *Dispatcher) drain(e *entry) {
+	d.mu.Lock()
+	for !d.closed && !e.retrying {
+		files := e.files
+		terminal, gen, cbFailed := e.terminal, e.termGen, e.cbFailed
+		mod := false
+		if e.mod && !e.modWait {
+			mod = true
+			if e.minInterval > 0 { // no interval: no need to read the clock
+				now := d.clock.Now()
+				if next := e.lastMod.Add(e.minInterval); !e.lastMod.IsZero() && now.Before(next) {
+					d.modAfter(e, next.Sub(now))
+					mod = false
+				} else {
+					e.lastMod = now
+				}
+			}
+			if mod {
+				e.mod = false
+			}
 		}
-		select {
-		case e = <-d.idle:
-			t.Stop()
-		case <-t.C:
-			return
-		case <-d.ctx.Done():
-			t.Stop()
-			return
+		if len(files) == 0 && !terminal && !mod {
+			break
 		}
+		d.mu.Unlock()
+
+		// The job is read after the items were taken, so the view is never older than the
+		// change that made them due: a stale view would drop a TRANSFERRED not yet seen, or a
+		// callback or flag just set. After a callback ran it is read again, since the callback
+		// may have changed the job.
+		v := e.j.NotifyView()
+		sent, ok, callbackFailed := 0, true, false
+		for _, f := range files {
+			if ok = d.deliverFile(e, &v, f); !ok {
+				break
+			}
+			sent++
+			v = e.j.NotifyView()
+		}
+		if ok && terminal {
+			ok, callbackFailed = d.deliverTerminal(e, &v, cbFailed)
+			v = e.j.NotifyView()
+		}
+		if ok && mod {
+			d.deliverMod(e, &v)
+		}
+		e.minInterval, e.final = v.MinInterval, v.State.Final()
+
+		d.mu.Lock()
+		e.files = e.files[sent:] // only this worker removes files: the first sent are the ones taken
+		if terminal && e.termGen == gen {
+			if ok {
+				e.terminal = false
+			}
+			if callbackFailed {
+				e.cbFailed = true
+			}
+		}
+		if !ok {
+			if mod {
+				e.mod = true // not delivered: it waits behind the retry
+			}
+			if !d.closed {
+				d.retryAfter(e, max(v.RetryDelay, time.Second))
+			}
+			break
+		}
+	}
+	d.stopped(e)
+	if (e.final || e.gone) && !e.terminal && !e.mod && len(e.files) == 0 {
+		d.dropLocked(e)
 	}
 }
 
-// drain delivers what is due for e, in order, until nothing is or a wait begins.
-func (d *Dispatcher) drain(e *entry) {
-	for {
-		d.mu.Lock()
-		if d.closed || e.retrying {
-			d.stopped(e)
-			d.mu.Unlock()
-			return
-		}
-		var it item
-		var file int
-		var gen uint64
-		switch {
-		case len(e.files) > 0:
-			it, file = itemFile, e.files[0]
-		case e.terminal:
-			it, gen = itemTerminal, e.termGen
-		case e.mod && !e.modWait:
-			it = itemMod
-			e.mod = false
-			if e.minInterval == 0 {
-				break // no interval: no need to read the clock
-			}
-			now := d.clock.Now()
-			if next := e.lastMod.Add(e.minInterval); !e.lastMod.IsZero() && now.Before(next) {
-				d.modAfter(e, next.Sub(now))
-				e.mod = true
-				d.stopped(e)
-				d.mu.Unlock()
-				return
-			}
-			e.lastMod = now
-		}
-		if it == itemNone {
-			d.stopped(e)
-			if e.final && !e.mod {
-				delete(d.jobs, e.j.ID())
-			}
-			d.mu.Unlock()
-			return
-		}
-		cbFailed := e.cbFailed
-		d.mu.Unlock()
+// newEntry adds an entry for j, reusing one that was dropped when it can. Called with d.mu held.
+func (d *Dispatcher) newEntry(j *job.Engine) *entry {
+	var e *entry
+	if n := len(d.free); n > 0 {
+		e = d.free[n-1]
+		d.free[n-1] = nil
+		d.free = d.free[:n-1]
+		e.j = j
+	} else {
+		e = &entry{j: j}
+	}
+	d.jobs[j.ID()] = e
+	d.entries.Add(1)
+	return e
+}
 
-		// Read the job after the item was taken, so the view is never older than the change that
-		// made the item due: a stale view would drop a TRANSFERRED not yet seen, or a callback or
-		// flag just set.
-		v := e.j.NotifyView()
-		e.minInterval, e.final = v.MinInterval, v.State.Final()
-		ok, callbackFailed := d.deliver(e, &v, it, file, cbFailed)
-		if it == itemMod {
-			continue // never retried: nothing to record
-		}
+// maxFree is how many dropped entries are kept for reuse.
+const maxFree = 64
 
-		d.mu.Lock()
-		switch {
-		case it == itemFile && ok:
-			e.files = e.files[1:]
-		case it == itemTerminal && ok:
-			if e.termGen == gen {
-				e.terminal = false
-			}
-		}
-		if it == itemTerminal && callbackFailed && e.termGen == gen {
-			e.cbFailed = true
-		}
-		if !ok && !d.closed {
-			d.retryAfter(e, max(v.RetryDelay, time.Second))
-			d.stopped(e)
-			d.mu.Unlock()
-			return
-		}
-		d.mu.Unlock()
+// dropLocked forgets e, whose job is final and owes nothing more, and keeps it for reuse: its
+// generation changes, so that a timer of the job it served that fires late leaves it alone.
+// Called with d.mu held.
+func (d *Dispatcher) dropLocked(e *entry) {
+	if e.retry != nil {
+		e.retry.Stop()
+	}
+	if e.modTimer != nil {
+		e.modTimer.Stop()
+	}
+	if d.jobs[e.j.ID()] != e {
+		return
+	}
+	delete(d.jobs, e.j.ID())
+	d.entries.Add(-1)
+	if len(d.free) < maxFree {
+		// The user's slots are kept: the next job is likely the same user's.
+		*e = entry{gen: e.gen + 1, sem: e.sem, semUser: e.semUser}
+		d.free = append(d.free, e)
 	}
 }
 
@@ -457,27 +486,32 @@ func (e *entry) handleFor(v *job.NotifyView) bits.Job {
 	return e.handle
 }
 
-// deliver makes one notification. ok is false when it must be retried; callbackFailed reports
-// that the callback failed a terminal event for which a command line then ran.
-func (d *Dispatcher) deliver(e *entry, v *job.NotifyView, it item, file int, skipCallback bool) (ok, callbackFailed bool) {
-	enabled := v.Flags&bits.NotifyDisable == 0
-	switch it {
-	case itemMod:
-		if v.Callback != nil && enabled && v.Flags&bits.NotifyJobModification != 0 {
-			_ = d.invoke(e, v, callJobModification, nil)
-		}
-		return true, false
-	case itemFile:
-		if _, is2 := v.Callback.(Callback2); !is2 || !enabled || v.Flags&bits.NotifyFileTransferred == 0 {
-			return true, false
-		}
-		f := engine.Of(e.handleFor(v)).FileAt(file)
-		if f == nil {
-			return true, false
-		}
-		return d.invoke(e, v, callFileTransferred, f) == nil, false
+// deliverMod makes a JobModification call, when the job's listener takes it. It is never
+// retried.
+func (d *Dispatcher) deliverMod(e *entry, v *job.NotifyView) {
+	if v.Callback != nil && v.Flags&bits.NotifyDisable == 0 && v.Flags&bits.NotifyJobModification != 0 {
+		_ = d.invoke(e, v, callJobModification, nil)
 	}
-	// The terminal event: it must still be the job's state.
+}
+
+// deliverFile makes the FileTransferred call of file i, when the job's listener takes it. It
+// reports false when the call must be retried.
+func (d *Dispatcher) deliverFile(e *entry, v *job.NotifyView, i int) bool {
+	if _, is2 := v.Callback.(Callback2); !is2 || v.Flags&bits.NotifyDisable != 0 || v.Flags&bits.NotifyFileTransferred == 0 {
+		return true
+	}
+	f := engine.Of(e.handleFor(v)).FileAt(i)
+	if f == nil {
+		return true
+	}
+	return d.invoke(e, v, callFileTransferred, f) == nil
+}
+
+// deliverTerminal makes the TRANSFERRED or ERROR notification, when that is still the job's
+// state. ok is false when it must be retried; callbackFailed reports that the callback failed
+// and a command line then ran. With skipCallback the callback failed this event before: only
+// the command line runs.
+func (d *Dispatcher) deliverTerminal(e *entry, v *job.NotifyView, skipCallback bool) (ok, callbackFailed bool) {
 	var flag uint32
 	switch v.State {
 	case state.Transferred:
@@ -487,7 +521,7 @@ func (d *Dispatcher) deliver(e *entry, v *job.NotifyView, it item, file int, ski
 	default:
 		return true, false
 	}
-	if !enabled || v.Flags&flag == 0 {
+	if v.Flags&bits.NotifyDisable != 0 || v.Flags&flag == 0 {
 		return true, false
 	}
 	hasCmd := v.CmdProgram != "" && !v.CmdService
@@ -567,24 +601,44 @@ func (d *Dispatcher) run(e *entry, v *job.NotifyView) (err error) {
 var errClosed = errors.New("notify: dispatcher closed")
 
 // slots is one user's allowance of MaxInFlightPerUser notifications in flight. A freed slot
-// goes straight to the longest waiter.
+// goes straight to the longest waiter. Taking and freeing a slot when none is short is two
+// atomic operations; the lock is for the waiters.
 type slots struct {
+	n       atomic.Int32 // slots taken
+	waiting atomic.Int32 // len(waiters), and notifications about to join them
 	mu      sync.Mutex
-	n       int
 	waiters []chan struct{}
+}
+
+// take takes a free slot, if there is one.
+func (s *slots) take() bool {
+	for {
+		n := s.n.Load()
+		if n >= MaxInFlightPerUser {
+			return false
+		}
+		if s.n.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
 }
 
 // release frees a slot, or hands it to a waiter.
 func (s *slots) release() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.waiters) > 0 {
-		w := s.waiters[0]
-		s.waiters = s.waiters[1:]
-		close(w)
+	s.n.Add(-1)
+	// A waiter counts itself in waiting before it looks for a free slot, and the slot is freed
+	// before waiting is read here: either the waiter saw the slot free or this sees the waiter.
+	if s.waiting.Load() == 0 {
 		return
 	}
-	s.n--
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.waiters) > 0 && s.take() {
+		w := s.waiters[0]
+		s.waiters = s.waiters[1:]
+		s.waiting.Add(-1)
+		close(w) // the slot is the waiter's
+	}
 }
 
 // acquire takes one of the user's in-flight slots; the caller gives it back with release. ok is
@@ -603,9 +657,13 @@ func (d *Dispatcher) acquire(e *entry, user string) (sem *slots, ok bool) {
 		e.sem, e.semUser = s, user
 	}
 	sem = e.sem
+	if sem.take() {
+		return sem, true
+	}
 	sem.mu.Lock()
-	if sem.n < MaxInFlightPerUser {
-		sem.n++
+	sem.waiting.Add(1)
+	if sem.take() {
+		sem.waiting.Add(-1)
 		sem.mu.Unlock()
 		return sem, true
 	}
@@ -624,6 +682,7 @@ func (d *Dispatcher) acquire(e *entry, user string) (sem *slots, ok bool) {
 		for i, x := range sem.waiters {
 			if x == w {
 				sem.waiters = append(sem.waiters[:i], sem.waiters[i+1:]...)
+				sem.waiting.Add(-1)
 				sem.mu.Unlock()
 				return nil, false
 			}
