@@ -400,9 +400,13 @@ func TestNetworkQuietNoWindow(t *testing.T) {
 	looks, quiet, violations := 0, 0, 0
 	stop := make(chan struct{})
 	looker := make(chan struct{})
+	looking := make(chan struct{}) // closed after the first look, so the writes overlap looks
 	go func() {
 		defer close(looker)
-		for {
+		for first := true; ; first = false {
+			if !first && looks == 1 {
+				close(looking)
+			}
 			select {
 			case <-stop:
 				return
@@ -424,6 +428,7 @@ func TestNetworkQuietNoWindow(t *testing.T) {
 			}
 		}
 	}()
+	<-looking
 	for range rounds {
 		_, err := c.Write([]byte{1})
 		require.NoError(t, err)

@@ -3,7 +3,9 @@ package transfer
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
+	"sync"
 
 	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/hresult"
@@ -24,9 +26,7 @@ func (r *httpRun) do(method, rng string) (*http.Response, error) {
 		if rng != "" {
 			req.Header.Set("Range", rng)
 		}
-		r.waiting(true)
-		resp, err := r.c.transport(r.opt.SecurityFlags).RoundTrip(req)
-		r.waiting(false)
+		resp, err := r.roundTrip(req)
 		if err != nil {
 			return nil, r.netErr(err, false)
 		}
@@ -124,4 +124,32 @@ func (r *httpRun) setURL(u *url.URL) {
 	if r.prog.URL == r.spec.Remote {
 		r.prog.URL = ""
 	}
+}
+
+// roundTrip sends req and waits for the answer. The fetch counts as waiting on its peer only
+// once the request is written (httptrace's WroteRequest): until then the transport still has
+// work to do on this side, however long the machine takes to schedule it.
+func (r *run) roundTrip(req *http.Request) (*http.Response, error) {
+	var (
+		mu      sync.Mutex
+		waiting bool
+		done    bool
+	)
+	trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !done && !waiting {
+			waiting = true
+			r.waiting(true)
+		}
+	}}
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
+	resp, err := r.c.transport(r.opt.SecurityFlags).RoundTrip(req)
+	mu.Lock()
+	done = true
+	if waiting {
+		r.waiting(false)
+	}
+	mu.Unlock()
+	return resp, err
 }

@@ -10,8 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"golang.org/x/term"
 
 	"github.com/bitsemu/bitsemu/hresult"
 )
@@ -25,6 +27,30 @@ type cli struct {
 	json      bool   // /json or --json: print one JSON document
 	raw       bool   // /rawreturn: bare values, for scripts
 	storeFlag string // /store DIR or --store DIR
+	wrap      wrapMode
+
+	term *os.File // standard output when it is a terminal; progress is drawn on it directly
+}
+
+// wrapMode is what /WRAP and /NOWRAP ask of lines wider than the terminal.
+type wrapMode uint8
+
+const (
+	wrapDefault wrapMode = iota // bitsadmin's default: every verb wraps but /MONITOR
+	wrapOn                      // /WRAP: the terminal wraps long lines
+	wrapOff                     // /NOWRAP: long lines are cut at the terminal's edge
+)
+
+// wraps reports whether lines wider than the terminal wrap, for a verb that wraps by default
+// or not (bitsadmin: "by default, all switches, except /monitor, wrap output").
+func (c *cli) wraps(byDefault bool) bool {
+	switch c.wrap {
+	case wrapOn:
+		return true
+	case wrapOff:
+		return false
+	}
+	return byDefault
 }
 
 // storeMode says whether a verb talks to the service.
@@ -43,7 +69,11 @@ type verbSpec struct {
 	flags    []string // boolean options, lower case, without the slash
 	values   []string // options that take a value
 	min, max int      // positional arguments; max < 0 means no limit
-	mode     storeMode
+	// optsBefore, when not zero, ends the options once that many positional arguments have
+	// been seen: /TRANSFER takes its switches before its remote/local pairs, so that a local
+	// name such as /dynamic stays a name.
+	optsBefore int
+	mode       storeMode
 	// prepare, when set, checks the arguments (and finds or creates the job) before run.
 	prepare func(c *cli, s *session, a *args) error
 	run     func(c *cli, s *session, a *args) error
@@ -90,6 +120,15 @@ func (e *bitsError) Unwrap() error { return e.err }
 
 func failed(what string, err error) error { return &bitsError{what: what, err: err} }
 
+// The exit statuses of the command.
+const (
+	exitOK             = 0 // success
+	exitFailure        = 1 // BITS failed a call (its HRESULT is printed), or another failure
+	exitUsage          = 2 // the command line does not parse
+	exitNotTransferred = 3 // the job /TRANSFER or /WAIT followed did not end TRANSFERRED
+	exitNoService      = 4 // the store's service could not be reached or started
+)
+
 // exitStatus ends the command with a status; its message, if any, has been printed already.
 type exitStatus int
 
@@ -119,6 +158,10 @@ func (c *cli) globals(argv []string) ([]string, error) {
 			c.json = true
 		case ok && name == "rawreturn":
 			c.raw = true
+		case ok && name == "wrap":
+			c.wrap = wrapOn
+		case ok && name == "nowrap":
+			c.wrap = wrapOff
 		case ok && name == "store":
 			if i+1 >= len(argv) || argv[i+1] == "" {
 				return nil, usagef(nil, "%s needs a directory", arg)
@@ -149,6 +192,9 @@ func (v *verbSpec) parse(argv []string) (*args, error) {
 			break
 		}
 		name, ok := optionName(arg)
+		if v.optsBefore > 0 && len(a.pos) >= v.optsBefore {
+			ok = false
+		}
 		switch {
 		case ok && slices.Contains(v.flags, name):
 			a.flags[name] = true
@@ -177,34 +223,53 @@ func (c *cli) main(argv []string) int {
 	status := c.report(err)
 	if c.json && err != nil && !errors.As(err, new(exitStatus)) {
 		// The verb printed no document: the failure is the document.
-		_ = c.printJSON(obj{{"error", errorJSON(err)}, {"exit_status", status}})
+		_ = c.printJSON(failureDoc{Error: errorJSON(err), ExitStatus: status})
 	}
 	return status
 }
 
-// errorJSON describes a failure for /json: the HRESULT (code, name, message) and what the service
-// said of the call, or the usage error, or the text of any other failure.
-func errorJSON(err error) obj {
+// failureDoc is a failed command in JSON.
+type failureDoc struct {
+	Error      *errorInfoDoc `json:"error"`
+	ExitStatus int           `json:"exit_status"`
+}
+
+// errorInfoDoc describes a failure: the usage error; or the HRESULT (code, name, message, text)
+// with what the service said of the call (operation, job, state); or the message of any other
+// failure, with the jobs an ambiguous display name names.
+type errorInfoDoc struct {
+	Usage     string   `json:"usage,omitempty"`
+	Code      string   `json:"code,omitempty"`
+	Name      string   `json:"name,omitempty"`
+	Message   string   `json:"message,omitempty"`
+	Text      string   `json:"text,omitempty"`
+	Operation *string  `json:"operation,omitempty"`
+	Job       *string  `json:"job,omitempty"`
+	State     *string  `json:"state,omitempty"`
+	Jobs      []string `json:"jobs,omitempty"`
+}
+
+// errorJSON describes a failure for /json.
+func errorJSON(err error) *errorInfoDoc {
 	var ue *usageError
 	if errors.As(err, &ue) {
-		return obj{{"usage", ue.msg}}
+		return &errorInfoDoc{Usage: ue.msg}
 	}
 	var ae *ambiguousError
 	if errors.As(err, &ae) {
-		return obj{{"message", ae.Error()}, {"jobs", ae.jobs}}
+		return &errorInfoDoc{Message: ae.Error(), Jobs: ae.jobs}
 	}
 	var he *hresult.Error
 	var code hresult.Code
 	if !errors.As(err, &he) && !errors.As(err, &code) {
-		return obj{{"message", err.Error()}}
+		return &errorInfoDoc{Message: err.Error()}
 	}
 	code = hresult.Of(err)
-	o := obj{{"code", fmt.Sprintf("0x%08X", uint32(code))}, {"name", code.Name()}, {"message", code.Message()},
-		{"text", err.Error()}}
+	d := &errorInfoDoc{Code: fmt.Sprintf("0x%08X", uint32(code)), Name: code.Name(), Message: code.Message(), Text: err.Error()}
 	if he != nil {
-		o = append(o, kv{"operation", he.Op}, kv{"job", he.Job}, kv{"state", he.State})
+		d.Operation, d.Job, d.State = &he.Op, &he.Job, &he.State
 	}
-	return o
+	return d
 }
 
 func (c *cli) dispatch(argv []string) error {
@@ -227,6 +292,15 @@ func (c *cli) dispatch(argv []string) error {
 	if err != nil {
 		return err
 	}
+	if f, ok := c.stdout.(*os.File); ok && c.env("TERM") != "dumb" && term.IsTerminal(int(f.Fd())) {
+		c.term = f
+		if !c.json && !c.wraps(v.name != "monitor") && v.name != "monitor" {
+			// /NOWRAP: every line cut at the terminal's edge (/MONITOR cuts its own).
+			cw := &cutWriter{w: f, width: func() int { w, _ := c.termSize(); return w }}
+			defer cw.flush()
+			c.stdout = cw
+		}
+	}
 	if v.mode == noStore {
 		return v.run(c, nil, a)
 	}
@@ -246,7 +320,7 @@ func (c *cli) dispatch(argv []string) error {
 // report prints a failure and returns the exit status for it.
 func (c *cli) report(err error) int {
 	if err == nil {
-		return 0
+		return exitOK
 	}
 	var (
 		ue *usageError
@@ -264,7 +338,7 @@ func (c *cli) report(err error) int {
 		} else {
 			writeUsage(c.stderr, false)
 		}
-		return 2
+		return exitUsage
 	case errors.As(err, &es):
 		return int(es)
 	case errors.As(err, &ae):
@@ -272,16 +346,16 @@ func (c *cli) report(err error) int {
 		for _, line := range ae.jobs {
 			fmt.Fprintf(c.stderr, "  %s\n", line)
 		}
-		return 1
+		return exitFailure
 	case errors.As(err, &se):
 		fmt.Fprintf(c.stderr, "bitsadmin: %v\n", se)
-		return 1
+		return exitNoService
 	case errors.As(err, &be):
 		printHRESULT(c.stderr, "Unable to "+be.what, be.err, !be.noState)
-		return 1
+		return exitFailure
 	default:
 		fmt.Fprintf(c.stderr, "bitsadmin: %v\n", err)
-		return 1
+		return exitFailure
 	}
 }
 
@@ -319,13 +393,99 @@ func parseUint32(v *verbSpec, what, s string) (uint32, error) {
 	return uint32(n), nil
 }
 
-// isTerminal reports whether w is a terminal (a character device), where progress is redrawn
-// in place; elsewhere it is printed as plain lines.
-func (c *cli) isTerminal() bool {
-	f, ok := c.stdout.(*os.File)
-	if !ok || c.env("TERM") == "dumb" {
-		return false
+// isTerminal reports whether standard output is a terminal (term.IsTerminal: the terminal
+// ioctl answers), where progress is redrawn in place; elsewhere, and with TERM=dumb, it is
+// printed as plain lines.
+func (c *cli) isTerminal() bool { return c.term != nil }
+
+// termSize returns standard output's terminal's width and height, read now (the terminal may
+// have been resized); defaultWidth by 24 when it cannot be read.
+func (c *cli) termSize() (width, height int) {
+	if c.term != nil {
+		if w, h, err := term.GetSize(int(c.term.Fd())); err == nil && w > 0 && h > 0 {
+			return w, h
+		}
 	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return defaultWidth, 24
+}
+
+// cutWriter cuts each line written through it to the terminal's width less one column (for
+// /NOWRAP); a carriage return starts a line too. Escape sequences are left whole.
+type cutWriter struct {
+	w     io.Writer
+	width func() int
+	line  []byte
+}
+
+func (cw *cutWriter) Write(p []byte) (int, error) {
+	for _, b := range p {
+		cw.line = append(cw.line, b)
+		if b == '\n' || b == '\r' {
+			if err := cw.flush(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return len(p), nil
+}
+
+// flush writes the line so far, cut.
+func (cw *cutWriter) flush() error {
+	if len(cw.line) == 0 {
+		return nil
+	}
+	line := string(cw.line)
+	end := ""
+	if n := len(line); line[n-1] == '\n' || line[n-1] == '\r' {
+		line, end = line[:n-1], line[n-1:]
+	}
+	_, err := io.WriteString(cw.w, cutVisible(line, max(cw.width()-1, 1))+end)
+	cw.line = cw.line[:0]
+	return err
+}
+
+// cutVisible cuts s after n visible runes, keeping every escape sequence (ESC [ ... letter).
+func cutVisible(s string, n int) string {
+	var b strings.Builder
+	seen := 0
+	for i := 0; i < len(s); {
+		if m := csiLen(s[i:]); m > 0 {
+			b.WriteString(s[i : i+m])
+			i += m
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if seen < n {
+			b.WriteRune(r)
+		}
+		seen++
+		i += size
+	}
+	return b.String()
+}
+
+// csiLen is the length of the escape sequence s starts with, 0 if none.
+func csiLen(s string) int {
+	if len(s) < 2 || s[0] != 0x1b || s[1] != '[' {
+		return 0
+	}
+	for i := 2; i < len(s); i++ {
+		if c := s[i]; (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// progress returns the progress view of a verb that follows a job on out: redrawn in place on
+// a terminal, to its width; plain lines elsewhere.
+func (c *cli) progress(out io.Writer) *progressView {
+	if _, cut := out.(*cutWriter); cut {
+		out = c.term // the progress line cuts itself
+	}
+	v := newProgress(out, !c.json && c.isTerminal())
+	if v.tty {
+		v.width = func() int { w, _ := c.termSize(); return w }
+	}
+	return v
 }

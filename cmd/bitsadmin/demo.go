@@ -37,10 +37,10 @@ const (
 )
 
 // verbDemo is /DEMO. Part one: a real job downloads the embedded file from a loopback server
-// (a bitstest.Server) that cuts the first download, is resumed and completed, and the result is
-// checked against the source by SHA-256. Part two: a second manager on a virtual clock (a
-// bitstest.Harness) retries a job through a day of server errors in a fraction of a second. Part
-// three shows two notification rules on that clock. The demo's directory is removed at the end
+// (a bitstest.Server whose fault script cuts the first download), is resumed and completed, and
+// the result is checked against the source by SHA-256. Part two: a second manager on a virtual
+// clock (a bitstest.Harness) retries a job through a day of errors from the same server in a
+// fraction of a second. Part three shows two notification rules on that clock. The demo's directory is removed at the end
 // unless /KEEP asks to keep the downloaded file.
 func verbDemo(c *cli, _ *session, a *args) (err error) {
 	keep := a.flag("keep")
@@ -58,18 +58,30 @@ func verbDemo(c *cli, _ *session, a *args) (err error) {
 		}
 	}()
 
-	got, err := demoDownload(c, out, dir)
+	// One loopback server for the whole demo: its fault script cuts the first download at 40 %.
+	cutAt := (int64(len(demoData))*2 + 4) / 5 // 40%, rounded up
+	srv := bitstest.NewServer(map[string][]byte{demoName: demoData}, bitstest.DropAfter(cutAt).Times(1))
+	defer srv.Close()
+	got, err := demoDownload(c, out, dir, srv, cutAt)
 	if err != nil {
 		return err
 	}
-	day, err := demoVirtualDay(c, out, filepath.Join(dir, "virtual"))
+	day, err := demoVirtualDay(c, out, filepath.Join(dir, "virtual"), srv)
 	if err != nil {
 		return err
 	}
 	if c.json {
-		return c.printJSON(obj{{"id", got.id}, {"local", got.local}, {"kept", keep}, {"size", got.size},
-			{"sha256", got.sha256}, {"verified", true}, {"state", got.state.String()},
-			{"requests", got.requests}, {"virtualDay", day.json()}})
+		return c.printJSON(struct {
+			ID         string   `json:"id"`
+			Local      string   `json:"local"`
+			Kept       bool     `json:"kept"`
+			Size       int      `json:"size"`
+			SHA256     string   `json:"sha256"`
+			Verified   bool     `json:"verified"`
+			State      string   `json:"state"`
+			Requests   []string `json:"requests"`
+			VirtualDay dayDoc   `json:"virtualDay"`
+		}{got.id, got.local, keep, got.size, got.sha256, true, got.state.String(), got.requests, day.json()})
 	}
 	fmt.Fprintln(out)
 	if keep {
@@ -90,13 +102,10 @@ type demoResult struct {
 }
 
 // demoDownload is the demo's first part: a job on a real clock, with a job store in dir, downloads
-// demoData into dir from a server that cuts the first GET at 40 %.
-func demoDownload(c *cli, out io.Writer, dir string) (*demoResult, error) {
+// demoData into dir from srv, which cuts the first GET after cutAt bytes.
+func demoDownload(c *cli, out io.Writer, dir string, srv *bitstest.Server, cutAt int64) (*demoResult, error) {
 	sum := sha256.Sum256(demoData)
 	local := filepath.Join(dir, demoName)
-	cutAt := (int64(len(demoData))*2 + 4) / 5 // 40%, rounded up
-	srv := bitstest.NewServer(map[string][]byte{demoName: demoData}, bitstest.DropAfter(cutAt).Times(1))
-	defer srv.Close()
 	url := srv.URLFor(demoName)
 
 	fmt.Fprintln(out, "bitsemu demo: one BITS download job, start to finish.")
@@ -132,7 +141,7 @@ func demoDownload(c *cli, out io.Writer, dir string) (*demoResult, error) {
 	}
 	fmt.Fprintln(out, "Resume:     the job is QUEUED; the scheduler picks it at once")
 
-	pv := newProgress(out, !c.json && c.isTerminal())
+	pv := c.progress(out)
 	st, err := watchUntil(c.ctx, j, pv, nil, func(st state.State) bool { return st == state.TransientError || !active(st) })
 	if err == nil && st == state.TransientError {
 		pv.end()
@@ -168,6 +177,9 @@ func demoDownload(c *cli, out io.Writer, dir string) (*demoResult, error) {
 	final, _ := j.GetState()
 	fmt.Fprintf(out, "Complete:   %s; the temporary file was renamed to %s\n\n", code.Name(), demoName)
 
+	if srv.Stats().Faults == 0 {
+		return nil, errors.New("the server's cut did not happen: the demo would show no resume")
+	}
 	var requests []string
 	for _, r := range srv.Requests() {
 		entry := r.Method + " " + r.Path
@@ -212,22 +224,34 @@ type dayResult struct {
 	first, later int           // calls of the replaced and of the replacing callback
 }
 
-func (d *dayResult) json() obj {
-	return obj{{"virtualElapsed", d.virtual.String()}, {"realMs", d.real.Milliseconds()},
-		{"transientErrors", d.errors}, {"requests", d.requests},
-		{"lateCallbackAt", d.lateAt.String()}, {"lateCallbackComplete", d.lateCode.Name()},
-		{"replacedCallbackCalls", d.first}, {"replacingCallbackCalls", d.later}}
+// dayDoc is the demo's second and third parts in JSON.
+type dayDoc struct {
+	VirtualElapsed         string `json:"virtualElapsed"`
+	RealMs                 int64  `json:"realMs"`
+	TransientErrors        uint32 `json:"transientErrors"`
+	Requests               int    `json:"requests"`
+	LateCallbackAt         string `json:"lateCallbackAt"`
+	LateCallbackComplete   string `json:"lateCallbackComplete"`
+	ReplacedCallbackCalls  int    `json:"replacedCallbackCalls"`
+	ReplacingCallbackCalls int    `json:"replacingCallbackCalls"`
+}
+
+func (d *dayResult) json() dayDoc {
+	return dayDoc{d.virtual.String(), d.real.Milliseconds(), d.errors, d.requests,
+		d.lateAt.String(), d.lateCode.Name(), d.first, d.later}
 }
 
 // demoVirtualDay is the demo's second and third parts, on a bitstest.Harness: a manager on a
-// virtual clock, with its files in dir (removed at the end).
-func demoVirtualDay(c *cli, out io.Writer, dir string) (*dayResult, error) {
+// virtual clock, with its files in dir (removed at the end), downloading from srv, which
+// answers 503 until the outage ends on that clock.
+func demoVirtualDay(c *cli, out io.Writer, dir string, srv *bitstest.Server) (*dayResult, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	srv := bitstest.NewServer(map[string][]byte{demoName: demoData}, bitstest.Status(503, 0))
-	defer srv.Close()
+	srv.ClearFaults()
+	srv.AddFaults(bitstest.Status(503, 0))
+	before := srv.Stats().Requests
 	h := bitstest.NewHarness(nil)
 	defer h.Close()
 	// The server recovers after the outage: a timer on the harness's virtual clock.
@@ -261,7 +285,7 @@ func demoVirtualDay(c *cli, out io.Writer, dir string) (*dayResult, error) {
 	}
 	fmt.Fprintf(out, "  +%-9s %s after the first attempt%s\n", since(), st, what)
 	st, _ = h.WaitState(j, 2*demoOutage, state.Transferred, state.Error)
-	d := &dayResult{real: time.Since(began), virtual: since(), requests: srv.Stats().Requests}
+	d := &dayResult{real: time.Since(began), virtual: since(), requests: srv.Stats().Requests - before}
 	d.errors, _ = j.GetErrorCount()
 	if st != state.Transferred {
 		_, _ = j.Cancel()

@@ -3,7 +3,7 @@
 //
 // Usage:
 //
-//	bitsadmin [/store DIR] [/json] [/rawreturn] /VERB [arguments]
+//	bitsadmin [/store DIR] [/json] [/rawreturn] [/wrap|/nowrap] /VERB [arguments]
 //
 // Verbs are case-insensitive and start with a slash (a dash works too). Jobs are named by GUID
 // ({1AC396AD-BE73-4911-949D-5D75FED62934}, braces and case optional) or by display name; a
@@ -29,14 +29,16 @@
 //
 // Transfers:
 //
-//	/TRANSFER name [/DOWNLOAD|/UPLOAD|/UPLOAD-REPLY] [/PRIORITY p] [/REPLYFILE path] remote local [remote local...]
+//	/TRANSFER name [/DOWNLOAD|/UPLOAD|/UPLOAD-REPLY] [/PRIORITY p] [/ACLFLAGS ogds] [/DYNAMIC]
+//	    [/REPLYFILE path] remote local [remote local...]
+//	    the switches in any order before the files; /DYNAMIC: BITS_JOB_PROPERTY_DYNAMIC_CONTENT;
 //	    create a job, add every file (a bad one cancels the job), resume it, show progress,
-//	    wait, complete it; exit 1 if it ends in ERROR (the job is then cancelled). An upload's
+//	    wait, complete it; exit 3 if it ends in ERROR (the job is then cancelled). An upload's
 //	    remote name is the URL of a BITS upload server, its local name the file sent (one
 //	    file); an upload-reply's reply goes to /REPLYFILE, or to a name beside the local file
 //	/WAIT job [/TIMEOUT sec]
 //	    wait until the job leaves QUEUED, CONNECTING, TRANSFERRING and TRANSIENT_ERROR and print
-//	    its state; exit 0 for TRANSFERRED, 1 otherwise (ERROR, SUSPENDED, timeout)
+//	    its state; exit 0 for TRANSFERRED, 3 otherwise (ERROR, SUSPENDED, timeout)
 //	/MONITOR [/ALLUSERS] [/REFRESH sec] [/COUNT n]
 //	    show the jobs every sec seconds (5) until Ctrl-C or SIGTERM, or n refreshes
 //	/DEMO [/KEEP]
@@ -66,6 +68,14 @@
 // (the list comma-separated; NULL for none), /SETCREDENTIALS job SERVER|PROXY scheme user password,
 // /REMOVECREDENTIALS job SERVER|PROXY scheme (schemes: BASIC, DIGEST, NTLM, NEGOTIATE, PASSPORT).
 //
+// Later interfaces: /ADDFILEWITHRANGES job remote local offset:length[,...] (a length may be eof),
+// /REPLACEREMOTEPREFIX job old new, /GETCUSTOMHEADERS job, /MAKECUSTOMHEADERSWRITEONLY job,
+// /SETSECURITYFLAGS job value, /GETSECURITYFLAGS job, /SETACLFLAG job [o][g][d][s] (also spelled
+// /SETACLFLAGS; NULL for none), /GETACLFLAGS job, /SETHTTPMETHOD job method, /GETHTTPMETHOD job,
+// /SETPEERCACHINGFLAGS job value, /GETPEERCACHINGFLAGS job, /GETNOTIFYINTERFACE job,
+// /GETTEMPORARYNAME job file_index, /GETVALIDATIONSTATE job file_index,
+// /SETVALIDATIONSTATE job file_index TRUE|FALSE (file indexes count from 0).
+//
 // The service: /SERVICE [/FOREGROUND] [/ALLUSERS] (/ALLUSERS: every user of the machine may
 // connect, each as their uid), /SHUTDOWN, /VERSION (the version, the service protocol, and
 // whether the store's service runs).
@@ -84,15 +94,27 @@
 // and a failure {error: {code, name, message, text, operation, job, state} or {usage}, exit_status}
 // (its text still goes to standard error). /RAWRETURN prints bare values for scripts: the /GET
 // verbs and /CREATE the value alone without a newline, verbs that change a job nothing (or
-// their success code when it is not S_OK). /TRANSFER, /WAIT and /DEMO redraw a progress line when standard output is a terminal and
-// print plain lines otherwise.
+// their success code when it is not S_OK).
+//
+// /TRANSFER, /WAIT and /DEMO show progress with the rate and the time left: on a terminal one
+// line redrawn in place and cut to the terminal's width, elsewhere plain lines. /MONITOR on a
+// terminal redraws its screen within the terminal's width and height. As in bitsadmin, /NOWRAP
+// cuts every line of output at the terminal's edge and /WRAP lets the terminal wrap them; every
+// verb wraps by default but /MONITOR.
 //
 // # Exit status
 //
-// 0 for success; 1 when BITS fails the call (the HRESULT's name, value and message are printed
-// on standard error, for example "BG_E_INVALID_STATE (0x80200002): the job's current state does
-// not allow this call"), a display name is ambiguous, the service cannot be reached or started,
-// or a job does not end TRANSFERRED; 2 for a command line that does not parse (unknown verb,
-// missing or extra arguments, a malformed GUID or number, an unknown priority), with the usage
-// on standard error. A failed command leaves the store as it was.
+//	0  success
+//	1  BITS failed the call (the HRESULT's name, value and message are printed on standard
+//	   error, for example "BG_E_INVALID_STATE (0x80200002): the job's current state does not
+//	   allow this call"), or a display name is ambiguous, or another failure
+//	2  the command line does not parse (unknown verb, missing or extra arguments, a malformed
+//	   GUID, number, range list or flag letters, an unknown priority); the usage goes to
+//	   standard error
+//	3  the job /TRANSFER or /WAIT followed did not end TRANSFERRED: ERROR, SUSPENDED, a
+//	   /WAIT /TIMEOUT that ran out, or Ctrl-C
+//	4  the store's service could not be reached or started
+//
+// With /JSON every failure is also a document on standard output,
+// {"error": {...}, "exit_status": n}. A failed command leaves the store as it was.
 package main

@@ -170,7 +170,7 @@ func TestFailedDownload(t *testing.T) {
 	u.ok("/addfile", id, srv.URLFor("missing.bin"), local)
 	u.ok("/resume", id)
 
-	r := u.fails(1, "/wait", id)
+	r := u.fails(exitNotTransferred, "/wait", id)
 	assert.Equal(t, "ERROR\n", r.stdout)
 	assert.Contains(t, r.stderr, "BG_E_HTTP_ERROR_404 (0x80190194)")
 
@@ -193,13 +193,13 @@ func TestFailedDownload(t *testing.T) {
 
 	// /WAIT on a suspended job ends at once, exit 1.
 	suspended := u.create("suspended")
-	r = u.fails(1, "/wait", suspended)
+	r = u.fails(exitNotTransferred, "/wait", suspended)
 	assert.Equal(t, "SUSPENDED\n", r.stdout)
 	assert.Contains(t, r.stderr, "/RESUME it first")
 	u.ok("/cancel", suspended)
 
 	// The same through /TRANSFER: exit 1, the error printed, the job cancelled.
-	r = u.fails(1, "/transfer", "doomed too", srv.URLFor("gone.bin"), filepath.Join(t.TempDir(), "gone.bin"))
+	r = u.fails(exitNotTransferred, "/transfer", "doomed too", srv.URLFor("gone.bin"), filepath.Join(t.TempDir(), "gone.bin"))
 	assert.Contains(t, r.stderr, "Transfer failed: BG_E_HTTP_ERROR_404 (0x80190194)")
 	assert.Contains(t, r.stderr, "cancelled")
 	jobs, _ := u.list()
@@ -389,7 +389,7 @@ func TestWaitTimeout(t *testing.T) {
 	id := u.create("slow")
 	u.ok("/addfile", id, srv.URLFor("slow.bin"), filepath.Join(t.TempDir(), "slow.bin"))
 	u.ok("/resume", id)
-	r := u.fails(1, "/wait", id, "/timeout", "0.5", "/json")
+	r := u.fails(exitNotTransferred, "/wait", id, "/timeout", "0.5", "/json")
 	var got jobJSON
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got), r.stdout)
 	require.NotNil(t, got.TimedOut)
@@ -473,10 +473,11 @@ func TestDemoKeepJSON(t *testing.T) {
 	t.Parallel()
 	u, tmp := demoUser(t)
 	var got struct {
-		Local      string `json:"local"`
-		Kept       bool   `json:"kept"`
-		Verified   bool   `json:"verified"`
-		State      string `json:"state"`
+		Local      string   `json:"local"`
+		Kept       bool     `json:"kept"`
+		Verified   bool     `json:"verified"`
+		State      string   `json:"state"`
+		Requests   []string `json:"requests"`
 		VirtualDay struct {
 			VirtualElapsed         string `json:"virtualElapsed"`
 			RealMs                 int64  `json:"realMs"`
@@ -492,6 +493,9 @@ func TestDemoKeepJSON(t *testing.T) {
 	assert.True(t, got.Kept)
 	assert.True(t, got.Verified)
 	assert.Equal(t, "ACKNOWLEDGED", got.State)
+	require.GreaterOrEqual(t, len(got.Requests), 3, "HEAD, the cut GET and the resuming GET")
+	assert.Contains(t, got.Requests[1], "(the server cuts it after 419431 bytes)")
+	assert.Contains(t, got.Requests[len(got.Requests)-1], "Range: bytes=419431-")
 	assert.Equal(t, "24h0m0s", got.VirtualDay.VirtualElapsed)
 	assert.Equal(t, 144, got.VirtualDay.TransientErrors)
 	assert.Equal(t, "24h0m0s", got.VirtualDay.LateCallbackAt)
@@ -544,8 +548,15 @@ func TestHelp(t *testing.T) {
 	u := newUser(t)
 	for _, v := range []string{"/help", "/?", "/HELP"} {
 		out := u.ok(v)
-		for _, verb := range []string{"/TRANSFER", "/GETERROR", "/SETPROXYSETTINGS", "/DEMO", "/MONITOR"} {
+		for _, verb := range []string{"/TRANSFER", "/GETERROR", "/SETPROXYSETTINGS", "/DEMO", "/MONITOR",
+			"/ADDFILEWITHRANGES", "/REPLACEREMOTEPREFIX", "/GETCUSTOMHEADERS", "/SETSECURITYFLAGS", "/GETSECURITYFLAGS",
+			"/SETACLFLAG", "/GETACLFLAGS", "/SETHTTPMETHOD", "/GETHTTPMETHOD", "/SETPEERCACHINGFLAGS", "/GETPEERCACHINGFLAGS",
+			"/MAKECUSTOMHEADERSWRITEONLY", "/GETNOTIFYINTERFACE", "/GETTEMPORARYNAME", "/SETVALIDATIONSTATE", "/GETVALIDATIONSTATE"} {
 			assert.Contains(t, out, verb)
+		}
+		for _, status := range []string{"1 a BITS failure", "2 a command line that does not parse", "3 a job /TRANSFER or /WAIT",
+			"4 the store's service could\nnot be reached"} {
+			assert.Contains(t, out, strings.ReplaceAll(status, "\\n", "\n"))
 		}
 	}
 }
@@ -570,7 +581,7 @@ func TestTransferInterrupted(t *testing.T) {
 	require.NoError(t, cmd.Process.Signal(os.Interrupt))
 	err := cmd.Wait()
 	require.Error(t, err)
-	assert.Equal(t, 1, cmd.ProcessState.ExitCode())
+	assert.Equal(t, exitNotTransferred, cmd.ProcessState.ExitCode())
 	assert.Contains(t, stderr.String(), "Transfer interrupted")
 	assert.Contains(t, stderr.String(), "cancelled")
 	jobs, _ := u.list()
@@ -578,6 +589,28 @@ func TestTransferInterrupted(t *testing.T) {
 	left, err := os.ReadDir(dst)
 	require.NoError(t, err)
 	assert.Empty(t, left, "the temporary file is deleted with the job")
+
+	// Under --json the interrupted job is the document.
+	cmd = u.command(ctx, "--json", "/transfer", "interrupted too", srv.URLFor("big.bin"), filepath.Join(dst, "big.bin"))
+	var stdout strings.Builder
+	cmd.Stdout = &stdout
+	gets := srv.Stats().Gets
+	require.NoError(t, cmd.Start())
+	require.NoError(t, srv.WaitFor(ctx, func(s bitstest.Stats) bool { return s.Gets > gets }))
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	require.Error(t, cmd.Wait())
+	assert.Equal(t, exitNotTransferred, cmd.ProcessState.ExitCode())
+	var doc struct {
+		Name       string `json:"name"`
+		Result     string `json:"result"`
+		FinalState string `json:"final_state"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(stdout.String()), &doc), stdout.String())
+	assert.Equal(t, "interrupted too", doc.Name)
+	assert.Equal(t, "INTERRUPTED", doc.Result)
+	assert.Equal(t, "CANCELLED", doc.FinalState)
+	jobs, _ = u.list()
+	assert.Empty(t, jobs)
 }
 
 // /TRANSFER /UPLOAD sends a file to a BITS upload server; /TRANSFER /UPLOAD-REPLY also brings

@@ -9,41 +9,186 @@ import (
 	"github.com/bitsemu/bitsemu/bits"
 )
 
-// getter is a /GET verb: it reads one thing of a job and prints it as text or as JSON members.
+// getter is a /GET verb: it reads one thing of a job and prints it as text, or as a JSON document
+// that names the job (id) and the thing.
 type getter struct {
 	name, summary string
-	get           func(j bits.Job) (text string, fields obj, err error)
+	get           func(j bits.Job, id string) (text string, doc any, err error)
 }
 
+// The JSON documents of the getters: the job's id and the value, under the name /INFO /JSON
+// gives it.
+type (
+	stateDoc struct {
+		ID    string `json:"id"`
+		State string `json:"state"`
+	}
+	progressDoc struct {
+		ID               string  `json:"id"`
+		BytesTotal       *uint64 `json:"bytes_total"`
+		BytesTransferred uint64  `json:"bytes_transferred"`
+		FilesTotal       uint32  `json:"files_total"`
+		FilesTransferred uint32  `json:"files_transferred"`
+	}
+	bytesTotalDoc struct {
+		ID         string  `json:"id"`
+		BytesTotal *uint64 `json:"bytes_total"`
+	}
+	bytesTransferredDoc struct {
+		ID               string `json:"id"`
+		BytesTransferred uint64 `json:"bytes_transferred"`
+	}
+	filesTotalDoc struct {
+		ID         string `json:"id"`
+		FilesTotal uint32 `json:"files_total"`
+	}
+	filesTransferredDoc struct {
+		ID               string `json:"id"`
+		FilesTransferred uint32 `json:"files_transferred"`
+	}
+	errorGetDoc struct {
+		ID    string    `json:"id"`
+		Error *errorDoc `json:"error"`
+	}
+	errorCountDoc struct {
+		ID         string `json:"id"`
+		ErrorCount uint32 `json:"error_count"`
+	}
+	displayNameDoc struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	}
+	descriptionDoc struct {
+		ID          string `json:"id"`
+		Description string `json:"description"`
+	}
+	typeDoc struct {
+		ID   string `json:"id"`
+		Type string `json:"type"`
+	}
+	priorityDoc struct {
+		ID       string `json:"id"`
+		Priority string `json:"priority"`
+	}
+	ownerDoc struct {
+		ID    string `json:"id"`
+		Owner string `json:"owner"`
+	}
+	creationDoc struct {
+		ID           string  `json:"id"`
+		CreationTime *string `json:"creation_time"`
+	}
+	modificationDoc struct {
+		ID               string  `json:"id"`
+		ModificationTime *string `json:"modification_time"`
+	}
+	completionDoc struct {
+		ID             string  `json:"id"`
+		CompletionTime *string `json:"completion_time"`
+	}
+	minRetryDelayDoc struct {
+		ID            string `json:"id"`
+		MinRetryDelay uint32 `json:"min_retry_delay"`
+	}
+	noProgressTimeoutDoc struct {
+		ID                string `json:"id"`
+		NoProgressTimeout uint32 `json:"no_progress_timeout"`
+	}
+	maxDownloadTimeDoc struct {
+		ID              string `json:"id"`
+		MaxDownloadTime uint32 `json:"max_download_time"`
+	}
+	notifyFlagsDoc struct {
+		ID          string `json:"id"`
+		NotifyFlags uint32 `json:"notify_flags"`
+	}
+	notifyCmdLineDoc struct {
+		ID            string      `json:"id"`
+		NotifyCmdLine *cmdLineDoc `json:"notify_cmdline"`
+	}
+	notifyInterfaceDoc struct {
+		ID               string `json:"id"`
+		NotifyRegistered bool   `json:"notify_interface_registered"`
+	}
+	proxyUsageDoc struct {
+		ID         string `json:"id"`
+		ProxyUsage string `json:"proxy_usage"`
+	}
+	proxyListDoc struct {
+		ID        string `json:"id"`
+		ProxyList string `json:"proxy_list"`
+	}
+	proxyBypassDoc struct {
+		ID              string `json:"id"`
+		ProxyBypassList string `json:"proxy_bypass_list"`
+	}
+	customHeadersDoc struct {
+		ID            string   `json:"id"`
+		CustomHeaders []string `json:"custom_headers"`
+	}
+	securityFlagsDoc struct {
+		ID            string `json:"id"`
+		SecurityFlags uint32 `json:"security_flags"`
+	}
+	aclFlagsDoc struct {
+		ID       string `json:"id"`
+		ACLFlags string `json:"acl_flags"`
+		Value    uint32 `json:"acl_flags_value"`
+	}
+	httpMethodDoc struct {
+		ID         string `json:"id"`
+		HTTPMethod string `json:"http_method"`
+	}
+	peerCachingDoc struct {
+		ID               string `json:"id"`
+		PeerCachingFlags uint32 `json:"peer_caching_flags"`
+	}
+	replyFileDoc struct {
+		ID        string  `json:"id"`
+		ReplyFile *string `json:"reply_file"`
+	}
+	replyProgressDoc struct {
+		ID                    string  `json:"id"`
+		ReplyBytesTotal       *uint64 `json:"reply_bytes_total"`
+		ReplyBytesTransferred uint64  `json:"reply_bytes_transferred"`
+	}
+	replyDataDoc struct {
+		ID        string  `json:"id"`
+		ReplySize int     `json:"reply_size"`
+		ReplyData *string `json:"reply_data"`
+	}
+)
+
+func u32(n uint32) string { return strconv.FormatUint(uint64(n), 10) }
+
 var getters = []getter{
-	{"getstate", "show the job state", func(j bits.Job) (string, obj, error) {
+	{"getstate", "show the job state", func(j bits.Job, id string) (string, any, error) {
 		st, err := j.GetState()
-		return st.String(), obj{{"state", st.String()}}, err
+		return st.String(), stateDoc{id, st.String()}, err
 	}},
-	{"getprogress", "show the files and bytes transferred", func(j bits.Job) (string, obj, error) {
+	{"getprogress", "show the files and bytes transferred", func(j bits.Job, id string) (string, any, error) {
 		p, err := j.GetProgress()
 		text := fmt.Sprintf("FILES: %d / %d BYTES: %s / %s%s", p.FilesTransferred, p.FilesTotal,
 			byteCount(p.BytesTransferred), byteCount(p.BytesTotal), percent(p))
-		return text, obj{{"bytes_total", byteJSON(p.BytesTotal)}, {"bytes_transferred", p.BytesTransferred},
-			{"files_total", p.FilesTotal}, {"files_transferred", p.FilesTransferred}}, err
+		return text, progressDoc{id, byteJSON(p.BytesTotal), p.BytesTransferred, p.FilesTotal, p.FilesTransferred}, err
 	}},
-	{"getbytestotal", "show the job's size in bytes (UNKNOWN until every size is known)", func(j bits.Job) (string, obj, error) {
+	{"getbytestotal", "show the job's size in bytes (UNKNOWN until every size is known)", func(j bits.Job, id string) (string, any, error) {
 		p, err := j.GetProgress()
-		return byteCount(p.BytesTotal), obj{{"bytes_total", byteJSON(p.BytesTotal)}}, err
+		return byteCount(p.BytesTotal), bytesTotalDoc{id, byteJSON(p.BytesTotal)}, err
 	}},
-	{"getbytestransferred", "show the bytes transferred", func(j bits.Job) (string, obj, error) {
+	{"getbytestransferred", "show the bytes transferred", func(j bits.Job, id string) (string, any, error) {
 		p, err := j.GetProgress()
-		return strconv.FormatUint(p.BytesTransferred, 10), obj{{"bytes_transferred", p.BytesTransferred}}, err
+		return strconv.FormatUint(p.BytesTransferred, 10), bytesTransferredDoc{id, p.BytesTransferred}, err
 	}},
-	{"getfilestotal", "show the number of files", func(j bits.Job) (string, obj, error) {
+	{"getfilestotal", "show the number of files", func(j bits.Job, id string) (string, any, error) {
 		p, err := j.GetProgress()
-		return strconv.FormatUint(uint64(p.FilesTotal), 10), obj{{"files_total", p.FilesTotal}}, err
+		return u32(p.FilesTotal), filesTotalDoc{id, p.FilesTotal}, err
 	}},
-	{"getfilestransferred", "show the number of files transferred", func(j bits.Job) (string, obj, error) {
+	{"getfilestransferred", "show the number of files transferred", func(j bits.Job, id string) (string, any, error) {
 		p, err := j.GetProgress()
-		return strconv.FormatUint(uint64(p.FilesTransferred), 10), obj{{"files_transferred", p.FilesTransferred}}, err
+		return u32(p.FilesTransferred), filesTransferredDoc{id, p.FilesTransferred}, err
 	}},
-	{"geterror", "show the job's error: file, HRESULT and context", func(j bits.Job) (string, obj, error) {
+	{"geterror", "show the job's error: file, HRESULT and context", func(j bits.Job, id string) (string, any, error) {
 		// GetError itself, so that a job without an error gives BG_E_ERROR_INFORMATION_UNAVAILABLE.
 		if _, err := j.GetError(); err != nil {
 			return "", nil, err
@@ -54,105 +199,152 @@ var getters = []getter{
 		}
 		var b strings.Builder
 		e.write(&b)
-		return strings.TrimRight(b.String(), "\n"), obj{{"error", e.json()}}, nil
+		return strings.TrimRight(b.String(), "\n"), errorGetDoc{id, e.json()}, nil
 	}},
-	{"geterrorcount", "show how many transfer attempts failed", func(j bits.Job) (string, obj, error) {
+	{"geterrorcount", "show how many transfer attempts failed", func(j bits.Job, id string) (string, any, error) {
 		n, err := j.GetErrorCount()
-		return strconv.FormatUint(uint64(n), 10), obj{{"error_count", n}}, err
+		return u32(n), errorCountDoc{id, n}, err
 	}},
-	{"getdisplayname", "show the display name", func(j bits.Job) (string, obj, error) {
+	{"getdisplayname", "show the display name", func(j bits.Job, id string) (string, any, error) {
 		s, err := j.GetDisplayName()
-		return s, obj{{"name", s}}, err
+		return s, displayNameDoc{id, s}, err
 	}},
-	{"getdescription", "show the description", func(j bits.Job) (string, obj, error) {
+	{"getdescription", "show the description", func(j bits.Job, id string) (string, any, error) {
 		s, err := j.GetDescription()
-		return s, obj{{"description", s}}, err
+		return s, descriptionDoc{id, s}, err
 	}},
-	{"gettype", "show the job type", func(j bits.Job) (string, obj, error) {
+	{"gettype", "show the job type", func(j bits.Job, id string) (string, any, error) {
 		t, err := j.GetType()
-		return t.String(), obj{{"type", t.String()}}, err
+		return t.String(), typeDoc{id, t.String()}, err
 	}},
-	{"getpriority", "show the priority", func(j bits.Job) (string, obj, error) {
+	{"getpriority", "show the priority", func(j bits.Job, id string) (string, any, error) {
 		p, err := j.GetPriority()
-		return p.String(), obj{{"priority", p.String()}}, err
+		return p.String(), priorityDoc{id, p.String()}, err
 	}},
-	{"getowner", "show the owner's SID", func(j bits.Job) (string, obj, error) {
+	{"getowner", "show the owner's SID", func(j bits.Job, id string) (string, any, error) {
 		s, err := j.GetOwner()
-		return s, obj{{"owner", s}}, err
+		return s, ownerDoc{id, s}, err
 	}},
-	{"getcreationtime", "show when the job was created", func(j bits.Job) (string, obj, error) {
+	{"getcreationtime", "show when the job was created", func(j bits.Job, id string) (string, any, error) {
 		t, err := j.GetTimes()
-		return timeText(t.CreationTime), obj{{"creation_time", timeJSON(t.CreationTime)}}, err
+		return timeText(t.CreationTime), creationDoc{id, timeJSON(t.CreationTime)}, err
 	}},
-	{"getmodificationtime", "show when the job last changed", func(j bits.Job) (string, obj, error) {
+	{"getmodificationtime", "show when the job last changed", func(j bits.Job, id string) (string, any, error) {
 		t, err := j.GetTimes()
-		return timeText(t.ModificationTime), obj{{"modification_time", timeJSON(t.ModificationTime)}}, err
+		return timeText(t.ModificationTime), modificationDoc{id, timeJSON(t.ModificationTime)}, err
 	}},
-	{"getcompletiontime", "show when the job became TRANSFERRED (UNKNOWN before)", func(j bits.Job) (string, obj, error) {
+	{"getcompletiontime", "show when the job became TRANSFERRED (UNKNOWN before)", func(j bits.Job, id string) (string, any, error) {
 		t, err := j.GetTimes()
-		return timeText(t.TransferCompletionTime), obj{{"completion_time", timeJSON(t.TransferCompletionTime)}}, err
+		return timeText(t.TransferCompletionTime), completionDoc{id, timeJSON(t.TransferCompletionTime)}, err
 	}},
-	{"getminretrydelay", "show the minimum retry delay in seconds", func(j bits.Job) (string, obj, error) {
+	{"getminretrydelay", "show the minimum retry delay in seconds", func(j bits.Job, id string) (string, any, error) {
 		n, err := j.GetMinimumRetryDelay()
-		return strconv.FormatUint(uint64(n), 10), obj{{"min_retry_delay", n}}, err
+		return u32(n), minRetryDelayDoc{id, n}, err
 	}},
-	{"getnoprogresstimeout", "show the no-progress timeout in seconds", func(j bits.Job) (string, obj, error) {
+	{"getnoprogresstimeout", "show the no-progress timeout in seconds", func(j bits.Job, id string) (string, any, error) {
 		n, err := j.GetNoProgressTimeout()
-		return strconv.FormatUint(uint64(n), 10), obj{{"no_progress_timeout", n}}, err
+		return u32(n), noProgressTimeoutDoc{id, n}, err
 	}},
-	{"getmaxdownloadtime", "show the maximum download time in seconds", func(j bits.Job) (string, obj, error) {
+	{"getmaxdownloadtime", "show the maximum download time in seconds", func(j bits.Job, id string) (string, any, error) {
 		n, err := j.GetMaximumDownloadTime()
-		return strconv.FormatUint(uint64(n), 10), obj{{"max_download_time", n}}, err
+		return u32(n), maxDownloadTimeDoc{id, n}, err
 	}},
-	{"getnotifyflags", "show the notify flags", func(j bits.Job) (string, obj, error) {
+	{"getnotifyflags", "show the notify flags", func(j bits.Job, id string) (string, any, error) {
 		n, err := j.GetNotifyFlags()
-		return strconv.FormatUint(uint64(n), 10), obj{{"notify_flags", n}}, err
+		return u32(n), notifyFlagsDoc{id, n}, err
 	}},
-	{"getnotifycmdline", "show the notify command line (NULL: none)", func(j bits.Job) (string, obj, error) {
+	{"getnotifycmdline", "show the notify command line (NULL: none)", func(j bits.Job, id string) (string, any, error) {
 		cl, err := j.GetNotifyCmdLine()
 		if cl.Program == "" {
-			return "NULL", obj{{"notify_cmdline", nil}}, err
+			return "NULL", notifyCmdLineDoc{id, nil}, err
 		}
-		return fmt.Sprintf("'%s' '%s'", cl.Program, cl.Parameters),
-			obj{{"notify_cmdline", obj{{"program", cl.Program}, {"parameters", cl.Parameters}}}}, err
+		return fmt.Sprintf("'%s' '%s'", cl.Program, cl.Parameters), notifyCmdLineDoc{id, cmdLineJSON(cl)}, err
 	}},
-	{"getproxyusage", "show the proxy usage", func(j bits.Job) (string, obj, error) {
+	{"getnotifyinterface", "show whether a notify interface is registered (REGISTERED or UNREGISTERED)", func(j bits.Job, id string) (string, any, error) {
+		cb, err := j.GetNotifyInterface()
+		if cb != nil {
+			return "REGISTERED", notifyInterfaceDoc{id, true}, err
+		}
+		return "UNREGISTERED", notifyInterfaceDoc{id, false}, err
+	}},
+	{"getproxyusage", "show the proxy usage", func(j bits.Job, id string) (string, any, error) {
 		p, err := j.GetProxySettings()
-		return p.Usage.String(), obj{{"proxy_usage", p.Usage.String()}}, err
+		return p.Usage.String(), proxyUsageDoc{id, p.Usage.String()}, err
 	}},
-	{"getproxylist", "show the proxy list (NULL: none)", func(j bits.Job) (string, obj, error) {
+	{"getproxylist", "show the proxy list (NULL: none)", func(j bits.Job, id string) (string, any, error) {
 		p, err := j.GetProxySettings()
-		return nullText(p.ProxyList), obj{{"proxy_list", p.ProxyList}}, err
+		return nullText(p.ProxyList), proxyListDoc{id, p.ProxyList}, err
 	}},
-	{"getproxybypasslist", "show the proxy bypass list (NULL: none)", func(j bits.Job) (string, obj, error) {
+	{"getproxybypasslist", "show the proxy bypass list (NULL: none)", func(j bits.Job, id string) (string, any, error) {
 		p, err := j.GetProxySettings()
-		return nullText(p.BypassList), obj{{"proxy_bypass_list", p.BypassList}}, err
+		return nullText(p.BypassList), proxyBypassDoc{id, p.BypassList}, err
 	}},
-	{"getreplyfilename", "show where an upload-reply job's reply goes (NULL: no name yet)", func(j bits.Job) (string, obj, error) {
+	{"getcustomheaders", "show the custom HTTP headers, one a line (NULL: none); fails once made write-only", func(j bits.Job, id string) (string, any, error) {
+		h, _, err := j.GetCustomHeaders()
+		lines := []string{}
+		if t := strings.TrimRight(h, "\r\n"); t != "" {
+			lines = strings.Split(t, "\r\n")
+		}
+		if len(lines) == 0 {
+			return "NULL", customHeadersDoc{id, lines}, err
+		}
+		return strings.Join(lines, "\n"), customHeadersDoc{id, lines}, err
+	}},
+	{"getsecurityflags", "show the HTTP security flags", func(j bits.Job, id string) (string, any, error) {
+		n, err := j.GetSecurityFlags()
+		return fmt.Sprintf("0x%04X", n), securityFlagsDoc{id, n}, err
+	}},
+	{"getaclflags", "show the ACL flags as letters: o owner, g group, d DACL, s SACL (NONE: none)", func(j bits.Job, id string) (string, any, error) {
+		n, err := j.GetFileACLFlags()
+		return aclText(n), aclFlagsDoc{id, strings.TrimSuffix(aclText(n), "NONE"), n}, err
+	}},
+	{"gethttpmethod", "show the HTTP method", func(j bits.Job, id string) (string, any, error) {
+		m, err := j.GetHttpMethod()
+		return m, httpMethodDoc{id, m}, err
+	}},
+	{"getpeercachingflags", "show the peer-caching flags", func(j bits.Job, id string) (string, any, error) {
+		n, err := j.GetPeerCachingFlags()
+		return fmt.Sprintf("0x%X", n), peerCachingDoc{id, n}, err
+	}},
+	{"getreplyfilename", "show where an upload-reply job's reply goes (NULL: no name yet)", func(j bits.Job, id string) (string, any, error) {
 		name, err := j.GetReplyFileName()
-		return nullText(name), obj{{"reply_file", nullJSON(name)}}, err
+		return nullText(name), replyFileDoc{id, nullJSON(name)}, err
 	}},
-	{"getreplyprogress", "show the bytes of an upload-reply job's reply (UNKNOWN until it starts)", func(j bits.Job) (string, obj, error) {
+	{"getreplyprogress", "show the bytes of an upload-reply job's reply (UNKNOWN until it starts)", func(j bits.Job, id string) (string, any, error) {
 		p, err := j.GetReplyProgress()
 		text := fmt.Sprintf("REPLY: %s / %s%s", byteCount(p.BytesTransferred), byteCount(p.BytesTotal),
 			percent(bits.Progress{BytesTotal: p.BytesTotal, BytesTransferred: p.BytesTransferred}))
-		return text, obj{{"reply_bytes_total", byteJSON(p.BytesTotal)}, {"reply_bytes_transferred", p.BytesTransferred}}, err
+		return text, replyProgressDoc{id, byteJSON(p.BytesTotal), p.BytesTransferred}, err
 	}},
-	{"getreplydata", "show the reply of a TRANSFERRED upload-reply job, in hexadecimal (at most 1 MB)", func(j bits.Job) (string, obj, error) {
+	{"getreplydata", "show the reply of a TRANSFERRED upload-reply job, in hexadecimal (at most 1 MB)", func(j bits.Job, id string) (string, any, error) {
 		data, err := j.GetReplyData()
 		if data == nil {
-			return "NULL", obj{{"reply_size", 0}, {"reply_data", nil}}, err
+			return "NULL", replyDataDoc{id, 0, nil}, err
 		}
-		return strings.TrimRight(hex.Dump(data), "\n"), obj{{"reply_size", len(data)}, {"reply_data", hex.EncodeToString(data)}}, err
+		h := hex.EncodeToString(data)
+		return strings.TrimRight(hex.Dump(data), "\n"), replyDataDoc{id, len(data), &h}, err
 	}},
 }
 
 // nullJSON is a string for JSON: null for "".
-func nullJSON(s string) any {
+func nullJSON(s string) *string {
 	if s == "" {
 		return nil
 	}
-	return s
+	return &s
+}
+
+// value prints a getter's value: text, bare with /rawreturn, or doc with /json.
+func (c *cli) value(text string, doc any) error {
+	switch {
+	case c.json:
+		return c.printJSON(doc)
+	case c.raw:
+		fmt.Fprint(c.stdout, text)
+	default:
+		fmt.Fprintln(c.stdout, text)
+	}
+	return nil
 }
 
 // getterVerbs makes a verb of each getter.
@@ -165,19 +357,11 @@ func getterVerbs() []*verbSpec {
 				if err != nil {
 					return err
 				}
-				text, fields, err := g.get(j)
+				text, doc, err := g.get(j, guid(j))
 				if err != nil {
 					return failed("run /"+strings.ToUpper(g.name)+" on job "+guid(j), err)
 				}
-				switch {
-				case c.json:
-					return c.printJSON(append(obj{{"id", guid(j)}}, fields...))
-				case c.raw:
-					fmt.Fprint(c.stdout, text)
-				default:
-					fmt.Fprintln(c.stdout, text)
-				}
-				return nil
+				return c.value(text, doc)
 			}})
 	}
 	return out

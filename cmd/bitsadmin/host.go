@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/job"
@@ -15,51 +16,76 @@ import (
 
 // The verbs in this file follow jobs while the service transfers them.
 
-// transferOptions reads /TRANSFER's arguments: the job type, the priority (and whether one was
-// given) and the files.
-func transferOptions(a *args) (bits.JobType, bits.Priority, bool, []bits.FileInfo, error) {
+// transferSpec is what /TRANSFER's arguments ask for.
+type transferSpec struct {
+	typ     bits.JobType
+	prio    bits.Priority
+	setPrio bool   // /PRIORITY was given
+	acl     uint32 // /ACLFLAGS
+	setACL  bool
+	dynamic bool // /DYNAMIC: BITS_JOB_PROPERTY_DYNAMIC_CONTENT
+	files   []bits.FileInfo
+
+	replyFile string // /REPLYFILE: an upload-reply job's reply file
+	setReply  bool
+}
+
+// transferOptions reads /TRANSFER's arguments: bitsadmin transfer's syntax is
+// name [type] [/PRIORITY p] [/ACLFLAGS flags] [/DYNAMIC] remote local [remote local...], with
+// bitsemu's /UPLOAD-REPLY type and /REPLYFILE path besides.
+func transferOptions(a *args) (*transferSpec, error) {
 	v := lookupVerb("transfer")
 	pairs := a.pos[1:]
 	if len(pairs)%2 != 0 {
-		return 0, 0, false, nil, usagef(v, "remote and local names come in pairs; %d names given", len(pairs))
+		return nil, usagef(v, "remote and local names come in pairs; %d names given", len(pairs))
 	}
-	typ, n := bits.Download, 0
+	ts := &transferSpec{typ: bits.Download, prio: bits.Normal}
+	n := 0
 	for _, t := range []bits.JobType{bits.Download, bits.Upload, bits.UploadReply} {
 		if a.flag(strings.ReplaceAll(strings.ToLower(t.String()), "_", "-")) {
-			typ = t
+			ts.typ = t
 			n++
 		}
 	}
 	if n > 1 {
-		return 0, 0, false, nil, usagef(v, "choose one of /download, /upload and /upload-reply")
+		return nil, usagef(v, "choose one of /download, /upload and /upload-reply")
 	}
-	if _, ok := a.value("replyfile"); ok && typ != bits.UploadReply {
-		return 0, 0, false, nil, usagef(v, "/replyfile is for /upload-reply jobs")
+	if name, ok := a.value("replyfile"); ok {
+		if ts.typ != bits.UploadReply {
+			return nil, usagef(v, "/replyfile is for /upload-reply jobs")
+		}
+		ts.replyFile, ts.setReply = name, true
 	}
-	prio := bits.Normal
-	pname, setPrio := a.value("priority")
-	if setPrio {
+	if pname, ok := a.value("priority"); ok {
 		p, err := parsePriority(v, pname)
 		if err != nil {
-			return 0, 0, false, nil, err
+			return nil, err
 		}
-		prio = p
+		ts.prio, ts.setPrio = p, true
 	}
-	files := make([]bits.FileInfo, 0, len(pairs)/2)
+	if f, ok := a.value("aclflags"); ok {
+		acl, err := parseACLFlags(v, f)
+		if err != nil {
+			return nil, err
+		}
+		ts.acl, ts.setACL = acl, true
+	}
+	ts.dynamic = a.flag("dynamic")
+	ts.files = make([]bits.FileInfo, 0, len(pairs)/2)
 	for i := 0; i < len(pairs); i += 2 {
-		files = append(files, bits.FileInfo{RemoteName: pairs[i], LocalName: pairs[i+1]})
+		ts.files = append(ts.files, bits.FileInfo{RemoteName: pairs[i], LocalName: pairs[i+1]})
 	}
-	return typ, prio, setPrio, files, nil
+	return ts, nil
 }
 
-// transferPrepare creates /TRANSFER's job and adds every file (and so checks them); if a step
-// fails the job is cancelled, so nothing is left behind.
+// transferPrepare creates /TRANSFER's job, applies the switches and adds every file (and so
+// checks them); if a step fails the job is cancelled, so nothing is left behind.
 func transferPrepare(c *cli, s *session, a *args) error {
-	typ, prio, setPrio, files, err := transferOptions(a)
+	ts, err := transferOptions(a)
 	if err != nil {
 		return err
 	}
-	j, err := s.client.CreateJob(a.pos[0], typ)
+	j, err := s.client.CreateJob(a.pos[0], ts.typ)
 	if err != nil {
 		return failed("create the job", err)
 	}
@@ -67,16 +93,26 @@ func transferPrepare(c *cli, s *session, a *args) error {
 		_, _ = j.Cancel()
 		return &bitsError{what: what + " (the job was cancelled)", err: err, noState: true}
 	}
-	if setPrio {
-		if err := j.SetPriority(prio); err != nil {
+	if ts.setPrio {
+		if err := j.SetPriority(ts.prio); err != nil {
 			return abandon("set the priority", err)
 		}
 	}
-	if err := j.AddFileSet(files); err != nil {
+	if ts.setACL {
+		if err := j.SetFileACLFlags(ts.acl); err != nil {
+			return abandon("set the ACL flags", err)
+		}
+	}
+	if ts.dynamic {
+		if err := j.SetProperty(bits.PropertyDynamicContent, bits.PropertyValue{Enable: true}); err != nil {
+			return abandon("mark the content dynamic", err)
+		}
+	}
+	if err := j.AddFileSet(ts.files); err != nil {
 		return abandon("add the files", err)
 	}
-	if name, ok := a.value("replyfile"); ok {
-		if err := j.SetReplyFileName(name); err != nil {
+	if ts.setReply {
+		if err := j.SetReplyFileName(ts.replyFile); err != nil {
 			return abandon("set the reply file name", err)
 		}
 	}
@@ -84,9 +120,28 @@ func transferPrepare(c *cli, s *session, a *args) error {
 	return nil
 }
 
+// transferDoc is the job /TRANSFER followed, in JSON, with how it ended.
+type transferDoc struct {
+	jobDoc
+	Result     string `json:"result"`
+	FinalState string `json:"final_state"`
+}
+
+// printEnd prints, under /json, the job /TRANSFER gives up on, as it is before it is cancelled:
+// how it ended (ERROR, INTERRUPTED, or the state it left for) and that it ends CANCELLED.
+func (c *cli) printEnd(j bits.Job, result string) {
+	if !c.json {
+		return
+	}
+	if ji, err := snapshot(j, false); err == nil {
+		_ = c.printJSON(transferDoc{jobDoc: ji.json(), Result: result, FinalState: "CANCELLED"})
+	}
+}
+
 // verbTransfer is /TRANSFER: one job, start to finish. transferPrepare made the job.
 func verbTransfer(c *cli, s *session, a *args) error {
-	_, prio, _, files, _ := transferOptions(a)
+	ts, _ := transferOptions(a)
+	prio, files := ts.prio, ts.files
 	name := a.pos[0]
 	j, err := s.client.GetJob(a.id)
 	if err != nil {
@@ -103,16 +158,17 @@ func verbTransfer(c *cli, s *session, a *args) error {
 	}
 	var pv *progressView
 	if !c.json {
-		pv = newProgress(c.stdout, c.isTerminal())
+		pv = c.progress(c.stdout)
 	}
 	st, werr := watchOwn(c.ctx, j, pv)
 	if pv != nil {
 		pv.end()
 	}
 	if werr != nil {
+		c.printEnd(j, "INTERRUPTED")
 		_, _ = j.Cancel()
 		fmt.Fprintf(c.stderr, "Transfer interrupted (%v); job %s cancelled.\n", werr, guid(j))
-		return exitStatus(1)
+		return exitStatus(exitNotTransferred)
 	}
 	switch st {
 	case state.Transferred:
@@ -122,9 +178,7 @@ func verbTransfer(c *cli, s *session, a *args) error {
 			return failed("complete job "+guid(j)+" (it stays TRANSFERRED; try /COMPLETE again)", err)
 		}
 		if c.json {
-			o := ji.json()
-			o = append(o, kv{"result", code.Name()}, kv{"final_state", "ACKNOWLEDGED"})
-			return c.printJSON(o)
+			return c.printJSON(transferDoc{jobDoc: ji.json(), Result: code.Name(), FinalState: "ACKNOWLEDGED"})
 		}
 		fmt.Fprintln(c.stdout, "Transfer complete.")
 		for _, f := range files {
@@ -140,11 +194,7 @@ func verbTransfer(c *cli, s *session, a *args) error {
 		return nil
 	case state.Error:
 		e, _ := readError(j)
-		if c.json {
-			if ji, err := snapshot(j, false); err == nil {
-				_ = c.printJSON(append(ji.json(), kv{"result", "ERROR"}, kv{"final_state", "CANCELLED"}))
-			}
-		}
+		c.printEnd(j, "ERROR")
 		if e != nil {
 			fmt.Fprintf(c.stderr, "Transfer failed: %s\n", e.code.Error())
 			e.write(c.stderr)
@@ -153,11 +203,12 @@ func verbTransfer(c *cli, s *session, a *args) error {
 		}
 		_, _ = j.Cancel()
 		fmt.Fprintf(c.stderr, "Job %s cancelled.\n", guid(j))
-		return exitStatus(1)
+		return exitStatus(exitNotTransferred)
 	default:
+		c.printEnd(j, st.String())
 		_, _ = j.Cancel()
 		fmt.Fprintf(c.stderr, "Transfer stopped: the job became %s; job %s cancelled.\n", st, guid(j))
-		return exitStatus(1)
+		return exitStatus(exitNotTransferred)
 	}
 }
 
@@ -198,7 +249,7 @@ func verbWait(c *cli, s *session, a *args) error {
 	}
 	var pv *progressView
 	if !c.json && c.isTerminal() {
-		pv = newProgress(c.stdout, true)
+		pv = c.progress(c.stdout)
 	}
 	st, werr := watch(ctx, j, pv)
 	if pv != nil {
@@ -214,7 +265,11 @@ func verbWait(c *cli, s *session, a *args) error {
 		if err != nil {
 			return failed("read job "+guid(j), err)
 		}
-		if err := c.printJSON(append(ji.json(), kv{"timed_out", timedOut}, kv{"interrupted", interrupted})); err != nil {
+		if err := c.printJSON(struct {
+			jobDoc
+			TimedOut    bool `json:"timed_out"`
+			Interrupted bool `json:"interrupted"`
+		}{ji.json(), timedOut, interrupted}); err != nil {
 			return err
 		}
 	} else {
@@ -234,7 +289,7 @@ func verbWait(c *cli, s *session, a *args) error {
 	case st == state.Suspended:
 		fmt.Fprintf(c.stderr, "Job %s is SUSPENDED: /RESUME it first.\n", guid(j))
 	}
-	return exitStatus(1)
+	return exitStatus(exitNotTransferred)
 }
 
 // monitorOptions reads /MONITOR's /refresh and /count.
@@ -270,7 +325,11 @@ func verbMonitor(c *cli, s *session, a *args) error {
 	refresh, count, _ := monitorOptions(a)
 	all := a.flag("allusers")
 	tty := !c.json && c.isTerminal()
-	var snaps []obj
+	type refreshDoc struct {
+		Time *string  `json:"time"`
+		Jobs []jobDoc `json:"jobs"`
+	}
+	snaps := []refreshDoc{}
 	t := time.NewTicker(refresh)
 	defer t.Stop()
 refreshes:
@@ -289,30 +348,66 @@ refreshes:
 		now := time.Now()
 		switch {
 		case c.json && count > 0:
-			snaps = append(snaps, obj{{"time", timeJSON(now)}, {"jobs", infosJSON(infos)}})
+			snaps = append(snaps, refreshDoc{timeJSON(now), infosJSON(infos)})
 		case c.json:
-			b, err := json.Marshal(obj{{"time", timeJSON(now)}, {"jobs", infosJSON(infos)}})
+			b, err := json.Marshal(refreshDoc{timeJSON(now), infosJSON(infos)})
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(c.stdout, "%s\n", b)
 		default:
-			if tty {
-				fmt.Fprint(c.stdout, "\x1b[H\x1b[2J")
-			}
-			fmt.Fprintf(c.stdout, "MONITORING BACKGROUND COPY MANAGER (%g second refresh) %s\n",
+			var b strings.Builder
+			fmt.Fprintf(&b, "MONITORING BACKGROUND COPY MANAGER (%g second refresh) %s\n",
 				refresh.Seconds(), now.Format("2006-01-02 15:04:05"))
-			writeList(c.stdout, infos, all, false)
-			if !tty {
-				fmt.Fprintln(c.stdout)
+			writeList(&b, infos, all, false)
+			if tty {
+				w, h := c.termSize()
+				fmt.Fprint(c.stdout, screen(strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n"), w, h, c.wraps(false)))
+			} else {
+				fmt.Fprintln(c.stdout, b.String())
 			}
 		}
 	}
 	if c.json && count > 0 {
-		if snaps == nil {
-			snaps = []obj{}
-		}
 		return c.printJSON(snaps)
 	}
 	return nil
+}
+
+// screen is a /MONITOR refresh for a terminal width by height: the cursor to the top left, each
+// line cut to width-1 columns (unless wrap: then a long line takes several rows) and the rest of
+// its row erased, no more rows than height-1 (the last line saying how many lines were left
+// out), and the rest of the screen erased. Nothing scrolls.
+func screen(lines []string, width, height int, wrap bool) string {
+	width = max(width, 2)
+	rows := func(l string) int {
+		if !wrap {
+			return 1
+		}
+		return max(1, (utf8.RuneCountInString(l)+width-1)/width)
+	}
+	room := max(height-1, 1)
+	used, fit := 0, 0
+	for fit < len(lines) && used+rows(lines[fit]) <= room {
+		used += rows(lines[fit])
+		fit++
+	}
+	if fit < len(lines) {
+		for fit > 0 && used+1 > room { // room for the line that says what was left out
+			fit--
+			used -= rows(lines[fit])
+		}
+		lines = append(lines[:fit:fit], fmt.Sprintf("... %d more line(s); widen or heighten the terminal", len(lines)-fit))
+	}
+	var b strings.Builder
+	b.WriteString("\x1b[H")
+	for _, l := range lines {
+		if !wrap {
+			l = truncate(l, width-1)
+		}
+		b.WriteString(l)
+		b.WriteString("\x1b[K\r\n")
+	}
+	b.WriteString("\x1b[J")
+	return b.String()
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,36 +19,6 @@ import (
 
 // englishUS is the language error descriptions are asked in.
 const englishUS = 0x0409
-
-// kv is one member of a JSON object.
-type kv struct {
-	k string
-	v any
-}
-
-// obj is a JSON object whose members keep their order.
-type obj []kv
-
-// MarshalJSON writes the members in order.
-func (o obj) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, m := range o {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		k, _ := json.Marshal(m.k)
-		b.Write(k)
-		b.WriteByte(':')
-		v, err := json.Marshal(m.v)
-		if err != nil {
-			return nil, err
-		}
-		b.Write(v)
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
-}
 
 // printJSON writes v as one indented JSON document.
 func (c *cli) printJSON(v any) error {
@@ -81,11 +50,11 @@ func byteCount(n uint64) string {
 }
 
 // byteJSON is a byte count for JSON: null for BG_SIZE_UNKNOWN.
-func byteJSON(n uint64) any {
+func byteJSON(n uint64) *uint64 {
 	if n == bits.SizeUnknown {
 		return nil
 	}
-	return n
+	return &n
 }
 
 // timeText prints a time as bitsadmin does (local time, US format), UNKNOWN for none.
@@ -97,11 +66,12 @@ func timeText(t time.Time) string {
 }
 
 // timeJSON is a time for JSON: RFC 3339, null for none.
-func timeJSON(t time.Time) any {
+func timeJSON(t time.Time) *string {
 	if t.IsZero() {
 		return nil
 	}
-	return t.UTC().Format(time.RFC3339Nano)
+	s := t.UTC().Format(time.RFC3339Nano)
+	return &s
 }
 
 // percent returns " (42%)" when the total is known and not zero.
@@ -142,21 +112,38 @@ func readError(j bits.Job) (*errInfo, error) {
 	return ei, nil
 }
 
-func (e *errInfo) json() obj {
-	var file any
+// errorDoc is a job's error in JSON.
+type errorDoc struct {
+	Context            string   `json:"context"`
+	ContextCode        uint32   `json:"context_code"`
+	ContextDescription string   `json:"context_description"`
+	Code               string   `json:"code"`
+	Name               string   `json:"name"`
+	Message            string   `json:"message"`
+	Protocol           string   `json:"protocol"`
+	File               *nameDoc `json:"file"`
+}
+
+// nameDoc is a file's remote and local names in JSON.
+type nameDoc struct {
+	Remote string `json:"remote"`
+	Local  string `json:"local"`
+}
+
+func (e *errInfo) json() *errorDoc {
+	d := &errorDoc{
+		Context:            e.context.String(),
+		ContextCode:        uint32(e.context),
+		ContextDescription: e.contextText,
+		Code:               fmt.Sprintf("0x%08X", uint32(e.code)),
+		Name:               e.code.Name(),
+		Message:            e.code.Message(),
+		Protocol:           e.protocol,
+	}
 	if e.file != nil {
-		file = obj{{"remote", e.file.RemoteName}, {"local", e.file.LocalName}}
+		d.File = &nameDoc{Remote: e.file.RemoteName, Local: e.file.LocalName}
 	}
-	return obj{
-		{"context", e.context.String()},
-		{"context_code", uint32(e.context)},
-		{"context_description", e.contextText},
-		{"code", fmt.Sprintf("0x%08X", uint32(e.code))},
-		{"name", e.code.Name()},
-		{"message", e.code.Message()},
-		{"protocol", e.protocol},
-		{"file", file},
-	}
+	return d
 }
 
 // write prints the error as bitsadmin /GetError does.
@@ -197,6 +184,11 @@ type jobInfo struct {
 	elevated          bool
 	headers           string // custom headers; "" for none
 	headersErr        error  // why they cannot be read (write-only, not the owner)
+	aclFlags          uint32
+	securityFlags     uint32
+	peerFlags         uint32
+	httpMethod        string
+	dynamic           bool // BITS_JOB_PROPERTY_DYNAMIC_CONTENT
 	files             []fileInfo
 	replyFile         string // an upload-reply job's reply file name
 	reply             bits.ReplyProgress
@@ -254,6 +246,17 @@ func snapshot(j bits.Job, verbose bool) (*jobInfo, error) {
 	ji.elevated, e = j.GetOwnerElevationState()
 	read(e)
 	ji.headers, _, ji.headersErr = j.GetCustomHeaders()
+	ji.aclFlags, e = j.GetFileACLFlags()
+	read(e)
+	ji.securityFlags, e = j.GetSecurityFlags()
+	read(e)
+	ji.peerFlags, e = j.GetPeerCachingFlags()
+	read(e)
+	ji.httpMethod, e = j.GetHttpMethod()
+	read(e)
+	dyn, e := j.GetProperty(bits.PropertyDynamicContent)
+	read(e)
+	ji.dynamic = dyn.Enable
 	files, e := readFiles(j)
 	read(e)
 	ji.files = files
@@ -371,63 +374,140 @@ func (ji *jobInfo) writeVerbose(w io.Writer) {
 	}
 }
 
-// json is the job as a JSON object. Unknown byte totals and times are null; the error is null
-// when the job holds none.
-func (ji *jobInfo) json() obj {
-	p := ji.progress
-	var e any
-	if ji.err != nil {
-		e = ji.err.json()
+// jobDoc is a job in JSON, as /LIST, /INFO and the verbs that follow a job print it. Unknown
+// byte totals and times are null; the error is null when the job holds none. The settings and
+// files are there only for /VERBOSE.
+type jobDoc struct {
+	ID               string    `json:"id"`
+	Name             string    `json:"name"`
+	Description      string    `json:"description"`
+	Type             string    `json:"type"`
+	State            string    `json:"state"`
+	Priority         string    `json:"priority"`
+	Owner            string    `json:"owner"`
+	BytesTotal       *uint64   `json:"bytes_total"`
+	BytesTransferred uint64    `json:"bytes_transferred"`
+	FilesTotal       uint32    `json:"files_total"`
+	FilesTransferred uint32    `json:"files_transferred"`
+	ErrorCount       uint32    `json:"error_count"`
+	Error            *errorDoc `json:"error"`
+	CreationTime     *string   `json:"creation_time"`
+	ModificationTime *string   `json:"modification_time"`
+	CompletionTime   *string   `json:"completion_time"`
+	*verboseDoc
+}
+
+// verboseDoc is what /VERBOSE adds to a job in JSON.
+type verboseDoc struct {
+	*replyDoc
+	MinRetryDelay       uint32      `json:"min_retry_delay"`
+	NoProgressTimeout   uint32      `json:"no_progress_timeout"`
+	MaxDownloadTime     uint32      `json:"max_download_time"`
+	NotifyFlags         uint32      `json:"notify_flags"`
+	NotifyCmdLine       *cmdLineDoc `json:"notify_cmdline"`
+	Proxy               proxyDoc    `json:"proxy"`
+	OwnerIntegrityLevel string      `json:"owner_integrity_level"`
+	OwnerElevated       bool        `json:"owner_elevated"`
+	Files               []fileDoc   `json:"files"`
+	ACLFlags            string      `json:"acl_flags"`
+	SecurityFlags       uint32      `json:"security_flags"`
+	PeerCachingFlags    uint32      `json:"peer_caching_flags"`
+	HTTPMethod          string      `json:"http_method"`
+	DynamicContent      bool        `json:"dynamic_content"`
+}
+
+// replyDoc is an upload-reply job's reply in JSON (only such jobs have one).
+type replyDoc struct {
+	ReplyFile             *string `json:"reply_file"`
+	ReplyBytesTotal       *uint64 `json:"reply_bytes_total"`
+	ReplyBytesTransferred uint64  `json:"reply_bytes_transferred"`
+}
+
+// cmdLineDoc is a notify command line in JSON.
+type cmdLineDoc struct {
+	Program    string `json:"program"`
+	Parameters string `json:"parameters"`
+}
+
+// proxyDoc is a job's proxy settings in JSON.
+type proxyDoc struct {
+	Usage  string `json:"usage"`
+	List   string `json:"list"`
+	Bypass string `json:"bypass"`
+}
+
+// fileDoc is one file of a job in JSON.
+type fileDoc struct {
+	Remote           string  `json:"remote"`
+	Local            string  `json:"local"`
+	Temporary        string  `json:"temporary"`
+	BytesTotal       *uint64 `json:"bytes_total"`
+	BytesTransferred uint64  `json:"bytes_transferred"`
+	Completed        bool    `json:"completed"`
+}
+
+func (f *fileInfo) json() fileDoc {
+	return fileDoc{Remote: f.remote, Local: f.local, Temporary: f.temp, BytesTotal: byteJSON(f.progress.BytesTotal),
+		BytesTransferred: f.progress.BytesTransferred, Completed: f.progress.Completed}
+}
+
+// cmdLineJSON is a notify command line for JSON: null for none.
+func cmdLineJSON(cl bits.NotifyCmdLine) *cmdLineDoc {
+	if cl.Program == "" {
+		return nil
 	}
-	o := obj{
-		{"id", ji.id},
-		{"name", ji.name},
-		{"description", ji.description},
-		{"type", ji.typ.String()},
-		{"state", ji.state.String()},
-		{"priority", ji.priority.String()},
-		{"owner", ji.owner},
-		{"bytes_total", byteJSON(p.BytesTotal)},
-		{"bytes_transferred", p.BytesTransferred},
-		{"files_total", p.FilesTotal},
-		{"files_transferred", p.FilesTransferred},
-		{"error_count", ji.errorCount},
-		{"error", e},
-		{"creation_time", timeJSON(ji.times.CreationTime)},
-		{"modification_time", timeJSON(ji.times.ModificationTime)},
-		{"completion_time", timeJSON(ji.times.TransferCompletionTime)},
+	return &cmdLineDoc{Program: cl.Program, Parameters: cl.Parameters}
+}
+
+// json is the job in JSON.
+func (ji *jobInfo) json() jobDoc {
+	p := ji.progress
+	d := jobDoc{
+		ID:               ji.id,
+		Name:             ji.name,
+		Description:      ji.description,
+		Type:             ji.typ.String(),
+		State:            ji.state.String(),
+		Priority:         ji.priority.String(),
+		Owner:            ji.owner,
+		BytesTotal:       byteJSON(p.BytesTotal),
+		BytesTransferred: p.BytesTransferred,
+		FilesTotal:       p.FilesTotal,
+		FilesTransferred: p.FilesTransferred,
+		ErrorCount:       ji.errorCount,
+		CreationTime:     timeJSON(ji.times.CreationTime),
+		ModificationTime: timeJSON(ji.times.ModificationTime),
+		CompletionTime:   timeJSON(ji.times.TransferCompletionTime),
+	}
+	if ji.err != nil {
+		d.Error = ji.err.json()
 	}
 	if !ji.verbose {
-		return o
+		return d
 	}
-	files := make([]obj, 0, len(ji.files))
-	for _, f := range ji.files {
-		files = append(files, obj{
-			{"remote", f.remote},
-			{"local", f.local},
-			{"temporary", f.temp},
-			{"bytes_total", byteJSON(f.progress.BytesTotal)},
-			{"bytes_transferred", f.progress.BytesTransferred},
-			{"completed", f.progress.Completed},
-		})
+	files := make([]fileDoc, 0, len(ji.files))
+	for i := range ji.files {
+		files = append(files, ji.files[i].json())
 	}
-	var cmd any
-	if ji.cmdLine.Program != "" {
-		cmd = obj{{"program", ji.cmdLine.Program}, {"parameters", ji.cmdLine.Parameters}}
+	d.verboseDoc = &verboseDoc{
+		MinRetryDelay:       ji.minRetryDelay,
+		NoProgressTimeout:   ji.noProgressTimeout,
+		MaxDownloadTime:     ji.maxDownloadTime,
+		NotifyFlags:         ji.notifyFlags,
+		NotifyCmdLine:       cmdLineJSON(ji.cmdLine),
+		Proxy:               proxyDoc{Usage: ji.proxy.Usage.String(), List: ji.proxy.ProxyList, Bypass: ji.proxy.BypassList},
+		OwnerIntegrityLevel: integrityName(ji.integrity),
+		OwnerElevated:       ji.elevated,
+		Files:               files,
+		ACLFlags:            strings.TrimSuffix(aclText(ji.aclFlags), "NONE"),
+		SecurityFlags:       ji.securityFlags,
+		PeerCachingFlags:    ji.peerFlags,
+		HTTPMethod:          ji.httpMethod,
+		DynamicContent:      ji.dynamic,
 	}
 	if ji.typ == bits.UploadReply {
-		o = append(o, kv{"reply_file", nullJSON(ji.replyFile)},
-			kv{"reply_bytes_total", byteJSON(ji.reply.BytesTotal)}, kv{"reply_bytes_transferred", ji.reply.BytesTransferred})
+		d.replyDoc = &replyDoc{ReplyFile: nullJSON(ji.replyFile), ReplyBytesTotal: byteJSON(ji.reply.BytesTotal),
+			ReplyBytesTransferred: ji.reply.BytesTransferred}
 	}
-	return append(o,
-		kv{"min_retry_delay", ji.minRetryDelay},
-		kv{"no_progress_timeout", ji.noProgressTimeout},
-		kv{"max_download_time", ji.maxDownloadTime},
-		kv{"notify_flags", ji.notifyFlags},
-		kv{"notify_cmdline", cmd},
-		kv{"proxy", obj{{"usage", ji.proxy.Usage.String()}, {"list", ji.proxy.ProxyList}, {"bypass", ji.proxy.BypassList}}},
-		kv{"owner_integrity_level", integrityName(ji.integrity)},
-		kv{"owner_elevated", ji.elevated},
-		kv{"files", files},
-	)
+	return d
 }

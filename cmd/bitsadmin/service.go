@@ -38,7 +38,10 @@ func verbService(c *cli, _ *session, a *args) error {
 	}
 	defer s.close()
 	if c.json {
-		return c.printJSON(obj{{"store", dir}, {"pid", s.client.ServicePID()}})
+		return c.printJSON(struct {
+			Store string `json:"store"`
+			PID   int    `json:"pid"`
+		}{dir, s.client.ServicePID()})
 	}
 	fmt.Fprintf(c.stdout, "The service of %s runs (pid %d).\n", dir, s.client.ServicePID())
 	return nil
@@ -60,7 +63,11 @@ func verbShutdown(c *cli, _ *session, _ *args) error {
 	}
 	switch {
 	case c.json:
-		return c.printJSON(obj{{"store", dir}, {"pid", pid}, {"stopped", pid != 0}})
+		return c.printJSON(struct {
+			Store   string `json:"store"`
+			PID     int    `json:"pid"`
+			Stopped bool   `json:"stopped"`
+		}{dir, pid, pid != 0})
 	case pid == 0:
 		fmt.Fprintf(c.stdout, "No service runs on %s.\n", dir)
 	default:
@@ -90,12 +97,17 @@ func verbVersion(c *cli, _ *session, _ *args) error {
 		_ = m.Close()
 	}
 	if c.json {
-		var p any
+		var p *int
 		if pid != 0 {
-			p = pid
+			p = &pid
 		}
-		return c.printJSON(obj{{"bitsadmin", bitsadminVersion}, {"bitsemu", version},
-			{"protocol", client.ProtocolVersion}, {"store", dir}, {"service_pid", p}})
+		return c.printJSON(struct {
+			Bitsadmin  string `json:"bitsadmin"`
+			Bitsemu    string `json:"bitsemu"`
+			Protocol   uint32 `json:"protocol"`
+			Store      string `json:"store"`
+			ServicePID *int   `json:"service_pid"`
+		}{bitsadminVersion, version, client.ProtocolVersion, dir, p})
 	}
 	if c.raw {
 		fmt.Fprint(c.stdout, version)

@@ -266,3 +266,24 @@ func TestServiceForegroundSIGTERM(t *testing.T) {
 	assert.GreaterOrEqual(t, srv.Stats().RangeGets, 1, "the transfer continued with a range request")
 	assert.Less(t, srv.Stats().BytesSent, int64(len(big))+int64(len(big))/2)
 }
+
+// A store whose service cannot start (its socket path is too long for a Unix-domain socket)
+// fails every verb that needs the service with exit status 4, in text and in JSON.
+func TestServiceUnreachableExitStatus(t *testing.T) {
+	t.Parallel()
+	u := &user{t: t, store: filepath.Join(t.TempDir(), strings.Repeat("s", 120))}
+	r := u.fails(exitNoService, "/list")
+	assert.Contains(t, r.stderr, "cannot reach the bitsemu service of the job store "+u.store)
+	assert.Contains(t, r.stderr, "choose a shorter store directory")
+	r = u.fails(exitNoService, "--json", "/getstate", "job")
+	var failure struct {
+		Error struct {
+			Message string `json:"message"`
+		} `json:"error"`
+		ExitStatus int `json:"exit_status"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &failure), r.stdout)
+	assert.Equal(t, exitNoService, failure.ExitStatus)
+	assert.Contains(t, failure.Error.Message, "cannot reach the bitsemu service")
+	u.ok("/version") // needs no service
+}

@@ -16,9 +16,10 @@ var verbs []*verbSpec
 
 func init() {
 	verbs = []*verbSpec{
-		{name: "transfer", syntax: "name [/download|/upload|/upload-reply] [/priority p] [/replyfile path] remote local [remote local...]",
-			summary: "create a job, add the files, transfer them while showing progress, complete it (an upload's remote is its URL, its local the file sent)",
-			flags:   []string{"download", "upload", "upload-reply"}, values: []string{"priority", "replyfile"}, min: 3, max: -1, mode: viaService, prepare: transferPrepare, run: verbTransfer},
+		{name: "transfer", syntax: "name [/download|/upload|/upload-reply] [/priority p] [/aclflags ogds] [/dynamic] [/replyfile path] remote local [remote local...]",
+			summary: "create a job, add the files, transfer them while showing progress, complete it; the switches, in any order, come before the files (an upload's remote is its URL, its local the file sent)",
+			flags:   []string{"download", "upload", "upload-reply", "dynamic"}, values: []string{"priority", "aclflags", "replyfile"}, min: 3, max: -1, optsBefore: 2,
+			mode: viaService, prepare: transferPrepare, run: verbTransfer},
 		{name: "create", syntax: "[/download|/upload|/upload-reply] name", summary: "create a job (SUSPENDED)",
 			flags: []string{"download", "upload", "upload-reply"}, min: 1, max: 1, mode: viaService, run: verbCreate},
 		{name: "addfile", syntax: "job remote local", summary: "add a file to a job",
@@ -44,10 +45,11 @@ func init() {
 			summary: "show the jobs every sec seconds (5), until Ctrl-C or n refreshes",
 			flags:   []string{"allusers"}, values: []string{"refresh", "count"}, min: 0, max: 0, mode: viaService, prepare: monitorPrepare, run: verbMonitor},
 		{name: "wait", syntax: "job [/timeout sec]",
-			summary: "wait until the job leaves QUEUED/CONNECTING/TRANSFERRING/TRANSIENT_ERROR; exit 0 if TRANSFERRED",
+			summary: "wait until the job leaves QUEUED/CONNECTING/TRANSFERRING/TRANSIENT_ERROR; exit 0 if TRANSFERRED, 3 if not",
 			values:  []string{"timeout"}, min: 1, max: 1, mode: viaService, prepare: waitPrepare, run: verbWait},
 	}
 	verbs = append(verbs, getterVerbs()...)
+	verbs = append(verbs, propertyVerbs()...)
 	verbs = append(verbs,
 		&verbSpec{name: "setdisplayname", syntax: "job name", summary: "set the display name",
 			min: 2, max: 2, mode: viaService, run: verbSetDisplayName},
@@ -92,10 +94,14 @@ func init() {
 	)
 }
 
-// lookupVerb finds a verb by its lower-case name; "?" is /help.
+// lookupVerb finds a verb by its lower-case name; "?" is /help, and /SETACLFLAGS (the spelling
+// of bitsadmin's own example) is /SETACLFLAG.
 func lookupVerb(name string) *verbSpec {
-	if name == "?" || name == "h" {
+	switch name {
+	case "?", "h":
 		name = "help"
+	case "setaclflags":
+		name = "setaclflag"
 	}
 	for _, v := range verbs {
 		if v.name == name {
@@ -107,14 +113,15 @@ func lookupVerb(name string) *verbSpec {
 
 // writeUsage prints the command's usage; full adds every verb.
 func writeUsage(w io.Writer, full bool) {
-	fmt.Fprint(w, `Usage: bitsadmin [/store DIR] [/json] [/rawreturn] /VERB [arguments]
+	fmt.Fprint(w, `Usage: bitsadmin [/store DIR] [/json] [/rawreturn] [/wrap|/nowrap] /VERB [arguments]
 
 Jobs are named by GUID ({1AC396AD-...}, braces and case optional) or by display name.
 Jobs live in the job store: /store DIR, else $BITSEMU_STORE, else bitsemu in the user's
 configuration directory. A service owns each store and transfers its jobs; every verb talks to
 it over the socket beside the store and starts it when none runs. The service knows you by
 your uid (root is an administrator: /allusers, /takeownership). /json prints one JSON document
-(a failure too); /rawreturn prints bare values with no newline, for scripts.
+(a failure too); /rawreturn prints bare values with no newline, for scripts. On a terminal
+/nowrap cuts lines at its edge and /wrap lets them wrap (the default, but for /monitor).
 `)
 	if !full {
 		fmt.Fprintln(w, "Run bitsadmin /help for every verb.")
@@ -126,8 +133,11 @@ your uid (root is an administrator: /allusers, /takeownership). /json prints one
 		fmt.Fprintf(w, "      %s\n", v.summary)
 	}
 	fmt.Fprint(w, `
-Exit status: 0 success, 1 a BITS failure (the HRESULT is printed) or a job that did not
-transfer, 2 a usage error.
+Exit status: 0 success; 1 a BITS failure (the HRESULT is printed), an ambiguous display name
+or another failure; 2 a command line that does not parse; 3 a job /TRANSFER or /WAIT followed
+did not end TRANSFERRED (ERROR, SUSPENDED, timed out, interrupted); 4 the store's service could
+not be reached or started. With /json a failure is a document too: {"error": {...},
+"exit_status": n}.
 `)
 }
 
@@ -136,11 +146,18 @@ func verbHelp(c *cli, _ *session, _ *args) error {
 	return nil
 }
 
-// result prints the outcome of a verb that changes a job: text, or {"id", "result"} in JSON.
+// resultDoc is the outcome of a verb that changes a job, in JSON.
+type resultDoc struct {
+	ID      string `json:"id"`
+	Result  string `json:"result"`
+	Message string `json:"message"`
+}
+
+// result prints the outcome of a verb that changes a job: text, or a resultDoc in JSON.
 func (c *cli) result(j bits.Job, code hresult.Code, text string) error {
 	switch {
 	case c.json:
-		return c.printJSON(obj{{"id", guid(j)}, {"result", code.Name()}, {"message", text}})
+		return c.printJSON(resultDoc{ID: guid(j), Result: code.Name(), Message: text})
 	case c.raw && code != hresult.S_OK:
 		fmt.Fprint(c.stdout, code.Name()) // a success code other than S_OK is what a script needs
 	case c.raw:
@@ -173,7 +190,12 @@ func verbCreate(c *cli, s *session, a *args) error {
 	}
 	switch {
 	case c.json:
-		return c.printJSON(obj{{"id", guid(j)}, {"name", a.pos[0]}, {"type", typ.String()}, {"state", "SUSPENDED"}})
+		return c.printJSON(struct {
+			ID    string `json:"id"`
+			Name  string `json:"name"`
+			Type  string `json:"type"`
+			State string `json:"state"`
+		}{guid(j), a.pos[0], typ.String(), "SUSPENDED"})
 	case c.raw:
 		fmt.Fprint(c.stdout, guid(j))
 	default:
@@ -248,13 +270,14 @@ func verbListFiles(c *cli, s *session, a *args) error {
 		return failed("list the files of job "+guid(j), err)
 	}
 	if c.json {
-		out := make([]obj, 0, len(files))
-		for _, f := range files {
-			out = append(out, obj{{"remote", f.remote}, {"local", f.local}, {"temporary", f.temp},
-				{"bytes_total", byteJSON(f.progress.BytesTotal)}, {"bytes_transferred", f.progress.BytesTransferred},
-				{"completed", f.progress.Completed}})
+		out := make([]fileDoc, 0, len(files))
+		for i := range files {
+			out = append(out, files[i].json())
 		}
-		return c.printJSON(obj{{"id", guid(j)}, {"files", out}})
+		return c.printJSON(struct {
+			ID    string    `json:"id"`
+			Files []fileDoc `json:"files"`
+		}{guid(j), out})
 	}
 	for _, f := range files {
 		st := "WORKING"
@@ -334,7 +357,11 @@ func verbReset(c *cli, s *session, a *args) error {
 		return failed("list the jobs", err)
 	}
 	var done int
-	var results []obj
+	type jobResult struct {
+		ID     string `json:"id"`
+		Result string `json:"result"`
+	}
+	results := []jobResult{}
 	var firstErr error
 	for _, j := range jobs {
 		code, err := j.Cancel()
@@ -342,27 +369,31 @@ func verbReset(c *cli, s *session, a *args) error {
 			if firstErr == nil {
 				firstErr = failed("cancel job "+guid(j), err)
 			}
-			results = append(results, obj{{"id", guid(j)}, {"result", hresult.Of(err).Name()}})
+			results = append(results, jobResult{guid(j), hresult.Of(err).Name()})
 			if !c.json {
 				printHRESULT(c.stderr, "Unable to cancel job "+guid(j), err, true)
 			}
 			continue
 		}
 		done++
-		results = append(results, obj{{"id", guid(j)}, {"result", code.Name()}})
+		results = append(results, jobResult{guid(j), code.Name()})
 		if !c.json {
 			fmt.Fprintf(c.stdout, "%s canceled.\n", guid(j))
 		}
 	}
 	if c.json {
-		if err := c.printJSON(obj{{"cancelled", done}, {"total", len(jobs)}, {"jobs", results}}); err != nil {
+		if err := c.printJSON(struct {
+			Cancelled int         `json:"cancelled"`
+			Total     int         `json:"total"`
+			Jobs      []jobResult `json:"jobs"`
+		}{done, len(jobs), results}); err != nil {
 			return err
 		}
 	} else {
 		fmt.Fprintf(c.stdout, "%d out of %d jobs canceled.\n", done, len(jobs))
 	}
 	if firstErr != nil {
-		return exitStatus(1)
+		return exitStatus(exitFailure)
 	}
 	return nil
 }
@@ -405,8 +436,8 @@ func writeList(w io.Writer, infos []*jobInfo, allUsers, verbose bool) {
 	fmt.Fprintf(w, "Listed %d job(s).\n", len(infos))
 }
 
-func infosJSON(infos []*jobInfo) []obj {
-	out := make([]obj, 0, len(infos))
+func infosJSON(infos []*jobInfo) []jobDoc {
+	out := make([]jobDoc, 0, len(infos))
 	for _, ji := range infos {
 		out = append(out, ji.json())
 	}
