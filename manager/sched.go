@@ -226,6 +226,8 @@ func (s *sched) changed(j *job.Engine, ch job.Change) {
 	if queued {
 		s.queue.push(e)
 	}
+	// A run that ended makes room for a queued job; with none queued there is nothing to pick.
+	waiting := s.queue.n > 0
 	s.mu.Unlock()
 	if cancel != nil {
 		cancel()
@@ -239,7 +241,7 @@ func (s *sched) changed(j *job.Engine, ch job.Change) {
 	if ch.To == state.TransientError && ch.Event != state.NetworkLost {
 		s.armRetry(e)
 	}
-	if queued || stopped != nil {
+	if queued || (stopped != nil && waiting) {
 		s.kickSoon()
 	}
 }
@@ -470,13 +472,14 @@ func (s *sched) start(r *run) {
 	}
 }
 
-// work is the pool's function: it runs r's transfer, then records that its worker returned, and
-// returns with s.mu held.
+// work is the pool's function, called with s.mu held: it runs r's transfer, then records that
+// its worker returned, and returns with s.mu held.
 func (s *sched) work(r *run) {
 	if !r.stopped.Load() {
+		s.mu.Unlock()
 		s.transfer(r)
+		s.mu.Lock()
 	}
-	s.mu.Lock()
 	s.finish(r)
 }
 

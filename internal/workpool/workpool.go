@@ -44,8 +44,9 @@ type worker struct {
 }
 
 // New returns a pool whose goroutines run work for each piece and are kept for linger after
-// their last one. work is called without mu and must return with mu held: a goroutine records
-// the end of its work under the owner's lock, then looks for the next piece under it too.
+// their last one. work is called with mu held, as it was when the goroutine took the piece, and
+// must return with mu held: a goroutine records the start and the end of its work under the
+// owner's lock, and looks for the next piece under it too.
 func New[T any](mu *sync.Mutex, linger time.Duration, work func(T)) *Pool[T] {
 	return &Pool[T]{mu: mu, work: work, linger: linger}
 }
@@ -137,7 +138,6 @@ func (p *Pool[T]) run(w *worker) {
 		if p.head < len(p.queue) && p.looking == 0 {
 			p.wakeOne() // more wait: a helper takes them, in case this piece is long
 		}
-		p.mu.Unlock()
 		p.work(x)
 		p.looking++
 	}

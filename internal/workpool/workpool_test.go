@@ -25,10 +25,12 @@ type owner struct {
 func newOwner() *owner {
 	o := &owner{}
 	o.pool = workpool.New(&o.mu, linger, func(x int) {
-		if o.gate != nil {
-			<-o.gate
+		gate := o.gate
+		o.mu.Unlock() // work is called with the owner's lock held
+		if gate != nil {
+			<-gate
 		}
-		o.mu.Lock() // work returns with the owner's lock held
+		o.mu.Lock() // and returns with it held
 		o.done = append(o.done, x)
 	})
 	return o
