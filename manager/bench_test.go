@@ -143,7 +143,11 @@ const getJobN = 10_000
 // BenchmarkGetJob looks up random existing jobs among 10,000, as their owner.
 func BenchmarkGetJob(b *testing.B) {
 	c := benchClient(b)
-	ids := fillJobs(b, c, getJobN)
+	benchGetJob(b, c, fillJobs(b, c, getJobN))
+}
+
+// benchGetJob looks up random jobs of ids through c.
+func benchGetJob(b *testing.B, c *manager.Client, ids []uuid.UUID) {
 	idx := randomIndexes(len(ids))
 	mask := len(idx) - 1
 	b.ReportAllocs()
@@ -159,9 +163,12 @@ func BenchmarkGetJob(b *testing.B) {
 }
 
 // BenchmarkGetJobFloor is a map lookup under a mutex among 10,000 GUIDs.
-func BenchmarkGetJobFloor(b *testing.B) {
-	q := &floorQueue{jobs: make(map[uuid.UUID]*floorEntry, getJobN)}
-	ids := make([]uuid.UUID, getJobN)
+func BenchmarkGetJobFloor(b *testing.B) { benchGetJobFloor(b, getJobN) }
+
+// benchGetJobFloor looks up random GUIDs in a map of n under a mutex.
+func benchGetJobFloor(b *testing.B, n int) {
+	q := &floorQueue{jobs: make(map[uuid.UUID]*floorEntry, n)}
+	ids := make([]uuid.UUID, n)
 	for i := range ids {
 		ids[i] = uuid.New()
 		q.jobs[ids[i]] = &floorEntry{owner: benchSID, pos: i}
@@ -188,6 +195,11 @@ const enumN = 100_000
 func BenchmarkEnumJobs100k(b *testing.B) {
 	c := benchClient(b)
 	fillJobs(b, c, enumN)
+	benchEnumJobs(b, c, enumN)
+}
+
+// benchEnumJobs enumerates c's n jobs: EnumJobs(0), then one Next for all.
+func benchEnumJobs(b *testing.B, c *manager.Client, n int) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
@@ -195,17 +207,20 @@ func BenchmarkEnumJobs100k(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		jobs, _, _ := e.Next(enumN)
-		if len(jobs) != enumN {
+		jobs, _, _ := e.Next(uint32(n))
+		if len(jobs) != n {
 			b.Fatalf("got %d jobs", len(jobs))
 		}
 	}
 }
 
 // BenchmarkEnumJobs100kFloor copies 100,000 pointers out of a slice under a mutex.
-func BenchmarkEnumJobs100kFloor(b *testing.B) {
+func BenchmarkEnumJobs100kFloor(b *testing.B) { benchEnumJobsFloor(b, enumN) }
+
+// benchEnumJobsFloor copies n pointers out of a slice under a mutex.
+func benchEnumJobsFloor(b *testing.B, n int) {
 	var mu sync.Mutex
-	order := make([]*floorEntry, enumN)
+	order := make([]*floorEntry, n)
 	for i := range order {
 		order[i] = &floorEntry{owner: benchSID, pos: i}
 	}
@@ -216,7 +231,7 @@ func BenchmarkEnumJobs100kFloor(b *testing.B) {
 		out := make([]*floorEntry, len(order))
 		copy(out, order)
 		mu.Unlock()
-		if len(out) != enumN {
+		if len(out) != n {
 			b.Fatal(len(out))
 		}
 	}
@@ -392,71 +407,12 @@ func BenchmarkManyJobs(b *testing.B) {
 	})
 	b.Run("EnumJobs", func(b *testing.B) {
 		manyJobs(b)
-		n := manyN()
-		b.ReportAllocs()
-		for b.Loop() {
-			e, err := many.c.EnumJobs(0)
-			if err != nil {
-				b.Fatal(err)
-			}
-			jobs, _, _ := e.Next(uint32(n))
-			if len(jobs) != n {
-				b.Fatalf("got %d jobs", len(jobs))
-			}
-		}
+		benchEnumJobs(b, many.c, manyN())
 	})
-	b.Run("EnumJobsFloor", func(b *testing.B) {
-		n := manyN()
-		var mu sync.Mutex
-		order := make([]*floorEntry, n)
-		for i := range order {
-			order[i] = &floorEntry{owner: benchSID, pos: i}
-		}
-		b.ReportAllocs()
-		for b.Loop() {
-			mu.Lock()
-			out := make([]*floorEntry, len(order))
-			copy(out, order)
-			mu.Unlock()
-			if len(out) != n {
-				b.Fatal(len(out))
-			}
-		}
-	})
+	b.Run("EnumJobsFloor", func(b *testing.B) { benchEnumJobsFloor(b, manyN()) })
 	b.Run("GetJob", func(b *testing.B) {
 		manyJobs(b)
-		idx := randomIndexes(len(many.ids))
-		mask := len(idx) - 1
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
-			j, err := many.c.GetJob(many.ids[idx[i&mask]])
-			if err != nil || j == nil {
-				b.Fatal(err)
-			}
-			i++
-		}
+		benchGetJob(b, many.c, many.ids)
 	})
-	b.Run("GetJobFloor", func(b *testing.B) {
-		n := manyN()
-		q := &floorQueue{jobs: make(map[uuid.UUID]*floorEntry, n)}
-		ids := make([]uuid.UUID, n)
-		for i := range ids {
-			ids[i] = uuid.New()
-			q.jobs[ids[i]] = &floorEntry{owner: benchSID, pos: i}
-		}
-		idx := randomIndexes(len(ids))
-		mask := len(idx) - 1
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
-			q.mu.Lock()
-			e, ok := q.jobs[ids[idx[i&mask]]]
-			q.mu.Unlock()
-			if !ok || e == nil {
-				b.Fatal("missing")
-			}
-			i++
-		}
-	})
+	b.Run("GetJobFloor", func(b *testing.B) { benchGetJobFloor(b, manyN()) })
 }
