@@ -9,7 +9,8 @@ import (
 )
 
 // A transfer of a job kept on disk (Open) records its progress at checkpoints: after
-// CheckpointBytes bytes or CheckpointInterval, whichever comes first, the temporary file's data
+// CheckpointBytes bytes or CheckpointInterval, whichever comes first (even when no byte arrives
+// meanwhile: a peer that falls silent), the temporary file's data
 // is synced to disk and then the job's record, which claims only the bytes synced
 // (job.Engine.FileSynced), is written to the store. Both happen on a goroutine of the transfer's
 // own, the checkpointer, so that the transfer never waits for the disk: it reports each chunk it
@@ -78,9 +79,17 @@ func (c *checkpointer) close() {
 
 func (c *checkpointer) run() {
 	defer close(c.done)
+	// due fires when progress not yet recorded gets CheckpointInterval old, so that a transfer
+	// that stops getting bytes (a silent peer) has them recorded all the same.
+	due := time.NewTimer(time.Hour)
+	due.Stop()
+	defer due.Stop()
+	armed := false
 	for {
 		select {
 		case <-c.kick:
+		case <-due.C:
+			armed = false
 		case <-c.stop:
 			return
 		}
@@ -96,11 +105,19 @@ func (c *checkpointer) run() {
 		}
 		now := c.s.clk.Now()
 		if n >= c.saved && n-c.saved < CheckpointBytes && now.Sub(c.savedAt) < CheckpointInterval {
+			if n != c.saved && !armed {
+				due.Reset(CheckpointInterval - now.Sub(c.savedAt))
+				armed = true
+			}
 			continue
 		}
 		// What was written before the sync began is on disk once it returns; a restart of the
 		// file meanwhile (gen) makes n mean other bytes.
 		if err := dataSync(c.f); err != nil {
+			if !armed {
+				due.Reset(CheckpointInterval) // try again
+				armed = true
+			}
 			continue
 		}
 		c.mu.Lock()

@@ -272,9 +272,9 @@ func (o *fileObserver) Progressed(p transfer.Progress) error {
 	return nil
 }
 
-// checkpoint hands the fetch's progress to its checkpointer (checkpoint.go), starting it once
-// the fetch has written writeBackBytes or run for CheckpointInterval: a small file is synced
-// once, when its fetch ends. On a virtual clock the checkpoint is made here, on the transfer's
+// checkpoint hands the fetch's progress to its checkpointer (checkpoint.go), starting it with
+// the fetch's first new bytes: a file whose fetch ends within CheckpointInterval and
+// CheckpointBytes is synced once, when it ends. On a virtual clock the checkpoint is made here, on the transfer's
 // goroutine, so that it happens at the same point of every run and nothing is written between
 // two steps of the clock.
 func (o *fileObserver) checkpoint(n uint64) {
@@ -291,7 +291,7 @@ func (o *fileObserver) checkpoint(n uint64) {
 		return
 	}
 	if o.cp == nil {
-		if n >= o.saved && n-o.saved < writeBackBytes && o.s.clk.Now().Sub(o.savedAt) < CheckpointInterval {
+		if n == o.saved {
 			return
 		}
 		o.cp = newCheckpointer(o.s, o.j, o.index(), o.dst, o.saved, o.savedAt)
