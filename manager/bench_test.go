@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 )
@@ -214,6 +215,32 @@ func benchEnumJobs(b *testing.B, c *manager.Client, n int) {
 	}
 }
 
+// benchEnumJobsPaged enumerates c's n jobs: EnumJobs(0), then Next(1000) until the end.
+func benchEnumJobsPaged(b *testing.B, c *manager.Client, n int) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		e, err := c.EnumJobs(0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		got := 0
+		for {
+			jobs, code, err := e.Next(1000)
+			if err != nil {
+				b.Fatal(err)
+			}
+			got += len(jobs)
+			if code != hresult.S_OK {
+				break
+			}
+		}
+		if got != n {
+			b.Fatalf("got %d jobs", got)
+		}
+	}
+}
+
 // BenchmarkEnumJobs100kFloor copies 100,000 pointers out of a slice under a mutex.
 func BenchmarkEnumJobs100kFloor(b *testing.B) { benchEnumJobsFloor(b, enumN) }
 
@@ -394,6 +421,8 @@ func fillIDs(m *manager.Manager) []uuid.UUID {
 //   - Memory: the live heap per job (B/job; ns/op is a JobCount and is not a target);
 //   - EnumJobs: EnumJobs(0) and one Next for all of them; its floor copies as many pointers
 //     under a mutex;
+//   - EnumJobsPaged: EnumJobs(0) and Next(1000) until the end, as a client pages through a
+//     long list (each page is a new slice of its own);
 //   - GetJob: a lookup of a random job; its floor is a map lookup under a mutex.
 func BenchmarkManyJobs(b *testing.B) {
 	b.Run("Memory", func(b *testing.B) {
@@ -410,6 +439,10 @@ func BenchmarkManyJobs(b *testing.B) {
 		benchEnumJobs(b, many.c, manyN())
 	})
 	b.Run("EnumJobsFloor", func(b *testing.B) { benchEnumJobsFloor(b, manyN()) })
+	b.Run("EnumJobsPaged", func(b *testing.B) {
+		manyJobs(b)
+		benchEnumJobsPaged(b, many.c, manyN())
+	})
 	b.Run("GetJob", func(b *testing.B) {
 		manyJobs(b)
 		benchGetJob(b, many.c, many.ids)

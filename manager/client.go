@@ -113,25 +113,30 @@ func (c *Client) EnumJobs(flags uint32) (bits.JobEnum, error) {
 	if all && !who.Admin {
 		return nil, &hresult.Error{Op: "EnumJobs", Code: hresult.E_ACCESSDENIED}
 	}
+	key := who.SID
+	if all {
+		key = allUsers
+	}
 	m := c.m
 	m.mu.Lock()
-	n := len(m.jobs)
-	if !all {
-		n = m.perUser[who.SID]
-	}
-	e := &jobEnum{jobs: make([]*job.Engine, 0, n), mine: mineBits(n), caller: c.caller}
-	for i := range m.order {
-		s := &m.order[i]
-		if s.job == nil || (!all && s.owner != who.SID) {
-			continue
+	snap := m.snaps[key]
+	if snap == nil {
+		snap = m.snapshotLocked(who.SID, all)
+		if m.snaps == nil {
+			m.snaps = make(map[string]*enumSnap)
 		}
-		if s.creator == c.caller {
-			k := len(e.jobs)
-			e.mine[k/64] |= 1 << (k % 64)
-		}
-		e.jobs = append(e.jobs, s.job)
+		m.snaps[key] = snap
 	}
 	m.mu.Unlock()
+	e := &jobEnum{jobs: snap.jobs, caller: c.caller}
+	for i, cr := range snap.creators {
+		if cr == c.caller {
+			if e.mine == nil {
+				e.mine = mineBits(len(snap.jobs))
+			}
+			e.mine[i/64] |= 1 << (i % 64)
+		}
+	}
 	return e, nil
 }
 

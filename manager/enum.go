@@ -16,13 +16,42 @@ import (
 type jobEnum struct {
 	mu     sync.Mutex
 	jobs   []*job.Engine
-	mine   []uint64 // bit i: the caller created jobs[i], whose creator handle it gets
+	mine   []uint64 // bit i: the caller created jobs[i], whose creator handle it gets; nil for none
 	caller *job.Caller
 	pos    int
 }
 
 // isMine reports whether the caller created jobs[i].
-func (e *jobEnum) isMine(i int) bool { return e.mine[i/64]&(1<<(i%64)) != 0 }
+func (e *jobEnum) isMine(i int) bool { return e.mine != nil && e.mine[i/64]&(1<<(i%64)) != 0 }
+
+// allUsers is the key of Manager.snaps for the list of every user's jobs; no SID is empty.
+const allUsers = ""
+
+// enumSnap is a list of jobs EnumJobs took from the queue, in creation order, with each job's
+// creator (nil for a restored job). It is never changed once built.
+type enumSnap struct {
+	jobs     []*job.Engine
+	creators []*job.Caller
+}
+
+// snapshotLocked lists the jobs of owner sid, or every user's when all is set. Called with m.mu
+// held.
+func (m *Manager) snapshotLocked(sid string, all bool) *enumSnap {
+	n := len(m.jobs)
+	if !all {
+		n = m.perUser[sid]
+	}
+	s := &enumSnap{jobs: make([]*job.Engine, 0, n), creators: make([]*job.Caller, 0, n)}
+	for i := range m.order {
+		o := &m.order[i]
+		if o.job == nil || (!all && o.owner != sid) {
+			continue
+		}
+		s.jobs = append(s.jobs, o.job)
+		s.creators = append(s.creators, o.creator)
+	}
+	return s
+}
 
 // Next returns up to n jobs from the current position and moves past them: S_OK when n were
 // returned, S_FALSE when fewer were (the end was reached). The slice is the caller's.

@@ -175,6 +175,10 @@ type Manager struct {
 	order   []slot // creation order; removed jobs' slots are zeroed and compacted lazily
 	dead    int    // removed jobs' slots still in order
 	perUser map[string]int
+	// snaps keeps the lists EnumJobs built since the queue last changed, by owner SID (allUsers
+	// for every user's): enumerators share them, read-only, so that listing an unchanged queue
+	// again copies nothing. Any change of the queue's jobs or owners drops them.
+	snaps map[string]*enumSnap
 	// counted is the number of jobs that count toward MaxJobsPerMachine: those whose owner is
 	// not exempt (jobs of administrators and service accounts do not count, as the
 	// MaxJobsPerMachine group policy says).
@@ -407,6 +411,7 @@ func (m *Manager) insertLocked(j *job.Engine, owner Identity, creator *job.Calle
 	}
 	m.jobs[j.ID()] = e
 	m.order = append(m.order, slot{job: j, owner: owner.SID, creator: creator})
+	m.snaps = nil
 	m.perUser[owner.SID]++
 	return e
 }
@@ -454,6 +459,7 @@ func (m *Manager) remove(id uuid.UUID) {
 		delete(m.perUser, e.owner)
 	}
 	m.order[e.pos] = slot{}
+	m.snaps = nil
 	m.dead++
 	if m.dead > 64 && m.dead > len(m.order)/2 {
 		m.compact()
@@ -495,6 +501,7 @@ func (m *Manager) reown(id uuid.UUID, now string) {
 	}
 	e.owner = now
 	m.order[e.pos].owner = now
+	m.snaps = nil
 	m.perUser[now]++
 }
 
