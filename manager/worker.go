@@ -49,6 +49,10 @@ func (s *sched) work(r *run, v job.TransferView) {
 	}
 	// What the job may read: below the local roots when there are some, never the store.
 	opts.ReadRoots, opts.NoRead = s.m.env.LocalRoots, s.m.noRead
+	if readAs := s.m.readAs; readAs != nil {
+		owner := v.Owner
+		opts.ReadAs = func(open func()) error { return readAs(owner, open) }
+	}
 	obs := &fileObserver{s: s, j: j, connected: v.State == state.Transferring}
 	if v.Type != bits.Download {
 		s.upload(r, v, opts, obs)

@@ -138,6 +138,12 @@ type Options struct {
 	// source that is one of their files under any name (a symbolic or a hard link, another
 	// mount) fails with a fatal E_ACCESSDENIED, context REMOTE_FILE, before a byte is copied.
 	NoRead []string
+	// ReadAs, when not nil, runs open, which opens a local source (a file URL, an absolute path,
+	// an upload's local file), with the rights of the job's owner rather than the process's: a
+	// service that runs as one user for many gives it, so that a job reads only what its owner
+	// may. open's own failure (permission denied) is classified as any failure to open; an error
+	// of ReadAs itself (the rights cannot be taken) fails with a fatal E_ACCESSDENIED.
+	ReadAs func(open func()) error
 }
 
 // A LimitWake ends a fetch's wait for its Options.Limiter early, when whether the limiter
