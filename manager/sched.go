@@ -82,14 +82,16 @@ type retryTimers struct {
 // run is one job's turn: from Pick until the job leaves CONNECTING and TRANSFERRING. Its worker
 // transfers the files on a goroutine of the scheduler's pool.
 type run struct {
-	e        *entry
-	j        *job.Engine
-	fg       atomic.Bool // the job is FOREGROUND: written under sched.mu, read by the worker too
-	prio     bits.Priority
-	started  bool        // Pick succeeded: the job is CONNECTING or TRANSFERRING
-	stopped  atomic.Bool // the run ended: the worker stops; written under sched.mu
-	slice    timerNode
-	deadline timerNode // the maximum download time
+	e  *entry
+	j  *job.Engine
+	fg atomic.Bool // the job is FOREGROUND: written under sched.mu, read by the worker too
+	// limitWake wakes the worker from a wait for the bandwidth limiter when fg changes.
+	limitWake transfer.LimitWake
+	prio      bits.Priority
+	started   bool        // Pick succeeded: the job is CONNECTING or TRANSFERRING
+	stopped   atomic.Bool // the run ended: the worker stops; written under sched.mu
+	slice     timerNode
+	deadline  timerNode // the maximum download time
 
 	// Guarded by sched.mu.
 	ctx      context.Context // made when the worker first needs it; nil until then
@@ -377,6 +379,7 @@ func (s *sched) decide() (pick *run, preempt *job.Engine, offline []*job.Engine)
 		r.prio = p
 		if fg := p == bits.Foreground; fg != r.fg.Load() {
 			r.fg.Store(fg)
+			r.limitWake.Wake()
 			switch {
 			case fg && s.bgRun == r:
 				s.bgRun = nil
