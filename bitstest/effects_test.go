@@ -42,13 +42,19 @@ func TestEveryEffectWaitsForAStep(t *testing.T) {
 		require.NoError(t, j.AddFile(srv.URLFor("ok.bin"), filepath.Join(t.TempDir(), name)))
 		return j
 	}
-
-	t.Run("a late callback's JobTransferred", func(t *testing.T) {
-		j := newJob("late")
+	// transferredJob returns a new job that has transferred, with no callback and no command
+	// line: nothing was delivered or launched for it.
+	transferredJob := func(t *testing.T, name string) bits.Job {
+		j := newJob(name)
 		require.NoError(t, j.Resume())
 		st, err := h.WaitState(j, time.Minute, state.Transferred)
 		require.NoError(t, err)
 		require.Equal(t, state.Transferred, st)
+		return j
+	}
+
+	t.Run("a late callback's JobTransferred", func(t *testing.T) {
+		j := transferredJob(t, "late")
 		var calls atomic.Int32
 		require.NoError(t, j.SetNotifyInterface(&bitstest.Callback{Transferred: func(bits.Job) error {
 			calls.Add(1)
@@ -79,11 +85,7 @@ func TestEveryEffectWaitsForAStep(t *testing.T) {
 	})
 
 	t.Run("the notify command line", func(t *testing.T) {
-		j := newJob("cmdline")
-		require.NoError(t, j.Resume())
-		st, err := h.WaitState(j, time.Minute, state.Transferred)
-		require.NoError(t, err)
-		require.Equal(t, state.Transferred, st)
+		j := transferredJob(t, "cmdline")
 		require.Empty(t, rec.For(engine.Of(j).ID()), "no command line yet, nothing launched")
 		// A command line set while the job is TRANSFERRED runs (at least once), at the step.
 		require.NoError(t, j.SetNotifyCmdLine("/usr/bin/notify", "late one"))
