@@ -333,6 +333,8 @@ type TransferView struct {
 	Type     bits.JobType
 	State    state.State
 	Priority bits.Priority
+	// Owner is the job's owner, whose rights a local source is read with (manager.WithReadAs).
+	Owner Identity
 
 	Headers        string
 	Method         string
@@ -385,6 +387,7 @@ func (e *Engine) TransferView() TransferView {
 		Type:              c.typ,
 		State:             c.st,
 		Priority:          c.priority,
+		Owner:             c.owner,
 		Headers:           c.headers,
 		Method:            c.httpMethod,
 		Credentials:       append([]bits.Credentials(nil), c.creds...),

@@ -1,11 +1,13 @@
 package manager_test
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -194,4 +196,56 @@ func TestResumeNeverWritesThroughALinkAtTheTemporaryName(t *testing.T) {
 	got, err := os.ReadFile(victim)
 	require.NoError(t, err)
 	assert.Equal(t, precious, got, "the link's target is untouched")
+}
+
+// TestReadAsOwner: with WithReadAs, every local source, a download's and an upload's, is opened
+// inside the function given, for the job's owner as it is now; its refusal fails the job with a
+// fatal E_ACCESSDENIED before a byte is copied.
+func TestReadAsOwner(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src.bin")
+	require.NoError(t, os.WriteFile(src, []byte("payload"), 0o644))
+	var mu sync.Mutex
+	var asked []string
+	refused := "S-1-5-21-refused"
+	h := bitstest.NewHarness(t, manager.WithReadAs(func(owner manager.Identity, open func()) error {
+		mu.Lock()
+		asked = append(asked, owner.SID)
+		mu.Unlock()
+		if owner.SID == refused {
+			return errors.New("not this user")
+		}
+		open()
+		return nil
+	}))
+	out := t.TempDir()
+
+	ok := download(t, h.Connect(userSID), out, src)
+	require.NoError(t, ok.Resume())
+	h.Settle()
+	require.Equal(t, state.Transferred, stateOf(t, ok))
+	assert.Equal(t, "payload", string(completeAndRead(t, ok, out, 1)[0]))
+
+	no := download(t, h.Connect(refused), t.TempDir(), src, "file://"+filepath.ToSlash(src))
+	require.NoError(t, no.Resume())
+	h.Settle()
+	require.Equal(t, state.Error, stateOf(t, no))
+	ctx, code := jobError(t, no)
+	assert.Equal(t, hresult.E_ACCESSDENIED, code)
+	assert.Equal(t, bits.ContextRemoteFile, ctx)
+	assert.LessOrEqual(t, tempSize(t, no, 0), int64(0), "nothing is copied")
+
+	up, err := h.Connect(refused).CreateJob("send", bits.Upload)
+	require.NoError(t, err)
+	require.NoError(t, up.AddFile("http://127.0.0.1:9/put", src))
+	require.NoError(t, up.Resume())
+	h.Settle()
+	require.Equal(t, state.Error, stateOf(t, up))
+	ctx, code = jobError(t, up)
+	assert.Equal(t, hresult.E_ACCESSDENIED, code)
+	assert.Equal(t, bits.ContextLocalFile, ctx)
+
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{userSID, refused, refused}, asked, "each source opened once, for its job's owner")
 }

@@ -68,6 +68,7 @@ type config struct {
 	logger     *slog.Logger
 	random     io.Reader
 	holder     string
+	readAs     func(owner Identity, open func()) error
 }
 
 // DefaultInactivityTimeout is the JobInactivityTimeout group policy's default: a job with no
@@ -95,6 +96,17 @@ func WithInactivityTimeout(d time.Duration) Option {
 // can read, except the store's.
 func WithLocalRoots(dirs ...string) Option {
 	return func(cf *config) { cf.roots = append(cf.roots, dirs...) }
+}
+
+// WithReadAs makes the manager open every local source of a job (a file URL, an absolute path,
+// an upload's local file) inside readAs, which runs open with the rights of the job's owner, so
+// that a manager serving several users from one account reads for each job only what its owner
+// may (BITS reads as the job's owner, impersonating the user). A failure of readAs fails the
+// job with a fatal E_ACCESSDENIED, context REMOTE_FILE (LOCAL_FILE for an upload); so does
+// open's own permission denied. Without it, sources are read with the process's rights, within
+// the local roots and never from the store's directory.
+func WithReadAs(readAs func(owner Identity, open func()) error) Option {
+	return func(cf *config) { cf.readAs = readAs }
 }
 
 // WithClock makes the manager and its jobs read time from c (for example a clock.Virtual).
@@ -159,6 +171,8 @@ type Manager struct {
 	store  *store.Store // nil for an in-memory manager
 	// noRead are the directories no job may read from: the store's (transfer.Options.NoRead).
 	noRead []string
+	// readAs opens a job's local sources with its owner's rights (WithReadAs); nil for none.
+	readAs func(owner Identity, open func()) error
 	persistence
 	log    *slog.Logger
 	random io.Reader
@@ -203,6 +217,7 @@ func newManager(opts []Option) *Manager {
 		log:     cf.logger,
 		random:  cf.random,
 		wake:    make(chan struct{}, 1),
+		readAs:  cf.readAs,
 	}
 	m.notify = notify.New(cf.clock, notify.WithLauncher(cf.launcher))
 	m.sched = newSched(m, &cf)

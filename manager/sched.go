@@ -68,16 +68,18 @@ type sched struct {
 
 // run is one job's turn: from Pick until the job leaves CONNECTING and TRANSFERRING.
 type run struct {
-	j        *job.Engine
-	fg       atomic.Bool // the job is FOREGROUND: written under sched.mu, read by the worker too
-	prio     bits.Priority
-	started  bool // Pick succeeded: the job is CONNECTING or TRANSFERRING
-	ctx      context.Context
-	cancel   context.CancelFunc
-	slice    clock.Timer
-	deadline clock.Timer   // the maximum download time
-	done     chan struct{} // closed when the run's worker has returned (or never started)
-	prev     *run          // the job's previous run, if its worker had not returned when this one was reserved
+	j  *job.Engine
+	fg atomic.Bool // the job is FOREGROUND: written under sched.mu, read by the worker too
+	// limitWake wakes the worker from a wait for the bandwidth limiter when fg changes.
+	limitWake transfer.LimitWake
+	prio      bits.Priority
+	started   bool // Pick succeeded: the job is CONNECTING or TRANSFERRING
+	ctx       context.Context
+	cancel    context.CancelFunc
+	slice     clock.Timer
+	deadline  clock.Timer   // the maximum download time
+	done      chan struct{} // closed when the run's worker has returned (or never started)
+	prev      *run          // the job's previous run, if its worker had not returned when this one was reserved
 }
 
 // jobTimers are the timers of a job in TRANSIENT_ERROR.
@@ -284,6 +286,7 @@ func (s *sched) decide() (pick *run, preempt *job.Engine, offline []*job.Engine)
 		r.prio = p
 		if fg := p == bits.Foreground; fg != r.fg.Load() {
 			r.fg.Store(fg)
+			r.limitWake.Wake()
 			switch {
 			case fg && s.bgRun == r:
 				s.bgRun = nil

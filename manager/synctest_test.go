@@ -131,3 +131,27 @@ func TestInMemoryNetworkInASynctestBubble(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, data, got)
 }
+
+// TestBandwidthFollowsPriorityChange: the bandwidth limit is asked for a job's priority as it is
+// now. A background job held back by the limit goes on at full speed the moment it becomes
+// FOREGROUND, without waiting out the pause the limit had given it, and without time passing.
+func TestBandwidthFollowsPriorityChange(t *testing.T) {
+	data := content(31, 200_000)
+	srv := newServer(t, map[string][]byte{"d.bin": data})
+	// One byte per second: the job gets its first burst (4 KiB) and then waits for hours.
+	h, c, dir := setup(t, manager.WithBandwidth(1))
+	j := download(t, c, dir, srv.URLFor("d.bin"))
+	require.NoError(t, j.Resume())
+	waitServer(t, h, srv, func(st bitstest.Stats) bool { return st.Gets == 1 })
+	h.Settle()
+	p, err := j.GetProgress()
+	require.NoError(t, err)
+	require.LessOrEqual(t, p.BytesTransferred, uint64(4096), "the limit holds the background job")
+	start := h.Clock.Now()
+
+	require.NoError(t, j.SetPriority(bits.Foreground))
+	h.Settle()
+	assert.Equal(t, state.Transferred, stateOf(t, j), "a FOREGROUND job is not limited")
+	assert.Equal(t, start, h.Clock.Now(), "no time passed")
+	assert.Equal(t, data, completeAndRead(t, j, dir, 1)[0])
+}

@@ -45,10 +45,14 @@ func (s *sched) work(r *run, v job.TransferView) {
 	if s.bg != nil {
 		// The bandwidth policy applies to background jobs, and follows a change of priority
 		// while the job transfers.
-		opts.Limiter, opts.Limited = s.bg, func() bool { return !r.fg.Load() }
+		opts.Limiter, opts.Limited, opts.LimitWake = s.bg, func() bool { return !r.fg.Load() }, &r.limitWake
 	}
 	// What the job may read: below the local roots when there are some, never the store.
 	opts.ReadRoots, opts.NoRead = s.m.env.LocalRoots, s.m.noRead
+	if readAs := s.m.readAs; readAs != nil {
+		owner := v.Owner
+		opts.ReadAs = func(open func()) error { return readAs(owner, open) }
+	}
 	obs := &fileObserver{s: s, j: j, connected: v.State == state.Transferring}
 	if v.Type != bits.Download {
 		s.upload(r, v, opts, obs)

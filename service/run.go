@@ -125,7 +125,8 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	holder := fmt.Sprintf("the bitsemu service (pid %d, socket %s): connect through it, or stop it with bitsadmin /shutdown",
 		os.Getpid(), p.Socket)
-	opts := []manager.Option{manager.WithStoreHolder(holder), manager.WithLogger(log), manager.WithLauncher(launcher(machine))}
+	opts := []manager.Option{manager.WithStoreHolder(holder), manager.WithLogger(log), manager.WithLauncher(launcher(machine)),
+		manager.WithReadAs(readAs(machine))}
 	m, err := manager.Open(dir, append(opts, cfg.Options...)...)
 	if err != nil {
 		return err

@@ -249,9 +249,19 @@ func (r *run) wait(n int) error {
 			return r.ctx.Err()
 		}
 		if d := res.DelayFrom(now); d > 0 {
-			if err := r.sleep(d); err != nil {
+			woken, err := r.sleep(d)
+			if err != nil {
 				res.CancelAt(clk.Now())
 				return err
+			}
+			if woken {
+				// Options.LimitWake: the limiter may no longer apply. The tokens not waited
+				// for go back.
+				res.CancelAt(clk.Now())
+				if r.opt.Limited != nil && !r.opt.Limited() {
+					return nil
+				}
+				continue
 			}
 		}
 		n -= step
@@ -259,26 +269,37 @@ func (r *run) wait(n int) error {
 	return nil
 }
 
-// sleep waits d on the Client's clock, or until the fetch's context ends. The fetch counts as
-// sleeping meanwhile (Waiter): nothing but the clock ends the wait. The sleep ends in the timer's
-// function, which a virtual clock runs on the goroutine that steps it, so that a manager stepping
-// the clock never counts a transfer whose time has come as still sleeping.
-func (r *run) sleep(d time.Duration) error {
+// sleep waits d on the Client's clock, until Options.LimitWake wakes it (woken is then true), or
+// until the fetch's context ends. The fetch counts as sleeping meanwhile (Waiter): nothing but
+// the clock or a wake ends the wait. The sleep ends in the timer's function, which a virtual
+// clock runs on the goroutine that steps it, or in the caller of LimitWake.Wake, so that a
+// manager stepping the clock or waking the fetch never counts it as still sleeping.
+func (r *run) sleep(d time.Duration) (woken bool, err error) {
 	done := make(chan struct{})
 	var once sync.Once
-	wake := func() { once.Do(func() { r.sleeping(false) }) }
+	end := func(early bool) {
+		once.Do(func() {
+			woken = early
+			r.sleeping(false)
+			close(done)
+		})
+	}
 	r.sleeping(true)
-	t := r.c.clk.AfterFunc(d, func() {
-		wake()
-		close(done)
-	})
+	t := r.c.clk.AfterFunc(d, func() { end(false) })
+	if lw := r.opt.LimitWake; lw != nil {
+		lw.set(func() { end(true) })
+		defer lw.set(nil)
+	}
 	select {
 	case <-done:
-		return nil
+		if woken {
+			t.Stop()
+		}
+		return woken, nil
 	case <-r.ctx.Done():
 		t.Stop()
-		wake()
-		return r.ctx.Err()
+		end(false)
+		return false, r.ctx.Err()
 	}
 }
 

@@ -160,8 +160,23 @@ func (r *fileRun) fetch() error {
 }
 
 // open opens the source for reading, through os.Root below the read root that holds it when
-// Options.ReadRoots is set.
-func (r *fileRun) open() (*os.File, error) {
+// Options.ReadRoots is set, with the owner's rights when Options.ReadAs is set.
+func (r *fileRun) open() (f *os.File, err error) {
+	if r.opt.ReadAs == nil {
+		return r.openIn()
+	}
+	if aerr := r.opt.ReadAs(func() { f, err = r.openIn() }); aerr != nil {
+		if f != nil {
+			f.Close()
+		}
+		return nil, fatal(hresult.E_ACCESSDENIED, bits.ContextRemoteFile, protoFile,
+			fmt.Errorf("%s: not read with the rights of the job's owner: %w", r.path, aerr))
+	}
+	return f, err
+}
+
+// openIn is open without Options.ReadAs.
+func (r *fileRun) openIn() (*os.File, error) {
 	if len(r.opt.ReadRoots) == 0 {
 		f, err := os.Open(r.path)
 		if err != nil {

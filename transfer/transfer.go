@@ -57,6 +57,7 @@ import (
 	"crypto/tls"
 	"net"
 	"os"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -116,6 +117,9 @@ type Options struct {
 	// uses it to follow a job whose priority changes while it transfers. It is called on the
 	// fetching goroutine.
 	Limited func() bool
+	// LimitWake, when not nil, ends a wait for Limiter early (LimitWake.Wake), so that the
+	// fetch asks Limited again and goes on at once when Limiter no longer applies.
+	LimitWake *LimitWake
 	// LimitSize caps the output at MaxSize bytes: what the job's
 	// BITS_JOB_PROPERTY_MAX_DOWNLOAD_SIZE leaves for this file once the job's other files are
 	// counted. A source whose size is known and larger fails before a byte is written; one whose
@@ -134,6 +138,39 @@ type Options struct {
 	// source that is one of their files under any name (a symbolic or a hard link, another
 	// mount) fails with a fatal E_ACCESSDENIED, context REMOTE_FILE, before a byte is copied.
 	NoRead []string
+	// ReadAs, when not nil, runs open, which opens a local source (a file URL, an absolute path,
+	// an upload's local file), with the rights of the job's owner rather than the process's: a
+	// service that runs as one user for many gives it, so that a job reads only what its owner
+	// may. open's own failure (permission denied) is classified as any failure to open; an error
+	// of ReadAs itself (the rights cannot be taken) fails with a fatal E_ACCESSDENIED.
+	ReadAs func(open func()) error
+}
+
+// A LimitWake ends a fetch's wait for its Options.Limiter early, when whether the limiter
+// applies may have changed (a manager wakes a job's fetch when the job's priority changes). The
+// zero LimitWake is ready to use; it is safe for concurrent use and serves one fetch at a time.
+type LimitWake struct {
+	mu  sync.Mutex
+	end func() // ends the wait in progress; nil when the fetch is not waiting
+}
+
+// Wake ends the fetch's wait for the limiter, if it is waiting: the fetch then asks
+// Options.Limited again. The end of the wait (Waiter.Sleeping(false)) is reported before Wake
+// returns, on the calling goroutine, as a clock's timer does it when the wait runs out.
+func (w *LimitWake) Wake() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.end != nil {
+		w.end()
+	}
+}
+
+// set registers the end of the wait in progress, or nil when it is over. Once set(nil) returns,
+// Wake no longer calls the previous function.
+func (w *LimitWake) set(end func()) {
+	w.mu.Lock()
+	w.end = end
+	w.mu.Unlock()
 }
 
 // Progress is reported as data arrives.

@@ -95,6 +95,40 @@ func TestUsersAreTheirUIDs(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
+	// A job reads local sources with its owner's rights, not the root service's: bob's jobs
+	// cannot copy a file only root may read, nor one in a directory bob cannot enter, and an
+	// upload cannot send it either; root's own job can.
+	rootOnly := filepath.Join(work, "root-only")
+	require.NoError(t, os.WriteFile(rootOnly, []byte("root's secret"), 0o600))
+	closed := filepath.Join(work, "closed")
+	require.NoError(t, os.Mkdir(closed, 0o700))
+	hidden := filepath.Join(closed, "open-file")
+	require.NoError(t, os.WriteFile(hidden, []byte("in a closed directory"), 0o644))
+	for _, src := range []string{rootOnly, hidden, "file://" + rootOnly} {
+		id := bob.create("steal")
+		bob.ok("/addfile", id, src, filepath.Join(work, "stolen"))
+		bob.ok("/resume", id)
+		r := bob.fails(exitNotTransferred, "/wait", id)
+		assert.Equal(t, "ERROR\n", r.stdout, src)
+		assert.Contains(t, r.stderr, "E_ACCESSDENIED (0x80070005)", src)
+		bob.ok("/cancel", id)
+		assert.NoFileExists(t, filepath.Join(work, "stolen"))
+	}
+	up := bob.create("/upload", "send")
+	bob.ok("/addfile", up, "http://127.0.0.1:9/put", rootOnly)
+	bob.ok("/resume", up)
+	r = bob.fails(exitNotTransferred, "/wait", up)
+	assert.Contains(t, r.stderr, "E_ACCESSDENIED (0x80070005)", "an upload of a file bob may not read")
+	bob.ok("/cancel", up)
+	mine := root.create("root's copy")
+	root.ok("/addfile", mine, rootOnly, filepath.Join(work, "copy"))
+	root.ok("/resume", mine)
+	root.ok("/wait", mine)
+	root.ok("/complete", mine)
+	got, err := os.ReadFile(filepath.Join(work, "copy"))
+	require.NoError(t, err)
+	assert.Equal(t, "root's secret", string(got))
+
 	// Root is an administrator: it lists everyone's jobs and takes one.
 	all, _ := root.list("/allusers")
 	assert.Len(t, all, 2)
