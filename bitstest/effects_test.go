@@ -130,3 +130,38 @@ func TestEveryEffectWaitsForAStep(t *testing.T) {
 		assert.Equal(t, state.Transferred, stateOf(t, j))
 	})
 }
+
+// On the virtual clock a call that stops a transfer returns once the transfer has stopped: no
+// transfer is left running when the call returns, and nothing the transfer did afterwards shows
+// before the next step.
+func TestStoppingCallsReturnOnceTheTransferStopped(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		stop func(bits.Job) error
+		want state.State
+	}{
+		{"Suspend", func(j bits.Job) error { return j.Suspend() }, state.Suspended},
+		{"Cancel", func(j bits.Job) error { _, err := j.Cancel(); return err }, state.Cancelled},
+		{"Complete", func(j bits.Job) error { _, err := j.Complete(); return err }, state.Acknowledged},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := bitstest.NewServer(map[string][]byte{"big.bin": make([]byte, 200_000)}, bitstest.Stall(50_000).Times(1))
+			t.Cleanup(srv.Close)
+			h := bitstest.NewHarness(t)
+			j, err := h.Connect(userSID).CreateJob("stopped", bits.Download)
+			require.NoError(t, err)
+			require.NoError(t, j.AddFile(srv.URLFor("big.bin"), filepath.Join(t.TempDir(), "big.bin")))
+			require.NoError(t, j.Resume())
+			h.Settle()
+			require.Equal(t, state.Transferring, stateOf(t, j))
+			require.Equal(t, 1, srv.Stats().Stalled, "the transfer waits in the server's stall")
+
+			require.NoError(t, tt.stop(j))
+			assert.Equal(t, tt.want, stateOf(t, j))
+			done, cancel := context.WithCancel(context.Background())
+			cancel()
+			// WaitIdle with an ended context succeeds only if nothing runs at all.
+			assert.NoError(t, h.Manager.WaitIdle(done), "no transfer is left running when the call returns")
+		})
+	}
+}
