@@ -162,6 +162,15 @@ func TestStoppingCallsReturnOnceTheTransferStopped(t *testing.T) {
 			cancel()
 			// WaitIdle with an ended context succeeds only if nothing runs at all.
 			assert.NoError(t, h.Manager.WaitIdle(done), "no transfer is left running when the call returns")
+			if tt.want == state.Suspended {
+				before, err := j.GetProgress()
+				require.NoError(t, err)
+				assert.EqualValues(t, 50_000, before.BytesTransferred, "what arrived before the stall")
+				h.Step(time.Hour)
+				after, err := j.GetProgress()
+				require.NoError(t, err)
+				assert.Equal(t, before, after, "no progress after Suspend returned")
+			}
 		})
 	}
 }
