@@ -105,16 +105,19 @@ func (j *Job) addFiles(m state.Method, name string, files []bits.FileInfo, range
 	// Arguments. The owner must be able to write in the local names' directories (Adding Files
 	// to a Job page): with Env.FilesAs they are checked with the owner's rights, all in one call.
 	kinds := make([]remoteKind, len(files))
-	fc := fileCheck{env: c.env, files: files, kinds: kinds, upload: c.typ != bits.Download, ranged: ranges != nil, wall: wall}
+	upload, ranged := c.typ != bits.Download, ranges != nil
 	var r checked
 	if c.env.FilesAs == nil {
-		r = checkFiles(fc)
+		r = checkEach(c.env, files, kinds, upload, ranged, "", wall)
 	} else if len(files) > 0 {
-		fc.files = slices.Clone(files) // what goes to FilesAs leaves the stack: not the caller's
-		fc.who = ownerKey(c)
+		// What goes to FilesAs leaves the stack: copies, so that without FilesAs the caller's
+		// files and kinds stay where they are.
+		fc := fileCheck{env: c.env, files: slices.Clone(files), kinds: make([]remoteKind, len(files)),
+			upload: upload, ranged: ranged, who: ownerKey(c), wall: wall}
 		if r, err = asOwner(c.env, c.owner, checkFiles, fc); err != nil {
 			return o.failErr(hresult.E_ACCESSDENIED, err)
 		}
+		copy(kinds, fc.kinds)
 	}
 	if r.code != hresult.S_OK {
 		return o.failErr(r.code, r.cause)
@@ -166,7 +169,7 @@ func (j *Job) addFiles(m state.Method, name string, files []bits.FileInfo, range
 }
 
 // fileCheck is what checkFiles checks: the files of an AddFile-like call, whose remote kinds it
-// fills in.
+// fills in (checkEach's arguments).
 type fileCheck struct {
 	env            *Env
 	files          []bits.FileInfo
@@ -182,17 +185,23 @@ type checked struct {
 	cause error
 }
 
-// checkFiles checks each file in turn, its remote name and then its local name (checkName), and
-// returns the first failure.
+// checkFiles is checkEach for asOwner.
 func checkFiles(fc fileCheck) checked {
-	for i, fi := range fc.files {
+	return checkEach(fc.env, fc.files, fc.kinds, fc.upload, fc.ranged, fc.who, fc.wall)
+}
+
+// checkEach checks each file in turn, its remote name and then its local name (checkName), and
+// returns the first failure. It fills in kinds. (Its arguments stay apart, not in a fileCheck:
+// the caller's files then stay on its stack.)
+func checkEach(env *Env, files []bits.FileInfo, kinds []remoteKind, upload, ranged bool, who string, wall time.Time) checked {
+	for i, fi := range files {
 		kind, ok := parseRemote(fi.RemoteName)
-		if !ok || fc.upload && kind != remoteHTTP || fc.ranged && kind != remoteHTTP {
+		if !ok || upload && kind != remoteHTTP || ranged && kind != remoteHTTP {
 			// Uploads go over HTTP only; no ranges over SMB since BITS 3.0.
 			return checked{code: hresult.E_INVALIDARG}
 		}
-		fc.kinds[i] = kind
-		if r := checkName(nameCheck{env: fc.env, name: fi.LocalName, who: fc.who, wall: fc.wall}); r.code != hresult.S_OK {
+		kinds[i] = kind
+		if r := checkName(nameCheck{env: env, name: fi.LocalName, who: who, wall: wall}); r.code != hresult.S_OK {
 			return r
 		}
 	}
