@@ -21,13 +21,15 @@
 // delivered, and every transfer returned or waiting on a silent peer (one that has sent
 // nothing: no byte arrived or waits unread, every bitstest server and network quiet, for
 // manager.SilentAfter of real time). Steps are bounded by [Harness.Timeout] and report what is
-// busy instead of hanging. With every peer on a [Network] ([OnNetwork]) and a seed, a run is the
+// busy instead of hanging; their Context forms ([Harness.SettleContext], [Harness.StepContext],
+// [Harness.RunUntilContext], [Harness.WaitStateContext]) also end with a context and return the
+// error. With every peer on a [Network] ([OnNetwork]) and a seed, a run is the
 // same every time; manager.WithLogger gives its trace. Beside it:
 // [Harness.Admin] and [Harness.Service] connect an administrator and a service account,
 // [Harness.Jobs] lists every job the code under test created, [LaunchRecorder] records (or
 // scripts) the notify command lines the manager would run instead of starting processes, and
 // [Callback] is a job callback of which a test writes only the notifications it needs.
 //
-// The package imports only the standard library and bitsemu's own packages, so it can be
-// used from any test.
+// The package imports only the standard library, github.com/google/uuid (job GUIDs) and
+// bitsemu's own packages, so it can be used from any test.
 package bitstest

@@ -200,9 +200,19 @@ func pause(ctx context.Context, round int) error {
 }
 
 // Step moves the clock forward by d, from one timer to the next, settling after each, so that
-// every retry, timeout and notification due in that time happens in order.
+// every retry, timeout and notification due in that time happens in order. It fails the test
+// when a step does not become quiescent within Timeout.
 func (h *Harness) Step(d time.Duration) {
-	h.RunUntil(h.Clock.Now().Add(d), nil)
+	if err := h.StepContext(context.Background(), d); err != nil {
+		h.fatalf("bitstest: Step: %v", err)
+	}
+}
+
+// StepContext is Step, returning an error, with what was still busy, when ctx ends or a step
+// does not become quiescent within Timeout.
+func (h *Harness) StepContext(ctx context.Context, d time.Duration) error {
+	_, err := h.RunUntilContext(ctx, h.Clock.Now().Add(d), nil)
+	return err
 }
 
 // RunUntil moves the clock forward timer by timer until done reports true (checked after each
@@ -248,11 +258,29 @@ func (h *Harness) timeout() time.Duration {
 
 // WaitState runs the clock, for at most limit of virtual time, until j is in one of the states,
 // and returns the state j is in. When the limit is reached first the error wraps ErrLimit and
-// names the state j is in.
+// names the state j is in. It fails the test when a step does not become quiescent within
+// Timeout.
 func (h *Harness) WaitState(j bits.Job, limit time.Duration, states ...state.State) (state.State, error) {
-	var st state.State
-	ok := h.RunUntil(h.Clock.Now().Add(limit), func() bool {
-		st = h.state(j)
+	st, err := h.WaitStateContext(context.Background(), j, limit, states...)
+	if err != nil && !errors.Is(err, ErrLimit) {
+		h.fatalf("bitstest: WaitState: %v", err)
+	}
+	return st, err
+}
+
+// WaitStateContext is WaitState, returning every error: ErrLimit (wrapped) when the virtual
+// limit is reached first, and an error with what was still busy when ctx ends or a step does
+// not become quiescent within Timeout.
+func (h *Harness) WaitStateContext(ctx context.Context, j bits.Job, limit time.Duration, states ...state.State) (state.State, error) {
+	var (
+		st     state.State
+		getErr error
+	)
+	ok, err := h.RunUntilContext(ctx, h.Clock.Now().Add(limit), func() bool {
+		st, getErr = j.GetState()
+		if getErr != nil {
+			return true
+		}
 		for _, want := range states {
 			if st == want {
 				return true
@@ -260,7 +288,12 @@ func (h *Harness) WaitState(j bits.Job, limit time.Duration, states ...state.Sta
 		}
 		return false
 	})
-	if !ok {
+	switch {
+	case err != nil:
+		return st, err
+	case getErr != nil:
+		return st, fmt.Errorf("bitstest: GetState: %w", getErr)
+	case !ok:
 		return st, fmt.Errorf("%w: job %s is %s after %v, not %v", ErrLimit, job.GUIDString(engine.Of(j).ID()), st, limit, states)
 	}
 	return st, nil

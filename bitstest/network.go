@@ -434,9 +434,10 @@ func (c *memConn) Read(b []byte) (int, error) {
 			return 0, c.opErr("read", os.ErrDeadlineExceeded)
 		case len(p.buf) > 0:
 			k := copy(b, p.buf)
-			p.buf = p.buf[k:]
-			if len(p.buf) == 0 {
-				p.buf = nil
+			if k == len(p.buf) {
+				p.buf = p.buf[:0] // drained: the next Write reuses the array
+			} else {
+				p.buf = p.buf[k:]
 			}
 			n.gen++
 			p.wcond.Broadcast()

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -151,8 +152,9 @@ func simulate(t testing.TB, seed uint64, jobs int, days int) string {
 	defer n.Close()
 	files := map[string][]byte{}
 	r := rand.New(rand.NewPCG(seed, 1))
+	zeros := make([]byte, 64<<10) // every file is zeros: one buffer serves them all (the server copies)
 	for i := range jobs {
-		files[fmt.Sprintf("f%05d.bin", i)] = make([]byte, 1+r.IntN(64<<10))
+		files[fmt.Sprintf("f%05d.bin", i)] = zeros[:1+r.IntN(64<<10)]
 	}
 	srv := bitstest.NewServerOn(n, "bits.test:80", files, bitstest.Flaky(int64(seed), 0.3))
 	defer srv.Close()
@@ -263,4 +265,121 @@ func TestSameSeedSameRunOnLoopback(t *testing.T) {
 		require.Equal(t, first, b.String(), "run %d", run)
 	}
 	t.Log(first)
+}
+
+// Whatever keeps a transfer waiting (a peer that never answers, or a bitstest server's Stall on
+// loopback, over TLS or on an in-memory network), a step returns within a second of real time,
+// and stepping past the stall timeout and then the no-progress timeout fails the job at the
+// virtual time BITS would. The Context forms of every step report the same.
+func TestStalledPeerIsIdle(t *testing.T) {
+	files := map[string][]byte{"f.bin": make([]byte, 50_000)}
+	tests := []struct {
+		name string
+		// setup returns the file's URL and the options that reach it, and counts the stalls
+		// served.
+		setup func(t *testing.T) (url string, opts []manager.Option, stalls func() int)
+	}{
+		{"silent loopback peer", func(t *testing.T) (string, []manager.Option, func() int) {
+			return silentServer(t), nil, nil
+		}},
+		{"Stall on loopback", func(t *testing.T) (string, []manager.Option, func() int) {
+			srv := bitstest.NewServer(files, bitstest.Stall(0))
+			t.Cleanup(srv.Close)
+			return srv.URLFor("f.bin"), nil, func() int { return srv.Stats().Faults }
+		}},
+		{"Stall on loopback TLS", func(t *testing.T) (string, []manager.Option, func() int) {
+			srv := bitstest.NewTLSServer(files, bitstest.Stall(0))
+			t.Cleanup(srv.Close)
+			return srv.URLFor("f.bin"), []manager.Option{bitstest.Trust(srv)}, func() int { return srv.Stats().Faults }
+		}},
+		{"Stall on an in-memory network", func(t *testing.T) (string, []manager.Option, func() int) {
+			n := bitstest.NewNetwork()
+			t.Cleanup(func() { _ = n.Close() })
+			srv := bitstest.NewServerOn(n, "bits.test:80", files, bitstest.Stall(0))
+			t.Cleanup(srv.Close)
+			return srv.URLFor("f.bin"), []manager.Option{bitstest.OnNetwork(n)}, func() int { return srv.Stats().Faults }
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			url, opts, stalls := tt.setup(t)
+			h := bitstest.NewHarness(t, opts...)
+			j, err := h.Connect("S-1-5-21-7").CreateJob("stalled", bits.Download)
+			require.NoError(t, err)
+			require.NoError(t, j.AddFile(url, filepath.Join(t.TempDir(), "f.bin")))
+			require.NoError(t, j.SetMinimumRetryDelay(60))
+			require.NoError(t, j.SetNoProgressTimeout(600))
+			require.NoError(t, j.Resume())
+
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			require.NoError(t, h.SettleContext(ctx), "a stalled transfer is idle: the step returns")
+			assert.Contains(t, []state.State{state.Connecting, state.Transferring}, stateOf(t, j))
+			if stalls != nil {
+				assert.Equal(t, 1, stalls(), "the server really stalls the answer")
+			}
+
+			bg := context.Background()
+			require.NoError(t, h.StepContext(bg, 2*time.Minute-time.Second))
+			assert.Contains(t, []state.State{state.Connecting, state.Transferring}, stateOf(t, j), "before the stall timeout")
+			require.NoError(t, h.StepContext(bg, time.Second))
+			require.Equal(t, state.TransientError, stateOf(t, j), "the stall timeout ran on the virtual clock")
+			e, err := j.GetError()
+			require.NoError(t, err)
+			_, code, err := e.GetError()
+			require.NoError(t, err)
+			assert.Equal(t, hresult.ERROR_WINHTTP_TIMEOUT, code)
+
+			st, err := h.WaitStateContext(bg, j, time.Hour, state.Error)
+			require.NoError(t, err)
+			assert.Equal(t, state.Error, st)
+			assert.Equal(t, bitstest.Epoch.Add(2*time.Minute+600*time.Second), h.Clock.Now(),
+				"ERROR when the no-progress timeout, counted from the first transient error, ran out")
+			if stalls != nil {
+				assert.GreaterOrEqual(t, stalls(), 4, "the retries at 3, 6 and 9 minutes stalled too")
+			}
+		})
+	}
+}
+
+// The Context forms of the steps return what is busy instead of failing the test, and
+// WaitStateContext tells the virtual limit apart from a step that never became quiescent.
+func TestStepsContextReport(t *testing.T) {
+	srv := bitstest.NewServer(map[string][]byte{"f.bin": []byte("data")})
+	t.Cleanup(srv.Close)
+	h := bitstest.NewHarness(t)
+	h.Timeout = 500 * time.Millisecond
+	c := h.Connect("S-1-5-21-7")
+	j, err := c.CreateJob("blocked", bits.Download)
+	require.NoError(t, err)
+	require.NoError(t, j.AddFile(srv.URLFor("f.bin"), filepath.Join(t.TempDir(), "f.bin")))
+	release := make(chan struct{})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(free)
+	require.NoError(t, j.SetNotifyInterface(&bitstest.Callback{Transferred: func(bits.Job) error {
+		<-release
+		return nil
+	}}))
+	require.NoError(t, j.Resume())
+
+	bg := context.Background()
+	_, err = h.WaitStateContext(bg, j, time.Hour, state.Acknowledged)
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, bitstest.ErrLimit, "not the virtual limit: the engine is busy")
+	assert.Contains(t, err.Error(), "1 notifications being delivered")
+	err = h.StepContext(bg, time.Minute)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "1 notifications being delivered")
+
+	ctx, cancel := context.WithCancel(bg)
+	cancel()
+	assert.ErrorIs(t, h.StepContext(ctx, time.Minute), context.Canceled)
+
+	free()
+	st, err := h.WaitStateContext(bg, j, time.Hour, state.Transferred)
+	require.NoError(t, err)
+	assert.Equal(t, state.Transferred, st)
+	_, err = h.WaitStateContext(bg, j, time.Hour, state.Acknowledged)
+	assert.ErrorIs(t, err, bitstest.ErrLimit)
 }

@@ -17,7 +17,8 @@ import (
 type Clock interface {
 	// Now returns the current time.
 	Now() time.Time
-	// AfterFunc calls f in its own goroutine once d has elapsed, like time.AfterFunc.
+	// AfterFunc calls f once d has elapsed: in its own goroutine on Real, like
+	// time.AfterFunc; on Virtual, on the goroutine that steps the clock, one timer at a time.
 	AfterFunc(d time.Duration, f func()) Timer
 }
 

@@ -143,3 +143,26 @@ func TestVirtualRunNext(t *testing.T) {
 	assert.Equal(t, []time.Duration{time.Second, 3 * time.Second}, at)
 	assert.False(t, v.RunNext(start.Add(10*time.Second)))
 }
+
+// Timers run by due time first and, among timers due at one instant, in the order they were
+// armed, whatever the order of arming and due times: a timer armed later but due earlier runs
+// first, and one armed later for the same instant runs after those armed before it, even when
+// it was armed after the clock moved.
+func TestVirtualDeadlineThenArmingOrder(t *testing.T) {
+	v := clock.NewVirtual(epoch)
+	var order []string
+	at := func(name string, d time.Duration) {
+		v.AfterFunc(d, func() { order = append(order, name) })
+	}
+	at("a@2s", 2*time.Second)
+	at("b@1s", time.Second)
+	at("c@2s", 2*time.Second)
+	at("d@3s", 3*time.Second)
+	at("e@1s", time.Second)
+	v.Advance(time.Second)
+	assert.Equal(t, []string{"b@1s", "e@1s"}, order)
+	at("f@2s", time.Second) // armed at 1 s, due at 2 s: after a and c
+	at("g@1.5s", 500*time.Millisecond)
+	v.Advance(time.Hour)
+	assert.Equal(t, []string{"b@1s", "e@1s", "g@1.5s", "a@2s", "c@2s", "f@2s", "d@3s"}, order)
+}

@@ -279,8 +279,8 @@ const SilentAfter = 100 * time.Millisecond
 // WaitIdle blocks until the engine is quiescent: no notification is being delivered, and every
 // transfer has either returned, waits on the clock alone (the bandwidth limit), or waits on a
 // peer that sends nothing (for SilentAfter of real time). What waits on a timer (a retry delay, a
-// notification retry, a stall timeout) does not count: on a virtual clock it happens when the clock is stepped. WaitIdle returns ctx's
-// error, with what was still busy, when ctx ends first.
+// notification retry, a stall timeout) does not count: on a virtual clock it happens when the
+// clock is stepped. WaitIdle returns ctx's error, with what was still busy, when ctx ends first.
 //
 // With a clock.Virtual every engine action (the scheduler's pick, a transfer's start, a timer, a
 // notification, a command line) is posted through the clock, so after an API call nothing moves

@@ -415,8 +415,10 @@ func (s *sched) sliceEnd(r *run) {
 	_, _ = r.j.Fire(state.SliceEnd)
 }
 
+// workerDone records that r's worker returned. The worker is uncounted before r.done closes, so
+// that a call waiting on r.done (Suspend, Cancel, Complete on a virtual clock) returns with no
+// transfer counted as running.
 func (s *sched) workerDone(r *run) {
-	close(r.done)
 	s.mu.Lock()
 	if s.live[r.j.ID()] == r {
 		delete(s.live, r.j.ID())
@@ -427,6 +429,7 @@ func (s *sched) workerDone(r *run) {
 		s.idle.Broadcast()
 	}
 	s.mu.Unlock()
+	close(r.done)
 	s.m.activity()
 }
 

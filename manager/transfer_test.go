@@ -275,23 +275,30 @@ func TestNoRangeSupportFailsTheResume(t *testing.T) {
 	assert.Equal(t, bits.ContextRemoteFile, ctx)
 }
 
+// Only a FOREGROUND job may take a whole file from a server that ignores Range; HIGH, NORMAL and
+// LOW jobs fail with BG_E_INSUFFICIENT_RANGE_SUPPORT, and succeed once made FOREGROUND.
 func TestNoRangeSupportFailsABackgroundJob(t *testing.T) {
-	data := content(6, 50_000)
-	srv := newServer(t, map[string][]byte{"d.bin": data}, bitstest.NoRange())
-	h, c, dir := setup(t)
-	j := download(t, c, dir, srv.URLFor("d.bin"))
-	require.NoError(t, j.Resume())
-	h.Settle()
-	require.Equal(t, state.Error, stateOf(t, j), "http-requirements: only a foreground job may take the whole file in one answer")
-	ctx, code := jobError(t, j)
-	assert.Equal(t, hresult.BG_E_INSUFFICIENT_RANGE_SUPPORT, code)
-	assert.Equal(t, bits.ContextRemoteFile, ctx)
+	for _, prio := range []bits.Priority{bits.High, bits.Normal, bits.Low} {
+		t.Run(prio.String(), func(t *testing.T) {
+			data := content(6, 50_000)
+			srv := newServer(t, map[string][]byte{"d.bin": data}, bitstest.NoRange())
+			h, c, dir := setup(t)
+			j := download(t, c, dir, srv.URLFor("d.bin"))
+			require.NoError(t, j.SetPriority(prio))
+			require.NoError(t, j.Resume())
+			h.Settle()
+			require.Equal(t, state.Error, stateOf(t, j), "http-requirements: only a foreground job may take the whole file in one answer")
+			ctx, code := jobError(t, j)
+			assert.Equal(t, hresult.BG_E_INSUFFICIENT_RANGE_SUPPORT, code)
+			assert.Equal(t, bits.ContextRemoteFile, ctx)
 
-	require.NoError(t, j.SetPriority(bits.Foreground))
-	require.NoError(t, j.Resume())
-	h.Settle()
-	require.Equal(t, state.Transferred, stateOf(t, j))
-	assert.Equal(t, data, completeAndRead(t, j, dir, 1)[0])
+			require.NoError(t, j.SetPriority(bits.Foreground))
+			require.NoError(t, j.Resume())
+			h.Settle()
+			require.Equal(t, state.Transferred, stateOf(t, j))
+			assert.Equal(t, data, completeAndRead(t, j, dir, 1)[0])
+		})
+	}
 }
 
 func TestDynamicContentAllowsAPlainServer(t *testing.T) {
