@@ -8,9 +8,10 @@ import (
 	"github.com/bitsemu/bitsemu/hresult"
 )
 
-// probeDir checks that dir is a directory. Off Unix whether it can be written is left to the
-// moment the temporary file is created.
-func probeDir(dir string) (hresult.Code, error) {
+// probeDir checks that dir is a directory. Off Unix whether it can be written (by the process,
+// or by the job's owner when effective is set) is left to the moment the temporary file is
+// created.
+func probeDir(dir string, _ bool) (hresult.Code, error) {
 	fi, err := os.Stat(dir)
 	switch {
 	case err != nil && os.IsPermission(err):

@@ -17,19 +17,19 @@ func TestDirCheckIsCachedBriefly(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "d")
 		local := filepath.Join(dir, "f")
-		code, _ := checkLocal(local, time.Now())
+		code, _ := checkLocal(local, time.Now(), "")
 		assert.Equal(t, hresult.ERROR_PATH_NOT_FOUND, code, "missing directories are never cached")
 
 		assert.NoError(t, os.Mkdir(dir, 0o700))
-		code, _ = checkLocal(local, time.Now())
+		code, _ = checkLocal(local, time.Now(), "")
 		assert.Equal(t, hresult.S_OK, code)
 
 		assert.NoError(t, os.Remove(dir))
-		code, _ = checkLocal(local, time.Now())
+		code, _ = checkLocal(local, time.Now(), "")
 		assert.Equal(t, hresult.S_OK, code, "within dirTTL the earlier result stands")
 
 		time.Sleep(dirTTL) // virtual time inside the bubble
-		code, err := checkLocal(local, time.Now())
+		code, err := checkLocal(local, time.Now(), "")
 		assert.Equal(t, hresult.ERROR_PATH_NOT_FOUND, code)
 		assert.ErrorIs(t, err, os.ErrNotExist)
 	})
@@ -38,7 +38,7 @@ func TestDirCheckIsCachedBriefly(t *testing.T) {
 func TestCheckLocalNotADirectory(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "plain")
 	assert.NoError(t, os.WriteFile(file, nil, 0o600))
-	code, _ := checkLocal(filepath.Join(file, "x"), time.Now())
+	code, _ := checkLocal(filepath.Join(file, "x"), time.Now(), "")
 	assert.Equal(t, hresult.ERROR_PATH_NOT_FOUND, code)
 }
 

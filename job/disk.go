@@ -56,44 +56,73 @@ func (e *Engine) OpenTemp(i int) (*os.File, error) {
 	return o.openTemp(i, fc)
 }
 
-// openTemp is OpenTemp for fc, which is file i of the job, or its reply when i is -1. Called with
-// the job locked.
+// openTemp is OpenTemp for fc, which is file i of the job, or its reply when i is -1. The file
+// is created or opened with the owner's rights (Env.FilesAs); the transfer writes through the
+// open file. Called with the job locked.
 func (o *op) openTemp(i int, fc *fileCore) (*os.File, error) {
-	dir, err := o.j.c.env.openDir(fc.local)
+	c := o.j.c
+	t, err := asOwner(c.env, c.owner, openTempFile, tempUse{env: c.env, fc: fc})
+	if err == nil {
+		err = t.err
+	}
 	if err != nil {
 		return nil, o.failErr(fileCode(err), err)
+	}
+	switch {
+	case t.created:
+		fc.tempCreated = true
+		o.setTransferred(i, 0)
+	case t.size < fc.transferred:
+		o.setTransferred(i, t.size)
+	}
+	return t.f, nil
+}
+
+// tempUse is a file whose temporary file a job uses by name (through asOwner).
+type tempUse struct {
+	env *Env
+	fc  *fileCore
+}
+
+// tempFound is what openTempFile and reconcileFile found.
+type tempFound struct {
+	f       *os.File // the open temporary file (openTempFile)
+	created bool     // created, new and empty (openTempFile)
+	gone    bool     // no temporary file: the file starts again (reconcileFile)
+	leave   bool     // nothing to change (reconcileFile)
+	size    uint64   // what the temporary file held before it was cut to the recorded progress
+	err     error
+}
+
+// openTempFile creates u's temporary file, or opens it again and cuts off what lies beyond the
+// recorded progress (OpenTemp). Called with the job locked.
+func openTempFile(u tempUse) tempFound {
+	fc := u.fc
+	dir, err := u.env.openDir(fc.local)
+	if err != nil {
+		return tempFound{err: err}
 	}
 	defer dir.Close()
 	if !fc.tempCreated {
 		f, err := createTemp(dir, fc)
-		if err != nil {
-			return nil, o.failErr(fileCode(err), err)
-		}
-		fc.tempCreated = true
-		o.setTransferred(i, 0)
-		return f, nil
+		return tempFound{f: f, created: true, err: err}
 	}
 	f, st, err := openOwnTemp(dir, fc, os.O_RDWR)
 	if errors.Is(err, fs.ErrNotExist) {
 		// Removed behind the service's back: the file starts again, in a new temporary file.
 		f, st, err = createIn(dir, filepath.Base(fc.tempName))
 	}
-	if err == nil {
-		fc.tempID = st.id
-		switch {
-		case st.size > fc.transferred:
-			err = f.Truncate(int64(fc.transferred))
-		case st.size < fc.transferred:
-			o.setTransferred(i, st.size)
-		}
-		if err != nil {
-			f.Close()
-		}
-	}
 	if err != nil {
-		return nil, o.failErr(fileCode(err), err)
+		return tempFound{err: err}
 	}
-	return f, nil
+	fc.tempID = st.id
+	if st.size > fc.transferred {
+		if err := f.Truncate(int64(fc.transferred)); err != nil {
+			f.Close()
+			return tempFound{err: err}
+		}
+	}
+	return tempFound{f: f, size: st.size}
 }
 
 // createTemp creates fc's temporary file exclusively in dir and records its identity. When a
@@ -141,10 +170,32 @@ func (e *Engine) Reconcile() error {
 	return first
 }
 
+// reconcile is Reconcile for fc, file i (replyIndex for the reply), with the owner's rights.
 func (o *op) reconcile(i int, fc *fileCore) error {
-	dir, err := o.j.c.env.openDir(fc.local)
-	if err != nil {
+	c := o.j.c
+	t, err := asOwner(c.env, c.owner, reconcileFile, tempUse{env: c.env, fc: fc})
+	if err == nil {
+		err = t.err
+	}
+	switch {
+	case err != nil:
 		return err
+	case t.gone:
+		fc.tempCreated = false
+		o.setTransferred(i, 0)
+	case !t.leave && t.size < fc.transferred:
+		o.setTransferred(i, t.size)
+	}
+	return nil
+}
+
+// reconcileFile looks at u's temporary file for Reconcile, and cuts off what lies beyond the
+// recorded progress. Called with the job locked.
+func reconcileFile(u tempUse) tempFound {
+	fc := u.fc
+	dir, err := u.env.openDir(fc.local)
+	if err != nil {
+		return tempFound{err: err}
 	}
 	defer dir.Close()
 	f, st, err := openOwnTemp(dir, fc, os.O_RDWR)
@@ -152,25 +203,20 @@ func (o *op) reconcile(i int, fc *fileCore) error {
 	case errors.Is(err, fs.ErrNotExist) && fc.done && renamedBefore(dir, fc):
 		// A Complete whose end was not recorded (a crash, or a store that refused the write)
 		// renamed it already; the next Complete finds it done (completeFiles).
-		return nil
+		return tempFound{leave: true}
 	case errors.Is(err, fs.ErrNotExist):
-		fc.tempCreated = false
-		o.setTransferred(i, 0)
-		return nil
+		return tempFound{gone: true}
 	case errors.Is(err, errTempChanged):
-		return nil
+		return tempFound{leave: true}
 	case err != nil:
-		return err
+		return tempFound{err: err}
 	}
 	defer f.Close()
 	fc.tempID = st.id
-	switch {
-	case st.size > fc.transferred:
-		return f.Truncate(int64(fc.transferred))
-	case st.size < fc.transferred:
-		o.setTransferred(i, st.size)
+	if st.size > fc.transferred {
+		return tempFound{size: st.size, err: f.Truncate(int64(fc.transferred))}
 	}
-	return nil
+	return tempFound{size: st.size}
 }
 
 // setTransferred records that file i (the reply when i is replyIndex) holds n bytes, reporting a
@@ -198,8 +244,30 @@ type keeping struct {
 // transferred): when one fails the check it returns the error with verified false, and nothing
 // has changed. Then it renames them, inside their directories, and returns the first rename
 // failure (verified true), after which nothing else changes, so that Complete can be tried
-// again. Called with the job locked.
+// again. It works with the owner's rights (Env.FilesAs); when they cannot be taken, nothing has
+// changed (verified false). Called with the job locked.
 func (c *core) completeFiles() (doomed []*fileCore, verified bool, err error) {
+	r, err := asOwner(c.env, c.owner, renameFinished, c)
+	if err != nil {
+		return nil, false, err
+	}
+	return r.doomed, r.verified, r.err
+}
+
+// completion is what renameFinished did (completeFiles).
+type completion struct {
+	doomed   []*fileCore
+	verified bool
+	err      error
+}
+
+// renameFinished is completeFiles with the owner's rights.
+func renameFinished(c *core) completion {
+	doomed, verified, err := c.renameFinished()
+	return completion{doomed, verified, err}
+}
+
+func (c *core) renameFinished() (doomed []*fileCore, verified bool, err error) {
 	var keep []keeping
 	dirs := map[string]*os.Root{} // one handle per directory, however many files go there
 	defer func() {
@@ -278,10 +346,27 @@ func (c *core) temps() []*fileCore {
 // recorded: a crash in between leaves a stray temporary file, never a job whose data is gone.
 // Only the job's own temporary file is removed, inside its directory: a name that another file,
 // a link or a directory took over is left alone and counts as not deleted. It reports whether
-// every file went; a file already gone counts as removed. Called without the job's lock.
+// every file went; a file already gone counts as removed. The files are removed with the
+// owner's rights (Env.FilesAs); when they cannot be taken, none is. Called without the job's
+// lock.
 func (c *core) removeTemps(files []*fileCore) bool {
-	ok := true
-	for _, fc := range files {
+	c.mu.Lock()
+	owner := c.owner
+	c.mu.Unlock()
+	ok, err := asOwner(c.env, owner, removeTempFiles, tempFiles{c, files})
+	return ok && err == nil
+}
+
+// tempFiles are temporary files of a job (removeTempFiles).
+type tempFiles struct {
+	c     *core
+	files []*fileCore
+}
+
+// removeTempFiles is removeTemps with the owner's rights.
+func removeTempFiles(t tempFiles) bool {
+	c, ok := t.c, true
+	for _, fc := range t.files {
 		if !c.removeTemp(fc) {
 			ok = false
 			continue
@@ -333,7 +418,7 @@ type TransferView struct {
 	Type     bits.JobType
 	State    state.State
 	Priority bits.Priority
-	// Owner is the job's owner, whose rights a local source is read with (manager.WithReadAs).
+	// Owner is the job's owner, whose rights a local source is read with (manager.WithFilesAs).
 	Owner Identity
 
 	Headers        string

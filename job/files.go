@@ -2,6 +2,7 @@ package job
 
 import (
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -120,30 +121,29 @@ func (j *Job) addFiles(m state.Method, name string, files []bits.FileInfo, range
 	if !clock.IsReal(c.env.Clock) {
 		wall = time.Now()
 	}
-	// Arguments.
+	// Arguments. The owner must be able to write in the local names' directories (Adding Files
+	// to a Job page): with Env.FilesAs they are checked with the owner's rights, all in one call.
 	var one [1]remoteKind // AddFile's one file needs no allocation
-	kinds := one[:]
+	kinds := one[:min(len(files), 1)]
 	if len(files) > 1 {
 		kinds = make([]remoteKind, len(files))
 	}
-	for i, fi := range files {
-		kind, ok := parseRemote(fi.RemoteName)
-		if !ok {
-			return o.fail(hresult.E_INVALIDARG)
+	upload, ranged := c.typ != bits.Download, ranges != nil
+	var r checked
+	if c.env.FilesAs == nil {
+		r = checkEach(c.env, files, kinds, upload, ranged, "", wall)
+	} else if len(files) > 0 {
+		// What goes to FilesAs leaves the stack: copies, so that without FilesAs the caller's
+		// files and kinds stay where they are.
+		fc := fileCheck{env: c.env, files: slices.Clone(files), kinds: make([]remoteKind, len(files)),
+			upload: upload, ranged: ranged, who: ownerKey(c), wall: wall}
+		if r, err = asOwner(c.env, c.owner, checkFiles, fc); err != nil {
+			return o.failErr(hresult.E_ACCESSDENIED, err)
 		}
-		if c.typ != bits.Download && kind != remoteHTTP {
-			return o.fail(hresult.E_INVALIDARG) // uploads go over HTTP only
-		}
-		if ranges != nil && kind != remoteHTTP {
-			return o.fail(hresult.E_INVALIDARG) // no ranges over SMB since BITS 3.0
-		}
-		kinds[i] = kind
-		if code, cause := checkLocal(fi.LocalName, wall); code != hresult.S_OK {
-			return o.failErr(code, cause)
-		}
-		if !c.env.allowsLocal(fi.LocalName) {
-			return o.fail(hresult.E_ACCESSDENIED)
-		}
+		copy(kinds, fc.kinds)
+	}
+	if r.code != hresult.S_OK {
+		return o.failErr(r.code, r.cause)
 	}
 	if ranges != nil {
 		sorted, code := checkRanges(ranges)
@@ -193,6 +193,75 @@ func (j *Job) addFiles(m state.Method, name string, files []bits.FileInfo, range
 	c.modified = now
 	o.emit(Change{Kind: FilesAdded, Files: len(files)})
 	return nil
+}
+
+// fileCheck is what checkFiles checks: the files of an AddFile-like call, whose remote kinds it
+// fills in (checkEach's arguments).
+type fileCheck struct {
+	env            *Env
+	files          []bits.FileInfo
+	kinds          []remoteKind
+	upload, ranged bool   // an upload or upload-reply job; a file with ranges
+	who            string // whose rights the local names are checked with (nameCheck)
+	wall           time.Time
+}
+
+// checked is the outcome of a check: S_OK, or the HRESULT to fail with and its cause.
+type checked struct {
+	code  hresult.Code
+	cause error
+}
+
+// checkFiles is checkEach for asOwner.
+func checkFiles(fc fileCheck) checked {
+	return checkEach(fc.env, fc.files, fc.kinds, fc.upload, fc.ranged, fc.who, fc.wall)
+}
+
+// checkEach checks each file in turn, its remote name and then its local name (checkName), and
+// returns the first failure. It fills in kinds. (Its arguments stay apart, not in a fileCheck:
+// the caller's files then stay on its stack.)
+func checkEach(env *Env, files []bits.FileInfo, kinds []remoteKind, upload, ranged bool, who string, wall time.Time) checked {
+	for i, fi := range files {
+		kind, ok := parseRemote(fi.RemoteName)
+		if !ok || upload && kind != remoteHTTP || ranged && kind != remoteHTTP {
+			// Uploads go over HTTP only; no ranges over SMB since BITS 3.0.
+			return checked{code: hresult.E_INVALIDARG}
+		}
+		kinds[i] = kind
+		if r := checkName(nameCheck{env: env, name: fi.LocalName, who: who, wall: wall}); r.code != hresult.S_OK {
+			return r
+		}
+	}
+	return checked{}
+}
+
+// ownerKey is whose rights a job's local names are checked with (nameCheck.who): "" for the
+// process's, without Env.FilesAs, else its owner's. Called with the job locked.
+func ownerKey(c *core) string {
+	if c.env.FilesAs == nil {
+		return ""
+	}
+	return "owner " + c.owner.SID
+}
+
+// nameCheck is a local name to check, at wall-clock time wall, with the rights of who (a SID,
+// with Env.FilesAs) or the process's ("").
+type nameCheck struct {
+	env       *Env
+	name, who string
+	wall      time.Time
+}
+
+// checkName checks a local name: well formed, in a directory that exists and can be written
+// (checkLocal), inside the local roots.
+func checkName(n nameCheck) checked {
+	if code, cause := checkLocal(n.name, n.wall, n.who); code != hresult.S_OK {
+		return checked{code, cause}
+	}
+	if !n.env.allowsLocal(n.name) {
+		return checked{code: hresult.E_ACCESSDENIED}
+	}
+	return checked{}
 }
 
 // checkRanges validates ranges and returns a copy in the order given (BITS writes them back to

@@ -51,6 +51,16 @@ type Env struct {
 	// others give E_ACCESSDENIED. The directories must be absolute and clean, with symbolic
 	// links resolved.
 	LocalRoots []string
+	// FilesAs, when not nil, runs do with the file-system rights of owner, a job's owner: every
+	// use of a job's local names by path goes through it (the directory check of AddFile,
+	// AddFileSet, AddFileWithRanges and SetReplyFileName, the temporary file's creation and
+	// reopening, Complete's renames, the removal of temporary files, the reading of a reply), so
+	// that a service acting for several users creates, renames and removes a job's files as
+	// its owner (BITS does so in the owner's security context: Adding Files to a Job page).
+	// Reads and writes through a file already open need no call. An error means do did not
+	// run: the operation fails with E_ACCESSDENIED and changes nothing. do must run before
+	// FilesAs returns. Without FilesAs, the process's own rights apply.
+	FilesAs func(owner Identity, do func()) error
 }
 
 // allowsLocal reports whether the local file name is inside one of the LocalRoots. Symbolic links

@@ -57,9 +57,30 @@ func (j *Job) GetReplyData() ([]byte, error) {
 }
 
 // readReply reads the reply: its temporary file until Complete renamed it, the reply file after.
-// Neither is opened through a link. Called with the job locked.
+// Neither is opened through a link; both are opened with the owner's rights (Env.FilesAs).
+// Called with the job locked.
 func (c *core) readReply(r *fileCore) ([]byte, error) {
-	dir, err := c.env.openDir(r.local)
+	got, err := asOwner(c.env, c.owner, readReplyFile, tempUse{env: c.env, fc: r})
+	if err != nil {
+		return nil, err
+	}
+	return got.data, got.err
+}
+
+// replyRead is what readReplyFile read.
+type replyRead struct {
+	data []byte
+	err  error
+}
+
+// readReplyFile is readReply with the owner's rights.
+func readReplyFile(u tempUse) replyRead {
+	data, err := u.env.readReply(u.fc)
+	return replyRead{data, err}
+}
+
+func (e *Env) readReply(r *fileCore) ([]byte, error) {
+	dir, err := e.openDir(r.local)
 	if err != nil {
 		return nil, err
 	}
@@ -101,11 +122,13 @@ func (j *Job) SetReplyFileName(name string) (err error) {
 		return o.fail(hresult.E_NOTIMPL)
 	}
 	if name != "" {
-		if code, cause := checkLocal(name, time.Now()); code != hresult.S_OK {
-			return o.failErr(code, cause)
+		// As AddFile checks a local name: with the owner's rights.
+		r, err := asOwner(j.c.env, j.c.owner, checkName, nameCheck{env: j.c.env, name: name, who: ownerKey(j.c), wall: time.Now()})
+		if err != nil {
+			return o.failErr(hresult.E_ACCESSDENIED, err)
 		}
-		if !j.c.env.allowsLocal(name) {
-			return o.fail(hresult.E_ACCESSDENIED)
+		if r.code != hresult.S_OK {
+			return o.failErr(r.code, r.cause)
 		}
 	}
 	if _, err := o.check(); err != nil {

@@ -38,16 +38,41 @@ var (
 	errTempChanged = errors.New("the temporary file is not the one the job wrote")
 	// errOutsideRoots: the directory cannot be reached inside the local roots. E_ACCESSDENIED.
 	errOutsideRoots = errors.New("outside the local roots")
+	// errOwnerRights: the owner's file-system rights could not be taken (Env.FilesAs failed).
+	// E_ACCESSDENIED.
+	errOwnerRights = errors.New("cannot act with the job owner's rights")
 )
 
+// asOwner returns f(a), run with the file-system rights of owner through Env.FilesAs: a job's
+// owner must be able to write in the directories its files go to (Adding Files to a Job page),
+// and BITS creates, renames and removes a job's local files as that user. Without FilesAs it is
+// a plain call. Nothing a caller passes in a needs to leave its stack unless there is a FilesAs
+// (a holds pointers to the job's heap objects only), so the default costs nothing. When FilesAs
+// fails, f did not run and the error wraps errOwnerRights.
+func asOwner[A, R any](e *Env, owner Identity, f func(A) R, a A) (R, error) {
+	if e.FilesAs == nil {
+		return f(a), nil
+	}
+	return asOwnerVia(e.FilesAs, owner, f, a)
+}
+
+func asOwnerVia[A, R any](as func(Identity, func()) error, owner Identity, f func(A) R, a A) (r R, err error) {
+	if err := as(owner, func() { r = f(a) }); err != nil {
+		var zero R
+		return zero, fmt.Errorf("%s: %w: %w", owner.SID, errOwnerRights, err)
+	}
+	return r, nil
+}
+
 // fileCode maps an error of a file operation to its HRESULT: BG_E_LOCAL_FILE_CHANGED for a
-// temporary file that is not the job's, E_ACCESSDENIED for a name outside the local roots, and
+// temporary file that is not the job's, E_ACCESSDENIED for a name outside the local roots or an
+// owner whose rights cannot be taken, and
 // DiskCode otherwise.
 func fileCode(err error) hresult.Code {
 	switch {
 	case errors.Is(err, errTempChanged):
 		return hresult.BG_E_LOCAL_FILE_CHANGED
-	case errors.Is(err, errOutsideRoots):
+	case errors.Is(err, errOutsideRoots), errors.Is(err, errOwnerRights):
 		return hresult.E_ACCESSDENIED
 	}
 	return DiskCode(err)

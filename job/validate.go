@@ -208,8 +208,10 @@ func segmentsOK(p, sep string) bool {
 
 // checkLocal validates a local file name: an absolute path of at most MAX_PATH characters, with
 // no wildcards, no NTFS stream suffix and no \\?\ prefix, whose directory exists. It returns the
-// HRESULT to fail with and the underlying cause, if any. wall is the current wall-clock time.
-func checkLocal(s string, wall time.Time) (hresult.Code, error) {
+// HRESULT to fail with and the underlying cause, if any. wall is the current wall-clock time; who
+// is "" to check the directory with the process's rights, or the SID of the owner whose
+// file-system rights the calling thread has (Env.FilesAs).
+func checkLocal(s string, wall time.Time, who string) (hresult.Code, error) {
 	if s == "" || badText(s) || tooLong(s, MaxPath) || !filepath.IsAbs(s) {
 		return hresult.E_INVALIDARG, nil
 	}
@@ -228,7 +230,7 @@ func checkLocal(s string, wall time.Time) (hresult.Code, error) {
 	if base == "." || base == ".." || strings.Contains(streamPart(s), ":") {
 		return hresult.E_INVALIDARG, nil
 	}
-	return checkDir(dir, wall)
+	return checkDir(dir, wall, who)
 }
 
 // dirTTL is how long a directory that passed checkDir is taken to still pass it. AddFile is
@@ -236,28 +238,34 @@ func checkLocal(s string, wall time.Time) (hresult.Code, error) {
 const dirTTL = time.Second
 
 // dirCache remembers the directories that passed checkDir in the last dirTTL (monotonic wall
-// time: it is a cache, not a BITS timer).
+// time: it is a cache, not a BITS timer), for whom they passed: a directory one user may write
+// is not one another may.
 var dirCache = struct {
 	sync.Mutex
-	ok map[string]time.Time
-}{ok: make(map[string]time.Time)}
+	ok map[dirKey]time.Time
+}{ok: make(map[dirKey]time.Time)}
 
-// checkDir reports, at wall-clock time now, whether dir exists, is a directory and can be written: ERROR_PATH_NOT_FOUND
-// or E_ACCESSDENIED, with the cause, when not.
-func checkDir(dir string, now time.Time) (hresult.Code, error) {
+// dirKey is a directory and whose rights it was checked with ("" for the process's).
+type dirKey struct{ dir, who string }
+
+// checkDir reports, at wall-clock time now, whether dir exists, is a directory and can be
+// written, by the process when who is "", else by the owner whose file-system rights the
+// calling thread has: ERROR_PATH_NOT_FOUND or E_ACCESSDENIED, with the cause, when not.
+func checkDir(dir string, now time.Time, who string) (hresult.Code, error) {
+	key := dirKey{dir, who}
 	dirCache.Lock()
-	until, hit := dirCache.ok[dir]
+	until, hit := dirCache.ok[key]
 	dirCache.Unlock()
 	if hit && now.Before(until) {
 		return hresult.S_OK, nil
 	}
-	code, err := probeDir(dir)
+	code, err := probeDir(dir, who != "")
 	if code == hresult.S_OK {
 		dirCache.Lock()
 		if len(dirCache.ok) >= 256 {
 			clear(dirCache.ok)
 		}
-		dirCache.ok[dir] = now.Add(dirTTL)
+		dirCache.ok[key] = now.Add(dirTTL)
 		dirCache.Unlock()
 	}
 	return code, err

@@ -198,21 +198,26 @@ func TestResumeNeverWritesThroughALinkAtTheTemporaryName(t *testing.T) {
 	assert.Equal(t, precious, got, "the link's target is untouched")
 }
 
-// TestReadAsOwner: with WithReadAs, every local source, a download's and an upload's, is opened
+// TestReadAsOwner: with WithFilesAs, every local source, a download's and an upload's, is opened
 // inside the function given, for the job's owner as it is now; its refusal fails the job with a
-// fatal E_ACCESSDENIED before a byte is copied.
+// fatal E_ACCESSDENIED before a byte is copied. The function lets each refused owner through
+// the file work that comes before the source's open (the directory check of AddFile, the
+// temporary file's creation), and refuses what follows.
 func TestReadAsOwner(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src.bin")
 	require.NoError(t, os.WriteFile(src, []byte("payload"), 0o644))
 	var mu sync.Mutex
-	var asked []string
-	refused := "S-1-5-21-refused"
-	h := bitstest.NewHarness(t, manager.WithReadAs(func(owner manager.Identity, open func()) error {
+	asked := map[string]int{}
+	const refusedDL, refusedUp = "S-1-5-21-refused-dl", "S-1-5-21-refused-up"
+	allowed := map[string]int{refusedDL: 2, refusedUp: 1}
+	h := bitstest.NewHarness(t, manager.WithFilesAs(func(owner manager.Identity, open func()) error {
 		mu.Lock()
-		asked = append(asked, owner.SID)
+		asked[owner.SID]++
+		n, limited := allowed[owner.SID]
+		refuse := limited && asked[owner.SID] > n
 		mu.Unlock()
-		if owner.SID == refused {
+		if refuse {
 			return errors.New("not this user")
 		}
 		open()
@@ -226,16 +231,16 @@ func TestReadAsOwner(t *testing.T) {
 	require.Equal(t, state.Transferred, stateOf(t, ok))
 	assert.Equal(t, "payload", string(completeAndRead(t, ok, out, 1)[0]))
 
-	no := download(t, h.Connect(refused), t.TempDir(), src, "file://"+filepath.ToSlash(src))
+	no := download(t, h.Connect(refusedDL), t.TempDir(), "file://"+filepath.ToSlash(src))
 	require.NoError(t, no.Resume())
 	h.Settle()
 	require.Equal(t, state.Error, stateOf(t, no))
 	ctx, code := jobError(t, no)
 	assert.Equal(t, hresult.E_ACCESSDENIED, code)
 	assert.Equal(t, bits.ContextRemoteFile, ctx)
-	assert.LessOrEqual(t, tempSize(t, no, 0), int64(0), "nothing is copied")
+	assert.Equal(t, int64(0), tempSize(t, no, 0), "nothing is copied")
 
-	up, err := h.Connect(refused).CreateJob("send", bits.Upload)
+	up, err := h.Connect(refusedUp).CreateJob("send", bits.Upload)
 	require.NoError(t, err)
 	require.NoError(t, up.AddFile("http://127.0.0.1:9/put", src))
 	require.NoError(t, up.Resume())
@@ -247,5 +252,7 @@ func TestReadAsOwner(t *testing.T) {
 
 	mu.Lock()
 	defer mu.Unlock()
-	assert.Equal(t, []string{userSID, refused, refused}, asked, "each source opened once, for its job's owner")
+	assert.Equal(t, 3, asked[refusedDL], "the check, the temporary file, the source, once each")
+	assert.Equal(t, 2, asked[refusedUp], "the check, the source, once each")
+	assert.Greater(t, asked[userSID], 1, "the owner's source and files")
 }

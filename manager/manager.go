@@ -69,7 +69,7 @@ type config struct {
 	logger     *slog.Logger
 	random     io.Reader
 	holder     string
-	readAs     func(owner Identity, open func()) error
+	filesAs    func(owner Identity, do func()) error
 }
 
 // DefaultInactivityTimeout is the JobInactivityTimeout group policy's default: a job with no
@@ -99,15 +99,25 @@ func WithLocalRoots(dirs ...string) Option {
 	return func(cf *config) { cf.roots = append(cf.roots, dirs...) }
 }
 
-// WithReadAs makes the manager open every local source of a job (a file URL, an absolute path,
-// an upload's local file) inside readAs, which runs open with the rights of the job's owner, so
-// that a manager serving several users from one account reads for each job only what its owner
-// may (BITS reads as the job's owner, impersonating the user). A failure of readAs fails the
-// job with a fatal E_ACCESSDENIED, context REMOTE_FILE (LOCAL_FILE for an upload); so does
-// open's own permission denied. Without it, sources are read with the process's rights, within
-// the local roots and never from the store's directory.
-func WithReadAs(readAs func(owner Identity, open func()) error) Option {
-	return func(cf *config) { cf.readAs = readAs }
+// WithFilesAs makes the manager do every file-system operation of a job on its local side
+// inside filesAs, which runs do with the file-system rights of the job's owner, so that a
+// manager serving several users from one account reads and writes for each job only what its
+// owner may: BITS reads sources and creates, renames and removes a job's local files as the
+// job's owner, who must be able to write in the destination directory (Adding Files to a Job
+// page). Through filesAs go the opening of every local source (a file URL, an absolute path,
+// an upload's local file), the directory check of AddFile, AddFileSet, AddFileWithRanges and
+// SetReplyFileName (E_ACCESSDENIED when the owner cannot write there), the creation and
+// reopening of temporary files, Complete's renames, the removal of temporary files (Cancel,
+// Complete, inactivity expiry, a restart's reconciliation) and the reading of a reply; data
+// goes through files already open, without filesAs. filesAs must run do before it returns, and
+// return an error only when it did not run it. A failure of filesAs fails the operation with
+// E_ACCESSDENIED and changes nothing: a transfer fails with a fatal E_ACCESSDENIED (context
+// REMOTE_FILE for a source, LOCAL_FILE for an upload's file or a temporary file), Complete
+// renames nothing, and Cancel leaves the temporary files (BG_S_UNABLE_TO_DELETE_FILES).
+// Without it, jobs use the process's rights, within the local roots and never reading the
+// store's directory.
+func WithFilesAs(filesAs func(owner Identity, do func()) error) Option {
+	return func(cf *config) { cf.filesAs = filesAs }
 }
 
 // WithClock makes the manager and its jobs read time from c (for example a clock.Virtual).
@@ -172,8 +182,6 @@ type Manager struct {
 	store  *store.Store // nil for an in-memory manager
 	// noRead are the directories no job may read from: the store's (transfer.Options.NoRead).
 	noRead []string
-	// readAs opens a job's local sources with its owner's rights (WithReadAs); nil for none.
-	readAs func(owner Identity, open func()) error
 	persistence
 	log    *slog.Logger
 	random io.Reader
@@ -242,11 +250,11 @@ func newManager(opts []Option) *Manager {
 		log:     cf.logger,
 		random:  cf.random,
 		wake:    make(chan struct{}, 1),
-		readAs:  cf.readAs,
 	}
 	m.notify = notify.New(cf.clock, notify.WithLauncher(cf.launcher))
 	m.sched = newSched(m, &cf)
-	m.env = job.Env{Clock: cf.clock, Limits: cf.limits, Observer: observer{m}, LocalRoots: resolveRoots(cf.roots)}
+	m.env = job.Env{Clock: cf.clock, Limits: cf.limits, Observer: observer{m}, LocalRoots: resolveRoots(cf.roots),
+		FilesAs: cf.filesAs}
 	return m
 }
 

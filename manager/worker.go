@@ -44,9 +44,9 @@ func (s *sched) transfer(r *run) {
 	}
 	// What the job may read: below the local roots when there are some, never the store.
 	opts.ReadRoots, opts.NoRead = s.m.env.LocalRoots, s.m.noRead
-	if readAs := s.m.readAs; readAs != nil {
+	if filesAs := s.m.env.FilesAs; filesAs != nil {
 		owner := v.Owner
-		opts.ReadAs = func(open func()) error { return readAs(owner, open) }
+		opts.ReadAs = func(open func()) error { return filesAs(owner, open) }
 	}
 	obs := &fileObserver{s: s, j: j, connected: v.State == state.Transferring}
 	if v.Type != bits.Download {

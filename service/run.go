@@ -126,7 +126,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	holder := fmt.Sprintf("the bitsemu service (pid %d, socket %s): connect through it, or stop it with bitsadmin /shutdown",
 		os.Getpid(), p.Socket)
 	opts := []manager.Option{manager.WithStoreHolder(holder), manager.WithLogger(log), manager.WithLauncher(launcher(machine)),
-		manager.WithReadAs(readAs(machine))}
+		manager.WithFilesAs(filesAs(machine))}
 	m, err := manager.Open(dir, append(opts, cfg.Options...)...)
 	if err != nil {
 		return err
@@ -168,9 +168,6 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	go func() { served <- srv.Serve(l) }()
 	log.Info("service started", "pid", os.Getpid(), "store", dir, "socket", p.Socket, "jobs", m.JobCount(),
 		"all_users", cfg.AllUsers)
-	if cfg.AllUsers && os.Geteuid() == 0 {
-		log.Warn("a machine-wide service running as root creates the jobs' files as root, wherever its users' jobs name them; run it for trusted users only")
-	}
 	if cfg.Ready != nil {
 		cfg.Ready()
 	}

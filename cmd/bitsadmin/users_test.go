@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,6 +29,18 @@ func openPath(t *testing.T, dir string) {
 		require.NoError(t, err)
 		require.NoError(t, os.Chmod(d, fi.Mode().Perm()|0o111))
 	}
+}
+
+// readDir returns the names in dir.
+func readDir(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
 }
 
 // Users of one service are told apart by their uid, which the kernel gives the service: each
@@ -128,6 +141,46 @@ func TestUsersAreTheirUIDs(t *testing.T) {
 	got, err := os.ReadFile(filepath.Join(work, "copy"))
 	require.NoError(t, err)
 	assert.Equal(t, "root's secret", string(got))
+
+	// A job writes with its owner's rights too. Bob cannot name a local file in a directory only
+	// root may write (AddFile: E_ACCESSDENIED), nor have the service replace a file of root's in
+	// a sticky directory he may write (Complete: E_ACCESSDENIED, the file untouched); what he
+	// downloads into a directory of his is his.
+	rootDir := filepath.Join(work, "root-dir")
+	require.NoError(t, os.Mkdir(rootDir, 0o755))
+	id := bob.create("into root's directory")
+	r = bob.fails(1, "/addfile", id, src, filepath.Join(rootDir, "planted"))
+	assert.Contains(t, r.stderr, "E_ACCESSDENIED (0x80070005)", "a directory bob may not write")
+	bob.ok("/cancel", id)
+	assert.Empty(t, readDir(t, rootDir))
+
+	sticky := filepath.Join(work, "sticky")
+	require.NoError(t, os.Mkdir(sticky, 0o755))
+	require.NoError(t, os.Chmod(sticky, 0o777|os.ModeSticky))
+	victim := filepath.Join(sticky, "roots-file")
+	require.NoError(t, os.WriteFile(victim, []byte("root's own"), 0o644))
+	id = bob.create("over root's file")
+	bob.ok("/addfile", id, src, victim)
+	bob.ok("/resume", id)
+	bob.ok("/wait", id)
+	r = bob.fails(1, "/complete", id)
+	assert.Contains(t, r.stderr, "E_ACCESSDENIED (0x80070005)", "a file of root's in a sticky directory")
+	got, err = os.ReadFile(victim)
+	require.NoError(t, err)
+	assert.Equal(t, "root's own", string(got))
+	bob.ok("/cancel", id)
+
+	bobDir := filepath.Join(work, "bob")
+	require.NoError(t, os.Mkdir(bobDir, 0o700))
+	require.NoError(t, os.Chown(bobDir, bobUID, 65534))
+	id = bob.create("bob's download")
+	bob.ok("/addfile", id, src, filepath.Join(bobDir, "mine"))
+	bob.ok("/resume", id)
+	bob.ok("/wait", id)
+	bob.ok("/complete", id)
+	fi, err = os.Stat(filepath.Join(bobDir, "mine"))
+	require.NoError(t, err)
+	assert.Equal(t, uint32(bobUID), fi.Sys().(*syscall.Stat_t).Uid, "the file bob downloaded is bob's")
 
 	// Root is an administrator: it lists everyone's jobs and takes one.
 	all, _ := root.list("/allusers")

@@ -11,37 +11,40 @@ import (
 	"github.com/bitsemu/bitsemu/manager"
 )
 
-// readAs returns how a service running as root reads its users' local sources
-// (manager.WithReadAs): as the job's owner, as BITS reads impersonating the user. The source is
-// opened on a thread of its own whose file-system uid, gid and groups are the owner's (the uid
-// the owner's SID maps to, with that user's groups), so that the kernel checks every directory
-// on the way and the file itself as it would for the owner, and root's overriding capabilities
-// are gone. Root's own jobs read as root; a job whose owner maps to no uid reads nothing. A
-// service running as another user has that user's rights alone, the only user it serves: nil.
-func readAs(m Machine) func(manager.Identity, func()) error {
+// filesAs returns how a service running as root does its users' jobs' file work
+// (manager.WithFilesAs): as the job's owner, as BITS reads sources and creates, renames and
+// removes local files in the owner's security context (Adding Files to a Job page: the owner
+// must have write permissions to the local directory). The work runs on a thread of its own
+// whose file-system uid, gid and groups are the owner's (the uid the owner's SID maps to, with
+// that user's groups), so that the kernel checks every directory on the way and the file
+// itself as it would for the owner, root's overriding capabilities are gone, and the files the
+// job creates belong to the owner. Root's own jobs work as root; a job whose owner maps to no
+// uid does nothing on disk (E_ACCESSDENIED). A service running as another user has that user's
+// rights alone, the only user it serves: nil.
+func filesAs(m Machine) func(manager.Identity, func()) error {
 	if os.Geteuid() != 0 {
 		return nil
 	}
-	return func(owner manager.Identity, open func()) error {
+	return func(owner manager.Identity, do func()) error {
 		uid, ok := m.UID(owner.SID)
 		if !ok {
 			return fmt.Errorf("the job's owner %s is no user of this machine", owner.SID)
 		}
 		if uid == 0 {
-			open()
+			do()
 			return nil
 		}
 		cred, err := credential(uid)
 		if err != nil {
 			return err
 		}
-		return asUser(cred, open)
+		return asUser(cred, do)
 	}
 }
 
-// asUser runs open on a new thread whose file-system identity is cred's. The thread is never
+// asUser runs do on a new thread whose file-system identity is cred's. The thread is never
 // given back to the runtime: it ends with its goroutine, and the identity with it.
-func asUser(cred *syscall.Credential, open func()) error {
+func asUser(cred *syscall.Credential, do func()) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -49,7 +52,7 @@ func asUser(cred *syscall.Credential, open func()) error {
 			errc <- err
 			return
 		}
-		open()
+		do()
 		errc <- nil
 	}()
 	return <-errc
