@@ -457,7 +457,7 @@ func (o observer) JobChanged(ch job.Change) {
 		// Only an administrator can take ownership, so the new owner is exempt. The owner is
 		// read from the job rather than from the change: changes of different calls may be
 		// reported out of order, and the last owner must win.
-		o.m.reown(eng.ID(), eng.OwnerSID())
+		o.m.reown(eng)
 	}
 	if persists(ch) {
 		o.m.persist(eng)
@@ -503,7 +503,21 @@ func (m *Manager) compact() {
 	m.dead = 0
 }
 
-func (m *Manager) reown(id uuid.UUID, now string) {
+// reown makes the queue follow the owner of j. The owner is read again after the queue took
+// it: when another TakeOwnership changed it meanwhile, whose own reown may have run first with
+// the owner this one read before, the queue takes the newer owner too, so that the last owner
+// always wins.
+func (m *Manager) reown(j *job.Engine) {
+	for {
+		now := j.OwnerSID()
+		m.reownTo(j.ID(), now)
+		if j.OwnerSID() == now {
+			return
+		}
+	}
+}
+
+func (m *Manager) reownTo(id uuid.UUID, now string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e, ok := m.jobs[id]
