@@ -314,14 +314,17 @@ func BenchmarkIdleJobMemory(b *testing.B) {
 	b.ReportMetric(perJob, "B/job")
 }
 
-// heapPerItem returns the live heap that what build returns holds, per item of n, measured
-// between two full collections.
+// heapPerItem returns the live heap that what build returns holds, per item of n: the heap
+// while it is held, less the heap without it. The heap without it is the smaller of the heaps
+// before build and after it is dropped, so that memory an earlier benchmark still held when this
+// one began (a manager whose goroutines were ending) is not counted against the items.
 func heapPerItem(n int, build func() any) float64 {
 	before := heapAfterGC()
 	kept := build()
-	after := heapAfterGC()
-	runtime.KeepAlive(kept)
-	return float64(int64(after)-int64(before)) / float64(n)
+	held := heapAfterGC()
+	runtime.KeepAlive(kept) // and no longer: the next collection frees it
+	base := min(before, heapAfterGC())
+	return float64(int64(held)-int64(base)) / float64(n)
 }
 
 // BenchmarkIdleJobMemoryFloor is the same measure for the floor queue: a map entry and a record
