@@ -226,7 +226,7 @@ func (o *op) setTransferred(i int, n uint64) {
 	if fc.transferred == n {
 		return
 	}
-	fc.transferred = n
+	fc.setTransferred(n)
 	fc.done = fc.done && fc.total == n
 	o.emit(Change{Kind: FileProgressed, File: i})
 }
@@ -450,6 +450,46 @@ type TransferView struct {
 	Modified time.Time
 
 	Files []FileView
+}
+
+// Timing is what the service's timers need to know about a job at one moment: its state and
+// the times its retry delay, no-progress timeout, maximum download time and inactivity count
+// from. It is a TransferView without the files and the transfer settings, and reading it does
+// not read the clock.
+type Timing struct {
+	State state.State
+	// Modified is the job's last modification: a change of state or property, or progress.
+	Modified time.Time
+	// RetryDelay is the minimum retry delay.
+	RetryDelay time.Duration
+	// NoProgressDeadline is when the no-progress timeout runs out, counted from the first
+	// transient error without progress since; zero when the clock is not running.
+	NoProgressDeadline time.Time
+	// RunningSince is when the job last entered CONNECTING or TRANSFERRING; zero when it is in
+	// neither.
+	RunningSince time.Time
+	// DownloadDeadline is when the maximum download time runs out if the job keeps running
+	// (counting the time spent in CONNECTING and TRANSFERRING since the last Resume); zero when
+	// the job is not running or has no maximum.
+	DownloadDeadline time.Time
+}
+
+// Timing returns the job's Timing (for the service).
+func (e *Engine) Timing() Timing {
+	c := e.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := Timing{State: c.st, Modified: c.modified, RetryDelay: time.Duration(c.retryDelay) * time.Second}
+	if !c.noProgressSince.IsZero() {
+		t.NoProgressDeadline = c.noProgressSince.Add(time.Duration(c.noProgress) * time.Second)
+	}
+	if state.Running.Has(c.st) {
+		t.RunningSince = c.runSince
+		if c.maxDownload != 0 {
+			t.DownloadDeadline = c.runSince.Add(time.Duration(c.maxDownload)*time.Second - c.runSpent)
+		}
+	}
+	return t
 }
 
 // FileView is one file of a TransferView.

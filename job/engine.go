@@ -21,7 +21,16 @@ import (
 // another caller.
 type Engine struct {
 	Job
+	svc any // the service's own record of the job (SetService)
 }
+
+// SetService attaches the service's own record of the job, which Service returns: the service
+// finds its data about a job without a lookup. Call it once, before the job is shared with other
+// goroutines (for the service).
+func (e *Engine) SetService(v any) { e.svc = v }
+
+// Service returns what SetService attached, or nil.
+func (e *Engine) Service() any { return e.svc }
 
 func init() {
 	jobhook.EngineOf = func(j *Job) *Engine { return &j.c.eng }
@@ -134,9 +143,28 @@ func (o *op) progressed(i int, fc *fileCore, transferred uint64) {
 	if transferred > fc.transferred {
 		c.noProgressSince = time.Time{}
 	}
-	fc.transferred = transferred
+	fc.setTransferred(transferred)
 	c.modified = c.env.Clock.Now()
 	o.emit(Change{Kind: FileProgressed, File: i})
+}
+
+// FileSynced records that the first n bytes of file i's temporary file (the reply's, for an
+// upload-reply job, when i is -1) are on disk: the service synced the file after they were
+// written. When the job's changes are kept (Env.Keep), its record claims for a download's file
+// or a reply still transferring only the bytes reported so, so that after a crash of the
+// machine the record never claims bytes the file does not hold (for the service).
+func (e *Engine) FileSynced(i int, n uint64) {
+	c := e.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if (i != replyIndex && (i < 0 || i >= len(c.files))) || (i == replyIndex && c.reply == nil) {
+		return
+	}
+	fc := c.fileAt(i)
+	if n = min(n, fc.transferred); n > fc.durable {
+		fc.durable = n
+		c.seq++ // the record says more now: a write of it is not skipped as stale
+	}
 }
 
 // currentFile is the index of the first unfinished file, or -1.
@@ -158,7 +186,8 @@ func (j *Job) beginEngine(name string) op {
 
 func (j *Job) fire(ev state.Event, f *Failure) (state.State, error) {
 	c := j.c
-	o := j.beginEngine("Fire(" + ev.String() + ")")
+	o := j.beginEngine("")
+	o.ev = ev
 	defer o.end()
 	if f != nil && f.File >= len(c.files) {
 		return c.st, o.fail(hresult.E_INVALIDARG)

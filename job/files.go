@@ -27,8 +27,27 @@ type fileCore struct {
 	tempCreated   bool   // the temporary file was created and not removed since
 	kept          bool   // Complete renamed the temporary file to the local name
 	validator     string // the remote file's version (SetFileValidator)
+	durable       uint64 // of transferred, the bytes the service reported on disk (FileSynced)
 	headers       string
 	tempID        fileID // the temporary file's identity; zero until created (or unknown)
+}
+
+// oneFile returns a job's files slice holding one new file, made in one allocation with it: most
+// jobs have one file.
+func oneFile() ([]*fileCore, *fileCore) {
+	o := new(struct {
+		slot [1]*fileCore
+		fc   fileCore
+	})
+	o.slot[0] = &o.fc
+	return o.slot[:], &o.fc
+}
+
+// setTransferred records that the temporary file holds n bytes of the output; those on disk
+// stay on disk only up to n.
+func (fc *fileCore) setTransferred(n uint64) {
+	fc.transferred = n
+	fc.durable = min(fc.durable, n)
 }
 
 // File is a handle to one file of a job (IBackgroundCopyFile through IBackgroundCopyFile5).
@@ -104,7 +123,11 @@ func (j *Job) addFiles(m state.Method, name string, files []bits.FileInfo, range
 	}
 	// Arguments. The owner must be able to write in the local names' directories (Adding Files
 	// to a Job page): with Env.FilesAs they are checked with the owner's rights, all in one call.
-	kinds := make([]remoteKind, len(files))
+	var one [1]remoteKind // AddFile's one file needs no allocation
+	kinds := one[:min(len(files), 1)]
+	if len(files) > 1 {
+		kinds = make([]remoteKind, len(files))
+	}
 	upload, ranged := c.typ != bits.Download, ranges != nil
 	var r checked
 	if c.env.FilesAs == nil {
@@ -158,10 +181,14 @@ func (j *Job) addFiles(m state.Method, name string, files []bits.FileInfo, range
 		total = bits.SizeUnknown
 	}
 	for i, fi := range files {
-		c.files = append(c.files, &fileCore{
-			remote: fi.RemoteName, local: fi.LocalName, kind: kinds[i],
-			ranges: ranges, total: total,
-		})
+		var fc *fileCore
+		if len(c.files) == 0 && len(files) == 1 {
+			c.files, fc = oneFile()
+		} else {
+			fc = new(fileCore)
+			c.files = append(c.files, fc)
+		}
+		*fc = fileCore{remote: fi.RemoteName, local: fi.LocalName, kind: kinds[i], ranges: ranges, total: total}
 	}
 	c.modified = now
 	o.emit(Change{Kind: FilesAdded, Files: len(files)})
@@ -415,7 +442,7 @@ func (f *File) SetValidationState(valid bool) (err error) {
 	o.touch()
 	if !valid {
 		f.f.done = false
-		f.f.transferred = 0
+		f.f.setTransferred(0)
 		c.errInfo = &errorRecord{ctx: bits.ContextRemoteFile, code: hresult.BG_E_VALIDATION_FAILED, file: f.f, protocol: protocolOf(f.f)}
 		c.errorCount++
 		o.move(state.Error, 0)

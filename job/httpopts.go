@@ -19,7 +19,7 @@ func (j *Job) SetCustomHeaders(headers string) error {
 		arg = hresult.E_INVALIDARG
 	}
 	return j.setAs(state.SetCustomHeaders, "SetCustomHeaders", true, arg, func() hresult.Code {
-		j.c.headers = headers
+		j.c.own().headers = headers
 		return hresult.S_OK
 	})
 }
@@ -82,7 +82,7 @@ func (j *Job) MakeCustomHeadersWriteOnly() (err error) {
 	}
 	defer o.commit(&err)
 	if !j.c.headersWriteOnly {
-		j.c.headersWriteOnly = true
+		j.c.own().headersWriteOnly = true
 		o.touch()
 	}
 	return nil
@@ -106,7 +106,7 @@ func (j *Job) SetSecurityFlags(flags uint32) error {
 	case policy == bits.RedirectPolicyDisallow && flags&bits.RedirectPolicyAllowHTTPSToHTTP != 0:
 		arg = hresult.E_NOTIMPL
 	}
-	return j.set(state.SetSecurityFlags, "SetSecurityFlags", arg, func() hresult.Code { j.c.security = flags; return hresult.S_OK })
+	return j.set(state.SetSecurityFlags, "SetSecurityFlags", arg, func() hresult.Code { j.c.own().security = flags; return hresult.S_OK })
 }
 
 // GetSecurityFlags returns the security flags, 0 by default.
@@ -145,13 +145,13 @@ func (j *Job) SetHttpMethod(method string) error { //nolint:revive // BITS spell
 	return j.set(state.SetHttpMethod, "SetHttpMethod", arg, func() hresult.Code {
 		c := j.c
 		if method == defaultMethod(c.typ) {
-			c.httpMethod = ""
+			c.own().httpMethod = ""
 			return hresult.S_OK
 		}
 		if c.props.dynamicContent || c.props.onDemand {
 			return hresult.BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD
 		}
-		c.httpMethod = method
+		c.own().httpMethod = method
 		c.priority = bits.Foreground
 		return hresult.S_OK
 	})

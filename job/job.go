@@ -191,20 +191,45 @@ type jobState struct {
 	typ bits.JobType
 	seq uint64
 
-	owner      Identity
-	st         state.State
-	resumed    bool
-	name       string
-	desc       string
-	priority   bits.Priority
-	notify     uint32
-	callback   bits.Callback
-	cbCaller   *Caller
+	owner    Identity
+	st       state.State
+	resumed  bool
+	name     string
+	desc     string
+	priority bits.Priority
+	notify   uint32
+	callback bits.Callback
+	cbCaller *Caller
+
+	retryDelay, noProgress, maxDownload uint32
+
+	// ext holds what most jobs leave at its default; see ext.
+	*ext
+
+	created, modified, completed time.Time
+	errorCount                   uint32
+	errInfo                      *errorRecord
+	noProgressSince              time.Time
+	// runSpent is the time spent in CONNECTING and TRANSFERRING since the last Resume, up to
+	// runSince, when the job last entered one of them.
+	runSpent time.Duration
+	runSince time.Time
+
+	files []*fileCore
+
+	// reply is an upload-reply job's reply, nil until it starts (upload.go).
+	reply *fileCore
+}
+
+// ext is the part of a job that most jobs leave as BITS creates it: the notify command line,
+// the proxy and HTTP settings, credentials, the reply file name, the ACL and peer-caching
+// flags, the IBackgroundCopyJob5 properties and an upload's session. Jobs share one read-only
+// ext with every default (defaultExt) until a call changes one of them: the change goes to an
+// ext of the job's own (core.own). A job so costs the memory of the settings it uses.
+type ext struct {
 	cmdProgram string
 	cmdParams  string
 	cmdCaller  Identity
-
-	retryDelay, noProgress, maxDownload uint32
 
 	proxyUsage  bits.ProxyUsage
 	proxyList   string
@@ -220,21 +245,32 @@ type jobState struct {
 	peerFlags        uint32
 	props            props
 
-	created, modified, completed time.Time
-	errorCount                   uint32
-	errInfo                      *errorRecord
-	noProgressSince              time.Time
-	// runSpent is the time spent in CONNECTING and TRANSFERRING since the last Resume, up to
-	// runSince, when the job last entered one of them.
-	runSpent time.Duration
-	runSince time.Time
-
-	files []*fileCore
-
-	// session is an upload job's session with its server; reply is an upload-reply job's reply,
-	// nil until it starts (upload.go).
+	// session is an upload job's session with its server (upload.go).
 	session UploadSession
-	reply   *fileCore
+}
+
+// defaultExt is every job's ext until a change: never written.
+var defaultExt = ext{props: props{costFlags: defaultCostFlags, minInterval: defaultMinNotificationInterv}}
+
+// own returns the job's own ext, copying the shared default first, for a change. Called with the
+// job locked.
+func (c *core) own() *ext {
+	if c.ext == &defaultExt {
+		x := defaultExt
+		c.ext = &x
+	}
+	return c.ext
+}
+
+// isDefault reports whether x holds every default, so that a job can share defaultExt instead.
+func (x *ext) isDefault() bool {
+	d := &defaultExt
+	return x.cmdProgram == d.cmdProgram && x.cmdParams == d.cmdParams && x.cmdCaller == d.cmdCaller &&
+		x.proxyUsage == d.proxyUsage && x.proxyList == d.proxyList && x.proxyBypass == d.proxyBypass &&
+		len(x.creds) == 0 && x.headers == d.headers && x.headersWriteOnly == d.headersWriteOnly &&
+		x.security == d.security && x.httpMethod == d.httpMethod && x.replyFile == d.replyFile &&
+		x.aclFlags == d.aclFlags && x.peerFlags == d.peerFlags && x.props == d.props &&
+		x.session == d.session
 }
 
 // New creates a job owned by caller's identity, in state SUSPENDED, with every BITS default. It
@@ -249,7 +285,11 @@ func New(env *Env, caller *Caller, id uuid.UUID, displayName string, t bits.JobT
 	if env.Clock == nil {
 		env.Clock = clock.Real()
 	}
-	now := env.Clock.Now()
+	return newCore(env, caller, id, displayName, t, env.Clock.Now()), nil
+}
+
+// newCore makes a job with every default, created at now, and returns the creator's handle.
+func newCore(env *Env, caller *Caller, id uuid.UUID, displayName string, t bits.JobType, now time.Time) *Job {
 	c := &core{jobState: jobState{
 		env:         env,
 		id:          id,
@@ -265,9 +305,9 @@ func New(env *Env, caller *Caller, id uuid.UUID, displayName string, t bits.JobT
 		created:     now,
 		modified:    now,
 	}}
-	c.props.init()
+	c.ext = &defaultExt
 	c.eng = Engine{Job: Job{c: c, caller: caller}}
-	return &Job{c: c, caller: caller}, nil
+	return &c.eng.Job // the creator's handle
 }
 
 // As returns a handle to the same job for another caller.
@@ -281,6 +321,14 @@ func (e *Engine) Same(other bits.Job) bool {
 
 // ID returns the job's GUID, without GetId's access check.
 func (e *Engine) ID() uuid.UUID { return e.Job.c.id }
+
+// Owner returns the identity of the job's owner without an access check (for the service).
+func (e *Engine) Owner() Identity {
+	j := &e.Job
+	j.c.mu.Lock()
+	defer j.c.mu.Unlock()
+	return j.c.owner
+}
 
 // OwnerSID returns the SID of the job's owner without an access check (for the service).
 func (e *Engine) OwnerSID() string {
@@ -316,6 +364,7 @@ func GUIDString(id uuid.UUID) string { return guid(id) }
 type op struct {
 	j      *Job
 	name   string
+	ev     state.Event // for an engine event: the name is "Fire(event)", made only for an error
 	method state.Method
 	n      int       // changes held in buf
 	buf    [2]Change // the first changes, without an allocation
@@ -355,14 +404,15 @@ func (j *Job) beginChange(m state.Method, name string) (op, error) {
 // saved is a job as it was before a call, for commit to put back.
 type saved struct {
 	st    jobState
-	creds []bits.Credentials // the credentials, which calls change in place
-	files []fileCore         // the job's files, which calls change in place
-	reply fileCore           // the reply, which Complete changes in place
+	ext   ext        // the job's ext, which calls change in place when it is the job's own
+	files []fileCore // the job's files, which calls change in place
+	reply fileCore   // the reply, which Complete changes in place
 }
 
 // save copies the job. Called with the job locked.
 func (c *core) save() *saved {
-	s := &saved{st: c.jobState, creds: slices.Clone(c.creds), files: make([]fileCore, len(c.files))}
+	s := &saved{st: c.jobState, ext: *c.ext, files: make([]fileCore, len(c.files))}
+	s.ext.creds = slices.Clone(c.creds)
 	for i, fc := range c.files {
 		s.files[i] = *fc
 	}
@@ -376,7 +426,9 @@ func (c *core) save() *saved {
 // had (which File handles share) get their old contents. Called with the job locked.
 func (c *core) restore(s *saved) {
 	c.jobState = s.st
-	c.creds = s.creds
+	if c.ext != &defaultExt {
+		*c.ext = s.ext // the job's own ext, which calls change in place
+	}
 	for i, fc := range c.files {
 		*fc = s.files[i]
 	}
@@ -409,12 +461,20 @@ func (c *core) canAccess(id Identity) bool { return id.Admin || id.SID == c.owne
 
 // fail builds the error for the call, with the job and its current state.
 func (o *op) fail(code hresult.Code) error {
-	return &hresult.Error{Op: o.name, Job: guid(o.j.c.id), State: o.j.c.st.String(), Code: code}
+	return &hresult.Error{Op: o.opName(), Job: guid(o.j.c.id), State: o.j.c.st.String(), Code: code}
 }
 
 // failErr is fail with an underlying cause.
 func (o *op) failErr(code hresult.Code, cause error) error {
-	return &hresult.Error{Op: o.name, Job: guid(o.j.c.id), State: o.j.c.st.String(), Code: code, Err: cause}
+	return &hresult.Error{Op: o.opName(), Job: guid(o.j.c.id), State: o.j.c.st.String(), Code: code, Err: cause}
+}
+
+// opName is the call's name, for its error.
+func (o *op) opName() string {
+	if o.name == "" && o.ev != 0 {
+		return "Fire(" + o.ev.String() + ")"
+	}
+	return o.name
 }
 
 // check applies the state rule of the call's method; a failure code becomes the error.

@@ -201,3 +201,105 @@ func TestKeepFailureChangesNothing(t *testing.T) {
 
 // eng is the service's side of j.
 func eng(j *Job) *Engine { return &j.c.eng }
+
+// With its changes kept, a job's record claims for a file still transferring only the bytes the
+// service reported on disk (FileSynced), however far the transfer got; the claim follows the
+// file down when it restarts, and a finished file is claimed whole.
+func TestKeptRecordClaimsOnlySyncedBytes(t *testing.T) {
+	k := &keeper{}
+	env := &Env{Clock: clock.NewVirtual(time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)), Keep: k.keep}
+	j, err := New(env, NewCaller(Identity{SID: "S-1-5-21-1"}), uuid.New(), "kept", bits.Download)
+	require.NoError(t, err)
+	require.NoError(t, j.AddFile("http://example.com/a", filepath.Join(t.TempDir(), "a")))
+	require.NoError(t, j.Resume())
+	e := &j.c.eng
+	for _, ev := range []state.Event{state.Pick, state.Connect} {
+		_, err = e.Fire(ev)
+		require.NoError(t, err)
+	}
+	claimed := func() uint64 { return e.Record().Files[0].BytesDone }
+	seq := func() uint64 { return e.Record().Seq }
+
+	require.NoError(t, e.FileProgress(0, 1000, 600))
+	assert.Zero(t, claimed(), "nothing synced yet")
+	before := seq()
+	e.FileSynced(0, 400)
+	assert.Equal(t, uint64(400), claimed())
+	assert.Greater(t, seq(), before, "a record that claims more is newer")
+	before = seq()
+	e.FileSynced(0, 300)
+	assert.Equal(t, uint64(400), claimed(), "a smaller sync claims no less")
+	assert.Equal(t, before, seq(), "nor makes the record newer")
+	e.FileSynced(0, 900)
+	assert.Equal(t, uint64(600), claimed(), "never more than transferred")
+
+	require.NoError(t, e.FileProgress(0, 1000, 100)) // the file restarted
+	assert.Equal(t, uint64(100), claimed())
+	require.NoError(t, e.FileProgress(0, 1000, 700))
+	assert.Equal(t, uint64(100), claimed(), "the bytes written after the restart are not synced")
+	p, err := j.GetProgress()
+	require.NoError(t, err)
+	assert.Equal(t, uint64(700), p.BytesTransferred, "the job itself reports what arrived")
+
+	_, err = e.FireFileDone(0)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(1000), claimed(), "a finished file is claimed whole")
+
+	// Without Keep (a job the service does not keep) the record is the job as it stands.
+	j2, err := New(&Env{Clock: env.Clock}, NewCaller(Identity{SID: "S-1-5-21-1"}), uuid.New(), "memory", bits.Download)
+	require.NoError(t, err)
+	require.NoError(t, j2.AddFile("http://example.com/b", filepath.Join(t.TempDir(), "b")))
+	require.NoError(t, j2.c.eng.FileProgress(0, 1000, 600))
+	assert.Equal(t, uint64(600), j2.c.eng.Record().Files[0].BytesDone)
+}
+
+// Jobs share the default ext until they change one of its settings: every setter of a setting
+// kept there gives the job an ext of its own, and the shared default, and with it every other
+// job, stays as it was.
+func TestSettingsDoNotLeakThroughTheSharedDefault(t *testing.T) {
+	pristine := defaultExt
+	env := &Env{Clock: clock.NewVirtual(time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC))}
+	owner := NewCaller(Identity{SID: "S-1-5-21-1"})
+	other, err := New(env, owner, uuid.New(), "other", bits.Download)
+	require.NoError(t, err)
+	before := other.c.eng.Record()
+	dir := t.TempDir()
+	calls := map[string]func(j *Job) error{
+		"SetCustomHeaders": func(j *Job) error { return j.SetCustomHeaders("X-A: 1\r\n") },
+		"SetSecurityFlags": func(j *Job) error { return j.SetSecurityFlags(bits.SSLIgnoreCertCNInvalid) },
+		"SetHttpMethod":    func(j *Job) error { return j.SetHttpMethod("PUT") },
+		"SetProperty": func(j *Job) error {
+			return j.SetProperty(bits.PropertyMinimumNotificationIntervalMs, bits.PropertyValue{Dword: 7})
+		},
+		"SetProxySettings": func(j *Job) error { return j.SetProxySettings(bits.ProxyOverride, "proxy:8080", "") },
+		"SetNotifyCmdLine": func(j *Job) error {
+			return j.SetNotifyCmdLine(filepath.Join(dir, "prog"), filepath.Join(dir, "prog")+" x")
+		},
+		"SetCredentials": func(j *Job) error {
+			return j.SetCredentials(bits.Credentials{Target: bits.TargetServer, Scheme: bits.SchemeBasic, UserName: "u", Password: "p"})
+		},
+		"SetFileACLFlags":     func(j *Job) error { return j.SetFileACLFlags(bits.CopyFileOwner) },
+		"SetPeerCachingFlags": func(j *Job) error { return j.SetPeerCachingFlags(bits.EnablePeerCachingClient) },
+	}
+	for name, call := range calls {
+		j, err := New(env, owner, uuid.New(), name, bits.Download)
+		require.NoError(t, err)
+		require.Same(t, &defaultExt, j.c.ext, "a new job shares the default")
+		require.NoError(t, call(j), name)
+		assert.NotSame(t, &defaultExt, j.c.ext, "%s: the job has its own", name)
+		assert.NotEqual(t, before.ID, j.c.id)
+	}
+	// An upload-reply job's reply file name and session.
+	up, err := New(env, owner, uuid.New(), "reply", bits.UploadReply)
+	require.NoError(t, err)
+	require.NoError(t, up.SetReplyFileName(filepath.Join(dir, "reply")))
+	assert.NotSame(t, &defaultExt, up.c.ext)
+	up2, err := New(env, owner, uuid.New(), "session", bits.Upload)
+	require.NoError(t, err)
+	require.NoError(t, up2.c.eng.SetUploadSession(UploadSession{ID: "{s}"}))
+	assert.NotSame(t, &defaultExt, up2.c.ext)
+
+	assert.Equal(t, pristine, defaultExt, "the shared default was not written")
+	after := other.c.eng.Record()
+	assert.Equal(t, before, after, "another job saw none of it")
+}

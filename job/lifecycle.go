@@ -173,9 +173,10 @@ func (j *Job) TakeOwnership() (err error) {
 	c := j.c
 	prev := c.owner.SID
 	c.owner = j.caller.id
-	c.creds = nil
-	c.headers = ""
-	c.cmdProgram, c.cmdParams = "", ""
+	x := c.own()
+	x.creds = nil
+	x.headers = ""
+	x.cmdProgram, x.cmdParams = "", ""
 	o.touch()
 	o.emit(Change{Kind: OwnerChanged, PrevOwner: prev})
 	return nil

@@ -65,11 +65,6 @@ type props struct {
 	onDemand        bool
 }
 
-func (p *props) init() {
-	p.costFlags = defaultCostFlags
-	p.minInterval = defaultMinNotificationInterv
-}
-
 // SetProperty sets a job property (IBackgroundCopyJob5::SetProperty). The checks, in order:
 // BG_E_UNKNOWN_PROPERTY_ID for an undefined id; the value (see Properties); BG_E_INVALID_STATE for
 // a final job; BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY; BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE
@@ -97,7 +92,7 @@ func (j *Job) SetProperty(id bits.PropertyID, v bits.PropertyValue) error {
 		case rule.BeforeResume && c.resumed:
 			return hresult.BG_E_READ_ONLY_PROPERTY_AFTER_RESUME
 		}
-		p := &c.props
+		p := &c.own().props
 		switch id {
 		case bits.PropertyCostFlags:
 			p.costFlags = v.Dword

@@ -224,7 +224,8 @@ func (j *Job) SetProxySettings(usage bits.ProxyUsage, proxyList, bypassList stri
 		arg = hresult.BG_E_PROXY_BYPASS_LIST_TOO_LARGE
 	}
 	return j.set(state.SetProxySettings, "SetProxySettings", arg, func() hresult.Code {
-		j.c.proxyUsage, j.c.proxyList, j.c.proxyBypass = usage, proxyList, bypassList
+		x := j.c.own()
+		x.proxyUsage, x.proxyList, x.proxyBypass = usage, proxyList, bypassList
 		return hresult.S_OK
 	})
 }
@@ -257,7 +258,8 @@ func (j *Job) SetNotifyCmdLine(program, parameters string) error {
 		arg = hresult.E_INVALIDARG
 	}
 	return j.set(state.SetNotifyCmdLine, "SetNotifyCmdLine", arg, func() hresult.Code {
-		j.c.cmdProgram, j.c.cmdParams, j.c.cmdCaller = program, parameters, j.caller.id
+		x := j.c.own()
+		x.cmdProgram, x.cmdParams, x.cmdCaller = program, parameters, j.caller.id
 		return hresult.S_OK
 	})
 }
@@ -293,13 +295,14 @@ func (j *Job) SetCredentials(cr bits.Credentials) error {
 		arg = hresult.E_INVALIDARG
 	}
 	return j.setAs(state.SetCredentials, "SetCredentials", true, arg, func() hresult.Code {
-		for i, have := range j.c.creds {
+		x := j.c.own()
+		for i, have := range x.creds {
 			if have.Target == cr.Target && have.Scheme == cr.Scheme {
-				j.c.creds[i] = cr
+				x.creds[i] = cr
 				return hresult.S_OK
 			}
 		}
-		j.c.creds = append(j.c.creds, cr)
+		x.creds = append(x.creds, cr)
 		return hresult.S_OK
 	})
 }
@@ -320,7 +323,8 @@ func (j *Job) RemoveCredentials(target bits.AuthTarget, scheme bits.AuthScheme) 
 	err := j.setAs(state.RemoveCredentials, "RemoveCredentials", true, arg, func() hresult.Code {
 		for i, have := range j.c.creds {
 			if have.Target == target && have.Scheme == scheme {
-				j.c.creds = append(j.c.creds[:i], j.c.creds[i+1:]...)
+				x := j.c.own()
+				x.creds = append(x.creds[:i], x.creds[i+1:]...)
 				code = hresult.S_OK
 				break
 			}
@@ -384,7 +388,7 @@ func (j *Job) SetFileACLFlags(flags uint32) error {
 	if flags&^bits.CopyFileAll != 0 {
 		arg = hresult.E_INVALIDARG
 	}
-	return j.set(state.SetFileACLFlags, "SetFileACLFlags", arg, func() hresult.Code { j.c.aclFlags = flags; return hresult.S_OK })
+	return j.set(state.SetFileACLFlags, "SetFileACLFlags", arg, func() hresult.Code { j.c.own().aclFlags = flags; return hresult.S_OK })
 }
 
 // GetFileACLFlags returns the ACL flags, 0 by default.
@@ -400,7 +404,7 @@ func (j *Job) SetPeerCachingFlags(flags uint32) error {
 	if flags&^(bits.EnablePeerCachingClient|bits.EnablePeerCachingServer|bits.DisableBranchCache) != 0 {
 		arg = hresult.E_INVALIDARG
 	}
-	return j.set(state.SetPeerCachingFlags, "SetPeerCachingFlags", arg, func() hresult.Code { j.c.peerFlags = flags; return hresult.S_OK })
+	return j.set(state.SetPeerCachingFlags, "SetPeerCachingFlags", arg, func() hresult.Code { j.c.own().peerFlags = flags; return hresult.S_OK })
 }
 
 // GetPeerCachingFlags returns the peer-caching flags, 0 by default.

@@ -2,11 +2,13 @@ package job
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/bitsemu/bitsemu/bits"
+	"github.com/bitsemu/bitsemu/clock"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/state"
 )
@@ -86,7 +88,7 @@ type FileRecord struct {
 	LocalName       string
 	Ranges          []bits.FileRange
 	BytesTotal      uint64
-	BytesDone       uint64 // bytes of the output in the temporary file
+	BytesDone       uint64 // bytes of the output in the temporary file (on disk, when the job's changes are kept)
 	Completed       bool   // all bytes arrived
 	Validated       bool
 	ValidationSet   bool
@@ -132,20 +134,19 @@ func (c *core) record() Record {
 		DownloadTime: c.downloadTime(c.env.Clock.Now()),
 		Files:        make([]FileRecord, len(c.files)),
 	}
-	index := map[*fileCore]int{}
 	for i, fc := range c.files {
-		index[fc] = i
-		r.Files[i] = fc.record()
+		// An upload's progress is what the server acknowledged: nothing to sync.
+		r.Files[i] = fc.record(c.env.Keep != nil && c.typ == bits.Download)
 	}
 	r.Session = c.session
 	if c.reply != nil {
-		fr := c.reply.record()
+		fr := c.reply.record(c.env.Keep != nil)
 		r.Reply = &fr
 	}
 	if e := c.errInfo; e != nil {
 		r.Error = &ErrorRecord{Context: e.ctx, Code: e.code, File: -1, Protocol: e.protocol}
 		if e.file != nil {
-			r.Error.File = index[e.file]
+			r.Error.File = slices.Index(c.files, e.file)
 		}
 	}
 	return r
@@ -161,10 +162,13 @@ func Restore(env *Env, caller *Caller, r Record) (*Job, error) {
 	if err := r.check(); err != nil {
 		return nil, &hresult.Error{Op: "Restore", Job: guid(r.ID), Code: hresult.BG_E_DATABASE_CORRUPT, Err: err}
 	}
-	j, err := New(env, caller, r.ID, r.DisplayName, r.Type)
-	if err != nil {
+	if err := checkString("Restore", r.DisplayName, MaxDisplayName, hresult.E_INVALIDARG); err != nil {
 		return nil, &hresult.Error{Op: "Restore", Job: guid(r.ID), Code: hresult.BG_E_DATABASE_CORRUPT, Err: err}
 	}
+	if env.Clock == nil {
+		env.Clock = clock.Real()
+	}
+	j := newCore(env, caller, r.ID, r.DisplayName, r.Type, r.Created) // every time is the record's
 	c := j.c
 	c.st = r.State
 	if state.Running.Has(c.st) {
@@ -173,26 +177,38 @@ func Restore(env *Env, caller *Caller, r Record) (*Job, error) {
 	c.seq = r.Seq
 	c.owner = r.Owner
 	c.desc, c.priority, c.notify = r.Description, r.Priority, r.NotifyFlags
-	c.cmdProgram, c.cmdParams, c.cmdCaller = r.CmdProgram, r.CmdParams, r.CmdCaller
 	c.retryDelay, c.noProgress, c.maxDownload = r.MinimumRetryDelay, r.NoProgressTimeout, r.MaximumDownloadTime
-	c.proxyUsage, c.proxyList, c.proxyBypass = r.ProxyUsage, r.ProxyList, r.ProxyBypass
-	c.creds = append([]bits.Credentials(nil), r.Credentials...)
-	c.headers, c.headersWriteOnly = r.CustomHeaders, r.CustomHeadersWriteOnly
-	c.security, c.httpMethod, c.replyFile = r.SecurityFlags, r.HTTPMethod, r.ReplyFileName
-	c.aclFlags, c.peerFlags = r.FileACLFlags, r.PeerCachingFlags
-	c.props = props{
-		costFlags: r.CostFlags, clsid: r.NotificationCLSID, dynamicContent: r.DynamicContent,
-		highPerformance: r.HighPerformance, maxDownloadSize: r.MaxDownloadSize,
-		storedCreds: r.UseStoredCredentials, minInterval: r.MinNotificationIntervalMs, onDemand: r.OnDemand,
+	x := ext{
+		cmdProgram: r.CmdProgram, cmdParams: r.CmdParams, cmdCaller: r.CmdCaller,
+		proxyUsage: r.ProxyUsage, proxyList: r.ProxyList, proxyBypass: r.ProxyBypass,
+		creds:   append([]bits.Credentials(nil), r.Credentials...),
+		headers: r.CustomHeaders, headersWriteOnly: r.CustomHeadersWriteOnly,
+		security: r.SecurityFlags, httpMethod: r.HTTPMethod, replyFile: r.ReplyFileName,
+		aclFlags: r.FileACLFlags, peerFlags: r.PeerCachingFlags,
+		props: props{
+			costFlags: r.CostFlags, clsid: r.NotificationCLSID, dynamicContent: r.DynamicContent,
+			highPerformance: r.HighPerformance, maxDownloadSize: r.MaxDownloadSize,
+			storedCreds: r.UseStoredCredentials, minInterval: r.MinNotificationIntervalMs, onDemand: r.OnDemand,
+		},
+		session: r.Session,
+	}
+	if !x.isDefault() {
+		c.ext = new(ext) // only then: most jobs keep sharing the default
+		*c.ext = x
 	}
 	c.created, c.modified, c.completed = r.Created, r.Modified, r.Completed
 	c.resumed, c.errorCount, c.noProgressSince = r.Resumed, r.ErrorCount, r.NoProgressSince
 	c.runSpent = r.DownloadTime
-	c.files = make([]*fileCore, len(r.Files))
-	for i := range r.Files {
-		c.files[i] = r.Files[i].core()
+	if len(r.Files) == 1 {
+		var fc *fileCore
+		c.files, fc = oneFile()
+		r.Files[0].fill(fc)
+	} else {
+		c.files = make([]*fileCore, len(r.Files))
+		for i := range r.Files {
+			c.files[i] = r.Files[i].core()
+		}
 	}
-	c.session = r.Session
 	if r.Reply != nil {
 		c.reply = r.Reply.core()
 	}
@@ -205,11 +221,16 @@ func Restore(env *Env, caller *Caller, r Record) (*Job, error) {
 	return j, nil
 }
 
-// record is the file's part of a Record.
-func (fc *fileCore) record() FileRecord {
+// record is the file's part of a Record. With kept (Env.Keep, a download's file or a reply), a
+// file still transferring claims only the bytes on disk (FileSynced).
+func (fc *fileCore) record(kept bool) FileRecord {
+	done := fc.transferred
+	if kept && !fc.done {
+		done = min(done, fc.durable)
+	}
 	return FileRecord{
 		RemoteName: fc.remote, LocalName: fc.local, Ranges: append([]bits.FileRange(nil), fc.ranges...),
-		BytesTotal: fc.total, BytesDone: fc.transferred, Completed: fc.done,
+		BytesTotal: fc.total, BytesDone: done, Completed: fc.done,
 		Validated: fc.validated, ValidationSet: fc.validationSet,
 		TempName: fc.tempName, TempCreated: fc.tempCreated, Kept: fc.kept,
 		Validator: fc.validator, ResponseHeaders: fc.headers,
@@ -219,11 +240,18 @@ func (fc *fileCore) record() FileRecord {
 
 // core rebuilds a file from its record.
 func (f *FileRecord) core() *fileCore {
+	fc := new(fileCore)
+	f.fill(fc)
+	return fc
+}
+
+// fill rebuilds a file from its record into fc.
+func (f *FileRecord) fill(fc *fileCore) {
 	kind, _ := parseRemote(f.RemoteName)
-	return &fileCore{
+	*fc = fileCore{
 		remote: f.RemoteName, local: f.LocalName, kind: kind,
 		ranges: append([]bits.FileRange(nil), f.Ranges...),
-		total:  f.BytesTotal, transferred: f.BytesDone, done: f.Completed,
+		total:  f.BytesTotal, transferred: f.BytesDone, durable: f.BytesDone, done: f.Completed,
 		validated: f.Validated, validationSet: f.ValidationSet,
 		tempName: f.TempName, tempCreated: f.TempCreated, kept: f.Kept,
 		validator: f.Validator, headers: f.ResponseHeaders,

@@ -134,7 +134,7 @@ func (j *Job) SetReplyFileName(name string) (err error) {
 	if _, err := o.check(); err != nil {
 		return err
 	}
-	j.c.replyFile = name
+	j.c.own().replyFile = name
 	o.touch()
 	return nil
 }

@@ -86,7 +86,7 @@ func (e *Engine) SetUploadSession(s UploadSession) error {
 		return o.fail(hresult.BG_E_INVALID_STATE)
 	}
 	if s != c.session {
-		c.session = s
+		c.own().session = s
 		o.emit(Change{Kind: SessionChanged})
 	}
 	return nil

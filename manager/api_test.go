@@ -624,6 +624,51 @@ func TestEnumJobsSnapshot(t *testing.T) {
 	assert.Equal(t, []uuid.UUID{engine.Of(j1).ID(), engine.Of(j4).ID()}, enumIDs(t, alice, 0))
 }
 
+// EnumJobs lists the queue as it is at each call, whether or not the queue changed since the
+// last list, and each enumerator's handles act as the caller that enumerated, also when two
+// connections of one user list the same unchanged queue.
+func TestEnumJobsFollowsEveryChange(t *testing.T) {
+	m := manager.New(manager.WithManualTransfers())
+	alice := connect(t, m, idAlice)
+	alice2 := connect(t, m, idAlice)
+	admin := connect(t, m, idAdmin)
+	j1 := mustCreate(t, alice, "1")
+	j2 := mustCreate(t, alice, "2")
+	id1, id2 := engine.Of(j1).ID(), engine.Of(j2).ID()
+
+	assert.Equal(t, []uuid.UUID{id1, id2}, enumIDs(t, alice, 0))
+	assert.Equal(t, []uuid.UUID{id1, id2}, enumIDs(t, alice, 0), "unchanged")
+	for _, c := range []*manager.Client{alice, alice2} {
+		e, err := c.EnumJobs(0)
+		require.NoError(t, err)
+		jobs, _, _ := e.Next(10)
+		require.Len(t, jobs, 2)
+		for _, j := range jobs {
+			assert.Equal(t, idAlice, engine.CallerOf(j).Identity())
+		}
+		// The handle acts as the connection that enumerated: alice's own handle is the one
+		// CreateJob returned; alice2's is another.
+		assert.Equal(t, c == alice, jobs[0] == bits.Job(j1), "creator's handle for its creator only")
+	}
+
+	j3 := mustCreate(t, alice, "3")
+	id3 := engine.Of(j3).ID()
+	assert.Equal(t, []uuid.UUID{id1, id2, id3}, enumIDs(t, alice, 0), "a job created since")
+	assert.Equal(t, []uuid.UUID{id1, id2, id3}, enumIDs(t, admin, bits.EnumAllUsers))
+
+	_, err := j1.Cancel()
+	require.NoError(t, err)
+	assert.Equal(t, []uuid.UUID{id2, id3}, enumIDs(t, alice, 0), "a job cancelled since")
+	assert.Equal(t, []uuid.UUID{id2, id3}, enumIDs(t, admin, bits.EnumAllUsers))
+
+	aj, err := admin.GetJob(id2)
+	require.NoError(t, err)
+	require.NoError(t, aj.TakeOwnership())
+	assert.Equal(t, []uuid.UUID{id3}, enumIDs(t, alice, 0), "a job whose ownership was taken since")
+	assert.Equal(t, []uuid.UUID{id2}, enumIDs(t, admin, 0))
+	assert.Equal(t, []uuid.UUID{id2, id3}, enumIDs(t, admin, bits.EnumAllUsers))
+}
+
 func TestEnumeratorSemantics(t *testing.T) {
 	m := manager.New(manager.WithManualTransfers())
 	alice := connect(t, m, idAlice)
@@ -825,4 +870,37 @@ func TestErrorsCarryTheHRESULT(t *testing.T) {
 	assert.Equal(t, hresult.BG_E_NOT_FOUND, he.Code)
 	assert.Equal(t, "GetJob", he.Op)
 	assert.False(t, errors.Is(err, hresult.E_ACCESSDENIED))
+}
+
+// A job's handles act as the client that obtained them, whether it created the job or not: the
+// creator's handle from EnumJobs or GetJob fails once the creator closes, while those another
+// connection of the same user obtained go on working.
+func TestHandlesActAsTheirClient(t *testing.T) {
+	m := manager.New(manager.WithManualTransfers())
+	alice := connect(t, m, idAlice)
+	again := connect(t, m, idAlice)
+	j := mustCreate(t, alice, "mine")
+	id := engine.Of(j).ID()
+	handles := map[string]bits.Job{}
+	for name, c := range map[string]*manager.Client{"creator": alice, "other": again} {
+		e, err := c.EnumJobs(0)
+		require.NoError(t, err)
+		got, code, err := e.Next(2)
+		require.NoError(t, err)
+		assert.Equal(t, hresult.S_FALSE, code)
+		require.Len(t, got, 1)
+		handles[name+" EnumJobs"] = got[0]
+		h, err := c.GetJob(id)
+		require.NoError(t, err)
+		handles[name+" GetJob"] = h
+	}
+	require.NoError(t, alice.Close())
+	for name, h := range handles {
+		_, err := h.GetState()
+		if strings.HasPrefix(name, "creator") {
+			assert.ErrorIs(t, err, hresult.RPC_E_DISCONNECTED, name)
+		} else {
+			assert.NoError(t, err, name)
+		}
+	}
 }

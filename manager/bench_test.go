@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/manager"
 )
@@ -143,7 +144,11 @@ const getJobN = 10_000
 // BenchmarkGetJob looks up random existing jobs among 10,000, as their owner.
 func BenchmarkGetJob(b *testing.B) {
 	c := benchClient(b)
-	ids := fillJobs(b, c, getJobN)
+	benchGetJob(b, c, fillJobs(b, c, getJobN))
+}
+
+// benchGetJob looks up random jobs of ids through c.
+func benchGetJob(b *testing.B, c *manager.Client, ids []uuid.UUID) {
 	idx := randomIndexes(len(ids))
 	mask := len(idx) - 1
 	b.ReportAllocs()
@@ -159,9 +164,12 @@ func BenchmarkGetJob(b *testing.B) {
 }
 
 // BenchmarkGetJobFloor is a map lookup under a mutex among 10,000 GUIDs.
-func BenchmarkGetJobFloor(b *testing.B) {
-	q := &floorQueue{jobs: make(map[uuid.UUID]*floorEntry, getJobN)}
-	ids := make([]uuid.UUID, getJobN)
+func BenchmarkGetJobFloor(b *testing.B) { benchGetJobFloor(b, getJobN) }
+
+// benchGetJobFloor looks up random GUIDs in a map of n under a mutex.
+func benchGetJobFloor(b *testing.B, n int) {
+	q := &floorQueue{jobs: make(map[uuid.UUID]*floorEntry, n)}
+	ids := make([]uuid.UUID, n)
 	for i := range ids {
 		ids[i] = uuid.New()
 		q.jobs[ids[i]] = &floorEntry{owner: benchSID, pos: i}
@@ -188,6 +196,11 @@ const enumN = 100_000
 func BenchmarkEnumJobs100k(b *testing.B) {
 	c := benchClient(b)
 	fillJobs(b, c, enumN)
+	benchEnumJobs(b, c, enumN)
+}
+
+// benchEnumJobs enumerates c's n jobs: EnumJobs(0), then one Next for all.
+func benchEnumJobs(b *testing.B, c *manager.Client, n int) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
@@ -195,17 +208,46 @@ func BenchmarkEnumJobs100k(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		jobs, _, _ := e.Next(enumN)
-		if len(jobs) != enumN {
+		jobs, _, _ := e.Next(uint32(n))
+		if len(jobs) != n {
 			b.Fatalf("got %d jobs", len(jobs))
 		}
 	}
 }
 
+// benchEnumJobsPaged enumerates c's n jobs: EnumJobs(0), then Next(1000) until the end.
+func benchEnumJobsPaged(b *testing.B, c *manager.Client, n int) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		e, err := c.EnumJobs(0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		got := 0
+		for {
+			jobs, code, err := e.Next(1000)
+			if err != nil {
+				b.Fatal(err)
+			}
+			got += len(jobs)
+			if code != hresult.S_OK {
+				break
+			}
+		}
+		if got != n {
+			b.Fatalf("got %d jobs", got)
+		}
+	}
+}
+
 // BenchmarkEnumJobs100kFloor copies 100,000 pointers out of a slice under a mutex.
-func BenchmarkEnumJobs100kFloor(b *testing.B) {
+func BenchmarkEnumJobs100kFloor(b *testing.B) { benchEnumJobsFloor(b, enumN) }
+
+// benchEnumJobsFloor copies n pointers out of a slice under a mutex.
+func benchEnumJobsFloor(b *testing.B, n int) {
 	var mu sync.Mutex
-	order := make([]*floorEntry, enumN)
+	order := make([]*floorEntry, n)
 	for i := range order {
 		order[i] = &floorEntry{owner: benchSID, pos: i}
 	}
@@ -216,7 +258,7 @@ func BenchmarkEnumJobs100kFloor(b *testing.B) {
 		out := make([]*floorEntry, len(order))
 		copy(out, order)
 		mu.Unlock()
-		if len(out) != enumN {
+		if len(out) != n {
 			b.Fatal(len(out))
 		}
 	}
@@ -235,15 +277,11 @@ func heapAfterGC() uint64 {
 
 // BenchmarkIdleJobMemory reports the live heap per idle job: 10,000 suspended jobs with one file
 // each (distinct remote and local names, as real jobs have), held by the manager only. The
-// figure is B/job; ns/op is the time to build the 10,000 jobs and is not a target.
+// figure is B/job, measured once; ns/op is the time to build the 10,000 jobs and is not a
+// target.
 func BenchmarkIdleJobMemory(b *testing.B) {
 	dir := b.TempDir()
-	var perJob float64
-	b.ReportAllocs()
-	for b.Loop() {
-		b.StopTimer()
-		before := heapAfterGC()
-		b.StartTimer()
+	build := func() (*manager.Manager, *manager.Client) {
 		m := manager.New(manager.WithLimits(job.Limits{}))
 		c, err := m.Connect(manager.Identity{SID: benchSID})
 		if err != nil {
@@ -259,17 +297,34 @@ func BenchmarkIdleJobMemory(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		b.StopTimer()
-		after := heapAfterGC()
 		if m.JobCount() != idleN {
 			b.Fatal(m.JobCount())
 		}
-		runtime.KeepAlive(m)
-		runtime.KeepAlive(c)
-		perJob = float64(int64(after)-int64(before)) / idleN
-		b.StartTimer()
+		return m, c
+	}
+	perJob := heapPerItem(idleN, func() any {
+		m, c := build()
+		return []any{m, c}
+	})
+	b.ReportAllocs()
+	for b.Loop() {
+		m, _ := build()
+		_ = m.Close()
 	}
 	b.ReportMetric(perJob, "B/job")
+}
+
+// heapPerItem returns the live heap that what build returns holds, per item of n: the heap
+// while it is held, less the heap without it. The heap without it is the smaller of the heaps
+// before build and after it is dropped, so that memory an earlier benchmark still held when this
+// one began (a manager whose goroutines were ending) is not counted against the items.
+func heapPerItem(n int, build func() any) float64 {
+	before := heapAfterGC()
+	kept := build()
+	held := heapAfterGC()
+	runtime.KeepAlive(kept) // and no longer: the next collection frees it
+	base := min(before, heapAfterGC())
+	return float64(int64(held)-int64(base)) / float64(n)
 }
 
 // BenchmarkIdleJobMemoryFloor is the same measure for the floor queue: a map entry and a record
@@ -280,23 +335,120 @@ func BenchmarkIdleJobMemoryFloor(b *testing.B) {
 		remote, local string
 	}
 	dir := b.TempDir()
-	var perJob float64
-	b.ReportAllocs()
-	for b.Loop() {
-		b.StopTimer()
-		before := heapAfterGC()
-		b.StartTimer()
+	build := func() map[uuid.UUID]*rec {
 		q := make(map[uuid.UUID]*rec)
 		for i := range idleN {
 			name := strconv.Itoa(i) + ".bin"
 			q[uuid.New()] = &rec{floorEntry: floorEntry{owner: benchSID, pos: i},
 				remote: "http://example.com/files/" + name, local: dir + "/" + name}
 		}
-		b.StopTimer()
-		after := heapAfterGC()
-		runtime.KeepAlive(q)
-		perJob = float64(int64(after)-int64(before)) / idleN
-		b.StartTimer()
+		return q
+	}
+	perJob := heapPerItem(idleN, func() any { return build() })
+	b.ReportAllocs()
+	for b.Loop() {
+		runtime.KeepAlive(build())
 	}
 	b.ReportMetric(perJob, "B/job")
+}
+
+// manyN is the number of jobs of BenchmarkManyJobs: 1,000,000, 20,000 under -short.
+func manyN() int {
+	if testing.Short() {
+		return 20_000
+	}
+	return 1_000_000
+}
+
+// many is BenchmarkManyJobs's manager, built once per process: idle jobs of one file each, all
+// of one user, and the live heap they cost.
+var many struct {
+	once   sync.Once
+	m      *manager.Manager
+	c      *manager.Client
+	ids    []uuid.UUID
+	perJob float64
+}
+
+func manyJobs(b *testing.B) {
+	b.Helper()
+	many.once.Do(func() {
+		n := manyN()
+		dir := b.TempDir()
+		many.perJob = heapPerItem(n, func() any {
+			m := manager.New(manager.WithLimits(job.Limits{}))
+			c, err := m.Connect(manager.Identity{SID: benchSID})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ids := make([]uuid.UUID, n)
+			for i := range ids {
+				j, err := c.CreateJob("bench", bits.Download)
+				if err != nil {
+					b.Fatal(err)
+				}
+				name := strconv.Itoa(i) + ".bin"
+				if err := j.AddFile("http://example.com/files/"+name, dir+"/"+name); err != nil {
+					b.Fatal(err)
+				}
+				ids[i] = engine.Of(j).ID()
+			}
+			many.m, many.c = m, c
+			return ids
+		})
+		// The GUIDs were in the measured heap too: they are not the jobs' cost.
+		many.perJob -= float64(len(uuid.UUID{}))
+		many.ids = fillIDs(many.m)
+	})
+	if many.m == nil {
+		b.Fatal("the jobs could not be made")
+	}
+}
+
+// fillIDs returns the GUIDs of m's jobs, in creation order.
+func fillIDs(m *manager.Manager) []uuid.UUID {
+	c, _ := m.Connect(manager.Identity{SID: benchSID})
+	e, _ := c.EnumJobs(0)
+	n, _ := e.GetCount()
+	jobs, _, _ := e.Next(n)
+	ids := make([]uuid.UUID, len(jobs))
+	for i, j := range jobs {
+		ids[i] = engine.Of(j).ID()
+	}
+	return ids
+}
+
+// BenchmarkManyJobs holds 1,000,000 idle jobs (one file each, 20,000 under -short) in one
+// manager, beside floors of the same size:
+//
+//   - Memory: the live heap per job (B/job; ns/op is a JobCount and is not a target);
+//   - EnumJobs: EnumJobs(0) and one Next for all of them; its floor copies as many pointers
+//     under a mutex;
+//   - EnumJobsPaged: EnumJobs(0) and Next(1000) until the end, as a client pages through a
+//     long list (each page is a new slice of its own);
+//   - GetJob: a lookup of a random job; its floor is a map lookup under a mutex.
+func BenchmarkManyJobs(b *testing.B) {
+	b.Run("Memory", func(b *testing.B) {
+		manyJobs(b)
+		for b.Loop() {
+			if many.m.JobCount() != manyN() {
+				b.Fatal(many.m.JobCount())
+			}
+		}
+		b.ReportMetric(many.perJob, "B/job")
+	})
+	b.Run("EnumJobs", func(b *testing.B) {
+		manyJobs(b)
+		benchEnumJobs(b, many.c, manyN())
+	})
+	b.Run("EnumJobsFloor", func(b *testing.B) { benchEnumJobsFloor(b, manyN()) })
+	b.Run("EnumJobsPaged", func(b *testing.B) {
+		manyJobs(b)
+		benchEnumJobsPaged(b, many.c, manyN())
+	})
+	b.Run("GetJob", func(b *testing.B) {
+		manyJobs(b)
+		benchGetJob(b, many.c, many.ids)
+	})
+	b.Run("GetJobFloor", func(b *testing.B) { benchGetJobFloor(b, manyN()) })
 }

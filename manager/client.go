@@ -62,12 +62,12 @@ func (c *Client) CreateJob(displayName string, t bits.JobType) (bits.Job, error)
 		}
 	}
 	eng := engine.Of(j)
-	m.insertLocked(eng, who)
+	e := m.insertLocked(eng, who, c.caller)
 	m.mu.Unlock()
 	if err := m.storeNew(eng); err != nil {
 		return nil, err
 	}
-	m.sched.armExpiry(eng)
+	m.sched.armExpiry(e)
 	return j, nil
 }
 
@@ -82,8 +82,9 @@ func (c *Client) GetJob(id uuid.UUID) (bits.Job, error) {
 	m.mu.Lock()
 	e, ok := m.jobs[id]
 	var owner string
+	var creator *job.Caller
 	if ok {
-		owner = e.owner
+		owner, creator = e.owner, e.creator
 	}
 	m.mu.Unlock()
 	if !ok {
@@ -93,7 +94,7 @@ func (c *Client) GetJob(id uuid.UUID) (bits.Job, error) {
 	if !who.Admin && owner != who.SID {
 		return nil, &hresult.Error{Op: "GetJob", Job: job.GUIDString(id), Code: hresult.E_ACCESSDENIED}
 	}
-	return e.job.As(c.caller), nil
+	return handleFor(e.job, creator, c.caller), nil
 }
 
 // EnumJobs returns an enumerator over a snapshot of the queue, in creation order
@@ -112,25 +113,31 @@ func (c *Client) EnumJobs(flags uint32) (bits.JobEnum, error) {
 	if all && !who.Admin {
 		return nil, &hresult.Error{Op: "EnumJobs", Code: hresult.E_ACCESSDENIED}
 	}
+	key := who.SID
+	if all {
+		key = allUsers
+	}
 	m := c.m
 	m.mu.Lock()
-	n := len(m.jobs)
-	if !all {
-		n = m.perUser[who.SID]
-	}
-	handles := make([]job.Job, 0, n)
-	for _, e := range m.order {
-		if e == nil || (!all && e.owner != who.SID) {
-			continue
+	snap := m.snaps[key]
+	if snap == nil {
+		snap = m.snapshotLocked(who.SID, all)
+		if m.snaps == nil {
+			m.snaps = make(map[string]*enumSnap)
 		}
-		handles = append(handles, *e.job.As(c.caller))
+		m.snaps[key] = snap
 	}
 	m.mu.Unlock()
-	out := make([]bits.Job, len(handles))
-	for i := range handles {
-		out[i] = &handles[i]
+	e := &jobEnum{jobs: snap.jobs, caller: c.caller}
+	for i, cr := range snap.creators {
+		if cr == c.caller {
+			if e.mine == nil {
+				e.mine = mineBits(len(snap.jobs))
+			}
+			e.mine[i/64] |= 1 << (i % 64)
+		}
 	}
-	return job.NewEnum(out), nil
+	return e, nil
 }
 
 // GetErrorDescription returns the text of an HRESULT in the given language

@@ -14,5 +14,10 @@ func TestMain(m *testing.M) {
 	if os.Getenv("BITSEMU_CRASH_DIR") != "" {
 		crashChild()
 	}
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
+		for _, dir := range reopenStores {
+			_ = os.RemoveAll(dir)
+		}
+		os.Exit(code)
+	}))
 }

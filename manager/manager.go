@@ -26,6 +26,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -193,20 +194,44 @@ type Manager struct {
 
 	mu      sync.Mutex
 	jobs    map[uuid.UUID]*entry
-	order   []*entry // creation order; removed entries are nil'ed out and compacted lazily
-	dead    int      // removed entries still in order
+	order   []slot // creation order; removed jobs' slots are zeroed and compacted lazily
+	dead    int    // removed jobs' slots still in order
 	perUser map[string]int
+	// snaps keeps the lists EnumJobs built since the queue last changed, by owner SID (allUsers
+	// for every user's): enumerators share them, read-only, so that listing an unchanged queue
+	// again copies nothing. Any change of the queue's jobs or owners drops them.
+	snaps map[string]*enumSnap
 	// counted is the number of jobs that count toward MaxJobsPerMachine: those whose owner is
 	// not exempt (jobs of administrators and service accounts do not count, as the
 	// MaxJobsPerMachine group policy says).
 	counted int
 }
 
+// entry is the manager's record of one job, found from the job through job.Engine.Service.
 type entry struct {
-	job    *job.Engine // the creator's handle; As gives others theirs
-	owner  string
-	exempt bool // the owner is exempt from the limits; the job is not in Manager.counted
-	pos    int
+	job     *job.Engine // the creator's handle; As gives others theirs
+	creator *job.Caller // the caller the creator's handle acts as; nil for a restored job
+	owner   string
+	exempt  bool // the owner is exempt from the limits; the job is not in Manager.counted
+	pos     int  // the job's slot in Manager.order
+	jobSched
+}
+
+// slot is one job in the creation order, with what EnumJobs reads of it: kept in the order's
+// array itself, so that listing a million jobs reads one array rather than a million entries.
+type slot struct {
+	job     *job.Engine // nil once the job left the queue
+	owner   string
+	creator *job.Caller
+}
+
+// handleFor returns a handle to j acting as caller: the creator's own handle when caller is the
+// creator, which costs nothing. creator is the job's entry.creator.
+func handleFor(j *job.Engine, creator, caller *job.Caller) *job.Job {
+	if caller == creator {
+		return &j.Job
+	}
+	return j.As(caller)
 }
 
 // New returns an in-memory manager with BITS's default limits and the real clock. Its jobs last
@@ -352,9 +377,9 @@ func (m *Manager) allJobs() []*job.Engine {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make([]*job.Engine, 0, len(m.jobs))
-	for _, e := range m.order {
-		if e != nil {
-			out = append(out, e.job)
+	for i := range m.order {
+		if j := m.order[i].job; j != nil {
+			out = append(out, j)
 		}
 	}
 	return out
@@ -382,21 +407,36 @@ func (m *Manager) JobCount() int {
 	return len(m.jobs)
 }
 
-// insert adds a job to the queue.
-func (m *Manager) insert(j *job.Engine, owner Identity) {
+// insertAll adds jobs to the queue, in order, with their owners' identities, and returns their
+// entries.
+func (m *Manager) insertAll(jobs []*job.Engine, owners []Identity) []*entry {
+	out := make([]*entry, len(jobs))
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.insertLocked(j, owner)
+	if len(m.jobs) == 0 {
+		m.jobs = make(map[uuid.UUID]*entry, len(jobs))
+	}
+	m.order = slices.Grow(m.order, len(jobs))
+	for i, j := range jobs {
+		out[i] = m.insertLocked(j, owners[i], nil)
+	}
+	return out
 }
 
-func (m *Manager) insertLocked(j *job.Engine, owner Identity) {
-	e := &entry{job: j, owner: owner.SID, exempt: owner.Exempt(), pos: len(m.order)}
+// insertLocked adds a job to the queue and attaches its entry to it (job.Engine.SetService).
+// Called with m.mu held, before the job is shared.
+func (m *Manager) insertLocked(j *job.Engine, owner Identity, creator *job.Caller) *entry {
+	e := &entry{job: j, creator: creator, owner: owner.SID, exempt: owner.Exempt(), pos: len(m.order)}
+	e.expiry = timerNode{kind: timerExpiry, e: e}
+	j.SetService(e)
 	if !e.exempt {
 		m.counted++
 	}
 	m.jobs[j.ID()] = e
-	m.order = append(m.order, e)
+	m.order = append(m.order, slot{job: j, owner: owner.SID, creator: creator})
+	m.snaps = nil
 	m.perUser[owner.SID]++
+	return e
 }
 
 // observer removes jobs from the queue when they become final and follows owner changes.
@@ -417,7 +457,7 @@ func (o observer) JobChanged(ch job.Change) {
 		// Only an administrator can take ownership, so the new owner is exempt. The owner is
 		// read from the job rather than from the change: changes of different calls may be
 		// reported out of order, and the last owner must win.
-		o.m.reown(eng.ID(), eng.OwnerSID())
+		o.m.reown(eng)
 	}
 	if persists(ch) {
 		o.m.persist(eng)
@@ -441,7 +481,8 @@ func (m *Manager) remove(id uuid.UUID) {
 	if m.perUser[e.owner] <= 0 {
 		delete(m.perUser, e.owner)
 	}
-	m.order[e.pos] = nil
+	m.order[e.pos] = slot{}
+	m.snaps = nil
 	m.dead++
 	if m.dead > 64 && m.dead > len(m.order)/2 {
 		m.compact()
@@ -451,10 +492,10 @@ func (m *Manager) remove(id uuid.UUID) {
 // compact drops removed entries from the creation order. Called with m.mu held.
 func (m *Manager) compact() {
 	live := m.order[:0]
-	for _, e := range m.order {
-		if e != nil {
-			e.pos = len(live)
-			live = append(live, e)
+	for _, s := range m.order {
+		if s.job != nil {
+			entryOf(s.job).pos = len(live)
+			live = append(live, s)
 		}
 	}
 	clear(m.order[len(live):])
@@ -462,7 +503,21 @@ func (m *Manager) compact() {
 	m.dead = 0
 }
 
-func (m *Manager) reown(id uuid.UUID, now string) {
+// reown makes the queue follow the owner of j. The owner is read again after the queue took
+// it: when another TakeOwnership changed it meanwhile, whose own reown may have run first with
+// the owner this one read before, the queue takes the newer owner too, so that the last owner
+// always wins.
+func (m *Manager) reown(j *job.Engine) {
+	for {
+		now := j.OwnerSID()
+		m.reownTo(j.ID(), now)
+		if j.OwnerSID() == now {
+			return
+		}
+	}
+}
+
+func (m *Manager) reownTo(id uuid.UUID, now string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e, ok := m.jobs[id]
@@ -482,6 +537,8 @@ func (m *Manager) reown(id uuid.UUID, now string) {
 		delete(m.perUser, prev)
 	}
 	e.owner = now
+	m.order[e.pos].owner = now
+	m.snaps = nil
 	m.perUser[now]++
 }
 

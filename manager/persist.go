@@ -50,32 +50,41 @@ func Open(dir string, opts ...Option) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	recs, err := st.Load()
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
 	m := newManager(opts)
 	m.store = st
 	m.noRead = resolveRoots([]string{dir})
 	m.env.Keep = m.keep
-	m.persistence.seqs = make(map[uuid.UUID]uint64, len(recs))
-	jobs := make([]*job.Engine, 0, len(recs))
-	for _, r := range recs {
-		h, err := job.Restore(&m.env, job.NewCaller(r.Owner), r)
-		if err != nil {
-			st.Close()
-			return nil, restoreErr(r.ID, err)
+	m.persistence.seqs = make(map[uuid.UUID]uint64)
+	// The records are decoded and their jobs rebuilt in parallel, straight from the store's
+	// map (store.Scan), and then taken into the queue in creation order.
+	var jobs []*job.Engine
+	var owners []Identity
+	var callers sync.Map // one Caller per owner: the restored jobs' creator is their owner
+	err = st.Scan(func(n int) {
+		jobs, owners = make([]*job.Engine, n), make([]Identity, n)
+	}, func(i int, r *job.Record) error {
+		c, ok := callers.Load(r.Owner)
+		if !ok {
+			c, _ = callers.LoadOrStore(r.Owner, job.NewCaller(r.Owner))
 		}
-		j := engine.Of(h)
+		h, err := job.Restore(&m.env, c.(*job.Caller), *r)
+		if err != nil {
+			return restoreErr(r.ID, err)
+		}
+		jobs[i], owners[i] = engine.Of(h), r.Owner
+		return nil
+	})
+	if err != nil {
+		_ = m.Close()
+		return nil, err
+	}
+	for _, j := range jobs {
 		// Bytes written after the last checkpoint are not vouched for by the record.
 		if err := j.Reconcile(); err != nil {
 			m.persistErr(err)
 		}
-		m.insert(j, r.Owner)
-		jobs = append(jobs, j)
 	}
-	m.sched.restored(jobs)
+	m.sched.restored(m.insertAll(jobs, owners))
 	return m, nil
 }
 
@@ -93,8 +102,10 @@ func restoreErr(id uuid.UUID, err error) error {
 // The bounds of the progress a crash can lose.
 const (
 	// CheckpointBytes is how many bytes of a file may arrive between two writes of its job's
-	// progress to the store.
-	CheckpointBytes = 8 << 20
+	// progress to the store. Each write syncs the temporary file, and so flushes the disk's
+	// cache: a bound far below what a fast link moves in CheckpointInterval would cost the
+	// transfer the flushes, while what it saves after a crash takes a fast link little time.
+	CheckpointBytes = 64 << 20
 	// CheckpointInterval is how long a transfer may run between two such writes.
 	CheckpointInterval = time.Second
 )
@@ -250,23 +261,33 @@ func (m *Manager) closeStore() error {
 // restored schedules the jobs a manager found in its store: queued jobs are queued, jobs in
 // TRANSIENT_ERROR get their retry timers (or, when they waited for the network, which is
 // available when a manager starts, are queued at once), and every job gets its inactivity timer.
-func (s *sched) restored(jobs []*job.Engine) {
-	for _, j := range jobs {
-		s.armExpiry(j)
-		switch j.TransferView().State {
-		case state.Queued:
-			s.mu.Lock()
-			s.queue.push(j)
-			s.mu.Unlock()
-		case state.TransientError:
-			if e := j.ErrorSnapshot(); e != nil {
-				if _, code, _ := e.GetError(); code == hresult.BG_E_NETWORK_DISCONNECTED {
-					_, _ = j.Fire(state.NetworkRestored)
-					continue
-				}
-			}
-			s.armRetry(j)
+func (s *sched) restored(jobs []*entry) {
+	var retry []*entry
+	s.mu.Lock()
+	for _, e := range jobs {
+		t := e.job.Timing() // the job's lock inside the scheduler's, as changed takes them
+		if t.State.Final() {
+			continue
 		}
+		if !s.manual {
+			s.timers.arm(&e.expiry, t.Modified.Add(s.idleFor))
+		}
+		switch t.State {
+		case state.Queued:
+			s.queue.push(e)
+		case state.TransientError:
+			retry = append(retry, e)
+		}
+	}
+	s.mu.Unlock()
+	for _, e := range retry {
+		if ei := e.job.ErrorSnapshot(); ei != nil {
+			if _, code, _ := ei.GetError(); code == hresult.BG_E_NETWORK_DISCONNECTED {
+				_, _ = e.job.Fire(state.NetworkRestored)
+				continue
+			}
+		}
+		s.armRetry(e)
 	}
 	s.kickSoon()
 }

@@ -6,11 +6,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
 	"golang.org/x/time/rate"
 
 	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/clock"
+	"github.com/bitsemu/bitsemu/internal/workpool"
 	"github.com/bitsemu/bitsemu/job"
 	"github.com/bitsemu/bitsemu/state"
 	"github.com/bitsemu/bitsemu/transfer"
@@ -45,17 +45,16 @@ type sched struct {
 
 	netMu   sync.Mutex // serialises setOnline
 	mu      sync.Mutex
-	queue   queue // QUEUED jobs, by priority, in the order they became QUEUED
-	runs    map[uuid.UUID]*run
-	live    map[uuid.UUID]*run // by job, its latest run whose worker has not returned
-	bgRun   *run               // the running background job, if any
-	manual  bool               // WithManualTransfers: no queue, no transfers, no timers
+	queue   queue     // QUEUED jobs, by priority, in the order they became QUEUED
+	runs    runList   // the current runs (entry.run of some job)
+	bgRun   *run      // the running background job, if any
+	timers  timerHeap // every job's and run's timers
+	pool    *workpool.Pool[*run]
+	manual  bool // WithManualTransfers: no queue, no transfers, no timers
 	offline bool
 	closed  bool
-	timers  map[uuid.UUID]*jobTimers
-	expiry  map[uuid.UUID]clock.Timer // inactivity timers
-	idleFor time.Duration             // the inactivity timeout
-	workers int                       // worker goroutines that have not returned
+	idleFor time.Duration // the inactivity timeout
+	workers int           // runs whose worker has not returned (or not started)
 	idle    *sync.Cond
 
 	// stepped is set on a clock.Virtual: every engine action is then posted through the clock
@@ -66,26 +65,71 @@ type sched struct {
 	sleeping    atomic.Int64 // transfers waiting on the clock alone (transfer.Waiter)
 }
 
-// run is one job's turn: from Pick until the job leaves CONNECTING and TRANSFERRING.
+// jobSched is the scheduler's part of a job's entry, guarded by sched.mu.
+type jobSched struct {
+	q      queued       // the job's place in the queue
+	run    *run         // the job's current run: reserved, or started and not ended
+	live   *run         // the job's latest run whose worker has not returned
+	expiry timerNode    // the inactivity timeout
+	retry  *retryTimers // made when the job first enters TRANSIENT_ERROR
+}
+
+// retryTimers are the timers of a job in TRANSIENT_ERROR.
+type retryTimers struct {
+	retry, noProgress timerNode
+}
+
+// run is one job's turn: from Pick until the job leaves CONNECTING and TRANSFERRING. Its worker
+// transfers the files on a goroutine of the scheduler's pool.
 type run struct {
+	e  *entry
 	j  *job.Engine
 	fg atomic.Bool // the job is FOREGROUND: written under sched.mu, read by the worker too
 	// limitWake wakes the worker from a wait for the bandwidth limiter when fg changes.
 	limitWake transfer.LimitWake
 	prio      bits.Priority
-	started   bool // Pick succeeded: the job is CONNECTING or TRANSFERRING
-	ctx       context.Context
-	cancel    context.CancelFunc
-	slice     clock.Timer
-	deadline  clock.Timer   // the maximum download time
-	done      chan struct{} // closed when the run's worker has returned (or never started)
-	prev      *run          // the job's previous run, if its worker had not returned when this one was reserved
+	started   bool        // Pick succeeded: the job is CONNECTING or TRANSFERRING
+	stopped   atomic.Bool // the run ended: the worker stops; written under sched.mu
+	slice     timerNode
+	deadline  timerNode // the maximum download time
+
+	// Guarded by sched.mu.
+	ctx      context.Context // made when the worker first needs it; nil until then
+	cancel   context.CancelFunc
+	finished bool          // the worker returned, or will never start
+	done     chan struct{} // made for a waiter, closed when finished
+	prev     *run          // the job's previous run, if its worker had not returned when this one was reserved
+	next     *run          // the job's next run, which starts when this one's worker returns
+	prevRun  *run          // runList links
+	nextRun  *run
 }
 
-// jobTimers are the timers of a job in TRANSIENT_ERROR.
-type jobTimers struct {
-	retry, noProgress clock.Timer
+// runList is the scheduler's current runs, linked through the runs.
+type runList struct{ head *run }
+
+func (l *runList) add(r *run) {
+	r.nextRun = l.head
+	if l.head != nil {
+		l.head.prevRun = r
+	}
+	l.head = r
 }
+
+func (l *runList) remove(r *run) {
+	if r.prevRun != nil {
+		r.prevRun.nextRun = r.nextRun
+	} else if l.head == r {
+		l.head = r.nextRun
+	}
+	if r.nextRun != nil {
+		r.nextRun.prevRun = r.prevRun
+	}
+	r.prevRun, r.nextRun = nil, nil
+}
+
+// linger is how long at least a worker goroutine that finished a transfer stays parked, ready
+// for the next, before it exits (workpool.Pool).
+const linger = 20 * time.Millisecond
 
 func newSched(m *Manager, cf *config) *sched {
 	s := &sched{
@@ -93,10 +137,6 @@ func newSched(m *Manager, cf *config) *sched {
 		clk:     cf.clock,
 		slice:   cf.slice,
 		manual:  cf.manual,
-		runs:    make(map[uuid.UUID]*run),
-		live:    make(map[uuid.UUID]*run),
-		timers:  make(map[uuid.UUID]*jobTimers),
-		expiry:  make(map[uuid.UUID]clock.Timer),
 		idleFor: cf.inactivity,
 	}
 	tc := cf.transfer
@@ -110,12 +150,20 @@ func newSched(m *Manager, cf *config) *sched {
 	s.idle = sync.NewCond(&s.mu)
 	s.stop, s.stopping = context.WithCancel(context.Background())
 	_, s.stepped = cf.clock.(*clock.Virtual)
+	s.timers.init(cf.clock, s.tick, s.tickOne)
+	s.pool = workpool.New(&s.mu, linger, s.work)
 	return s
 }
 
 // burstFor is the limiter's bucket: a quarter of a second of traffic, at least 4 KiB.
 func burstFor(bytesPerSecond int) int {
 	return max(bytesPerSecond/4, 4096)
+}
+
+// entryOf returns the manager's entry of j, or nil for a job the manager does not hold.
+func entryOf(j *job.Engine) *entry {
+	e, _ := j.Service().(*entry)
+	return e
 }
 
 // changed follows a job's state changes. It is called by the manager's observer, after the job's
@@ -127,19 +175,24 @@ func (s *sched) changed(j *job.Engine, ch job.Change) {
 	if uploadCancelled(j, ch) {
 		s.cancelSession(j)
 	}
+	e := entryOf(j)
+	if e == nil {
+		return
+	}
 	switch ch.Kind {
 	case job.StateChanged:
 	case job.PropertyChanged:
 		switch ch.Method {
 		case state.SetPriority:
 			s.mu.Lock()
-			s.queue.reprioritize(j.ID())
+			s.queue.reprioritize(e)
 			s.mu.Unlock()
 			s.kickSoon()
 		case state.SetMaximumDownloadTime:
+			t := j.Timing()
 			s.mu.Lock()
-			if r := s.runs[j.ID()]; r != nil && r.started {
-				s.armDeadline(r)
+			if r := e.run; r != nil && r.started {
+				s.armDeadline(r, t)
 			}
 			s.mu.Unlock()
 		}
@@ -147,7 +200,6 @@ func (s *sched) changed(j *job.Engine, ch job.Change) {
 	default:
 		return
 	}
-	id := j.ID()
 	s.mu.Lock()
 	// Changes made on different goroutines may be reported out of order: a change reported
 	// late must not undo what a newer one set up (dequeue a job queued again, end the run of
@@ -155,43 +207,43 @@ func (s *sched) changed(j *job.Engine, ch job.Change) {
 	// state now decides, read under s.mu (the order decide uses too).
 	now := j.State()
 	if ch.From == state.Queued && now != state.Queued {
-		s.queue.remove(id)
+		s.queue.remove(e)
 	}
 	var stopped *run
+	var cancel context.CancelFunc
 	// A run reserved for a job still QUEUED is the scheduler's newest decision: its Pick
 	// comes next (start cleans up when the Pick fails).
-	if r := s.runs[id]; r != nil && !state.Running.Has(ch.To) && !state.Running.Has(now) &&
+	if r := e.run; r != nil && !state.Running.Has(ch.To) && !state.Running.Has(now) &&
 		(r.started || now != state.Queued) {
 		stopped = r
-		s.endRun(r)
+		cancel = s.endRun(r)
 	}
 	if ch.From == state.TransientError && now != state.TransientError {
-		s.stopTimers(id)
+		s.stopRetry(e)
 	}
 	if ch.To.Final() {
-		if t := s.expiry[id]; t != nil {
-			t.Stop()
-			delete(s.expiry, id)
-		}
+		s.timers.stop(&e.expiry)
 	}
 	queued := ch.To == state.Queued && now == state.Queued && !s.closed
 	if queued {
-		s.queue.push(j)
+		s.queue.push(e)
 	}
+	// A run that ended makes room for a queued job; with none queued there is nothing to pick.
+	waiting := s.queue.n > 0
 	s.mu.Unlock()
-	if stopped != nil {
-		stopped.cancel()
-		if s.stepped && ch.Event == 0 {
-			// An application's call (Suspend, Cancel, Complete…) returns once the transfer has
-			// stopped, so that nothing the transfer did afterwards shows between two steps.
-			// Engine events are made by the worker itself or by a timer: they do not wait.
-			<-stopped.done
-		}
+	if cancel != nil {
+		cancel()
+	}
+	if stopped != nil && s.stepped && ch.Event == 0 {
+		// An application's call (Suspend, Cancel, Complete…) returns once the transfer has
+		// stopped, so that nothing the transfer did afterwards shows between two steps.
+		// Engine events are made by the worker itself or by a timer: they do not wait.
+		s.waitFinished(stopped)
 	}
 	if ch.To == state.TransientError && ch.Event != state.NetworkLost {
-		s.armRetry(j)
+		s.armRetry(e)
 	}
-	if queued || stopped != nil {
+	if queued || (stopped != nil && waiting) {
 		s.kickSoon()
 	}
 }
@@ -219,19 +271,51 @@ func (s *sched) kickSoon() {
 	})
 }
 
-// endRun forgets a run and stops its timers; the caller cancels it after unlocking. Called with
-// s.mu held.
-func (s *sched) endRun(r *run) {
-	delete(s.runs, r.j.ID())
+// endRun forgets a run, stops it and its timers, and returns the function that cancels its
+// transfer, for the caller to call once it unlocked (nil when the transfer has not begun).
+// Called with s.mu held.
+func (s *sched) endRun(r *run) context.CancelFunc {
+	if r.e.run == r {
+		r.e.run = nil
+	}
+	s.runs.remove(r)
 	if s.bgRun == r {
 		s.bgRun = nil
 	}
-	if r.slice != nil {
-		r.slice.Stop()
+	s.timers.stop(&r.slice)
+	s.timers.stop(&r.deadline)
+	r.stopped.Store(true)
+	return r.cancel
+}
+
+// runContext returns the context of r's transfer, made on first use, or nil when r has ended:
+// a run that ends before its worker begins costs no context.
+func (s *sched) runContext(r *run) context.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r.stopped.Load() {
+		return nil
 	}
-	if r.deadline != nil {
-		r.deadline.Stop()
+	if r.ctx == nil {
+		r.ctx, r.cancel = context.WithCancel(context.Background())
 	}
+	return r.ctx
+}
+
+// waitFinished blocks until r's worker has returned.
+func (s *sched) waitFinished(r *run) { <-s.finished(r) }
+
+// finished returns a channel closed once r's worker has returned.
+func (s *sched) finished(r *run) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r.done == nil {
+		r.done = make(chan struct{})
+		if r.finished {
+			close(r.done)
+		}
+	}
+	return r.done
 }
 
 // kick starts every job the rules allow to start, and pre-empts a background job that a
@@ -240,6 +324,12 @@ func (s *sched) kick() {
 	for {
 		s.mu.Lock()
 		pick, preempt, offline := s.decide()
+		// With the picked job the only one queued, and nothing to pre-empt, nothing else can
+		// start: no second look.
+		last := pick != nil && preempt == nil && s.queue.n == 1
+		if pick != nil {
+			s.workers++ // its worker counts from now on
+		}
 		s.mu.Unlock()
 		for _, j := range offline {
 			// A job queued while the network is down waits for it, as the running ones did.
@@ -265,6 +355,9 @@ func (s *sched) kick() {
 			return
 		}
 		s.start(pick)
+		if last {
+			return
+		}
 	}
 }
 
@@ -281,7 +374,7 @@ func (s *sched) decide() (pick *run, preempt *job.Engine, offline []*job.Engine)
 		return nil, nil, s.queue.drain()
 	}
 	// A running job whose priority changed moves between the foreground and the background.
-	for _, r := range s.runs {
+	for r := s.runs.head; r != nil; r = r.nextRun {
 		_, p := r.j.SchedInfo()
 		r.prio = p
 		if fg := p == bits.Foreground; fg != r.fg.Load() {
@@ -298,13 +391,16 @@ func (s *sched) decide() (pick *run, preempt *job.Engine, offline []*job.Engine)
 			}
 		}
 	}
-	if j := s.queue.first(bits.Foreground, s.reserved); j != nil {
-		return s.reserve(j, bits.Foreground), nil, nil
+	if s.queue.n == 0 {
+		return nil, preempt, nil
 	}
-	var best *job.Engine
+	if e := s.queue.first(bits.Foreground, reserved); e != nil {
+		return s.reserve(e, bits.Foreground), nil, nil
+	}
+	var best *entry
 	bestPrio := bits.Low + 1
 	for p := bits.High; p <= bits.Low && best == nil; p++ {
-		if best = s.queue.first(p, s.reserved); best != nil {
+		if best = s.queue.first(p, reserved); best != nil {
 			bestPrio = p
 		}
 	}
@@ -320,94 +416,142 @@ func (s *sched) decide() (pick *run, preempt *job.Engine, offline []*job.Engine)
 	return nil, nil, nil
 }
 
-// reserved reports whether j has a run reserved, and so is not to be picked again. Called with
-// s.mu held.
-func (s *sched) reserved(j *job.Engine) bool { return s.runs[j.ID()] != nil }
+// reserved reports whether e's job has a run reserved, and so is not to be picked again. Called
+// with s.mu held.
+func reserved(e *entry) bool { return e.run != nil }
 
-// reserve records a run for j before it is picked. Called with s.mu held.
-func (s *sched) reserve(j *job.Engine, p bits.Priority) *run {
-	r := &run{j: j, prio: p, done: make(chan struct{})}
+// reserve records a run for e's job before it is picked. Called with s.mu held.
+func (s *sched) reserve(e *entry, p bits.Priority) *run {
+	r := &run{e: e, j: e.job, prio: p}
+	r.slice = timerNode{kind: timerSlice, e: e, r: r}
+	r.deadline = timerNode{kind: timerDeadline, e: e, r: r}
 	r.fg.Store(p == bits.Foreground)
-	r.ctx, r.cancel = context.WithCancel(context.Background())
-	s.runs[j.ID()] = r
-	r.prev = s.live[j.ID()]
-	s.live[j.ID()] = r
+	e.run = r
+	s.runs.add(r)
+	r.prev = e.live
+	e.live = r
 	if !r.fg.Load() {
 		s.bgRun = r
 	}
 	return r
 }
 
-// start moves a reserved job to CONNECTING and starts its worker.
+// start moves a reserved job to CONNECTING and hands the run to a worker.
 func (s *sched) start(r *run) {
-	s.mu.Lock()
-	s.workers++
-	s.mu.Unlock()
 	s.m.activity()
 	if _, err := r.j.Fire(state.Pick); err != nil {
 		// The job left QUEUED meanwhile; if the queue still lists it, a change reported out
 		// of order put it there, and the change that queues it again will list it again.
 		s.mu.Lock()
-		if s.runs[r.j.ID()] == r {
-			s.endRun(r)
-		}
-		s.queue.remove(r.j.ID())
+		cancel := s.endRun(r)
+		s.queue.remove(r.e)
+		s.finish(r)
 		s.mu.Unlock()
-		r.cancel()
-		s.workerDone(r)
+		if cancel != nil {
+			cancel()
+		}
 		return
 	}
-	v := r.j.TransferView()
+	t := r.j.Timing()
 	s.mu.Lock()
-	if s.runs[r.j.ID()] == r {
+	defer s.mu.Unlock()
+	if r.e.run == r && !r.stopped.Load() {
 		r.started = true
 		if !r.fg.Load() {
-			r.slice = s.clk.AfterFunc(s.slice, func() { s.sliceEnd(r) })
+			s.timers.arm(&r.slice, t.RunningSince.Add(s.slice))
 		}
-		s.armDeadline(r)
+		s.armDeadline(r, t)
 	}
-	s.mu.Unlock()
-	go s.work(r, v)
+	switch p := r.prev; {
+	case p != nil && !p.finished:
+		// One transfer per job at a time: the worker of the job's previous run (ended by the
+		// network, a time slice, a pre-emption) may still be writing the temporary file. This
+		// run's worker starts once it has returned.
+		p.next = r
+	case r.stopped.Load():
+		s.finish(r) // ended already: no worker needed
+	default:
+		s.pool.Go(r)
+	}
+}
+
+// work is the pool's function, called with s.mu held: it runs r's transfer, then records that
+// its worker returned, and returns with s.mu held.
+func (s *sched) work(r *run) {
+	if !r.stopped.Load() {
+		s.mu.Unlock()
+		s.transfer(r)
+		s.mu.Lock()
+	}
+	s.finish(r)
+}
+
+// finish records that r's worker returned (or will never start), and starts the worker of the
+// job's next run if it waited for this one. Called with s.mu held.
+func (s *sched) finish(r *run) {
+	r.finished = true
+	if r.done != nil {
+		close(r.done)
+	}
+	if r.e.live == r {
+		// A run whose Pick failed never waited for its predecessor: the job's latest worker
+		// is that one's, if it still runs.
+		r.e.live = nil
+		if p := r.prev; p != nil && !p.finished {
+			r.e.live = p
+		}
+	}
+	r.prev = nil
+	s.workers--
+	if s.workers == 0 {
+		s.idle.Broadcast()
+	}
+	s.m.activity()
+	if n := r.next; n != nil {
+		r.next = nil
+		s.pool.Go(n)
+	}
 }
 
 // armDeadline sets the timer of the run's maximum download time
 // (IBackgroundCopyJob4::SetMaximumDownloadTime). When it fires, it checks the time left again:
 // a Resume or a larger maximum meanwhile gives the job more. Called with s.mu held.
-func (s *sched) armDeadline(r *run) {
-	if r.deadline != nil {
-		r.deadline.Stop()
-		r.deadline = nil
-	}
-	v := r.j.TransferView()
-	if v.NoDownloadLimit {
+func (s *sched) armDeadline(r *run, t job.Timing) {
+	if t.DownloadDeadline.IsZero() {
+		s.timers.stop(&r.deadline)
 		return
 	}
-	r.deadline = s.clk.AfterFunc(v.DownloadTimeLeft, func() {
-		s.mu.Lock()
-		if s.runs[r.j.ID()] != r {
-			s.mu.Unlock()
-			return
-		}
-		if v := r.j.TransferView(); v.NoDownloadLimit || v.DownloadTimeLeft > 0 {
-			s.armDeadline(r)
-			s.mu.Unlock()
-			return
-		}
+	s.timers.arm(&r.deadline, t.DownloadDeadline)
+}
+
+// deadlineDue ends a run whose maximum download time ran out, or sets its timer again when the
+// job has more time now.
+func (s *sched) deadlineDue(r *run) {
+	t := r.j.Timing()
+	s.mu.Lock()
+	if r.e.run != r {
 		s.mu.Unlock()
-		_, _ = r.j.Fire(state.MaxDownloadTimeout)
-	})
+		return
+	}
+	if t.DownloadDeadline.IsZero() || t.DownloadDeadline.After(s.clk.Now()) {
+		s.armDeadline(r, t)
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	_, _ = r.j.Fire(state.MaxDownloadTimeout)
 }
 
 // sliceEnd ends a background job's turn when another job of its priority or a higher one waits;
 // otherwise the job keeps running for another slice.
 func (s *sched) sliceEnd(r *run) {
 	s.mu.Lock()
-	if s.runs[r.j.ID()] != r || s.closed {
+	if r.e.run != r || s.closed {
 		s.mu.Unlock()
 		return
 	}
-	if !s.queue.waiting(r.prio, s.reserved) {
-		r.slice = s.clk.AfterFunc(s.slice, func() { s.sliceEnd(r) })
+	if !s.queue.waiting(r.prio, reserved) {
+		s.timers.arm(&r.slice, s.clk.Now().Add(s.slice))
 		s.mu.Unlock()
 		return
 	}
@@ -415,109 +559,131 @@ func (s *sched) sliceEnd(r *run) {
 	_, _ = r.j.Fire(state.SliceEnd)
 }
 
-// workerDone records that r's worker returned. The worker is uncounted before r.done closes, so
-// that a call waiting on r.done (Suspend, Cancel, Complete on a virtual clock) returns with no
-// transfer counted as running.
-func (s *sched) workerDone(r *run) {
+// tick runs the timers that are due. It is the function of the clock timer the heap shares
+// among its nodes on a real clock.
+func (s *sched) tick() {
+	var buf [8]*timerNode
+	due := buf[:0]
 	s.mu.Lock()
-	if s.live[r.j.ID()] == r {
-		delete(s.live, r.j.ID())
+	s.timers.fired()
+	now := s.timers.at(s.clk.Now())
+	for n := s.timers.pop(now); n != nil; n = s.timers.pop(now) {
+		due = append(due, n)
 	}
-	r.prev = nil
-	s.workers--
-	if s.workers == 0 {
-		s.idle.Broadcast()
+	if !s.closed {
+		s.timers.reset()
 	}
 	s.mu.Unlock()
-	close(r.done)
-	s.m.activity()
+	for _, n := range due {
+		s.fire(n)
+	}
+}
+
+// tickOne runs node n, whose own timer fired (virtual clocks), unless it was stopped or armed
+// again meanwhile.
+func (s *sched) tickOne(n *timerNode) {
+	s.mu.Lock()
+	if !n.armed() || n.when > s.timers.at(s.clk.Now()) {
+		s.mu.Unlock()
+		return
+	}
+	s.timers.stop(n)
+	s.mu.Unlock()
+	s.fire(n)
+}
+
+// fire does what a timer that came due is for.
+func (s *sched) fire(n *timerNode) {
+	switch n.kind {
+	case timerExpiry:
+		s.expire(n.e)
+	case timerRetry:
+		_, _ = n.e.job.Fire(state.RetryDelayElapsed)
+	case timerNoProgress:
+		_, _ = n.e.job.Fire(state.NoProgressTimeout)
+	case timerSlice:
+		s.sliceEnd(n.r)
+	case timerDeadline:
+		s.deadlineDue(n.r)
+	}
 }
 
 // armRetry sets the timers of a job that entered TRANSIENT_ERROR: the retry after the minimum
 // retry delay (SetMinimumRetryDelay) and the no-progress timeout (SetNoProgressTimeout).
-func (s *sched) armRetry(j *job.Engine) {
+func (s *sched) armRetry(e *entry) {
 	if s.manual {
 		return
 	}
-	v := j.TransferView()
-	if v.State != state.TransientError {
+	t := e.job.Timing()
+	if t.State != state.TransientError {
 		return
 	}
-	t := &jobTimers{}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return
 	}
-	id := j.ID()
-	if old := s.timers[id]; old != nil {
-		stopTimers(old)
+	rt := e.retry
+	if rt == nil {
+		rt = &retryTimers{}
+		rt.retry = timerNode{kind: timerRetry, e: e}
+		rt.noProgress = timerNode{kind: timerNoProgress, e: e}
+		e.retry = rt
 	}
-	s.timers[id] = t
+	s.timers.stop(&rt.retry)
+	s.timers.stop(&rt.noProgress)
+	now := s.clk.Now()
 	left := time.Duration(-1)
-	if !v.NoProgressDeadline.IsZero() {
-		left = v.NoProgressDeadline.Sub(s.clk.Now())
-		t.noProgress = s.clk.AfterFunc(left, func() { _, _ = j.Fire(state.NoProgressTimeout) })
+	if !t.NoProgressDeadline.IsZero() {
+		left = t.NoProgressDeadline.Sub(now)
+		s.timers.arm(&rt.noProgress, t.NoProgressDeadline)
 	}
-	if left < 0 || v.RetryDelay < left {
+	if left < 0 || t.RetryDelay < left {
 		// A retry due when the timeout runs out, or later, never happens: the job goes to
 		// ERROR at the timeout.
-		t.retry = s.clk.AfterFunc(v.RetryDelay, func() { _, _ = j.Fire(state.RetryDelayElapsed) })
+		s.timers.arm(&rt.retry, now.Add(t.RetryDelay))
 	}
 }
 
-// stopTimers stops a job's retry timers. Called with s.mu held.
-func (s *sched) stopTimers(id uuid.UUID) {
-	if t := s.timers[id]; t != nil {
-		stopTimers(t)
-		delete(s.timers, id)
-	}
-}
-
-func stopTimers(t *jobTimers) {
-	if t.retry != nil {
-		t.retry.Stop()
-	}
-	if t.noProgress != nil {
-		t.noProgress.Stop()
+// stopRetry stops a job's retry timers. Called with s.mu held.
+func (s *sched) stopRetry(e *entry) {
+	if rt := e.retry; rt != nil {
+		s.timers.stop(&rt.retry)
+		s.timers.stop(&rt.noProgress)
 	}
 }
 
 // armExpiry sets the inactivity timer of a job: when the job has seen no activity for the
 // inactivity timeout, the service cancels it (JobInactivityTimeout group policy). Activity
 // since the timer was set pushes it back.
-func (s *sched) armExpiry(j *job.Engine) {
+func (s *sched) armExpiry(e *entry) {
 	if s.manual {
 		return
 	}
-	v := j.TransferView()
-	if v.State.Final() {
+	t := e.job.Timing()
+	if t.State.Final() {
 		return
 	}
-	left := v.Modified.Add(s.idleFor).Sub(s.clk.Now())
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return
 	}
-	id := j.ID()
-	if old := s.expiry[id]; old != nil {
-		old.Stop()
-	}
-	s.expiry[id] = s.clk.AfterFunc(left, func() { s.expire(j) })
+	s.timers.arm(&e.expiry, t.Modified.Add(s.idleFor))
 }
 
-// expire cancels j if it has been inactive for the timeout, and otherwise sets its timer again.
-func (s *sched) expire(j *job.Engine) {
-	v := j.TransferView()
-	if v.State.Final() {
+// expire cancels e's job if it has been inactive for the timeout, and otherwise sets its timer
+// again.
+func (s *sched) expire(e *entry) {
+	t := e.job.Timing()
+	if t.State.Final() {
 		return
 	}
-	if v.Modified.Add(s.idleFor).After(s.clk.Now()) {
-		s.armExpiry(j)
+	if t.Modified.Add(s.idleFor).After(s.clk.Now()) {
+		s.armExpiry(e)
 		return
 	}
-	_, _ = j.Fire(state.InactivityExpired)
+	_, _ = e.job.Fire(state.InactivityExpired)
 }
 
 // setOnline records whether the network is available. Losing it moves every queued, connecting
@@ -570,24 +736,21 @@ func (s *sched) waitIdle() bool {
 func (s *sched) close() {
 	s.mu.Lock()
 	s.closed = true
-	runs := make([]*run, 0, len(s.runs))
-	for _, r := range s.runs {
-		runs = append(runs, r)
-		s.endRun(r)
+	var cancels []context.CancelFunc
+	for s.runs.head != nil {
+		if c := s.endRun(s.runs.head); c != nil {
+			cancels = append(cancels, c)
+		}
 	}
-	for id := range s.timers {
-		s.stopTimers(id)
-	}
-	for id, t := range s.expiry {
-		t.Stop()
-		delete(s.expiry, id)
-	}
+	s.timers.clear()
 	s.queue.drain()
+	s.pool.Close()
 	s.mu.Unlock()
 	s.stopping()
-	for _, r := range runs {
-		r.cancel()
+	for _, c := range cancels {
+		c()
 	}
 	s.waitIdle()
+	s.pool.Wait()
 	s.client.Close()
 }

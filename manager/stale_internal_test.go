@@ -43,16 +43,16 @@ func TestSchedulerIgnoresStaleChanges(t *testing.T) {
 	j1, e1 := newJob()
 	late(j1, state.Queued, state.TransientError, state.NetworkLost)
 	s.mu.Lock()
-	_, listed := s.queue.where[e1.ID()]
+	listed := entryOf(e1).q.in
 	assert.True(t, listed, "the queued job was dropped from the queue")
 	// The run the scheduler reserved for it, before its Pick.
-	r := s.reserve(e1, bits.Normal)
+	r := s.reserve(entryOf(e1), bits.Normal)
 	s.mu.Unlock()
 	late(j1, state.Connecting, state.TransientError, state.NetworkLost)
 	s.mu.Lock()
-	assert.Same(t, r, s.runs[e1.ID()], "the reserved run was ended")
+	assert.Same(t, r, entryOf(e1).run, "the reserved run was ended")
 	s.mu.Unlock()
-	assert.NoError(t, r.ctx.Err(), "the reserved run was cancelled")
+	assert.False(t, r.stopped.Load(), "the reserved run was stopped")
 
 	// A TRANSIENT_ERROR→QUEUED reported after the job failed again.
 	j2, e2 := newJob()
@@ -61,10 +61,10 @@ func TestSchedulerIgnoresStaleChanges(t *testing.T) {
 	_, err = e2.FireError(state.TransientFailure, job.Failure{Context: bits.ContextRemoteFile, Code: hresult.BG_E_HTTP_ERROR_503, File: 0, Protocol: "http"})
 	require.NoError(t, err)
 	s.mu.Lock()
-	require.NotNil(t, s.timers[e2.ID()], "the retry timer is set")
+	require.True(t, entryOf(e2).retry != nil && entryOf(e2).retry.retry.armed(), "the retry timer is set")
 	s.mu.Unlock()
 	late(j2, state.TransientError, state.Queued, state.RetryDelayElapsed)
 	s.mu.Lock()
-	assert.NotNil(t, s.timers[e2.ID()], "the retry timer of the job in TRANSIENT_ERROR was stopped")
+	assert.True(t, entryOf(e2).retry.retry.armed(), "the retry timer of the job in TRANSIENT_ERROR was stopped")
 	s.mu.Unlock()
 }

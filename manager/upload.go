@@ -161,7 +161,7 @@ func (s *sched) cancelSession(j *job.Engine) {
 			if prev != nil {
 				// One packet of a session at a time: the job's transfer stops first.
 				select {
-				case <-prev.done:
+				case <-s.finished(prev):
 				case <-s.stop.Done():
 					return
 				}
@@ -191,7 +191,10 @@ func (s *sched) startAside(j *job.Engine) (*run, bool) {
 		return nil, false
 	}
 	s.workers++
-	return s.live[j.ID()], true
+	if e := entryOf(j); e != nil {
+		return e.live, true
+	}
+	return nil, true
 }
 
 // endAside ends what startAside counted.

@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"context"
 	"errors"
 	"os"
 	"sync/atomic"
@@ -13,24 +14,18 @@ import (
 	"github.com/bitsemu/bitsemu/transfer"
 )
 
-// work transfers a picked job's files one at a time, in order (life-cycle page, AddFile), until
-// the last is done, a file fails or the run is cancelled. Cancellation comes from the scheduler
-// when the job leaves CONNECTING and TRANSFERRING for any other reason (Suspend, Cancel,
-// Complete, a time slice, a timer, the network).
-func (s *sched) work(r *run, v job.TransferView) {
-	defer s.workerDone(r)
-	if prev := r.prev; prev != nil {
-		// One transfer per job at a time: the worker of the job's previous run (ended by the
-		// network, a time slice, a pre-emption) may still be writing the temporary file. Its
-		// context is cancelled; this run starts once it has returned.
-		select {
-		case <-prev.done:
-		case <-r.ctx.Done():
-			return
-		}
-		v = r.j.TransferView() // what the previous worker left
+// transfer transfers a picked job's files one at a time, in order (life-cycle page, AddFile),
+// until the last is done, a file fails or the run ends. The run ends when the job leaves
+// CONNECTING and TRANSFERRING for any other reason (Suspend, Cancel, Complete, a time slice, a
+// timer, the network); its context is then cancelled. It runs on a worker of the scheduler's
+// pool, once the worker of the job's previous run has returned (sched.start).
+func (s *sched) transfer(r *run) {
+	ctx := s.runContext(r)
+	if ctx == nil {
+		return
 	}
 	j := r.j
+	v := j.TransferView()
 	opts := transfer.Options{
 		Headers:        v.Headers,
 		Method:         v.Method,
@@ -61,7 +56,7 @@ func (s *sched) work(r *run, v job.TransferView) {
 	pending := false
 	for from := 0; ; {
 		for i := from; i < len(v.Files); i++ {
-			if r.ctx.Err() != nil {
+			if r.stopped.Load() {
 				return
 			}
 			if v.Files[i].Done {
@@ -72,18 +67,18 @@ func (s *sched) work(r *run, v job.TransferView) {
 				// The files before this one have just been fetched: count them as they are now.
 				opts.LimitSize, opts.MaxSize = sizeLeft(j.TransferView(), i)
 			}
-			if !s.fetchFile(r, i, opts, obs) {
+			if !s.fetchFile(ctx, r, i, opts, obs) {
 				return
 			}
 		}
 		// Files added while the job transferred are fetched in the same turn: the job stays
 		// TRANSFERRING until its last file is done (AddFile).
 		from = len(v.Files)
-		if v = j.TransferView(); len(v.Files) == from || !state.Running.Has(v.State) || r.ctx.Err() != nil {
+		if v = j.TransferView(); len(v.Files) == from || !state.Running.Has(v.State) || r.stopped.Load() {
 			break
 		}
 	}
-	if !pending && len(v.Files) > 0 && r.ctx.Err() == nil {
+	if !pending && len(v.Files) > 0 && !r.stopped.Load() {
 		// Every file was done already: nothing to fetch, the job is transferred.
 		obs.connect()
 		_, _ = j.FireFileDone(len(v.Files) - 1)
@@ -113,11 +108,11 @@ func sizeLeft(v job.TransferView, i int) (bool, uint64) {
 
 // fetchFile transfers file i and marks it done. It reports whether the job should go on with
 // the next file.
-func (s *sched) fetchFile(r *run, i int, opts transfer.Options, obs *fileObserver) bool {
+func (s *sched) fetchFile(ctx context.Context, r *run, i int, opts transfer.Options, obs *fileObserver) bool {
 	j := r.j
 	dst, err := j.OpenTemp(i)
 	if err != nil {
-		if r.ctx.Err() == nil && !errors.Is(err, hresult.BG_E_INVALID_STATE) {
+		if !r.stopped.Load() && !errors.Is(err, hresult.BG_E_INVALID_STATE) {
 			s.fail(j, i, &transfer.Error{Code: hresult.Of(err), Context: bits.ContextLocalFile, Err: err}, false)
 		}
 		return false
@@ -133,9 +128,9 @@ func (s *sched) fetchFile(r *run, i int, opts transfer.Options, obs *fileObserve
 		}
 	}
 	obs.file, obs.validator, obs.dst = i, f.Validator, dst
-	obs.saved, obs.savedAt = f.Transferred, s.clk.Now()
+	obs.saved, obs.savedAt, obs.cp = f.Transferred, s.clk.Now(), nil
 	spec := transfer.Spec{Remote: f.Remote, Ranges: f.Ranges, Offset: f.Transferred, Total: f.Total, Validator: f.Validator}
-	if !s.fetched(r, i, obs, dst, s.client.Fetch(r.ctx, spec, opts, dst, obs), opts.Method != "") {
+	if !s.fetched(r, i, obs, dst, s.client.Fetch(ctx, spec, opts, dst, obs), opts.Method != "") {
 		return false
 	}
 	obs.connect()
@@ -150,14 +145,23 @@ func (s *sched) fetchFile(r *run, i int, opts transfer.Options, obs *fileObserve
 func (s *sched) fetched(r *run, i int, obs *fileObserver, dst *os.File, err error, customMethod bool) bool {
 	if s.m.store != nil {
 		// Whatever happened, what arrived is on disk before the job's record says so.
-		if serr := dst.Sync(); serr == nil && err != nil {
-			s.m.persist(r.j)
+		if obs.cp != nil {
+			obs.cp.close()
+		}
+		serr := dataSync(dst)
+		if serr == nil {
+			r.j.FileSynced(obs.index(), ^uint64(0))
+			if err != nil {
+				s.m.persist(r.j)
+			}
+		} else if err == nil {
+			err = &transfer.Error{Code: job.DiskCode(serr), Context: bits.ContextLocalFile, Transient: true, Err: serr}
 		}
 	}
 	if cerr := dst.Close(); err == nil && cerr != nil {
 		err = &transfer.Error{Code: job.DiskCode(cerr), Context: bits.ContextLocalFile, Transient: true, Err: cerr}
 	}
-	if r.ctx.Err() != nil || obs.stopped {
+	if r.stopped.Load() || obs.stopped {
 		return false
 	}
 	if err != nil {
@@ -197,10 +201,22 @@ type fileObserver struct {
 	validator string
 	stopped   bool // the job refused the progress: it is final
 
-	saved   uint64    // progress as last written to the store
-	savedAt time.Time // when
+	saved   uint64        // progress as recorded when the fetch began
+	savedAt time.Time     // when the fetch began
+	cp      *checkpointer // the fetch's, once it wrote enough to need one (kept jobs only)
 
 	reply bool // the file is an upload-reply job's reply
+}
+
+// replyFile is the file index job.Engine.FileSynced takes for an upload-reply job's reply.
+const replyFile = -1
+
+// index is the observed file's index for job.Engine.FileSynced.
+func (o *fileObserver) index() int {
+	if o.reply {
+		return replyFile
+	}
+	return o.file
 }
 
 // Waiting counts the transfers that wait on their peer, for Manager.WaitIdle.
@@ -260,17 +276,29 @@ func (o *fileObserver) Progressed(p transfer.Progress) error {
 	return nil
 }
 
-// checkpoint writes the job's progress to the store once CheckpointBytes arrived or
-// CheckpointInterval passed since the last write, after syncing the temporary file so that the
-// record never claims bytes the file does not hold.
+// checkpoint hands the fetch's progress to its checkpointer (checkpoint.go), starting it with
+// the fetch's first new bytes: a file whose fetch ends within CheckpointInterval and
+// CheckpointBytes is synced once, when it ends. On a virtual clock the checkpoint is made here, on the transfer's
+// goroutine, so that it happens at the same point of every run and nothing is written between
+// two steps of the clock.
 func (o *fileObserver) checkpoint(n uint64) {
-	now := o.s.clk.Now()
-	if n >= o.saved && n-o.saved < CheckpointBytes && now.Sub(o.savedAt) < CheckpointInterval {
+	if o.s.stepped {
+		now := o.s.clk.Now()
+		if n >= o.saved && n-o.saved < CheckpointBytes && now.Sub(o.savedAt) < CheckpointInterval {
+			return
+		}
+		if dataSync(o.dst) == nil {
+			o.j.FileSynced(o.index(), n)
+			o.s.m.persist(o.j)
+			o.saved, o.savedAt = n, now
+		}
 		return
 	}
-	if err := o.dst.Sync(); err != nil {
-		return
+	if o.cp == nil {
+		if n == o.saved {
+			return
+		}
+		o.cp = newCheckpointer(o.s, o.j, o.index(), o.dst, o.saved, o.savedAt)
 	}
-	o.s.m.persist(o.j)
-	o.saved, o.savedAt = n, now
+	o.cp.wrote(n)
 }

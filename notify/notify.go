@@ -362,9 +362,8 @@ func (d *Dispatcher) modAfter(e *entry, dur time.Duration) {
 // drain delivers what is due for e, in order: the FileTransferred calls, then the TRANSFERRED or
 // ERROR notification, then a JobModification. Each pass takes everything due at once and
 // records the outcome at once; it repeats until nothing is due or a wait begins. It returns with
-// d.mu held and e stopped.
+// d.mu held and e stopped. It is called with d.mu held (workpool.Pool).
 func (d *Dispatcher) drain(e *entry) {
-	d.mu.Lock()
 	for !d.closed && !e.retrying {
 		files := e.files
 		terminal, gen, cbFailed := e.terminal, e.termGen, e.cbFailed

@@ -409,7 +409,11 @@ func decodeInto(b []byte, r *job.Record) error {
 	}
 
 	if n, isNil := d.count("Files", minFile); !isNil && d.err == nil {
-		r.Files = make([]job.FileRecord, n)
+		if cap(r.Files) >= n && r.Files != nil {
+			r.Files = r.Files[:n] // a record Scan reuses: its files were cleared
+		} else {
+			r.Files = make([]job.FileRecord, n)
+		}
 		for i := range r.Files {
 			if d.err != nil {
 				break

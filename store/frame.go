@@ -53,6 +53,13 @@ const (
 	maxPageSize    = 1 << 16
 )
 
+// walked is what checkFile found: the records of the jobs bucket, in the state of transaction
+// txid (the newer meta page's).
+type walked struct {
+	jobs int
+	txid uint64
+}
+
 // boltMeta is what checkFile reads of a meta page.
 type boltMeta struct {
 	pageSize uint32
@@ -65,38 +72,39 @@ type boltMeta struct {
 // checkFile checks the structure of an existing bbolt file before bbolt walks it: the file holds
 // at least its two meta pages, both are intact (magic, version, checksum) and agree on the page
 // size, and the file holds every page they speak of; then, from the newer meta page, the freelist
-// and the tree of pages (see walker). size is the file's size. The error wraps ErrCorrupt.
-func checkFile(f io.ReaderAt, size int64) error {
+// and the tree of pages (see walker). size is the file's size. It returns what it found of the
+// newer meta page's state. The error wraps ErrCorrupt.
+func checkFile(f io.ReaderAt, size int64) (walked, error) {
 	if size == 0 {
-		return fmt.Errorf("%w: the file is empty", ErrCorrupt)
+		return walked{}, fmt.Errorf("%w: the file is empty", ErrCorrupt)
 	}
 	var metas [2]boltMeta
 	page := int64(0)
 	for i := range metas {
 		buf := make([]byte, boltPageHeader+boltMetaLen)
 		if page+int64(len(buf)) > size {
-			return fmt.Errorf("%w: the file is %d bytes, too short for its header", ErrCorrupt, size)
+			return walked{}, fmt.Errorf("%w: the file is %d bytes, too short for its header", ErrCorrupt, size)
 		}
 		if _, err := f.ReadAt(buf, page); err != nil {
-			return err
+			return walked{}, err
 		}
 		m, err := parseMeta(buf, uint64(i))
 		if err != nil {
-			return fmt.Errorf("%w: meta page %d: %s", ErrCorrupt, i, err)
+			return walked{}, fmt.Errorf("%w: meta page %d: %s", ErrCorrupt, i, err)
 		}
 		if i == 1 && m.pageSize != metas[0].pageSize {
-			return fmt.Errorf("%w: meta page 1: page size %d, meta page 0 says %d", ErrCorrupt, m.pageSize, metas[0].pageSize)
+			return walked{}, fmt.Errorf("%w: meta page 1: page size %d, meta page 0 says %d", ErrCorrupt, m.pageSize, metas[0].pageSize)
 		}
 		metas[i] = m
 		page = int64(m.pageSize)
 	}
 	ps := int64(metas[0].pageSize)
 	if size%ps != 0 {
-		return fmt.Errorf("%w: the file is %d bytes, not a whole number of %d-byte pages", ErrCorrupt, size, ps)
+		return walked{}, fmt.Errorf("%w: the file is %d bytes, not a whole number of %d-byte pages", ErrCorrupt, size, ps)
 	}
 	for i, m := range metas {
 		if m.pgid > uint64(size/ps) || m.pgid < 4 {
-			return fmt.Errorf("%w: meta page %d speaks of %d pages, the file holds %d: cut short", ErrCorrupt, i, m.pgid, size/ps)
+			return walked{}, fmt.Errorf("%w: meta page %d speaks of %d pages, the file holds %d: cut short", ErrCorrupt, i, m.pgid, size/ps)
 		}
 	}
 	m := metas[0]
@@ -105,9 +113,12 @@ func checkFile(f io.ReaderAt, size int64) error {
 	}
 	w := &walker{f: f, ps: int(m.pageSize), hwm: m.pgid, seen: make([]uint64, (m.pgid+63)/64)}
 	if err := w.freelist(m.freelist); err != nil {
-		return err
+		return walked{}, err
 	}
-	return w.tree(m.root, 0)
+	if err := w.tree(m.root, 0, inRoot); err != nil {
+		return walked{}, err
+	}
+	return walked{jobs: w.jobs, txid: m.txid}, nil
 }
 
 // The page flags and sizes of bbolt's format.
@@ -132,7 +143,48 @@ type walker struct {
 	hwm  uint64
 	seen []uint64 // a bit per page: referenced already
 	bufs [][]byte // a page buffer per depth of the walk
+	jobs int      // the elements of the jobs bucket: its records
+
+	// The file is read a window at a time: bbolt writes a tree's pages mostly in order, so a
+	// window read for one page holds the next ones too, and the walk makes a system call per
+	// window rather than per page.
+	win    []byte
+	winOff int64
 }
+
+// windowSize is how much of the file the walk reads at once.
+const windowSize = 256 << 10
+
+// readAt reads len(p) bytes of the file at off, from the window when it holds them.
+func (w *walker) readAt(p []byte, off int64) error {
+	if len(p) > windowSize {
+		_, err := w.f.ReadAt(p, off)
+		return err
+	}
+	if off < w.winOff || off+int64(len(p)) > w.winOff+int64(len(w.win)) {
+		if cap(w.win) < windowSize {
+			w.win = make([]byte, windowSize)
+		}
+		n, err := w.f.ReadAt(w.win[:windowSize], off)
+		if n < len(p) {
+			if err == nil {
+				err = io.ErrUnexpectedEOF
+			}
+			w.win = w.win[:0]
+			return err
+		}
+		w.win, w.winOff = w.win[:n], off
+	}
+	copy(p, w.win[off-w.winOff:])
+	return nil
+}
+
+// Which bucket a page of the walk belongs to.
+const (
+	inRoot  = iota // the root bucket, whose keys name the buckets
+	inJobs         // the jobs bucket
+	inOther        // any other
+)
 
 func (w *walker) fail(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
@@ -148,7 +200,7 @@ func (w *walker) page(id uint64, what string, depth int) ([]byte, error) {
 		w.bufs = append(w.bufs, make([]byte, w.ps))
 	}
 	head := w.bufs[depth][:w.ps]
-	if _, err := w.f.ReadAt(head, int64(id)*int64(w.ps)); err != nil {
+	if err := w.readAt(head, int64(id)*int64(w.ps)); err != nil {
 		return nil, err
 	}
 	ne := binary.NativeEndian
@@ -173,7 +225,7 @@ func (w *walker) page(id uint64, what string, depth int) ([]byte, error) {
 		w.bufs[depth] = make([]byte, n)
 	}
 	buf := w.bufs[depth][:n]
-	if _, err := w.f.ReadAt(buf, int64(id)*int64(w.ps)); err != nil {
+	if err := w.readAt(buf, int64(id)*int64(w.ps)); err != nil {
 		return nil, err
 	}
 	return buf, nil
@@ -208,8 +260,8 @@ func (w *walker) freelist(id uint64) error {
 	return nil
 }
 
-// tree checks the branch or leaf page id and the pages below it.
-func (w *walker) tree(id uint64, depth int) error {
+// tree checks the branch or leaf page id, of bucket in, and the pages below it.
+func (w *walker) tree(id uint64, depth, in int) error {
 	if depth > maxDepth {
 		return w.fail("the tree of pages is deeper than %d", maxDepth)
 	}
@@ -217,11 +269,12 @@ func (w *walker) tree(id uint64, depth int) error {
 	if err != nil {
 		return err
 	}
-	return w.node(p, id, depth)
+	return w.node(p, id, depth, in)
 }
 
-// node checks a branch or leaf page held in p (a page of the file, or a bucket's inline page).
-func (w *walker) node(p []byte, id uint64, depth int) error {
+// node checks a branch or leaf page held in p (a page of the file, or a bucket's inline page) of
+// bucket in, counting the records of the jobs bucket.
+func (w *walker) node(p []byte, id uint64, depth, in int) error {
 	ne := binary.NativeEndian
 	if len(p) < boltPageHeader {
 		return w.fail("page %d is cut short", id)
@@ -244,7 +297,7 @@ func (w *walker) node(p []byte, id uint64, depth int) error {
 			if uint64(at)+pos+ksize > uint64(len(p)) {
 				return w.fail("page %d: key %d lies outside the page", id, i)
 			}
-			if err := w.tree(ne.Uint64(e[8:]), depth+1); err != nil {
+			if err := w.tree(ne.Uint64(e[8:]), depth+1, in); err != nil {
 				return err
 			}
 			continue
@@ -254,6 +307,9 @@ func (w *walker) node(p []byte, id uint64, depth int) error {
 		if end > uint64(len(p)) {
 			return w.fail("page %d: element %d lies outside the page", id, i)
 		}
+		if in == inJobs {
+			w.jobs++ // a key of the jobs bucket, or of a bucket in it, as bbolt's statistics count
+		}
 		switch eflags {
 		case 0:
 		case leafBucket:
@@ -261,11 +317,15 @@ func (w *walker) node(p []byte, id uint64, depth int) error {
 			if len(v) < bucketHeader {
 				return w.fail("page %d: bucket %d is cut short", id, i)
 			}
+			sub := inOther
+			if in == inJobs || (in == inRoot && string(p[end-vsize-ksize:end-vsize]) == string(bucketJobs)) {
+				sub = inJobs
+			}
 			if root := ne.Uint64(v); root != 0 {
-				if err := w.tree(root, depth+1); err != nil {
+				if err := w.tree(root, depth+1, sub); err != nil {
 					return err
 				}
-			} else if err := w.node(v[bucketHeader:], id, depth+1); err != nil {
+			} else if err := w.node(v[bucketHeader:], id, depth+1, sub); err != nil {
 				return err
 			}
 		default:
@@ -309,32 +369,34 @@ func parseMeta(buf []byte, id uint64) (boltMeta, error) {
 // bbolt trusts what it reads, and a damaged file can make it panic with the file mapped and
 // locked, or worse. The check runs under a shared lock, so that no commit of another Store runs
 // meanwhile; when that one holds the file for longer than timeout, the error is ErrInUse. The
-// error of a damaged file wraps ErrCorrupt.
-func precheck(path string, timeout time.Duration) error {
+// error of a damaged file wraps ErrCorrupt. It returns what the walk found.
+func precheck(path string, timeout time.Duration) (walked, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return err
+		return walked{}, err
 	}
 	defer f.Close()
 	deadline := time.Now().Add(timeout)
 	for {
 		busy, err := tryLockShared(f)
 		if err != nil {
-			return err
+			return walked{}, err
 		}
 		if !busy {
 			break
 		}
 		if timeout < 0 || time.Now().After(deadline) {
-			return fmt.Errorf("%w (waited %v)", ErrInUse, max(timeout, 0))
+			return walked{}, fmt.Errorf("%w (waited %v)", ErrInUse, max(timeout, 0))
 		}
 		time.Sleep(lockRetry)
 	}
 	defer unlockShared(f)
 	st, err := f.Stat()
 	if err != nil {
-		return err
+		return walked{}, err
 	}
+	// A system call per page costs less than a map of the file: a fault per page costs more
+	// than the call on a virtual machine, and a read of the whole file as much in new memory.
 	return checkFile(f, st.Size())
 }
 

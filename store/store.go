@@ -74,7 +74,8 @@ type Store struct {
 	pending []*op
 	closed  bool
 
-	count uint64 // the number of records, as the meta bucket says; used by the committer only
+	count  uint64 // the number of records, as the meta bucket says; used by the committer only
+	opened int    // the number of records when the store was opened
 
 	holder bool // Open wrote HolderName; Close removes it
 
@@ -130,6 +131,7 @@ func Open(dir string, opt Options) (*Store, error) {
 		timeout = DefaultTimeout
 	}
 	st, statErr := os.Lstat(path)
+	found := walked{txid: noWalk}
 	switch {
 	case errors.Is(statErr, fs.ErrNotExist):
 		if err := create(dir, path, opt.NoSync); err != nil {
@@ -146,7 +148,8 @@ func Open(dir string, opt Options) (*Store, error) {
 		return nil, corrupt("Open", uuid.Nil, fmt.Errorf("%s: %w: not a regular file (%v)", path, ErrCorrupt, st.Mode().Type()))
 	default:
 		// An empty file, which bbolt would make a new database, is a store that lost its data.
-		if err := precheck(path, timeout); err != nil {
+		var err error
+		if found, err = precheck(path, timeout); err != nil {
 			switch {
 			case errors.Is(err, ErrInUse):
 				return nil, &hresult.Error{Op: "Open", Code: hresult.ERROR_SHARING_VIOLATION, Err: fmt.Errorf("%s: %w%s", path, err, heldBy(dir))}
@@ -168,7 +171,7 @@ func Open(dir string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{dir: dir, path: path, db: db, sem: make(chan struct{}, 1)}
-	if err := s.schema(); err != nil {
+	if err := s.schema(found); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -326,9 +329,13 @@ func openBolt(path string, bopt *bolt.Options) (db *bolt.DB, err error) {
 	return nil, corrupt("Open", uuid.Nil, fmt.Errorf("%s: %w: %v", path, ErrCorrupt, err))
 }
 
+// noWalk is walked.txid when precheck did not walk the file (a new store).
+const noWalk = ^uint64(0)
+
 // schema checks the file's contents: its buckets, the schema version, the record count and the
-// structure of bbolt's pages. It sets s.count.
-func (s *Store) schema() error {
+// structure of bbolt's pages. It sets s.count. found is what precheck's walk counted; when the
+// file changed since (another store committed between the two), the records are counted again.
+func (s *Store) schema(found walked) error {
 	err := s.view(func(tx *bolt.Tx) error {
 		if err := s.checkSchema(tx); err != nil {
 			return err
@@ -337,7 +344,11 @@ func (s *Store) schema() error {
 		if err != nil {
 			return err
 		}
-		if got := uint64(tx.Bucket(bucketJobs).Stats().KeyN); got != n {
+		got := uint64(found.jobs)
+		if uint64(tx.ID()) != found.txid {
+			got = uint64(tx.Bucket(bucketJobs).Stats().KeyN)
+		}
+		if got != n {
 			return fmt.Errorf("%s: %w: %d records where the store counts %d", s.path, ErrCorrupt, got, n)
 		}
 		var first error
@@ -349,7 +360,7 @@ func (s *Store) schema() error {
 		if first != nil {
 			return first
 		}
-		s.count = n
+		s.count, s.opened = n, int(n)
 		return nil
 	})
 	switch {
@@ -642,19 +653,42 @@ const parallelLoadMin = 2048
 // decoded, or is stored under another job's key, fails the whole Load with an error naming the
 // job (ErrCorrupt or ErrVersion, BG_E_DATABASE_CORRUPT): nothing is dropped silently.
 func (s *Store) Load() ([]job.Record, error) {
+	var recs []job.Record
+	err := s.scan(false, func(n int) { recs = make([]job.Record, n) }, func(i int, r *job.Record) error {
+		recs[i] = *r
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return recs, nil
+}
+
+// Scan reads every record as Load does, without building the slice: it calls start with the
+// number of records, then fn once for each, with the record's index in creation order. The
+// records are decoded in parallel, and fn is called on the decoding goroutines, concurrently;
+// r is valid only during the call (the record and its Files are reused; the rest of what it
+// holds is not). Scan fails as Load does, and with fn's error (the first in creation order) when
+// fn fails; fn is not called again once one call failed.
+func (s *Store) Scan(start func(n int), fn func(i int, r *job.Record) error) error {
+	return s.scan(true, start, fn)
+}
+
+// scan is Scan; with reuse, a goroutine's records share their Files.
+func (s *Store) scan(reuse bool, start func(n int), fn func(i int, r *job.Record) error) error {
 	type entry struct {
 		created time.Time
 		id      uuid.UUID
 		val     []byte // in bbolt's map: valid during the transaction only
 	}
-	var recs []job.Record
 	var bad uuid.UUID // the job whose record is damaged
+	var fnErr error   // fn's failure, returned as it is
 	err := s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketJobs)
 		if b == nil {
 			return fmt.Errorf("%s: %w: no %q bucket", s.path, ErrCorrupt, bucketJobs)
 		}
-		entries := make([]entry, 0, b.Stats().KeyN)
+		entries := make([]entry, 0, s.opened) // a capacity hint: records come and go
 		c := b.Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			if len(k) != len(uuid.UUID{}) {
@@ -698,12 +732,15 @@ func (s *Store) Load() ([]job.Record, error) {
 			}
 			return bytes.Compare(a.id[:], b.id[:])
 		})
-		recs = make([]job.Record, len(entries))
+		start(len(entries))
 		// Decode in parallel: the values stay mapped until the transaction ends, and each
-		// goroutine fills its own records. The first failure in Load's order is reported.
+		// goroutine decodes its own share into a record of its own. The first failure in
+		// Scan's order is reported.
 		workers := min(runtime.GOMAXPROCS(0), len(entries)/parallelLoadMin+1)
 		failed := make([]int, workers)
 		errs := make([]error, workers)
+		fnFailed := make([]bool, workers)
+		var stop atomic.Bool // a failure: the others stop too
 		var wg sync.WaitGroup
 		for w := range workers {
 			lo, hi := len(entries)*w/workers, len(entries)*(w+1)/workers
@@ -714,32 +751,59 @@ func (s *Store) Load() ([]job.Record, error) {
 				defer func() {
 					if p := recover(); p != nil {
 						failed[w], errs[w] = i, fmt.Errorf("%w: %v", ErrCorrupt, p)
+						stop.Store(true)
 					}
 				}()
-				for ; i < hi; i++ {
-					if err := decodeInto(entries[i].val, &recs[i]); err != nil {
+				var r job.Record
+				var files []job.FileRecord // the last record's, for the next
+				for ; i < hi && !stop.Load(); i++ {
+					r = job.Record{} // decodeInto leaves absent fields alone
+					if reuse && cap(files) > 0 {
+						clear(files[:cap(files)])
+						r.Files = files[:0]
+					}
+					if err := decodeInto(entries[i].val, &r); err != nil {
 						failed[w], errs[w] = i, err
+						stop.Store(true)
 						return
+					}
+					if err := fn(i, &r); err != nil {
+						failed[w], errs[w], fnFailed[w] = i, err, true
+						stop.Store(true)
+						return
+					}
+					if cap(r.Files) > cap(files) {
+						files = r.Files
 					}
 				}
 			})
 		}
 		wg.Wait()
+		first := -1
 		for w, err := range errs {
-			if err != nil {
-				bad = entries[failed[w]].id
-				return fmt.Errorf("%s: %w", s.path, err)
+			if err != nil && (first < 0 || failed[w] < failed[first]) {
+				first = w
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		if errors.Is(err, ErrCorrupt) {
-			return nil, corrupt("Load", bad, err)
+		if first < 0 {
+			return nil
 		}
-		return nil, ioError("Load", uuid.Nil, err)
+		if fnFailed[first] {
+			fnErr = errs[first]
+			return fnErr
+		}
+		bad = entries[failed[first]].id
+		return fmt.Errorf("%s: %w", s.path, errs[first])
+	})
+	switch {
+	case err == nil:
+		return nil
+	case fnErr != nil && err == fnErr:
+		return fnErr
+	case errors.Is(err, ErrCorrupt):
+		return corrupt("Load", bad, err)
 	}
-	return recs, nil
+	return ioError("Load", uuid.Nil, err)
 }
 
 // Len returns the number of records.

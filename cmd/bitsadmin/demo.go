@@ -142,7 +142,7 @@ func demoDownload(c *cli, out io.Writer, dir string, srv *bitstest.Server, cutAt
 	fmt.Fprintln(out, "Resume:     the job is QUEUED; the scheduler picks it at once")
 
 	pv := c.progress(out)
-	st, err := watchUntil(c.ctx, j, pv, func(st state.State) bool { return st == state.TransientError || !active(st) })
+	st, err := watchUntil(c.ctx, j, pv, nil, func(st state.State) bool { return st == state.TransientError || !active(st) })
 	if err == nil && st == state.TransientError {
 		pv.end()
 		e, _ := readError(j)

@@ -160,7 +160,7 @@ func verbTransfer(c *cli, s *session, a *args) error {
 	if !c.json {
 		pv = c.progress(c.stdout)
 	}
-	st, werr := watch(c.ctx, j, pv)
+	st, werr := watchOwn(c.ctx, j, pv)
 	if pv != nil {
 		pv.end()
 	}

@@ -205,11 +205,37 @@ func errorNote(j bits.Job, st state.State) string {
 // leaves the action states or ctx ends. It returns the last state read and ctx's error if ctx
 // ended first.
 func watch(ctx context.Context, j bits.Job, v *progressView) (state.State, error) {
-	return watchUntil(ctx, j, v, func(st state.State) bool { return !active(st) })
+	return watchUntil(ctx, j, v, nil, func(st state.State) bool { return !active(st) })
 }
 
-// watchUntil is watch with another end: until done holds for the job's state.
-func watchUntil(ctx context.Context, j bits.Job, v *progressView, done func(state.State) bool) (state.State, error) {
+// watchOwn is watch for a job this command created: the job's callback reads it at once when it
+// becomes TRANSFERRED or ERROR, rather than at the next poll (which a short transfer would wait
+// for about as long as it took). The callback replaces none: the job is new.
+func watchOwn(ctx context.Context, j bits.Job, v *progressView) (state.State, error) {
+	wake := make(chan struct{}, 1)
+	if err := j.SetNotifyInterface(endCallback{wake}); err == nil {
+		defer func() { _ = j.SetNotifyInterface(nil) }()
+	}
+	return watchUntil(ctx, j, v, wake, func(st state.State) bool { return !active(st) })
+}
+
+// endCallback signals wake when its job becomes TRANSFERRED or ERROR.
+type endCallback struct{ wake chan<- struct{} }
+
+func (c endCallback) JobTransferred(bits.Job) error       { c.signal(); return nil }
+func (c endCallback) JobError(bits.Job, bits.Error) error { c.signal(); return nil }
+func (c endCallback) JobModification(bits.Job) error      { return nil }
+
+func (c endCallback) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// watchUntil is watch with another end: until done holds for the job's state. A signal on wake
+// (when not nil) reads the job at once.
+func watchUntil(ctx context.Context, j bits.Job, v *progressView, wake <-chan struct{}, done func(state.State) bool) (state.State, error) {
 	t := time.NewTicker(pollInterval)
 	defer t.Stop()
 	for {
@@ -228,6 +254,7 @@ func watchUntil(ctx context.Context, j bits.Job, v *progressView, done func(stat
 		case <-ctx.Done():
 			return st, ctx.Err()
 		case <-t.C:
+		case <-wake:
 		}
 	}
 }

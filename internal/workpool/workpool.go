@@ -1,11 +1,16 @@
-// Package workpool keeps the goroutines that finished a piece of work parked for a while, so that
-// the next piece starts on one of them instead of on a new goroutine, and nothing runs once the
-// work stops coming. The notification engine delivers on such goroutines and the scheduler
-// transfers on them.
+// Package workpool runs pieces of work on goroutines that it keeps parked between pieces for a
+// while, so that the next piece starts on one of them instead of on a new goroutine, and nothing
+// runs once the work stops coming. The notification engine delivers on such goroutines and the
+// scheduler transfers on them.
+//
+// Handing a piece to a goroutine that is awake and looking for work costs nothing but a queue
+// append: only when none is does Go wake a parked goroutine (or start one), and waking another
+// thread is a system call that costs microseconds on a virtual machine. A goroutine that takes a
+// piece while more wait wakes a helper first, so that no piece waits behind a long one.
 //
 // A Pool shares its owner's mutex: the owner hands work over while it holds the lock anyway, and
-// a goroutine parks in the same critical section in which it recorded the end of its work, so
-// the pool costs no lock round of its own.
+// a goroutine looks for its next piece, or parks, in the same critical section in which it
+// recorded the end of the last one, so the pool costs no lock round of its own.
 package workpool
 
 import (
@@ -23,51 +28,50 @@ type Pool[T any] struct {
 	wg     sync.WaitGroup
 
 	// Guarded by mu.
-	parked  []*worker[T] // the most recently parked last
-	epoch   uint64       // reaper ticks so far
-	reaper  *time.Timer  // runs reap; armed while a goroutine is parked
-	reaping bool         // reaper is armed
+	queue   []T         // pieces no goroutine took yet, oldest first
+	head    int         // queue[head:] waits
+	looking int         // goroutines awake and about to look at the queue
+	parked  []*worker   // the most recently parked last
+	epoch   uint64      // reaper ticks so far
+	reaper  *time.Timer // runs reap; armed while a goroutine is parked
+	reaping bool        // reaper is armed
 	closed  bool
 }
 
-type worker[T any] struct {
-	ch    chan next[T]
-	epoch uint64 // Pool.epoch when it parked
-}
-
-// next is a parked goroutine's next piece of work, or, with ok unset, the order to exit.
-type next[T any] struct {
-	x  T
-	ok bool
+type worker struct {
+	wake  chan bool // true: look at the queue; false: exit
+	epoch uint64    // Pool.epoch when it parked
 }
 
 // New returns a pool whose goroutines run work for each piece and are kept for linger after
-// their last one. work is called without mu and must return with mu held: a goroutine records
-// the end of its work under the owner's lock, then parks under it too.
+// their last one. work is called with mu held, as it was when the goroutine took the piece, and
+// must return with mu held: a goroutine records the start and the end of its work under the
+// owner's lock, and looks for the next piece under it too.
 func New[T any](mu *sync.Mutex, linger time.Duration, work func(T)) *Pool[T] {
 	return &Pool[T]{mu: mu, work: work, linger: linger}
 }
 
-// Go runs work(x) on the goroutine parked last, or on a new one when none is parked. It never
-// blocks. Called with mu held.
+// Go has work(x) run on a goroutine of the pool: one that is awake and looking for work, else the
+// one parked last, else a new one. It never blocks. Called with mu held.
 func (p *Pool[T]) Go(x T) {
-	if n := len(p.parked); n > 0 {
-		w := p.parked[n-1]
-		p.parked[n-1] = nil
-		p.parked = p.parked[:n-1]
-		w.ch <- next[T]{x: x, ok: true} // buffered, and empty since the goroutine parked
-		return
+	if p.head > 0 && len(p.queue) == cap(p.queue) {
+		// Full, with room at the front: move the waiting pieces down rather than grow.
+		n := copy(p.queue, p.queue[p.head:])
+		clear(p.queue[n:])
+		p.queue, p.head = p.queue[:n], 0
 	}
-	p.wg.Add(1)
-	go p.run(&worker[T]{ch: make(chan next[T], 1)}, x)
+	p.queue = append(p.queue, x)
+	if p.looking == 0 {
+		p.wakeOne()
+	}
 }
 
-// Close makes every parked goroutine exit, and every other one exit once its work returns. Go
-// still runs work after Close, each piece on a goroutine of its own. Called with mu held.
+// Close makes every parked goroutine exit, and every other one exit once no piece is left for
+// it. Go still runs work after Close. Called with mu held.
 func (p *Pool[T]) Close() {
 	p.closed = true
 	for _, w := range p.parked {
-		w.ch <- next[T]{}
+		w.wake <- false
 	}
 	p.parked = nil
 	if p.reaper != nil {
@@ -81,26 +85,66 @@ func (p *Pool[T]) Wait() { p.wg.Wait() }
 // Parked returns the number of goroutines waiting for work. Called with mu held.
 func (p *Pool[T]) Parked() int { return len(p.parked) }
 
-func (p *Pool[T]) run(w *worker[T], x T) {
+// wakeOne gets one more goroutine looking at the queue: the one parked last, or a new one when
+// none is parked (always after Close). Called with mu held.
+func (p *Pool[T]) wakeOne() {
+	p.looking++
+	if n := len(p.parked); n > 0 && !p.closed {
+		w := p.parked[n-1]
+		p.parked[n-1] = nil
+		p.parked = p.parked[:n-1]
+		w.wake <- true // buffered, and empty since the goroutine parked
+		return
+	}
+	p.wg.Add(1)
+	go p.run(&worker{wake: make(chan bool, 1)})
+}
+
+// take returns the oldest piece waiting, if any. Called with mu held.
+func (p *Pool[T]) take() (x T, ok bool) {
+	if p.head == len(p.queue) {
+		return x, false
+	}
+	x = p.queue[p.head]
+	var zero T
+	p.queue[p.head] = zero
+	if p.head++; p.head == len(p.queue) {
+		p.queue, p.head = p.queue[:0], 0
+	}
+	return x, true
+}
+
+func (p *Pool[T]) run(w *worker) {
 	defer p.wg.Done()
+	p.mu.Lock()
 	for {
-		p.work(x)
-		if p.closed {
+		// Counted in looking.
+		x, ok := p.take()
+		if !ok {
+			p.looking--
+			if p.closed {
+				p.mu.Unlock()
+				return
+			}
+			p.park(w)
 			p.mu.Unlock()
-			return
+			if !<-w.wake {
+				return
+			}
+			p.mu.Lock() // the waker counted this goroutine in looking
+			continue
 		}
-		p.park(w)
-		p.mu.Unlock()
-		n := <-w.ch
-		if !n.ok {
-			return
+		p.looking--
+		if p.head < len(p.queue) && p.looking == 0 {
+			p.wakeOne() // more wait: a helper takes them, in case this piece is long
 		}
-		x = n.x
+		p.work(x)
+		p.looking++
 	}
 }
 
 // park puts w among the parked goroutines and makes sure the reaper runs. Called with mu held.
-func (p *Pool[T]) park(w *worker[T]) {
+func (p *Pool[T]) park(w *worker) {
 	w.epoch = p.epoch
 	p.parked = append(p.parked, w)
 	if p.reaping {
@@ -126,7 +170,7 @@ func (p *Pool[T]) reap() {
 	// Goroutines park in order, so the epochs never decrease from the bottom of the stack up.
 	n := 0
 	for n < len(p.parked) && p.parked[n].epoch+1 < p.epoch {
-		p.parked[n].ch <- next[T]{}
+		p.parked[n].wake <- false
 		n++
 	}
 	if n > 0 {

@@ -25,10 +25,12 @@ type owner struct {
 func newOwner() *owner {
 	o := &owner{}
 	o.pool = workpool.New(&o.mu, linger, func(x int) {
-		if o.gate != nil {
-			<-o.gate
+		gate := o.gate
+		o.mu.Unlock() // work is called with the owner's lock held
+		if gate != nil {
+			<-gate
 		}
-		o.mu.Lock() // work returns with the owner's lock held
+		o.mu.Lock() // and returns with it held
 		o.done = append(o.done, x)
 	})
 	return o
@@ -56,6 +58,28 @@ func TestSequentialWorkReusesOneGoroutine(t *testing.T) {
 			assert.Equal(t, 1, o.parked(), "after piece %d", i)
 		}
 		assert.Equal(t, []int{0, 1, 2, 3, 4}, o.done)
+		o.mu.Lock()
+		o.pool.Close()
+		o.mu.Unlock()
+		o.pool.Wait()
+	})
+}
+
+// Pieces handed over while a goroutine is on its way to the queue wait for it rather than wake
+// goroutines of their own: five quick pieces in a row leave at most two goroutines (the first,
+// and the helper it wakes when it finds more waiting).
+func TestPiecesWaitForAGoroutineOnItsWay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := newOwner()
+		o.mu.Lock()
+		for i := range 5 {
+			o.pool.Go(i)
+		}
+		o.mu.Unlock()
+		synctest.Wait()
+		assert.ElementsMatch(t, []int{0, 1, 2, 3, 4}, o.done)
+		assert.LessOrEqual(t, o.parked(), 2)
+		assert.GreaterOrEqual(t, o.parked(), 1)
 		o.mu.Lock()
 		o.pool.Close()
 		o.mu.Unlock()
