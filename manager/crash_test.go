@@ -329,8 +329,11 @@ func TestCrashKeepsEveryReturnedCall(t *testing.T) {
 		t.Skip("in the child")
 	}
 	kills := 200
-	if testing.Short() {
+	switch {
+	case testing.Short():
 		kills = 30
+	case raceEnabled:
+		kills = 60 // a race-enabled child runs several times slower
 	}
 	if s := os.Getenv("BITSEMU_CRASH_KILLS"); s != "" {
 		var err error
