@@ -281,27 +281,7 @@ func heapAfterGC() uint64 {
 // target.
 func BenchmarkIdleJobMemory(b *testing.B) {
 	dir := b.TempDir()
-	build := func() (*manager.Manager, *manager.Client) {
-		m := manager.New(manager.WithLimits(job.Limits{}))
-		c, err := m.Connect(manager.Identity{SID: benchSID})
-		if err != nil {
-			b.Fatal(err)
-		}
-		for i := range idleN {
-			j, err := c.CreateJob("bench", bits.Download)
-			if err != nil {
-				b.Fatal(err)
-			}
-			name := strconv.Itoa(i) + ".bin"
-			if err := j.AddFile("http://example.com/files/"+name, dir+"/"+name); err != nil {
-				b.Fatal(err)
-			}
-		}
-		if m.JobCount() != idleN {
-			b.Fatal(m.JobCount())
-		}
-		return m, c
-	}
+	build := func() (*manager.Manager, *manager.Client) { return idleManager(b, idleN, dir) }
 	perJob := heapPerItem(idleN, func() any {
 		m, c := build()
 		return []any{m, c}
@@ -312,6 +292,32 @@ func BenchmarkIdleJobMemory(b *testing.B) {
 		_ = m.Close()
 	}
 	b.ReportMetric(perJob, "B/job")
+}
+
+// idleManager returns a manager without limits, and its client, holding n suspended jobs of
+// that client with one file each, under distinct remote and local names (in dir), as real jobs
+// have.
+func idleManager(b *testing.B, n int, dir string) (*manager.Manager, *manager.Client) {
+	b.Helper()
+	m := manager.New(manager.WithLimits(job.Limits{}))
+	c, err := m.Connect(manager.Identity{SID: benchSID})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range n {
+		j, err := c.CreateJob("bench", bits.Download)
+		if err != nil {
+			b.Fatal(err)
+		}
+		name := strconv.Itoa(i) + ".bin"
+		if err := j.AddFile("http://example.com/files/"+name, dir+"/"+name); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if m.JobCount() != n {
+		b.Fatal(m.JobCount())
+	}
+	return m, c
 }
 
 // heapPerItem returns the live heap that what build returns holds, per item of n: the heap
@@ -376,28 +382,9 @@ func manyJobs(b *testing.B) {
 		n := manyN()
 		dir := b.TempDir()
 		many.perJob = heapPerItem(n, func() any {
-			m := manager.New(manager.WithLimits(job.Limits{}))
-			c, err := m.Connect(manager.Identity{SID: benchSID})
-			if err != nil {
-				b.Fatal(err)
-			}
-			ids := make([]uuid.UUID, n)
-			for i := range ids {
-				j, err := c.CreateJob("bench", bits.Download)
-				if err != nil {
-					b.Fatal(err)
-				}
-				name := strconv.Itoa(i) + ".bin"
-				if err := j.AddFile("http://example.com/files/"+name, dir+"/"+name); err != nil {
-					b.Fatal(err)
-				}
-				ids[i] = engine.Of(j).ID()
-			}
-			many.m, many.c = m, c
-			return ids
+			many.m, many.c = idleManager(b, n, dir)
+			return []any{many.m, many.c}
 		})
-		// The GUIDs were in the measured heap too: they are not the jobs' cost.
-		many.perJob -= float64(len(uuid.UUID{}))
 		many.ids = fillIDs(many.m)
 	})
 	if many.m == nil {
