@@ -31,8 +31,11 @@
 // they say, the freelist within its page, and the tree of pages walked once, every page inside
 // the file, of the right kind, referenced once, every key and value within its page (bbolt trusts
 // its pages, and a damaged one can make it read outside the file, allocate without bound or loop
-// for ever). Then, in bbolt, the buckets, the schema version and the record count under their
-// checksums, and bbolt's own consistency check (every page reachable or free, keys in order).
+// for ever). The same walk does what bbolt's own consistency check (Tx.Check) would do in a
+// second one: every page in use or free and none both, no page listed free twice, the keys of
+// every page in order and within the range their parent gives them. Then, in bbolt, the buckets,
+// the schema version and the record count under their checksums (and, should another process
+// have committed between the walk and bbolt's open, bbolt's check of what it now holds).
 // Load checks every record's checksum and decodes it, and compares the number of records with
 // the count. Any failure is ErrCorrupt with BG_E_DATABASE_CORRUPT, naming the job when one is
 // concerned; the file is left as it was. TestDamageEveryByte damages every byte of a small store

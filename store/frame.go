@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
@@ -111,12 +112,20 @@ func checkFile(f io.ReaderAt, size int64) (walked, error) {
 	if metas[1].txid > m.txid {
 		m = metas[1]
 	}
-	w := &walker{f: f, ps: int(m.pageSize), hwm: m.pgid, seen: make([]uint64, (m.pgid+63)/64)}
+	words := (m.pgid + 63) / 64
+	w := &walker{f: f, ps: int(m.pageSize), hwm: m.pgid, seen: make([]uint64, words), free: make([]uint64, words)}
 	if err := w.freelist(m.freelist); err != nil {
 		return walked{}, err
 	}
-	if err := w.tree(m.root, 0, inRoot); err != nil {
+	if _, err := w.tree(m.root, 0, inRoot, nil, nil); err != nil {
 		return walked{}, err
+	}
+	// Every page but the meta pages is in use or free: bbolt would never hand out a page that is
+	// neither, and the file would grow for ever around it.
+	for id := uint64(2); id < m.pgid; id++ {
+		if (w.seen[id/64]|w.free[id/64])&(1<<(id%64)) == 0 {
+			return walked{}, w.fail("page %d is neither in use nor free", id)
+		}
 	}
 	return walked{jobs: w.jobs, txid: m.txid}, nil
 }
@@ -134,14 +143,17 @@ const (
 
 // walker checks the tree of pages of a bbolt file, as bbolt will read it, before bbolt does: bbolt
 // trusts its pages, and a damaged one can send it out of the file, allocate without bound or walk
-// in a circle for ever. Every page is inside the file, of the type expected, referenced once, and
-// every element's key and value lie within their page. The order of keys is left to bbolt's own
-// check, which is safe to run once the walk passed.
+// in a circle for ever. Every page is inside the file, of the type expected, referenced once and
+// not listed free, and every element's key and value lie within their page. The keys are in
+// order, as bbolt's own consistency check (Tx.Check) wants them: strictly increasing in a page,
+// and within the range their parent's branch keys give them (bbolt finds a key by those: a key
+// out of place is not found, and a write of it adds it a second time).
 type walker struct {
 	f    io.ReaderAt
 	ps   int
 	hwm  uint64
 	seen []uint64 // a bit per page: referenced already
+	free []uint64 // a bit per page: listed by the freelist
 	bufs [][]byte // a page buffer per depth of the walk
 	jobs int      // the elements of the jobs bucket: its records
 
@@ -215,6 +227,9 @@ func (w *walker) page(id uint64, what string, depth int) ([]byte, error) {
 		if w.seen[p/64]&(1<<(p%64)) != 0 {
 			return nil, w.fail("page %d is used twice", p)
 		}
+		if w.free != nil && w.free[p/64]&(1<<(p%64)) != 0 {
+			return nil, w.fail("page %d is in use and listed free", p)
+		}
 		w.seen[p/64] |= 1 << (p % 64)
 	}
 	if overflow == 0 {
@@ -253,60 +268,90 @@ func (w *walker) freelist(id uint64) error {
 		return w.fail("freelist page %d lists %d pages, it has room for %d", id, count, (len(p)-start)/8)
 	}
 	for i := range count {
-		if free := ne.Uint64(p[start+int(i)*8:]); free < 2 || free >= w.hwm {
+		free := ne.Uint64(p[start+int(i)*8:])
+		switch bit := uint64(1) << (free % 64); {
+		case free < 2 || free >= w.hwm:
 			return w.fail("freelist page %d lists page %d, outside the file's %d pages", id, free, w.hwm)
+		case w.free[free/64]&bit != 0:
+			return w.fail("freelist page %d lists page %d twice", id, free)
+		case w.seen[free/64]&bit != 0:
+			return w.fail("freelist page %d lists page %d, which holds the freelist", id, free)
+		default:
+			w.free[free/64] |= bit
 		}
 	}
 	return nil
 }
 
-// tree checks the branch or leaf page id, of bucket in, and the pages below it.
-func (w *walker) tree(id uint64, depth, in int) error {
+// tree checks the branch or leaf page id, of bucket in, and the pages below it. Its keys must lie
+// in [lo, hi) (nil: unbounded); it returns the greatest key below it, which lies in the walk's
+// buffers and stays valid until the next page is read at depth.
+func (w *walker) tree(id uint64, depth, in int, lo, hi []byte) ([]byte, error) {
 	if depth > maxDepth {
-		return w.fail("the tree of pages is deeper than %d", maxDepth)
+		return nil, w.fail("the tree of pages is deeper than %d", maxDepth)
 	}
 	p, err := w.page(id, "tree", depth)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return w.node(p, id, depth, in)
+	return w.node(p, id, depth, in, lo, hi)
 }
 
 // node checks a branch or leaf page held in p (a page of the file, or a bucket's inline page) of
-// bucket in, counting the records of the jobs bucket.
-func (w *walker) node(p []byte, id uint64, depth, in int) error {
+// bucket in, counting the records of the jobs bucket. Its keys must lie in [lo, hi), in order;
+// it returns the greatest key below it, as tree does.
+func (w *walker) node(p []byte, id uint64, depth, in int, lo, hi []byte) ([]byte, error) {
 	ne := binary.NativeEndian
 	if len(p) < boltPageHeader {
-		return w.fail("page %d is cut short", id)
+		return nil, w.fail("page %d is cut short", id)
 	}
 	flags, count := ne.Uint16(p[8:]), int(ne.Uint16(p[10:]))
 	if flags != pageBranch && flags != pageLeaf {
-		return w.fail("page %d has flags %#x where a branch or leaf page belongs", id, flags)
+		return nil, w.fail("page %d has flags %#x where a branch or leaf page belongs", id, flags)
 	}
 	if count > (len(p)-boltPageHeader)/pageElementLen {
-		return w.fail("page %d holds %d elements, it has room for %d", id, count, (len(p)-boltPageHeader)/pageElementLen)
+		return nil, w.fail("page %d holds %d elements, it has room for %d", id, count, (len(p)-boltPageHeader)/pageElementLen)
 	}
 	if flags == pageBranch && count == 0 {
-		return w.fail("branch page %d is empty", id)
+		return nil, w.fail("branch page %d is empty", id)
 	}
+	// prev is the key the next one must follow: lo before the first, then the previous key of a
+	// leaf, or the greatest key below the previous element of a branch.
+	prev, last := lo, []byte(nil)
 	for i := range count {
 		at := boltPageHeader + i*pageElementLen
-		e := p[at : at+pageElementLen]
 		if flags == pageBranch {
-			pos, ksize := uint64(ne.Uint32(e)), uint64(ne.Uint32(e[4:]))
-			if uint64(at)+pos+ksize > uint64(len(p)) {
-				return w.fail("page %d: key %d lies outside the page", id, i)
+			key, child, err := w.branchElement(p, id, i)
+			if err != nil {
+				return nil, err
 			}
-			if err := w.tree(ne.Uint64(e[8:]), depth+1, in); err != nil {
-				return err
+			if err := w.order(id, i, key, prev, hi); err != nil {
+				return nil, err
 			}
+			// The keys below this element lie before the next element's key.
+			next := hi
+			if i+1 < count {
+				if next, _, err = w.branchElement(p, id, i+1); err != nil {
+					return nil, err
+				}
+			}
+			if last, err = w.tree(child, depth+1, in, key, next); err != nil {
+				return nil, err
+			}
+			prev = last
 			continue
 		}
+		e := p[at : at+pageElementLen]
 		eflags, pos, ksize, vsize := ne.Uint32(e), uint64(ne.Uint32(e[4:])), uint64(ne.Uint32(e[8:])), uint64(ne.Uint32(e[12:]))
 		end := uint64(at) + pos + ksize + vsize
 		if end > uint64(len(p)) {
-			return w.fail("page %d: element %d lies outside the page", id, i)
+			return nil, w.fail("page %d: element %d lies outside the page", id, i)
 		}
+		key := p[end-vsize-ksize : end-vsize]
+		if err := w.order(id, i, key, prev, hi); err != nil {
+			return nil, err
+		}
+		prev, last = key, key
 		if in == inJobs {
 			w.jobs++ // a key of the jobs bucket, or of a bucket in it, as bbolt's statistics count
 		}
@@ -315,22 +360,52 @@ func (w *walker) node(p []byte, id uint64, depth, in int) error {
 		case leafBucket:
 			v := p[end-vsize : end]
 			if len(v) < bucketHeader {
-				return w.fail("page %d: bucket %d is cut short", id, i)
+				return nil, w.fail("page %d: bucket %d is cut short", id, i)
 			}
 			sub := inOther
-			if in == inJobs || (in == inRoot && string(p[end-vsize-ksize:end-vsize]) == string(bucketJobs)) {
+			if in == inJobs || (in == inRoot && string(key) == string(bucketJobs)) {
 				sub = inJobs
 			}
+			// A bucket is a tree of its own, with keys of its own.
+			var err error
 			if root := ne.Uint64(v); root != 0 {
-				if err := w.tree(root, depth+1, sub); err != nil {
-					return err
-				}
-			} else if err := w.node(v[bucketHeader:], id, depth+1, sub); err != nil {
-				return err
+				_, err = w.tree(root, depth+1, sub, nil, nil)
+			} else {
+				_, err = w.node(v[bucketHeader:], id, depth+1, sub, nil, nil)
+			}
+			if err != nil {
+				return nil, err
 			}
 		default:
-			return w.fail("page %d: element %d has flags %#x", id, i, eflags)
+			return nil, w.fail("page %d: element %d has flags %#x", id, i, eflags)
 		}
+	}
+	return last, nil
+}
+
+// branchElement returns the key and the child page of element i of branch page p.
+func (w *walker) branchElement(p []byte, id uint64, i int) (key []byte, child uint64, err error) {
+	ne := binary.NativeEndian
+	at := boltPageHeader + i*pageElementLen
+	e := p[at : at+pageElementLen]
+	pos, ksize := uint64(ne.Uint32(e)), uint64(ne.Uint32(e[4:]))
+	if uint64(at)+pos+ksize > uint64(len(p)) {
+		return nil, 0, w.fail("page %d: key %d lies outside the page", id, i)
+	}
+	start := uint64(at) + pos
+	return p[start : start+ksize], ne.Uint64(e[8:]), nil
+}
+
+// order checks key i of page id: the first at or after prev (the parent's key for it), the
+// others after prev (the key before them), every one before hi.
+func (w *walker) order(id uint64, i int, key, prev, hi []byte) error {
+	switch {
+	case i == 0 && prev != nil && bytes.Compare(prev, key) > 0:
+		return w.fail("page %d: key %d (%x) lies before its parent's key (%x)", id, i, key, prev)
+	case i > 0 && bytes.Compare(prev, key) >= 0:
+		return w.fail("page %d: key %d (%x) does not follow the key before it (%x)", id, i, key, prev)
+	case hi != nil && bytes.Compare(key, hi) >= 0:
+		return w.fail("page %d: key %d (%x) does not lie before the next key of its parent (%x)", id, i, key, hi)
 	}
 	return nil
 }

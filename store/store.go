@@ -102,8 +102,9 @@ type item struct {
 // not exist. The store stays locked until Close.
 //
 // Open never writes to an existing file. It checks the file's structure: both bbolt meta pages
-// intact, the file as long as they say, every page reachable once (bbolt's own consistency
-// check), the schema version and the number of records, each under its checksum. A new file is
+// intact, the file as long as they say, every page in use once or free, the keys in order (what
+// bbolt's own consistency check looks at), the schema version and the number of records, each
+// under its checksum. A new file is
 // built under a temporary name and linked into place once complete, so that jobs.db is never
 // seen half made; an empty or short jobs.db is damage, never a new store.
 //
@@ -332,9 +333,11 @@ func openBolt(path string, bopt *bolt.Options) (db *bolt.DB, err error) {
 // noWalk is walked.txid when precheck did not walk the file (a new store).
 const noWalk = ^uint64(0)
 
-// schema checks the file's contents: its buckets, the schema version, the record count and the
-// structure of bbolt's pages. It sets s.count. found is what precheck's walk counted; when the
-// file changed since (another store committed between the two), the records are counted again.
+// schema checks the file's contents: its buckets, the schema version and the record count. It
+// sets s.count. found is what precheck's walk found, which covers everything bbolt's own
+// consistency check (Tx.Check) looks at; when the file changed since (another store committed
+// between the two, or this Open made the file), the records are counted again and bbolt's check
+// runs on what bbolt sees.
 func (s *Store) schema(found walked) error {
 	err := s.view(func(tx *bolt.Tx) error {
 		if err := s.checkSchema(tx); err != nil {
@@ -344,21 +347,24 @@ func (s *Store) schema(found walked) error {
 		if err != nil {
 			return err
 		}
+		walked := uint64(tx.ID()) == found.txid
 		got := uint64(found.jobs)
-		if uint64(tx.ID()) != found.txid {
+		if !walked {
 			got = uint64(tx.Bucket(bucketJobs).Stats().KeyN)
 		}
 		if got != n {
 			return fmt.Errorf("%s: %w: %d records where the store counts %d", s.path, ErrCorrupt, got, n)
 		}
-		var first error
-		for err := range tx.Check() { // read to the end: the check stops when its channel is drained
-			if first == nil {
-				first = fmt.Errorf("%s: %w: %v", s.path, ErrCorrupt, err)
+		if !walked {
+			var first error
+			for err := range tx.Check() { // read to the end: the check stops when its channel is drained
+				if first == nil {
+					first = fmt.Errorf("%s: %w: %v", s.path, ErrCorrupt, err)
+				}
 			}
-		}
-		if first != nil {
-			return first
+			if first != nil {
+				return first
+			}
 		}
 		s.count, s.opened = n, int(n)
 		return nil
