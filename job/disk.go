@@ -170,6 +170,21 @@ func (e *Engine) Reconcile() error {
 	return first
 }
 
+// NeedsReconcile reports whether Reconcile has anything to look at: a file (or the reply) whose
+// temporary file was created and has not become its local file. Reconcile does nothing for a
+// job without one.
+func (e *Engine) NeedsReconcile() bool {
+	c := e.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, fc := range c.withReply() {
+		if fc.tempCreated && !fc.kept {
+			return true
+		}
+	}
+	return false
+}
+
 // reconcile is Reconcile for fc, file i (replyIndex for the reply), with the owner's rights.
 func (o *op) reconcile(i int, fc *fileCore) error {
 	c := o.j.c

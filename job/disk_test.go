@@ -366,6 +366,7 @@ func TestCompleteFinishesACompleteInterruptedByACrash(t *testing.T) {
 func TestReconcile(t *testing.T) {
 	fx := newFx(t)
 	j := fx.jobIn(bits.Download, 3, state.Transferring)
+	assert.False(t, engine.Of(j).NeedsReconcile(), "no temporary file yet")
 	for i := range 3 {
 		f, err := engine.Of(j).OpenTemp(i)
 		require.NoError(t, err)
@@ -382,6 +383,7 @@ func TestReconcile(t *testing.T) {
 	require.NoError(t, os.Truncate(temp1, 40))
 	require.NoError(t, os.Remove(temp2))
 
+	require.True(t, engine.Of(j).NeedsReconcile())
 	require.NoError(t, engine.Of(j).Reconcile())
 	_, temp0 := names(t, j, 0)
 	st, err := os.Stat(temp0)

@@ -290,7 +290,14 @@ func New(env *Env, caller *Caller, id uuid.UUID, displayName string, t bits.JobT
 
 // newCore makes a job with every default, created at now, and returns the creator's handle.
 func newCore(env *Env, caller *Caller, id uuid.UUID, displayName string, t bits.JobType, now time.Time) *Job {
-	c := &core{jobState: jobState{
+	c := new(core)
+	c.init(env, caller, id, displayName, t, now)
+	return &c.eng.Job // the creator's handle
+}
+
+// init sets every field of c to a new job's: every default, created at now.
+func (c *core) init(env *Env, caller *Caller, id uuid.UUID, displayName string, t bits.JobType, now time.Time) {
+	c.jobState = jobState{
 		env:         env,
 		id:          id,
 		typ:         t,
@@ -304,10 +311,9 @@ func newCore(env *Env, caller *Caller, id uuid.UUID, displayName string, t bits.
 		maxDownload: DefaultMaximumDownload,
 		created:     now,
 		modified:    now,
-	}}
+	}
 	c.ext = &defaultExt
 	c.eng = Engine{Job: Job{c: c, caller: caller}}
-	return &c.eng.Job // the creator's handle
 }
 
 // As returns a handle to the same job for another caller.

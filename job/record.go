@@ -159,7 +159,8 @@ func (c *core) record() Record {
 // gives BG_E_DATABASE_CORRUPT, with the reason; manager.Open adds store.ErrCorrupt to it, as to
 // every damage it finds in its store.
 func Restore(env *Env, caller *Caller, r Record) (*Job, error) {
-	if err := r.check(); err != nil {
+	kind, err := r.check()
+	if err != nil {
 		return nil, &hresult.Error{Op: "Restore", Job: guid(r.ID), Code: hresult.BG_E_DATABASE_CORRUPT, Err: err}
 	}
 	if err := checkString("Restore", r.DisplayName, MaxDisplayName, hresult.E_INVALIDARG); err != nil {
@@ -168,8 +169,28 @@ func Restore(env *Env, caller *Caller, r Record) (*Job, error) {
 	if env.Clock == nil {
 		env.Clock = clock.Real()
 	}
-	j := newCore(env, caller, r.ID, r.DisplayName, r.Type, r.Created) // every time is the record's
-	c := j.c
+	var c *core
+	if len(r.Files) == 1 {
+		// Most jobs have one file: the job and its file are made in one allocation.
+		o := new(struct {
+			core
+			slot [1]*fileCore
+			fc   fileCore
+		})
+		c = &o.core
+		c.init(env, caller, r.ID, r.DisplayName, r.Type, r.Created) // every time is the record's
+		r.Files[0].fill(&o.fc, kind)
+		o.slot[0] = &o.fc
+		c.files = o.slot[:]
+	} else {
+		c = new(core)
+		c.init(env, caller, r.ID, r.DisplayName, r.Type, r.Created)
+		c.files = make([]*fileCore, len(r.Files))
+		for i := range r.Files {
+			c.files[i] = r.Files[i].core()
+		}
+	}
+	j := &c.eng.Job
 	c.st = r.State
 	if state.Running.Has(c.st) {
 		c.st = state.Queued
@@ -199,16 +220,6 @@ func Restore(env *Env, caller *Caller, r Record) (*Job, error) {
 	c.created, c.modified, c.completed = r.Created, r.Modified, r.Completed
 	c.resumed, c.errorCount, c.noProgressSince = r.Resumed, r.ErrorCount, r.NoProgressSince
 	c.runSpent = r.DownloadTime
-	if len(r.Files) == 1 {
-		var fc *fileCore
-		c.files, fc = oneFile()
-		r.Files[0].fill(fc)
-	} else {
-		c.files = make([]*fileCore, len(r.Files))
-		for i := range r.Files {
-			c.files[i] = r.Files[i].core()
-		}
-	}
 	if r.Reply != nil {
 		c.reply = r.Reply.core()
 	}
@@ -241,13 +252,13 @@ func (fc *fileCore) record(kept bool) FileRecord {
 // core rebuilds a file from its record.
 func (f *FileRecord) core() *fileCore {
 	fc := new(fileCore)
-	f.fill(fc)
+	kind, _ := parseRemote(f.RemoteName)
+	f.fill(fc, kind)
 	return fc
 }
 
-// fill rebuilds a file from its record into fc.
-func (f *FileRecord) fill(fc *fileCore) {
-	kind, _ := parseRemote(f.RemoteName)
+// fill rebuilds a file from its record into fc; kind is what parseRemote says of its remote name.
+func (f *FileRecord) fill(fc *fileCore, kind remoteKind) {
 	*fc = fileCore{
 		remote: f.RemoteName, local: f.LocalName, kind: kind,
 		ranges: append([]bits.FileRange(nil), f.Ranges...),
@@ -259,46 +270,51 @@ func (f *FileRecord) fill(fc *fileCore) {
 	}
 }
 
-// check reports why a record cannot describe a live job, or nil.
-func (r *Record) check() error {
+// check reports why a record cannot describe a live job, or nil, and the kind of its first
+// file's remote name.
+func (r *Record) check() (first remoteKind, err error) {
 	switch {
 	case r.ID == uuid.Nil:
-		return fmt.Errorf("no job id")
+		return 0, fmt.Errorf("no job id")
 	case !r.Type.Valid():
-		return fmt.Errorf("undefined job type %d", r.Type)
+		return 0, fmt.Errorf("undefined job type %d", r.Type)
 	case r.State > state.Cancelled:
-		return fmt.Errorf("undefined state %d", r.State)
+		return 0, fmt.Errorf("undefined state %d", r.State)
 	case r.State.Final():
-		return fmt.Errorf("a %v job is not kept", r.State)
+		return 0, fmt.Errorf("a %v job is not kept", r.State)
 	case !r.Priority.Valid():
-		return fmt.Errorf("undefined priority %d", r.Priority)
+		return 0, fmt.Errorf("undefined priority %d", r.Priority)
 	case r.Owner.SID == "":
-		return fmt.Errorf("no owner")
+		return 0, fmt.Errorf("no owner")
 	case r.Type != bits.Download && len(r.Files) > 1:
-		return fmt.Errorf("an upload job with %d files", len(r.Files))
+		return 0, fmt.Errorf("an upload job with %d files", len(r.Files))
 	case r.Error != nil && (r.Error.File < -1 || r.Error.File >= len(r.Files)):
-		return fmt.Errorf("error of file %d of %d", r.Error.File, len(r.Files))
+		return 0, fmt.Errorf("error of file %d of %d", r.Error.File, len(r.Files))
 	case r.Error != nil && !r.Error.Code.Failed():
-		return fmt.Errorf("error code %v is not a failure", r.Error.Code)
+		return 0, fmt.Errorf("error code %v is not a failure", r.Error.Code)
 	case r.Type == bits.Download && r.Session != (UploadSession{}):
-		return fmt.Errorf("a download job with an upload session")
+		return 0, fmt.Errorf("a download job with an upload session")
 	case r.Reply != nil && r.Type != bits.UploadReply:
-		return fmt.Errorf("a reply in a %v job", r.Type)
+		return 0, fmt.Errorf("a reply in a %v job", r.Type)
 	case r.Reply != nil && (len(r.Files) == 0 || r.Reply.LocalName == ""):
-		return fmt.Errorf("a reply without an upload file or a reply file name")
+		return 0, fmt.Errorf("a reply without an upload file or a reply file name")
 	case r.Reply != nil && r.Reply.BytesTotal != bits.SizeUnknown && r.Reply.BytesDone > r.Reply.BytesTotal:
-		return fmt.Errorf("reply: %d of %d bytes", r.Reply.BytesDone, r.Reply.BytesTotal)
+		return 0, fmt.Errorf("reply: %d of %d bytes", r.Reply.BytesDone, r.Reply.BytesTotal)
 	}
 	for i, f := range r.Files {
-		if _, ok := parseRemote(f.RemoteName); !ok {
-			return fmt.Errorf("file %d: bad remote name %q", i, f.RemoteName)
+		kind, ok := parseRemote(f.RemoteName)
+		if !ok {
+			return 0, fmt.Errorf("file %d: bad remote name %q", i, f.RemoteName)
+		}
+		if i == 0 {
+			first = kind
 		}
 		if f.LocalName == "" {
-			return fmt.Errorf("file %d: no local name", i)
+			return 0, fmt.Errorf("file %d: no local name", i)
 		}
 		if f.BytesTotal != bits.SizeUnknown && f.BytesDone > f.BytesTotal {
-			return fmt.Errorf("file %d: %d of %d bytes", i, f.BytesDone, f.BytesTotal)
+			return 0, fmt.Errorf("file %d: %d of %d bytes", i, f.BytesDone, f.BytesTotal)
 		}
 	}
-	return nil
+	return first, nil
 }
