@@ -26,7 +26,6 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -407,28 +406,10 @@ func (m *Manager) JobCount() int {
 	return len(m.jobs)
 }
 
-// insertAll adds jobs to the queue, in order, with their owners' identities, and returns their
-// entries.
-func (m *Manager) insertAll(jobs []*job.Engine, owners []Identity) []*entry {
-	out := make([]*entry, len(jobs))
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if len(m.jobs) == 0 {
-		m.jobs = make(map[uuid.UUID]*entry, len(jobs))
-	}
-	m.order = slices.Grow(m.order, len(jobs))
-	for i, j := range jobs {
-		out[i] = m.insertLocked(j, owners[i], nil)
-	}
-	return out
-}
-
 // insertLocked adds a job to the queue and attaches its entry to it (job.Engine.SetService).
 // Called with m.mu held, before the job is shared.
 func (m *Manager) insertLocked(j *job.Engine, owner Identity, creator *job.Caller) *entry {
-	e := &entry{job: j, creator: creator, owner: owner.SID, exempt: owner.Exempt(), pos: len(m.order)}
-	e.expiry = timerNode{kind: timerExpiry, e: e}
-	j.SetService(e)
+	e := newEntry(j, owner, creator, len(m.order))
 	if !e.exempt {
 		m.counted++
 	}
@@ -436,6 +417,15 @@ func (m *Manager) insertLocked(j *job.Engine, owner Identity, creator *job.Calle
 	m.order = append(m.order, slot{job: j, owner: owner.SID, creator: creator})
 	m.snaps = nil
 	m.perUser[owner.SID]++
+	return e
+}
+
+// newEntry makes the entry of a job that will be at position pos of the queue, and attaches it
+// to the job (job.Engine.SetService). Called before the job is shared.
+func newEntry(j *job.Engine, owner Identity, creator *job.Caller, pos int) *entry {
+	e := &entry{job: j, creator: creator, owner: owner.SID, exempt: owner.Exempt(), pos: pos}
+	e.expiry = timerNode{kind: timerExpiry, e: e}
+	j.SetService(e)
 	return e
 }
 

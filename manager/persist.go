@@ -3,6 +3,7 @@ package manager
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -56,36 +57,146 @@ func Open(dir string, opts ...Option) (*Manager, error) {
 	m.env.Keep = m.keep
 	m.persistence.seqs = make(map[uuid.UUID]uint64)
 	// The records are decoded and their jobs rebuilt in parallel, straight from the store's
-	// map (store.Scan), and then taken into the queue in creation order.
-	var jobs []*job.Engine
-	var owners []Identity
-	var callers sync.Map // one Caller per owner: the restored jobs' creator is their owner
-	err = st.Scan(func(n int) {
-		jobs, owners = make([]*job.Engine, n), make([]Identity, n)
-	}, func(i int, r *job.Record) error {
-		c, ok := callers.Load(r.Owner)
-		if !ok {
-			c, _ = callers.LoadOrStore(r.Owner, job.NewCaller(r.Owner))
-		}
-		h, err := job.Restore(&m.env, c.(*job.Caller), *r)
-		if err != nil {
-			return restoreErr(r.ID, err)
-		}
-		jobs[i], owners[i] = engine.Of(h), r.Owner
-		return nil
+	// map (store.Scan); each job's entry is made, and put in the queue's map, while its record
+	// is at hand.
+	var rs restoring
+	err = st.Scan(func(n, workers int) {
+		m.mu.Lock()
+		m.jobs = make(map[uuid.UUID]*entry, n)
+		m.mu.Unlock()
+		rs = restoring{m: m, entries: make([]*entry, n), timing: make([]restoredTiming, n),
+			order: make([]slot, n), workers: make([]restorer, workers)}
+	}, func(w, i int, r *job.Record) error {
+		return rs.restore(w, i, r)
 	})
 	if err != nil {
 		_ = m.Close()
 		return nil, err
 	}
-	for _, j := range jobs {
+	rs.finish()
+	for i, e := range rs.entries {
+		if !rs.timing[i].reconcile {
+			continue
+		}
 		// Bytes written after the last checkpoint are not vouched for by the record.
-		if err := j.Reconcile(); err != nil {
+		if err := e.job.Reconcile(); err != nil {
 			m.persistErr(err)
 		}
+		rs.timing[i] = timingOf(e.job, false)
 	}
-	m.sched.restored(m.insertAll(jobs, owners))
+	m.sched.restored(rs.entries, rs.timing)
 	return m, nil
+}
+
+// restoring is what Open gathers of the jobs it restores, on the store's decoding goroutines:
+// each job's entry, timing and place in the queue, in creation order, and what each goroutine
+// has yet to put in the queue's map and counts.
+type restoring struct {
+	m       *Manager
+	entries []*entry
+	timing  []restoredTiming
+	order   []slot
+	workers []restorer
+	callers sync.Map // one Caller per owner: the restored jobs' creator is their owner
+}
+
+// restoredTiming is what the scheduler needs of a restored job, read while the job was at hand.
+type restoredTiming struct {
+	state     state.State
+	reconcile bool // the job has temporary files to reconcile (job.Engine.NeedsReconcile)
+	modified  time.Time
+}
+
+// timingOf returns what the scheduler needs of a restored job.
+func timingOf(j *job.Engine, reconcile bool) restoredTiming {
+	t := j.Timing()
+	return restoredTiming{state: t.State, reconcile: reconcile, modified: t.Modified}
+}
+
+// restorer is one decoding goroutine's part of a restoring: the owner of the records it
+// decoded last (most records come after one of the same owner), with its Caller and the number
+// of its jobs not yet added to the counts, and the entries not yet in m.jobs.
+type restorer struct {
+	owner   Identity
+	caller  *job.Caller
+	jobs    int
+	perUser map[string]int
+	counted int
+	batch   []*entry
+	_       [64]byte // each goroutine writes its restorer for every job: not on one cache line
+}
+
+// restoreBatch is how many entries a decoding goroutine puts in m.jobs at a time.
+const restoreBatch = 256
+
+// restore rebuilds the job of record r, the i-th in creation order, on decoding goroutine w.
+func (rs *restoring) restore(w, i int, r *job.Record) error {
+	rw := &rs.workers[w]
+	if rw.caller == nil || rw.owner != r.Owner {
+		rw.flush()
+		c, ok := rs.callers.Load(r.Owner)
+		if !ok {
+			c, _ = rs.callers.LoadOrStore(r.Owner, job.NewCaller(r.Owner))
+		}
+		rw.owner, rw.caller = r.Owner, c.(*job.Caller)
+	}
+	h, err := job.Restore(&rs.m.env, rw.caller, *r)
+	if err != nil {
+		return restoreErr(r.ID, err)
+	}
+	j := engine.Of(h)
+	e := newEntry(j, r.Owner, nil, i)
+	rs.entries[i], rs.order[i] = e, slot{job: j, owner: e.owner}
+	rs.timing[i] = timingOf(j, j.NeedsReconcile())
+	rw.jobs++
+	if rw.batch = append(rw.batch, e); len(rw.batch) == restoreBatch {
+		rs.m.mu.Lock()
+		rs.insert(rw)
+		rs.m.mu.Unlock()
+	}
+	return nil
+}
+
+// insert puts the entries of rw's batch in m.jobs. Called with m.mu held.
+func (rs *restoring) insert(rw *restorer) {
+	for _, e := range rw.batch {
+		rs.m.jobs[e.job.ID()] = e
+	}
+	rw.batch = rw.batch[:0]
+}
+
+// flush adds the jobs of the last owner to the counts.
+func (rw *restorer) flush() {
+	if rw.jobs == 0 {
+		return
+	}
+	if rw.perUser == nil {
+		rw.perUser = make(map[string]int)
+	}
+	rw.perUser[rw.owner.SID] += rw.jobs
+	if !rw.owner.Exempt() {
+		rw.counted += rw.jobs
+	}
+	rw.jobs = 0
+}
+
+// finish completes the queue with the restored jobs, once they are all rebuilt: what
+// insertLocked does for each, in bulk.
+func (rs *restoring) finish() {
+	m := rs.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for w := range rs.workers {
+		rw := &rs.workers[w]
+		rs.insert(rw)
+		rw.flush()
+		for sid, n := range rw.perUser {
+			m.perUser[sid] += n
+		}
+		m.counted += rw.counted
+	}
+	m.order = rs.order
+	m.snaps = nil
 }
 
 // restoreErr is the failure to rebuild a job from a record the store read: the record does not
@@ -258,21 +369,25 @@ func (m *Manager) closeStore() error {
 	return m.store.Close()
 }
 
-// restored schedules the jobs a manager found in its store: queued jobs are queued, jobs in
-// TRANSIENT_ERROR get their retry timers (or, when they waited for the network, which is
-// available when a manager starts, are queued at once), and every job gets its inactivity timer.
-func (s *sched) restored(jobs []*entry) {
+// restored schedules the jobs a manager found in its store, in creation order, each with its
+// timing: queued jobs are queued, jobs in TRANSIENT_ERROR get their retry timers (or, when they
+// waited for the network, which is available when a manager starts, are queued at once), and
+// every job gets its inactivity timer.
+func (s *sched) restored(jobs []*entry, timing []restoredTiming) {
 	var retry []*entry
 	s.mu.Lock()
-	for _, e := range jobs {
-		t := e.job.Timing() // the job's lock inside the scheduler's, as changed takes them
-		if t.State.Final() {
+	if !s.manual {
+		s.timers.nodes = slices.Grow(s.timers.nodes, len(jobs))
+	}
+	for i, e := range jobs {
+		t := &timing[i]
+		if t.state.Final() {
 			continue
 		}
 		if !s.manual {
-			s.timers.arm(&e.expiry, t.Modified.Add(s.idleFor))
+			s.timers.arm(&e.expiry, t.modified.Add(s.idleFor))
 		}
-		switch t.State {
+		switch t.state {
 		case state.Queued:
 			s.queue.push(e)
 		case state.TransientError:

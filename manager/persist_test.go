@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -349,4 +350,82 @@ func fileAt(t *testing.T, j bits.Job, i int) bits.File {
 	fs, _, _ := e.Next(1)
 	require.Len(t, fs, 1)
 	return fs[0]
+}
+
+// TestReopenReconcilesTemporaryFiles: jobs that were transferring when their manager went away
+// come back with their temporary files agreeing with their records: bytes past the recorded
+// progress (written after the last checkpoint) are cut off, and a temporary file that went
+// missing sets the progress to 0. A job without a temporary file is left as it was.
+func TestReopenReconcilesTemporaryFiles(t *testing.T) {
+	dir, out := t.TempDir(), t.TempDir()
+	big := content(60, 600_000)
+	srv := newServer(t, map[string][]byte{"long.bin": big, "gone.bin": big},
+		bitstest.Stall(200_000).On("long.bin").Times(1), bitstest.Stall(200_000).On("gone.bin").Times(1))
+	clk := clock.NewVirtual(bitstest.Epoch)
+	alice := manager.Identity{SID: "S-1-5-21-100"}
+	m1 := openVM(t, dir, clk, manager.WithTransfer(transfer.Config{ChunkSize: 16 << 10}))
+	c1 := connectAs(t, m1.Manager, alice)
+	idle, err := c1.CreateJob("idle", bits.Download)
+	require.NoError(t, err)
+	require.NoError(t, idle.AddFile(srv.URLFor("long.bin"), filepath.Join(out, "idle.bin")))
+	jobs := map[string]bits.Job{}
+	for _, name := range []string{"long", "gone"} {
+		sub := filepath.Join(out, name)
+		require.NoError(t, os.Mkdir(sub, 0o700))
+		j := download(t, c1, sub, srv.URLFor(name+".bin"))
+		require.NoError(t, j.SetPriority(bits.Foreground)) // both run, each until its stall
+		reached := make(chan struct{})
+		require.NoError(t, j.SetProperty(bits.PropertyMinimumNotificationIntervalMs, bits.PropertyValue{Dword: 0}))
+		require.NoError(t, j.SetNotifyFlags(bits.NotifyJobModification))
+		require.NoError(t, j.SetNotifyInterface(&progressWatch{at: 150_000, reached: reached}))
+		require.NoError(t, j.Resume())
+		m1.Settle()
+		<-reached
+		jobs[name] = j
+	}
+	temps := map[string]string{}
+	for name, j := range jobs {
+		temps[name], err = fileAt(t, j, 0).GetTemporaryName()
+		require.NoError(t, err)
+	}
+	m1.Close()
+	srv.Release()
+
+	// What the records hold, and the temporary files made to disagree with them.
+	s, err := store.Open(dir, store.Options{})
+	require.NoError(t, err)
+	recs, err := s.Load()
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	recorded := map[uuid.UUID]uint64{}
+	for _, r := range recs {
+		recorded[r.ID] = r.Files[0].BytesDone
+	}
+	for _, j := range jobs {
+		require.Positive(t, recorded[engine.Of(j).ID()], "the transfer reached a checkpoint")
+	}
+	f, err := os.OpenFile(temps["long"], os.O_WRONLY|os.O_APPEND, 0)
+	require.NoError(t, err)
+	_, err = f.Write(make([]byte, 5000))
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	require.NoError(t, os.Remove(temps["gone"]))
+
+	m2 := openVM(t, dir, clk)
+	defer m2.Close()
+	c2 := connectAs(t, m2.Manager, alice)
+	long := getJob(t, c2, jobs["long"])
+	p, err := long.GetProgress()
+	require.NoError(t, err)
+	assert.Equal(t, recorded[engine.Of(long).ID()], p.BytesTransferred, "the recorded progress stands")
+	st, err := os.Stat(temps["long"])
+	require.NoError(t, err)
+	assert.EqualValues(t, p.BytesTransferred, st.Size(), "the bytes past the record are cut off")
+	p, err = getJob(t, c2, jobs["gone"]).GetProgress()
+	require.NoError(t, err)
+	assert.Zero(t, p.BytesTransferred, "the temporary file is gone: the file starts again")
+	p, err = getJob(t, c2, idle).GetProgress()
+	require.NoError(t, err)
+	assert.Zero(t, p.BytesTransferred)
+	assert.Equal(t, state.Suspended, stateOf(t, getJob(t, c2, idle)))
 }

@@ -317,6 +317,15 @@ func decodeInto(b []byte, r *job.Record) error {
 	if len(b) == 0 {
 		return &decodeError{sentinel: ErrCorrupt, reason: "empty"}
 	}
+	// One copy of the whole record as a string: every string field is a slice of it.
+	return decodeString(string(b), r)
+}
+
+// decodeString is decodeInto from a string, which the record's strings are slices of.
+func decodeString(b string, r *job.Record) error {
+	if len(b) == 0 {
+		return &decodeError{sentinel: ErrCorrupt, reason: "empty"}
+	}
 	v := b[0]
 	switch {
 	case v == 0:
@@ -325,8 +334,7 @@ func decodeInto(b []byte, r *job.Record) error {
 		return &decodeError{sentinel: ErrVersion, field: "format version",
 			reason: fmt.Sprintf("unknown record format %d (this code reads %d): written by a newer bitsemu, or damaged", v, FormatVersion)}
 	}
-	// One copy of the whole record as a string: every string field is a slice of it.
-	d := decoder{s: string(b), off: 1}
+	d := decoder{s: b, off: 1}
 	d.uuid("ID", &r.ID)
 	r.Seq = d.uvarint("Seq")
 	flags := d.uvarint("flags")

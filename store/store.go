@@ -161,7 +161,7 @@ func Open(dir string, opt Options) (*Store, error) {
 		}
 	}
 
-	db, err := openBolt(path, &bolt.Options{Timeout: timeout, NoSync: opt.NoSync})
+	db, err := openBolt(path, &bolt.Options{Timeout: timeout, NoSync: opt.NoSync, MmapFlags: mmapFlags})
 	if err != nil {
 		if errors.Is(err, ErrInUse) {
 			var he *hresult.Error
@@ -655,12 +655,16 @@ func (s *Store) commit(batch []*op) {
 // parallelLoadMin is the number of records per goroutine below which Load decodes on fewer.
 const parallelLoadMin = 2048
 
+// stringChunk is about how many bytes of records a decoding goroutine copies out of the file at
+// once: the strings of the records in one copy share its allocation.
+const stringChunk = 16 << 10
+
 // Load returns every record, in creation order (Created, then ID). A record that cannot be
 // decoded, or is stored under another job's key, fails the whole Load with an error naming the
 // job (ErrCorrupt or ErrVersion, BG_E_DATABASE_CORRUPT): nothing is dropped silently.
 func (s *Store) Load() ([]job.Record, error) {
 	var recs []job.Record
-	err := s.scan(false, func(n int) { recs = make([]job.Record, n) }, func(i int, r *job.Record) error {
+	err := s.scan(false, func(n, _ int) { recs = make([]job.Record, n) }, func(_, i int, r *job.Record) error {
 		recs[i] = *r
 		return nil
 	})
@@ -671,17 +675,20 @@ func (s *Store) Load() ([]job.Record, error) {
 }
 
 // Scan reads every record as Load does, without building the slice: it calls start with the
-// number of records, then fn once for each, with the record's index in creation order. The
-// records are decoded in parallel, and fn is called on the decoding goroutines, concurrently;
-// r is valid only during the call (the record and its Files are reused; the rest of what it
-// holds is not). Scan fails as Load does, and with fn's error (the first in creation order) when
-// fn fails; fn is not called again once one call failed.
-func (s *Store) Scan(start func(n int), fn func(i int, r *job.Record) error) error {
+// number of records and the number of goroutines that decode them, then fn once for each
+// record, with the decoding goroutine's number w (from 0 to workers-1) and the record's index i
+// in creation order. The records are decoded in parallel, and fn is called on the decoding
+// goroutines, concurrently (one call at a time for each w); r is valid only during the call (the
+// record and its Files are reused; the rest of what it holds is not). The strings of records
+// decoded one after the other by one goroutine share an allocation of some kilobytes, which any
+// of them keeps in memory. Scan fails as Load does, and with fn's error (the first in creation
+// order) when fn fails; fn is not called again once one call failed.
+func (s *Store) Scan(start func(n, workers int), fn func(w, i int, r *job.Record) error) error {
 	return s.scan(true, start, fn)
 }
 
 // scan is Scan; with reuse, a goroutine's records share their Files.
-func (s *Store) scan(reuse bool, start func(n int), fn func(i int, r *job.Record) error) error {
+func (s *Store) scan(reuse bool, start func(n, workers int), fn func(w, i int, r *job.Record) error) error {
 	type entry struct {
 		created time.Time
 		id      uuid.UUID
@@ -738,11 +745,11 @@ func (s *Store) scan(reuse bool, start func(n int), fn func(i int, r *job.Record
 			}
 			return bytes.Compare(a.id[:], b.id[:])
 		})
-		start(len(entries))
 		// Decode in parallel: the values stay mapped until the transaction ends, and each
 		// goroutine decodes its own share into a record of its own. The first failure in
 		// Scan's order is reported.
 		workers := min(runtime.GOMAXPROCS(0), len(entries)/parallelLoadMin+1)
+		start(len(entries), workers)
 		failed := make([]int, workers)
 		errs := make([]error, workers)
 		fnFailed := make([]bool, workers)
@@ -751,29 +758,49 @@ func (s *Store) scan(reuse bool, start func(n int), fn func(i int, r *job.Record
 		for w := range workers {
 			lo, hi := len(entries)*w/workers, len(entries)*(w+1)/workers
 			wg.Go(func() {
-				i := lo
+				at := lo // the record being read
 				// A value beyond the end of a truncated file faults: like view, make it ErrCorrupt.
 				defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 				defer func() {
 					if p := recover(); p != nil {
-						failed[w], errs[w] = i, fmt.Errorf("%w: %v", ErrCorrupt, p)
+						failed[w], errs[w] = at, fmt.Errorf("%w: %v", ErrCorrupt, p)
 						stop.Store(true)
 					}
 				}()
 				var r job.Record
 				var files []job.FileRecord // the last record's, for the next
-				for ; i < hi && !stop.Load(); i++ {
-					r = job.Record{} // decodeInto leaves absent fields alone
+				// The bytes of records [copied-len(chunk)+used, copied), copied out of the map
+				// together: each record's strings are slices of its part.
+				var chunk string
+				used, copied := 0, lo
+				for i := lo; i < hi && !stop.Load(); i++ {
+					if i == copied {
+						size := 0
+						for copied < hi && (copied == i || size+len(entries[copied].val) <= stringChunk) {
+							size += len(entries[copied].val)
+							copied++
+						}
+						var sb strings.Builder
+						sb.Grow(size)
+						for at = i; at < copied; at++ {
+							sb.Write(entries[at].val)
+						}
+						chunk, used = sb.String(), 0
+					}
+					at = i
+					v := chunk[used : used+len(entries[i].val)]
+					used += len(v)
+					r = job.Record{} // decoding leaves absent fields alone
 					if reuse && cap(files) > 0 {
 						clear(files[:cap(files)])
 						r.Files = files[:0]
 					}
-					if err := decodeInto(entries[i].val, &r); err != nil {
+					if err := decodeString(v, &r); err != nil {
 						failed[w], errs[w] = i, err
 						stop.Store(true)
 						return
 					}
-					if err := fn(i, &r); err != nil {
+					if err := fn(w, i, &r); err != nil {
 						failed[w], errs[w], fnFailed[w] = i, err, true
 						stop.Store(true)
 						return
