@@ -55,10 +55,13 @@ const (
 )
 
 // walked is what checkFile found: the records of the jobs bucket, in the state of transaction
-// txid (the newer meta page's).
+// txid (the newer meta page's), and the first key of each of the bucket's leaf pages but the
+// first, in order (copies, when the bucket has branch pages), which split the records into
+// ranges of about equal size.
 type walked struct {
-	jobs int
-	txid uint64
+	jobs   int
+	txid   uint64
+	splits [][]byte
 }
 
 // boltMeta is what checkFile reads of a meta page.
@@ -127,7 +130,15 @@ func checkFile(f io.ReaderAt, size int64) (walked, error) {
 			return walked{}, w.fail("page %d is neither in use nor free", id)
 		}
 	}
-	return walked{jobs: w.jobs, txid: m.txid}, nil
+	var splits [][]byte
+	for i, end := range w.splitEnds {
+		start := 0
+		if i > 0 {
+			start = w.splitEnds[i-1]
+		}
+		splits = append(splits, w.splitKeys[start:end:end])
+	}
+	return walked{jobs: w.jobs, txid: m.txid, splits: splits}, nil
 }
 
 // The page flags and sizes of bbolt's format.
@@ -156,6 +167,14 @@ type walker struct {
 	free []uint64 // a bit per page: listed by the freelist
 	bufs [][]byte // a page buffer per depth of the walk
 	jobs int      // the elements of the jobs bucket: its records
+
+	// The keys of the jobs bucket's deepest branch pages seen so far, which are the first keys
+	// of its leaf pages: one after the other in splitKeys, each ending where splitEnds says.
+	splitDepth  int
+	splitKeys   []byte
+	splitEnds   []int
+	splitStride int // every stride-th key of the deepest level is kept
+	splitSeen   int // the keys of the deepest level seen
 
 	// The file is read a window at a time: bbolt writes a tree's pages mostly in order, so a
 	// window read for one page holds the next ones too, and the walk makes a system call per
@@ -193,10 +212,46 @@ func (w *walker) readAt(p []byte, off int64) error {
 
 // Which bucket a page of the walk belongs to.
 const (
-	inRoot  = iota // the root bucket, whose keys name the buckets
-	inJobs         // the jobs bucket
-	inOther        // any other
+	inRoot    = iota // the root bucket, whose keys name the buckets
+	inJobs           // the jobs bucket
+	inJobsSub        // a bucket in the jobs bucket (damage: its keys count as bbolt counts them)
+	inOther          // any other
 )
+
+// maxSplits bounds the number of keys the walk keeps to split the records into ranges.
+const maxSplits = 256
+
+// split keeps key, of a branch page of the jobs bucket at depth, when no deeper branch page was
+// seen: the deepest branch pages' keys are the first keys of the leaf pages. Every stride-th is
+// kept, the stride doubling whenever 2*maxSplits are kept (every other one is dropped then).
+func (w *walker) split(depth int, key []byte) {
+	if depth > w.splitDepth {
+		w.splitDepth, w.splitKeys, w.splitEnds = depth, w.splitKeys[:0], w.splitEnds[:0]
+		w.splitStride, w.splitSeen = 1, 0
+	}
+	if depth != w.splitDepth {
+		return
+	}
+	w.splitSeen++
+	if (w.splitSeen-1)%w.splitStride != 0 {
+		return
+	}
+	w.splitKeys = append(w.splitKeys, key...)
+	w.splitEnds = append(w.splitEnds, len(w.splitKeys))
+	if len(w.splitEnds) < 2*maxSplits {
+		return
+	}
+	keys, ends := w.splitKeys[:0:0], w.splitEnds[:0]
+	start := 0
+	for i, end := range w.splitEnds {
+		if i%2 == 0 {
+			keys = append(keys, w.splitKeys[start:end]...)
+			ends = append(ends, len(keys))
+		}
+		start = end
+	}
+	w.splitKeys, w.splitEnds, w.splitStride = keys, ends, 2*w.splitStride
+}
 
 func (w *walker) fail(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
@@ -335,6 +390,9 @@ func (w *walker) node(p []byte, id uint64, depth, in int, lo, hi []byte) ([]byte
 					return nil, err
 				}
 			}
+			if in == inJobs && i > 0 {
+				w.split(depth, key)
+			}
 			if last, err = w.tree(child, depth+1, in, key, next); err != nil {
 				return nil, err
 			}
@@ -352,7 +410,7 @@ func (w *walker) node(p []byte, id uint64, depth, in int, lo, hi []byte) ([]byte
 			return nil, err
 		}
 		prev, last = key, key
-		if in == inJobs {
+		if in == inJobs || in == inJobsSub {
 			w.jobs++ // a key of the jobs bucket, or of a bucket in it, as bbolt's statistics count
 		}
 		switch eflags {
@@ -363,7 +421,10 @@ func (w *walker) node(p []byte, id uint64, depth, in int, lo, hi []byte) ([]byte
 				return nil, w.fail("page %d: bucket %d is cut short", id, i)
 			}
 			sub := inOther
-			if in == inJobs || (in == inRoot && string(key) == string(bucketJobs)) {
+			switch {
+			case in == inJobs || in == inJobsSub:
+				sub = inJobsSub
+			case in == inRoot && string(key) == string(bucketJobs):
 				sub = inJobs
 			}
 			// A bucket is a tree of its own, with keys of its own.

@@ -74,8 +74,9 @@ type Store struct {
 	pending []*op
 	closed  bool
 
-	count  uint64 // the number of records, as the meta bucket says; used by the committer only
-	opened int    // the number of records when the store was opened
+	count  uint64   // the number of records, as the meta bucket says; used by the committer only
+	opened int      // the number of records when the store was opened
+	splits [][]byte // keys that split the records into ranges of about equal size (walked.splits)
 
 	holder bool // Open wrote HolderName; Close removes it
 
@@ -171,7 +172,7 @@ func Open(dir string, opt Options) (*Store, error) {
 		}
 		return nil, err
 	}
-	s := &Store{dir: dir, path: path, db: db, sem: make(chan struct{}, 1)}
+	s := &Store{dir: dir, path: path, db: db, sem: make(chan struct{}, 1), splits: found.splits}
 	if err := s.schema(found); err != nil {
 		db.Close()
 		return nil, err
@@ -689,48 +690,35 @@ func (s *Store) Scan(start func(n, workers int), fn func(w, i int, r *job.Record
 
 // scan is Scan; with reuse, a goroutine's records share their Files.
 func (s *Store) scan(reuse bool, start func(n, workers int), fn func(w, i int, r *job.Record) error) error {
-	type entry struct {
-		created time.Time
-		id      uuid.UUID
-		val     []byte // in bbolt's map: valid during the transaction only
-	}
 	var bad uuid.UUID // the job whose record is damaged
 	var fnErr error   // fn's failure, returned as it is
+	// The first read of each page of the map costs a page fault: in a large store several
+	// goroutines read the records, each a range of keys in a read transaction of its own. No
+	// commit may come between their transactions, or wait for the first to end (to grow the
+	// map) while the others start, which would wait for it: commits wait until the ranges are
+	// read.
+	bounds := s.bounds()
+	held := len(bounds) > 0
+	if held {
+		s.sem <- struct{}{}
+	}
+	release := func() {
+		if held {
+			held = false
+			<-s.sem
+		}
+	}
+	defer release()
 	err := s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketJobs)
 		if b == nil {
 			return fmt.Errorf("%s: %w: no %q bucket", s.path, ErrCorrupt, bucketJobs)
 		}
-		entries := make([]entry, 0, s.opened) // a capacity hint: records come and go
-		c := b.Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if len(k) != len(uuid.UUID{}) {
-				return fmt.Errorf("%s: %w: key %x is not a job id", s.path, ErrCorrupt, k)
-			}
-			id := uuid.UUID(k)
-			if v == nil {
-				bad = id
-				return fmt.Errorf("%s: %w: a bucket, not a record", s.path, ErrCorrupt)
-			}
-			v, ok := unseal(k, v)
-			if !ok {
-				bad = id
-				return fmt.Errorf("%s: %w: the record's checksum does not match: damaged", s.path, ErrCorrupt)
-			}
-			rid, _, created, ok := peek(v)
-			if !ok {
-				bad = id
-				var r job.Record
-				if err := decodeInto(v, &r); err != nil {
-					return fmt.Errorf("%s: %w", s.path, err)
-				}
-				return fmt.Errorf("%s: %w: record start unreadable", s.path, ErrCorrupt)
-			}
-			if rid != id {
-				bad = id
-				return fmt.Errorf("%s: %w: the record of job %s is stored under key %s", s.path, ErrCorrupt, guid(rid), guid(id))
-			}
-			entries = append(entries, entry{created: created, id: id, val: v})
+		entries, id, err := s.collectAll(tx, bounds)
+		release()
+		if err != nil {
+			bad = id
+			return err
 		}
 		n, err := s.readCount(tx)
 		if err != nil {
@@ -739,12 +727,6 @@ func (s *Store) scan(reuse bool, start func(n, workers int), fn func(w, i int, r
 		if uint64(len(entries)) != n {
 			return fmt.Errorf("%s: %w: %d records where the store counts %d: records were lost or added", s.path, ErrCorrupt, len(entries), n)
 		}
-		slices.SortFunc(entries, func(a, b entry) int {
-			if c := a.created.Compare(b.created); c != 0 {
-				return c
-			}
-			return bytes.Compare(a.id[:], b.id[:])
-		})
 		// Decode in parallel: the values stay mapped until the transaction ends, and each
 		// goroutine decodes its own share into a record of its own. The first failure in
 		// Scan's order is reported.
@@ -837,6 +819,179 @@ func (s *Store) scan(reuse bool, start func(n, workers int), fn func(w, i int, r
 		return corrupt("Load", bad, err)
 	}
 	return ioError("Load", uuid.Nil, err)
+}
+
+// scanEntry is a record as scan found it: its creation time, job and sealed value, in bbolt's
+// map (valid during the transaction only).
+type scanEntry struct {
+	created time.Time
+	id      uuid.UUID
+	val     []byte
+}
+
+// compareEntries orders records as Load returns them: by creation time, then by job id.
+func compareEntries(a, b scanEntry) int {
+	if c := a.created.Compare(b.created); c != 0 {
+		return c
+	}
+	return bytes.Compare(a.id[:], b.id[:])
+}
+
+// bounds returns the keys that split the jobs bucket into ranges read by one goroutine each,
+// from the keys of its root page that Open's walk found, or nil to read it whole.
+func (s *Store) bounds() [][]byte {
+	parts := min(runtime.GOMAXPROCS(0), s.opened/parallelLoadMin)
+	if parts < 2 || len(s.splits) < parts {
+		return nil
+	}
+	bounds := make([][]byte, 0, parts-1)
+	for k := 1; k < parts; k++ {
+		key := s.splits[len(s.splits)*k/parts]
+		if len(bounds) > 0 && bytes.Compare(bounds[len(bounds)-1], key) >= 0 {
+			return nil
+		}
+		bounds = append(bounds, key)
+	}
+	return bounds
+}
+
+// collected is what collect found in a range of keys: the records, in Load's order, or the
+// first damage in the order of the keys and the job it concerns.
+type collected struct {
+	entries []scanEntry
+	bad     uuid.UUID
+	err     error
+}
+
+// collectAll reads every record of the jobs bucket of tx, checking its checksum and its start,
+// and returns them in Load's order; or the first damage in the order of the keys, with the job
+// it concerns. With bounds, the ranges they split the keys into are read in parallel, each in a
+// read transaction of its own (which must see what tx sees: the caller holds s.sem).
+func (s *Store) collectAll(tx *bolt.Tx, bounds [][]byte) ([]scanEntry, uuid.UUID, error) {
+	txs := []*bolt.Tx{tx}
+	defer func() {
+		for _, t := range txs[1:] {
+			_ = t.Rollback()
+		}
+	}()
+	for range bounds {
+		t, err := s.db.Begin(false)
+		if err != nil {
+			return nil, uuid.Nil, err
+		}
+		txs = append(txs, t)
+		if t.ID() != tx.ID() {
+			bounds = nil // not what tx sees (it cannot happen while s.sem is held): one range
+			break
+		}
+	}
+	parts := make([]collected, len(bounds)+1)
+	var wg sync.WaitGroup
+	for k := range parts {
+		var from, to []byte
+		if k > 0 {
+			from = bounds[k-1]
+		}
+		if k < len(bounds) {
+			to = bounds[k]
+		}
+		wg.Go(func() {
+			// bbolt panics on some damaged pages, and a page beyond the end of a truncated
+			// file faults: like view, make it ErrCorrupt.
+			defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+			defer func() {
+				if p := recover(); p != nil {
+					parts[k] = collected{err: fmt.Errorf("%s: %w: %v", s.path, ErrCorrupt, p)}
+				}
+			}()
+			parts[k] = s.collect(txs[k], from, to, s.opened/len(parts)+s.opened/16)
+		})
+	}
+	wg.Wait()
+	n := 0
+	for _, p := range parts {
+		if p.err != nil {
+			return nil, p.bad, p.err
+		}
+		n += len(p.entries)
+	}
+	// Merge the sorted ranges, two at a time.
+	for len(parts) > 1 {
+		var next []collected
+		for k := 0; k+1 < len(parts); k += 2 {
+			next = append(next, collected{entries: merge(parts[k].entries, parts[k+1].entries)})
+		}
+		if len(parts)%2 == 1 {
+			next = append(next, parts[len(parts)-1])
+		}
+		parts = next
+	}
+	return parts[0].entries, uuid.Nil, nil
+}
+
+// merge returns the records of a and b, each in Load's order, in Load's order.
+func merge(a, b []scanEntry) []scanEntry {
+	out := make([]scanEntry, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if compareEntries(b[0], a[0]) < 0 {
+			out, b = append(out, b[0]), b[1:]
+		} else {
+			out, a = append(out, a[0]), a[1:]
+		}
+	}
+	return append(append(out, a...), b...)
+}
+
+// collect reads the records of the jobs bucket of tx whose keys lie in [from, to) (nil:
+// unbounded) and returns them in Load's order, or the first damage; size is a capacity hint.
+func (s *Store) collect(tx *bolt.Tx, from, to []byte, size int) collected {
+	var found collected
+	b := tx.Bucket(bucketJobs)
+	if b == nil {
+		found.err = fmt.Errorf("%s: %w: no %q bucket", s.path, ErrCorrupt, bucketJobs)
+		return found
+	}
+	entries := make([]scanEntry, 0, size)
+	c := b.Cursor()
+	k, v := c.First()
+	if from != nil {
+		k, v = c.Seek(from)
+	}
+	for ; k != nil && (to == nil || bytes.Compare(k, to) < 0); k, v = c.Next() {
+		if len(k) != len(uuid.UUID{}) {
+			found.err = fmt.Errorf("%s: %w: key %x is not a job id", s.path, ErrCorrupt, k)
+			return found
+		}
+		id := uuid.UUID(k)
+		if v == nil {
+			found.bad, found.err = id, fmt.Errorf("%s: %w: a bucket, not a record", s.path, ErrCorrupt)
+			return found
+		}
+		v, ok := unseal(k, v)
+		if !ok {
+			found.bad, found.err = id, fmt.Errorf("%s: %w: the record's checksum does not match: damaged", s.path, ErrCorrupt)
+			return found
+		}
+		rid, _, created, ok := peek(v)
+		if !ok {
+			found.bad = id
+			var r job.Record
+			if err := decodeInto(v, &r); err != nil {
+				found.err = fmt.Errorf("%s: %w", s.path, err)
+			} else {
+				found.err = fmt.Errorf("%s: %w: record start unreadable", s.path, ErrCorrupt)
+			}
+			return found
+		}
+		if rid != id {
+			found.bad, found.err = id, fmt.Errorf("%s: %w: the record of job %s is stored under key %s", s.path, ErrCorrupt, guid(rid), guid(id))
+			return found
+		}
+		entries = append(entries, scanEntry{created: created, id: id, val: v})
+	}
+	slices.SortFunc(entries, compareEntries)
+	found.entries = entries
+	return found
 }
 
 // Len returns the number of records.
