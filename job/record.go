@@ -159,31 +159,46 @@ func (c *core) record() Record {
 // gives BG_E_DATABASE_CORRUPT, with the reason; manager.Open adds store.ErrCorrupt to it, as to
 // every damage it finds in its store.
 func Restore(env *Env, caller *Caller, r Record) (*Job, error) {
+	j, _, err := RestoreWith[struct{}](env, caller, &r)
+	return j, err
+}
+
+// RestoreWith is Restore for a service that keeps a record of its own of each job (a value of
+// type S, which it attaches with Engine.SetService): the job is made in one allocation with a
+// zero S, which RestoreWith returns, so that restoring many jobs costs one allocation less for
+// each. r is not changed.
+func RestoreWith[S any](env *Env, caller *Caller, r *Record) (*Job, *S, error) {
 	kind, err := r.check()
 	if err != nil {
-		return nil, &hresult.Error{Op: "Restore", Job: guid(r.ID), Code: hresult.BG_E_DATABASE_CORRUPT, Err: err}
+		return nil, nil, &hresult.Error{Op: "Restore", Job: guid(r.ID), Code: hresult.BG_E_DATABASE_CORRUPT, Err: err}
 	}
 	if err := checkString("Restore", r.DisplayName, MaxDisplayName, hresult.E_INVALIDARG); err != nil {
-		return nil, &hresult.Error{Op: "Restore", Job: guid(r.ID), Code: hresult.BG_E_DATABASE_CORRUPT, Err: err}
+		return nil, nil, &hresult.Error{Op: "Restore", Job: guid(r.ID), Code: hresult.BG_E_DATABASE_CORRUPT, Err: err}
 	}
 	if env.Clock == nil {
 		env.Clock = clock.Real()
 	}
 	var c *core
+	var svc *S
 	if len(r.Files) == 1 {
-		// Most jobs have one file: the job and its file are made in one allocation.
+		// Most jobs have one file: it is made in the same allocation too.
 		o := new(struct {
 			core
 			slot [1]*fileCore
 			fc   fileCore
+			svc  S
 		})
-		c = &o.core
+		c, svc = &o.core, &o.svc
 		c.init(env, caller, r.ID, r.DisplayName, r.Type, r.Created) // every time is the record's
 		r.Files[0].fill(&o.fc, kind)
 		o.slot[0] = &o.fc
 		c.files = o.slot[:]
 	} else {
-		c = new(core)
+		o := new(struct {
+			core
+			svc S
+		})
+		c, svc = &o.core, &o.svc
 		c.init(env, caller, r.ID, r.DisplayName, r.Type, r.Created)
 		c.files = make([]*fileCore, len(r.Files))
 		for i := range r.Files {
@@ -229,7 +244,7 @@ func Restore(env *Env, caller *Caller, r Record) (*Job, error) {
 			c.errInfo.file = c.files[e.File]
 		}
 	}
-	return j, nil
+	return j, svc, nil
 }
 
 // record is the file's part of a Record. With kept (Env.Keep, a download's file or a reply), a

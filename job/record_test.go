@@ -46,6 +46,42 @@ func TestRecordRestoreRoundTrip(t *testing.T) {
 	}
 }
 
+// TestRestoreWith: RestoreWith rebuilds the job Restore does and gives the service a zero value
+// of its own type, made in the same allocation as a one-file job; the record is left as it was.
+func TestRestoreWith(t *testing.T) {
+	type service struct {
+		n    int
+		name string
+	}
+	for _, files := range []int{0, 1, 3} {
+		x := newFx(t)
+		j := x.jobIn(bits.Download, files, state.Suspended)
+		r := engine.Of(j).Record()
+		before := engine.Of(j).Record()
+		env := &job.Env{Clock: x.clk}
+		back, svc, err := job.RestoreWith[service](env, job.NewCaller(ownerID), &r)
+		require.NoError(t, err)
+		require.NotNil(t, svc)
+		assert.Equal(t, service{}, *svc)
+		svc.n, svc.name = 1, "mine"
+		assert.Equal(t, before, r, "%d files: the record is not changed", files)
+		assert.Equal(t, r, engine.Of(back).Record(), "%d files", files)
+	}
+	x := newFx(t)
+	r := engine.Of(x.jobIn(bits.Download, 1, state.Suspended)).Record()
+	env, caller := &job.Env{Clock: x.clk}, job.NewCaller(ownerID)
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, _, err := job.RestoreWith[[4]int](env, caller, &r); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.Equal(t, 1.0, allocs, "a one-file job, its file and the service's value: one allocation")
+
+	_, svc, err := job.RestoreWith[int](env, caller, &job.Record{})
+	assert.ErrorIs(t, err, hresult.BG_E_DATABASE_CORRUPT)
+	assert.Nil(t, svc)
+}
+
 func TestRestoreRefusesBadRecords(t *testing.T) {
 	x := newFx(t)
 	good := engine.Of(x.jobIn(bits.Download, 1, state.Error)).Record()
