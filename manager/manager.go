@@ -423,10 +423,17 @@ func (m *Manager) insertLocked(j *job.Engine, owner Identity, creator *job.Calle
 // newEntry makes the entry of a job that will be at position pos of the queue, and attaches it
 // to the job (job.Engine.SetService). Called before the job is shared.
 func newEntry(j *job.Engine, owner Identity, creator *job.Caller, pos int) *entry {
-	e := &entry{job: j, creator: creator, owner: owner.SID, exempt: owner.Exempt(), pos: pos}
+	e := new(entry)
+	e.init(j, owner, creator, pos)
+	return e
+}
+
+// init makes e, a zero entry, the entry of a job that will be at position pos of the queue, and
+// attaches it to the job (job.Engine.SetService). Called before the job is shared.
+func (e *entry) init(j *job.Engine, owner Identity, creator *job.Caller, pos int) {
+	*e = entry{job: j, creator: creator, owner: owner.SID, exempt: owner.Exempt(), pos: pos}
 	e.expiry = timerNode{kind: timerExpiry, e: e}
 	j.SetService(e)
-	return e
 }
 
 // observer removes jobs from the queue when they become final and follows owner changes.

@@ -140,12 +140,13 @@ func (rs *restoring) restore(w, i int, r *job.Record) error {
 		}
 		rw.owner, rw.caller = r.Owner, c.(*job.Caller)
 	}
-	h, err := job.Restore(&rs.m.env, rw.caller, *r)
+	// The job's entry is made with it.
+	h, e, err := job.RestoreWith[entry](&rs.m.env, rw.caller, r)
 	if err != nil {
 		return restoreErr(r.ID, err)
 	}
 	j := engine.Of(h)
-	e := newEntry(j, r.Owner, nil, i)
+	e.init(j, r.Owner, nil, i)
 	rs.entries[i], rs.order[i] = e, slot{job: j, owner: e.owner}
 	rs.timing[i] = timingOf(j, j.NeedsReconcile())
 	rw.jobs++

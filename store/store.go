@@ -904,42 +904,40 @@ func (s *Store) collectAll(tx *bolt.Tx, bounds [][]byte) ([]scanEntry, uuid.UUID
 					parts[k] = collected{err: fmt.Errorf("%s: %w: %v", s.path, ErrCorrupt, p)}
 				}
 			}()
-			parts[k] = s.collect(txs[k], from, to, s.opened/len(parts)+s.opened/16)
+			// The first range gets room for every record: the others are merged into it.
+			size := s.opened/len(parts) + s.opened/16
+			if k == 0 {
+				size = s.opened + s.opened/16
+			}
+			parts[k] = s.collect(txs[k], from, to, size)
 		})
 	}
 	wg.Wait()
-	n := 0
 	for _, p := range parts {
 		if p.err != nil {
 			return nil, p.bad, p.err
 		}
-		n += len(p.entries)
 	}
-	// Merge the sorted ranges, two at a time.
-	for len(parts) > 1 {
-		var next []collected
-		for k := 0; k+1 < len(parts); k += 2 {
-			next = append(next, collected{entries: merge(parts[k].entries, parts[k+1].entries)})
-		}
-		if len(parts)%2 == 1 {
-			next = append(next, parts[len(parts)-1])
-		}
-		parts = next
+	all := parts[0].entries
+	for _, p := range parts[1:] {
+		all = mergeInto(all, p.entries)
 	}
-	return parts[0].entries, uuid.Nil, nil
+	return all, uuid.Nil, nil
 }
 
-// merge returns the records of a and b, each in Load's order, in Load's order.
-func merge(a, b []scanEntry) []scanEntry {
-	out := make([]scanEntry, 0, len(a)+len(b))
-	for len(a) > 0 && len(b) > 0 {
-		if compareEntries(b[0], a[0]) < 0 {
-			out, b = append(out, b[0]), b[1:]
+// mergeInto merges b into a, each in Load's order, from their ends, in a's room when it has
+// enough, and returns the result.
+func mergeInto(a, b []scanEntry) []scanEntry {
+	i, j := len(a)-1, len(b)-1
+	a = slices.Grow(a, len(b))[:len(a)+len(b)]
+	for k := len(a) - 1; j >= 0; k-- {
+		if i >= 0 && compareEntries(a[i], b[j]) > 0 {
+			a[k], i = a[i], i-1
 		} else {
-			out, a = append(out, a[0]), a[1:]
+			a[k], j = b[j], j-1
 		}
 	}
-	return append(append(out, a...), b...)
+	return a
 }
 
 // collect reads the records of the jobs bucket of tx whose keys lie in [from, to) (nil:
