@@ -295,25 +295,26 @@ func newCore(env *Env, caller *Caller, id uuid.UUID, displayName string, t bits.
 	return &c.eng.Job // the creator's handle
 }
 
-// init sets every field of c to a new job's: every default, created at now.
+// init makes c, a zero core, a new job with every default, created at now. It sets only the
+// fields whose default is not zero, one by one: assigning a whole struct writes every field,
+// zero or not, and while the garbage collector marks, each pointer written goes through its
+// write barrier (restoring a store of many jobs allocates enough to keep it marking).
 func (c *core) init(env *Env, caller *Caller, id uuid.UUID, displayName string, t bits.JobType, now time.Time) {
-	c.jobState = jobState{
-		env:         env,
-		id:          id,
-		typ:         t,
-		owner:       caller.id,
-		st:          state.Suspended,
-		name:        displayName,
-		priority:    bits.Normal,
-		notify:      bits.DefaultNotifyFlags,
-		retryDelay:  DefaultMinimumRetryDelay,
-		noProgress:  DefaultNoProgressTimeout,
-		maxDownload: DefaultMaximumDownload,
-		created:     now,
-		modified:    now,
-	}
+	c.env = env
+	c.id = id
+	c.typ = t
+	c.owner = caller.id
+	c.st = state.Suspended
+	c.name = displayName
+	c.priority = bits.Normal
+	c.notify = bits.DefaultNotifyFlags
+	c.retryDelay = DefaultMinimumRetryDelay
+	c.noProgress = DefaultNoProgressTimeout
+	c.maxDownload = DefaultMaximumDownload
+	c.created = now
+	c.modified = now
 	c.ext = &defaultExt
-	c.eng = Engine{Job: Job{c: c, caller: caller}}
+	c.eng.c, c.eng.caller = c, caller
 }
 
 // As returns a handle to the same job for another caller.

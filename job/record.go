@@ -272,17 +272,18 @@ func (f *FileRecord) core() *fileCore {
 	return fc
 }
 
-// fill rebuilds a file from its record into fc; kind is what parseRemote says of its remote name.
+// fill rebuilds a file from its record into fc, a zero fileCore; kind is what parseRemote says
+// of its remote name. It sets the fields one by one (see core.init).
 func (f *FileRecord) fill(fc *fileCore, kind remoteKind) {
-	*fc = fileCore{
-		remote: f.RemoteName, local: f.LocalName, kind: kind,
-		ranges: append([]bits.FileRange(nil), f.Ranges...),
-		total:  f.BytesTotal, transferred: f.BytesDone, durable: f.BytesDone, done: f.Completed,
-		validated: f.Validated, validationSet: f.ValidationSet,
-		tempName: f.TempName, tempCreated: f.TempCreated, kept: f.Kept,
-		validator: f.Validator, headers: f.ResponseHeaders,
-		tempID: fileID{dev: f.TempDevice, ino: f.TempInode},
+	fc.remote, fc.local, fc.kind = f.RemoteName, f.LocalName, kind
+	if f.Ranges != nil {
+		fc.ranges = append([]bits.FileRange(nil), f.Ranges...)
 	}
+	fc.total, fc.transferred, fc.durable, fc.done = f.BytesTotal, f.BytesDone, f.BytesDone, f.Completed
+	fc.validated, fc.validationSet = f.Validated, f.ValidationSet
+	fc.tempName, fc.tempCreated, fc.kept = f.TempName, f.TempCreated, f.Kept
+	fc.validator, fc.headers = f.Validator, f.ResponseHeaders
+	fc.tempID = fileID{dev: f.TempDevice, ino: f.TempInode}
 }
 
 // check reports why a record cannot describe a live job, or nil, and the kind of its first

@@ -431,8 +431,10 @@ func newEntry(j *job.Engine, owner Identity, creator *job.Caller, pos int) *entr
 // init makes e, a zero entry, the entry of a job that will be at position pos of the queue, and
 // attaches it to the job (job.Engine.SetService). Called before the job is shared.
 func (e *entry) init(j *job.Engine, owner Identity, creator *job.Caller, pos int) {
-	*e = entry{job: j, creator: creator, owner: owner.SID, exempt: owner.Exempt(), pos: pos}
-	e.expiry = timerNode{kind: timerExpiry, e: e}
+	// Field by field, as job's core.init does: assigning a whole entry would write every
+	// pointer it holds through the garbage collector's write barrier.
+	e.job, e.creator, e.owner, e.exempt, e.pos = j, creator, owner.SID, owner.Exempt(), pos
+	e.expiry.kind, e.expiry.e = timerExpiry, e
 	j.SetService(e)
 }
 
