@@ -1,6 +1,7 @@
 package job_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/bitsemu/bitsemu/bits"
@@ -80,6 +81,54 @@ func TestRestoreWith(t *testing.T) {
 	_, svc, err := job.RestoreWith[int](env, caller, &job.Record{})
 	assert.ErrorIs(t, err, hresult.BG_E_DATABASE_CORRUPT)
 	assert.Nil(t, svc)
+}
+
+// TestRestorer: a Restorer rebuilds the jobs RestoreWith does, its one-file jobs RestoreBatch at
+// a time in one allocation, each job and service value its own; a job of another number of
+// files is made alone.
+func TestRestorer(t *testing.T) {
+	type service struct{ n int }
+	x := newFx(t)
+	env, caller := &job.Env{Clock: x.clk}, job.NewCaller(ownerID)
+	var recs []job.Record
+	for i := range 2*job.RestoreBatch + 1 {
+		j := x.jobIn(bits.Download, 1, state.Suspended)
+		require.NoError(t, j.SetDescription(fmt.Sprint("job ", i)))
+		recs = append(recs, engine.Of(j).Record())
+	}
+	recs = append(recs, engine.Of(x.jobIn(bits.Download, 3, state.Suspended)).Record())
+	var rr job.Restorer[service]
+	var jobs []bits.Job
+	var svcs []*service
+	for i := range recs {
+		j, svc, err := rr.Restore(env, caller, &recs[i])
+		require.NoError(t, err)
+		assert.Equal(t, service{}, *svc)
+		svc.n = i
+		jobs, svcs = append(jobs, j), append(svcs, svc)
+	}
+	require.NoError(t, jobs[1].SetDescription("changed"))
+	for i, j := range jobs {
+		want := recs[i]
+		if i == 1 {
+			want.Description = "changed"
+		}
+		got := engine.Of(j).Record()
+		got.Seq, got.Modified = want.Seq, want.Modified
+		assert.Equal(t, want, got, "job %d", i)
+		assert.Equal(t, i, svcs[i].n, "job %d's value is its own", i)
+	}
+
+	one := recs[:job.RestoreBatch]
+	allocs := testing.AllocsPerRun(50, func() {
+		rr := job.Restorer[service]{}
+		for i := range one {
+			if _, _, err := rr.Restore(env, caller, &one[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	assert.Equal(t, 1.0, allocs, "RestoreBatch one-file jobs: one allocation")
 }
 
 func TestRestoreRefusesBadRecords(t *testing.T) {

@@ -117,13 +117,14 @@ func timingOf(j *job.Engine, reconcile bool) restoredTiming {
 // decoded last (most records come after one of the same owner), with its Caller and the number
 // of its jobs not yet added to the counts, and the entries not yet in m.jobs.
 type restorer struct {
-	owner   Identity
-	caller  *job.Caller
-	jobs    int
-	perUser map[string]int
-	counted int
-	batch   []*entry
-	_       [64]byte // each goroutine writes its restorer for every job: not on one cache line
+	owner    Identity
+	caller   *job.Caller
+	jobs     int
+	perUser  map[string]int
+	counted  int
+	batch    []*entry
+	restorer job.Restorer[entry]
+	_        [64]byte // each goroutine writes its restorer for every job: not on one cache line
 }
 
 // restoreBatch is how many entries a decoding goroutine puts in m.jobs at a time.
@@ -140,8 +141,8 @@ func (rs *restoring) restore(w, i int, r *job.Record) error {
 		}
 		rw.owner, rw.caller = r.Owner, c.(*job.Caller)
 	}
-	// The job's entry is made with it.
-	h, e, err := job.RestoreWith[entry](&rs.m.env, rw.caller, r)
+	// The job's entry is made with it, and the job a batch at a time with others.
+	h, e, err := rw.restorer.Restore(&rs.m.env, rw.caller, r)
 	if err != nil {
 		return restoreErr(r.ID, err)
 	}
