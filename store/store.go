@@ -162,7 +162,7 @@ func Open(dir string, opt Options) (*Store, error) {
 		}
 	}
 
-	db, err := openBolt(path, &bolt.Options{Timeout: timeout, NoSync: opt.NoSync, MmapFlags: mmapFlags})
+	db, err := openBolt(path, &bolt.Options{Timeout: timeout, NoSync: opt.NoSync})
 	if err != nil {
 		if errors.Is(err, ErrInUse) {
 			var he *hresult.Error
