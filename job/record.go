@@ -134,14 +134,22 @@ func (c *core) record() Record {
 		DownloadTime: c.downloadTime(c.env.Clock.Now()),
 		Files:        make([]FileRecord, len(c.files)),
 	}
+	unsynced := false // a file the job counts as done is not all on disk yet
 	for i, fc := range c.files {
 		// An upload's progress is what the server acknowledged: nothing to sync.
 		r.Files[i] = fc.record(c.env.Keep != nil && c.typ == bits.Download)
+		unsynced = unsynced || (fc.done && !r.Files[i].Completed)
 	}
 	r.Session = c.session
 	if c.reply != nil {
 		fr := c.reply.record(c.env.Keep != nil)
 		r.Reply = &fr
+		unsynced = unsynced || (c.reply.done && !fr.Completed)
+	}
+	if unsynced && r.State == state.Transferred {
+		// Until the service synced the last bytes, the record describes the job as a crash of
+		// the machine would find it: to be transferred again from what is on disk.
+		r.State, r.Completed = state.Queued, time.Time{}
 	}
 	if e := c.errInfo; e != nil {
 		r.Error = &ErrorRecord{Context: e.ctx, Code: e.code, File: -1, Protocol: e.protocol}
@@ -222,17 +230,19 @@ func Restore(env *Env, caller *Caller, r Record) (*Job, error) {
 }
 
 // record is the file's part of a Record. With kept (Env.Keep, a download's file or a reply), a
-// file still transferring claims only the bytes on disk (FileSynced).
+// file claims only the bytes on disk (FileSynced): one still transferring, and one whose last
+// bytes are not synced yet, which the record describes as still transferring (not completed,
+// not renamed by Complete).
 func (fc *fileCore) record(kept bool) FileRecord {
-	done := fc.transferred
-	if kept && !fc.done {
-		done = min(done, fc.durable)
+	done, completed, renamed := fc.transferred, fc.done, fc.kept
+	if kept && fc.durable < done {
+		done, completed, renamed = fc.durable, false, false
 	}
 	return FileRecord{
 		RemoteName: fc.remote, LocalName: fc.local, Ranges: append([]bits.FileRange(nil), fc.ranges...),
-		BytesTotal: fc.total, BytesDone: done, Completed: fc.done,
-		Validated: fc.validated, ValidationSet: fc.validationSet,
-		TempName: fc.tempName, TempCreated: fc.tempCreated, Kept: fc.kept,
+		BytesTotal: fc.total, BytesDone: done, Completed: completed,
+		Validated: fc.validated && completed, ValidationSet: fc.validationSet && completed,
+		TempName: fc.tempName, TempCreated: fc.tempCreated, Kept: renamed,
 		Validator: fc.validator, ResponseHeaders: fc.headers,
 		TempDevice: fc.tempID.dev, TempInode: fc.tempID.ino,
 	}

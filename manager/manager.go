@@ -183,6 +183,7 @@ type Manager struct {
 	// noRead are the directories no job may read from: the store's (transfer.Options.NoRead).
 	noRead []string
 	persistence
+	finals finalSyncer // syncs kept jobs' finished files
 	log    *slog.Logger
 	random io.Reader
 	rmu    sync.Mutex // serialises reads of random
@@ -251,6 +252,7 @@ func newManager(opts []Option) *Manager {
 		random:  cf.random,
 		wake:    make(chan struct{}, 1),
 	}
+	m.finals.m, m.finals.idle.L = m, &m.finals.mu
 	m.notify = notify.New(cf.clock, notify.WithLauncher(cf.launcher))
 	m.sched = newSched(m, &cf)
 	m.env = job.Env{Clock: cf.clock, Limits: cf.limits, Observer: observer{m}, LocalRoots: resolveRoots(cf.roots),
@@ -280,6 +282,7 @@ func resolveRoots(dirs []string) []string {
 // notification is delivered after Close.
 func (m *Manager) Close() error {
 	m.sched.close()
+	m.finals.wait()
 	m.notify.Close()
 	return m.closeStore()
 }

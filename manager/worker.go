@@ -144,6 +144,12 @@ func (s *sched) fetchFile(ctx context.Context, r *run, i int, opts transfer.Opti
 // succeeded.
 func (s *sched) fetched(r *run, i int, obs *fileObserver, dst *os.File, err error, customMethod bool) bool {
 	if s.m.store != nil {
+		if err == nil && finalSyncLater && !s.stepped && !obs.reply && !r.stopped.Load() && !obs.stopped {
+			// The file is complete: it counts as done now, and the finalSyncer syncs and
+			// records it afterwards (finalsync.go), once a checkpoint under way has ended.
+			s.m.finals.add(r.j, obs.index(), dst, obs.cp)
+			return true
+		}
 		// Whatever happened, what arrived is on disk before the job's record says so.
 		if obs.cp != nil {
 			obs.cp.close()
