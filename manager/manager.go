@@ -22,6 +22,7 @@ package manager
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"log/slog"
@@ -186,11 +187,14 @@ type Manager struct {
 	log    *slog.Logger
 	random io.Reader
 	rmu    sync.Mutex // serialises reads of random
+	ids    idPool     // GUIDs without WithRandom
 
 	// gen counts engine activity (changes to jobs, transfers starting and ending); wake is
-	// signalled when a transfer ends. WaitIdle watches both.
-	gen  atomic.Uint64
-	wake chan struct{}
+	// signalled when a transfer ends. WaitIdle watches both, and only WaitIdle: they are kept
+	// while a WaitIdle runs (idlers), so that the engine's steps cost no shared write otherwise.
+	gen    atomic.Uint64
+	wake   chan struct{}
+	idlers atomic.Int32 // WaitIdle calls in progress
 
 	mu      sync.Mutex
 	jobs    map[uuid.UUID]*entry
@@ -212,8 +216,8 @@ type entry struct {
 	job     *job.Engine // the creator's handle; As gives others theirs
 	creator *job.Caller // the caller the creator's handle acts as; nil for a restored job
 	owner   string
-	exempt  bool // the owner is exempt from the limits; the job is not in Manager.counted
-	pos     int  // the job's slot in Manager.order
+	pos     int32 // the job's slot in Manager.order
+	exempt  bool  // the owner is exempt from the limits; the job is not in Manager.counted
 	jobSched
 }
 
@@ -312,6 +316,8 @@ const SilentAfter = 100 * time.Millisecond
 // until the clock is stepped; a simulation alternates clock.Virtual.RunNext and WaitIdle, as
 // package bitstest's Harness does.
 func (m *Manager) WaitIdle(ctx context.Context) error {
+	m.idlers.Add(1) // before gen is read: activity from now on counts
+	defer m.idlers.Add(-1)
 	var (
 		seen   = m.gen.Load()
 		since  = time.Now()
@@ -349,8 +355,12 @@ func (m *Manager) WaitIdle(ctx context.Context) error {
 	}
 }
 
-// activity records that the engine did something, for WaitIdle.
+// activity records that the engine did something, for the WaitIdle calls in progress: one that
+// began later reads gen afterwards, and so does not need it.
 func (m *Manager) activity() {
+	if m.idlers.Load() == 0 {
+		return
+	}
 	m.gen.Add(1)
 	select {
 	case m.wake <- struct{}{}:
@@ -361,14 +371,42 @@ func (m *Manager) activity() {
 // newID returns a new job GUID, from the random source of WithRandom when there is one.
 func (m *Manager) newID() uuid.UUID {
 	if m.random == nil {
-		return uuid.New()
+		return m.ids.next()
 	}
 	m.rmu.Lock()
 	defer m.rmu.Unlock()
 	id, err := uuid.NewRandomFromReader(m.random)
 	if err != nil {
-		return uuid.New()
+		return m.ids.next()
 	}
+	return id
+}
+
+// idPool hands out random (version 4) GUIDs from the system's cryptographic random source, read
+// for sixteen GUIDs at a time: one read costs about as much as a GUID's worth, so a job's GUID
+// costs a copy. GUIDs stay as unpredictable as crypto/rand makes them. It is google/uuid's
+// EnableRandPool for one manager alone, where that one is a setting of the whole program.
+type idPool struct {
+	mu   sync.Mutex
+	buf  [16 * 16]byte
+	left int // bytes at the end of buf not handed out yet
+}
+
+// next returns a new random GUID.
+func (p *idPool) next() uuid.UUID {
+	var id uuid.UUID
+	p.mu.Lock()
+	if p.left == 0 {
+		_, _ = rand.Read(p.buf[:]) // never fails: crypto/rand ends the program rather than return an error
+		p.left = len(p.buf)
+	}
+	i := len(p.buf) - p.left
+	copy(id[:], p.buf[i:i+len(id)])
+	clear(p.buf[i : i+len(id)]) // handed out: not kept
+	p.left -= len(id)
+	p.mu.Unlock()
+	id[6] = id[6]&0x0f | 0x40 // version 4 (RFC 9562, section 5.4)
+	id[8] = id[8]&0x3f | 0x80 // variant 10
 	return id
 }
 
@@ -418,17 +456,19 @@ func (m *Manager) insertAll(jobs []*job.Engine, owners []Identity) []*entry {
 	}
 	m.order = slices.Grow(m.order, len(jobs))
 	for i, j := range jobs {
-		out[i] = m.insertLocked(j, owners[i], nil)
+		e := new(entry)
+		j.SetService(e)
+		m.insertLocked(e, j, owners[i], nil)
+		out[i] = e
 	}
 	return out
 }
 
-// insertLocked adds a job to the queue and attaches its entry to it (job.Engine.SetService).
-// Called with m.mu held, before the job is shared.
-func (m *Manager) insertLocked(j *job.Engine, owner Identity, creator *job.Caller) *entry {
-	e := &entry{job: j, creator: creator, owner: owner.SID, exempt: owner.Exempt(), pos: len(m.order)}
+// insertLocked adds a job to the queue, filling in e, the job's entry, already attached to it
+// (job.Engine.SetService). Called with m.mu held, before the job is shared.
+func (m *Manager) insertLocked(e *entry, j *job.Engine, owner Identity, creator *job.Caller) {
+	*e = entry{job: j, creator: creator, owner: owner.SID, exempt: owner.Exempt(), pos: int32(len(m.order))}
 	e.expiry = timerNode{kind: timerExpiry, e: e}
-	j.SetService(e)
 	if !e.exempt {
 		m.counted++
 	}
@@ -436,7 +476,6 @@ func (m *Manager) insertLocked(j *job.Engine, owner Identity, creator *job.Calle
 	m.order = append(m.order, slot{job: j, owner: owner.SID, creator: creator})
 	m.snaps = nil
 	m.perUser[owner.SID]++
-	return e
 }
 
 // observer removes jobs from the queue when they become final and follows owner changes.
@@ -494,7 +533,7 @@ func (m *Manager) compact() {
 	live := m.order[:0]
 	for _, s := range m.order {
 		if s.job != nil {
-			entryOf(s.job).pos = len(live)
+			entryOf(s.job).pos = int32(len(live))
 			live = append(live, s)
 		}
 	}

@@ -82,26 +82,27 @@ type retryTimers struct {
 // run is one job's turn: from Pick until the job leaves CONNECTING and TRANSFERRING. Its worker
 // transfers the files on a goroutine of the scheduler's pool.
 type run struct {
-	e  *entry
-	j  *job.Engine
-	fg atomic.Bool // the job is FOREGROUND: written under sched.mu, read by the worker too
-	// limitWake wakes the worker from a wait for the bandwidth limiter when fg changes.
-	limitWake transfer.LimitWake
-	prio      bits.Priority
-	started   bool        // Pick succeeded: the job is CONNECTING or TRANSFERRING
-	stopped   atomic.Bool // the run ended: the worker stops; written under sched.mu
+	e       *entry
+	fg      atomic.Bool // the job is FOREGROUND: written under sched.mu, read by the worker too
+	stopped atomic.Bool // the run ended: the worker stops; written under sched.mu
+	prio    bits.Priority
+	started bool // Pick succeeded: the job is CONNECTING or TRANSFERRING
+	// finished is guarded by sched.mu: the worker returned, or will never start.
+	finished bool
+	// limitWake wakes the worker from a wait for the bandwidth limiter when fg changes; made
+	// only under a bandwidth limit.
+	limitWake *transfer.LimitWake
 	slice     timerNode
 	deadline  timerNode // the maximum download time
 
 	// Guarded by sched.mu.
-	ctx      context.Context // made when the worker first needs it; nil until then
-	cancel   context.CancelFunc
-	finished bool          // the worker returned, or will never start
-	done     chan struct{} // made for a waiter, closed when finished
-	prev     *run          // the job's previous run, if its worker had not returned when this one was reserved
-	next     *run          // the job's next run, which starts when this one's worker returns
-	prevRun  *run          // runList links
-	nextRun  *run
+	ctx     context.Context // made when the worker first needs it; nil until then
+	cancel  context.CancelFunc
+	done    chan struct{} // made for a waiter, closed when finished
+	prev    *run          // the job's previous run, if its worker had not returned when this one was reserved
+	next    *run          // the job's next run, which starts when this one's worker returns
+	prevRun *run          // runList links
+	nextRun *run
 }
 
 // runList is the scheduler's current runs, linked through the runs.
@@ -187,7 +188,7 @@ func (s *sched) changed(j *job.Engine, ch job.Change) {
 			s.mu.Lock()
 			s.queue.reprioritize(e)
 			s.mu.Unlock()
-			s.kickSoon()
+			s.kickSoon(queuedBy{})
 		case state.SetMaximumDownloadTime:
 			t := j.Timing()
 			s.mu.Lock()
@@ -244,16 +245,27 @@ func (s *sched) changed(j *job.Engine, ch job.Change) {
 		s.armRetry(e)
 	}
 	if queued || (stopped != nil && waiting) {
-		s.kickSoon()
+		var by queuedBy
+		if queued {
+			by = queuedBy{e, ch.Seq}
+		}
+		s.kickSoon(by)
 	}
+}
+
+// queuedBy is the change that queued a job, for a kick made at once: a Pick of that job then
+// takes the change's time (job.Engine.Pick).
+type queuedBy struct {
+	e   *entry
+	seq uint64 // the change's Seq
 }
 
 // kickSoon runs kick: at once on a real clock, where the scheduler picks as soon as a job is
 // queued, as BITS's does; on a virtual clock at the next step of the clock, so that a test sees
 // the job QUEUED after Resume and CONNECTING only once it steps.
-func (s *sched) kickSoon() {
+func (s *sched) kickSoon(by queuedBy) {
 	if !s.stepped {
-		s.kick()
+		s.kick(by)
 		return
 	}
 	s.mu.Lock()
@@ -267,7 +279,7 @@ func (s *sched) kickSoon() {
 		s.mu.Lock()
 		s.kickPending = false
 		s.mu.Unlock()
-		s.kick()
+		s.kick(queuedBy{})
 	})
 }
 
@@ -319,8 +331,8 @@ func (s *sched) finished(r *run) <-chan struct{} {
 }
 
 // kick starts every job the rules allow to start, and pre-empts a background job that a
-// higher-priority one should replace.
-func (s *sched) kick() {
+// higher-priority one should replace. by is the change that just queued a job, if any.
+func (s *sched) kick(by queuedBy) {
 	for {
 		s.mu.Lock()
 		pick, preempt, offline := s.decide()
@@ -354,7 +366,11 @@ func (s *sched) kick() {
 		if pick == nil {
 			return
 		}
-		s.start(pick)
+		var seq uint64
+		if pick.e == by.e {
+			seq = by.seq
+		}
+		s.start(pick, seq)
 		if last {
 			return
 		}
@@ -375,11 +391,13 @@ func (s *sched) decide() (pick *run, preempt *job.Engine, offline []*job.Engine)
 	}
 	// A running job whose priority changed moves between the foreground and the background.
 	for r := s.runs.head; r != nil; r = r.nextRun {
-		_, p := r.j.SchedInfo()
+		_, p := r.e.job.SchedInfo()
 		r.prio = p
 		if fg := p == bits.Foreground; fg != r.fg.Load() {
 			r.fg.Store(fg)
-			r.limitWake.Wake()
+			if r.limitWake != nil {
+				r.limitWake.Wake()
+			}
 			switch {
 			case fg && s.bgRun == r:
 				s.bgRun = nil
@@ -387,7 +405,7 @@ func (s *sched) decide() (pick *run, preempt *job.Engine, offline []*job.Engine)
 				s.bgRun = r
 			case !fg && r.started:
 				// Two background jobs would run: the new arrival yields.
-				preempt = r.j
+				preempt = r.e.job
 			}
 		}
 	}
@@ -411,7 +429,7 @@ func (s *sched) decide() (pick *run, preempt *job.Engine, offline []*job.Engine)
 		return s.reserve(best, bestPrio), nil, nil
 	}
 	if bestPrio < s.bgRun.prio && s.bgRun.started {
-		return nil, s.bgRun.j, nil
+		return nil, s.bgRun.e.job, nil
 	}
 	return nil, nil, nil
 }
@@ -422,7 +440,10 @@ func reserved(e *entry) bool { return e.run != nil }
 
 // reserve records a run for e's job before it is picked. Called with s.mu held.
 func (s *sched) reserve(e *entry, p bits.Priority) *run {
-	r := &run{e: e, j: e.job, prio: p}
+	r := &run{e: e, prio: p}
+	if s.bg != nil {
+		r.limitWake = new(transfer.LimitWake)
+	}
 	r.slice = timerNode{kind: timerSlice, e: e, r: r}
 	r.deadline = timerNode{kind: timerDeadline, e: e, r: r}
 	r.fg.Store(p == bits.Foreground)
@@ -436,10 +457,12 @@ func (s *sched) reserve(e *entry, p bits.Priority) *run {
 	return r
 }
 
-// start moves a reserved job to CONNECTING and hands the run to a worker.
-func (s *sched) start(r *run) {
+// start moves a reserved job to CONNECTING and hands the run to a worker. seq is the change
+// that queued the job when the scheduler picks it at once (job.Engine.Pick), else 0.
+func (s *sched) start(r *run, seq uint64) {
 	s.m.activity()
-	if _, err := r.j.Fire(state.Pick); err != nil {
+	t, err := r.e.job.Pick(seq)
+	if err != nil {
 		// The job left QUEUED meanwhile; if the queue still lists it, a change reported out
 		// of order put it there, and the change that queues it again will list it again.
 		s.mu.Lock()
@@ -452,7 +475,6 @@ func (s *sched) start(r *run) {
 		}
 		return
 	}
-	t := r.j.Timing()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r.e.run == r && !r.stopped.Load() {
@@ -527,7 +549,7 @@ func (s *sched) armDeadline(r *run, t job.Timing) {
 // deadlineDue ends a run whose maximum download time ran out, or sets its timer again when the
 // job has more time now.
 func (s *sched) deadlineDue(r *run) {
-	t := r.j.Timing()
+	t := r.e.job.Timing()
 	s.mu.Lock()
 	if r.e.run != r {
 		s.mu.Unlock()
@@ -539,7 +561,7 @@ func (s *sched) deadlineDue(r *run) {
 		return
 	}
 	s.mu.Unlock()
-	_, _ = r.j.Fire(state.MaxDownloadTimeout)
+	_, _ = r.e.job.Fire(state.MaxDownloadTimeout)
 }
 
 // sliceEnd ends a background job's turn when another job of its priority or a higher one waits;
@@ -556,7 +578,7 @@ func (s *sched) sliceEnd(r *run) {
 		return
 	}
 	s.mu.Unlock()
-	_, _ = r.j.Fire(state.SliceEnd)
+	_, _ = r.e.job.Fire(state.SliceEnd)
 }
 
 // tick runs the timers that are due. It is the function of the clock timer the heap shares
@@ -710,7 +732,7 @@ func (s *sched) setOnline(online bool, all func() []*job.Engine) {
 	for _, j := range all() {
 		_, _ = j.Fire(ev)
 	}
-	s.kickSoon()
+	s.kickSoon(queuedBy{})
 }
 
 // running returns the number of transfers (workers) that have not returned.
