@@ -63,21 +63,27 @@ func (e *Engine) Fire(ev state.Event) (state.State, error) {
 // left it (for the scheduler). When seq is the number of the job's latest change (Change.Seq),
 // made while the job is QUEUED, the Pick is dated as that change rather than by a new reading of
 // the clock: a scheduler that picks the job at once, inside the call that queued it, gives both
-// the call's one time. With any other seq (0, say) the Pick reads the clock.
-func (e *Engine) Pick(seq uint64) (Timing, error) {
+// the call's one time. With any other seq (0, say) the Pick reads the clock. Unlike Fire, Pick
+// does not report its change to the Env's Observer but returns it: the caller, which knows
+// what it did, reports it (the zero Change when Pick fails).
+func (e *Engine) Pick(seq uint64) (Timing, Change, error) {
 	j := &e.Job
 	c := j.c
 	o := j.beginEngine("")
 	o.ev = state.Pick
-	defer o.end()
 	var at time.Time
 	if seq != 0 && seq == c.seq && c.st == state.Queued {
 		at = c.modified // the change's time: every state change sets it (moveAt)
 	}
-	if err := o.fireLocked(nil, at); err != nil {
-		return Timing{}, err
+	var t Timing
+	var ch Change
+	err := o.fireLocked(nil, at)
+	if err == nil {
+		t, ch = c.timing(), o.buf[0] // the one change: QUEUED to CONNECTING
 	}
-	return c.timing(), nil
+	o.n = 0 // for the caller to report
+	o.end()
+	return t, ch, err
 }
 
 // FireError applies a TransientFailure or FatalFailure event and records f as the job's error.

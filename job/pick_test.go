@@ -77,8 +77,10 @@ func TestPickTakesTheQueuingChangesTime(t *testing.T) {
 			if tt.between != nil {
 				tt.between(j)
 			}
-			tm, err := engine.Of(j).Pick(tt.seq(queued))
+			reported := len(log.chs)
+			tm, ch, err := engine.Of(j).Pick(tt.seq(queued))
 			require.NoError(t, err)
+			assert.Len(t, log.chs, reported, "the Pick's change is the caller's to report")
 			mustState(t, j, state.Connecting)
 			want := clk.Now()
 			if tt.sameAt {
@@ -91,7 +93,12 @@ func TestPickTakesTheQueuingChangesTime(t *testing.T) {
 			assert.Equal(t, want, tm.RunningSince, "running since")
 			assert.Equal(t, want, tm.Modified)
 			assert.Equal(t, want.Add(time.Duration(job.DefaultMaximumDownload)*time.Second), tm.DownloadDeadline)
-			assert.Equal(t, state.Pick, log.last().Event, "the Pick is reported")
+			assert.Equal(t, job.StateChanged, ch.Kind)
+			assert.Equal(t, state.Pick, ch.Event)
+			assert.Equal(t, state.Queued, ch.From)
+			assert.Equal(t, state.Connecting, ch.To)
+			assert.Equal(t, queued.Seq+1+boolToUint(tt.between != nil), ch.Seq)
+			assert.Same(t, j, ch.Job)
 		})
 	}
 }
@@ -102,8 +109,9 @@ func TestPickNotQueued(t *testing.T) {
 	env := &job.Env{Clock: clock.NewVirtual(epoch), Observer: log}
 	j, queued := queuedJob(t, env, log)
 	require.NoError(t, j.Suspend())
-	_, err := engine.Of(j).Pick(queued.Seq)
+	_, ch, err := engine.Of(j).Pick(queued.Seq)
 	isCode(t, hresult.BG_E_INVALID_STATE, err)
+	assert.Equal(t, job.Change{}, ch)
 	mustState(t, j, state.Suspended)
 }
 
@@ -126,4 +134,11 @@ func TestNewWith(t *testing.T) {
 
 	_, _, err = job.NewWith[record](env, job.NewCaller(ownerID), uuid.New(), "bad type", bits.JobType(9))
 	isCode(t, hresult.E_INVALIDARG, err)
+}
+
+func boolToUint(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
 }

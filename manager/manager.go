@@ -483,6 +483,15 @@ type observer struct{ m *Manager }
 
 func (o observer) JobChanged(ch job.Change) {
 	eng := engine.Of(ch.Job)
+	o.m.followChange(eng, ch)
+	o.m.sched.changed(eng, ch)
+	o.m.notify.JobChanged(ch)
+}
+
+// followChange does what the manager does about a change of j but the scheduler's and the
+// notification engine's part: it logs the change, keeps the queue and persists the job.
+func (m *Manager) followChange(eng *job.Engine, ch job.Change) {
+	o := observer{m}
 	o.m.activity()
 	if ch.Kind == job.StateChanged && o.m.log != nil {
 		o.m.logChange(eng, ch)
@@ -501,8 +510,6 @@ func (o observer) JobChanged(ch job.Change) {
 	if persists(ch) {
 		o.m.persist(eng)
 	}
-	o.m.sched.changed(eng, ch)
-	o.m.notify.JobChanged(ch)
 }
 
 func (m *Manager) remove(id uuid.UUID) {
@@ -516,15 +523,21 @@ func (m *Manager) remove(id uuid.UUID) {
 	if !e.exempt {
 		m.counted--
 	}
-	m.perUser[e.owner]--
-	if m.perUser[e.owner] <= 0 {
-		delete(m.perUser, e.owner)
-	}
+	m.uncount(e.owner)
 	m.order[e.pos] = slot{}
 	m.snaps = nil
 	m.dead++
 	if m.dead > 64 && m.dead > len(m.order)/2 {
 		m.compact()
+	}
+}
+
+// uncount takes a job away from its owner's count. Called with m.mu held.
+func (m *Manager) uncount(owner string) {
+	if n := m.perUser[owner] - 1; n > 0 {
+		m.perUser[owner] = n
+	} else {
+		delete(m.perUser, owner)
 	}
 }
 
@@ -570,11 +583,7 @@ func (m *Manager) reownTo(id uuid.UUID, now string) {
 	if e.owner == now {
 		return
 	}
-	prev := e.owner
-	m.perUser[prev]--
-	if m.perUser[prev] <= 0 {
-		delete(m.perUser, prev)
-	}
+	m.uncount(e.owner)
 	e.owner = now
 	m.order[e.pos].owner = now
 	m.snaps = nil

@@ -461,7 +461,8 @@ func (s *sched) reserve(e *entry, p bits.Priority) *run {
 // that queued the job when the scheduler picks it at once (job.Engine.Pick), else 0.
 func (s *sched) start(r *run, seq uint64) {
 	s.m.activity()
-	t, err := r.e.job.Pick(seq)
+	j := r.e.job
+	t, ch, err := j.Pick(seq)
 	if err != nil {
 		// The job left QUEUED meanwhile; if the queue still lists it, a change reported out
 		// of order put it there, and the change that queues it again will list it again.
@@ -475,8 +476,17 @@ func (s *sched) start(r *run, seq uint64) {
 		}
 		return
 	}
+	// The Pick's change goes where the observer sends a change, but to changed: the scheduler
+	// follows its own Pick here.
+	s.m.followChange(j, ch)
+	s.m.notify.JobChanged(ch)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// What changed does for a Pick: the job leaves the queue, unless a change since has queued
+	// it again (read under s.mu, as changed reads it).
+	if j.State() != state.Queued {
+		s.queue.remove(r.e)
+	}
 	if r.e.run == r && !r.stopped.Load() {
 		r.started = true
 		if !r.fg.Load() {
