@@ -229,6 +229,12 @@ func (s *sched) changed(j *job.Engine, ch job.Change) {
 	if queued {
 		s.queue.push(e)
 	}
+	if queued && stopped == nil && !s.stepped {
+		// All that is left to do is to pick: the first decision is made in this critical
+		// section (kickSoon on a real clock, without another round of the lock).
+		s.kickLocked(queuedBy{e, ch.Seq})
+		return
+	}
 	// A run that ended makes room for a queued job; with none queued there is nothing to pick.
 	waiting := s.queue.n > 0
 	s.mu.Unlock()
@@ -333,8 +339,16 @@ func (s *sched) finished(r *run) <-chan struct{} {
 // kick starts every job the rules allow to start, and pre-empts a background job that a
 // higher-priority one should replace. by is the change that just queued a job, if any.
 func (s *sched) kick(by queuedBy) {
-	for {
-		s.mu.Lock()
+	s.mu.Lock()
+	s.kickLocked(by)
+}
+
+// kickLocked is kick for a caller that holds s.mu, which it releases.
+func (s *sched) kickLocked(by queuedBy) {
+	for locked := true; ; locked = false {
+		if !locked {
+			s.mu.Lock()
+		}
 		pick, preempt, offline := s.decide()
 		// With the picked job the only one queued, and nothing to pre-empt, nothing else can
 		// start: no second look.
