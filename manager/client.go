@@ -63,7 +63,7 @@ func (c *Client) CreateJob(displayName string, t bits.JobType) (bits.Job, error)
 		}
 	}
 	eng := engine.Of(j)
-	m.insertLocked(e, eng, who, c.caller)
+	m.insertLocked(e, eng, t, who, c.caller)
 	m.mu.Unlock()
 	if err := m.storeNew(eng); err != nil {
 		return nil, err

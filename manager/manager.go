@@ -34,6 +34,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/clock"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/engine"
@@ -218,6 +219,7 @@ type entry struct {
 	owner   string
 	pos     int32 // the job's slot in Manager.order
 	exempt  bool  // the owner is exempt from the limits; the job is not in Manager.counted
+	upload  bool  // the job is an upload or upload-reply job (a job's type never changes)
 	jobSched
 }
 
@@ -458,16 +460,18 @@ func (m *Manager) insertAll(jobs []*job.Engine, owners []Identity) []*entry {
 	for i, j := range jobs {
 		e := new(entry)
 		j.SetService(e)
-		m.insertLocked(e, j, owners[i], nil)
+		t, _ := j.SchedInfo()
+		m.insertLocked(e, j, t, owners[i], nil)
 		out[i] = e
 	}
 	return out
 }
 
-// insertLocked adds a job to the queue, filling in e, the job's entry, already attached to it
-// (job.Engine.SetService). Called with m.mu held, before the job is shared.
-func (m *Manager) insertLocked(e *entry, j *job.Engine, owner Identity, creator *job.Caller) {
-	*e = entry{job: j, creator: creator, owner: owner.SID, exempt: owner.Exempt(), pos: int32(len(m.order))}
+// insertLocked adds a job of type t to the queue, filling in e, the job's entry, already
+// attached to it (job.Engine.SetService). Called with m.mu held, before the job is shared.
+func (m *Manager) insertLocked(e *entry, j *job.Engine, t bits.JobType, owner Identity, creator *job.Caller) {
+	*e = entry{job: j, creator: creator, owner: owner.SID, exempt: owner.Exempt(), pos: int32(len(m.order)),
+		upload: t != bits.Download}
 	e.expiry = timerNode{kind: timerExpiry, e: e}
 	if !e.exempt {
 		m.counted++

@@ -220,6 +220,9 @@ func uploadCancelled(j *job.Engine, ch job.Change) bool {
 	if ch.Kind != job.StateChanged || ch.To != state.Cancelled {
 		return false
 	}
+	if e := entryOf(j); e != nil {
+		return e.upload // no lock: set before the job was shared
+	}
 	t, _ := j.SchedInfo()
 	return t != bits.Download
 }
