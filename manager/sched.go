@@ -218,6 +218,9 @@ func (s *sched) changed(j *job.Engine, ch job.Change) {
 		(r.started || now != state.Queued) {
 		stopped = r
 		cancel = s.endRun(r)
+		if s.pool.Withdraw(r) {
+			s.finish(r) // its worker had not begun: it never will
+		}
 	}
 	if ch.From == state.TransientError && now != state.TransientError {
 		s.stopRetry(e)
