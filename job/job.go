@@ -140,8 +140,9 @@ func (c *core) wants() uint8 {
 	return w
 }
 
-// Observer hears about every change to the jobs of an Env. It is called after the job's lock is
-// released, on the goroutine that made the change; it may call back into the job.
+// Observer hears about every change to the jobs of an Env but the one Engine.Pick makes, which
+// Pick returns to its caller instead. It is called after the job's lock is released, on the
+// goroutine that made the change; it may call back into the job.
 type Observer interface {
 	JobChanged(Change)
 }
