@@ -87,6 +87,9 @@ type run struct {
 	stopped atomic.Bool // the run ended: the worker stops; written under sched.mu
 	prio    bits.Priority
 	started bool // Pick succeeded: the job is CONNECTING or TRANSFERRING
+	// deadlineStale is guarded by sched.mu: the maximum download time changed after the Pick
+	// and before the run started, so the Pick's Timing no longer gives the deadline.
+	deadlineStale bool
 	// finished is guarded by sched.mu: the worker returned, or will never start.
 	finished bool
 	// limitWake wakes the worker from a wait for the bandwidth limiter when fg changes; made
@@ -194,6 +197,8 @@ func (s *sched) changed(j *job.Engine, ch job.Change) {
 			s.mu.Lock()
 			if r := e.run; r != nil && r.started {
 				s.armDeadline(r, t)
+			} else if r != nil {
+				r.deadlineStale = true // start arms it from the job as it is then
 			}
 			s.mu.Unlock()
 		}
@@ -261,6 +266,10 @@ func (s *sched) changed(j *job.Engine, ch job.Change) {
 		s.kickSoon(by)
 	}
 }
+
+// testHookPicked, when set (export_test.go), runs in start right after the Pick, before the run's
+// timers are armed.
+var testHookPicked func(j *job.Engine)
 
 // queuedBy is the change that queued a job, for a kick made at once: a Pick of that job then
 // takes the change's time (job.Engine.Pick).
@@ -480,6 +489,9 @@ func (s *sched) start(r *run, seq uint64) {
 	s.m.activity()
 	j := r.e.job
 	t, ch, err := j.Pick(seq)
+	if testHookPicked != nil {
+		testHookPicked(j)
+	}
 	if err != nil {
 		// The job left QUEUED meanwhile; if the queue still lists it, a change reported out
 		// of order put it there, and the change that queues it again will list it again.
@@ -508,6 +520,9 @@ func (s *sched) start(r *run, seq uint64) {
 		r.started = true
 		if !r.fg.Load() {
 			s.timers.arm(&r.slice, t.RunningSince.Add(s.slice))
+		}
+		if r.deadlineStale {
+			t = j.Timing() // the job's lock inside the scheduler's, as changed takes them
 		}
 		s.armDeadline(r, t)
 	}
