@@ -22,6 +22,7 @@ package manager
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"log/slog"
@@ -33,6 +34,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/clock"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/engine"
@@ -187,11 +189,14 @@ type Manager struct {
 	log    *slog.Logger
 	random io.Reader
 	rmu    sync.Mutex // serialises reads of random
+	ids    idPool     // GUIDs without WithRandom
 
 	// gen counts engine activity (changes to jobs, transfers starting and ending); wake is
-	// signalled when a transfer ends. WaitIdle watches both.
-	gen  atomic.Uint64
-	wake chan struct{}
+	// signalled when a transfer ends. WaitIdle watches both, and only WaitIdle: they are kept
+	// while a WaitIdle runs (idlers), so that the engine's steps cost no shared write otherwise.
+	gen    atomic.Uint64
+	wake   chan struct{}
+	idlers atomic.Int32 // WaitIdle calls in progress
 
 	mu      sync.Mutex
 	jobs    map[uuid.UUID]*entry
@@ -213,8 +218,9 @@ type entry struct {
 	job     *job.Engine // the creator's handle; As gives others theirs
 	creator *job.Caller // the caller the creator's handle acts as; nil for a restored job
 	owner   string
-	exempt  bool // the owner is exempt from the limits; the job is not in Manager.counted
-	pos     int  // the job's slot in Manager.order
+	pos     int32 // the job's slot in Manager.order
+	exempt  bool  // the owner is exempt from the limits; the job is not in Manager.counted
+	upload  bool  // the job is an upload or upload-reply job (a job's type never changes)
 	jobSched
 }
 
@@ -315,6 +321,8 @@ const SilentAfter = 100 * time.Millisecond
 // until the clock is stepped; a simulation alternates clock.Virtual.RunNext and WaitIdle, as
 // package bitstest's Harness does.
 func (m *Manager) WaitIdle(ctx context.Context) error {
+	m.idlers.Add(1) // before gen is read: activity from now on counts
+	defer m.idlers.Add(-1)
 	var (
 		seen   = m.gen.Load()
 		since  = time.Now()
@@ -352,8 +360,12 @@ func (m *Manager) WaitIdle(ctx context.Context) error {
 	}
 }
 
-// activity records that the engine did something, for WaitIdle.
+// activity records that the engine did something, for the WaitIdle calls in progress: one that
+// began later reads gen afterwards, and so does not need it.
 func (m *Manager) activity() {
+	if m.idlers.Load() == 0 {
+		return
+	}
 	m.gen.Add(1)
 	select {
 	case m.wake <- struct{}{}:
@@ -364,14 +376,42 @@ func (m *Manager) activity() {
 // newID returns a new job GUID, from the random source of WithRandom when there is one.
 func (m *Manager) newID() uuid.UUID {
 	if m.random == nil {
-		return uuid.New()
+		return m.ids.next()
 	}
 	m.rmu.Lock()
 	defer m.rmu.Unlock()
 	id, err := uuid.NewRandomFromReader(m.random)
 	if err != nil {
-		return uuid.New()
+		return m.ids.next()
 	}
+	return id
+}
+
+// idPool hands out random (version 4) GUIDs from the system's cryptographic random source, read
+// for sixteen GUIDs at a time: one read costs about as much as a GUID's worth, so a job's GUID
+// costs a copy. GUIDs stay as unpredictable as crypto/rand makes them. It is google/uuid's
+// EnableRandPool for one manager alone, where that one is a setting of the whole program.
+type idPool struct {
+	mu   sync.Mutex
+	buf  [16 * 16]byte
+	left int // bytes at the end of buf not handed out yet
+}
+
+// next returns a new random GUID.
+func (p *idPool) next() uuid.UUID {
+	var id uuid.UUID
+	p.mu.Lock()
+	if p.left == 0 {
+		_, _ = rand.Read(p.buf[:]) // never fails: crypto/rand ends the program rather than return an error
+		p.left = len(p.buf)
+	}
+	i := len(p.buf) - p.left
+	copy(id[:], p.buf[i:i+len(id)])
+	clear(p.buf[i : i+len(id)]) // handed out: not kept
+	p.left -= len(id)
+	p.mu.Unlock()
+	id[6] = id[6]&0x0f | 0x40 // version 4 (RFC 9562, section 5.4)
+	id[8] = id[8]&0x3f | 0x80 // variant 10
 	return id
 }
 
@@ -421,17 +461,21 @@ func (m *Manager) insertAll(jobs []*job.Engine, owners []Identity) []*entry {
 	}
 	m.order = slices.Grow(m.order, len(jobs))
 	for i, j := range jobs {
-		out[i] = m.insertLocked(j, owners[i], nil)
+		e := new(entry)
+		j.SetService(e)
+		t, _ := j.SchedInfo()
+		m.insertLocked(e, j, t, owners[i], nil)
+		out[i] = e
 	}
 	return out
 }
 
-// insertLocked adds a job to the queue and attaches its entry to it (job.Engine.SetService).
-// Called with m.mu held, before the job is shared.
-func (m *Manager) insertLocked(j *job.Engine, owner Identity, creator *job.Caller) *entry {
-	e := &entry{job: j, creator: creator, owner: owner.SID, exempt: owner.Exempt(), pos: len(m.order)}
+// insertLocked adds a job of type t to the queue, filling in e, the job's entry, already
+// attached to it (job.Engine.SetService). Called with m.mu held, before the job is shared.
+func (m *Manager) insertLocked(e *entry, j *job.Engine, t bits.JobType, owner Identity, creator *job.Caller) {
+	*e = entry{job: j, creator: creator, owner: owner.SID, exempt: owner.Exempt(), pos: int32(len(m.order)),
+		upload: t != bits.Download}
 	e.expiry = timerNode{kind: timerExpiry, e: e}
-	j.SetService(e)
 	if !e.exempt {
 		m.counted++
 	}
@@ -439,7 +483,6 @@ func (m *Manager) insertLocked(j *job.Engine, owner Identity, creator *job.Calle
 	m.order = append(m.order, slot{job: j, owner: owner.SID, creator: creator})
 	m.snaps = nil
 	m.perUser[owner.SID]++
-	return e
 }
 
 // observer removes jobs from the queue when they become final and follows owner changes.
@@ -447,6 +490,15 @@ type observer struct{ m *Manager }
 
 func (o observer) JobChanged(ch job.Change) {
 	eng := engine.Of(ch.Job)
+	o.m.followChange(eng, ch)
+	o.m.sched.changed(eng, ch)
+	o.m.notify.JobChanged(ch)
+}
+
+// followChange does what the manager does about a change of j but the scheduler's and the
+// notification engine's part: it logs the change, keeps the queue and persists the job.
+func (m *Manager) followChange(eng *job.Engine, ch job.Change) {
+	o := observer{m}
 	o.m.activity()
 	if ch.Kind == job.StateChanged && o.m.log != nil {
 		o.m.logChange(eng, ch)
@@ -465,8 +517,6 @@ func (o observer) JobChanged(ch job.Change) {
 	if persists(ch) {
 		o.m.persist(eng)
 	}
-	o.m.sched.changed(eng, ch)
-	o.m.notify.JobChanged(ch)
 }
 
 func (m *Manager) remove(id uuid.UUID) {
@@ -480,10 +530,7 @@ func (m *Manager) remove(id uuid.UUID) {
 	if !e.exempt {
 		m.counted--
 	}
-	m.perUser[e.owner]--
-	if m.perUser[e.owner] <= 0 {
-		delete(m.perUser, e.owner)
-	}
+	m.uncount(e.owner)
 	m.order[e.pos] = slot{}
 	m.snaps = nil
 	m.dead++
@@ -492,12 +539,21 @@ func (m *Manager) remove(id uuid.UUID) {
 	}
 }
 
+// uncount takes a job away from its owner's count. Called with m.mu held.
+func (m *Manager) uncount(owner string) {
+	if n := m.perUser[owner] - 1; n > 0 {
+		m.perUser[owner] = n
+	} else {
+		delete(m.perUser, owner)
+	}
+}
+
 // compact drops removed entries from the creation order. Called with m.mu held.
 func (m *Manager) compact() {
 	live := m.order[:0]
 	for _, s := range m.order {
 		if s.job != nil {
-			entryOf(s.job).pos = len(live)
+			entryOf(s.job).pos = int32(len(live))
 			live = append(live, s)
 		}
 	}
@@ -534,11 +590,7 @@ func (m *Manager) reownTo(id uuid.UUID, now string) {
 	if e.owner == now {
 		return
 	}
-	prev := e.owner
-	m.perUser[prev]--
-	if m.perUser[prev] <= 0 {
-		delete(m.perUser, prev)
-	}
+	m.uncount(e.owner)
 	e.owner = now
 	m.order[e.pos].owner = now
 	m.snaps = nil

@@ -289,5 +289,5 @@ func (s *sched) restored(jobs []*entry) {
 		}
 		s.armRetry(e)
 	}
-	s.kickSoon()
+	s.kickSoon(queuedBy{})
 }
