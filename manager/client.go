@@ -129,16 +129,7 @@ func (c *Client) EnumJobs(flags uint32) (bits.JobEnum, error) {
 		m.snaps[key] = snap
 	}
 	m.mu.Unlock()
-	e := &jobEnum{jobs: snap.jobs, caller: c.caller}
-	for i, cr := range snap.creators {
-		if cr == c.caller {
-			if e.mine == nil {
-				e.mine = mineBits(len(snap.jobs))
-			}
-			e.mine[i/64] |= 1 << (i % 64)
-		}
-	}
-	return e, nil
+	return &jobEnum{jobs: snap.jobs, view: snap.view(c.caller), caller: c.caller}, nil
 }
 
 // GetErrorDescription returns the text of an HRESULT in the given language
