@@ -494,6 +494,11 @@ func (e *Engine) Timing() Timing {
 	c := e.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.timing()
+}
+
+// timing is the job's Timing. Called with the job locked.
+func (c *core) timing() Timing {
 	t := Timing{State: c.st, Modified: c.modified, RetryDelay: time.Duration(c.retryDelay) * time.Second}
 	if !c.noProgressSince.IsZero() {
 		t.NoProgressDeadline = c.noProgressSince.Add(time.Duration(c.noProgress) * time.Second)

@@ -59,6 +59,33 @@ func (e *Engine) Fire(ev state.Event) (state.State, error) {
 	return j.fire(ev, nil)
 }
 
+// Pick applies the Pick event, as Fire(state.Pick) does, and returns the job's Timing as the Pick
+// left it (for the scheduler). When seq is the number of the job's latest change (Change.Seq),
+// made while the job is QUEUED, the Pick is dated as that change rather than by a new reading of
+// the clock: a scheduler that picks the job at once, inside the call that queued it, gives both
+// the call's one time. With any other seq (0, say) the Pick reads the clock. Unlike Fire, Pick
+// does not report its change to the Env's Observer but returns it: the caller, which knows
+// what it did, reports it (the zero Change when Pick fails).
+func (e *Engine) Pick(seq uint64) (Timing, Change, error) {
+	j := &e.Job
+	c := j.c
+	o := j.beginEngine("")
+	o.ev = state.Pick
+	var at time.Time
+	if seq != 0 && seq == c.seq && c.st == state.Queued {
+		at = c.modified // the change's time: every state change sets it (moveAt)
+	}
+	var t Timing
+	var ch Change
+	err := o.fireLocked(nil, at)
+	if err == nil {
+		t, ch = c.timing(), o.buf[0] // the one change: QUEUED to CONNECTING
+	}
+	o.n = 0 // for the caller to report
+	o.end()
+	return t, ch, err
+}
+
 // FireError applies a TransientFailure or FatalFailure event and records f as the job's error.
 // A transient failure becomes fatal when the no-progress timeout is 0, is shorter than the retry
 // delay, or has run out since the first transient error.
@@ -185,18 +212,27 @@ func (j *Job) beginEngine(name string) op {
 }
 
 func (j *Job) fire(ev state.Event, f *Failure) (state.State, error) {
-	c := j.c
 	o := j.beginEngine("")
 	o.ev = ev
 	defer o.end()
+	err := o.fireLocked(f, time.Time{})
+	return j.c.st, err
+}
+
+// fireLocked applies the call's event o.ev, with the failure f for a failure event, at the time
+// now (zero: read the clock). Called with the job locked.
+func (o *op) fireLocked(f *Failure, now time.Time) error {
+	c, ev := o.j.c, o.ev
 	if f != nil && f.File >= len(c.files) {
-		return c.st, o.fail(hresult.E_INVALIDARG)
+		return o.fail(hresult.E_INVALIDARG)
 	}
 	t, ok := state.Next(ev, c.st, c.facts())
 	if !ok {
-		return c.st, o.fail(hresult.BG_E_INVALID_STATE)
+		return o.fail(hresult.BG_E_INVALID_STATE)
 	}
-	now := c.env.Clock.Now()
+	if now.IsZero() {
+		now = c.env.Clock.Now()
+	}
 	if t.CountsError {
 		c.errorCount++
 	}
@@ -225,7 +261,7 @@ func (j *Job) fire(ev state.Event, f *Failure) (state.State, error) {
 		o.doomed = c.temps()
 	}
 	o.moveAt(t.To, ev, now)
-	return c.st, nil
+	return nil
 }
 
 // NotifyView is what the notification engine needs to know about a job at one moment.

@@ -140,8 +140,9 @@ func (c *core) wants() uint8 {
 	return w
 }
 
-// Observer hears about every change to the jobs of an Env. It is called after the job's lock is
-// released, on the goroutine that made the change; it may call back into the job.
+// Observer hears about every change to the jobs of an Env but the one Engine.Pick makes, which
+// Pick returns to its caller instead. It is called after the job's lock is released, on the
+// goroutine that made the change; it may call back into the job.
 type Observer interface {
 	JobChanged(Change)
 }
@@ -276,16 +277,43 @@ func (x *ext) isDefault() bool {
 // New creates a job owned by caller's identity, in state SUSPENDED, with every BITS default. It
 // checks the display name and type as CreateJob does; the job-count limits are the manager's.
 func New(env *Env, caller *Caller, id uuid.UUID, displayName string, t bits.JobType) (*Job, error) {
-	if err := checkString("CreateJob", displayName, MaxDisplayName, hresult.E_INVALIDARG); err != nil {
+	if err := checkNew(displayName, t); err != nil {
 		return nil, err
-	}
-	if !t.Valid() {
-		return nil, &hresult.Error{Op: "CreateJob", Code: hresult.E_INVALIDARG}
 	}
 	if env.Clock == nil {
 		env.Clock = clock.Real()
 	}
 	return newCore(env, caller, id, displayName, t, env.Clock.Now()), nil
+}
+
+// NewWith is New for a service that keeps a record of its own about each job (SetService): the
+// record, a zero S, is made in the job's own allocation and attached to the job, and NewWith
+// returns it with the creator's handle.
+func NewWith[S any](env *Env, caller *Caller, id uuid.UUID, displayName string, t bits.JobType) (*Job, *S, error) {
+	if err := checkNew(displayName, t); err != nil {
+		return nil, nil, err
+	}
+	if env.Clock == nil {
+		env.Clock = clock.Real()
+	}
+	x := new(struct {
+		c   core
+		svc S
+	})
+	x.c.init(env, caller, id, displayName, t, env.Clock.Now())
+	x.c.eng.svc = &x.svc
+	return &x.c.eng.Job, &x.svc, nil
+}
+
+// checkNew checks the display name and type of a new job as CreateJob does.
+func checkNew(displayName string, t bits.JobType) error {
+	if err := checkString("CreateJob", displayName, MaxDisplayName, hresult.E_INVALIDARG); err != nil {
+		return err
+	}
+	if !t.Valid() {
+		return &hresult.Error{Op: "CreateJob", Code: hresult.E_INVALIDARG}
+	}
+	return nil
 }
 
 // newCore makes a job with every default, created at now, and returns the creator's handle.

@@ -204,7 +204,8 @@ func eng(j *Job) *Engine { return &j.c.eng }
 
 // With its changes kept, a job's record claims for a file still transferring only the bytes the
 // service reported on disk (FileSynced), however far the transfer got; the claim follows the
-// file down when it restarts, and a finished file is claimed whole.
+// file down when it restarts, and a finished file is claimed whole, and its job TRANSFERRED, only
+// once synced.
 func TestKeptRecordClaimsOnlySyncedBytes(t *testing.T) {
 	k := &keeper{}
 	env := &Env{Clock: clock.NewVirtual(time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)), Keep: k.keep}
@@ -241,9 +242,20 @@ func TestKeptRecordClaimsOnlySyncedBytes(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, uint64(700), p.BytesTransferred, "the job itself reports what arrived")
 
-	_, err = e.FireFileDone(0)
+	st, err := e.FireFileDone(0)
 	require.NoError(t, err)
-	assert.Equal(t, uint64(1000), claimed(), "a finished file is claimed whole")
+	require.Equal(t, state.Transferred, st)
+	r := e.Record()
+	assert.Equal(t, uint64(100), r.Files[0].BytesDone, "a finished file is claimed only as far as synced")
+	assert.False(t, r.Files[0].Completed, "nor recorded done")
+	assert.Equal(t, state.Queued, r.State, "nor its job TRANSFERRED: after a crash it transfers again")
+	before = seq()
+	e.FileSynced(0, ^uint64(0))
+	r = e.Record()
+	assert.Equal(t, uint64(1000), r.Files[0].BytesDone, "a finished and synced file is claimed whole")
+	assert.True(t, r.Files[0].Completed)
+	assert.Equal(t, state.Transferred, r.State)
+	assert.Greater(t, r.Seq, before, "a record that claims more is newer")
 
 	// Without Keep (a job the service does not keep) the record is the job as it stands.
 	j2, err := New(&Env{Clock: env.Clock}, NewCaller(Identity{SID: "S-1-5-21-1"}), uuid.New(), "memory", bits.Download)

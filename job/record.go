@@ -134,14 +134,22 @@ func (c *core) record() Record {
 		DownloadTime: c.downloadTime(c.env.Clock.Now()),
 		Files:        make([]FileRecord, len(c.files)),
 	}
+	unsynced := false // a file the job counts as done is not all on disk yet
 	for i, fc := range c.files {
 		// An upload's progress is what the server acknowledged: nothing to sync.
 		r.Files[i] = fc.record(c.env.Keep != nil && c.typ == bits.Download)
+		unsynced = unsynced || (fc.done && !r.Files[i].Completed)
 	}
 	r.Session = c.session
 	if c.reply != nil {
 		fr := c.reply.record(c.env.Keep != nil)
 		r.Reply = &fr
+		unsynced = unsynced || (c.reply.done && !fr.Completed)
+	}
+	if unsynced && r.State == state.Transferred {
+		// Until the service synced the last bytes, the record describes the job as a crash of
+		// the machine would find it: to be transferred again from what is on disk.
+		r.State, r.Completed = state.Queued, time.Time{}
 	}
 	if e := c.errInfo; e != nil {
 		r.Error = &ErrorRecord{Context: e.ctx, Code: e.code, File: -1, Protocol: e.protocol}
@@ -159,16 +167,15 @@ func (c *core) record() Record {
 // gives BG_E_DATABASE_CORRUPT, with the reason; manager.Open adds store.ErrCorrupt to it, as to
 // every damage it finds in its store.
 func Restore(env *Env, caller *Caller, r Record) (*Job, error) {
-	j, _, err := RestoreWith[struct{}](env, caller, &r)
+	j, _, err := restore[struct{}](env, caller, &r, nil, false)
 	return j, err
 }
 
-// RestoreWith is Restore for a service that keeps a record of its own of each job (a value of
-// type S, which it attaches with Engine.SetService): the job is made in one allocation with a
-// zero S, which RestoreWith returns, so that restoring many jobs costs one allocation less for
-// each. r is not changed.
+// RestoreWith is Restore for a service that keeps a record of its own about each job
+// (SetService), as NewWith is New: the record, a zero S, is made in the job's own allocation and
+// attached to the job, and RestoreWith returns it with the job. r is not changed.
 func RestoreWith[S any](env *Env, caller *Caller, r *Record) (*Job, *S, error) {
-	return restore[S](env, caller, r, nil)
+	return restore[S](env, caller, r, nil, true)
 }
 
 // A Restorer restores many jobs as RestoreWith does, for a service that starts again with a large
@@ -194,7 +201,7 @@ type oneFileJob[S any] struct {
 
 // Restore is RestoreWith, the job made in rr's batch when it has one file.
 func (rr *Restorer[S]) Restore(env *Env, caller *Caller, r *Record) (*Job, *S, error) {
-	return restore(env, caller, r, rr)
+	return restore(env, caller, r, rr, true)
 }
 
 // next returns the next zero job of rr's batch, making a new batch when the last is used up.
@@ -207,8 +214,8 @@ func (rr *Restorer[S]) next() *oneFileJob[S] {
 	return o
 }
 
-// restore is RestoreWith, and Restorer.Restore with rr.
-func restore[S any](env *Env, caller *Caller, r *Record, rr *Restorer[S]) (*Job, *S, error) {
+// restore is RestoreWith, and Restorer.Restore with rr; attach attaches the S to the job.
+func restore[S any](env *Env, caller *Caller, r *Record, rr *Restorer[S], attach bool) (*Job, *S, error) {
 	kind, err := r.check()
 	if err != nil {
 		return nil, nil, &hresult.Error{Op: "Restore", Job: guid(r.ID), Code: hresult.BG_E_DATABASE_CORRUPT, Err: err}
@@ -285,21 +292,26 @@ func restore[S any](env *Env, caller *Caller, r *Record, rr *Restorer[S]) (*Job,
 			c.errInfo.file = c.files[e.File]
 		}
 	}
+	if attach {
+		c.eng.svc = svc
+	}
 	return j, svc, nil
 }
 
 // record is the file's part of a Record. With kept (Env.Keep, a download's file or a reply), a
-// file still transferring claims only the bytes on disk (FileSynced).
+// file claims only the bytes on disk (FileSynced): one still transferring, and one whose last
+// bytes are not synced yet, which the record describes as still transferring (not completed,
+// not renamed by Complete).
 func (fc *fileCore) record(kept bool) FileRecord {
-	done := fc.transferred
-	if kept && !fc.done {
-		done = min(done, fc.durable)
+	done, completed, renamed := fc.transferred, fc.done, fc.kept
+	if kept && fc.durable < done {
+		done, completed, renamed = fc.durable, false, false
 	}
 	return FileRecord{
 		RemoteName: fc.remote, LocalName: fc.local, Ranges: append([]bits.FileRange(nil), fc.ranges...),
-		BytesTotal: fc.total, BytesDone: done, Completed: fc.done,
-		Validated: fc.validated, ValidationSet: fc.validationSet,
-		TempName: fc.tempName, TempCreated: fc.tempCreated, Kept: fc.kept,
+		BytesTotal: fc.total, BytesDone: done, Completed: completed,
+		Validated: fc.validated && completed, ValidationSet: fc.validationSet && completed,
+		TempName: fc.tempName, TempCreated: fc.tempCreated, Kept: renamed,
 		Validator: fc.validator, ResponseHeaders: fc.headers,
 		TempDevice: fc.tempID.dev, TempInode: fc.tempID.ino,
 	}

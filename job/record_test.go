@@ -26,6 +26,7 @@ func TestRecordRestoreRoundTrip(t *testing.T) {
 			r := engine.Of(j).Record()
 			back, err := job.Restore(&job.Env{Clock: x.clk}, job.NewCaller(ownerID), r)
 			require.NoError(t, err)
+			assert.Nil(t, engine.Of(back).Service(), "Restore attaches nothing")
 			got := engine.Of(back).Record()
 			want := st
 			if st == state.Connecting || st == state.Transferring {
@@ -48,7 +49,8 @@ func TestRecordRestoreRoundTrip(t *testing.T) {
 }
 
 // TestRestoreWith: RestoreWith rebuilds the job Restore does and gives the service a zero value
-// of its own type, made in the same allocation as a one-file job; the record is left as it was.
+// of its own type, attached to the job and made in the same allocation as a one-file job; the
+// record is left as it was.
 func TestRestoreWith(t *testing.T) {
 	type service struct {
 		n    int
@@ -64,6 +66,7 @@ func TestRestoreWith(t *testing.T) {
 		require.NoError(t, err)
 		require.NotNil(t, svc)
 		assert.Equal(t, service{}, *svc)
+		assert.Same(t, svc, engine.Of(back).Service(), "attached to the job")
 		svc.n, svc.name = 1, "mine"
 		assert.Equal(t, before, r, "%d files: the record is not changed", files)
 		assert.Equal(t, r, engine.Of(back).Record(), "%d files", files)
@@ -104,6 +107,7 @@ func TestRestorer(t *testing.T) {
 		j, svc, err := rr.Restore(env, caller, &recs[i])
 		require.NoError(t, err)
 		assert.Equal(t, service{}, *svc)
+		assert.Same(t, svc, engine.Of(j).Service(), "job %d: attached to the job", i)
 		svc.n = i
 		jobs, svcs = append(jobs, j), append(svcs, svc)
 	}

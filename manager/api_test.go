@@ -2,6 +2,7 @@ package manager_test
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -667,6 +668,126 @@ func TestEnumJobsFollowsEveryChange(t *testing.T) {
 	assert.Equal(t, []uuid.UUID{id3}, enumIDs(t, alice, 0), "a job whose ownership was taken since")
 	assert.Equal(t, []uuid.UUID{id2}, enumIDs(t, admin, 0))
 	assert.Equal(t, []uuid.UUID{id2, id3}, enumIDs(t, admin, bits.EnumAllUsers))
+}
+
+// Each job the enumerating connection created comes out as the handle CreateJob returned, and
+// each job another connection of the user created as a new handle acting as the enumerating
+// one, whatever the page sizes and skips: for a connection that created most of the jobs and
+// ones that created a few, for more connections than a snapshot keeps lists for, and again when
+// the unchanged queue is listed a second time.
+func TestEnumJobsMixedCreators(t *testing.T) {
+	m := manager.New(manager.WithManualTransfers())
+	const conns = 6
+	clients := make([]*manager.Client, conns)
+	for k := range clients {
+		clients[k] = connect(t, m, idAlice)
+	}
+	var created []bits.Job
+	// Client k created job k; client 0 created most of the rest, and others some.
+	var by []int
+	for i := range 4 * conns {
+		k := i
+		if i >= conns {
+			k = 0
+			if i%4 == 0 {
+				k = (i*i + i/3) % conns
+			}
+		}
+		created = append(created, mustCreate(t, clients[k], "j"))
+		by = append(by, k)
+	}
+	// check compares got, which should list the jobs from created[from] on, with what client k
+	// should get.
+	check := func(k, from int, got []bits.Job, what string) {
+		t.Helper()
+		for i, j := range got {
+			n := from + i
+			require.Less(t, n, len(created), what)
+			assert.Equal(t, engine.Of(created[n]).ID(), engine.Of(j).ID(), "%s: job %d", what, n)
+			assert.Equal(t, by[n] == k, j == created[n], "%s: job %d is the creator's handle", what, n)
+			assert.Same(t, engine.CallerOf(created[k]), engine.CallerOf(j), "%s: job %d acts as the client", what, n)
+		}
+	}
+	for round := range 2 {
+		for k, c := range clients {
+			for _, page := range []uint32{1, 2, 5, 24, 100} {
+				what := fmt.Sprintf("round %d, client %d, pages of %d", round, k, page)
+				e, err := c.EnumJobs(0)
+				require.NoError(t, err)
+				var got []bits.Job
+				for {
+					jobs, code, err := e.Next(page)
+					require.NoError(t, err)
+					got = append(got, jobs...)
+					if code == hresult.S_FALSE {
+						break
+					}
+				}
+				require.Len(t, got, len(created), what)
+				check(k, 0, got, what)
+
+				e.Reset()
+				require.Equal(t, hresult.S_OK, enumSkip(e, 3))
+				jobs, code, err := e.Next(page)
+				require.NoError(t, err)
+				wantCode, wantLen := hresult.S_OK, int(page)
+				if 3+wantLen > len(created) {
+					wantCode, wantLen = hresult.S_FALSE, len(created)-3
+				}
+				require.Equal(t, wantCode, code, what)
+				require.Len(t, jobs, wantLen, what)
+				check(k, 3, jobs, what+", after a skip of 3")
+			}
+		}
+	}
+}
+
+// The slice Next returns is the caller's own: writing into it changes no other list, whether
+// the same enumerator's after Reset, its clone's, or a new enumerator's of the unchanged queue;
+// for a caller that created every job listed, and one that created some.
+func TestEnumJobsSliceIsTheCallers(t *testing.T) {
+	m := manager.New(manager.WithManualTransfers())
+	alice := connect(t, m, idAlice)
+	alice2 := connect(t, m, idAlice)
+	bob := connect(t, m, idBob)
+	aliceJobs := []bits.Job{mustCreate(t, alice, "1"), mustCreate(t, alice2, "2"), mustCreate(t, alice, "3")}
+	bobJobs := []bits.Job{mustCreate(t, bob, "1"), mustCreate(t, bob, "2")}
+	for _, tt := range []struct {
+		name    string
+		c       *manager.Client
+		created []bits.Job
+		own     []bool // whether c created each
+	}{
+		{"all created by the caller", bob, bobJobs, []bool{true, true}},
+		{"some created by another connection", alice, aliceJobs, []bool{true, false, true}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := tt.c.EnumJobs(0)
+			require.NoError(t, err)
+			clone, err := e.Clone()
+			require.NoError(t, err)
+			first, _, _ := e.Next(10)
+			require.Len(t, first, len(tt.created))
+			for i := range first {
+				first[i] = nil
+			}
+
+			require.NoError(t, e.Reset())
+			again, _, _ := e.Next(10)
+			fromClone, _, _ := clone.Next(10)
+			e2, err := tt.c.EnumJobs(0)
+			require.NoError(t, err)
+			fresh, _, _ := e2.Next(10)
+			for name, got := range map[string][]bits.Job{"after Reset": again, "clone": fromClone, "new enumerator": fresh} {
+				require.Len(t, got, len(tt.created), name)
+				for i, j := range got {
+					require.NotNil(t, j, "%s: job %d", name, i)
+					assert.Equal(t, engine.Of(tt.created[i]).ID(), engine.Of(j).ID(), "%s: job %d", name, i)
+					assert.Equal(t, tt.own[i], j == tt.created[i], "%s: job %d is the creator's handle", name, i)
+				}
+			}
+		})
+	}
 }
 
 func TestEnumeratorSemantics(t *testing.T) {

@@ -6,6 +6,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// finalSyncLater is set where a temporary file can be renamed and removed while open, so that
+// its final sync can come after its job moved on (finalsync.go).
+const finalSyncLater = true
+
 // writeBack starts writing the n bytes of f from off to disk, without waiting for them.
 func writeBack(f *os.File, off, n uint64) {
 	_ = unix.SyncFileRange(int(f.Fd()), int64(off), int64(n), unix.SYNC_FILE_RANGE_WRITE)

@@ -78,6 +78,7 @@ func TestCheckpointsWhileTransferring(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatalf("not TRANSFERRED: %v", stateOf(t, j))
 	}
+	m.WaitFinalSyncs() // the file's last sync comes after TRANSFERRED (finalsync_test.go)
 	recs, err = m.StoredRecords()
 	require.NoError(t, err)
 	assert.True(t, recs[0].Files[0].Completed, "the end is recorded")

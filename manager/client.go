@@ -44,7 +44,8 @@ func (c *Client) CreateJob(displayName string, t bits.JobType) (bits.Job, error)
 		return nil, err
 	}
 	id := c.m.newID()
-	j, err := job.New(&c.m.env, c.caller, id, displayName, t)
+	// The manager's entry comes in the job's own allocation.
+	j, e, err := job.NewWith[entry](&c.m.env, c.caller, id, displayName, t)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +63,7 @@ func (c *Client) CreateJob(displayName string, t bits.JobType) (bits.Job, error)
 		}
 	}
 	eng := engine.Of(j)
-	e := m.insertLocked(eng, who, c.caller)
+	m.insertLocked(e, eng, t, who, c.caller)
 	m.mu.Unlock()
 	if err := m.storeNew(eng); err != nil {
 		return nil, err
@@ -128,16 +129,7 @@ func (c *Client) EnumJobs(flags uint32) (bits.JobEnum, error) {
 		m.snaps[key] = snap
 	}
 	m.mu.Unlock()
-	e := &jobEnum{jobs: snap.jobs, caller: c.caller}
-	for i, cr := range snap.creators {
-		if cr == c.caller {
-			if e.mine == nil {
-				e.mine = mineBits(len(snap.jobs))
-			}
-			e.mine[i/64] |= 1 << (i % 64)
-		}
-	}
-	return e, nil
+	return &jobEnum{jobs: snap.jobs, view: snap.view(c.caller), caller: c.caller}, nil
 }
 
 // GetErrorDescription returns the text of an HRESULT in the given language

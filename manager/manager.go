@@ -22,6 +22,7 @@ package manager
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"log/slog"
@@ -32,6 +33,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/clock"
 	"github.com/bitsemu/bitsemu/hresult"
 	"github.com/bitsemu/bitsemu/internal/engine"
@@ -182,14 +184,18 @@ type Manager struct {
 	// noRead are the directories no job may read from: the store's (transfer.Options.NoRead).
 	noRead []string
 	persistence
+	finals finalSyncer // syncs kept jobs' finished files
 	log    *slog.Logger
 	random io.Reader
 	rmu    sync.Mutex // serialises reads of random
+	ids    idPool     // GUIDs without WithRandom
 
 	// gen counts engine activity (changes to jobs, transfers starting and ending); wake is
-	// signalled when a transfer ends. WaitIdle watches both.
-	gen  atomic.Uint64
-	wake chan struct{}
+	// signalled when a transfer ends. WaitIdle watches both, and only WaitIdle: they are kept
+	// while a WaitIdle runs (idlers), so that the engine's steps cost no shared write otherwise.
+	gen    atomic.Uint64
+	wake   chan struct{}
+	idlers atomic.Int32 // WaitIdle calls in progress
 
 	mu      sync.Mutex
 	jobs    map[uuid.UUID]*entry
@@ -211,8 +217,9 @@ type entry struct {
 	job     *job.Engine // the creator's handle; As gives others theirs
 	creator *job.Caller // the caller the creator's handle acts as; nil for a restored job
 	owner   string
-	exempt  bool // the owner is exempt from the limits; the job is not in Manager.counted
-	pos     int  // the job's slot in Manager.order
+	pos     int32 // the job's slot in Manager.order
+	exempt  bool  // the owner is exempt from the limits; the job is not in Manager.counted
+	upload  bool  // the job is an upload or upload-reply job (a job's type never changes)
 	jobSched
 }
 
@@ -250,6 +257,7 @@ func newManager(opts []Option) *Manager {
 		random:  cf.random,
 		wake:    make(chan struct{}, 1),
 	}
+	m.finals.m, m.finals.idle.L = m, &m.finals.mu
 	m.notify = notify.New(cf.clock, notify.WithLauncher(cf.launcher))
 	m.sched = newSched(m, &cf)
 	m.env = job.Env{Clock: cf.clock, Limits: cf.limits, Observer: observer{m}, LocalRoots: resolveRoots(cf.roots),
@@ -279,6 +287,7 @@ func resolveRoots(dirs []string) []string {
 // notification is delivered after Close.
 func (m *Manager) Close() error {
 	m.sched.close()
+	m.finals.wait()
 	m.notify.Close()
 	return m.closeStore()
 }
@@ -311,6 +320,8 @@ const SilentAfter = 100 * time.Millisecond
 // until the clock is stepped; a simulation alternates clock.Virtual.RunNext and WaitIdle, as
 // package bitstest's Harness does.
 func (m *Manager) WaitIdle(ctx context.Context) error {
+	m.idlers.Add(1) // before gen is read: activity from now on counts
+	defer m.idlers.Add(-1)
 	var (
 		seen   = m.gen.Load()
 		since  = time.Now()
@@ -348,8 +359,12 @@ func (m *Manager) WaitIdle(ctx context.Context) error {
 	}
 }
 
-// activity records that the engine did something, for WaitIdle.
+// activity records that the engine did something, for the WaitIdle calls in progress: one that
+// began later reads gen afterwards, and so does not need it.
 func (m *Manager) activity() {
+	if m.idlers.Load() == 0 {
+		return
+	}
 	m.gen.Add(1)
 	select {
 	case m.wake <- struct{}{}:
@@ -360,14 +375,42 @@ func (m *Manager) activity() {
 // newID returns a new job GUID, from the random source of WithRandom when there is one.
 func (m *Manager) newID() uuid.UUID {
 	if m.random == nil {
-		return uuid.New()
+		return m.ids.next()
 	}
 	m.rmu.Lock()
 	defer m.rmu.Unlock()
 	id, err := uuid.NewRandomFromReader(m.random)
 	if err != nil {
-		return uuid.New()
+		return m.ids.next()
 	}
+	return id
+}
+
+// idPool hands out random (version 4) GUIDs from the system's cryptographic random source, read
+// for sixteen GUIDs at a time: one read costs about as much as a GUID's worth, so a job's GUID
+// costs a copy. GUIDs stay as unpredictable as crypto/rand makes them. It is google/uuid's
+// EnableRandPool for one manager alone, where that one is a setting of the whole program.
+type idPool struct {
+	mu   sync.Mutex
+	buf  [16 * 16]byte
+	left int // bytes at the end of buf not handed out yet
+}
+
+// next returns a new random GUID.
+func (p *idPool) next() uuid.UUID {
+	var id uuid.UUID
+	p.mu.Lock()
+	if p.left == 0 {
+		_, _ = rand.Read(p.buf[:]) // never fails: crypto/rand ends the program rather than return an error
+		p.left = len(p.buf)
+	}
+	i := len(p.buf) - p.left
+	copy(id[:], p.buf[i:i+len(id)])
+	clear(p.buf[i : i+len(id)]) // handed out: not kept
+	p.left -= len(id)
+	p.mu.Unlock()
+	id[6] = id[6]&0x0f | 0x40 // version 4 (RFC 9562, section 5.4)
+	id[8] = id[8]&0x3f | 0x80 // variant 10
 	return id
 }
 
@@ -406,10 +449,10 @@ func (m *Manager) JobCount() int {
 	return len(m.jobs)
 }
 
-// insertLocked adds a job to the queue and attaches its entry to it (job.Engine.SetService).
-// Called with m.mu held, before the job is shared.
-func (m *Manager) insertLocked(j *job.Engine, owner Identity, creator *job.Caller) *entry {
-	e := newEntry(j, owner, creator, len(m.order))
+// insertLocked adds a job of type t to the queue, filling in e, the job's entry, already
+// attached to it (job.Engine.SetService). Called with m.mu held, before the job is shared.
+func (m *Manager) insertLocked(e *entry, j *job.Engine, t bits.JobType, owner Identity, creator *job.Caller) {
+	e.init(j, t, owner, creator, len(m.order))
 	if !e.exempt {
 		m.counted++
 	}
@@ -417,25 +460,15 @@ func (m *Manager) insertLocked(j *job.Engine, owner Identity, creator *job.Calle
 	m.order = append(m.order, slot{job: j, owner: owner.SID, creator: creator})
 	m.snaps = nil
 	m.perUser[owner.SID]++
-	return e
 }
 
-// newEntry makes the entry of a job that will be at position pos of the queue, and attaches it
-// to the job (job.Engine.SetService). Called before the job is shared.
-func newEntry(j *job.Engine, owner Identity, creator *job.Caller, pos int) *entry {
-	e := new(entry)
-	e.init(j, owner, creator, pos)
-	return e
-}
-
-// init makes e, a zero entry, the entry of a job that will be at position pos of the queue, and
-// attaches it to the job (job.Engine.SetService). Called before the job is shared.
-func (e *entry) init(j *job.Engine, owner Identity, creator *job.Caller, pos int) {
+// init fills in e, a zero entry, for job j of type t, at position pos of the queue.
+func (e *entry) init(j *job.Engine, t bits.JobType, owner Identity, creator *job.Caller, pos int) {
 	// Field by field, as job's core.init does: assigning a whole entry would write every
 	// pointer it holds through the garbage collector's write barrier.
-	e.job, e.creator, e.owner, e.exempt, e.pos = j, creator, owner.SID, owner.Exempt(), pos
+	e.job, e.creator, e.owner, e.pos = j, creator, owner.SID, int32(pos)
+	e.exempt, e.upload = owner.Exempt(), t != bits.Download
 	e.expiry.kind, e.expiry.e = timerExpiry, e
-	j.SetService(e)
 }
 
 // observer removes jobs from the queue when they become final and follows owner changes.
@@ -443,6 +476,15 @@ type observer struct{ m *Manager }
 
 func (o observer) JobChanged(ch job.Change) {
 	eng := engine.Of(ch.Job)
+	o.m.followChange(eng, ch)
+	o.m.sched.changed(eng, ch)
+	o.m.notify.JobChanged(ch)
+}
+
+// followChange does what the manager does about a change of j but the scheduler's and the
+// notification engine's part: it logs the change, keeps the queue and persists the job.
+func (m *Manager) followChange(eng *job.Engine, ch job.Change) {
+	o := observer{m}
 	o.m.activity()
 	if ch.Kind == job.StateChanged && o.m.log != nil {
 		o.m.logChange(eng, ch)
@@ -461,8 +503,6 @@ func (o observer) JobChanged(ch job.Change) {
 	if persists(ch) {
 		o.m.persist(eng)
 	}
-	o.m.sched.changed(eng, ch)
-	o.m.notify.JobChanged(ch)
 }
 
 func (m *Manager) remove(id uuid.UUID) {
@@ -476,10 +516,7 @@ func (m *Manager) remove(id uuid.UUID) {
 	if !e.exempt {
 		m.counted--
 	}
-	m.perUser[e.owner]--
-	if m.perUser[e.owner] <= 0 {
-		delete(m.perUser, e.owner)
-	}
+	m.uncount(e.owner)
 	m.order[e.pos] = slot{}
 	m.snaps = nil
 	m.dead++
@@ -488,12 +525,21 @@ func (m *Manager) remove(id uuid.UUID) {
 	}
 }
 
+// uncount takes a job away from its owner's count. Called with m.mu held.
+func (m *Manager) uncount(owner string) {
+	if n := m.perUser[owner] - 1; n > 0 {
+		m.perUser[owner] = n
+	} else {
+		delete(m.perUser, owner)
+	}
+}
+
 // compact drops removed entries from the creation order. Called with m.mu held.
 func (m *Manager) compact() {
 	live := m.order[:0]
 	for _, s := range m.order {
 		if s.job != nil {
-			entryOf(s.job).pos = len(live)
+			entryOf(s.job).pos = int32(len(live))
 			live = append(live, s)
 		}
 	}
@@ -530,11 +576,7 @@ func (m *Manager) reownTo(id uuid.UUID, now string) {
 	if e.owner == now {
 		return
 	}
-	prev := e.owner
-	m.perUser[prev]--
-	if m.perUser[prev] <= 0 {
-		delete(m.perUser, prev)
-	}
+	m.uncount(e.owner)
 	e.owner = now
 	m.order[e.pos].owner = now
 	m.snaps = nil

@@ -65,7 +65,7 @@ func Open(dir string, opts ...Option) (*Manager, error) {
 		m.jobs = make(map[uuid.UUID]*entry, n)
 		m.mu.Unlock()
 		rs = restoring{m: m, entries: make([]*entry, n), timing: make([]restoredTiming, n),
-			order: make([]slot, n), workers: make([]restorer, workers)}
+			order: make([]slot, n), workers: make([]restoreWorker, workers)}
 	}, func(w, i int, r *job.Record) error {
 		return rs.restore(w, i, r)
 	})
@@ -96,7 +96,7 @@ type restoring struct {
 	entries []*entry
 	timing  []restoredTiming
 	order   []slot
-	workers []restorer
+	workers []restoreWorker
 	callers sync.Map // one Caller per owner: the restored jobs' creator is their owner
 }
 
@@ -113,18 +113,19 @@ func timingOf(j *job.Engine, reconcile bool) restoredTiming {
 	return restoredTiming{state: t.State, reconcile: reconcile, modified: t.Modified}
 }
 
-// restorer is one decoding goroutine's part of a restoring: the owner of the records it
+// restoreWorker is one decoding goroutine's part of a restoring: the owner of the records it
 // decoded last (most records come after one of the same owner), with its Caller and the number
-// of its jobs not yet added to the counts, and the entries not yet in m.jobs.
-type restorer struct {
-	owner    Identity
-	caller   *job.Caller
-	jobs     int
-	perUser  map[string]int
-	counted  int
-	batch    []*entry
-	restorer job.Restorer[entry]
-	_        [64]byte // each goroutine writes its restorer for every job: not on one cache line
+// of its jobs not yet added to the counts, the entries not yet in m.jobs, and what makes its
+// jobs.
+type restoreWorker struct {
+	owner   Identity
+	caller  *job.Caller
+	pending int // the jobs of owner not yet in perUser and counted
+	perUser map[string]int
+	counted int
+	batch   []*entry
+	maker   job.Restorer[entry]
+	_       [64]byte // each goroutine writes its own for every job: not on one cache line
 }
 
 // restoreBatch is how many entries a decoding goroutine puts in m.jobs at a time.
@@ -141,16 +142,17 @@ func (rs *restoring) restore(w, i int, r *job.Record) error {
 		}
 		rw.owner, rw.caller = r.Owner, c.(*job.Caller)
 	}
-	// The job's entry is made with it, and the job a batch at a time with others.
-	h, e, err := rw.restorer.Restore(&rs.m.env, rw.caller, r)
+	// The job's entry is made with it, and attached to it, and the job a batch at a time with
+	// others.
+	h, e, err := rw.maker.Restore(&rs.m.env, rw.caller, r)
 	if err != nil {
 		return restoreErr(r.ID, err)
 	}
 	j := engine.Of(h)
-	e.init(j, r.Owner, nil, i)
+	e.init(j, r.Type, r.Owner, nil, i)
 	rs.entries[i], rs.order[i] = e, slot{job: j, owner: e.owner}
 	rs.timing[i] = timingOf(j, j.NeedsReconcile())
-	rw.jobs++
+	rw.pending++
 	if rw.batch = append(rw.batch, e); len(rw.batch) == restoreBatch {
 		rs.m.mu.Lock()
 		rs.insert(rw)
@@ -160,7 +162,7 @@ func (rs *restoring) restore(w, i int, r *job.Record) error {
 }
 
 // insert puts the entries of rw's batch in m.jobs. Called with m.mu held.
-func (rs *restoring) insert(rw *restorer) {
+func (rs *restoring) insert(rw *restoreWorker) {
 	for _, e := range rw.batch {
 		rs.m.jobs[e.job.ID()] = e
 	}
@@ -168,18 +170,18 @@ func (rs *restoring) insert(rw *restorer) {
 }
 
 // flush adds the jobs of the last owner to the counts.
-func (rw *restorer) flush() {
-	if rw.jobs == 0 {
+func (rw *restoreWorker) flush() {
+	if rw.pending == 0 {
 		return
 	}
 	if rw.perUser == nil {
 		rw.perUser = make(map[string]int)
 	}
-	rw.perUser[rw.owner.SID] += rw.jobs
+	rw.perUser[rw.owner.SID] += rw.pending
 	if !rw.owner.Exempt() {
-		rw.counted += rw.jobs
+		rw.counted += rw.pending
 	}
-	rw.jobs = 0
+	rw.pending = 0
 }
 
 // finish completes the queue with the restored jobs, once they are all rebuilt: what
@@ -406,5 +408,5 @@ func (s *sched) restored(jobs []*entry, timing []restoredTiming) {
 		}
 		s.armRetry(e)
 	}
-	s.kickSoon()
+	s.kickSoon(queuedBy{})
 }

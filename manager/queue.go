@@ -25,16 +25,16 @@ type line struct{ head, tail *entry }
 
 // queued is an entry's place in the queue.
 type queued struct {
-	in         bool
-	line       int
 	seq        uint64 // order of arrival
 	prev, next *entry
+	line       uint8
+	in         bool
 }
 
 // lineCount is the number of lines: one per priority.
 const lineCount = int(bits.Low) + 1
 
-func lineFor(p bits.Priority) int { return int(p) }
+func lineFor(p bits.Priority) uint8 { return uint8(p) }
 
 // push adds e's job at the end of its line; a job already queued stays where it is.
 func (q *queue) push(e *entry) {

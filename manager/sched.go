@@ -82,26 +82,30 @@ type retryTimers struct {
 // run is one job's turn: from Pick until the job leaves CONNECTING and TRANSFERRING. Its worker
 // transfers the files on a goroutine of the scheduler's pool.
 type run struct {
-	e  *entry
-	j  *job.Engine
-	fg atomic.Bool // the job is FOREGROUND: written under sched.mu, read by the worker too
-	// limitWake wakes the worker from a wait for the bandwidth limiter when fg changes.
-	limitWake transfer.LimitWake
-	prio      bits.Priority
-	started   bool        // Pick succeeded: the job is CONNECTING or TRANSFERRING
-	stopped   atomic.Bool // the run ended: the worker stops; written under sched.mu
+	e       *entry
+	fg      atomic.Bool // the job is FOREGROUND: written under sched.mu, read by the worker too
+	stopped atomic.Bool // the run ended: the worker stops; written under sched.mu
+	prio    bits.Priority
+	started bool // Pick succeeded: the job is CONNECTING or TRANSFERRING
+	// deadlineStale is guarded by sched.mu: the maximum download time changed after the Pick
+	// and before the run started, so the Pick's Timing no longer gives the deadline.
+	deadlineStale bool
+	// finished is guarded by sched.mu: the worker returned, or will never start.
+	finished bool
+	// limitWake wakes the worker from a wait for the bandwidth limiter when fg changes; made
+	// only under a bandwidth limit.
+	limitWake *transfer.LimitWake
 	slice     timerNode
 	deadline  timerNode // the maximum download time
 
 	// Guarded by sched.mu.
-	ctx      context.Context // made when the worker first needs it; nil until then
-	cancel   context.CancelFunc
-	finished bool          // the worker returned, or will never start
-	done     chan struct{} // made for a waiter, closed when finished
-	prev     *run          // the job's previous run, if its worker had not returned when this one was reserved
-	next     *run          // the job's next run, which starts when this one's worker returns
-	prevRun  *run          // runList links
-	nextRun  *run
+	ctx     context.Context // made when the worker first needs it; nil until then
+	cancel  context.CancelFunc
+	done    chan struct{} // made for a waiter, closed when finished
+	prev    *run          // the job's previous run, if its worker had not returned when this one was reserved
+	next    *run          // the job's next run, which starts when this one's worker returns
+	prevRun *run          // runList links
+	nextRun *run
 }
 
 // runList is the scheduler's current runs, linked through the runs.
@@ -187,12 +191,14 @@ func (s *sched) changed(j *job.Engine, ch job.Change) {
 			s.mu.Lock()
 			s.queue.reprioritize(e)
 			s.mu.Unlock()
-			s.kickSoon()
+			s.kickSoon(queuedBy{})
 		case state.SetMaximumDownloadTime:
 			t := j.Timing()
 			s.mu.Lock()
 			if r := e.run; r != nil && r.started {
 				s.armDeadline(r, t)
+			} else if r != nil {
+				r.deadlineStale = true // start arms it from the job as it is then
 			}
 			s.mu.Unlock()
 		}
@@ -217,6 +223,9 @@ func (s *sched) changed(j *job.Engine, ch job.Change) {
 		(r.started || now != state.Queued) {
 		stopped = r
 		cancel = s.endRun(r)
+		if s.pool.Withdraw(r) {
+			s.finish(r) // its worker had not begun: it never will
+		}
 	}
 	if ch.From == state.TransientError && now != state.TransientError {
 		s.stopRetry(e)
@@ -227,6 +236,12 @@ func (s *sched) changed(j *job.Engine, ch job.Change) {
 	queued := ch.To == state.Queued && now == state.Queued && !s.closed
 	if queued {
 		s.queue.push(e)
+	}
+	if queued && stopped == nil && !s.stepped {
+		// All that is left to do is to pick: the first decision is made in this critical
+		// section (kickSoon on a real clock, without another round of the lock).
+		s.kickLocked(queuedBy{e, ch.Seq})
+		return
 	}
 	// A run that ended makes room for a queued job; with none queued there is nothing to pick.
 	waiting := s.queue.n > 0
@@ -244,16 +259,31 @@ func (s *sched) changed(j *job.Engine, ch job.Change) {
 		s.armRetry(e)
 	}
 	if queued || (stopped != nil && waiting) {
-		s.kickSoon()
+		var by queuedBy
+		if queued {
+			by = queuedBy{e, ch.Seq}
+		}
+		s.kickSoon(by)
 	}
+}
+
+// testHookPicked, when set (export_test.go), runs in start right after the Pick, before the run's
+// timers are armed.
+var testHookPicked func(j *job.Engine)
+
+// queuedBy is the change that queued a job, for a kick made at once: a Pick of that job then
+// takes the change's time (job.Engine.Pick).
+type queuedBy struct {
+	e   *entry
+	seq uint64 // the change's Seq
 }
 
 // kickSoon runs kick: at once on a real clock, where the scheduler picks as soon as a job is
 // queued, as BITS's does; on a virtual clock at the next step of the clock, so that a test sees
 // the job QUEUED after Resume and CONNECTING only once it steps.
-func (s *sched) kickSoon() {
+func (s *sched) kickSoon(by queuedBy) {
 	if !s.stepped {
-		s.kick()
+		s.kick(by)
 		return
 	}
 	s.mu.Lock()
@@ -267,7 +297,7 @@ func (s *sched) kickSoon() {
 		s.mu.Lock()
 		s.kickPending = false
 		s.mu.Unlock()
-		s.kick()
+		s.kick(queuedBy{})
 	})
 }
 
@@ -319,10 +349,18 @@ func (s *sched) finished(r *run) <-chan struct{} {
 }
 
 // kick starts every job the rules allow to start, and pre-empts a background job that a
-// higher-priority one should replace.
-func (s *sched) kick() {
-	for {
-		s.mu.Lock()
+// higher-priority one should replace. by is the change that just queued a job, if any.
+func (s *sched) kick(by queuedBy) {
+	s.mu.Lock()
+	s.kickLocked(by)
+}
+
+// kickLocked is kick for a caller that holds s.mu, which it releases.
+func (s *sched) kickLocked(by queuedBy) {
+	for locked := true; ; locked = false {
+		if !locked {
+			s.mu.Lock()
+		}
 		pick, preempt, offline := s.decide()
 		// With the picked job the only one queued, and nothing to pre-empt, nothing else can
 		// start: no second look.
@@ -354,7 +392,11 @@ func (s *sched) kick() {
 		if pick == nil {
 			return
 		}
-		s.start(pick)
+		var seq uint64
+		if pick.e == by.e {
+			seq = by.seq
+		}
+		s.start(pick, seq)
 		if last {
 			return
 		}
@@ -375,11 +417,13 @@ func (s *sched) decide() (pick *run, preempt *job.Engine, offline []*job.Engine)
 	}
 	// A running job whose priority changed moves between the foreground and the background.
 	for r := s.runs.head; r != nil; r = r.nextRun {
-		_, p := r.j.SchedInfo()
+		_, p := r.e.job.SchedInfo()
 		r.prio = p
 		if fg := p == bits.Foreground; fg != r.fg.Load() {
 			r.fg.Store(fg)
-			r.limitWake.Wake()
+			if r.limitWake != nil {
+				r.limitWake.Wake()
+			}
 			switch {
 			case fg && s.bgRun == r:
 				s.bgRun = nil
@@ -387,7 +431,7 @@ func (s *sched) decide() (pick *run, preempt *job.Engine, offline []*job.Engine)
 				s.bgRun = r
 			case !fg && r.started:
 				// Two background jobs would run: the new arrival yields.
-				preempt = r.j
+				preempt = r.e.job
 			}
 		}
 	}
@@ -411,7 +455,7 @@ func (s *sched) decide() (pick *run, preempt *job.Engine, offline []*job.Engine)
 		return s.reserve(best, bestPrio), nil, nil
 	}
 	if bestPrio < s.bgRun.prio && s.bgRun.started {
-		return nil, s.bgRun.j, nil
+		return nil, s.bgRun.e.job, nil
 	}
 	return nil, nil, nil
 }
@@ -422,7 +466,10 @@ func reserved(e *entry) bool { return e.run != nil }
 
 // reserve records a run for e's job before it is picked. Called with s.mu held.
 func (s *sched) reserve(e *entry, p bits.Priority) *run {
-	r := &run{e: e, j: e.job, prio: p}
+	r := &run{e: e, prio: p}
+	if s.bg != nil {
+		r.limitWake = new(transfer.LimitWake)
+	}
 	r.slice = timerNode{kind: timerSlice, e: e, r: r}
 	r.deadline = timerNode{kind: timerDeadline, e: e, r: r}
 	r.fg.Store(p == bits.Foreground)
@@ -436,10 +483,16 @@ func (s *sched) reserve(e *entry, p bits.Priority) *run {
 	return r
 }
 
-// start moves a reserved job to CONNECTING and hands the run to a worker.
-func (s *sched) start(r *run) {
+// start moves a reserved job to CONNECTING and hands the run to a worker. seq is the change
+// that queued the job when the scheduler picks it at once (job.Engine.Pick), else 0.
+func (s *sched) start(r *run, seq uint64) {
 	s.m.activity()
-	if _, err := r.j.Fire(state.Pick); err != nil {
+	j := r.e.job
+	t, ch, err := j.Pick(seq)
+	if testHookPicked != nil {
+		testHookPicked(j)
+	}
+	if err != nil {
 		// The job left QUEUED meanwhile; if the queue still lists it, a change reported out
 		// of order put it there, and the change that queues it again will list it again.
 		s.mu.Lock()
@@ -452,13 +505,24 @@ func (s *sched) start(r *run) {
 		}
 		return
 	}
-	t := r.j.Timing()
+	// The Pick's change goes where the observer sends a change, but to changed: the scheduler
+	// follows its own Pick here.
+	s.m.followChange(j, ch)
+	s.m.notify.JobChanged(ch)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// What changed does for a Pick: the job leaves the queue, unless a change since has queued
+	// it again (read under s.mu, as changed reads it).
+	if j.State() != state.Queued {
+		s.queue.remove(r.e)
+	}
 	if r.e.run == r && !r.stopped.Load() {
 		r.started = true
 		if !r.fg.Load() {
 			s.timers.arm(&r.slice, t.RunningSince.Add(s.slice))
+		}
+		if r.deadlineStale {
+			t = j.Timing() // the job's lock inside the scheduler's, as changed takes them
 		}
 		s.armDeadline(r, t)
 	}
@@ -527,7 +591,7 @@ func (s *sched) armDeadline(r *run, t job.Timing) {
 // deadlineDue ends a run whose maximum download time ran out, or sets its timer again when the
 // job has more time now.
 func (s *sched) deadlineDue(r *run) {
-	t := r.j.Timing()
+	t := r.e.job.Timing()
 	s.mu.Lock()
 	if r.e.run != r {
 		s.mu.Unlock()
@@ -539,7 +603,7 @@ func (s *sched) deadlineDue(r *run) {
 		return
 	}
 	s.mu.Unlock()
-	_, _ = r.j.Fire(state.MaxDownloadTimeout)
+	_, _ = r.e.job.Fire(state.MaxDownloadTimeout)
 }
 
 // sliceEnd ends a background job's turn when another job of its priority or a higher one waits;
@@ -556,7 +620,7 @@ func (s *sched) sliceEnd(r *run) {
 		return
 	}
 	s.mu.Unlock()
-	_, _ = r.j.Fire(state.SliceEnd)
+	_, _ = r.e.job.Fire(state.SliceEnd)
 }
 
 // tick runs the timers that are due. It is the function of the clock timer the heap shares
@@ -710,7 +774,7 @@ func (s *sched) setOnline(online bool, all func() []*job.Engine) {
 	for _, j := range all() {
 		_, _ = j.Fire(ev)
 	}
-	s.kickSoon()
+	s.kickSoon(queuedBy{})
 }
 
 // running returns the number of transfers (workers) that have not returned.

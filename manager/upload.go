@@ -27,7 +27,7 @@ import (
 // The session and every acknowledged offset are written to the store as they happen, so a
 // manager opened again goes on in the same session from the same byte.
 func (s *sched) upload(r *run, v job.TransferView, opts transfer.Options, obs *fileObserver) {
-	j := r.j
+	j := r.e.job
 	if len(v.Files) == 0 {
 		return
 	}
@@ -70,7 +70,7 @@ func (s *sched) upload(r *run, v job.TransferView, opts transfer.Options, obs *f
 // fetchReply downloads an upload-reply job's reply into its temporary file. It reports whether
 // the reply is all there.
 func (s *sched) fetchReply(r *run, opts transfer.Options) bool {
-	j := r.j
+	j := r.e.job
 	dst, err := j.OpenReply()
 	if err != nil {
 		if r.ctx.Err() == nil && !errors.Is(err, hresult.BG_E_INVALID_STATE) {
@@ -94,7 +94,7 @@ func (s *sched) uploadFailed(r *run, obs *fileObserver, err error) {
 	if r.ctx.Err() != nil || obs.stopped {
 		return
 	}
-	s.fail(r.j, 0, asTransferError(err), false)
+	s.fail(r.e.job, 0, asTransferError(err), false)
 }
 
 // uploadObserver carries an upload's events into the job: progress is what the server
@@ -219,6 +219,9 @@ func (w asideWaiter) Sleeping(b bool) { w.s.count(&w.s.sleeping, b) }
 func uploadCancelled(j *job.Engine, ch job.Change) bool {
 	if ch.Kind != job.StateChanged || ch.To != state.Cancelled {
 		return false
+	}
+	if e := entryOf(j); e != nil {
+		return e.upload // no lock: set before the job was shared
 	}
 	t, _ := j.SchedInfo()
 	return t != bits.Download

@@ -24,7 +24,7 @@ func (s *sched) transfer(r *run) {
 	if ctx == nil {
 		return
 	}
-	j := r.j
+	j := r.e.job
 	v := j.TransferView()
 	opts := transfer.Options{
 		Headers:        v.Headers,
@@ -40,7 +40,7 @@ func (s *sched) transfer(r *run) {
 	if s.bg != nil {
 		// The bandwidth policy applies to background jobs, and follows a change of priority
 		// while the job transfers.
-		opts.Limiter, opts.Limited, opts.LimitWake = s.bg, func() bool { return !r.fg.Load() }, &r.limitWake
+		opts.Limiter, opts.Limited, opts.LimitWake = s.bg, func() bool { return !r.fg.Load() }, r.limitWake
 	}
 	// What the job may read: below the local roots when there are some, never the store.
 	opts.ReadRoots, opts.NoRead = s.m.env.LocalRoots, s.m.noRead
@@ -109,7 +109,7 @@ func sizeLeft(v job.TransferView, i int) (bool, uint64) {
 // fetchFile transfers file i and marks it done. It reports whether the job should go on with
 // the next file.
 func (s *sched) fetchFile(ctx context.Context, r *run, i int, opts transfer.Options, obs *fileObserver) bool {
-	j := r.j
+	j := r.e.job
 	dst, err := j.OpenTemp(i)
 	if err != nil {
 		if !r.stopped.Load() && !errors.Is(err, hresult.BG_E_INVALID_STATE) {
@@ -144,15 +144,21 @@ func (s *sched) fetchFile(ctx context.Context, r *run, i int, opts transfer.Opti
 // succeeded.
 func (s *sched) fetched(r *run, i int, obs *fileObserver, dst *os.File, err error, customMethod bool) bool {
 	if s.m.store != nil {
+		if err == nil && finalSyncLater && !s.stepped && !obs.reply && !r.stopped.Load() && !obs.stopped {
+			// The file is complete: it counts as done now, and the finalSyncer syncs and
+			// records it afterwards (finalsync.go), once a checkpoint under way has ended.
+			s.m.finals.add(r.e.job, obs.index(), dst, obs.cp)
+			return true
+		}
 		// Whatever happened, what arrived is on disk before the job's record says so.
 		if obs.cp != nil {
 			obs.cp.close()
 		}
 		serr := dataSync(dst)
 		if serr == nil {
-			r.j.FileSynced(obs.index(), ^uint64(0))
+			r.e.job.FileSynced(obs.index(), ^uint64(0))
 			if err != nil {
-				s.m.persist(r.j)
+				s.m.persist(r.e.job)
 			}
 		} else if err == nil {
 			err = &transfer.Error{Code: job.DiskCode(serr), Context: bits.ContextLocalFile, Transient: true, Err: serr}
@@ -165,7 +171,7 @@ func (s *sched) fetched(r *run, i int, obs *fileObserver, dst *os.File, err erro
 		return false
 	}
 	if err != nil {
-		s.fail(r.j, i, asTransferError(err), customMethod)
+		s.fail(r.e.job, i, asTransferError(err), customMethod)
 		return false
 	}
 	return true

@@ -21,7 +21,7 @@ import (
 // Pool runs pieces of work of type T on goroutines it keeps parked between them. A goroutine that
 // stays parked for a whole linger period exits at the next tick of the pool's reaper, so between
 // one and two periods after its last piece.
-type Pool[T any] struct {
+type Pool[T comparable] struct {
 	mu     *sync.Mutex
 	work   func(T)
 	linger time.Duration
@@ -47,7 +47,7 @@ type worker struct {
 // their last one. work is called with mu held, as it was when the goroutine took the piece, and
 // must return with mu held: a goroutine records the start and the end of its work under the
 // owner's lock, and looks for the next piece under it too.
-func New[T any](mu *sync.Mutex, linger time.Duration, work func(T)) *Pool[T] {
+func New[T comparable](mu *sync.Mutex, linger time.Duration, work func(T)) *Pool[T] {
 	return &Pool[T]{mu: mu, work: work, linger: linger}
 }
 
@@ -64,6 +64,24 @@ func (p *Pool[T]) Go(x T) {
 	if p.looking == 0 {
 		p.wakeOne()
 	}
+}
+
+// Withdraw takes x back when no goroutine has taken it yet, and reports whether it did: work(x)
+// then never runs. A goroutine woken for x finds nothing and parks again. Called with mu held.
+func (p *Pool[T]) Withdraw(x T) bool {
+	for i := len(p.queue) - 1; i >= p.head; i-- {
+		if p.queue[i] == x {
+			copy(p.queue[i:], p.queue[i+1:])
+			var zero T
+			p.queue[len(p.queue)-1] = zero
+			p.queue = p.queue[:len(p.queue)-1]
+			if p.head == len(p.queue) {
+				p.queue, p.head = p.queue[:0], 0
+			}
+			return true
+		}
+	}
+	return false
 }
 
 // Close makes every parked goroutine exit, and every other one exit once no piece is left for

@@ -146,3 +146,45 @@ func TestClose(t *testing.T) {
 		assert.Equal(t, 0, o.parked(), "nothing parks after Close")
 	})
 }
+
+// A piece withdrawn before any goroutine took it never runs, and a goroutine woken for it parks
+// again; a piece already taken, or never handed over, cannot be withdrawn.
+func TestWithdraw(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := newOwner()
+		o.gate = make(chan struct{})
+		o.mu.Lock()
+		o.pool.Go(1) // the woken goroutine waits for the lock, which the test holds
+		o.pool.Go(2)
+		assert.True(t, o.pool.Withdraw(2), "waiting behind another")
+		assert.False(t, o.pool.Withdraw(2), "withdrawn already")
+		assert.False(t, o.pool.Withdraw(4), "never handed over")
+		o.mu.Unlock()
+		synctest.Wait() // the goroutine took 1, and waits at the gate
+		o.mu.Lock()
+		assert.False(t, o.pool.Withdraw(1), "taken")
+		o.mu.Unlock()
+		close(o.gate)
+		synctest.Wait()
+		assert.Equal(t, 1, o.parked())
+
+		o.mu.Lock()
+		o.pool.Go(5) // wakes the parked goroutine
+		assert.True(t, o.pool.Withdraw(5), "waiting alone")
+		o.mu.Unlock()
+		synctest.Wait()
+		o.mu.Lock()
+		assert.Equal(t, []int{1}, o.done, "only the piece never withdrawn ran")
+		o.mu.Unlock()
+		assert.Equal(t, 1, o.parked(), "the goroutine woken for nothing parked again")
+		o.mu.Lock()
+		o.pool.Go(6) // and still takes work
+		o.mu.Unlock()
+		synctest.Wait()
+		o.mu.Lock()
+		assert.Equal(t, []int{1, 6}, o.done)
+		o.pool.Close()
+		o.mu.Unlock()
+		o.pool.Wait()
+	})
+}
