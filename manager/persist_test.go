@@ -103,13 +103,7 @@ func TestRestartKeepsJobsButNotCallbacks(t *testing.T) {
 
 	// A job part-way through a file, stalled by the server.
 	partial := download(t, c1, out, srv.URLFor("big.bin"))
-	reached := make(chan struct{})
-	require.NoError(t, partial.SetProperty(bits.PropertyMinimumNotificationIntervalMs, bits.PropertyValue{Dword: 0}))
-	require.NoError(t, partial.SetNotifyFlags(bits.NotifyJobModification))
-	require.NoError(t, partial.SetNotifyInterface(&progressWatch{at: 150_000, reached: reached}))
-	require.NoError(t, partial.Resume())
-	m1.Settle()
-	<-reached // the bytes before the stall are in the temporary file
+	transferUntil(t, m1, partial, 150_000) // the bytes before the stall are in the temporary file
 
 	before := map[string]job.Record{}
 	for name, j := range map[string]bits.Job{"props": props, "done": done, "failed": failed, "waiting": waiting} {
@@ -170,6 +164,19 @@ func TestRestartKeepsJobsButNotCallbacks(t *testing.T) {
 	m2.Step(time.Second)
 	n, _ = w.GetErrorCount()
 	assert.EqualValues(t, 2, n, "the retry timer came back with the job")
+}
+
+// transferUntil resumes j and returns once its progress reached at bytes (its notifications
+// set to tell each change of progress).
+func transferUntil(t *testing.T, h *bitstest.Harness, j bits.Job, at uint64) {
+	t.Helper()
+	reached := make(chan struct{})
+	require.NoError(t, j.SetProperty(bits.PropertyMinimumNotificationIntervalMs, bits.PropertyValue{Dword: 0}))
+	require.NoError(t, j.SetNotifyFlags(bits.NotifyJobModification))
+	require.NoError(t, j.SetNotifyInterface(&progressWatch{at: at, reached: reached}))
+	require.NoError(t, j.Resume())
+	h.Settle()
+	<-reached
 }
 
 // progressWatch closes reached once the job's progress reaches at bytes.
@@ -374,13 +381,7 @@ func TestReopenReconcilesTemporaryFiles(t *testing.T) {
 		require.NoError(t, os.Mkdir(sub, 0o700))
 		j := download(t, c1, sub, srv.URLFor(name+".bin"))
 		require.NoError(t, j.SetPriority(bits.Foreground)) // both run, each until its stall
-		reached := make(chan struct{})
-		require.NoError(t, j.SetProperty(bits.PropertyMinimumNotificationIntervalMs, bits.PropertyValue{Dword: 0}))
-		require.NoError(t, j.SetNotifyFlags(bits.NotifyJobModification))
-		require.NoError(t, j.SetNotifyInterface(&progressWatch{at: 150_000, reached: reached}))
-		require.NoError(t, j.Resume())
-		m1.Settle()
-		<-reached
+		transferUntil(t, m1, j, 150_000)
 		jobs[name] = j
 	}
 	temps := map[string]string{}

@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 	bolt "go.etcd.io/bbolt"
 
@@ -141,15 +139,7 @@ func bigStore(b *testing.B, n int) string {
 		require.NoError(b, err)
 	}
 	dir := filepath.Join(benchRoot, fmt.Sprint(n))
-	rng := rand.New(rand.NewPCG(uint64(n), 1))
-	recs := make([]job.Record, n)
-	for i := range recs {
-		recs[i] = typical(i + 1)
-		var id uuid.UUID
-		binary.LittleEndian.PutUint64(id[:8], rng.Uint64())
-		binary.LittleEndian.PutUint64(id[8:], rng.Uint64())
-		recs[i].ID = id
-	}
+	recs := typicalRandom(n, rand.New(rand.NewPCG(uint64(n), 1)))
 	s, err := store.Open(dir, store.Options{})
 	require.NoError(b, err)
 	require.NoError(b, s.PutAll(recs))

@@ -3,6 +3,7 @@ package store_test
 import (
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 	"time"
@@ -65,6 +66,17 @@ func typical(n int) job.Record {
 			ResponseHeaders: "HTTP/1.1 206 Partial Content\r\nContent-Type: application/vnd.ms-cab-compressed\r\nETag: \"5f3a9c1e-2bc40\"\r\nLast-Modified: Tue, 11 Mar 2025 08:00:00 GMT\r\nAccept-Ranges: bytes\r\n",
 		}},
 	}
+}
+
+// typicalRandom returns n typical records, with GUIDs drawn from rng.
+func typicalRandom(n int, rng *rand.Rand) []job.Record {
+	recs := make([]job.Record, n)
+	for i := range recs {
+		recs[i] = typical(i + 1)
+		binary.LittleEndian.PutUint64(recs[i].ID[:8], rng.Uint64())
+		binary.LittleEndian.PutUint64(recs[i].ID[8:], rng.Uint64())
+	}
+	return recs
 }
 
 // genTime draws the zero time or any instant, in UTC without a monotonic reading, as Decode

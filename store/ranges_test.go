@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
@@ -25,13 +24,8 @@ import (
 func TestLoadInRanges(t *testing.T) {
 	const n = 10_000
 	rng := rand.New(rand.NewPCG(3, 4))
-	recs := make([]job.Record, n)
+	recs := typicalRandom(n, rng)
 	for i := range recs {
-		recs[i] = typical(i + 1)
-		var id uuid.UUID
-		binary.LittleEndian.PutUint64(id[:8], rng.Uint64())
-		binary.LittleEndian.PutUint64(id[8:], rng.Uint64())
-		recs[i].ID = id
 		// Creation order unrelated to the keys, some created at the same instant.
 		recs[i].Created = base.Add(time.Duration(rng.IntN(n/2)) * time.Second)
 	}
@@ -114,12 +108,7 @@ func guidOf(id uuid.UUID) string { return job.GUIDString(id) }
 func TestLoadInRangesWhileGrowing(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0))))
 	const n = 6_000
-	rng := rand.New(rand.NewPCG(5, 6))
-	recs := make([]job.Record, n)
-	for i := range recs {
-		recs[i] = typical(i + 1)
-		binary.LittleEndian.PutUint64(recs[i].ID[:8], rng.Uint64())
-	}
+	recs := typicalRandom(n, rand.New(rand.NewPCG(5, 6)))
 	dir := t.TempDir()
 	s, err := store.Open(dir, store.Options{NoSync: true})
 	require.NoError(t, err)
