@@ -55,9 +55,9 @@ const (
 )
 
 // walked is what checkFile found: the records of the jobs bucket, in the state of transaction
-// txid (the newer meta page's), and the first key of each of the bucket's leaf pages but the
-// first, in order (copies, when the bucket has branch pages), which split the records into
-// ranges of about equal size.
+// txid (the newer meta page's), and some of the first keys of the bucket's leaf pages, in order
+// and evenly spread (copies; none when the bucket has no branch page), which split the records
+// into ranges of about equal size.
 type walked struct {
 	jobs   int
 	txid   uint64
@@ -282,7 +282,7 @@ func (w *walker) page(id uint64, what string, depth int) ([]byte, error) {
 		if w.seen[p/64]&(1<<(p%64)) != 0 {
 			return nil, w.fail("page %d is used twice", p)
 		}
-		if w.free != nil && w.free[p/64]&(1<<(p%64)) != 0 {
+		if w.free[p/64]&(1<<(p%64)) != 0 {
 			return nil, w.fail("page %d is in use and listed free", p)
 		}
 		w.seen[p/64] |= 1 << (p % 64)
@@ -340,7 +340,7 @@ func (w *walker) freelist(id uint64) error {
 
 // tree checks the branch or leaf page id, of bucket in, and the pages below it. Its keys must lie
 // in [lo, hi) (nil: unbounded); it returns the greatest key below it, which lies in the walk's
-// buffers and stays valid until the next page is read at depth.
+// buffers and stays valid until the walk reads another page at depth or deeper.
 func (w *walker) tree(id uint64, depth, in int, lo, hi []byte) ([]byte, error) {
 	if depth > maxDepth {
 		return nil, w.fail("the tree of pages is deeper than %d", maxDepth)

@@ -143,6 +143,11 @@ func TestOpenStructure(t *testing.T) {
 			_, ids := f.freelist(t)
 			copy(ids[8:16], ids[0:8])
 		}, "twice"},
+		{"the freelist's own page listed free", func(t *testing.T, f boltPages) {
+			_, fl, _ := f.meta()
+			_, ids := f.freelist(t)
+			ne.PutUint64(ids, fl)
+		}, "which holds the freelist"},
 		{"a page in use listed free", func(t *testing.T, f boltPages) {
 			_, ids := f.freelist(t)
 			_, child := branchKey(f.page(f.jobsRoot(t)), 0)
