@@ -683,7 +683,8 @@ func (s *Store) Load() ([]job.Record, error) {
 // record and its Files are reused; the rest of what it holds is not). The strings of records
 // decoded one after the other by one goroutine share an allocation of some kilobytes, which any
 // of them keeps in memory. Scan fails as Load does, and with fn's error (the first in creation
-// order) when fn fails; fn is not called again once one call failed.
+// order) when fn fails; fn is not called again once one call failed. fn must not write to the
+// store: Scan reads in a transaction that a write may have to wait for.
 func (s *Store) Scan(start func(n, workers int), fn func(w, i int, r *job.Record) error) error {
 	return s.scan(true, start, fn)
 }
