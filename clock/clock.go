@@ -10,6 +10,7 @@ package clock
 import (
 	"container/heap"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -39,7 +40,30 @@ func IsReal(c Clock) bool {
 
 type realClock struct{}
 
-func (realClock) Now() time.Time { return time.Now() }
+// Now reads the monotonic clock once and adds what it measured since a recent reading of the
+// wall clock. time.Now reads both clocks; on a virtual machine each read is a large part of a
+// short call's cost, and every call that changes a job reads the time. The two clocks run at the
+// same rate (NTP slews both), so the sum is the wall-clock time up to the few nanoseconds between
+// the two reads of that recent reading; only a step of the system clock (settimeofday, a leap
+// second) shows late, after at most wallEvery.
+func (realClock) Now() time.Time {
+	if b := wallBase.Load(); b != nil {
+		// Under testing/synctest, or across a change of bubble, d is out of range and the clock
+		// is read in full.
+		if d := time.Since(*b); d >= 0 && d < wallEvery {
+			return b.Add(d)
+		}
+	}
+	now := time.Now()
+	wallBase.Store(&now)
+	return now
+}
+
+// wallBase is the latest full reading of the clock taken by realClock.Now.
+var wallBase atomic.Pointer[time.Time]
+
+// wallEvery is how often realClock.Now reads the wall clock at most.
+const wallEvery = 100 * time.Millisecond
 
 func (realClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
 
