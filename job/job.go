@@ -514,7 +514,11 @@ func (o *op) opName() string {
 
 // check applies the state rule of the call's method; a failure code becomes the error.
 func (o *op) check() (state.Outcome, error) {
-	out := state.Check(o.method, o.j.c.st, o.j.c.facts())
+	var f state.Facts
+	if state.NeedsFacts(o.method, o.j.c.st) {
+		f = o.j.c.facts()
+	}
+	out := state.Check(o.method, o.j.c.st, f)
 	if out.Code.Failed() {
 		return out, o.fail(out.Code)
 	}

@@ -437,6 +437,32 @@ func (r *Rule) Decide(from State, f Facts) Outcome {
 	return Outcome{Code: hresult.E_UNEXPECTED, To: from}
 }
 
+// factsRead holds, for each method, the states in which its rule reads the facts: the first case
+// whose states include the state has conditions. In the others the outcome is the same for any
+// facts.
+var factsRead = func() (read [methodEnd]Set) {
+	for m := Method(1); m < methodEnd; m++ {
+		for st := State(0); st < Count; st++ {
+			for _, c := range ruleIndex[m].Cases {
+				if c.From.Has(st) {
+					if c.When != 0 {
+						read[m] |= 1 << st
+					}
+					break
+				}
+			}
+		}
+	}
+	return read
+}()
+
+// NeedsFacts reports whether Check of method m in state from depends on the facts it is given.
+// When it does not, any Facts (the zero value) give the same Outcome, and a caller can skip
+// gathering them.
+func NeedsFacts(m Method, from State) bool {
+	return m != 0 && m < methodEnd && factsRead[m].Has(from)
+}
+
 // Check decides a call of method m made in state from, with facts f.
 func Check(m Method, from State, f Facts) Outcome {
 	r := ruleFor(m)

@@ -1,0 +1,54 @@
+package state_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/bitsemu/bitsemu/state"
+)
+
+// everyFacts returns facts covering every combination of the conditions rules test.
+func everyFacts() []state.Facts {
+	var out []state.Facts
+	for bitsSet := range 1 << 9 {
+		b := func(i int) bool { return bitsSet&(1<<i) != 0 }
+		files := 0
+		if b(0) {
+			files = 2
+		}
+		done := 0
+		if b(1) {
+			done = files
+		}
+		out = append(out, state.Facts{Files: files, FilesDone: done, Upload: b(2), UploadReply: b(3),
+			ReplyStarted: b(4), Resumed: b(5), HasErrorInfo: b(6), FileTransferred: b(7), RetriesExhausted: b(8)})
+	}
+	return out
+}
+
+// Where NeedsFacts says a rule does not read the facts, every facts give the outcome of none.
+func TestNeedsFactsOnlyWhereTheOutcomeDependsOnThem(t *testing.T) {
+	facts := everyFacts()
+	skipped, read := 0, 0
+	for _, r := range state.Methods() {
+		for st := state.State(0); st < state.Count; st++ {
+			if state.NeedsFacts(r.Method, st) {
+				read++
+				continue
+			}
+			skipped++
+			want := state.Check(r.Method, st, state.Facts{})
+			for _, f := range facts {
+				if got := state.Check(r.Method, st, f); got != want {
+					t.Fatalf("%v in %v: %+v with %+v, %+v without facts; NeedsFacts says false", r.Method, st, got, f, want)
+				}
+			}
+		}
+	}
+	assert.Positive(t, read)
+	assert.Greater(t, skipped, read, "most calls decide on the state alone")
+	assert.True(t, state.NeedsFacts(state.Resume, state.Suspended), "Resume needs files")
+	assert.False(t, state.NeedsFacts(state.SetDescription, state.Queued))
+	assert.False(t, state.NeedsFacts(0, state.Queued), "no such method")
+}
