@@ -1,6 +1,7 @@
 package job
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/bitsemu/bitsemu/bits"
@@ -277,6 +278,7 @@ type NotifyView struct {
 	MinInterval time.Duration // the minimum notification interval (MINIMUM_NOTIFICATION_INTERVAL_MS)
 	OwnerSID    string
 	Files       int
+	Gen         uint32 // Engine.NotifyGen when the view was read
 }
 
 // NotifyView returns the job's notification settings and state, for the service.
@@ -295,6 +297,7 @@ func (e *Engine) NotifyView() NotifyView {
 		MinInterval: time.Duration(c.props.minInterval) * time.Millisecond,
 		OwnerSID:    c.owner.SID,
 		Files:       len(c.files),
+		Gen:         atomic.LoadUint32(&c.notifyGen),
 	}
 	if cb := c.liveCallback(); cb != nil {
 		v.Callback = cb
@@ -302,6 +305,12 @@ func (e *Engine) NotifyView() NotifyView {
 	}
 	return v
 }
+
+// NotifyGen returns a number that changes whenever the job's NotifyView may have changed other
+// than in its State, a move to a final state excepted. A view read when NotifyGen was the same
+// (NotifyView.Gen) still holds all but its State, as long as its Caller has not closed (which
+// makes the callback nil). It takes no lock.
+func (e *Engine) NotifyGen() uint32 { return atomic.LoadUint32(&e.Job.c.notifyGen) }
 
 // ErrorSnapshot returns the job's error object as j's caller would get it from GetError, or nil
 // when the job holds no error record (for the service).

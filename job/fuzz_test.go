@@ -343,11 +343,27 @@ func fuzzJob(t *testing.T, data []byte) {
 		case 8:
 			id = otherID
 		}
+		gen, view := eng.NotifyGen(), eng.NotifyView()
 		runOp(t, d, j, callers[id], id, op)
 		if t.Failed() {
 			return
 		}
+		checkNotifyGen(t, eng, gen, view, op)
 	}
+}
+
+// checkNotifyGen checks Engine.NotifyGen's promise after a call: when the generation is what it
+// was before, the view is the one read before, but for its State (whose finality did not change)
+// and its file count.
+func checkNotifyGen(t *testing.T, eng *job.Engine, gen uint32, before job.NotifyView, op fuzzOp) {
+	t.Helper()
+	if eng.NotifyGen() != gen {
+		return
+	}
+	after := eng.NotifyView()
+	assert.Equal(t, before.State.Final(), after.State.Final(), "%v: the job became final without a new NotifyGen", op)
+	before.State, before.Files = after.State, after.Files
+	assert.Equal(t, before, after, "%v changed the notification view without a new NotifyGen", op)
 }
 
 // file returns file i of the job (modulo its count) through h, or nil when it has none.

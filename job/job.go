@@ -181,7 +181,13 @@ type Job struct {
 
 type core struct {
 	mu  sync.Mutex
-	eng Engine // the service's side of the job, set once by New
+	eng Engine       // the service's side of the job, set once by New
+	typ bits.JobType // never changes
+	// notifyGen changes, under the lock, with every change that could change the job's
+	// NotifyView but its State (a final state excepted); it is read atomically without the
+	// lock (Engine.NotifyGen). It is not part of jobState, which a failed change puts back with
+	// a plain copy.
+	notifyGen uint32
 	jobState
 }
 
@@ -189,7 +195,6 @@ type core struct {
 type jobState struct {
 	env *Env
 	id  uuid.UUID
-	typ bits.JobType
 	seq uint64
 
 	owner    Identity
@@ -573,12 +578,34 @@ func (o *op) emit(ch Change) {
 	if ch.Method == 0 {
 		ch.Method = o.method
 	}
+	if changesNotifyView(&ch) {
+		atomic.AddUint32(&c.notifyGen, 1)
+	}
 	if o.n < len(o.buf) {
 		o.buf[o.n] = ch
 		o.n++
 		return
 	}
 	o.more = append(o.more, ch)
+}
+
+// changesNotifyView reports whether ch may change the job's NotifyView other than its State
+// (Engine.NotifyGen): any change but progress, files, an upload session, a move between live
+// states, and the setters of properties the view leaves out. Any setter not listed counts, so
+// that a new one errs on the side of a fresh read.
+func changesNotifyView(ch *Change) bool {
+	switch ch.Kind {
+	case FilesAdded, FileProgressed, FileCompleted, SessionChanged:
+		return false
+	case StateChanged:
+		return ch.To.Final()
+	case PropertyChanged:
+		switch ch.Method {
+		case state.SetDescription, state.SetDisplayName, state.SetPriority:
+			return false
+		}
+	}
+	return true
 }
 
 // end unlocks the job, reports the collected changes to the observer and then removes the

@@ -96,3 +96,39 @@ func TestNotifyInterfaceAdmin(t *testing.T) {
 	require.NoError(t, err)
 	assert.Nil(t, got)
 }
+
+// NotifyGen changes with every call that can change what the notification engine reads of the
+// job but its state, and stays put for the frequent calls that cannot, so that a JobModification
+// after those is delivered without reading the job again (notify.Dispatcher).
+func TestNotifyGenFollowsTheNotificationSettings(t *testing.T) {
+	x := newFx(t)
+	j := x.newJob(bits.Download, 1)
+	eng := engine.Of(j)
+	admin := eng.As(job.NewCaller(adminID))
+	cb := &nopCallback{name: "one"}
+	for _, c := range []struct {
+		name    string
+		call    func() error
+		changes bool
+	}{
+		{"SetDescription", func() error { return j.SetDescription("d") }, false},
+		{"SetDisplayName", func() error { return j.SetDisplayName("n") }, false},
+		{"SetPriority", func() error { return j.SetPriority(bits.High) }, false},
+		{"Resume", j.Resume, false},
+		{"Suspend", j.Suspend, false},
+		{"AddFile", func() error { return j.AddFile(x.remote(), x.local()) }, false},
+		{"SetNotifyInterface", func() error { return j.SetNotifyInterface(cb) }, true},
+		{"SetNotifyFlags", func() error { return j.SetNotifyFlags(bits.NotifyJobModification) }, true},
+		{"SetNotifyCmdLine", func() error { return j.SetNotifyCmdLine("/bin/true", "") }, true},
+		{"SetMinimumRetryDelay", func() error { return j.SetMinimumRetryDelay(60) }, true},
+		{"SetProperty(MinimumNotificationInterval)", func() error {
+			return j.SetProperty(bits.PropertyMinimumNotificationIntervalMs, bits.PropertyValue{Dword: 5})
+		}, true},
+		{"TakeOwnership", admin.TakeOwnership, true},
+		{"Cancel", func() error { _, err := admin.Cancel(); return err }, true},
+	} {
+		gen := eng.NotifyGen()
+		require.NoError(t, c.call(), c.name)
+		assert.Equal(t, c.changes, eng.NotifyGen() != gen, "%s: does it change NotifyGen", c.name)
+	}
+}

@@ -722,3 +722,58 @@ func TestInFlightLimitPerUser(t *testing.T) {
 		assert.Equal(t, jobs, r.nTransferred())
 	})
 }
+
+// A JobModification goes by the job's settings when it is delivered, however many were delivered
+// before: a new callback, new flags and a closed client take effect for the next one (the
+// dispatcher reuses what it read of the job only while NotifyGen says nothing in it changed).
+func TestJobModificationFollowsTheLatestSettings(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := manager.New(manager.WithManualTransfers())
+		defer m.Close()
+		a, b := connect(t, m, user), connect(t, m, user)
+		j := newJob(t, a, 1)
+		jb, err := b.GetJob(engine.Of(j).ID())
+		require.NoError(t, err)
+		require.NoError(t, j.SetProperty(bits.PropertyMinimumNotificationIntervalMs, bits.PropertyValue{Dword: 0}))
+		withMods := bits.DefaultNotifyFlags | bits.NotifyJobModification
+		require.NoError(t, j.SetNotifyFlags(withMods))
+		r1, r2 := newRecorder("r1", nil), newRecorder("r2", nil)
+		require.NoError(t, j.SetNotifyInterface(r1))
+		synctest.Wait()
+		describe := func(h bits.Job) {
+			t.Helper()
+			require.NoError(t, h.SetDescription("d"))
+			synctest.Wait()
+		}
+
+		before := r1.nMods()
+		describe(j)
+		describe(j)
+		assert.Equal(t, before+2, r1.nMods(), "each change delivered to r1")
+
+		require.NoError(t, j.SetNotifyInterface(r2))
+		synctest.Wait()
+		n1, n2 := r1.nMods(), r2.nMods()
+		describe(j)
+		assert.Equal(t, n1, r1.nMods(), "r1 was replaced")
+		assert.Equal(t, n2+1, r2.nMods(), "the change goes to r2")
+
+		require.NoError(t, j.SetNotifyFlags(bits.DefaultNotifyFlags))
+		synctest.Wait()
+		n2 = r2.nMods()
+		describe(j)
+		assert.Equal(t, n2, r2.nMods(), "no JobModification without its flag")
+
+		require.NoError(t, j.SetNotifyFlags(withMods))
+		synctest.Wait()
+		n2 = r2.nMods()
+		describe(j)
+		assert.Equal(t, n2+1, r2.nMods(), "the flag is back")
+
+		// r2 was registered through a; once a closes, the callback is gone for b's changes too.
+		require.NoError(t, a.Close())
+		n2 = r2.nMods()
+		describe(jb)
+		assert.Equal(t, n2, r2.nMods(), "the client that registered r2 has closed")
+	})
+}

@@ -105,6 +105,8 @@ type entry struct {
 	modTimer clock.Timer
 
 	// Kept by the worker that drains the entry (one at a time), from the last view it read.
+	view        job.NotifyView // the last view read, valid while viewRead
+	viewRead    bool
 	minInterval time.Duration
 	final       bool
 	handle      bits.Job    // the handle callbacks get, acting as the callback's caller
@@ -391,8 +393,13 @@ func (d *Dispatcher) drain(e *entry) {
 		// The job is read after the items were taken, so the view is never older than the
 		// change that made them due: a stale view would drop a TRANSFERRED not yet seen, or a
 		// callback or flag just set. After a callback ran it is read again, since the callback
-		// may have changed the job.
-		v := e.j.NotifyView()
+		// may have changed the job. A JobModification alone needs no State, so the last view
+		// serves while nothing else in it can have changed (Engine.NotifyGen): no job lock.
+		v := e.view
+		if len(files) > 0 || terminal || !e.viewRead || v.Gen != e.j.NotifyGen() ||
+			(v.Caller != nil && v.Caller.Closed()) {
+			v = e.j.NotifyView()
+		}
 		sent, ok, callbackFailed := 0, true, false
 		for _, f := range files {
 			if ok = d.deliverFile(e, &v, f); !ok {
@@ -409,6 +416,7 @@ func (d *Dispatcher) drain(e *entry) {
 			d.deliverMod(e, &v)
 		}
 		e.minInterval, e.final = v.MinInterval, v.State.Final()
+		e.view, e.viewRead = v, true
 
 		d.mu.Lock()
 		e.files = e.files[sent:] // only this worker removes files: the first sent are the ones taken
