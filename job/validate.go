@@ -153,22 +153,16 @@ func httpURLOK(rest string) bool {
 	return segmentsOK(path, "/")
 }
 
-// asciiSet is a set of ASCII bytes as a bit mask, for the short scans of a name's parts: a
-// [256]bool table's four cache lines are often cold there, the mask's 16 bytes rarely.
-type asciiSet [2]uint64
+// byteSet is a set of bytes, for scanning without strings.IndexAny's per-call set building.
+type byteSet [256]bool
 
-func setOf(chars string) *asciiSet {
-	var t asciiSet
+func setOf(chars string) *byteSet {
+	var t byteSet
 	for i := 0; i < len(chars); i++ {
-		t.add(chars[i])
+		t[chars[i]] = true
 	}
 	return &t
 }
-
-func (t *asciiSet) add(b byte) { t[b>>6] |= 1 << (b & 63) }
-
-// has reports whether b is in the set.
-func (t *asciiSet) has(b byte) bool { return b < 128 && t[b>>6]&(1<<(b&63)) != 0 }
 
 var (
 	pathEnd  = setOf("/?#")
@@ -177,9 +171,9 @@ var (
 )
 
 // indexAny returns the index of the first byte of s in set, or -1.
-func indexAny(s string, set *asciiSet) int {
+func indexAny(s string, set *byteSet) int {
 	for i := 0; i < len(s); i++ {
-		if set.has(s[i]) {
+		if set[s[i]] {
 			return i
 		}
 	}
@@ -200,22 +194,16 @@ func hasPrefixFold(s, prefix string) bool {
 }
 
 // urlBytes marks the bytes that may appear unescaped in a URL (RFC 3986 unreserved, reserved
-// and '%'). Every byte of a remote name is looked up, so it is a table: one load per byte, half
-// the time of a bit mask's test.
+// and '%').
 var urlBytes = func() (t [256]bool) {
-	var set asciiSet
-	for b := byte('a'); b <= 'z'; b++ {
-		set.add(b)
-		set.add(b - 'a' + 'A')
+	for b := 'a'; b <= 'z'; b++ {
+		t[b], t[b-'a'+'A'] = true, true
 	}
-	for b := byte('0'); b <= '9'; b++ {
-		set.add(b)
+	for b := '0'; b <= '9'; b++ {
+		t[b] = true
 	}
 	for _, b := range []byte("-._~:/?#[]@!$&'()*+,;=%") {
-		set.add(b)
-	}
-	for b := range t {
-		t[b] = set.has(byte(b))
+		t[b] = true
 	}
 	return t
 }()
