@@ -271,6 +271,7 @@ type NotifyView struct {
 	Flags       uint32        // the notify flags
 	Callback    bits.Callback // the registered callback, nil when none or its caller has closed
 	Caller      *Caller       // the caller that registered Callback (nil without a callback)
+	Handle      *Job          // the handle Callback was registered through, acting as Caller
 	CmdProgram  string        // the notify command line's program, "" when none
 	CmdParams   string        // its parameters
 	CmdService  bool          // the command line was set by, or the job belongs to, a service account: never run
@@ -301,7 +302,8 @@ func (e *Engine) NotifyView() NotifyView {
 	}
 	if cb := c.liveCallback(); cb != nil {
 		v.Callback = cb
-		v.Caller = c.cbCaller
+		v.Caller = c.cbHandle.caller
+		v.Handle = c.cbHandle
 	}
 	return v
 }

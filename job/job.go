@@ -205,7 +205,7 @@ type jobState struct {
 	priority bits.Priority
 	notify   uint32
 	callback bits.Callback
-	cbCaller *Caller
+	cbHandle *Job // the handle that set callback: its caller owns the callback
 
 	retryDelay, noProgress, maxDownload uint32
 

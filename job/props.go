@@ -137,9 +137,9 @@ func (j *Job) SetNotifyInterface(cb bits.Callback) error {
 	}
 	return j.set(state.SetNotifyInterface, "SetNotifyInterface", hresult.S_OK, func() hresult.Code {
 		j.c.callback = cb
-		j.c.cbCaller = j.caller
+		j.c.cbHandle = j
 		if cb == nil {
-			j.c.cbCaller = nil
+			j.c.cbHandle = nil
 		}
 		return hresult.S_OK
 	})
@@ -152,7 +152,7 @@ func (j *Job) GetNotifyInterface() (bits.Callback, error) {
 }
 
 func (c *core) liveCallback() bits.Callback {
-	if c.callback == nil || c.cbCaller == nil || c.cbCaller.Closed() {
+	if c.callback == nil || c.cbHandle == nil || c.cbHandle.caller.Closed() {
 		return nil
 	}
 	return c.callback

@@ -777,3 +777,55 @@ func TestJobModificationFollowsTheLatestSettings(t *testing.T) {
 		assert.Equal(t, n2, r2.nMods(), "the client that registered r2 has closed")
 	})
 }
+
+// A callback gets the very handle it was registered through, which acts as the caller that
+// registered it: the job keeps that handle, so delivering a notification makes no new one.
+func TestCallbackGetsTheHandleItWasRegisteredThrough(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := manager.New(manager.WithManualTransfers())
+		defer m.Close()
+		owner := connect(t, m, user)
+		admin, err := m.Connect(manager.Identity{SID: "S-1-5-21-2000", Admin: true})
+		require.NoError(t, err)
+
+		var mu sync.Mutex
+		var got []bits.Job
+		r := newRecorder("r", nil)
+		keep := func(j bits.Job, _ int) error {
+			mu.Lock()
+			got = append(got, j)
+			mu.Unlock()
+			return nil
+		}
+		r.onTransferred, r.onMod = keep, keep
+		r.onFile = func(j bits.Job, _ bits.File, n int) error { return keep(j, n) }
+
+		j := newJob(t, owner, 1)
+		require.NoError(t, j.SetNotifyFlags(bits.DefaultNotifyFlags|bits.NotifyFileTransferred))
+		require.NoError(t, j.SetNotifyInterface(r))
+		transfer(t, j)
+		synctest.Wait()
+
+		// The same job, through the administrator's handle: its callback gets that handle.
+		k := newJob(t, owner, 1)
+		id, err := k.GetId()
+		require.NoError(t, err)
+		ka, err := admin.GetJob(id)
+		require.NoError(t, err)
+		require.NoError(t, ka.SetNotifyFlags(bits.DefaultNotifyFlags|bits.NotifyJobModification))
+		require.NoError(t, ka.SetNotifyInterface(r))
+		synctest.Wait()
+		require.NoError(t, k.SetDescription("changed"))
+		synctest.Wait()
+
+		mu.Lock()
+		defer mu.Unlock()
+		require.Len(t, got, 4, "FileTransferred and JobTransferred of j, two JobModification of k")
+		for i, h := range got[:2] {
+			assert.Same(t, j, h, "notification %d of j", i)
+		}
+		for i, h := range got[2:] {
+			assert.Same(t, ka, h, "notification %d of k", i)
+		}
+	})
+}

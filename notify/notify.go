@@ -39,8 +39,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/clock"
 	"github.com/bitsemu/bitsemu/hresult"
@@ -75,7 +73,7 @@ type Dispatcher struct {
 
 	mu      sync.Mutex
 	closed  bool
-	jobs    map[uuid.UUID]*entry
+	jobs    map[*job.Engine]*entry
 	entries atomic.Int32 // len(jobs), read without the lock
 	users   map[string]*slots
 	active  int        // entries being drained
@@ -109,9 +107,7 @@ type entry struct {
 	viewRead    bool
 	minInterval time.Duration
 	final       bool
-	handle      bits.Job    // the handle callbacks get, acting as the callback's caller
-	caller      *job.Caller // handle's caller
-	sem         *slots      // the owner's in-flight slots
+	sem         *slots // the owner's in-flight slots
 	semUser     string
 }
 
@@ -119,7 +115,7 @@ type entry struct {
 func New(clk clock.Clock, opts ...Option) *Dispatcher {
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Dispatcher{clock: clk, launcher: ExecLauncher{}, ctx: ctx, cancel: cancel,
-		jobs: make(map[uuid.UUID]*entry), users: make(map[string]*slots)}
+		jobs: make(map[*job.Engine]*entry), users: make(map[string]*slots)}
 	_, d.stepped = clk.(*clock.Virtual)
 	d.settled = sync.NewCond(&d.mu)
 	d.pool = workpool.New(&d.mu, linger, d.drain)
@@ -229,7 +225,7 @@ func (d *Dispatcher) JobChanged(ch job.Change) {
 	due &= ch.Wants
 	if due == 0 {
 		if ch.Kind == job.StateChanged && ch.To.Final() {
-			d.forget(engine.Of(ch.Job).ID())
+			d.forget(engine.Of(ch.Job))
 		}
 		return
 	}
@@ -239,7 +235,7 @@ func (d *Dispatcher) JobChanged(ch job.Change) {
 		return
 	}
 	eng := engine.Of(ch.Job)
-	e := d.jobs[eng.ID()]
+	e := d.jobs[eng]
 	if e == nil {
 		e = d.newEntry(eng)
 	}
@@ -257,13 +253,13 @@ func (d *Dispatcher) JobChanged(ch job.Change) {
 
 // forget drops the entry of a job that reached a final state with nothing left to deliver, so
 // that jobs whose listeners went away before the end are not kept for ever.
-func (d *Dispatcher) forget(id uuid.UUID) {
+func (d *Dispatcher) forget(j *job.Engine) {
 	if d.entries.Load() == 0 {
 		return // nothing to forget: no lock taken
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	e := d.jobs[id]
+	e := d.jobs[j]
 	if e == nil {
 		return
 	}
@@ -455,7 +451,7 @@ func (d *Dispatcher) newEntry(j *job.Engine) *entry {
 	} else {
 		e = &entry{j: j}
 	}
-	d.jobs[j.ID()] = e
+	d.jobs[j] = e
 	d.entries.Add(1)
 	return e
 }
@@ -473,10 +469,10 @@ func (d *Dispatcher) dropLocked(e *entry) {
 	if e.modTimer != nil {
 		e.modTimer.Stop()
 	}
-	if d.jobs[e.j.ID()] != e {
+	if d.jobs[e.j] != e {
 		return
 	}
-	delete(d.jobs, e.j.ID())
+	delete(d.jobs, e.j)
 	d.entries.Add(-1)
 	if len(d.free) < maxFree {
 		// The user's slots are kept: the next job is likely the same user's.
@@ -485,13 +481,9 @@ func (d *Dispatcher) dropLocked(e *entry) {
 	}
 }
 
-// handleFor returns the job handle callbacks get: one acting as the callback's caller.
-func (e *entry) handleFor(v *job.NotifyView) bits.Job {
-	if e.handle == nil || e.caller != v.Caller {
-		e.handle, e.caller = e.j.As(v.Caller), v.Caller
-	}
-	return e.handle
-}
+// handleFor returns the job handle callbacks get: the one the callback was registered through,
+// which acts as the callback's caller. The job keeps it, so a notification makes none.
+func handleFor(v *job.NotifyView) bits.Job { return v.Handle }
 
 // deliverMod makes a JobModification call, when the job's listener takes it. It is never
 // retried.
@@ -507,7 +499,7 @@ func (d *Dispatcher) deliverFile(e *entry, v *job.NotifyView, i int) bool {
 	if _, is2 := v.Callback.(Callback2); !is2 || v.Flags&bits.NotifyDisable != 0 || v.Flags&bits.NotifyFileTransferred == 0 {
 		return true
 	}
-	f := engine.Of(e.handleFor(v)).FileAt(i)
+	f := engine.Of(handleFor(v)).FileAt(i)
 	if f == nil {
 		return true
 	}
@@ -570,7 +562,7 @@ func (d *Dispatcher) invoke(e *entry, v *job.NotifyView, c call, f bits.File) (e
 			err = fmt.Errorf("%w: %v", ErrPanicked, r)
 		}
 	}()
-	h := e.handleFor(v)
+	h := handleFor(v)
 	switch c {
 	case callJobModification:
 		return v.Callback.JobModification(h)
