@@ -41,7 +41,8 @@ const tempPerm = 0o600
 func (e *Engine) OpenTemp(i int) (*os.File, error) {
 	j := &e.Job
 	c := j.c
-	o := j.beginEngine("OpenTemp")
+	var o op
+	j.beginEngine(&o, "OpenTemp")
 	defer o.end()
 	if i < 0 || i >= len(c.files) {
 		return nil, o.fail(hresult.E_INVALIDARG)
@@ -153,7 +154,8 @@ func createTemp(dir *os.Root, fc *fileCore) (*os.File, error) {
 func (e *Engine) Reconcile() error {
 	j := &e.Job
 	c := j.c
-	o := j.beginEngine("Reconcile")
+	var o op
+	j.beginEngine(&o, "Reconcile")
 	defer o.end()
 	var first error
 	for i, fc := range c.withReply() {
@@ -595,7 +597,8 @@ func (c *core) downloadTime(now time.Time) time.Duration {
 func (e *Engine) SetFileValidator(i int, v string) error {
 	j := &e.Job
 	c := j.c
-	o := j.beginEngine("SetFileValidator")
+	var o op
+	j.beginEngine(&o, "SetFileValidator")
 	defer o.end()
 	if i < 0 || i >= len(c.files) {
 		return o.fail(hresult.E_INVALIDARG)
@@ -609,7 +612,8 @@ func (e *Engine) SetFileValidator(i int, v string) error {
 func (e *Engine) Redirected(i int, url string) error {
 	j := &e.Job
 	c := j.c
-	o := j.beginEngine("Redirected")
+	var o op
+	j.beginEngine(&o, "Redirected")
 	defer o.end()
 	if i < 0 || i >= len(c.files) {
 		return o.fail(hresult.E_INVALIDARG)

@@ -70,7 +70,8 @@ func (e *Engine) Fire(ev state.Event) (state.State, error) {
 func (e *Engine) Pick(seq uint64) (Timing, Change, error) {
 	j := &e.Job
 	c := j.c
-	o := j.beginEngine("")
+	var o op
+	j.beginEngine(&o, "")
 	o.ev = state.Pick
 	var at time.Time
 	if seq != 0 && seq == c.seq && c.st == state.Queued {
@@ -103,7 +104,8 @@ func (e *Engine) FireError(ev state.Event, f Failure) (state.State, error) {
 func (e *Engine) FireFileDone(i int) (state.State, error) {
 	j := &e.Job
 	c := j.c
-	o := j.beginEngine("FireFileDone")
+	var o op
+	j.beginEngine(&o, "FireFileDone")
 	defer o.end()
 	if i < 0 || i >= len(c.files) {
 		return c.st, o.fail(hresult.E_INVALIDARG)
@@ -145,7 +147,8 @@ func (e *Engine) FireFileDone(i int) (state.State, error) {
 func (e *Engine) FileProgress(i int, total, transferred uint64) error {
 	j := &e.Job
 	c := j.c
-	o := j.beginEngine("FileProgress")
+	var o op
+	j.beginEngine(&o, "FileProgress")
 	defer o.end()
 	if i < 0 || i >= len(c.files) || (total != bits.SizeUnknown && transferred > total) {
 		return o.fail(hresult.E_INVALIDARG)
@@ -207,13 +210,16 @@ func (j *Job) currentFile() int {
 	return -1
 }
 
-func (j *Job) beginEngine(name string) op {
+// beginEngine locks the job for an engine call and sets up o, a zero op; the caller must call
+// o.end.
+func (j *Job) beginEngine(o *op, name string) {
 	j.c.mu.Lock()
-	return op{j: j, name: name}
+	o.j, o.name = j, name
 }
 
 func (j *Job) fire(ev state.Event, f *Failure) (state.State, error) {
-	o := j.beginEngine("")
+	var o op
+	j.beginEngine(&o, "")
 	o.ev = ev
 	defer o.end()
 	err := o.fireLocked(f, time.Time{})

@@ -24,8 +24,8 @@ type ErrorInfo struct {
 // holds one from the moment it enters ERROR or TRANSIENT_ERROR until it next enters
 // TRANSFERRING; otherwise BG_E_ERROR_INFORMATION_UNAVAILABLE.
 func (j *Job) GetError() (bits.Error, error) {
-	o, err := j.begin(state.GetError, "GetError")
-	if err != nil {
+	var o op
+	if err := j.begin(&o, state.GetError, "GetError"); err != nil {
 		return nil, err
 	}
 	defer o.end()

@@ -95,11 +95,11 @@ func (j *Job) AddFileSet(files []bits.FileInfo) error {
 func (j *Job) AddFileWithRanges(remoteURL, localName string, ranges []bits.FileRange) error {
 	if len(ranges) == 0 {
 		// Still check access first, like every other call.
-		o, err := j.begin(state.AddFileWithRanges, "AddFileWithRanges")
-		if err != nil {
+		var o op
+		if err := j.begin(&o, state.AddFileWithRanges, "AddFileWithRanges"); err != nil {
 			return err
 		}
-		err = o.fail(hresult.E_INVALIDARG)
+		err := o.fail(hresult.E_INVALIDARG)
 		o.end()
 		return err
 	}
@@ -108,8 +108,8 @@ func (j *Job) AddFileWithRanges(remoteURL, localName string, ranges []bits.FileR
 }
 
 func (j *Job) addFiles(m state.Method, name string, files []bits.FileInfo, ranges []bits.FileRange) (err error) {
-	o, err := j.beginChange(m, name)
-	if err != nil {
+	var o op
+	if err := j.beginChange(&o, m, name); err != nil {
 		return err
 	}
 	defer o.commit(&err)
@@ -301,8 +301,8 @@ func rangesTotal(ranges []bits.FileRange) uint64 {
 // EnumFiles returns an enumerator over a snapshot of the job's files, in the order they were
 // added (IBackgroundCopyJob::EnumFiles).
 func (j *Job) EnumFiles() (bits.FileEnum, error) {
-	o, err := j.begin(state.EnumFiles, "EnumFiles")
-	if err != nil {
+	var o op
+	if err := j.begin(&o, state.EnumFiles, "EnumFiles"); err != nil {
 		return nil, err
 	}
 	defer o.end()
@@ -313,15 +313,15 @@ func (j *Job) EnumFiles() (bits.FileEnum, error) {
 	return NewEnum(files), nil
 }
 
-// fileOp starts a call on a file: the job's access check, under the job lock.
-func (f *File) begin(m state.Method, name string) (op, error) {
-	return f.j.begin(m, "File."+name)
+// begin starts a call on a file: the job's access check, under the job lock (Job.begin).
+func (f *File) begin(o *op, m state.Method, name string) error {
+	return f.j.begin(o, m, "File."+name)
 }
 
 // GetRemoteName returns the remote name exactly as it was given (IBackgroundCopyFile::GetRemoteName).
 func (f *File) GetRemoteName() (string, error) {
-	o, err := f.begin(0, "GetRemoteName")
-	if err != nil {
+	var o op
+	if err := f.begin(&o, 0, "GetRemoteName"); err != nil {
 		return "", err
 	}
 	defer o.end()
@@ -330,8 +330,8 @@ func (f *File) GetRemoteName() (string, error) {
 
 // GetLocalName returns the local name exactly as it was given (IBackgroundCopyFile::GetLocalName).
 func (f *File) GetLocalName() (string, error) {
-	o, err := f.begin(0, "GetLocalName")
-	if err != nil {
+	var o op
+	if err := f.begin(&o, 0, "GetLocalName"); err != nil {
 		return "", err
 	}
 	defer o.end()
@@ -340,8 +340,8 @@ func (f *File) GetLocalName() (string, error) {
 
 // GetProgress returns the file's progress (IBackgroundCopyFile::GetProgress).
 func (f *File) GetProgress() (bits.FileProgress, error) {
-	o, err := f.begin(0, "GetProgress")
-	if err != nil {
+	var o op
+	if err := f.begin(&o, 0, "GetProgress"); err != nil {
 		return bits.FileProgress{}, err
 	}
 	defer o.end()
@@ -351,8 +351,8 @@ func (f *File) GetProgress() (bits.FileProgress, error) {
 // GetFileRanges returns the file's ranges in the order given, with S_OK, or nil with S_FALSE when
 // the file has none (IBackgroundCopyFile2::GetFileRanges).
 func (f *File) GetFileRanges() ([]bits.FileRange, hresult.Code, error) {
-	o, err := f.begin(0, "GetFileRanges")
-	if err != nil {
+	var o op
+	if err := f.begin(&o, 0, "GetFileRanges"); err != nil {
 		return nil, 0, err
 	}
 	defer o.end()
@@ -367,8 +367,8 @@ func (f *File) GetFileRanges() ([]bits.FileRange, hresult.Code, error) {
 // BG_E_INVALID_STATE for a final job, E_NOTIMPL for an upload job. A finished file keeps its data;
 // an unfinished one is restarted by the transfer engine if the new server's copy differs.
 func (f *File) SetRemoteName(remoteURL string) (err error) {
-	o, err := f.j.beginChange(state.FileSetRemoteName, "File.SetRemoteName")
-	if err != nil {
+	var o op
+	if err := f.j.beginChange(&o, state.FileSetRemoteName, "File.SetRemoteName"); err != nil {
 		return err
 	}
 	defer o.commit(&err)
@@ -388,8 +388,8 @@ func (f *File) SetRemoteName(remoteURL string) (err error) {
 // (IBackgroundCopyFile3::GetTemporaryName): a hidden file in the destination directory, which
 // receives the data until Complete renames it.
 func (f *File) GetTemporaryName() (string, error) {
-	o, err := f.begin(0, "GetTemporaryName")
-	if err != nil {
+	var o op
+	if err := f.begin(&o, 0, "GetTemporaryName"); err != nil {
 		return "", err
 	}
 	defer o.end()
@@ -426,8 +426,8 @@ func tempNameFor(c *core, fc *fileCore) string {
 // Setting false moves the job to ERROR with BG_E_VALIDATION_FAILED and resets the file's
 // progress, so that Resume downloads it again.
 func (f *File) SetValidationState(valid bool) (err error) {
-	o, err := f.j.beginChange(state.FileSetValidationState, "File.SetValidationState")
-	if err != nil {
+	var o op
+	if err := f.j.beginChange(&o, state.FileSetValidationState, "File.SetValidationState"); err != nil {
 		return err
 	}
 	defer o.commit(&err)
@@ -453,8 +453,8 @@ func (f *File) SetValidationState(valid bool) (err error) {
 // GetValidationState returns the verdict set with SetValidationState; false when none was set
 // (IBackgroundCopyFile3::GetValidationState).
 func (f *File) GetValidationState() (bool, error) {
-	o, err := f.begin(0, "GetValidationState")
-	if err != nil {
+	var o op
+	if err := f.begin(&o, 0, "GetValidationState"); err != nil {
 		return false, err
 	}
 	defer o.end()
@@ -464,8 +464,8 @@ func (f *File) GetValidationState() (bool, error) {
 // IsDownloadedFromPeer reports whether the file came from a peer (IBackgroundCopyFile3); bitsemu
 // has no peer caching, so it is always false.
 func (f *File) IsDownloadedFromPeer() (bool, error) {
-	o, err := f.begin(0, "IsDownloadedFromPeer")
-	if err != nil {
+	var o op
+	if err := f.begin(&o, 0, "IsDownloadedFromPeer"); err != nil {
 		return false, err
 	}
 	defer o.end()
@@ -476,8 +476,8 @@ func (f *File) IsDownloadedFromPeer() (bool, error) {
 // FilePropertyHTTPResponseHeaders: the header block of the server's last response for the file,
 // "" before any. Other ids give BG_E_UNKNOWN_PROPERTY_ID.
 func (f *File) GetProperty(id uint32) (string, error) {
-	o, err := f.begin(0, "GetProperty")
-	if err != nil {
+	var o op
+	if err := f.begin(&o, 0, "GetProperty"); err != nil {
 		return "", err
 	}
 	defer o.end()

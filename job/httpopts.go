@@ -58,8 +58,8 @@ func tokenByte(b byte) bool {
 // (IBackgroundCopyJobHttpOptions::GetCustomHeaders). Only the owner may read them, and nobody once
 // MakeCustomHeadersWriteOnly was called (E_ACCESSDENIED).
 func (j *Job) GetCustomHeaders() (string, hresult.Code, error) {
-	o, err := j.begin(state.GetCustomHeaders, "GetCustomHeaders")
-	if err != nil {
+	var o op
+	if err := j.begin(&o, state.GetCustomHeaders, "GetCustomHeaders"); err != nil {
 		return "", 0, err
 	}
 	defer o.end()
@@ -76,8 +76,8 @@ func (j *Job) GetCustomHeaders() (string, hresult.Code, error) {
 // (IBackgroundCopyJobHttpOptions3::MakeCustomHeadersWriteOnly). It cannot be undone and always
 // succeeds for a caller with access to the job.
 func (j *Job) MakeCustomHeadersWriteOnly() (err error) {
-	o, err := j.beginChange(state.MakeCustomHeadersWriteOnly, "MakeCustomHeadersWriteOnly")
-	if err != nil {
+	var o op
+	if err := j.beginChange(&o, state.MakeCustomHeadersWriteOnly, "MakeCustomHeadersWriteOnly"); err != nil {
 		return err
 	}
 	defer o.commit(&err)

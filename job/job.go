@@ -415,30 +415,34 @@ type op struct {
 
 // begin locks the job for a call of method m and checks the caller: a closed caller gets
 // RPC_E_DISCONNECTED, and anyone but the owner or an administrator E_ACCESSDENIED (in BITS the
-// users who may read a job are the users who may change it). The caller must call end.
-func (j *Job) begin(m state.Method, name string) (op, error) {
+// users who may read a job are the users who may change it). It sets up o, a zero op in the
+// caller's frame (an op is a few hundred bytes: returning it would copy it on every call). Unless
+// it fails, the caller must call o.end.
+func (j *Job) begin(o *op, m state.Method, name string) error {
 	if j.caller.Closed() {
-		return op{}, &hresult.Error{Op: name, Job: guid(j.c.id), Code: hresult.RPC_E_DISCONNECTED}
+		return &hresult.Error{Op: name, Job: guid(j.c.id), Code: hresult.RPC_E_DISCONNECTED}
 	}
 	j.c.mu.Lock()
-	o := op{j: j, name: name, method: m}
+	o.j, o.name, o.method = j, name, m
 	if !j.c.canAccess(j.caller.id) {
 		err := o.fail(hresult.E_ACCESSDENIED)
 		o.end()
-		return op{}, err
+		return err
 	}
-	return o, nil
+	return nil
 }
 
 // beginChange is begin for a call that may change the job: when the job's changes are kept
-// (Env.Keep), the job is saved first, so that commit can put it back. The caller must call
-// commit.
-func (j *Job) beginChange(m state.Method, name string) (op, error) {
-	o, err := j.begin(m, name)
-	if err == nil && j.c.env.Keep != nil {
+// (Env.Keep), the job is saved first, so that commit can put it back. Unless it fails, the
+// caller must call o.commit.
+func (j *Job) beginChange(o *op, m state.Method, name string) error {
+	if err := j.begin(o, m, name); err != nil {
+		return err
+	}
+	if j.c.env.Keep != nil {
 		o.saved = j.c.save()
 	}
-	return o, err
+	return nil
 }
 
 // saved is a job as it was before a call, for commit to put back.

@@ -14,8 +14,8 @@ import (
 // (IBackgroundCopyJob::Suspend). Suspending a SUSPENDED job does nothing and succeeds.
 // BG_E_INVALID_STATE for a final job.
 func (j *Job) Suspend() (err error) {
-	o, err := j.beginChange(state.Suspend, "Suspend")
-	if err != nil {
+	var o op
+	if err := j.beginChange(&o, state.Suspend, "Suspend"); err != nil {
 		return err
 	}
 	defer o.commit(&err)
@@ -36,8 +36,8 @@ func (j *Job) Suspend() (err error) {
 // files were added since. BG_E_EMPTY when the job has no files (it stays SUSPENDED),
 // BG_E_INVALID_STATE for a final job.
 func (j *Job) Resume() (err error) {
-	o, err := j.beginChange(state.Resume, "Resume")
-	if err != nil {
+	var o op
+	if err := j.beginChange(&o, state.Resume, "Resume"); err != nil {
 		return err
 	}
 	defer o.commit(&err)
@@ -71,8 +71,8 @@ func (j *Job) Resume() (err error) {
 // (Env.Keep) and its end cannot be, Cancel fails with that error and the job stays as it was,
 // its temporary files with it.
 func (j *Job) Cancel() (hresult.Code, error) {
-	o, err := j.beginChange(state.Cancel, "Cancel")
-	if err != nil {
+	var o op
+	if err := j.beginChange(&o, state.Cancel, "Cancel"); err != nil {
 		return 0, err
 	}
 	out, err := o.check()
@@ -113,8 +113,8 @@ func (j *Job) Cancel() (hresult.Code, error) {
 // it was, TRANSFERRED; files it renamed already stay available, and a later Complete finds them
 // done.
 func (j *Job) Complete() (hresult.Code, error) {
-	o, err := j.beginChange(state.Complete, "Complete")
-	if err != nil {
+	var o op
+	if err := j.beginChange(&o, state.Complete, "Complete"); err != nil {
 		return 0, err
 	}
 	out, err := o.check()
@@ -159,8 +159,8 @@ func (j *Job) Complete() (hresult.Code, error) {
 // administrator may: anyone else gets E_ACCESSDENIED. It removes the job's credentials, custom
 // headers and notify command line, as BITS does. BG_E_INVALID_STATE for a final job.
 func (j *Job) TakeOwnership() (err error) {
-	o, err := j.beginChange(state.TakeOwnership, "TakeOwnership")
-	if err != nil {
+	var o op
+	if err := j.beginChange(&o, state.TakeOwnership, "TakeOwnership"); err != nil {
 		return err
 	}
 	defer o.commit(&err)

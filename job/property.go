@@ -143,8 +143,8 @@ func (c *core) hasRanges() bool {
 // GetProperty returns a job property (IBackgroundCopyJob5::GetProperty), in the field the
 // property uses. BG_E_UNKNOWN_PROPERTY_ID for an undefined id.
 func (j *Job) GetProperty(id bits.PropertyID) (bits.PropertyValue, error) {
-	o, err := j.begin(state.GetProperty, "GetProperty")
-	if err != nil {
+	var o op
+	if err := j.begin(&o, state.GetProperty, "GetProperty"); err != nil {
 		return bits.PropertyValue{}, err
 	}
 	defer o.end()

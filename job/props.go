@@ -20,8 +20,8 @@ func (j *Job) set(m state.Method, name string, arg hresult.Code, apply func() hr
 // than the owner (an administrator included) gets E_ACCESSDENIED before any argument or state
 // check, as access is always checked first.
 func (j *Job) setAs(m state.Method, name string, ownerOnly bool, arg hresult.Code, apply func() hresult.Code) (err error) {
-	o, err := j.beginChange(m, name)
-	if err != nil {
+	var o op
+	if err := j.beginChange(&o, m, name); err != nil {
 		return err
 	}
 	defer o.commit(&err)
@@ -43,8 +43,8 @@ func (j *Job) setAs(m state.Method, name string, ownerOnly bool, arg hresult.Cod
 
 // get runs a getter: access, then the state rule, then read.
 func get[T any](j *Job, m state.Method, name string, read func(c *core) T) (T, error) {
-	o, err := j.begin(m, name)
-	if err != nil {
+	var o op
+	if err := j.begin(&o, m, name); err != nil {
 		var zero T
 		return zero, err
 	}

@@ -33,8 +33,8 @@ func (j *Job) GetReplyProgress() (bits.ReplyProgress, error) {
 // Complete, the reply file is the application's to move or remove; BG_E_LOCAL_FILE_CHANGED when
 // it no longer holds the reply's bytes).
 func (j *Job) GetReplyData() ([]byte, error) {
-	o, err := j.begin(state.GetReplyData, "GetReplyData")
-	if err != nil {
+	var o op
+	if err := j.begin(&o, state.GetReplyData, "GetReplyData"); err != nil {
 		return nil, err
 	}
 	defer o.end()
@@ -113,8 +113,8 @@ func (e *Env) readReply(r *fileCore) ([]byte, error) {
 // exist, E_ACCESSDENIED when it cannot be written, BG_E_INVALID_STATE once the reply download
 // began.
 func (j *Job) SetReplyFileName(name string) (err error) {
-	o, err := j.beginChange(state.SetReplyFileName, "SetReplyFileName")
-	if err != nil {
+	var o op
+	if err := j.beginChange(&o, state.SetReplyFileName, "SetReplyFileName"); err != nil {
 		return err
 	}
 	defer o.commit(&err)

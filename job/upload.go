@@ -77,7 +77,8 @@ func (e *Engine) UploadSession() UploadSession {
 func (e *Engine) SetUploadSession(s UploadSession) error {
 	j := &e.Job
 	c := j.c
-	o := j.beginEngine("SetUploadSession")
+	var o op
+	j.beginEngine(&o, "SetUploadSession")
 	defer o.end()
 	if c.typ == bits.Download {
 		return o.fail(hresult.E_NOTIMPL)
@@ -113,7 +114,8 @@ func (c *core) replyName() string {
 func (e *Engine) OpenReply() (*os.File, error) {
 	j := &e.Job
 	c := j.c
-	o := j.beginEngine("OpenReply")
+	var o op
+	j.beginEngine(&o, "OpenReply")
 	defer o.end()
 	if c.typ != bits.UploadReply {
 		return nil, o.fail(hresult.E_NOTIMPL)
@@ -158,7 +160,8 @@ func (e *Engine) ReplyView() (FileView, bool) {
 func (e *Engine) ReplyProgress(total, transferred uint64, validator string) error {
 	j := &e.Job
 	c := j.c
-	o := j.beginEngine("ReplyProgress")
+	var o op
+	j.beginEngine(&o, "ReplyProgress")
 	defer o.end()
 	if c.reply == nil || c.st.Final() {
 		return o.fail(hresult.BG_E_INVALID_STATE)
@@ -176,7 +179,8 @@ func (e *Engine) ReplyProgress(total, transferred uint64, validator string) erro
 func (e *Engine) ReplyDone() error {
 	j := &e.Job
 	c := j.c
-	o := j.beginEngine("ReplyDone")
+	var o op
+	j.beginEngine(&o, "ReplyDone")
 	defer o.end()
 	if c.reply == nil || c.st.Final() {
 		return o.fail(hresult.BG_E_INVALID_STATE)
