@@ -38,9 +38,9 @@ func TestNeedsFactsOnlyWhereTheOutcomeDependsOnThem(t *testing.T) {
 				continue
 			}
 			skipped++
-			want := state.Check(r.Method, st, state.Facts{})
+			want := r.Decide(st, state.Facts{})
 			for _, f := range facts {
-				if got := state.Check(r.Method, st, f); got != want {
+				if got := r.Decide(st, f); got != want {
 					t.Fatalf("%v in %v: %+v with %+v, %+v without facts; NeedsFacts says false", r.Method, st, got, f, want)
 				}
 			}
@@ -51,4 +51,19 @@ func TestNeedsFactsOnlyWhereTheOutcomeDependsOnThem(t *testing.T) {
 	assert.True(t, state.NeedsFacts(state.Resume, state.Suspended), "Resume needs files")
 	assert.False(t, state.NeedsFacts(state.SetDescription, state.Queued))
 	assert.False(t, state.NeedsFacts(0, state.Queued), "no such method")
+}
+
+// Check gives what the method's rule decides, for every method, state and facts: where the rule
+// does not read the facts, Check takes the outcome from a table made from the rule.
+func TestCheckIsTheRulesDecision(t *testing.T) {
+	facts := everyFacts()
+	for _, r := range state.Methods() {
+		for st := state.State(0); st < state.Count; st++ {
+			for _, f := range facts {
+				if got, want := state.Check(r.Method, st, f), r.Decide(st, f); got != want {
+					t.Fatalf("%v in %v with %+v: Check %+v, the rule %+v", r.Method, st, f, got, want)
+				}
+			}
+		}
+	}
 }

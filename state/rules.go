@@ -456,6 +456,17 @@ var factsRead = func() (read [methodEnd]Set) {
 	return read
 }()
 
+// factsFree holds, for each method and each state where its rule does not read the facts
+// (factsRead), the rule's outcome, so that Check need not go through the cases.
+var factsFree = func() (out [methodEnd][Count]Outcome) {
+	for m := Method(1); m < methodEnd; m++ {
+		for st := State(0); st < Count; st++ {
+			out[m][st] = ruleIndex[m].Decide(st, Facts{})
+		}
+	}
+	return out
+}()
+
 // NeedsFacts reports whether Check of method m in state from depends on the facts it is given.
 // When it does not, any Facts (the zero value) give the same Outcome, and a caller can skip
 // gathering them.
@@ -468,6 +479,9 @@ func Check(m Method, from State, f Facts) Outcome {
 	r := ruleFor(m)
 	if r == nil {
 		return Outcome{Code: hresult.E_NOTIMPL, To: from}
+	}
+	if from < Count && !factsRead[m].Has(from) {
+		return factsFree[m][from]
 	}
 	return r.Decide(from, f)
 }
