@@ -97,11 +97,32 @@ func Events() []Transition { return append([]Transition(nil), events...) }
 // Next finds the transition that event e makes from state from with facts f. It reports false
 // when the event does not apply in that state.
 func Next(e Event, from State, f Facts) (Transition, bool) {
-	conds := f.Conds()
-	for _, t := range events {
-		if t.Event == e && t.From.Has(from) && conds&t.When == t.When {
-			return t, true
+	if e == 0 || e >= eventEnd || from >= Count {
+		return Transition{}, false
+	}
+	var conds Cond
+	read := false
+	for _, i := range eventLines[e][from] {
+		t := &events[i]
+		if t.When != 0 && !read {
+			conds, read = f.Conds(), true
+		}
+		if conds&t.When == t.When {
+			return *t, true
 		}
 	}
 	return Transition{}, false
 }
+
+// eventLines lists, for each event and state, the lines of events that apply, in table order:
+// Next tries only those, and reads the facts only when one of them has conditions.
+var eventLines = func() (idx [eventEnd][Count][]uint8) {
+	for i, t := range events {
+		for st := State(0); st < Count; st++ {
+			if t.From.Has(st) {
+				idx[t.Event][st] = append(idx[t.Event][st], uint8(i))
+			}
+		}
+	}
+	return idx
+}()

@@ -67,3 +67,34 @@ func TestCheckIsTheRulesDecision(t *testing.T) {
 		}
 	}
 }
+
+// Next gives the first line of the event table whose event, states and conditions match, for
+// every event, state and combination of facts, though it tries only the lines of the event and
+// state, and reads the facts only when one of them has conditions.
+func TestNextIsTheFirstMatchingLine(t *testing.T) {
+	table := state.Events()
+	facts := everyFacts()
+	matched := 0
+	for e := state.Event(0); e <= state.InactivityExpired+1; e++ {
+		for st := state.State(0); st <= state.Count; st++ {
+			for _, f := range facts {
+				var want state.Transition
+				found := false
+				for _, line := range table {
+					if line.Event == e && line.From.Has(st) && f.Conds()&line.When == line.When {
+						want, found = line, true
+						break
+					}
+				}
+				got, ok := state.Next(e, st, f)
+				if ok != found || got != want {
+					t.Fatalf("%v in %v with %+v: Next gives %+v, %v; the table %+v, %v", e, st, f, got, ok, want, found)
+				}
+				if ok {
+					matched++
+				}
+			}
+		}
+	}
+	assert.Positive(t, matched)
+}
