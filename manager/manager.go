@@ -477,18 +477,19 @@ type observer struct{ m *Manager }
 
 func (o observer) JobChanged(ch job.Change) {
 	eng := engine.Of(ch.Job)
-	o.m.followChange(eng, ch)
-	o.m.sched.changed(eng, ch)
+	// By pointer below: a Change is too big to copy for each step.
+	o.m.followChange(eng, &ch)
+	o.m.sched.changed(eng, &ch)
 	o.m.notify.JobChanged(ch)
 }
 
 // followChange does what the manager does about a change of j but the scheduler's and the
 // notification engine's part: it logs the change, keeps the queue and persists the job.
-func (m *Manager) followChange(eng *job.Engine, ch job.Change) {
+func (m *Manager) followChange(eng *job.Engine, ch *job.Change) {
 	o := observer{m}
 	o.m.activity()
 	if ch.Kind == job.StateChanged && o.m.log != nil {
-		o.m.logChange(eng, ch)
+		o.m.logChange(eng, *ch)
 	}
 	switch ch.Kind {
 	case job.StateChanged:
@@ -501,7 +502,7 @@ func (m *Manager) followChange(eng *job.Engine, ch job.Change) {
 		// reported out of order, and the last owner must win.
 		o.m.reown(eng)
 	}
-	if persists(ch) {
+	if persists(ch.Kind) {
 		o.m.persist(eng)
 	}
 }

@@ -331,10 +331,10 @@ func (m *Manager) persistErr(err error) {
 	}
 }
 
-// persists reports whether a change must be written: every change but transfer progress, which
+// persists reports whether a change of kind k must be written: every change but transfer progress, which
 // is written by checkpoints.
-func persists(ch job.Change) bool {
-	return ch.Kind != job.FileProgressed
+func persists(k job.ChangeKind) bool {
+	return k != job.FileProgressed
 }
 
 // storeNew writes a new job; on failure the job is taken out of the queue again and CreateJob

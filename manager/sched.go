@@ -172,7 +172,7 @@ func entryOf(j *job.Engine) *entry {
 
 // changed follows a job's state changes. It is called by the manager's observer, after the job's
 // lock is released.
-func (s *sched) changed(j *job.Engine, ch job.Change) {
+func (s *sched) changed(j *job.Engine, ch *job.Change) {
 	if s.manual {
 		return // no queue to keep, no transfer to stop, no timer to set
 	}
@@ -507,7 +507,7 @@ func (s *sched) start(r *run, seq uint64) {
 	}
 	// The Pick's change goes where the observer sends a change, but to changed: the scheduler
 	// follows its own Pick here.
-	s.m.followChange(j, ch)
+	s.m.followChange(j, &ch)
 	s.m.notify.JobChanged(ch)
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -36,7 +36,7 @@ func TestSchedulerIgnoresStaleChanges(t *testing.T) {
 	}
 	s := m.sched
 	late := func(j bits.Job, from, to state.State, ev state.Event) {
-		s.changed(engine.Of(j), job.Change{Job: engine.Job(j), Kind: job.StateChanged, From: from, To: to, Event: ev})
+		s.changed(engine.Of(j), &job.Change{Job: engine.Job(j), Kind: job.StateChanged, From: from, To: to, Event: ev})
 	}
 
 	// A QUEUED→TRANSIENT_ERROR reported after the job was queued again.

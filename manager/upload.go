@@ -216,7 +216,7 @@ func (w asideWaiter) Sleeping(b bool) { w.s.count(&w.s.sleeping, b) }
 
 // uploadCancelled reports whether a change cancelled an upload job, whose session (if any) is
 // then cancelled on the server too.
-func uploadCancelled(j *job.Engine, ch job.Change) bool {
+func uploadCancelled(j *job.Engine, ch *job.Change) bool {
 	if ch.Kind != job.StateChanged || ch.To != state.Cancelled {
 		return false
 	}
