@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	mrand "math/rand/v2"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -165,9 +166,10 @@ func WithLauncher(l notify.Launcher) Option { return func(cf *config) { cf.launc
 // log is the run's trace in virtual time. The records are at level Info, message "job".
 func WithLogger(l *slog.Logger) Option { return func(cf *config) { cf.logger = l } }
 
-// WithRandom makes the manager draw job GUIDs from r instead of the system's random source, so
-// that a simulation given the same seed gives its jobs the same GUIDs every run. The manager
-// serialises its reads of r. A GUID r cannot give (a read error) comes from the system's source.
+// WithRandom makes the manager draw job GUIDs from r instead of its own generator, which is
+// keyed from the system's random source, so that a simulation given the same seed gives its jobs
+// the same GUIDs every run. The manager serialises its reads of r. A GUID r cannot give (a read
+// error) comes from the manager's own generator.
 func WithRandom(r io.Reader) Option { return func(cf *config) { cf.random = r } }
 
 // WithStoreHolder describes the process that holds the store of a manager made by Open, for
@@ -386,29 +388,37 @@ func (m *Manager) newID() uuid.UUID {
 	return id
 }
 
-// idPool hands out random (version 4) GUIDs from the system's cryptographic random source, read
-// for sixty-four GUIDs at a time: a read is a system call that costs about a microsecond, so a
-// job's GUID costs a copy and a sixty-fourth of a read. GUIDs stay as unpredictable as
-// crypto/rand makes them. It is google/uuid's EnableRandPool for one manager alone, where that
-// one is a setting of the whole program.
+// idPool hands out random (version 4) GUIDs. Their bits come from a ChaCha8 generator
+// (math/rand/v2), a cryptographically strong one that forgets its past output as it goes, keyed
+// from the system's random source (crypto/rand) and keyed afresh every reseedEvery GUIDs. The
+// system's source delivers about 360 MB/s on the machine these figures come from, 44 ns of a
+// GUID's 16 bytes even when read in large blocks; the generator takes about 10 ns.
 type idPool struct {
 	mu   sync.Mutex
-	buf  [64 * 16]byte
-	left int // bytes at the end of buf not handed out yet
+	gen  *mrand.ChaCha8 // nil until the first GUID, and when a new key is due
+	left int            // GUIDs until the next key
 }
+
+// reseedEvery is how many GUIDs an idPool draws from one key.
+const reseedEvery = 4096
 
 // next returns a new random GUID.
 func (p *idPool) next() uuid.UUID {
 	var id uuid.UUID
 	p.mu.Lock()
 	if p.left == 0 {
-		_, _ = rand.Read(p.buf[:]) // never fails: crypto/rand ends the program rather than return an error
-		p.left = len(p.buf)
+		var seed [32]byte
+		_, _ = rand.Read(seed[:]) // never fails: crypto/rand ends the program rather than return an error
+		if p.gen == nil {
+			p.gen = mrand.NewChaCha8(seed)
+		} else {
+			p.gen.Seed(seed)
+		}
+		clear(seed[:])
+		p.left = reseedEvery
 	}
-	i := len(p.buf) - p.left
-	copy(id[:], p.buf[i:i+len(id)])
-	clear(p.buf[i : i+len(id)]) // handed out: not kept
-	p.left -= len(id)
+	_, _ = p.gen.Read(id[:]) // never fails
+	p.left--
 	p.mu.Unlock()
 	id[6] = id[6]&0x0f | 0x40 // version 4 (RFC 9562, section 5.4)
 	id[8] = id[8]&0x3f | 0x80 // variant 10
