@@ -120,7 +120,11 @@ func (e *Engine) FireFileDone(i int) (state.State, error) {
 	if pending == 0 {
 		ev = state.LastFileDone
 	}
-	t, ok := state.Next(ev, c.st, c.facts())
+	var f state.Facts
+	if state.EventNeedsFacts(ev, c.st) {
+		f = c.facts()
+	}
+	t, ok := state.Next(ev, c.st, f)
 	if !ok {
 		return c.st, o.fail(hresult.BG_E_INVALID_STATE)
 	}
@@ -233,7 +237,11 @@ func (o *op) fireLocked(f *Failure, now time.Time) error {
 	if f != nil && f.File >= len(c.files) {
 		return o.fail(hresult.E_INVALIDARG)
 	}
-	t, ok := state.Next(ev, c.st, c.facts())
+	var facts state.Facts
+	if state.EventNeedsFacts(ev, c.st) {
+		facts = c.facts()
+	}
+	t, ok := state.Next(ev, c.st, facts)
 	if !ok {
 		return o.fail(hresult.BG_E_INVALID_STATE)
 	}

@@ -114,6 +114,21 @@ func Next(e Event, from State, f Facts) (Transition, bool) {
 	return Transition{}, false
 }
 
+// EventNeedsFacts reports whether Next of event e in state from depends on the facts it is
+// given. When it does not, any Facts (the zero value) give the same result, and a caller can skip
+// gathering them.
+func EventNeedsFacts(e Event, from State) bool {
+	if e == 0 || e >= eventEnd || from >= Count {
+		return false
+	}
+	for _, i := range eventLines[e][from] {
+		if events[i].When != 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // eventLines lists, for each event and state, the lines of events that apply, in table order:
 // Next tries only those, and reads the facts only when one of them has conditions.
 var eventLines = func() (idx [eventEnd][Count][]uint8) {

@@ -98,3 +98,29 @@ func TestNextIsTheFirstMatchingLine(t *testing.T) {
 	}
 	assert.Positive(t, matched)
 }
+
+// Where EventNeedsFacts says Next does not read the facts, every facts give the result of none.
+func TestEventNeedsFactsOnlyWhereTheResultDependsOnThem(t *testing.T) {
+	facts := everyFacts()
+	skipped, read := 0, 0
+	for e := state.Event(0); e <= state.InactivityExpired+1; e++ {
+		for st := state.State(0); st <= state.Count; st++ {
+			if state.EventNeedsFacts(e, st) {
+				read++
+				continue
+			}
+			skipped++
+			want, wantOK := state.Next(e, st, state.Facts{})
+			for _, f := range facts {
+				if got, ok := state.Next(e, st, f); got != want || ok != wantOK {
+					t.Fatalf("%v in %v: %+v, %v with %+v; %+v, %v without facts; EventNeedsFacts says false", e, st, got, ok, f, want, wantOK)
+				}
+			}
+		}
+	}
+	assert.Positive(t, read)
+	assert.Greater(t, skipped, read)
+	assert.True(t, state.EventNeedsFacts(state.TransientFailure, state.Transferring), "whether retries ran out")
+	assert.False(t, state.EventNeedsFacts(state.Pick, state.Queued))
+	assert.False(t, state.EventNeedsFacts(state.LastFileDone, state.Transferring))
+}
