@@ -27,6 +27,8 @@ func TestDirCheckIsCachedBriefly(t *testing.T) {
 		assert.NoError(t, os.Remove(dir))
 		code, _ = checkLocal(local, time.Now(), "")
 		assert.Equal(t, hresult.S_OK, code, "within dirTTL the earlier result stands")
+		code, _ = checkLocal(local, time.Now(), "owner S-1-5-21-7")
+		assert.Equal(t, hresult.ERROR_PATH_NOT_FOUND, code, "a result stands only for whose rights it was checked with")
 
 		time.Sleep(dirTTL) // virtual time inside the bubble
 		code, err := checkLocal(local, time.Now(), "")

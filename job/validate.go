@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -262,11 +263,25 @@ var dirCache = struct {
 // dirKey is a directory and whose rights it was checked with ("" for the process's).
 type dirKey struct{ dir, who string }
 
+// dirLast is the directory that last passed the check with a system call, and until when it is
+// trusted: files are mostly added to one directory after another, and that one is found here
+// without the cache's lock or a hash of its name.
+var dirLast atomic.Pointer[dirPass]
+
+// dirPass is a directory that passed checkDir, trusted until a wall-clock time.
+type dirPass struct {
+	key   dirKey
+	until time.Time
+}
+
 // checkDir reports, at wall-clock time now, whether dir exists, is a directory and can be
 // written, by the process when who is "", else by the owner whose file-system rights the
 // calling thread has: ERROR_PATH_NOT_FOUND or E_ACCESSDENIED, with the cause, when not.
 func checkDir(dir string, now time.Time, who string) (hresult.Code, error) {
 	key := dirKey{dir, who}
+	if p := dirLast.Load(); p != nil && p.key == key && now.Before(p.until) {
+		return hresult.S_OK, nil
+	}
 	dirCache.Lock()
 	until, hit := dirCache.ok[key]
 	dirCache.Unlock()
@@ -279,8 +294,10 @@ func checkDir(dir string, now time.Time, who string) (hresult.Code, error) {
 		if len(dirCache.ok) >= 256 {
 			clear(dirCache.ok)
 		}
-		dirCache.ok[key] = now.Add(dirTTL)
+		until := now.Add(dirTTL)
+		dirCache.ok[key] = until
 		dirCache.Unlock()
+		dirLast.Store(&dirPass{key, until})
 	}
 	return code, err
 }
