@@ -211,6 +211,9 @@ var urlBytes = func() (t [256]bool) {
 
 // segmentsOK reports whether every sep-separated segment of p is at most MAX_PATH characters.
 func segmentsOK(p, sep string) bool {
+	if len(p) <= MaxPath {
+		return true // no part of it can be longer
+	}
 	for p != "" {
 		seg, rest, _ := strings.Cut(p, sep)
 		if tooLong(seg, MaxPath) {
