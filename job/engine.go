@@ -120,11 +120,7 @@ func (e *Engine) FireFileDone(i int) (state.State, error) {
 	if pending == 0 {
 		ev = state.LastFileDone
 	}
-	var f state.Facts
-	if state.EventNeedsFacts(ev, c.st) {
-		f = c.facts()
-	}
-	t, ok := state.Next(ev, c.st, f)
+	t, ok := c.next(ev)
 	if !ok {
 		return c.st, o.fail(hresult.BG_E_INVALID_STATE)
 	}
@@ -214,6 +210,16 @@ func (j *Job) currentFile() int {
 	return -1
 }
 
+// next finds the transition event ev makes from the job's state (state.Next), gathering the
+// job's facts only where the event table reads them. Called with the job locked.
+func (c *core) next(ev state.Event) (state.Transition, bool) {
+	var f state.Facts
+	if state.EventNeedsFacts(ev, c.st) {
+		f = c.facts()
+	}
+	return state.Next(ev, c.st, f)
+}
+
 // beginEngine locks the job for an engine call and sets up o, a zero op; the caller must call
 // o.end.
 func (j *Job) beginEngine(o *op, name string) {
@@ -237,11 +243,7 @@ func (o *op) fireLocked(f *Failure, now time.Time) error {
 	if f != nil && f.File >= len(c.files) {
 		return o.fail(hresult.E_INVALIDARG)
 	}
-	var facts state.Facts
-	if state.EventNeedsFacts(ev, c.st) {
-		facts = c.facts()
-	}
-	t, ok := state.Next(ev, c.st, facts)
+	t, ok := c.next(ev)
 	if !ok {
 		return o.fail(hresult.BG_E_INVALID_STATE)
 	}
@@ -285,7 +287,7 @@ type NotifyView struct {
 	Flags       uint32        // the notify flags
 	Callback    bits.Callback // the registered callback, nil when none or its caller has closed
 	Caller      *Caller       // the caller that registered Callback (nil without a callback)
-	Handle      *Job          // the handle Callback was registered through, acting as Caller
+	Handle      *Job          // the handle Callback was set through, given to callbacks
 	CmdProgram  string        // the notify command line's program, "" when none
 	CmdParams   string        // its parameters
 	CmdService  bool          // the command line was set by, or the job belongs to, a service account: never run

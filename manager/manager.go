@@ -389,8 +389,9 @@ func (m *Manager) newID() uuid.UUID {
 }
 
 // idPool hands out random (version 4) GUIDs. Their bits come from a ChaCha8 generator
-// (math/rand/v2), a cryptographically strong one that forgets its past output as it goes, keyed
-// from the system's random source (crypto/rand) and keyed afresh every reseedEvery GUIDs. The
+// (math/rand/v2, cryptographically strong; the C2SP chacha8rand design it follows replaces its
+// key from its own output every kilobyte), keyed from the system's random source (crypto/rand)
+// and keyed afresh every reseedEvery GUIDs. The
 // system's source delivers about 360 MB/s on the machine these figures come from, 44 ns of a
 // GUID's 16 bytes even when read in large blocks; the generator takes about 10 ns.
 type idPool struct {

@@ -331,8 +331,8 @@ func (m *Manager) persistErr(err error) {
 	}
 }
 
-// persists reports whether a change of kind k must be written: every change but transfer progress, which
-// is written by checkpoints.
+// persists reports whether a change of kind k must be written: every change but transfer
+// progress, which is written by checkpoints.
 func persists(k job.ChangeKind) bool {
 	return k != job.FileProgressed
 }

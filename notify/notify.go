@@ -481,10 +481,6 @@ func (d *Dispatcher) dropLocked(e *entry) {
 	}
 }
 
-// handleFor returns the job handle callbacks get: the one the callback was registered through,
-// which acts as the callback's caller. The job keeps it, so a notification makes none.
-func handleFor(v *job.NotifyView) bits.Job { return v.Handle }
-
 // deliverMod makes a JobModification call, when the job's listener takes it. It is never
 // retried.
 func (d *Dispatcher) deliverMod(e *entry, v *job.NotifyView) {
@@ -499,7 +495,7 @@ func (d *Dispatcher) deliverFile(e *entry, v *job.NotifyView, i int) bool {
 	if _, is2 := v.Callback.(Callback2); !is2 || v.Flags&bits.NotifyDisable != 0 || v.Flags&bits.NotifyFileTransferred == 0 {
 		return true
 	}
-	f := engine.Of(handleFor(v)).FileAt(i)
+	f := engine.Of(v.Handle).FileAt(i)
 	if f == nil {
 		return true
 	}
@@ -562,7 +558,7 @@ func (d *Dispatcher) invoke(e *entry, v *job.NotifyView, c call, f bits.File) (e
 			err = fmt.Errorf("%w: %v", ErrPanicked, r)
 		}
 	}()
-	h := handleFor(v)
+	h := v.Handle // the job keeps it: a notification makes no handle
 	switch c {
 	case callJobModification:
 		return v.Callback.JobModification(h)

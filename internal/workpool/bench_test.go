@@ -32,20 +32,7 @@ var sink int
 func BenchmarkHandOff(b *testing.B) {
 	var mu sync.Mutex
 	p := workpool.New(&mu, time.Second, func(int) {})
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		i++
-		sink += busy(i)
-		mu.Lock()
-		p.Go(i)
-		mu.Unlock()
-		sink += busy(-i)
-		mu.Lock()
-		p.Withdraw(i)
-		mu.Unlock()
-	}
-	b.StopTimer()
+	handOff(b, &mu, p.Go, func(i int) { p.Withdraw(i) })
 	mu.Lock()
 	p.Close()
 	mu.Unlock()
@@ -55,15 +42,24 @@ func BenchmarkHandOff(b *testing.B) {
 // BenchmarkHandOffFloor is BenchmarkHandOff without the pool: the work and the locks.
 func BenchmarkHandOffFloor(b *testing.B) {
 	var mu sync.Mutex
+	nothing := func(int) {}
+	handOff(b, &mu, nothing, nothing)
+}
+
+// handOff runs the benchmark's loop: work, give(i) under mu, work, take(i) under mu.
+func handOff(b *testing.B, mu *sync.Mutex, give, take func(int)) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
 		i++
 		sink += busy(i)
 		mu.Lock()
+		give(i)
 		mu.Unlock()
 		sink += busy(-i)
 		mu.Lock()
+		take(i)
 		mu.Unlock()
 	}
+	b.StopTimer()
 }
