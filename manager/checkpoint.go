@@ -16,8 +16,9 @@ import (
 // own, the checkpointer, so that the transfer never waits for the disk: it reports each chunk it
 // wrote and goes on. The checkpointer also starts the write-back of the file's new data every
 // writeBackBytes (writeBack), so that the data flows to the disk while the transfer runs, each
-// sync finds little left to write, and dirty pages do not pile up in memory. Kicks that arrive
-// while it works fold into one.
+// sync finds little left to write, and dirty pages do not pile up in memory (a fetch that writes
+// directly, transfer.Config.DirectIOMin, leaves it nothing to start). Kicks that arrive while it
+// works fold into one.
 
 // testHookCheckpoint, when set (export_test.go), is called after each checkpoint the
 // checkpointer wrote, with the bytes it claimed.

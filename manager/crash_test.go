@@ -70,8 +70,14 @@ func crashChild() {
 	for range 200 {
 		// Small reads, each written as it arrives, and a bandwidth limit: downloads last long
 		// enough, and write often enough, for kills to land in the middle of them.
+		// Some children write their downloads with direct I/O (the same chunks, each written
+		// from its buffer to the disk while the next is read).
+		cfg := transfer.Config{ChunkSize: 16 << 10, DirectIOMin: -1}
+		if os.Getenv("BITSEMU_CRASH_DIRECT") != "" {
+			cfg.DirectIOMin = 1
+		}
 		if m, err = manager.Open(dir, manager.WithLimits(job.Limits{}), manager.WithBandwidth(4<<20),
-			manager.WithTransfer(transfer.Config{ChunkSize: 16 << 10})); !errors.Is(err, store.ErrInUse) {
+			manager.WithTransfer(cfg)); !errors.Is(err, store.ErrInUse) {
 			break
 		}
 	}
@@ -172,6 +178,7 @@ type crashModel struct {
 	partials      map[crashPartial]crashPartial // downloads found half done after a kill, by id, file, name and offset
 	tempSizes     map[string]int64              // the sizes of the temporary files when the child died
 	midWrite      int                           // downloads a kill caught with bytes their record did not vouch for yet
+	direct        map[string]bool               // temporary files found with pages written around the page cache
 	srv           *bitstest.Server
 }
 
@@ -343,7 +350,8 @@ func TestCrashKeepsEveryReturnedCall(t *testing.T) {
 	sources := crashFiles()
 	srv := newServer(t, sources, bitstest.Flaky(7, 0.2))
 	dir, out := t.TempDir(), t.TempDir()
-	cm := &crashModel{out: out, jobs: map[uuid.UUID]*crashJob{}, partials: map[crashPartial]crashPartial{}, srv: srv}
+	cm := &crashModel{out: out, jobs: map[uuid.UUID]*crashJob{}, partials: map[crashPartial]crashPartial{}, srv: srv,
+		direct: map[string]bool{}}
 	r := rand.New(rand.NewPCG(11, 12))
 	midWork := 0 // kills that hit a child still at work
 	for round := range kills {
@@ -352,6 +360,9 @@ func TestCrashKeepsEveryReturnedCall(t *testing.T) {
 			"BITSEMU_CRASH_URL="+srv.URL, "BITSEMU_CRASH_SEED="+strconv.Itoa(round))
 		if round >= kills-max(2, kills/10) {
 			cmd.Env = append(cmd.Env, "BITSEMU_CRASH_KEEP=1")
+		}
+		if round%4 >= 2 {
+			cmd.Env = append(cmd.Env, "BITSEMU_CRASH_DIRECT=1")
 		}
 		stdout, err := cmd.StdoutPipe()
 		require.NoError(t, err)
@@ -382,6 +393,10 @@ func TestCrashKeepsEveryReturnedCall(t *testing.T) {
 		for _, name := range temps {
 			if fi, err := os.Stat(name); err == nil {
 				cm.tempSizes[name] = fi.Size()
+			}
+			if uncachedPages(name) > 0 {
+				// Pages of the file that the page cache never had: written with direct I/O.
+				cm.direct[name] = true
 			}
 		}
 		m, err := manager.Open(dir, manager.WithManualTransfers(), manager.WithLimits(job.Limits{}))
@@ -478,7 +493,12 @@ func TestCrashKeepsEveryReturnedCall(t *testing.T) {
 	assert.GreaterOrEqual(t, resumedDone, 1, "jobs resumed before a kill that finished in the end without a new Resume")
 	assert.Positive(t, cuts, "connections the flaky server cut or refused")
 	assert.GreaterOrEqual(t, cm.midWrite, max(2, kills/20), "downloads a kill caught while they wrote bytes not yet recorded")
+	if pageCacheVisible {
+		// The children of every other pair of rounds wrote directly, and their files show it.
+		assert.GreaterOrEqual(t, len(cm.direct), max(2, kills/20), "temporary files written with direct I/O")
+	}
 	t.Logf("%d kills (%d mid-work), %d downloads caught mid-write, %d jobs seen, %d downloads found half done after a kill, "+
-		"%d continued from their offset, %d resumed jobs went on after a restart, %d finished in the end, %d flaky faults",
-		kills, midWork, cm.midWrite, len(cm.jobs), len(cm.partials), continued, resumedOn, resumedDone, cuts)
+		"%d continued from their offset, %d resumed jobs went on after a restart, %d finished in the end, %d flaky faults, "+
+		"%d temporary files written directly",
+		kills, midWork, cm.midWrite, len(cm.jobs), len(cm.partials), continued, resumedOn, resumedDone, cuts, len(cm.direct))
 }

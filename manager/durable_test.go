@@ -226,7 +226,9 @@ func TestFailedWriteChangesNothing(t *testing.T) {
 func TestFailedCheckpointStopsTransfer(t *testing.T) {
 	dir, out := t.TempDir(), t.TempDir()
 	alice := manager.Identity{SID: "S-1-5-21-100"}
-	big := content(62, manager.CheckpointBytes+2<<20)
+	// Past the checkpoint, more than the two chunks a transfer writing directly (4 MiB each)
+	// may have read and written before it hears that it stopped.
+	big := content(62, manager.CheckpointBytes+16<<20)
 	srv := newServer(t, map[string][]byte{"big.bin": big}, bitstest.Stall(1<<20).On("big.bin").Times(1))
 	clk := clock.NewVirtual(bitstest.Epoch)
 	h := openVM(t, dir, clk)

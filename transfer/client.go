@@ -29,14 +29,20 @@ type state struct {
 	frag  uint64          // the upload fragment size
 	tr    *http.Transport // for fetches without BG_SSL_IGNORE_* flags
 	bufs  sync.Pool       // *[]byte of len chunk
-	conns conns           // every connection the transports opened
+	// Direct writes (direct.go): the least bytes a fetch writes directly (negative: none),
+	// their chunk size, and a pool of *[]byte of that size aligned for O_DIRECT.
+	directMin int64
+	dchunk    int
+	dbufs     sync.Pool
+	conns     conns // every connection the transports opened
 
 	mu  sync.Mutex
 	lax map[uint32]*http.Transport // by the fetch's BG_SSL_IGNORE_* flags
 }
 
 // New returns a Client configured by cfg. The zero Config is usable: system TLS roots, the wall
-// clock, a 2-minute stall timeout and 256 KiB chunks.
+// clock, a 2-minute stall timeout, 256 KiB chunks, and direct writes of 4 MiB chunks for a fetch
+// that extends its file by 16 MiB or more (Config.DirectIOMin).
 func New(cfg Config) *Client {
 	c := &Client{cfg: cfg}
 	c.clk = cfg.Clock
@@ -58,6 +64,19 @@ func New(cfg Config) *Client {
 	size := c.chunk
 	c.bufs.New = func() any {
 		b := make([]byte, size)
+		return &b
+	}
+	c.directMin = cfg.DirectIOMin
+	if c.directMin == 0 {
+		c.directMin = defaultDirectIOMin
+	}
+	c.dchunk = directChunk
+	if cfg.ChunkSize > 0 {
+		c.dchunk = (cfg.ChunkSize + directAlign - 1) / directAlign * directAlign
+	}
+	dsize := c.dchunk
+	c.dbufs.New = func() any {
+		b := alignedBuf(dsize)
 		return &b
 	}
 	c.tr = c.newTransport(cfg, 0)

@@ -2,8 +2,10 @@ package transfer
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -14,6 +16,7 @@ import (
 	"github.com/bitsemu/bitsemu/bits"
 	"github.com/bitsemu/bitsemu/clock"
 	"github.com/bitsemu/bitsemu/hresult"
+	"github.com/bitsemu/bitsemu/internal/sockq"
 )
 
 // run is what every transport keeps for one fetch.
@@ -30,6 +33,28 @@ type run struct {
 	connected bool      // obs.Connected was called
 	wd        *watchdog // nil when no stall timer runs (files)
 	waiter    Waiter    // obs, when it wants to hear of waits on the peer
+
+	connMu sync.Mutex
+	conn   net.Conn // the connection of the last request, once the transport chose it
+}
+
+// drained reports whether the last request's connection holds no received byte that waits to
+// be read (sockq.Unread): the source has nothing more for now. A fetch of a local file, which
+// never waits, is never drained; a connection that cannot tell (an in-memory one) always is.
+func (r *run) drained() bool {
+	if r.wd == nil {
+		return false
+	}
+	r.connMu.Lock()
+	c := r.conn
+	r.connMu.Unlock()
+	if t, ok := c.(*tls.Conn); ok {
+		c = t.NetConn()
+	}
+	if t, ok := c.(*trackedConn); ok {
+		return !sockq.Unread(t.Conn)
+	}
+	return true
 }
 
 func (c *Client) newRun(ctx context.Context, spec Spec, opt Options, dst *os.File, obs Observer, proto string) run {
@@ -137,8 +162,12 @@ func (r *run) restart() error {
 // The returned error is ctx.Err(), the observer's error unchanged, a *Error for the temporary
 // file (LOCAL_FILE), or what srcErr makes of the source's error (io.ErrUnexpectedEOF for a
 // bounded source that ended early). One buffer from the Client's pool is used: memory is
-// O(ChunkSize) whatever the size of the file, and a chunk costs no allocation.
+// O(ChunkSize) whatever the size of the file, and a chunk costs no allocation. A copy of
+// Config.DirectIOMin bytes or more is written directly instead (copyDirect).
 func (r *run) copyOut(src io.Reader, n uint64, toEOF bool, srcErr func(error) error) error {
+	if r.useDirect(n, toEOF) {
+		return r.copyDirect(src, n, srcErr)
+	}
 	bp := r.c.bufs.Get().(*[]byte)
 	defer r.c.bufs.Put(bp)
 	buf := *bp
@@ -155,7 +184,7 @@ func (r *run) copyOut(src io.Reader, n uint64, toEOF bool, srcErr func(error) er
 		if err := r.wait(int(want)); err != nil {
 			return err
 		}
-		got, rerr := r.fill(src, buf[:want])
+		got, rerr := r.fill(src, buf[:want], nil)
 		var over error
 		if capped && uint64(got) > room {
 			// The cap is reached and the source has more: write what fits, then stop.
@@ -193,8 +222,9 @@ func (r *run) copyOut(src io.Reader, n uint64, toEOF bool, srcErr func(error) er
 }
 
 // fill reads into p until it is full or src fails; io.EOF is returned as it came. Every read
-// that brings bytes feeds the stall timer.
-func (r *run) fill(src io.Reader, p []byte) (int, error) {
+// that brings bytes feeds the stall timer. stop, when not nil, is asked after each read that
+// leaves p short whether to return what it holds now (copyDirect).
+func (r *run) fill(src io.Reader, p []byte, stop func(got int) bool) (int, error) {
 	got := 0
 	peer := r.wd != nil // a network source; a file's reads do not wait on a peer
 	for got < len(p) {
@@ -213,6 +243,9 @@ func (r *run) fill(src io.Reader, p []byte) (int, error) {
 		}
 		if err != nil {
 			return got, err
+		}
+		if stop != nil && got < len(p) && stop(got) {
+			return got, nil
 		}
 	}
 	return got, nil

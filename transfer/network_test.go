@@ -306,7 +306,9 @@ func TestFetchMemoryBounded(t *testing.T) {
 
 	grown := int64(during.HeapAlloc) - int64(before.HeapAlloc)
 	t.Logf("heap grew by %d KiB during a fetch of a %d MiB file held at %d MiB", grown>>10, size>>20, hold>>20)
-	assert.Less(t, grown, int64(4<<20), "heap held by one active fetch")
+	// A fetch this large is written directly: two chunk buffers of 4 MiB, one read while the
+	// other is written, and the connection's buffers.
+	assert.Less(t, grown, int64(10<<20), "heap held by one active fetch")
 }
 
 // TestFetchStatusOutsideHTTP: a status no HTTP version defines (below 100 or above 599) is

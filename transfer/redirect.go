@@ -135,14 +135,21 @@ func (r *run) roundTrip(req *http.Request) (*http.Response, error) {
 		waiting bool
 		done    bool
 	)
-	trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) {
-		mu.Lock()
-		defer mu.Unlock()
-		if !done && !waiting {
-			waiting = true
-			r.waiting(true)
-		}
-	}}
+	trace := &httptrace.ClientTrace{
+		GotConn: func(info httptrace.GotConnInfo) {
+			r.connMu.Lock()
+			r.conn = info.Conn
+			r.connMu.Unlock()
+		},
+		WroteRequest: func(httptrace.WroteRequestInfo) {
+			mu.Lock()
+			defer mu.Unlock()
+			if !done && !waiting {
+				waiting = true
+				r.waiting(true)
+			}
+		},
+	}
 	req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
 	resp, err := r.c.transport(r.opt.SecurityFlags).RoundTrip(req)
 	mu.Lock()

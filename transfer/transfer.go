@@ -222,8 +222,20 @@ type Config struct {
 	// with a transient error. Zero means 2 minutes.
 	StallTimeout time.Duration
 	// ChunkSize is the size of each read, and so the most data a cut connection can lose
-	// before it is recorded. Zero means 256 KiB.
+	// before it is recorded. Zero means 256 KiB. A fetch written directly (see DirectIOMin)
+	// reads chunks of 4 MiB by default, and of ChunkSize rounded up to 4 KiB when ChunkSize is
+	// set; it ends a chunk early when the source pauses past a multiple of ChunkSize.
 	ChunkSize int
+	// DirectIOMin is the least number of bytes a fetch must add to its file for it to write
+	// them with direct I/O (O_DIRECT, on Linux, where the file system allows it): from the
+	// chunk buffer to the disk, bypassing the page cache, each chunk read while the one before
+	// it is written. A large download then neither waits for the kernel to find and fill a page
+	// cache for it nor pushes other files out of the cache; a small one is written faster
+	// through the cache. Progress is reported once a chunk is written either way. Zero means
+	// 16 MiB; a negative value writes every fetch through the page cache. A source of unknown
+	// size, and a fetch that starts over bytes the file already holds, are always written
+	// through the page cache.
+	DirectIOMin int64
 	// FragmentSize is the size of the fragments an upload sends, and so the most data a cut
 	// connection makes it send again. Zero means DefaultFragmentSize (8 MiB); a server that
 	// refuses a fragment as too large (413) gets smaller ones.
