@@ -189,7 +189,7 @@ func (r *run) copyOut(src io.Reader, n uint64, toEOF bool, srcErr func(error) er
 		if capped && uint64(got) > room {
 			// The cap is reached and the source has more: write what fits, then stop.
 			got = int(room)
-			over = tooLarge(r.proto, fmt.Errorf("the source goes on past the %d bytes the job's maximum download size allows", r.opt.MaxSize))
+			over = r.overCap()
 		}
 		if got > 0 {
 			if _, err := r.dst.WriteAt(buf[:got], int64(r.prog.Transferred)); err != nil {
@@ -204,21 +204,35 @@ func (r *run) copyOut(src io.Reader, n uint64, toEOF bool, srcErr func(error) er
 		if over != nil {
 			return over
 		}
-		switch {
-		case rerr == io.EOF && toEOF:
-			return nil
-		case rerr == io.EOF && done < n:
-			return ctxErr(r.ctx, srcErr(io.ErrUnexpectedEOF))
-		case rerr == io.EOF:
-			return nil
-		case rerr != nil:
-			return ctxErr(r.ctx, srcErr(rerr))
-		}
-		if err := r.ctx.Err(); err != nil {
+		if stop, err := r.afterChunk(rerr, done, n, toEOF, srcErr); stop {
 			return err
 		}
 	}
 	return nil
+}
+
+// afterChunk tells a copy of n bytes (toEOF: up to the source's end), done of which are
+// written, whether to stop after a chunk whose read ended with rerr, and with what: nil at the
+// source's end, io.ErrUnexpectedEOF (through srcErr) for a bounded source that ended early, the
+// source's error through srcErr, or ctx's error.
+func (r *run) afterChunk(rerr error, done, n uint64, toEOF bool, srcErr func(error) error) (bool, error) {
+	switch {
+	case rerr == io.EOF && (toEOF || done >= n):
+		return true, nil
+	case rerr == io.EOF:
+		return true, ctxErr(r.ctx, srcErr(io.ErrUnexpectedEOF))
+	case rerr != nil:
+		return true, ctxErr(r.ctx, srcErr(rerr))
+	}
+	if err := r.ctx.Err(); err != nil {
+		return true, err
+	}
+	return false, nil
+}
+
+// overCap is the error of a source that goes on past the job's maximum download size.
+func (r *run) overCap() error {
+	return tooLarge(r.proto, fmt.Errorf("the source goes on past the %d bytes the job's maximum download size allows", r.opt.MaxSize))
 }
 
 // fill reads into p until it is full or src fails; io.EOF is returned as it came. Every read

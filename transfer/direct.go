@@ -2,7 +2,6 @@ package transfer
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"syscall"
@@ -240,7 +239,7 @@ func (r *run) copyDirect(src io.Reader, n uint64, srcErr func(error) error) erro
 			var over error
 			if capped && uint64(got) > room {
 				got = int(room)
-				over = tooLarge(r.proto, fmt.Errorf("the source goes on past the %d bytes the job's maximum download size allows", r.opt.MaxSize))
+				over = r.overCap()
 			}
 			if got == 0 {
 				free = append(free, c)
@@ -261,15 +260,7 @@ func (r *run) copyDirect(src io.Reader, n uint64, srcErr func(error) error) erro
 			if over != nil {
 				return over
 			}
-			switch {
-			case rerr == io.EOF && done < n:
-				return ctxErr(r.ctx, srcErr(io.ErrUnexpectedEOF))
-			case rerr == io.EOF:
-				return nil
-			case rerr != nil:
-				return ctxErr(r.ctx, srcErr(rerr))
-			}
-			if err := r.ctx.Err(); err != nil {
+			if stop, err := r.afterChunk(rerr, done, n, false, srcErr); stop {
 				return err
 			}
 		}
