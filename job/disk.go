@@ -641,6 +641,14 @@ func (e *Engine) SchedInfo() (bits.JobType, bits.Priority) {
 	return j.c.typ, j.c.priority
 }
 
+// Activity returns the job's state and its last modification, what an inactivity timeout counts
+// from, without the rest of Timing (for the service).
+func (e *Engine) Activity() (state.State, time.Time) {
+	e.c.mu.Lock()
+	defer e.c.mu.Unlock()
+	return e.c.st, e.c.modified
+}
+
 // State returns the job's state, without GetState's access check and without the copy a
 // TransferView makes (for the service).
 func (e *Engine) State() state.State {

@@ -724,8 +724,8 @@ func (s *sched) armExpiry(e *entry) {
 	if s.manual {
 		return
 	}
-	t := e.job.Timing()
-	if t.State.Final() {
+	st, modified := e.job.Activity()
+	if st.Final() {
 		return
 	}
 	s.mu.Lock()
@@ -733,17 +733,17 @@ func (s *sched) armExpiry(e *entry) {
 	if s.closed {
 		return
 	}
-	s.timers.arm(&e.expiry, t.Modified.Add(s.idleFor))
+	s.timers.arm(&e.expiry, modified.Add(s.idleFor))
 }
 
 // expire cancels e's job if it has been inactive for the timeout, and otherwise sets its timer
 // again.
 func (s *sched) expire(e *entry) {
-	t := e.job.Timing()
-	if t.State.Final() {
+	st, modified := e.job.Activity()
+	if st.Final() {
 		return
 	}
-	if t.Modified.Add(s.idleFor).After(s.clk.Now()) {
+	if modified.Add(s.idleFor).After(s.clk.Now()) {
 		s.armExpiry(e)
 		return
 	}
