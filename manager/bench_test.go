@@ -83,7 +83,8 @@ func BenchmarkLifecycle(b *testing.B) {
 }
 
 // BenchmarkLifecycleScheduled is BenchmarkLifecycle with the transfer engine on: Resume also
-// makes the scheduler pick the job and start its transfer, which Cancel stops.
+// wakes a worker of the scheduler to pick the job, which Cancel takes back when it comes first
+// (a pick that came first has its transfer stopped by Cancel).
 func BenchmarkLifecycleScheduled(b *testing.B) {
 	benchLifecycle(b, benchClient(b))
 }

@@ -9,7 +9,8 @@
 //
 // The manager transfers the jobs' files through package transfer. Its scheduler picks QUEUED
 // jobs as BITS does (every FOREGROUND job at once beside one background job, by priority, in
-// round-robin time slices, with pre-emption), and its timers retry jobs in TRANSIENT_ERROR after
+// round-robin time slices, with pre-emption), on a worker of its own: Resume returns with the job
+// QUEUED and does not wait for the pick. Its timers retry jobs in TRANSIENT_ERROR after
 // the minimum retry delay and end them in ERROR after the no-progress timeout or the maximum
 // download time. All of this runs on the manager's clock: WithClock and a clock.Virtual make
 // days pass in milliseconds (package bitstest does this for tests).

@@ -54,7 +54,7 @@ type sched struct {
 	offline bool
 	closed  bool
 	idleFor time.Duration // the inactivity timeout
-	workers int           // runs whose worker has not returned (or not started)
+	workers int           // runs whose worker has not returned (or not started), and a queued kick
 	idle    *sync.Cond
 
 	// stepped is set on a clock.Virtual: every engine action is then posted through the clock
@@ -63,6 +63,12 @@ type sched struct {
 	kickPending bool         // a posted kick has not run yet
 	waiting     atomic.Int64 // transfers waiting on their peer (transfer.Waiter)
 	sleeping    atomic.Int64 // transfers waiting on the clock alone (transfer.Waiter)
+
+	// kicker stands for a kick in the pool's queue (real clock): the pick that an
+	// application's call asks for is made on a worker, as BITS's service picks a job after
+	// Resume has returned.
+	kicker     *run
+	kickQueued bool // kicker waits in the pool's queue
 }
 
 // jobSched is the scheduler's part of a job's entry, guarded by sched.mu.
@@ -156,6 +162,7 @@ func newSched(m *Manager, cf *config) *sched {
 	_, s.stepped = cf.clock.(*clock.Virtual)
 	s.timers.init(cf.clock, s.tick, s.tickOne)
 	s.pool = workpool.New(&s.mu, linger, s.work)
+	s.kicker = new(run)
 	return s
 }
 
@@ -238,10 +245,23 @@ func (s *sched) changed(j *job.Engine, ch *job.Change) {
 		s.queue.push(e)
 	}
 	if queued && stopped == nil && !s.stepped {
-		// All that is left to do is to pick: the first decision is made in this critical
-		// section (kickSoon on a real clock, without another round of the lock).
+		// All that is left to do is to pick. After an application's call (Resume) a worker
+		// picks: the call returns with the job QUEUED, as BITS's Resume does, and does not
+		// wait for the pick. After an engine event (a retry, the network back), which runs on
+		// the engine's own goroutine, the pick is made in this critical section, without
+		// another round of the lock.
+		if ch.Event == 0 {
+			s.kickLater()
+			s.mu.Unlock()
+			return
+		}
 		s.kickLocked(queuedBy{e, ch.Seq})
 		return
+	}
+	if ch.From == state.Queued && s.queue.n == 0 && s.kickQueued && s.pool.Withdraw(s.kicker) {
+		// Nothing is left to pick: the kick is taken back.
+		s.kickQueued = false
+		s.workerDone()
 	}
 	// A run that ended makes room for a queued job; with none queued there is nothing to pick.
 	waiting := s.queue.n > 0
@@ -299,6 +319,16 @@ func (s *sched) kickSoon(by queuedBy) {
 		s.mu.Unlock()
 		s.kick(queuedBy{})
 	})
+}
+
+// kickLater has a worker of the pool run kick, unless one is to already. Called with s.mu held.
+func (s *sched) kickLater() {
+	if s.kickQueued || s.closed {
+		return
+	}
+	s.kickQueued = true
+	s.workers++ // until the kick is done: WaitIdle waits for it
+	s.pool.Go(s.kicker)
 }
 
 // endRun forgets a run, stops it and its timers, and returns the function that cancels its
@@ -542,6 +572,13 @@ func (s *sched) start(r *run, seq uint64) {
 // work is the pool's function, called with s.mu held: it runs r's transfer, then records that
 // its worker returned, and returns with s.mu held.
 func (s *sched) work(r *run) {
+	if r == s.kicker {
+		s.kickQueued = false // a job queued from now on needs another look
+		s.kickLocked(queuedBy{})
+		s.mu.Lock()
+		s.workerDone()
+		return
+	}
 	if !r.stopped.Load() {
 		s.mu.Unlock()
 		s.transfer(r)
@@ -566,14 +603,19 @@ func (s *sched) finish(r *run) {
 		}
 	}
 	r.prev = nil
-	s.workers--
-	if s.workers == 0 {
-		s.idle.Broadcast()
-	}
+	s.workerDone()
 	s.m.activity()
 	if n := r.next; n != nil {
 		r.next = nil
 		s.pool.Go(n)
+	}
+}
+
+// workerDone records that a worker's transfer or kick is over. Called with s.mu held.
+func (s *sched) workerDone() {
+	s.workers--
+	if s.workers == 0 {
+		s.idle.Broadcast()
 	}
 }
 
