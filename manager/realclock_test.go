@@ -73,31 +73,48 @@ func silentServer(t *testing.T) (string, <-chan net.Conn) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	requested := make(chan net.Conn, 4)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
+	done := make(chan struct{}) // closed when the test ends: nobody reads requested any more
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		conns  []net.Conn
+		closed bool
+	)
+	wg.Add(1)
 	go func() {
+		defer wg.Done()
 		for {
 			c, err := l.Accept()
 			if err != nil {
 				return
 			}
 			mu.Lock()
+			if closed {
+				mu.Unlock()
+				_ = c.Close()
+				continue
+			}
 			conns = append(conns, c)
-			mu.Unlock()
 			wg.Add(1)
+			mu.Unlock()
 			go func() {
 				defer wg.Done()
 				// Its first line is enough to know that a request arrived; it is never answered.
-				if _, err := bufio.NewReader(c).ReadString('\n'); err == nil {
-					requested <- c
+				if _, err := bufio.NewReader(c).ReadString('\n'); err != nil {
+					return
+				}
+				select {
+				case requested <- c:
+				case <-done:
 				}
 			}()
 		}
 	}()
 	t.Cleanup(func() {
+		close(done)
 		_ = l.Close()
 		mu.Lock()
+		closed = true
 		for _, c := range conns {
 			_ = c.Close()
 		}
