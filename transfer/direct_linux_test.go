@@ -47,7 +47,7 @@ func resident(t *testing.T, f *os.File) (in, pages int) {
 const directSize = 20<<20 + 4321
 
 // TestFetchDirectSkipsPageCache: a fetch of DirectIOMin bytes or more that extends its file
-// leaves the page cache without the file (only a few blocks' ends are there), where one below
+// leaves the page cache without the file (only the blocks where its chunks end are there), where one below
 // it, one with direct writes turned off, or one that starts over bytes the file already holds,
 // leaves all of it in the cache. The file is whole either way.
 func TestFetchDirectSkipsPageCache(t *testing.T) {
@@ -77,9 +77,20 @@ func TestFetchDirectSkipsPageCache(t *testing.T) {
 			assert.Equal(t, uint64(directSize), res.obs.last().Transferred)
 			t.Logf("%d of %d pages in the page cache", in, pages)
 			if tt.direct {
-				// Only the pages at a chunk that ends off a block boundary (where the source
-				// paused) are written through the cache.
-				assert.LessOrEqual(t, in, pages/50, "pages cached by a direct fetch")
+				// Only the pages where a chunk ends off a block boundary (where the source
+				// paused, and the file's end) are written through the cache: the page of
+				// that end, which the next chunk's start shares, or a chunk smaller than a
+				// block, two pages at most. Every chunk is reported once written, so the
+				// reports say where the chunks ended; how often the source pauses depends
+				// on the machine's load.
+				offBlock := 0
+				for _, p := range res.obs.all() {
+					if p.Transferred%4096 != 0 {
+						offBlock++
+					}
+				}
+				t.Logf("%d reports off a block boundary", offBlock)
+				assert.LessOrEqual(t, in, 2*offBlock+2, "pages cached by a direct fetch")
 			} else {
 				assert.Equal(t, pages, in, "pages cached by a fetch through the cache")
 			}
