@@ -64,9 +64,9 @@ func (e *Engine) Fire(ev state.Event) (state.State, error) {
 // left it (for the scheduler). When seq is the number of the job's latest change (Change.Seq),
 // made while the job is QUEUED, the Pick is dated as that change rather than by a new reading of
 // the clock: a scheduler that picks the job at once, inside the event or call that queued it,
-// gives both that change's one time. With any other seq (0, say) the Pick reads the clock. Unlike Fire, Pick
-// does not report its change to the Env's Observer but returns it: the caller, which knows
-// what it did, reports it (the zero Change when Pick fails).
+// gives both that change's one time. With any other seq (0, say) the Pick reads the clock.
+// Unlike Fire, Pick does not report its change to the Env's Observer but returns it: the caller,
+// which knows what it did, reports it (the zero Change when Pick fails).
 func (e *Engine) Pick(seq uint64) (Timing, Change, error) {
 	j := &e.Job
 	c := j.c

@@ -47,9 +47,9 @@ func resident(t *testing.T, f *os.File) (in, pages int) {
 const directSize = 20<<20 + 4321
 
 // TestFetchDirectSkipsPageCache: a fetch of DirectIOMin bytes or more that extends its file
-// leaves the page cache without the file (only the blocks where its chunks end are there), where one below
-// it, one with direct writes turned off, or one that starts over bytes the file already holds,
-// leaves all of it in the cache. The file is whole either way.
+// leaves the page cache without the file (only the blocks where its chunks end are there), where
+// one below it, one with direct writes turned off, or one that starts over bytes the file already
+// holds, leaves all of it in the cache. The file is whole either way.
 func TestFetchDirectSkipsPageCache(t *testing.T) {
 	content := pattern(directSize, 9)
 	srv := serve(t, newOrigin(content))
